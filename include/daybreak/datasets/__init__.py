@@ -1,0 +1,177 @@
+"""Dataset configs: how a source's export maps onto Daybreak's canonical sales line, and what to model.
+
+One YAML file per dataset sits beside this module. A config names the export's columns for each canonical column,
+the business calendar (which days the shop is closed, so an empty export is expected), the forecast series (keys,
+target, frequency, horizon) and whether customer segmentation applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from daybreak.settings import PROJECT_ROOT
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+CANONICAL_COLUMNS = (
+    "order_id",
+    "ordered_at",
+    "customer_id",
+    "product_id",
+    "product_name",
+    "location",
+    "quantity",
+    "unit_price",
+)
+REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
+TARGETS = ("units", "revenue")
+FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
+
+
+class DatasetConfigError(ValueError):
+    """A dataset config is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The days a shop is closed: on those an empty or missing export is expected, not an error."""
+
+    closed_weekdays: tuple[int, ...] = ()
+    closed_annual: tuple[str, ...] = ()
+    closed_dates: tuple[dt.date, ...] = ()
+
+    def is_open(self, day: dt.date) -> bool:
+        return not (
+            day.weekday() in self.closed_weekdays
+            or day.strftime("%m-%d") in self.closed_annual
+            or day in self.closed_dates
+        )
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """Which forecast series a dataset has and what is forecast for them."""
+
+    keys: tuple[str, ...]
+    target: str
+    frequency: str
+    horizon: int
+    include: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    include_total: bool = False
+    holidays_country: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str
+    description: str
+    source: dict[str, Any]
+    landing_format: str
+    landing_glob: str
+    columns: dict[str, str]
+    constants: dict[str, Any]
+    calendar: Calendar
+    series: SeriesSpec
+    segmentation_enabled: bool
+    n_segments: int
+    drift_reference_days: int
+    drift_current_days: int
+    simulation: dict[str, Any] = field(default_factory=dict)
+
+    def source_location(self, override: str | None = None) -> str:
+        """Where the original file of a replayed dataset is: the override, the env variable, or the default.
+
+        A relative default is read from the project root, so `../shared/data/...` works from any working
+        directory. URLs (`s3://`, `https://`, ...) are returned as they are, for fsspec.
+        """
+        if self.source.get("kind") != "file":
+            raise DatasetConfigError(f"dataset {self.name!r} has no source file (kind={self.source.get('kind')!r})")
+        location = override or os.environ.get(self.source["path_env"]) or self.source["default_path"]
+        if "://" in location:
+            return location
+        path = Path(location).expanduser()
+        return str(path if path.is_absolute() else (PROJECT_ROOT / path).resolve())
+
+
+def available_datasets() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yml"))
+
+
+def load_dataset_config(name: str) -> DatasetConfig:
+    """Read and check `datasets/<name>.yml`.
+
+    Raises:
+        DatasetConfigError: unknown dataset, or a config that breaks a rule (named in the message).
+    """
+    path = CONFIG_DIR / f"{name}.yml"
+    if not path.is_file():
+        raise DatasetConfigError(f"no dataset config {name!r}; available: {', '.join(available_datasets())}")
+    raw = yaml.safe_load(path.read_text())
+    return parse_dataset_config(raw, origin=str(path))
+
+
+def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> DatasetConfig:
+    def fail(message: str) -> DatasetConfigError:
+        return DatasetConfigError(f"{origin}: {message}")
+
+    columns = dict(raw.get("columns") or {})
+    constants = dict(raw.get("constants") or {})
+    unknown = sorted((set(columns) | set(constants)) - set(CANONICAL_COLUMNS))
+    if unknown:
+        raise fail(f"unknown canonical columns {unknown}; allowed: {list(CANONICAL_COLUMNS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns and c not in constants]
+    if missing:
+        raise fail(f"required canonical columns not mapped: {missing}")
+
+    series_raw = raw.get("series") or {}
+    series = SeriesSpec(
+        keys=tuple(series_raw.get("keys") or ()),
+        target=series_raw.get("target", "revenue"),
+        frequency=series_raw.get("frequency", "daily"),
+        horizon=int(series_raw.get("horizon", 28)),
+        include={k: tuple(str(v) for v in vs) for k, vs in (series_raw.get("include") or {}).items()},
+        include_total=bool(series_raw.get("include_total", False)),
+        holidays_country=series_raw.get("holidays_country"),
+    )
+    if not series.keys and not series.include_total:
+        raise fail("series needs keys, include_total, or both")
+    if bad := [k for k in series.keys if k not in ("location", "product_id")]:
+        raise fail(f"series keys must be canonical location or product_id, got {bad}")
+    if series.target not in TARGETS:
+        raise fail(f"series.target must be one of {TARGETS}, got {series.target!r}")
+    if series.frequency not in FREQUENCIES:
+        raise fail(f"series.frequency must be one of {FREQUENCIES}, got {series.frequency!r}")
+    if series.horizon < 1:
+        raise fail("series.horizon must be at least 1")
+
+    calendar_raw = raw.get("calendar") or {}
+    calendar = Calendar(
+        closed_weekdays=tuple(int(d) for d in calendar_raw.get("closed_weekdays") or ()),
+        closed_annual=tuple(str(d) for d in calendar_raw.get("closed_annual") or ()),
+        closed_dates=tuple(dt.date.fromisoformat(str(d)) for d in calendar_raw.get("closed_dates") or ()),
+    )
+    segmentation = raw.get("segmentation") or {}
+    drift = raw.get("drift") or {}
+    landing = raw.get("landing") or {}
+    return DatasetConfig(
+        name=raw["name"],
+        description=raw.get("description", ""),
+        source=dict(raw.get("source") or {}),
+        landing_format=landing.get("format", "csv"),
+        landing_glob=landing.get("glob", "*.csv"),
+        columns=columns,
+        constants=constants,
+        calendar=calendar,
+        series=series,
+        segmentation_enabled=bool(segmentation.get("enabled", False)),
+        n_segments=int(segmentation.get("n_segments", 4)),
+        drift_reference_days=int(drift.get("reference_days", 28)),
+        drift_current_days=int(drift.get("current_days", 7)),
+        simulation=dict(raw.get("simulation") or {}),
+    )

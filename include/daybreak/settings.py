@@ -1,0 +1,100 @@
+"""The one place Daybreak learns about its environment.
+
+Settings are read from environment variables every time `get_settings()` is called, never at import time, so a
+DAG file can be parsed, a test can point `DAYBREAK_HOME` at a temporary folder, and a CLI option can override a
+variable, all without reloading modules.
+
+Everything Daybreak writes lives under one data home (`DAYBREAK_HOME`, default `./.daybreak`): the landing folder
+the source systems drop exports into, the raw Parquet lake, the DuckDB warehouse, model artifacts, reports and
+Airflow's own home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENGINES = ("duckdb",)
+DEFAULT_HOME = ".daybreak"
+DEFAULT_DATASET = "synthetic"
+DEFAULT_ENGINE = "duckdb"
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Daybreak cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and which dataset and engine are active.
+
+    Args:
+        home: the data home; every path below is derived from it.
+        dataset: name of the active dataset config (`include/daybreak/datasets/<name>.yml`).
+        engine: the transformation engine (`duckdb`; Spark is planned as a second engine for the same dbt models).
+    """
+
+    home: Path
+    dataset: str = DEFAULT_DATASET
+    engine: str = DEFAULT_ENGINE
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where source systems drop their nightly exports, one folder per business day."""
+        return self.home / "landing" / self.dataset
+
+    @property
+    def lake_dir(self) -> Path:
+        """The immutable raw Parquet lake, partitioned by business date."""
+        return self.home / "lake" / self.dataset
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file the pipeline writes (one writer at a time)."""
+        return self.home / "warehouse" / f"{self.dataset}.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        """The published read-only copy of the warehouse that dashboards and analysts open.
+
+        Dashboards never open the writer's file, so a dashboard left open cannot block the nightly run.
+        """
+        return self.home / "serving" / f"{self.dataset}.duckdb"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models" / self.dataset
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports" / self.dataset
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return PROJECT_ROOT / "dbt_project"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's compiled output, kept per dataset under the data home so parallel datasets never collide."""
+        return self.home / "dbt" / self.dataset / "target"
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now.
+
+    Raises:
+        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have.
+    """
+    home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
+    dataset = os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET
+    engine = os.environ.get("DAYBREAK_ENGINE") or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
+    return Settings(home=home, dataset=dataset, engine=engine)
