@@ -120,3 +120,29 @@ def publish(warehouse_path: Path, serving_path: Path) -> Path:
         shutil.copyfile(warehouse_path, staging)
     os.replace(staging, serving_path)
     return serving_path
+
+
+def table_checksums(connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id",)) -> dict:
+    """Row count and an order-independent content checksum of every table and view, by `schema.table`.
+
+    Two runs that should be identical (a rerun of the same logical date, an incremental build against a full
+    refresh) must give equal dictionaries. Lineage columns that name the run are left out by default.
+    """
+    relations = connection.execute(
+        """
+        select table_schema, table_name, list(column_name order by ordinal_position)
+        from information_schema.columns
+        where table_catalog = current_database() and table_schema not in ('information_schema', 'pg_catalog')
+        group by all
+        order by all
+        """
+    ).fetchall()
+    checksums = {}
+    for schema, table, columns in relations:
+        kept = [column for column in columns if column not in ignore_columns]
+        quoted = ", ".join(f'"{column}"' for column in kept)
+        count, digest = connection.execute(
+            f'select count(*), coalesce(sum(hash(row({quoted}))), 0) from "{schema}"."{table}"'  # noqa: S608
+        ).fetchone()
+        checksums[f"{schema}.{table}"] = (count, int(digest))
+    return checksums

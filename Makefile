@@ -1,0 +1,49 @@
+# Daybreak: the two commands are `make demo` and `make test`. Everything else here is what they are made of.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := $(CURDIR)/.tools
+UV := $(TOOLS)/bin/uv
+VENV := $(CURDIR)/.venv
+SERVE ?= 1
+PYTEST_ARGS ?=
+export DAYBREAK_HOME ?= $(CURDIR)/.daybreak
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test env lint format clean-data help
+
+help:
+	@echo "make demo        create the environment, load the demo data, run 7 nights through Airflow, serve the UIs"
+	@echo "make demo SERVE=0  the same without serving (scripts, CI)"
+	@echo "make test        create the environment if needed and run the whole test suite"
+	@echo "make lint        ruff check and format check"
+	@echo "make clean-data  delete the data home ($(DAYBREAK_HOME))"
+
+# uv itself, bootstrapped with nothing but Python's own venv and pip
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# the locked environment; re-synced when the lock or the project changes
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	SERVE=$(SERVE) $(VENV)/bin/daybreak demo
+
+test: env
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: env
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean-data:
+	rm -rf "$(DAYBREAK_HOME)"

@@ -1,0 +1,91 @@
+"""
+### Daybreak nightly
+
+Each run processes one **business day**: the day its data interval starts on (`data_interval_start`). Scheduled
+runs and backfills for logical date D process D; a manual trigger at time T processes the last complete day before
+T (Airflow's rule for manual runs of an interval schedule).
+
+`ingest` lands the day's export in the raw lake (failing, and stopping the run, when an open business day has no
+export) -> `transform` runs `dbt build` for the day -> `forecast`, `segment` and `drift` score the day ->
+`publish` copies the warehouse to the read-only serving file the dashboards open.
+
+Every task writes only its business day's partition or version in one transaction, so a retry, a rerun or a
+backfill converges on the same tables. Task bodies live in `jobs/`; run any of them without Airflow:
+`daybreak <step> --date YYYY-MM-DD`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from daybreak.alerts import on_task_failure
+
+SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
+
+DEFAULT_ARGS = {
+    "owner": "daybreak",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=2),
+    "on_failure_callback": on_task_failure,
+}
+
+
+@dag(
+    dag_id="daybreak_nightly",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=6),
+    default_args=DEFAULT_ARGS,
+    tags=["daybreak", "nightly"],
+    doc_md=__doc__,
+)
+def daybreak_nightly():
+    @task
+    def ingest(data_interval_start=None, run_id=None):
+        from jobs.ingest import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
+    def transform(data_interval_start=None, run_id=None):
+        from jobs.transform import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
+    def forecast(data_interval_start=None, run_id=None):
+        from jobs.forecast import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
+    def segment(data_interval_start=None, run_id=None):
+        from jobs.segment import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
+    def drift(data_interval_start=None, run_id=None):
+        from jobs.drift import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task(outlets=[SERVING_WAREHOUSE])
+    def publish(data_interval_start=None, run_id=None):
+        from jobs.publish import run
+
+        return run(data_interval_start.date(), run_id)
+
+    transformed = ingest() >> transform()
+    transformed >> [forecast(), segment(), drift()] >> publish()
+
+
+nightly = daybreak_nightly()

@@ -1,0 +1,267 @@
+"""Ingest one business day's export into the immutable raw Parquet lake.
+
+The source system drops its export for business day D into `landing/<dataset>/<D>/`. This job maps the export's
+columns onto Daybreak's canonical sales line (per the dataset config), checks every row, writes the rows that pass
+to the lake partition `business_date=D` and the rows that fail to `monitoring.quarantine` with the file, row, rule
+and raw values, and records one accounting row per file in `monitoring.ingest_runs` where
+rows_in = rows_loaded + rows_quarantined.
+
+A lake partition is written once, atomically (a temporary folder renamed into place), and never changed: a rerun
+with the same files finds the partition with the same checksums and leaves it alone; different files for a day that
+has already landed are refused rather than silently replacing what arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from daybreak.datasets import CANONICAL_COLUMNS, DatasetConfig, load_dataset_config
+from daybreak.settings import Settings, get_settings
+from daybreak.warehouse import connect, replace_partition
+
+log = logging.getLogger(__name__)
+
+LAKE_TABLE = "sales_lines"
+MONITORING_DDL = (
+    "create schema if not exists monitoring",
+    """create table if not exists monitoring.ingest_runs (
+        business_date date, source_file varchar, file_sha256 varchar, rows_in bigint, rows_loaded bigint,
+        rows_quarantined bigint, run_id varchar)""",
+    """create table if not exists monitoring.quarantine (
+        business_date date, source_file varchar, source_row bigint, rule varchar, raw_values varchar,
+        run_id varchar)""",
+)
+TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
+REQUIRED_VALUES = ("product_id", "location")
+
+
+class IngestError(RuntimeError):
+    """The day's export cannot be ingested; the message names the path, the date and what is wrong."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What one landed file contributed: the rows that passed and the rows quarantined with their rule."""
+
+    source_file: str
+    file_sha256: str
+    rows_in: int
+    loaded: pd.DataFrame
+    quarantined: pd.DataFrame
+
+
+def partition_dir(settings: Settings, business_date: dt.date) -> Path:
+    return settings.lake_dir / LAKE_TABLE / f"business_date={business_date.isoformat()}"
+
+
+def find_exports(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[Path]:
+    day_dir = settings.landing_dir / business_date.isoformat()
+    if not day_dir.is_dir():
+        return []
+    return sorted(p for p in day_dir.glob(config.landing_glob) if p.is_file())
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_export(path: Path) -> pd.DataFrame:
+    """Read an export as text, exactly as it arrived: every value a string, empty fields as empty strings."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def to_canonical(raw: pd.DataFrame, config: DatasetConfig, *, source_file: str, business_date: dt.date) -> FileResult:
+    """Map an export onto canonical sales lines and split it into loaded and quarantined rows.
+
+    Pure: no I/O. Rules, each named in the quarantine row:
+    `ordered_at_unparseable`, `ordered_at_not_on_business_date`, `quantity_not_numeric`,
+    `unit_price_not_numeric`, `<column>_missing` for a required value that is empty.
+
+    Raises:
+        IngestError: the export lacks a column the config maps (names the file and column).
+    """
+    missing = [source for source in config.columns.values() if source not in raw.columns]
+    if missing:
+        raise IngestError(
+            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
+            f"(dataset {config.name!r} maps {config.columns})"
+        )
+    rows = len(raw)
+    source_row = pd.Series(range(1, rows + 1), index=raw.index, dtype="int64")
+    text = {canonical: raw[source].str.strip() for canonical, source in config.columns.items()}
+    lines = pd.DataFrame(index=raw.index)
+    for column in TEXT_COLUMNS:
+        if column in text:
+            lines[column] = text[column].replace("", None)
+        elif column in config.constants:
+            lines[column] = str(config.constants[column])
+        else:
+            lines[column] = None
+    if lines["order_id"].isna().all() and "order_id" not in config.columns:
+        lines["order_id"] = source_file + ":" + source_row.astype(str)
+    # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
+    lines["customer_id"] = lines["customer_id"].str.replace(r"\.0+$", "", regex=True)
+
+    ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
+    lines["ordered_at"] = pd.to_datetime(ordered_at_text, errors="coerce", format="mixed")
+    for column in ("quantity", "unit_price"):
+        if column in text:
+            lines[column] = pd.to_numeric(text[column], errors="coerce")
+        else:
+            lines[column] = float(config.constants[column])
+
+    rule = pd.Series(None, index=raw.index, dtype=object)
+
+    def flag(mask: pd.Series, name: str) -> None:
+        rule.loc[mask & rule.isna()] = name
+
+    flag(lines["ordered_at"].isna(), "ordered_at_unparseable")
+    flag(lines["ordered_at"].dt.date != business_date, "ordered_at_not_on_business_date")
+    flag(lines["quantity"].isna(), "quantity_not_numeric")
+    flag(lines["unit_price"].isna(), "unit_price_not_numeric")
+    for column in REQUIRED_VALUES:
+        flag(lines[column].isna(), f"{column}_missing")
+
+    lines["source_file"] = source_file
+    lines["source_row"] = source_row
+    bad = rule.notna()
+    quarantined = pd.DataFrame(
+        {
+            "business_date": business_date,
+            "source_file": source_file,
+            "source_row": source_row[bad],
+            "rule": rule[bad],
+            "raw_values": [json.dumps(r, ensure_ascii=False) for r in raw[bad].to_dict("records")],
+        }
+    )
+    loaded = lines.loc[~bad, [*CANONICAL_COLUMNS, "source_file", "source_row"]].reset_index(drop=True)
+    loaded["quantity"] = loaded["quantity"].astype("float64")
+    loaded["unit_price"] = loaded["unit_price"].astype("float64")
+    return FileResult(source_file, "", rows, loaded, quarantined.reset_index(drop=True))
+
+
+def write_partition(target: Path, lines: pd.DataFrame) -> None:
+    """Write a lake partition atomically: into a temporary sibling folder, then renamed into place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    table = pa.Table.from_pandas(lines, preserve_index=False)
+    pq.write_table(table, staging / "part-0.parquet", compression="zstd")
+    os.replace(staging, target)
+
+
+def landed_checksums(target: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(target / "part-0.parquet", columns=["file_sha256"])
+    return sorted(set(table.column("file_sha256").to_pylist()))
+
+
+def ensure_raw_view(connection, settings: Settings) -> None:
+    """(Re)create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read."""
+    lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
+    connection.execute("create schema if not exists raw")
+    connection.execute(
+        "create or replace view raw.sales_lines as select * from read_parquet("
+        f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}})"
+    )
+
+
+def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -> dict:
+    """Ingest business day `business_date`.
+
+    Raises:
+        IngestError: no export (or an empty one) for an open business day, a missing column, or files that differ
+            from what already landed for the day. Nothing is written for the day in any of these cases.
+    """
+    settings = settings or get_settings()
+    config = load_dataset_config(settings.dataset)
+    day_dir = settings.landing_dir / business_date.isoformat()
+    exports = find_exports(settings, config, business_date)
+    is_open = config.calendar.is_open(business_date)
+    if not exports and is_open:
+        raise IngestError(
+            f"no export for business date {business_date}: expected file(s) matching {day_dir / config.landing_glob}"
+        )
+
+    results = []
+    for path in exports:
+        raw = read_export(path)
+        if raw.empty and is_open:
+            raise IngestError(f"export {path} for business date {business_date} is empty (the shop was open)")
+        result = to_canonical(raw, config, source_file=path.name, business_date=business_date)
+        results.append(
+            FileResult(path.name, sha256_of(path), result.rows_in, result.loaded, result.quarantined)
+        )
+
+    lines = pd.concat(
+        [r.loaded.assign(file_sha256=r.file_sha256) for r in results] or [pd.DataFrame()], ignore_index=True
+    )
+    if lines.empty and is_open:
+        raise IngestError(f"exports for business date {business_date} in {day_dir} hold no valid line")
+
+    target = partition_dir(settings, business_date)
+    checksums = sorted(r.file_sha256 for r in results)
+    if target.exists():
+        if landed_checksums(target) != checksums:
+            raise IngestError(
+                f"business date {business_date} already landed in {target} from other files; the raw lake is "
+                f"immutable (landed {landed_checksums(target)}, now {checksums})"
+            )
+        log.info("partition %s already landed with the same files; leaving it as it is", target)
+    elif not lines.empty:
+        write_partition(target, lines)
+
+    accounting = pd.DataFrame(
+        {
+            "business_date": [business_date] * len(results),
+            "source_file": [r.source_file for r in results],
+            "file_sha256": [r.file_sha256 for r in results],
+            "rows_in": [r.rows_in for r in results],
+            "rows_loaded": [len(r.loaded) for r in results],
+            "rows_quarantined": [len(r.quarantined) for r in results],
+            "run_id": run_id,
+        }
+    ).astype({"rows_in": "int64", "rows_loaded": "int64", "rows_quarantined": "int64"})
+    quarantine = pd.concat([r.quarantined for r in results] or [pd.DataFrame()], ignore_index=True)
+    quarantine = quarantine.reindex(columns=["business_date", "source_file", "source_row", "rule", "raw_values"])
+    quarantine["run_id"] = run_id
+
+    with connect(settings.warehouse_path) as connection:
+        for statement in MONITORING_DDL:
+            connection.execute(statement)
+        replace_partition(
+            connection, "monitoring.ingest_runs", accounting, key_column="business_date", key_value=business_date
+        )
+        replace_partition(
+            connection, "monitoring.quarantine", quarantine, key_column="business_date", key_value=business_date
+        )
+        if (settings.lake_dir / LAKE_TABLE).exists() and any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
+            ensure_raw_view(connection, settings)
+
+    summary = {
+        "business_date": business_date.isoformat(),
+        "files": len(results),
+        "rows_in": int(accounting["rows_in"].sum()),
+        "rows_loaded": int(accounting["rows_loaded"].sum()),
+        "rows_quarantined": int(accounting["rows_quarantined"].sum()),
+        "open_day": is_open,
+    }
+    log.info("ingested %s", summary)
+    return summary

@@ -1,0 +1,62 @@
+"""Shared test setup: a private Airflow home per test session, and where the real data sets are.
+
+Airflow reads its configuration when it is first imported, so the environment is set in `pytest_configure`,
+before any test module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("DAYBREAK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+REQUIRE_ALL = os.environ.get("DAYBREAK_REQUIRE_ALL") == "1"
+
+_session_dir = Path(tempfile.mkdtemp(prefix="daybreak-tests-"))
+
+
+def pytest_configure(config):
+    from daybreak.airflow_env import airflow_environment
+    from daybreak.settings import Settings
+
+    env = airflow_environment(Settings(home=_session_dir / "home"), base={})
+    for key, value in env.items():
+        if key.startswith("AIRFLOW"):
+            os.environ[key] = value
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_session_dir, ignore_errors=True)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a prerequisite is missing on a developer's machine; fail in CI, where everything must run."""
+    if condition:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    require(SHARED_DATA.is_dir(), f"real data sets not found at {SHARED_DATA} (set DAYBREAK_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """An initialised Airflow metadata database (SQLite) for tests that run DAGs."""
+    subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+        check=True, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+    )
+    return Path(os.environ["AIRFLOW_HOME"])

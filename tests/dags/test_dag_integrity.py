@@ -1,0 +1,65 @@
+"""Every DAG imports without error, has no cycle, and sets tags, retries, docs and a failure alert."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
+def test_every_dag_imports(dagbag):
+    assert dagbag.import_errors == {}
+    assert "daybreak_nightly" in dagbag.dags
+
+
+def test_dags_have_tags_docs_and_no_cycles(dagbag):
+    from airflow.utils.dag_cycle_tester import check_cycle
+
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        check_cycle(dag)
+
+
+def test_every_task_retries_and_alerts(dagbag):
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag.dag_id}.{task.task_id} does not retry"
+            assert task.on_failure_callback, f"{dag.dag_id}.{task.task_id} raises no alert on failure"
+
+
+def test_nightly_wiring():
+    from dags.daybreak_nightly import nightly
+
+    assert nightly.max_active_runs == 1
+    assert not nightly.catchup
+    downstream = {task.task_id: sorted(task.downstream_task_ids) for task in nightly.tasks}
+    assert downstream == {
+        "ingest": ["transform"],
+        "transform": ["drift", "forecast", "segment"],
+        "forecast": ["publish"],
+        "segment": ["publish"],
+        "drift": ["publish"],
+        "publish": [],
+    }
+
+
+def test_dag_file_does_no_work_at_import():
+    """Parsing must not import the heavy libraries the tasks use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy; runpy.run_path('dags/daybreak_nightly.py'); "
+        "heavy = [m for m in ('pandas', 'prophet', 'pyspark', 'sklearn', 'evidently', 'duckdb') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""]), result.stdout
