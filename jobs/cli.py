@@ -37,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--customers", type=int)
     simulate.add_argument("--products", type=int)
     simulate.add_argument("--locations", type=int)
-    simulate.add_argument("--orders-per-day", type=float, help="synthetic volume (default derived from customers)")
-    simulate.add_argument("--source", help="replay: path or URL of the original file (overrides the env variable)")
+    simulate.add_argument(
+        "--orders-per-day", type=float, help="synthetic volume (default derived from customers)"
+    )
+    simulate.add_argument(
+        "--source", help="replay: path or URL of the original file (overrides the env variable)"
+    )
     simulate.add_argument("--overwrite", action="store_true", help="rewrite days that already have a file")
 
     for step in JOB_STEPS:
@@ -55,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser("load-history", help="initial bulk load of every landed day up to a date")
     history.add_argument("--until", type=_date, required=True)
 
-    demo = commands.add_parser("demo", help="simulate, load history, run the last nights through Airflow, serve")
+    demo = commands.add_parser(
+        "demo", help="simulate, load history, run the last nights through Airflow, serve"
+    )
     demo.add_argument("--nights", type=int, default=7, help="nightly runs through Airflow after the history")
     demo.add_argument("--no-serve", action="store_true", help="stop after the runs (env SERVE=0)")
     return parser
@@ -64,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.home:
         os.environ["DAYBREAK_HOME"] = args.home
@@ -80,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         from jobs.pipeline import step_function
 
         kwargs = {"full_refresh": True} if getattr(args, "full_refresh", False) else {}
-        result = step_function(args.command)(args.date, args.run_id or f"cli__{args.date}", settings, **kwargs)
+        result = step_function(args.command)(
+            args.date, args.run_id or f"cli__{args.date}", settings, **kwargs
+        )
     elif args.command == "night":
         from jobs.pipeline import run_night
 
@@ -122,7 +131,12 @@ def simulate(args: argparse.Namespace, settings) -> dict:
         )
     else:
         summary = replay_dataset(
-            config, settings.landing_dir, source=args.source, start=args.start, end=args.end, overwrite=args.overwrite
+            config,
+            settings.landing_dir,
+            source=args.source,
+            start=args.start,
+            end=args.end,
+            overwrite=args.overwrite,
         )
     return asdict(summary)
 

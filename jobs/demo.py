@@ -8,6 +8,7 @@ The timings go to `<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benc
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -41,7 +42,10 @@ def successful_business_days(env: dict[str, str]) -> set[dt.date]:
     """Business days the nightly DAG already ran successfully, read from Airflow's metadata database."""
     listing = subprocess.run(
         [airflow_bin(), "dags", "list-runs", DAG_ID, "--state", "success", "-o", "json"],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if listing.returncode != 0:
         return set()
@@ -101,17 +105,28 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
     else:
         timed("load_history", load_history, history_end, settings)
 
-    timed("airflow_db_migrate", subprocess.run, [airflow_bin(), "db", "migrate"], env=env, check=True,
-          stdout=subprocess.DEVNULL)
+    timed(
+        "airflow_db_migrate",
+        subprocess.run,
+        [airflow_bin(), "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     done = successful_business_days(env)
     for offset in range(nights, 0, -1):
         day = end - dt.timedelta(days=offset - 1)
         if day in done:
             print(f"    night {day} already ran successfully in Airflow", flush=True)
             continue
-        timed(f"night_{day}", subprocess.run,
-              [airflow_bin(), "dags", "test", DAG_ID, logical_date_for(day)], env=env, check=True,
-              stdout=subprocess.DEVNULL)
+        timed(
+            f"night_{day}",
+            subprocess.run,
+            [airflow_bin(), "dags", "test", DAG_ID, logical_date_for(day)],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     timings_path = settings.home / "demo_timings.json"
     timings_path.write_text(json.dumps({"dataset": config.name, "stages_seconds": timings}, indent=2))
@@ -140,24 +155,35 @@ def serve_forever(settings: Settings, env: dict[str, str]) -> int:
     airflow_port = env["AIRFLOW__API__PORT"]
     processes = [
         subprocess.Popen(
-            [airflow_bin(), "standalone"], env=env, start_new_session=True,
-            stdout=(logs / "airflow-standalone.log").open("a"), stderr=subprocess.STDOUT,
+            [airflow_bin(), "standalone"],
+            env=env,
+            start_new_session=True,
+            stdout=(logs / "airflow-standalone.log").open("a"),
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
-            [str(Path(sys.executable).with_name("streamlit")), "run", str(PROJECT_ROOT / "apps/streamlit/app.py"),
-             "--server.headless", "true", "--server.port", str(STREAMLIT_PORT),
-             "--browser.gatherUsageStats", "false"],
-            env=env, start_new_session=True,
-            stdout=(logs / "streamlit.log").open("a"), stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).with_name("streamlit")),
+                "run",
+                str(PROJECT_ROOT / "apps/streamlit/app.py"),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(STREAMLIT_PORT),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            env=env,
+            start_new_session=True,
+            stdout=(logs / "streamlit.log").open("a"),
+            stderr=subprocess.STDOUT,
         ),
     ]
 
     def stop(*_):
         for process in processes:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for process in processes:
             try:
                 process.wait(timeout=30)
@@ -170,12 +196,18 @@ def serve_forever(settings: Settings, env: dict[str, str]) -> int:
     airflow_up = wait_for(f"http://localhost:{airflow_port}/api/v2/version", 180)
     streamlit_up = wait_for(f"http://localhost:{STREAMLIT_PORT}/_stcore/health", 60)
     passwords = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
-    password = json.loads(passwords.read_text()).get("admin", "?") if passwords.exists() else "(see airflow log)"
+    password = (
+        json.loads(passwords.read_text()).get("admin", "?") if passwords.exists() else "(see airflow log)"
+    )
     print()
-    print(f"Airflow UI:    http://localhost:{airflow_port}   user admin, password {password}"
-          + ("" if airflow_up else "   (not answering yet: see .daybreak/logs/airflow-standalone.log)"))
-    print(f"Dashboards:    http://localhost:{STREAMLIT_PORT}"
-          + ("" if streamlit_up else "   (not answering yet: see .daybreak/logs/streamlit.log)"))
+    print(
+        f"Airflow UI:    http://localhost:{airflow_port}   user admin, password {password}"
+        + ("" if airflow_up else "   (not answering yet: see .daybreak/logs/airflow-standalone.log)")
+    )
+    print(
+        f"Dashboards:    http://localhost:{STREAMLIT_PORT}"
+        + ("" if streamlit_up else "   (not answering yet: see .daybreak/logs/streamlit.log)")
+    )
     print("Press Ctrl-C to stop both.", flush=True)
     while all(process.poll() is None for process in processes):
         time.sleep(2)

@@ -83,7 +83,9 @@ def read_export(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
-def to_canonical(raw: pd.DataFrame, config: DatasetConfig, *, source_file: str, business_date: dt.date) -> FileResult:
+def to_canonical(
+    raw: pd.DataFrame, config: DatasetConfig, *, source_file: str, business_date: dt.date
+) -> FileResult:
     """Map an export onto canonical sales lines and split it into loaded and quarantined rows.
 
     Pure: no I/O. Rules, each named in the quarantine row:
@@ -177,8 +179,9 @@ def ensure_raw_view(connection, settings: Settings) -> None:
     """(Re)create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read."""
     lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
     connection.execute("create schema if not exists raw")
+    # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
     connection.execute(
-        "create or replace view raw.sales_lines as select * from read_parquet("
+        "create or replace view raw.sales_lines as select * from read_parquet("  # noqa: S608
         f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}})"
     )
 
@@ -240,19 +243,31 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
         }
     ).astype({"rows_in": "int64", "rows_loaded": "int64", "rows_quarantined": "int64"})
     quarantine = pd.concat([r.quarantined for r in results] or [pd.DataFrame()], ignore_index=True)
-    quarantine = quarantine.reindex(columns=["business_date", "source_file", "source_row", "rule", "raw_values"])
+    quarantine = quarantine.reindex(
+        columns=["business_date", "source_file", "source_row", "rule", "raw_values"]
+    )
     quarantine["run_id"] = run_id
 
     with connect(settings.warehouse_path) as connection:
         for statement in MONITORING_DDL:
             connection.execute(statement)
         replace_partition(
-            connection, "monitoring.ingest_runs", accounting, key_column="business_date", key_value=business_date
+            connection,
+            "monitoring.ingest_runs",
+            accounting,
+            key_column="business_date",
+            key_value=business_date,
         )
         replace_partition(
-            connection, "monitoring.quarantine", quarantine, key_column="business_date", key_value=business_date
+            connection,
+            "monitoring.quarantine",
+            quarantine,
+            key_column="business_date",
+            key_value=business_date,
         )
-        if (settings.lake_dir / LAKE_TABLE).exists() and any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
+        if (settings.lake_dir / LAKE_TABLE).exists() and any(
+            (settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")
+        ):
             ensure_raw_view(connection, settings)
 
     summary = {

@@ -39,7 +39,9 @@ def landed_days(settings: Settings) -> list[dt.date]:
     return sorted(days)
 
 
-def run_night(business_date: dt.date, run_id: str | None = None, settings: Settings | None = None) -> dict[str, dict]:
+def run_night(
+    business_date: dt.date, run_id: str | None = None, settings: Settings | None = None
+) -> dict[str, dict]:
     """Run every step of the nightly pipeline for one business date, in order; returns each step's summary."""
     settings = settings or get_settings()
     run_id = run_id or f"cli__{business_date.isoformat()}"
@@ -52,19 +54,27 @@ def run_night(business_date: dt.date, run_id: str | None = None, settings: Setti
     return results
 
 
-def load_history(until: dt.date, settings: Settings | None = None, run_id: str | None = None) -> dict[str, dict]:
+def load_history(
+    until: dt.date, settings: Settings | None = None, run_id: str | None = None
+) -> dict[str, dict]:
     """Initial load: ingest every landed day up to `until`, full-refresh the marts, score `until`, publish."""
     settings = settings or get_settings()
     run_id = run_id or f"history__{until.isoformat()}"
     days = [day for day in landed_days(settings) if day <= until]
     if not days:
-        raise RuntimeError(f"nothing landed in {settings.landing_dir} up to {until}; run `daybreak simulate` first")
+        raise RuntimeError(
+            f"nothing landed in {settings.landing_dir} up to {until}; run `daybreak simulate` first"
+        )
     from jobs import ingest, transform
 
     timings: dict[str, dict] = {}
     started = time.perf_counter()
     rows = sum(ingest.run(day, run_id, settings)["rows_loaded"] for day in days)
-    timings["ingest"] = {"days": len(days), "rows_loaded": rows, "seconds": round(time.perf_counter() - started, 2)}
+    timings["ingest"] = {
+        "days": len(days),
+        "rows_loaded": rows,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
     started = time.perf_counter()
     timings["transform"] = transform.run(until, run_id, settings, full_refresh=True)
     timings["transform"]["seconds"] = round(time.perf_counter() - started, 2)

@@ -40,12 +40,20 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     command = [
         str(executable),
         *args,
-        "--project-dir", str(settings.dbt_project_dir),
-        "--profiles-dir", str(settings.dbt_project_dir),
-        "--target-path", str(settings.dbt_target_dir),
-        "--log-path", str(settings.dbt_target_dir.parent / "logs"),
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.dbt_target_dir.parent / "logs"),
     ]
-    env = {**os.environ, "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     return command, env
 
 
@@ -70,5 +78,7 @@ def run(
         log.info("dbt | %s", line)
     if process.returncode != 0:
         tail = "\n".join(line for line in output.splitlines() if "ERROR" in line or "FAIL" in line)[-4000:]
-        raise TransformError(f"dbt build for run_date {business_date} failed (exit {process.returncode}):\n{tail}")
+        raise TransformError(
+            f"dbt build for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
+        )
     return {"business_date": business_date.isoformat(), "full_refresh": full_refresh, "run_id": run_id}

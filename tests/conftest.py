@@ -57,6 +57,8 @@ def airflow_db() -> Path:
     """An initialised Airflow metadata database (SQLite) for tests that run DAGs."""
     subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
-        check=True, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+        check=True,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
     )
     return Path(os.environ["AIRFLOW_HOME"])

@@ -33,3 +33,18 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
         }
     )
     return env
+
+
+def main() -> None:
+    """Print `export` lines, so a shell can run `airflow` as Daybreak does:
+    `source <(.venv/bin/python -m daybreak.airflow_env)`."""
+    import shlex
+
+    from daybreak.settings import get_settings
+
+    for key, value in sorted(airflow_environment(get_settings(), base={}).items()):
+        print(f"export {key}={shlex.quote(value)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ Daybreak's pipeline starts from files a shop's system leaves behind every night
 (`<landing_dir>/<YYYY-MM-DD>/sales_<YYYY-MM-DD>.csv`). In development nothing produces them, so this module does,
 in two ways:
 
-- `simulate_synthetic` invents an online shop shaped like the UCI Online Retail data (baskets of ~16 lines,
+- `simulate_synthetic` invents an online shop shaped like the UCI Online Retail data (baskets of ~15 lines,
   a quarter of the lines without a customer, cancellations, weekly and yearly seasonality, UK bank holidays, a
   mild trend) with customers of known type, whose truth table lets segmentation be checked against ground truth.
   Every day is a pure function of `(seed, population arguments, day)`: its random stream is
@@ -167,18 +167,17 @@ class _CustomerType:
 
 
 CUSTOMER_TYPES = (
-    _CustomerType("champion", 0.05, 20.0, 24.0, 2, -0.3, False),
-    _CustomerType("loyal", 0.20, 5.0, 16.0, 1, 0.0, False),
-    _CustomerType("occasional", 0.40, 1.5, 8.0, 0, 0.0, False),
-    _CustomerType("bargain", 0.20, 3.0, 12.0, 1, 1.5, False),
-    _CustomerType("new_then_lapsed", 0.15, 8.0, 14.0, 1, 0.0, True),
+    _CustomerType("champion", 0.05, 26.0, 22.0, 2, -0.3, False),
+    _CustomerType("loyal", 0.20, 8.0, 13.0, 1, 0.0, False),
+    _CustomerType("occasional", 0.55, 2.5, 6.0, 0, 1.0, False),
+    _CustomerType("new_then_lapsed", 0.20, 12.0, 12.0, 1, 0.0, True),
 )
 ANONYMOUS_GROUP = len(CUSTOMER_TYPES)  # group index of orders without a customer
-ANONYMOUS_MEAN_LINES = 18.0
+ANONYMOUS_MEAN_LINES = 26.0
 ANONYMOUS_LINE_SHARE = 0.25  # of all lines
 CANCELLED_INVOICE_SHARE = 0.02  # of all invoices
 PARTIAL_RETURN_SHARE = 0.3  # of cancelled lines with qty > 1: only part of the quantity comes back
-FREQUENCY_SIGMA = 0.7  # lognormal spread of order frequency within a type
+FREQUENCY_SIGMA = 0.4  # lognormal spread of order frequency within a type
 BASKET_DISPERSION = 1.5  # negative binomial shape of the basket size: smaller = heavier tail
 BULK_QTY = 24  # lines of at least this quantity get the bulk price
 BULK_DISCOUNT = 0.85
@@ -336,7 +335,7 @@ def _build_population(
     default_orders = named_orders + anonymous_orders
     scale = 1.0 if orders_per_day is None else float(orders_per_day) / default_orders
     # room for any plausible day (peak multiplier ~2.5) many times over, as a power of ten
-    stride = 10 ** max(3, math.ceil(math.log10(default_orders * scale * 40 + 1)))
+    stride = 10 ** max(3, math.ceil(math.log10(default_orders * scale * 20 + 1)))
 
     return _Population(
         customer_type=ctype,
@@ -362,6 +361,7 @@ _MINUTE_TEXT = np.array([f"{m // 60:02d}:{m % 60:02d}:00" for m in range(24 * 60
 _OPEN_MINUTE, _CLOSE_MINUTE = 7 * 60, 20 * 60 - 1  # orders 07:00 .. 19:59
 _LAST_MINUTE = 21 * 60 - 1  # cancellations may come in until 20:59
 _INVOICE_BASE = dt.date(2000, 1, 1).toordinal()
+_UNIX_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def _simulate_day(pop: _Population, seed: int, day: dt.date) -> tuple[str, int]:
@@ -513,12 +513,14 @@ def simulate_synthetic(
         start: first business day to write.
         end: last business day to write (inclusive).
         seed: the random seed; the same seed gives the same files.
-        customers: number of customers (types: champion 5%, loyal 20%, occasional 40%, bargain 20%,
-            new_then_lapsed 15%).
+        customers: number of customers, of four latent types (champion 5%: ~26 orders a year, big wholesale
+            baskets; loyal 20%: ~8 a year, medium baskets; occasional 55%: ~2.5 a year, small cheap baskets;
+            new_then_lapsed 20%: ~12 a year for 2-6 months in the first half of 2023, then never again).
         products: number of products (SKUs).
         locations: number of countries (United Kingdom first, with about 80% of the lines).
-        orders_per_day: expected invoices on an average day at demand multiplier 1 (about 30 for the
-            defaults); set it to scale the volume for benchmarks without changing the customers.
+        orders_per_day: expected invoices on a day with demand multiplier 1 if every customer were active
+            (about 43 for the defaults, ~470 lines a day); set it to scale the volume for benchmarks without
+            changing the customers (about 5100 gives 50 million lines over 2023-2024).
         overwrite: rewrite day files that already exist (default: skip them).
 
     Returns:
@@ -663,10 +665,13 @@ def replay_dataset(
 
     frame, typed = _read_source(config, location)
     date_column = config.columns["ordered_at"]
-    stamps = pd.to_datetime(frame[date_column], format=None if typed else "mixed")
+    try:
+        stamps = pd.to_datetime(frame[date_column])
+    except ValueError:  # text dates whose format varies from row to row
+        stamps = pd.to_datetime(frame[date_column], format="mixed")
     if stamps.isna().any():
         raise ValueError(f"{location}: {int(stamps.isna().sum())} rows without a {date_column}")
-    day_ordinal = (stamps.dt.normalize() - pd.Timestamp("0001-01-01")).dt.days.to_numpy() + 1
+    day_ordinal = stamps.to_numpy().astype("datetime64[D]").astype(np.int64) + _UNIX_EPOCH_ORDINAL
     first = start or dt.date.fromordinal(int(day_ordinal.min()))
     last = end or dt.date.fromordinal(int(day_ordinal.max()))
     days = _days(first, last)
@@ -678,7 +683,7 @@ def replay_dataset(
         frame = pd.DataFrame({name: _as_text(frame[name]) for name in frame.columns})
     order = np.argsort(day_ordinal, kind="stable")  # source order within a day
     sorted_days = day_ordinal[order]
-    header = ",".join(frame.columns) + "\n"  # re-quoted by to_csv below when a day has rows
+    empty = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n")  # header only
 
     written = skipped = lines = 0
     for day in days:
@@ -687,10 +692,7 @@ def replay_dataset(
             skipped += 1
             continue
         lo, hi = np.searchsorted(sorted_days, [day.toordinal(), day.toordinal() + 1])
-        if hi > lo:
-            text = frame.iloc[order[lo:hi]].to_csv(index=False, lineterminator="\n")
-        else:
-            text = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n") or header
+        text = frame.iloc[order[lo:hi]].to_csv(index=False, lineterminator="\n") if hi > lo else empty
         _write_atomic(path, text)
         written += 1
         lines += int(hi - lo)

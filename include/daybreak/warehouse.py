@@ -33,7 +33,9 @@ def _is_lock_conflict(error: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def connect(path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting for another writer to finish rather than failing.
 
     Args:
@@ -88,7 +90,7 @@ def replace_partition(
     try:
         connection.execute("begin transaction")
         try:
-            connection.execute(f"create table if not exists {table} as select * from _incoming limit 0")
+            connection.execute(f"create table if not exists {table} as select * from _incoming limit 0")  # noqa: S608
             connection.execute(f"delete from {table} where {key_column} = ?", [key_value])  # noqa: S608
             connection.execute(f"insert into {table} by name select * from _incoming")  # noqa: S608
             connection.execute("commit")
@@ -122,7 +124,9 @@ def publish(warehouse_path: Path, serving_path: Path) -> Path:
     return serving_path
 
 
-def table_checksums(connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id",)) -> dict:
+def table_checksums(
+    connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id",)
+) -> dict:
     """Row count and an order-independent content checksum of every table and view, by `schema.table`.
 
     Two runs that should be identical (a rerun of the same logical date, an incremental build against a full

@@ -61,5 +61,7 @@ def test_dag_file_does_no_work_at_import():
         "heavy = [m for m in ('pandas', 'prophet', 'pyspark', 'sklearn', 'evidently', 'duckdb') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip().splitlines()[-1:] in ([], [""]), result.stdout

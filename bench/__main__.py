@@ -1,0 +1,23 @@
+"""`python -m bench NAME [options]`: run one benchmark and print its table."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCHMARKS = {
+    "demo_stages": "bench.demo_stages",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("name", choices=sorted(BENCHMARKS))
+    args, rest = parser.parse_known_args(argv)
+    module = importlib.import_module(BENCHMARKS[args.name])
+    return module.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

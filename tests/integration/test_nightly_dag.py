@@ -1,0 +1,139 @@
+"""The nightly DAG, run by real Airflow (`dag.test`) on a tiny synthetic shop, end to end.
+
+Given a history loaded up to 2024-03-28, when the DAG runs the nights of 03-29, 03-30 and 03-31, then every output
+table holds those nights; rerunning a night leaves every table identical; and a night without an export fails at
+ingest without writing anything downstream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from daybreak.settings import get_settings
+from daybreak.warehouse import table_checksums
+
+pytestmark = pytest.mark.integration
+
+START, HISTORY_END, END = dt.date(2024, 1, 1), dt.date(2024, 3, 28), dt.date(2024, 3, 31)
+NIGHTS = [dt.date(2024, 3, 29), dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
+
+
+def run_night(day: dt.date):
+    """Run the DAG for business day `day` with real Airflow; returns the DagRun and its task states."""
+    import pendulum
+
+    from dags.daybreak_nightly import nightly
+
+    logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
+    dag_run = nightly.test(logical_date=logical)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    return dag_run, states
+
+
+def checksums(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return table_checksums(connection)
+
+
+@pytest.fixture(scope="module")
+def nightly_home(tmp_path_factory, airflow_db):
+    home = tmp_path_factory.mktemp("nightly")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DAYBREAK_HOME", str(home))
+    patch.setenv("DAYBREAK_DATASET", "synthetic")
+    from daybreak.simulate import simulate_synthetic
+    from jobs.pipeline import load_history
+
+    settings = get_settings()
+    simulate_synthetic(
+        settings.landing_dir, start=START, end=END, seed=7, customers=150, products=40, locations=3
+    )
+    load_history(HISTORY_END, settings)
+    results = {day: run_night(day) for day in NIGHTS}
+    yield settings, results
+    patch.undo()
+
+
+def test_three_nights_succeed_through_airflow(nightly_home):
+    _, results = nightly_home
+    for day, (dag_run, states) in results.items():
+        assert dag_run.state == "success", (day, states)
+        assert set(states.values()) == {"success"}, (day, states)
+        assert dag_run.data_interval_start.date() == day
+
+
+def test_every_output_table_holds_each_night(nightly_home):
+    settings, _ = nightly_home
+    with duckdb.connect(str(settings.serving_path), read_only=True) as connection:
+
+        def dates(sql: str) -> set[dt.date]:
+            return {row[0] for row in connection.execute(sql).fetchall()}
+
+        assert set(NIGHTS) <= dates("select distinct business_date from raw.sales_lines")
+        assert set(NIGHTS) <= dates("select distinct business_date from staging.stg_raw__sales_lines")
+        assert set(NIGHTS) <= dates("select distinct business_date from marts.fct_sales_lines")
+        assert set(NIGHTS) <= dates("select distinct sales_date from marts.fct_daily_sales")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from marts.features_customer_asof")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.forecasts")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.customer_segments")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from monitoring.drift_summary")
+        for table in ("marts.dim_customers", "marts.dim_products"):
+            assert connection.execute(f"select count(*) from {table}").fetchone()[0] > 0, table  # noqa: S608
+
+        # each night's forecasts are their own version: 28 steps per series, starting the day after the night
+        per_night = connection.execute(
+            """select as_of_date, count(distinct series_id), min(target_date), max(horizon_step), count(*)
+               from predictions.forecasts group by 1 order by 1"""
+        ).fetchall()
+        for as_of, series, first_target, steps, rows in per_night:
+            assert first_target == as_of + dt.timedelta(days=1)
+            assert steps == 28 and rows == series * 28
+        # the series: three locations and the total
+        assert per_night[-1][1] == 4
+        # a forecast never reads past its night: its first target is after every actual it was fitted on
+        bounds = connection.execute(
+            "select count(*) from predictions.forecasts where yhat_lower_95 > yhat_lower_80 "
+            "or yhat_upper_95 < yhat_upper_80 or yhat < yhat_lower_80 or yhat > yhat_upper_80"
+        ).fetchone()[0]
+        assert bounds == 0, "intervals must nest: 95% outside 80% outside the point forecast"
+        # ingest accounts for every row
+        unbalanced = connection.execute(
+            "select count(*) from monitoring.ingest_runs where rows_in <> rows_loaded + rows_quarantined"
+        ).fetchone()[0]
+        assert unbalanced == 0
+    report = settings.reports_dir / "drift" / f"{END.isoformat()}.html"
+    assert report.exists() and report.stat().st_size > 10_000
+
+
+def test_rerunning_a_night_leaves_identical_tables(nightly_home):
+    settings, _ = nightly_home
+    before = checksums(settings.serving_path)
+    dag_run, states = run_night(END)
+    assert dag_run.state == "success", states
+    after = checksums(settings.serving_path)
+    assert after == before
+
+
+def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly_home):
+    from dags.daybreak_nightly import nightly
+
+    settings, _ = nightly_home
+    missing_day = END + dt.timedelta(days=1)  # never simulated
+    before = checksums(settings.warehouse_path)
+    retries = {task.task_id: task.retries for task in nightly.tasks}
+    for task in nightly.tasks:
+        task.retries = 0
+    try:
+        dag_run, states = run_night(missing_day)
+    finally:
+        for task in nightly.tasks:
+            task.retries = retries[task.task_id]
+    assert dag_run.state == "failed"
+    assert states["ingest"] == "failed"
+    assert all(
+        states[task] == "upstream_failed" for task in ("transform", "forecast", "segment", "drift", "publish")
+    )
+    assert checksums(settings.warehouse_path) == before
