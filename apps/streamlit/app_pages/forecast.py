@@ -1,0 +1,324 @@
+"""Forecast vs actual: a series' nightly forecast beside what was actually sold.
+
+Layout only: the numbers come from `data` (the app's one data module), the wording from `formatting`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import data
+import formatting as fmt
+import pandas as pd
+import streamlit as st
+
+REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
+LOOKBACK_OPTIONS = (30, 60, 90, 120, 180, 270, 365)
+DEFAULT_LOOKBACK = 120
+RECENT_DAYS = 7
+YEAR_AGO = dt.timedelta(weeks=52)  # 364 days, so the comparison lines up the same weekdays
+
+ACTUAL = "Actual"
+FORECAST = "Forecast"
+BAND_80 = "80% interval"
+BAND_95 = "95% interval"
+COLORS = {ACTUAL: "#1f3b57", FORECAST: "#e8710a", BAND_80: "#f7bd85", BAND_95: "#fde3cb"}
+MUTED = "#7b8794"
+
+
+def render() -> None:
+    st.title("Forecast vs actual")
+    version = data.serving_version()
+    if version is None:
+        st.info(
+            "**No nightly run has published data yet.**\n\n"
+            f"The dashboards read the serving file `{data.serving_path()}`, which the pipeline's publish step "
+            "writes at the end of every night. To publish a demo dataset now, run `make demo` from the project "
+            "root, then reload this page.",
+            icon=":material/hourglass_empty:",
+        )
+        return
+    if missing := data.missing_tables(*REQUIRED_TABLES):
+        st.info(
+            f"**The published data has no {', '.join(f'`{t}`' for t in missing)} yet.** The last nightly run "
+            "stopped before writing it; the page fills in after the next complete run (or `make demo`).",
+            icon=":material/hourglass_empty:",
+        )
+        return
+    series_ids = data.list_series()
+    if not series_ids:
+        st.info("**No forecasts have been published yet.** They appear after the next nightly run.")
+        return
+
+    with st.sidebar:
+        series_id = st.selectbox(
+            "Series",
+            series_ids,
+            index=series_ids.index(fmt.TOTAL_SERIES) if fmt.TOTAL_SERIES in series_ids else 0,
+            format_func=fmt.series_label,
+        )
+        versions = data.list_forecast_versions(series_id).set_index("as_of_date", drop=False)
+        as_of_date = st.selectbox(
+            "Forecast made on",
+            versions.index.tolist(),
+            index=0,
+            format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model']}",
+            help="Each nightly run forecasts from that night's data; older versions stay for comparison.",
+        )
+        lookback = st.select_slider(
+            "History shown",
+            LOOKBACK_OPTIONS,
+            value=DEFAULT_LOOKBACK,
+            format_func=lambda days: f"{days} days",
+            help="Days of actuals shown before the forecast was made.",
+        )
+        st.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
+
+    selected = versions.loc[as_of_date]
+    target = selected["target"]
+    if target not in fmt.TARGET_LABELS:
+        st.error(f"The forecast's target {target!r} is neither units nor revenue; this page cannot show it.")
+        return
+    rows = data.forecast(series_id, as_of_date)
+    span = data.actuals_range(series_id)
+    if span is None:
+        st.info(f"**{fmt.series_label(series_id)} has no actual sales yet.**")
+        return
+    last_actual = span[1]
+    horizon = len(rows)
+    window_start = as_of_date - dt.timedelta(days=lookback)
+    earliest = min(
+        window_start,
+        as_of_date - YEAR_AGO - dt.timedelta(days=RECENT_DAYS),
+        as_of_date - dt.timedelta(days=horizon),
+    )
+    sales = data.actuals(series_id, earliest, last_actual).set_index("sales_date")[target]
+
+    st.caption(
+        f"{fmt.series_label(series_id)} · daily {fmt.target_label(target).lower()} · "
+        f"forecast made on {fmt.day(as_of_date)} for the next {horizon} days"
+    )
+    _kpis(sales, rows, selected, as_of_date, target)
+    with st.container(border=True):
+        st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
+        st.altair_chart(_chart(sales[sales.index >= window_start], rows, as_of_date, target), width="stretch")
+    _detail_table(rows, sales, series_id, as_of_date, target)
+
+
+def _window_sum(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
+    """The sum over `first`..`last`, or None unless every day of the window has an actual."""
+    window = values[(values.index >= first) & (values.index <= last)]
+    return float(window.sum()) if len(window) == (last - first).days + 1 else None
+
+
+def _kpis(
+    sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, as_of_date: dt.date, target: str
+) -> None:
+    horizon = len(rows)
+    recent_first = as_of_date - dt.timedelta(days=RECENT_DAYS - 1)
+    recent = _window_sum(sales, recent_first, as_of_date)
+    year_ago = _window_sum(sales, recent_first - YEAR_AGO, as_of_date - YEAR_AGO)
+    before = _window_sum(sales, as_of_date - dt.timedelta(days=horizon - 1), as_of_date)
+    forecast_total = float(rows["yhat"].sum())
+    matched = rows.join(sales.rename("actual"), on="target_date", how="inner")
+
+    label = fmt.target_label(target)
+    recent_column, forecast_column, error_column, model_column = st.columns(4)
+    compared = recent is not None and year_ago is not None
+    recent_column.metric(
+        f"{label}, last {RECENT_DAYS} days",
+        fmt.compact(recent),
+        delta=fmt.percent_change(recent, year_ago) if compared else "no year-ago data",
+        delta_color="normal" if compared else "off",
+        delta_arrow="auto" if compared else "off",
+        delta_description="vs last year" if compared else None,
+        help=f"Actual {label.lower()} from {fmt.day(recent_first)} to {fmt.day(as_of_date)}, compared with the "
+        "same weekdays 52 weeks earlier when that history exists.",
+        border=True,
+    )
+    forecast_column.metric(
+        f"Forecast, next {horizon} days",
+        fmt.compact(forecast_total),
+        delta=fmt.percent_change(forecast_total, before) if before is not None else "no prior actuals",
+        delta_color="normal" if before is not None else "off",
+        delta_arrow="auto" if before is not None else "off",
+        delta_description=f"vs last {horizon} days" if before is not None else None,
+        help=f"Sum of the daily forecasts from {fmt.day(rows['target_date'].min())} to "
+        f"{fmt.day(rows['target_date'].max())}, compared with the actuals of the {horizon} days before.",
+        border=True,
+    )
+    if matched.empty:
+        error_column.metric(
+            "Forecast error so far",
+            "—",
+            delta="awaiting actuals",
+            delta_color="off",
+            delta_arrow="off",
+            help="Weighted absolute percentage error (WAPE) of the days that have actuals. None yet.",
+            border=True,
+        )
+    else:
+        volume = matched["actual"].abs().sum()
+        wape = (matched["actual"] - matched["yhat"]).abs().sum() / volume if volume else None
+        inside = matched["actual"].between(matched["yhat_lower_80"], matched["yhat_upper_80"]).mean()
+        error_column.metric(
+            f"Forecast error, first {len(matched)} days",
+            f"{wape:.1%}" if wape is not None else "—",
+            delta=f"{inside:.0%} within 80% band",
+            delta_color="off",
+            delta_arrow="off",
+            help="Weighted absolute percentage error (WAPE): total absolute miss over total actual, for the "
+            f"{len(matched)} of {horizon} forecast days that already have actuals; and the share of those days "
+            "whose actual fell inside the 80% interval.",
+            border=True,
+        )
+    model_column.metric(
+        "Model",
+        selected["model"],
+        delta=selected["model_version"],
+        delta_color="off",
+        delta_arrow="off",
+        help=f"Version {selected['model_version']}, written by run {selected['run_id']}.",
+        border=True,
+    )
+
+
+def _chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str) -> alt.LayerChart:
+    """Actuals as a line, the forecast as a line over its 80% and 95% bands, and a rule at the as-of date."""
+    actual = history.rename("actual").rename_axis("date").reset_index()
+    forecast = rows.rename(columns={"target_date": "date"})[
+        ["date", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    ]
+    frame = actual.merge(forecast, on="date", how="outer").sort_values("date")
+    frame["date"] = pd.to_datetime(frame["date"])  # datetime64 is read as local time, ISO dates as UTC
+    frame["actual_text"] = _number_text(frame["actual"])
+    frame["yhat_text"] = _number_text(frame["yhat"])
+    frame["band_80"] = _number_text(frame["yhat_lower_80"]) + " – " + _number_text(frame["yhat_upper_80"])
+    frame["band_95"] = _number_text(frame["yhat_lower_95"]) + " – " + _number_text(frame["yhat_upper_95"])
+    frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
+
+    label = fmt.target_label(target)
+    color = alt.Color(
+        "layer:N",
+        scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())),
+        legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X(
+            "date:T", title=None, axis=alt.Axis(format="%-d %b", grid=False, labelColor=MUTED, tickCount=8)
+        )
+    )
+
+    def tagged(chart: alt.Chart, layer: str) -> alt.Chart:
+        return chart.transform_calculate(layer=f"'{layer}'").encode(color=color)
+
+    y_axis = alt.Axis(format="~s", labelColor=MUTED, titleColor=MUTED, gridColor="#e4e7eb")
+    band_95 = tagged(
+        base.mark_area().encode(
+            y=alt.Y("yhat_lower_95:Q", title=f"{label} per day", axis=y_axis), y2="yhat_upper_95:Q"
+        ),
+        BAND_95,
+    )
+    band_80 = tagged(base.mark_area().encode(y="yhat_lower_80:Q", y2="yhat_upper_80:Q"), BAND_80)
+    actual_line = tagged(base.mark_line(strokeWidth=1.8).encode(y="actual:Q"), ACTUAL)
+    forecast_line = tagged(base.mark_line(strokeWidth=2.4).encode(y="yhat:Q"), FORECAST)
+
+    hover = alt.selection_point(
+        fields=["date"], nearest=True, on="pointerover", clear="pointerout", empty=False
+    )
+    hover_rule = (
+        base.mark_rule(color=MUTED, strokeWidth=1)
+        .encode(
+            opacity=alt.condition(hover, alt.value(0.5), alt.value(0)),
+            tooltip=[
+                alt.Tooltip("date:T", title="Date", format="%a %d %b %Y"),
+                alt.Tooltip("actual_text:N", title=ACTUAL),
+                alt.Tooltip("yhat_text:N", title=FORECAST),
+                alt.Tooltip("band_80:N", title=BAND_80),
+                alt.Tooltip("band_95:N", title=BAND_95),
+            ],
+        )
+        .add_params(hover)
+    )
+    hover_points = alt.layer(
+        base.mark_circle(size=45, color=COLORS[ACTUAL]).encode(y="actual:Q"),
+        base.mark_circle(size=45, color=COLORS[FORECAST]).encode(y="yhat:Q"),
+    ).transform_filter(hover)
+
+    as_of = pd.DataFrame(
+        {"date": [pd.Timestamp(as_of_date)], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]}
+    )
+    as_of_rule = alt.Chart(as_of).mark_rule(color=MUTED, strokeDash=[4, 4]).encode(x="date:T")
+    as_of_text = (
+        alt.Chart(as_of)
+        .mark_text(align="right", baseline="top", dx=-6, dy=6, color=MUTED, fontSize=12)
+        .encode(x="date:T", y=alt.value(0), text="text:N")
+    )
+    return alt.layer(
+        band_95, band_80, actual_line, forecast_line, as_of_rule, as_of_text, hover_rule, hover_points
+    ).properties(height=420)
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    """Tooltip text: 52,123, or an em dash where there is no value."""
+    return values.map("{:,.0f}".format).where(values.notna(), "—")
+
+
+def _detail_table(
+    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, target: str
+) -> None:
+    table = rows.join(sales.rename("actual"), on="target_date")
+    table["versus"] = (table["actual"] - table["yhat"]) / table["yhat"]
+    columns = [
+        "target_date",
+        "horizon_step",
+        "yhat",
+        "yhat_lower_80",
+        "yhat_upper_80",
+        "yhat_lower_95",
+        "yhat_upper_95",
+        "actual",
+        "versus",
+    ]
+    table = table[columns].round({c: 0 for c in columns[2:-1]})
+
+    title_column, download_column = st.columns([4, 1], vertical_alignment="bottom")
+    title_column.subheader("Forecast detail")
+    download_column.download_button(
+        "Download CSV",
+        rows.to_csv(index=False),
+        file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
+        mime="text/csv",
+        icon=":material/download:",
+        width="stretch",
+    )
+
+    def amount(label: str) -> st.column_config.NumberColumn:
+        return st.column_config.NumberColumn(label, format="localized")
+
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=318,
+        placeholder="—",
+        column_config={
+            "target_date": st.column_config.DateColumn("Date", format="ddd D MMM YYYY"),
+            "horizon_step": st.column_config.NumberColumn("Day ahead", format="%d"),
+            "yhat": amount(f"{FORECAST} {fmt.target_label(target).lower()}"),
+            "yhat_lower_80": amount("80% low"),
+            "yhat_upper_80": amount("80% high"),
+            "yhat_lower_95": amount("95% low"),
+            "yhat_upper_95": amount("95% high"),
+            "actual": amount(ACTUAL),
+            "versus": st.column_config.NumberColumn(
+                "Actual vs forecast",
+                format="percent",
+                help="How far the actual came in above (+) or below (-)",
+            ),
+        },
+    )
+
+
+render()

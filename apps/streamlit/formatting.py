@@ -1,0 +1,51 @@
+"""How the dashboards say things: series names, targets, amounts, dates. No data access here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+TARGET_LABELS = {"units": "Units", "revenue": "Revenue"}
+KEY_LABELS = {"location": "Location", "product_id": "Product"}
+TOTAL_SERIES = "total"
+
+
+def series_label(series_id: str) -> str:
+    """`total` -> "All locations"; `location=1|product_id=23` -> "Location 1 · Product 23"."""
+    if series_id == TOTAL_SERIES:
+        return "All locations"
+    parts = (part.partition("=") for part in series_id.split("|"))
+    return " · ".join(f"{KEY_LABELS.get(key, key)} {value}" for key, _, value in parts)
+
+
+def target_label(target: str) -> str:
+    return TARGET_LABELS.get(target, target.capitalize())
+
+
+def compact(value: float | None) -> str:
+    """A number an executive reads at a glance: 1,234 / 48.2K / 1.23M. None and NaN become an em dash."""
+    if value is None or math.isnan(value):
+        return "—"
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:.{digits}f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def percent_change(current: float, previous: float | None) -> str | None:
+    """ "+4.2%" for the change from `previous` to `current`, or None when there is nothing to compare with."""
+    if previous is None or math.isnan(previous) or previous == 0:
+        return None
+    return f"{(current - previous) / abs(previous):+.1%}"
+
+
+def day(value: dt.date) -> str:
+    """Sun 30 Jun 2024."""
+    return value.strftime("%a %d %b %Y")
+
+
+def short_day(value: dt.date) -> str:
+    """30 Jun."""
+    return value.strftime("%d %b").lstrip("0")

@@ -1,0 +1,294 @@
+"""Fixtures for the Streamlit app: a small serving file, a running app server, and a real browser.
+
+The serving file follows docs/architecture.md (`marts.fct_daily_sales`, `predictions.forecasts`) and sits where
+`Settings.serving_path` looks for it: `<DAYBREAK_HOME>/serving/synthetic.duckdb`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+APP_SCRIPT = "apps/streamlit/app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+LAST_ACTUAL = dt.date(2024, 6, 30)
+AS_OF_DATES = (dt.date(2024, 6, 16), LAST_ACTUAL)
+HORIZON = 28
+# series_id -> (days of history up to LAST_ACTUAL, mean daily revenue); `total` has over a year of history, so
+# the year-on-year comparison has data, the location does not.
+SERIES = {"total": (420, 52_000.0), "location=Germany": (200, 6_500.0)}
+AVERAGE_PRICE = 12.5
+
+
+def expected_revenue(series_id: str, day: dt.date) -> float:
+    """A smooth daily level with a gentle trend, a weekly cycle and a yearly swell."""
+    mean = SERIES[series_id][1]
+    trend = 1 + 0.0004 * (day - LAST_ACTUAL).days
+    weekly = 1 + 0.18 * math.sin(2 * math.pi * day.weekday() / 7)
+    yearly = 1 + 0.10 * math.sin(2 * math.pi * day.timetuple().tm_yday / 365.25)
+    return mean * trend * weekly * yearly
+
+
+def _noise(series_id: str, day: dt.date) -> float:
+    """Deterministic noise in [-0.08, 0.08], so the fixture is the same on every run."""
+    seed = day.toordinal() * 7919 + sum(map(ord, series_id)) * 104_729
+    return ((seed % 1000) / 1000 - 0.5) * 0.16
+
+
+def daily_sales_rows() -> list[tuple]:
+    rows = []
+    for series_id, (days, _mean) in SERIES.items():
+        location = series_id.partition("=")[2] or None
+        for offset in range(days):
+            day = LAST_ACTUAL - dt.timedelta(days=days - 1 - offset)
+            revenue = round(expected_revenue(series_id, day) * (1 + _noise(series_id, day)), 2)
+            units = round(revenue / AVERAGE_PRICE)
+            lines = round(units * 0.8)
+            rows.append((series_id, location, None, day, float(units), revenue, lines, round(lines / 3)))
+    return rows
+
+
+def forecast_rows() -> list[tuple]:
+    rows = []
+    for as_of_date in AS_OF_DATES:
+        run_id = f"scheduled__{as_of_date.isoformat()}T00:00:00+00:00"
+        for series_id in SERIES:
+            for step in range(1, HORIZON + 1):
+                day = as_of_date + dt.timedelta(days=step)
+                yhat = expected_revenue(series_id, day)
+                spread = yhat * (0.05 + 0.004 * step)
+                rows.append(
+                    (
+                        as_of_date,
+                        series_id,
+                        "revenue",
+                        day,
+                        step,
+                        yhat,
+                        yhat - 1.2816 * spread,
+                        yhat + 1.2816 * spread,
+                        yhat - 1.96 * spread,
+                        yhat + 1.96 * spread,
+                        "prophet",
+                        f"prophet-1.1.6@{as_of_date.isoformat()}",
+                        run_id,
+                    )
+                )
+    return rows
+
+
+def build_serving_file(path: Path) -> Path:
+    """Write a serving DuckDB file with the marts and prediction tables the dashboards read."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema marts")
+        connection.execute("create schema predictions")
+        connection.execute(
+            """
+            create table marts.fct_daily_sales (
+                series_id varchar, location varchar, product_id varchar, sales_date date,
+                units double, revenue double, lines bigint, orders bigint
+            )
+            """
+        )
+        connection.executemany(
+            "insert into marts.fct_daily_sales values (?, ?, ?, ?, ?, ?, ?, ?)", daily_sales_rows()
+        )
+        connection.execute(
+            """
+            create table predictions.forecasts (
+                as_of_date date, series_id varchar, target varchar, target_date date, horizon_step integer,
+                yhat double, yhat_lower_80 double, yhat_upper_80 double, yhat_lower_95 double,
+                yhat_upper_95 double, model varchar, model_version varchar, run_id varchar
+            )
+            """
+        )
+        connection.executemany(
+            "insert into predictions.forecasts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            forecast_rows(),
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def serving_spec() -> SimpleNamespace:
+    """What the fixture serving file holds, and how to build another one (for tests that replace it)."""
+    return SimpleNamespace(
+        last_actual=LAST_ACTUAL,
+        as_of_dates=AS_OF_DATES,
+        horizon=HORIZON,
+        series=SERIES,
+        build=build_serving_file,
+    )
+
+
+@pytest.fixture(scope="session")
+def serving_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DAYBREAK_HOME whose serving file has been published."""
+    home = tmp_path_factory.mktemp("daybreak_home")
+    build_serving_file(home / "serving" / "synthetic.duckdb")
+    return home
+
+
+@pytest.fixture
+def empty_home(tmp_path: Path) -> Path:
+    """A DAYBREAK_HOME where no nightly run has published yet."""
+    home = tmp_path / "empty_home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def daybreak_env(monkeypatch: pytest.MonkeyPatch, serving_home: Path) -> Path:
+    """Point this process's settings at the fixture serving file."""
+    monkeypatch.setenv("DAYBREAK_HOME", str(serving_home))
+    monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
+    return serving_home
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit was not healthy after {timeout:.0f}s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server's whole process group: TERM, then KILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
+    """Start `streamlit run apps/streamlit/app.py` against a DAYBREAK_HOME; returns the app's URL."""
+    processes: list[subprocess.Popen] = []
+
+    def start(home: Path) -> str:
+        port = _free_port()
+        log_path = tmp_path / f"streamlit-{port}.log"
+        env = {
+            **os.environ,
+            "DAYBREAK_HOME": str(home),
+            "DAYBREAK_DATASET": "synthetic",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP_SCRIPT,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, process, log_path)
+        return url
+
+    yield start
+    for process in processes:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (Playwright's own browsers are not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1400}, device_scale_factor=1)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def app_data() -> Iterator[ModuleType]:
+    """`apps/streamlit/data.py` imported as a module, with its caches emptied after the test."""
+    spec = importlib.util.spec_from_file_location(
+        "daybreak_app_data", PROJECT_ROOT / "apps" / "streamlit" / "data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        if hasattr(module, "_query"):
+            module._query.clear()
+            module._connection.clear()
+        sys.modules.pop(spec.name, None)

@@ -1,0 +1,120 @@
+"""The app's data module against a small serving file, without a browser or a Streamlit server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+
+@pytest.fixture
+def data(app_data, daybreak_env):
+    return app_data
+
+
+def test_serving_file_is_the_settings_serving_path(data, daybreak_env: Path):
+    version = data.serving_version()
+
+    assert version is not None
+    assert Path(version.path) == daybreak_env / "serving" / "synthetic.duckdb"
+
+
+def test_a_missing_serving_file_is_reported_not_raised_as_a_duckdb_error(app_data, monkeypatch, empty_home):
+    monkeypatch.setenv("DAYBREAK_HOME", str(empty_home))
+
+    assert app_data.serving_version() is None
+    with pytest.raises(app_data.NotPublishedError):
+        app_data.list_series()
+    assert not (empty_home / "serving").exists(), "a reader must never create the serving file"
+
+
+def test_list_series_puts_total_first(data):
+    assert data.list_series() == ["total", "location=Germany"]
+
+
+def test_list_forecast_versions_newest_first(data, serving_spec):
+    versions = data.list_forecast_versions("total")
+
+    assert versions["as_of_date"].tolist() == sorted(serving_spec.as_of_dates, reverse=True)
+    assert set(versions["target"]) == {"revenue"}
+    assert set(versions["horizon"]) == {serving_spec.horizon}
+    assert versions["first_target_date"].iloc[0] == serving_spec.last_actual + dt.timedelta(days=1)
+
+
+def test_forecast_returns_one_version_in_date_order(data, serving_spec):
+    rows = data.forecast("location=Germany", serving_spec.as_of_dates[0])
+
+    assert len(rows) == serving_spec.horizon
+    assert rows["horizon_step"].tolist() == list(range(1, serving_spec.horizon + 1))
+    assert isinstance(rows["target_date"].iloc[0], dt.date)
+    assert (rows["yhat_lower_95"] <= rows["yhat_lower_80"]).all()
+    assert (rows["yhat_lower_80"] <= rows["yhat"]).all()
+    assert (rows["yhat"] <= rows["yhat_upper_80"]).all()
+    assert (rows["yhat_upper_80"] <= rows["yhat_upper_95"]).all()
+
+
+def test_actuals_are_inclusive_of_both_ends(data, serving_spec):
+    start = serving_spec.last_actual - dt.timedelta(days=6)
+    frame = data.actuals("total", start, serving_spec.last_actual)
+
+    assert frame["sales_date"].tolist() == [start + dt.timedelta(days=i) for i in range(7)]
+    assert list(frame.columns) == ["sales_date", "units", "revenue"]
+
+
+def test_actuals_range(data, serving_spec):
+    days = serving_spec.series["location=Germany"][0]
+
+    assert data.actuals_range("location=Germany") == (
+        serving_spec.last_actual - dt.timedelta(days=days - 1),
+        serving_spec.last_actual,
+    )
+    assert data.actuals_range("location=Atlantis") is None
+
+
+def test_values_are_bound_not_formatted_into_sql(data, serving_spec):
+    """A series id full of SQL is just a series id that does not exist."""
+    hostile = "total' or '1'='1"
+
+    assert data.actuals(hostile, dt.date(2000, 1, 1), serving_spec.last_actual).empty
+    assert data.list_forecast_versions(hostile).empty
+
+
+def test_missing_tables(data):
+    assert data.missing_tables("marts.fct_daily_sales", "predictions.forecasts") == []
+    assert data.missing_tables("predictions.customer_segments") == ["predictions.customer_segments"]
+
+
+def test_the_connection_is_read_only(data):
+    version = data.serving_version()
+    connection = data._connection(version.path, version.mtime_ns)
+
+    with pytest.raises(duckdb.Error, match="read-only"):
+        connection.cursor().execute("create table serving.marts.scratch (x integer)")
+
+
+def test_a_new_publish_is_read_without_a_restart(app_data, monkeypatch, tmp_path, serving_home, serving_spec):
+    """The nightly publish renames a new file over the serving file; the next query must see it."""
+    home = tmp_path / "home"
+    serving = home / "serving" / "synthetic.duckdb"
+    serving.parent.mkdir(parents=True)
+    shutil.copyfile(serving_home / "serving" / "synthetic.duckdb", serving)
+    monkeypatch.setenv("DAYBREAK_HOME", str(home))
+    assert app_data.list_series() == ["total", "location=Germany"]
+
+    # Given a new night's file with one more series, published the way `warehouse.publish` does it
+    staging = serving_spec.build(tmp_path / "staging.duckdb")
+    with duckdb.connect(str(staging)) as connection:
+        connection.execute(
+            "insert into predictions.forecasts select * replace ('location=France' as series_id) "
+            "from predictions.forecasts where series_id = 'total'"
+        )
+    os.replace(staging, serving)
+    stat = serving.stat()
+    os.utime(serving, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    # Then the same call reads the new file, not the cached connection's or results' old one
+    assert app_data.list_series() == ["total", "location=France", "location=Germany"]
