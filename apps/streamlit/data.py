@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
+
 from daybreak.settings import get_settings
 
 if TYPE_CHECKING:

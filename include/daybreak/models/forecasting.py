@@ -51,7 +51,9 @@ def pandas_frequency(frequency: str) -> str:
     try:
         return PANDAS_FREQUENCIES[frequency]
     except KeyError:
-        raise ValueError(f"frequency must be one of {sorted(PANDAS_FREQUENCIES)}, got {frequency!r}") from None
+        raise ValueError(
+            f"frequency must be one of {sorted(PANDAS_FREQUENCIES)}, got {frequency!r}"
+        ) from None
 
 
 def to_periods(daily: pd.DataFrame, *, frequency: str, as_of: dt.date) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -121,7 +123,9 @@ def forecast_series(
     if missing:
         raise ValueError(f"history is missing columns {sorted(missing)}")
     freq = pandas_frequency(frequency)
-    train = pd.DataFrame({"ds": pd.to_datetime(history["ds"]), "y": pd.to_numeric(history["y"]).astype(float)})
+    train = pd.DataFrame(
+        {"ds": pd.to_datetime(history["ds"]), "y": pd.to_numeric(history["y"]).astype(float)}
+    )
     if origin is None:
         if train.empty:
             raise ValueError("history is empty and no origin was given")
@@ -129,7 +133,8 @@ def forecast_series(
     else:
         origin_ts = pd.Timestamp(origin)
     train = train.loc[train["ds"] <= origin_ts].sort_values("ds", ignore_index=True)
-    future = pd.DataFrame({"ds": pd.date_range(origin_ts, periods=horizon + 1, freq=freq)[1:]})
+    dates = pd.date_range(origin_ts, periods=horizon + 1, freq=freq)  # starts at origin only if it is on the grid
+    future = pd.DataFrame({"ds": dates[dates > origin_ts][:horizon]})
 
     known = train.dropna(subset=["y"])
     if len(known) < MIN_PROPHET_POINTS or (known["y"] == 0).all():
@@ -186,14 +191,33 @@ def forecast_all(
     if len(groups) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         forecasts = [forecast_series(history, **options) for _, history in groups]
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        _warm_up(holidays_country)  # forked workers inherit the imports instead of each paying for them
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, initializer=_warm_up, initargs=(holidays_country,)
+        ) as pool:
             futures = [pool.submit(forecast_series, history, **options) for _, history in groups]
             forecasts = [future.result() for future in futures]
     result = pd.concat(
-        [forecast.assign(series_id=series_id) for (series_id, _), forecast in zip(groups, forecasts, strict=True)],
+        [
+            forecast.assign(series_id=series_id)
+            for (series_id, _), forecast in zip(groups, forecasts, strict=True)
+        ],
         ignore_index=True,
     )
     return result.loc[:, ["series_id", *FORECAST_COLUMNS]].sort_values(["series_id", "ds"], ignore_index=True)
+
+
+def _warm_up(holidays_country: str | None) -> None:
+    """Import Prophet and load the holiday calendar once per process (seconds each) rather than per series.
+
+    Importing cmdstanpy here also makes forked workers share the parent's temporary folder for Stan's files,
+    which the parent removes when it exits; workers end without running exit handlers and would leave theirs.
+    """
+    import cmdstanpy  # noqa: F401
+    from prophet.make_holidays import get_holiday_names
+
+    if holidays_country:
+        get_holiday_names(holidays_country)
 
 
 def _prophet_forecast(
@@ -215,11 +239,11 @@ def _prophet_forecast(
     random_state = np.random.get_state()
     np.random.seed(seed)
     try:
-        point = model.predict(future)["yhat"].to_numpy()
         samples = model.predictive_samples(future)["yhat"]
     finally:
         np.random.set_state(random_state)
-    bands = {"yhat": point}
+    model.uncertainty_samples = 0  # the point forecast needs no second round of samples
+    bands = {"yhat": model.predict(future)["yhat"].to_numpy()}
     bands.update({column: np.percentile(samples, q, axis=1) for column, q in QUANTILES.items()})
     return bands
 
