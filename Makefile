@@ -26,7 +26,7 @@ $(UV):
 
 # the locked environment; re-synced when the lock or the project changes
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 env: $(VENV)/.synced

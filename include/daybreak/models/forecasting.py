@@ -133,7 +133,8 @@ def forecast_series(
     else:
         origin_ts = pd.Timestamp(origin)
     train = train.loc[train["ds"] <= origin_ts].sort_values("ds", ignore_index=True)
-    dates = pd.date_range(origin_ts, periods=horizon + 1, freq=freq)  # starts at origin only if it is on the grid
+    # the range starts at the origin only when the origin is on the frequency's grid (a Sunday for weekly)
+    dates = pd.date_range(origin_ts, periods=horizon + 1, freq=freq)
     future = pd.DataFrame({"ds": dates[dates > origin_ts][:horizon]})
 
     known = train.dropna(subset=["y"])
