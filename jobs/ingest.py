@@ -155,6 +155,28 @@ def to_canonical(
     return FileResult(source_file, "", rows, loaded, quarantined.reset_index(drop=True))
 
 
+def lake_schema():
+    """The lake's column types, fixed so every partition reads alike: a day whose customer ids are all missing
+    still has a string column, and timestamps are microseconds, which Spark and DuckDB both read."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("ordered_at", pa.timestamp("us")),
+            ("customer_id", pa.string()),
+            ("product_id", pa.string()),
+            ("product_name", pa.string()),
+            ("location", pa.string()),
+            ("quantity", pa.float64()),
+            ("unit_price", pa.float64()),
+            ("source_file", pa.string()),
+            ("source_row", pa.int64()),
+            ("file_sha256", pa.string()),
+        ]
+    )
+
+
 def write_partition(target: Path, lines: pd.DataFrame) -> None:
     """Write a lake partition atomically: into a temporary sibling folder, then renamed into place."""
     import pyarrow as pa
@@ -163,7 +185,8 @@ def write_partition(target: Path, lines: pd.DataFrame) -> None:
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    table = pa.Table.from_pandas(lines, preserve_index=False)
+    schema = lake_schema()
+    table = pa.Table.from_pandas(lines[schema.names], schema=schema, preserve_index=False, safe=False)
     pq.write_table(table, staging / "part-0.parquet", compression="zstd")
     os.replace(staging, target)
 

@@ -377,8 +377,9 @@ def _simulate_day(pop: _Population, seed: int, day: dt.date) -> tuple[str, int]:
     named_cust = np.repeat(np.arange(len(lam)), per_customer)
     named_lines = (lam * pop.group_mean_lines[pop.customer_type]).sum()
     anon_lam = named_lines * ANONYMOUS_LINE_SHARE / (1 - ANONYMOUS_LINE_SHARE) / ANONYMOUS_MEAN_LINES
-    n_anon = int(rng.poisson(anon_lam))
     n_named = len(named_cust)
+    # an open shop's export always has something: a tiny simulated shop gets at least one walk-in order
+    n_anon = max(int(rng.poisson(anon_lam)), 0 if n_named else 1)
     n_orders = n_named + n_anon
     if n_orders == 0:
         return "", 0

@@ -1,0 +1,11 @@
+{#- The logical date D as a SQL date literal. Every model filters on it, never on the current date, so a backfill
+    of D sees exactly what the night of D saw. -#}
+{% macro run_date() -%}
+    {%- set value = var('run_date') | string -%}
+    {%- if execute and not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
+        {{ exceptions.raise_compiler_error(
+            "var run_date must be a date 'YYYY-MM-DD', got '" ~ value ~ "': pass --vars '{\"run_date\": \"2024-01-31\"}'"
+        ) }}
+    {%- endif -%}
+    cast('{{ value }}' as date)
+{%- endmacro %}

@@ -1,0 +1,55 @@
+{#- Each line once per series it counts towards: its keyed series (when series_keys is set and the line passes
+    series_include) and the "total" series (when series_include_total). -#}
+{%- set series = series_config() -%}
+
+with sales_lines as (
+
+    select * from {{ ref('int_sales_lines_priced') }}
+
+),
+{% if series['keys'] %}
+lines_in_keyed_series as (
+
+    select
+        {{ series_id(series['keys']) }} as series_id,
+        {{ 'location' if 'location' in series['keys'] else 'cast(null as string)' }} as location,
+        {{ 'product_id' if 'product_id' in series['keys'] else 'cast(null as string)' }} as product_id,
+        business_date,
+        order_id,
+        quantity,
+        revenue
+    from sales_lines
+    where {{ series_include_filter() }}
+
+),
+{% endif %}
+{% if series['include_total'] %}
+lines_in_total_series as (
+
+    select
+        'total' as series_id,
+        cast(null as string) as location,
+        cast(null as string) as product_id,
+        business_date,
+        order_id,
+        quantity,
+        revenue
+    from sales_lines
+
+),
+{% endif %}
+lines_in_series as (
+
+    {% if series['keys'] -%}
+    select * from lines_in_keyed_series
+    {%- endif %}
+    {% if series['keys'] and series['include_total'] -%}
+    union all
+    {%- endif %}
+    {% if series['include_total'] -%}
+    select * from lines_in_total_series
+    {%- endif %}
+
+)
+
+select * from lines_in_series

@@ -1,0 +1,104 @@
+{{ config(**incremental_by_date('sales_date')) }}
+
+with lines_in_series as (
+
+    select * from {{ ref('int_sales_lines_assigned_to_series') }}
+    {% if is_incremental() -%}
+    where business_date = {{ run_date() }}
+    {%- endif %}
+
+),
+
+series_daily_totals as (
+
+    select
+        series_id,
+        location,
+        product_id,
+        business_date as sales_date,
+        sum(quantity) as units,
+        sum(revenue) as revenue,
+        count(*) as lines,
+        count(distinct order_id) as orders
+    from lines_in_series
+    group by series_id, location, product_id, business_date
+
+),
+
+series_sale_days as (
+
+    select series_id, location, product_id, sales_date from series_daily_totals
+    {% if is_incremental() -%}
+    union all
+    -- earlier nights filled every series from its first sale on, so the table itself knows which series exist
+    -- and since when, without reading the whole lake again
+    select series_id, location, product_id, sales_date from {{ this }}
+    where sales_date < {{ run_date() }}
+    {%- endif %}
+
+),
+
+series_first_sales as (
+
+    select
+        series_id,
+        location,
+        product_id,
+        min(sales_date) as first_sale_date
+    from series_sale_days
+    group by series_id, location, product_id
+
+),
+
+{% if not is_incremental() -%}
+sales_period as (
+
+    select min(first_sale_date) as first_day
+    from series_first_sales
+
+),
+{%- endif %}
+
+-- a full refresh fills every day since the first sale, an incremental run only the run date
+calendar as (
+
+    {% if is_incremental() -%}
+    select {{ run_date() }} as sales_date
+    {%- else -%}
+    {{ days_between('sales_period', 'first_day', run_date(), 'sales_date') }}
+    {%- endif %}
+
+),
+
+series_days as (
+
+    select
+        series_first_sales.series_id,
+        series_first_sales.location,
+        series_first_sales.product_id,
+        calendar.sales_date
+    from series_first_sales
+    inner join calendar
+        on calendar.sales_date >= series_first_sales.first_sale_date
+
+),
+
+zero_filled as (
+
+    select
+        series_days.series_id,
+        series_days.location,
+        series_days.product_id,
+        series_days.sales_date,
+        coalesce(series_daily_totals.units, 0) as units,
+        coalesce(series_daily_totals.revenue, 0) as revenue,
+        coalesce(series_daily_totals.lines, 0) as lines,
+        coalesce(series_daily_totals.orders, 0) as orders
+    from series_days
+    left join series_daily_totals
+        on series_days.series_id = series_daily_totals.series_id
+        and series_days.sales_date = series_daily_totals.sales_date
+
+)
+
+select * from zero_filled

@@ -1,0 +1,305 @@
+"""The dbt project, run by real dbt on a tiny Parquet lake in a temporary DuckDB warehouse.
+
+Given three business days of lines (03-02 a closed day without a partition; Spain and Germany selling only on
+03-01, Italy first on 03-03), when dbt builds night by night, then every model and test passes; the incremental
+facts equal a --full-refresh build of the last night; every series is zero-filled from its first sale to the run
+date; rerunning a night changes nothing; the series come from the vars; and a run without run_date is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from daybreak.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT = Path(sys.executable).with_name("dbt")
+NIGHTS = ["2024-03-01", "2024-03-02", "2024-03-03"]
+LAST_NIGHT = NIGHTS[-1]
+SERIES_VARS = {"series_keys": ["location"], "series_include": {}, "series_include_total": True}
+FACT_TABLES = ("marts.fct_sales_lines", "marts.fct_daily_sales")
+MART_TABLES = (*FACT_TABLES, "marts.dim_customers", "marts.dim_products", "marts.features_customer_asof")
+# docs/architecture.md, "dbt"
+CONTRACT = {
+    "marts.fct_sales_lines": [
+        "line_id", "business_date", "order_id", "ordered_at", "customer_id", "product_id", "product_name",
+        "location", "quantity", "unit_price", "revenue", "is_return",
+    ],
+    "marts.fct_daily_sales": [
+        "series_id", "location", "product_id", "sales_date", "units", "revenue", "lines", "orders",
+    ],
+    "marts.dim_customers": [
+        "customer_id", "first_order_date", "last_order_date", "orders", "lines", "units", "revenue", "main_location",
+    ],
+    "marts.dim_products": ["product_id", "product_name", "first_sold_date", "last_sold_date", "units", "revenue"],
+    "marts.features_customer_asof": [
+        "as_of_date", "customer_id", "recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value",
+    ],
+}  # fmt: skip
+
+LINE_COLUMNS = ["order_id", "customer_id", "product_id", "product_name", "location", "quantity", "unit_price"]
+# 03-02 is a closed day: no export, no lake partition
+LINES = {
+    "2024-03-01": [
+        ("o1", "c1", "p1", "Widget", "Germany", 2, 10.0),
+        ("o1", "c1", "p2", "Gadget", "Germany", 1, 5.0),
+        ("o2", "c2", "p1", "Widget", "France", 3, 10.0),
+        ("o3", None, "p3", None, "Spain", 4, 1.25),
+        ("o4", "c1", "p2", "Gadget v2", "Germany", 1, 5.5),
+        ("C5", "c2", "p1", "Widget", "France", -1, 10.0),
+    ],
+    "2024-03-03": [
+        ("o6", "c3", "p1", "Widget", "France", 1, 10.0),
+        ("o7", "c3", "p4", "Doohickey", "Italy", 2, 2.5),
+    ],
+}
+
+
+def write_lake(lake: Path) -> None:
+    """Write LINES as the ingest job does: one Parquet file per business_date partition, the raw contract's columns."""
+    for day, lines in LINES.items():
+        frame = pd.DataFrame(lines, columns=LINE_COLUMNS)
+        frame.insert(1, "ordered_at", pd.Timestamp(day) + pd.to_timedelta(range(len(frame)), unit="h"))
+        frame["quantity"] = frame["quantity"].astype("float64")
+        frame["source_file"] = f"{day}.csv"
+        frame["source_row"] = pd.Series(range(1, len(frame) + 1), dtype="int64")
+        frame["file_sha256"] = "0" * 64
+        partition = lake / "sales_lines" / f"business_date={day}"
+        partition.mkdir(parents=True)
+        frame.to_parquet(partition / "part-0.parquet", index=False)
+
+
+def new_warehouse(path: Path, lake: Path) -> Path:
+    """A fresh warehouse holding only what ingest creates: the raw.sales_lines view over the lake."""
+    lake_glob = str(lake / "sales_lines" / "*" / "*.parquet").replace("'", "''")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create view raw.sales_lines as select * from read_parquet("
+            f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}})"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """One dbt invocation: whether it succeeded, its console output and each node's status from run_results.json."""
+
+    success: bool
+    output: str
+    statuses: dict[str, str]
+
+
+def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None = None) -> DbtRun:
+    """Run real dbt against `warehouse` the way the transform job does, in its own process.
+
+    A subprocess, not dbtRunner: dbt-duckdb keeps the last database open in the calling process, and this test
+    opens the warehouse between dbt runs.
+    """
+    dbt_vars = dict(series or SERIES_VARS)
+    if run_date is not None:
+        dbt_vars["run_date"] = run_date
+    work = warehouse.parent / "dbt"
+    run_results = work / "target" / "run_results.json"
+    run_results.unlink(missing_ok=True)
+    command = [
+        str(DBT), *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps(dbt_vars),
+    ]  # fmt: skip
+    env = {**os.environ, "DAYBREAK_WAREHOUSE_PATH": str(warehouse), "DBT_USE_COLORS": "false"}
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
+    return DbtRun(
+        success=process.returncode == 0,
+        output=process.stdout + process.stderr,
+        statuses={r["unique_id"]: r["status"] for r in results},
+    )
+
+
+def build(warehouse: Path, run_date: str, *extra: str, series: dict | None = None) -> DbtRun:
+    run = dbt(warehouse, "build", *extra, run_date=run_date, series=series)
+    assert run.success, f"dbt build for {run_date} failed:\n{run.output[-5000:]}"
+    return run
+
+
+def rows(warehouse: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(f"select * from {table} order by all").fetchall()
+
+
+def daily_sales(warehouse: Path) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute("select * from marts.fct_daily_sales order by series_id, sales_date").df()
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> Path:
+    lake = tmp_path_factory.mktemp("home") / "lake" / "synthetic"
+    write_lake(lake)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def nightly(lake, tmp_path_factory):
+    """A warehouse built the way the DAG builds it: one `dbt build` per night, each incremental on its night."""
+    warehouse = new_warehouse(tmp_path_factory.mktemp("nightly") / "warehouse.duckdb", lake)
+    results = {night: build(warehouse, night) for night in NIGHTS}
+    return warehouse, results
+
+
+@pytest.fixture(scope="module")
+def full_refresh(lake, tmp_path_factory) -> Path:
+    warehouse = new_warehouse(tmp_path_factory.mktemp("full_refresh") / "warehouse.duckdb", lake)
+    build(warehouse, LAST_NIGHT, "--full-refresh")
+    return warehouse
+
+
+def test_every_night_builds_every_model_and_passes_every_test(nightly):
+    _, results = nightly
+    for night, run in results.items():
+        statuses = run.statuses
+        assert set(statuses.values()) <= {"success", "pass"}, (night, statuses)
+        assert {node.split(".")[-1] for node in statuses if node.startswith("model.")} == {
+            "stg_raw__sales_lines",
+            *(table.split(".")[1] for table in CONTRACT),
+        }
+        assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
+        assert any(node.startswith("unit_test.") for node in statuses)
+        assert sum(node.startswith("test.") for node in statuses) > 30
+
+
+def test_marts_have_the_columns_of_the_contract(nightly):
+    warehouse, _ = nightly
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        for table, expected in CONTRACT.items():
+            schema, name = table.split(".")
+            columns = connection.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name],
+            ).fetchall()
+            assert [column for column, _ in columns] == expected, table
+            assert all(kind == "DATE" for column, kind in columns if column.endswith("date")), table
+
+
+def test_nightly_increments_equal_a_full_refresh(nightly, full_refresh):
+    warehouse, _ = nightly
+    for table in (*FACT_TABLES, "marts.dim_customers", "marts.dim_products"):
+        assert rows(warehouse, table) == rows(full_refresh, table), table
+    last_snapshot = f"marts.features_customer_asof where as_of_date = date '{LAST_NIGHT}'"
+    assert rows(warehouse, last_snapshot) == rows(full_refresh, "marts.features_customer_asof")
+
+
+def test_every_series_is_zero_filled_from_its_first_sale_to_the_run_date(nightly):
+    warehouse, _ = nightly
+    sales = daily_sales(warehouse)
+    measures = ["units", "revenue", "lines", "orders"]
+    days = {
+        series: [d.isoformat() for d in group["sales_date"].dt.date]
+        for series, group in sales.groupby("series_id")
+    }
+    assert days == {
+        "total": NIGHTS,
+        "location=France": NIGHTS,
+        "location=Germany": NIGHTS,
+        "location=Spain": NIGHTS,
+        "location=Italy": ["2024-03-03"],
+    }
+    by_day = sales.assign(day=sales["sales_date"].dt.date.astype(str)).set_index("day")
+    total = by_day.loc[by_day["series_id"] == "total", measures]
+    assert total.loc["2024-03-01"].tolist() == [10, 55.5, 6, 5]  # the return nets out of units and revenue
+    assert total.loc["2024-03-02"].tolist() == [0, 0, 0, 0]  # closed: no partition, still a row
+    assert total.loc["2024-03-03"].tolist() == [3, 15.0, 2, 2]
+    assert sales.loc[sales["series_id"] == "location=Spain", "revenue"].tolist() == [5.0, 0.0, 0.0]
+    # Germany sold nothing on the last night: that night's incremental run still wrote its zero row
+    germany = by_day.loc[by_day["series_id"] == "location=Germany", measures]
+    assert germany.loc[LAST_NIGHT].tolist() == [0, 0, 0, 0]
+    assert sales["location"].isna().tolist() == (sales["series_id"] == "total").tolist()
+    assert sales["product_id"].isna().all()
+
+
+def test_features_keep_one_snapshot_per_night_from_lines_up_to_it(nightly):
+    warehouse, _ = nightly
+    features = {
+        (as_of.isoformat(), customer): rest
+        for as_of, customer, *rest in rows(warehouse, "marts.features_customer_asof")
+    }
+    assert sorted({as_of for as_of, _ in features}) == NIGHTS
+    # recency_days, frequency, monetary, tenure_days, avg_basket_value
+    assert features[("2024-03-01", "c1")] == [0, 2, 30.5, 0, 15.25]
+    assert features[("2024-03-03", "c1")] == [2, 2, 30.5, 2, 15.25]
+    assert features[("2024-03-03", "c2")] == [2, 1, 20.0, 2, 30.0]  # the return counts in monetary only
+    assert features[("2024-03-03", "c3")] == [0, 2, 15.0, 0, 7.5]
+    assert ("2024-03-02", "c3") not in features
+
+
+def test_dimensions_describe_customers_and_products_up_to_the_run_date(nightly):
+    warehouse, _ = nightly
+    # customer_id, first_order_date, last_order_date, orders, lines, units, revenue, main_location
+    customers = {customer: rest[2:] for customer, *rest in rows(warehouse, "marts.dim_customers")}
+    assert customers == {
+        "c1": [2, 3, 4.0, 30.5, "Germany"],
+        "c2": [2, 2, 2.0, 20.0, "France"],
+        "c3": [2, 2, 3.0, 15.0, "France"],
+    }
+    # product_id, product_name, first_sold_date, last_sold_date, units, revenue
+    products = {
+        product: (name, units, revenue)
+        for product, name, _, _, units, revenue in rows(warehouse, "marts.dim_products")
+    }
+    assert products == {
+        "p1": ("Widget", 5.0, 50.0),
+        "p2": ("Gadget v2", 2.0, 10.5),
+        "p3": (None, 4.0, 5.0),
+        "p4": ("Doohickey", 2.0, 5.0),
+    }
+
+
+def test_rerunning_a_night_changes_nothing(nightly, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(nightly[0], warehouse)
+    before = {table: rows(warehouse, table) for table in MART_TABLES}
+    build(warehouse, LAST_NIGHT)
+    assert {table: rows(warehouse, table) for table in MART_TABLES} == before
+
+
+def test_series_come_from_the_vars(lake, tmp_path):
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
+    series = {
+        "series_keys": ["location", "product_id"],
+        "series_include": {"location": ["Germany", "France", "Cote d'Ivoire"]},
+        "series_include_total": False,
+    }
+    build(warehouse, LAST_NIGHT, series=series)  # includes the revenue reconciliation over the keyed series
+    sales = daily_sales(warehouse)
+    assert sorted(sales["series_id"].unique()) == [
+        "location=France|product_id=p1",
+        "location=Germany|product_id=p1",
+        "location=Germany|product_id=p2",
+    ]
+    assert (sales.groupby("series_id")["sales_date"].count() == len(NIGHTS)).all()
+    assert sales[["location", "product_id"]].notna().all().all()
+
+
+def test_a_run_without_run_date_is_refused(lake, tmp_path):
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
+    run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=None)
+    assert not run.success
+    assert "run_date must be a date 'YYYY-MM-DD'" in run.output
