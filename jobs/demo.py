@@ -38,8 +38,8 @@ def logical_date_for(business_date: dt.date) -> str:
     return (business_date + dt.timedelta(days=1)).isoformat()
 
 
-def successful_business_days(env: dict[str, str]) -> set[dt.date]:
-    """Business days the nightly DAG already ran successfully, read from Airflow's metadata database."""
+def nights_already_run(env: dict[str, str]) -> set[str]:
+    """Logical dates (YYYY-MM-DD) of the demo's successful manual runs, read from Airflow's metadata database."""
     listing = subprocess.run(
         [airflow_bin(), "dags", "list-runs", DAG_ID, "--state", "success", "-o", "json"],
         env=env,
@@ -47,18 +47,14 @@ def successful_business_days(env: dict[str, str]) -> set[dt.date]:
         text=True,
         check=False,
     )
-    if listing.returncode != 0:
+    lines = [line for line in listing.stdout.splitlines() if line.startswith("[")]
+    if listing.returncode != 0 or not lines:
         return set()
-    try:
-        runs = json.loads(listing.stdout.strip().splitlines()[-1] if listing.stdout.strip() else "[]")
-    except json.JSONDecodeError:
-        return set()
-    days = set()
-    for run in runs:
-        start = run.get("data_interval_start")
-        if start:
-            days.add(dt.datetime.fromisoformat(start).date())
-    return days
+    return {
+        run["logical_date"][:10]
+        for run in json.loads(lines[-1])
+        if run.get("logical_date") and run.get("run_id", "").startswith("manual__")
+    }
 
 
 def history_loaded(settings: Settings, until: dt.date) -> bool:
@@ -113,10 +109,10 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    done = successful_business_days(env)
+    done = nights_already_run(env)
     for offset in range(nights, 0, -1):
         day = end - dt.timedelta(days=offset - 1)
-        if day in done:
+        if logical_date_for(day) in done:
             print(f"    night {day} already ran successfully in Airflow", flush=True)
             continue
         timed(

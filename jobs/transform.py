@@ -77,7 +77,8 @@ def run(
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:
-        tail = "\n".join(line for line in output.splitlines() if "ERROR" in line or "FAIL" in line)[-4000:]
+        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
+        tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
         raise TransformError(
             f"dbt build for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
         )

@@ -117,6 +117,23 @@ def test_rerunning_a_night_leaves_identical_tables(nightly_home):
     assert after == before
 
 
+def test_backfilling_an_earlier_night_after_later_ones_reproduces_it(nightly_home):
+    settings, _ = nightly_home
+    first = NIGHTS[0]
+    query = "select * exclude (run_id) from predictions.forecasts where as_of_date = ? order by series_id, target_date"
+    with duckdb.connect(str(settings.serving_path), read_only=True) as connection:
+        before = connection.execute(query, [first]).fetchall()
+    dag_run, states = run_night(first)
+    assert dag_run.state == "success", states
+    with duckdb.connect(str(settings.serving_path), read_only=True) as connection:
+        after = connection.execute(query, [first]).fetchall()
+        later = connection.execute("select count(distinct as_of_date) from predictions.forecasts").fetchone()[
+            0
+        ]
+    assert after == before
+    assert later == 4, "the history night and the three nights keep their own versions"
+
+
 def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly_home):
     from dags.daybreak_nightly import nightly
 
