@@ -8,6 +8,8 @@ one the UI shows and the one a test drives are configured the same way. Airflow 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from daybreak.settings import PROJECT_ROOT, Settings
 
@@ -27,6 +29,8 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
             ),
             "AIRFLOW__API__PORT": env.get("AIRFLOW__API__PORT", "8080"),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            # `airflow standalone` starts its components by command name: find them in this environment first
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
             "DAYBREAK_HOME": str(settings.home),
             "DAYBREAK_DATASET": settings.dataset,
             "DAYBREAK_ENGINE": settings.engine,

@@ -91,7 +91,9 @@ class DatasetConfig:
         directory. URLs (`s3://`, `https://`, ...) are returned as they are, for fsspec.
         """
         if self.source.get("kind") != "file":
-            raise DatasetConfigError(f"dataset {self.name!r} has no source file (kind={self.source.get('kind')!r})")
+            raise DatasetConfigError(
+                f"dataset {self.name!r} has no source file (kind={self.source.get('kind')!r})"
+            )
         location = override or os.environ.get(self.source["path_env"]) or self.source["default_path"]
         if "://" in location:
             return location
