@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +20,17 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DAYBREAK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 REQUIRE_ALL = os.environ.get("DAYBREAK_REQUIRE_ALL") == "1"
+CHROMIUM = Path(os.environ.get("DAYBREAK_CHROMIUM", "/usr/bin/chromium"))
+# headless as root, and quiet: without the background-networking flags chromium keeps dialling out
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 _session_dir = Path(tempfile.mkdtemp(prefix="daybreak-tests-"))
 
@@ -62,3 +75,44 @@ def airflow_db() -> Path:
         stdout=subprocess.DEVNULL,
     )
     return Path(os.environ["AIRFLOW_HOME"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stop a server started with `start_new_session=True` and all its children: TERM, then KILL."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (Playwright's own browser builds cannot be downloaded)."""
+    require(
+        CHROMIUM.exists(),
+        f"{CHROMIUM} is not installed (apt-get install chromium); the browser tests need it",
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1400}, device_scale_factor=1)
+    page = context.new_page()
+    yield page
+    context.close()

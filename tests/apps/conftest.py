@@ -10,8 +10,6 @@ import datetime as dt
 import importlib.util
 import math
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +20,10 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
+from tests.conftest import free_port, stop_process_group
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = "apps/streamlit/app.py"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 LAST_ACTUAL = dt.date(2024, 6, 30)
 AS_OF_DATES = (dt.date(2024, 6, 16), LAST_ACTUAL)
@@ -172,12 +162,6 @@ def daybreak_env(monkeypatch: pytest.MonkeyPatch, serving_home: Path) -> Path:
     return serving_home
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -193,25 +177,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: 
     pytest.fail(f"streamlit was not healthy after {timeout:.0f}s:\n{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the server's whole process group: TERM, then KILL if it lingers."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @pytest.fixture
 def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
     """Start `streamlit run apps/streamlit/app.py` against a DAYBREAK_HOME; returns the app's URL."""
     processes: list[subprocess.Popen] = []
 
     def start(home: Path) -> str:
-        port = _free_port()
+        port = free_port()
         log_path = tmp_path / f"streamlit-{port}.log"
         env = {
             **os.environ,
@@ -252,28 +224,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
 
     yield start
     for process in processes:
-        _stop(process)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Debian chromium driven by Playwright (Playwright's own browsers are not installed)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1400}, device_scale_factor=1)
-    page = context.new_page()
-    yield page
-    context.close()
+        stop_process_group(process)
 
 
 @pytest.fixture

@@ -12,61 +12,21 @@ import datetime as dt
 import duckdb
 import pytest
 
-from daybreak.settings import get_settings
-from daybreak.warehouse import table_checksums
+from tests.integration.conftest import END, NIGHTS, checksums, run_night
 
 pytestmark = pytest.mark.integration
 
-START, HISTORY_END, END = dt.date(2024, 1, 1), dt.date(2024, 3, 28), dt.date(2024, 3, 31)
-NIGHTS = [dt.date(2024, 3, 29), dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
 
-
-def run_night(day: dt.date):
-    """Run the DAG for business day `day` with real Airflow; returns the DagRun and its task states."""
-    import pendulum
-
-    from dags.daybreak_nightly import nightly
-
-    logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
-    dag_run = nightly.test(logical_date=logical)
-    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    return dag_run, states
-
-
-def checksums(path) -> dict:
-    with duckdb.connect(str(path), read_only=True) as connection:
-        return table_checksums(connection)
-
-
-@pytest.fixture(scope="module")
-def nightly_home(tmp_path_factory, airflow_db):
-    home = tmp_path_factory.mktemp("nightly")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("DAYBREAK_HOME", str(home))
-    patch.setenv("DAYBREAK_DATASET", "synthetic")
-    from daybreak.simulate import simulate_synthetic
-    from jobs.pipeline import load_history
-
-    settings = get_settings()
-    simulate_synthetic(
-        settings.landing_dir, start=START, end=END, seed=7, customers=150, products=40, locations=3
-    )
-    load_history(HISTORY_END, settings)
-    results = {day: run_night(day) for day in NIGHTS}
-    yield settings, results
-    patch.undo()
-
-
-def test_three_nights_succeed_through_airflow(nightly_home):
-    _, results = nightly_home
+def test_three_nights_succeed_through_airflow(nightly):
+    _, results = nightly
     for day, (dag_run, states) in results.items():
         assert dag_run.state == "success", (day, states)
         assert set(states.values()) == {"success"}, (day, states)
         assert dag_run.data_interval_start.date() == day
 
 
-def test_every_output_table_holds_each_night(nightly_home):
-    settings, _ = nightly_home
+def test_every_output_table_holds_each_night(nightly):
+    settings, _ = nightly
     with duckdb.connect(str(settings.serving_path), read_only=True) as connection:
 
         def dates(sql: str) -> set[dt.date]:
@@ -108,8 +68,8 @@ def test_every_output_table_holds_each_night(nightly_home):
     assert report.exists() and report.stat().st_size > 10_000
 
 
-def test_rerunning_a_night_leaves_identical_tables(nightly_home):
-    settings, _ = nightly_home
+def test_rerunning_a_night_leaves_identical_tables(nightly):
+    settings, _ = nightly
     before = checksums(settings.serving_path)
     dag_run, states = run_night(END)
     assert dag_run.state == "success", states
@@ -117,8 +77,8 @@ def test_rerunning_a_night_leaves_identical_tables(nightly_home):
     assert after == before
 
 
-def test_backfilling_an_earlier_night_after_later_ones_reproduces_it(nightly_home):
-    settings, _ = nightly_home
+def test_backfilling_an_earlier_night_after_later_ones_reproduces_it(nightly):
+    settings, _ = nightly
     first = NIGHTS[0]
     query = "select * exclude (run_id) from predictions.forecasts where as_of_date = ? order by series_id, target_date"
     with duckdb.connect(str(settings.serving_path), read_only=True) as connection:
@@ -134,19 +94,19 @@ def test_backfilling_an_earlier_night_after_later_ones_reproduces_it(nightly_hom
     assert later == 4, "the history night and the three nights keep their own versions"
 
 
-def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly_home):
-    from dags.daybreak_nightly import nightly
+def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
+    from dags.daybreak_nightly import nightly as nightly_dag
 
-    settings, _ = nightly_home
+    settings, _ = nightly
     missing_day = END + dt.timedelta(days=1)  # never simulated
     before = checksums(settings.warehouse_path)
-    retries = {task.task_id: task.retries for task in nightly.tasks}
-    for task in nightly.tasks:
+    retries = {task.task_id: task.retries for task in nightly_dag.tasks}
+    for task in nightly_dag.tasks:
         task.retries = 0
     try:
         dag_run, states = run_night(missing_day)
     finally:
-        for task in nightly.tasks:
+        for task in nightly_dag.tasks:
             task.retries = retries[task.task_id]
     assert dag_run.state == "failed"
     assert states["ingest"] == "failed"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from daybreak.settings import get_settings
-from tests.integration.test_nightly_dag import run_night
+from tests.integration.conftest import run_night
 
 pytestmark = pytest.mark.integration
 
