@@ -114,7 +114,7 @@ def load_dataset_config(name: str) -> DatasetConfig:
     path = CONFIG_DIR / f"{name}.yml"
     if not path.is_file():
         raise DatasetConfigError(f"no dataset config {name!r}; available: {', '.join(available_datasets())}")
-    raw = yaml.safe_load(path.read_text())
+    raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loaders only
     return parse_dataset_config(raw, origin=str(path))
 
 
