@@ -35,6 +35,7 @@ demo: env
 	SERVE=$(SERVE) $(VENV)/bin/daybreak demo
 
 test: env
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: env
