@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser("load-history", help="initial bulk load of every landed day up to a date")
     history.add_argument("--until", type=_date, required=True)
 
+    docs = commands.add_parser(
+        "docs", help="generate dbt's documentation site for the marts (dbt docs generate)"
+    )
+    docs.add_argument("--date", type=_date, required=True, help="run date the models are compiled for")
+
     demo = commands.add_parser(
         "demo", help="simulate, load history, run the last nights through Airflow, serve"
     )
@@ -98,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         from jobs.pipeline import load_history
 
         result = load_history(args.until, settings)
+    elif args.command == "docs":
+        from jobs.transform import generate_docs
+
+        index = generate_docs(args.date, settings)
+        result = {"index": str(index), "serve": f"dbt docs serve --target-path {index.parent} --port 8081"}
     elif args.command == "demo":
         from jobs.demo import run_demo
 

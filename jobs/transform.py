@@ -57,6 +57,36 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     return command, env
 
 
+def invoke_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
+    """Run one dbt command; returns its output. Raises TransformError with dbt's failures when it fails."""
+    command, env = dbt_command(settings, args)
+    log.info("running %s", " ".join(command))
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    output = process.stdout + process.stderr
+    for line in output.splitlines():
+        log.info("dbt | %s", line)
+    if process.returncode != 0:
+        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
+        tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
+        raise TransformError(
+            f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
+        )
+    return output
+
+
+def generate_docs(business_date: dt.date, settings: Settings | None = None) -> Path:
+    """`dbt docs generate` against the warehouse: the static site lands in the dbt target folder.
+
+    Serve it with `dbt docs serve --target-path <that folder>` or open its index.html; the README says how.
+    """
+    settings = settings or get_settings()
+    config = load_dataset_config(settings.dataset)
+    invoke_dbt(
+        settings, ["docs", "generate", "--vars", json.dumps(dbt_vars(config, business_date))], business_date
+    )
+    return settings.dbt_target_dir / "index.html"
+
+
 def run(
     business_date: dt.date, run_id: str, settings: Settings | None = None, *, full_refresh: bool = False
 ) -> dict:
@@ -70,16 +100,5 @@ def run(
     args = ["build", "--vars", json.dumps(dbt_vars(config, business_date))]
     if full_refresh:
         args.append("--full-refresh")
-    command, env = dbt_command(settings, args)
-    log.info("running %s", " ".join(command))
-    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    output = process.stdout + process.stderr
-    for line in output.splitlines():
-        log.info("dbt | %s", line)
-    if process.returncode != 0:
-        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
-        tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
-        raise TransformError(
-            f"dbt build for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
-        )
+    invoke_dbt(settings, args, business_date)
     return {"business_date": business_date.isoformat(), "full_refresh": full_refresh, "run_id": run_id}

@@ -114,3 +114,26 @@ def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
         states[task] == "upstream_failed" for task in ("transform", "forecast", "segment", "drift", "publish")
     )
     assert checksums(settings.warehouse_path) == before
+
+
+def test_dbt_docs_describe_every_mart(nightly):
+    import json
+
+    from jobs.transform import generate_docs
+
+    settings, _ = nightly
+    index = generate_docs(END, settings)
+    assert index.exists()
+    catalog = json.loads((index.parent / "catalog.json").read_text())
+    documented = {
+        node["metadata"]["name"]
+        for node in catalog["nodes"].values()
+        if node["metadata"]["schema"] == "marts"
+    }
+    assert {
+        "fct_sales_lines",
+        "fct_daily_sales",
+        "dim_customers",
+        "dim_products",
+        "features_customer_asof",
+    } <= documented
