@@ -8,6 +8,8 @@ import sys
 
 BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
+    "incremental": "bench.incremental",
+    "throughput": "bench.throughput",
 }
 
 

@@ -1,0 +1,102 @@
+"""Ingest + transform throughput on a large synthetic history, in lines per second, against plain DuckDB.
+
+Daybreak's path: every day's export through the validated ingest job (typed, checked, quarantined, accounted,
+written as an immutable Parquet partition), then the full-refresh `dbt build` of every mart with its tests. The
+baseline, in the same run: one DuckDB script that reads every export, writes it as date-partitioned Parquet and
+builds the daily revenue per country and the customer totals, with no validation, accounting or tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from pathlib import Path
+
+
+def plain_duckdb(landing_dir: Path, out_dir: Path) -> float:
+    import duckdb
+
+    started = time.perf_counter()
+    with duckdb.connect(str(out_dir / "plain.duckdb")) as connection:
+        connection.execute("set enable_progress_bar = false")
+        connection.execute(
+            "create or replace table lines as select *, cast(invoice_ts as date) as business_date, "
+            "qty * unit_price as revenue from read_csv(?, header = true)",
+            [str(landing_dir / "2*" / "*.csv")],
+        )
+        connection.execute(
+            f"copy lines to '{out_dir / 'lake'}' (format parquet, partition_by (business_date), overwrite_or_ignore)"
+        )
+        connection.execute(
+            "create or replace table daily as select business_date, country, sum(revenue) as revenue "
+            "from lines group by all"
+        )
+        connection.execute(
+            "create or replace table customers as select customer_ref, count(distinct invoice_no) as orders, "
+            "sum(revenue) as revenue, min(business_date) as first_day, max(business_date) as last_day "
+            "from lines where customer_ref is not null group by all"
+        )
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench throughput", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="data home (default: a new temporary folder)")
+    parser.add_argument(
+        "--orders-per-day", type=float, default=1020.0, help="1020 gives about 10 million lines"
+    )
+    parser.add_argument("--start", default="2023-01-01")
+    parser.add_argument("--end", default="2024-12-31")
+    args = parser.parse_args(argv)
+    home = Path(args.home or tempfile.mkdtemp(prefix="daybreak-bench-"))
+    os.environ["DAYBREAK_HOME"] = str(home)
+    os.environ["DAYBREAK_DATASET"] = "synthetic"
+
+    from daybreak.settings import get_settings
+    from daybreak.simulate import simulate_synthetic
+    from jobs import ingest, transform
+    from jobs.pipeline import landed_days
+
+    settings = get_settings()
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    began = time.perf_counter()
+    summary = simulate_synthetic(
+        settings.landing_dir, start=start, end=end, seed=42, orders_per_day=args.orders_per_day
+    )
+    simulate_seconds = time.perf_counter() - began
+    lines = summary.lines_written
+
+    plain_dir = home / "plain"
+    plain_dir.mkdir(exist_ok=True)
+    plain = plain_duckdb(settings.landing_dir, plain_dir)
+
+    began = time.perf_counter()
+    loaded = sum(ingest.run(day, "bench", settings)["rows_loaded"] for day in landed_days(settings))
+    ingest_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    transform.run(end, "bench", settings, full_refresh=True)
+    transform_seconds = time.perf_counter() - began
+    daybreak_seconds = ingest_seconds + transform_seconds
+
+    print(
+        f"history: {lines:,} lines over {(end - start).days + 1} days (simulated in {simulate_seconds:.1f} s)"
+    )
+    print(f"{'':34} {'seconds':>9} {'lines/s':>11} {'x plain':>8}")
+    print(f"{'plain DuckDB script':34} {plain:9.1f} {lines / plain:11,.0f} {1.0:8.1f}")
+    print(
+        f"{'daybreak ingest (validated)':34} {ingest_seconds:9.1f} {loaded / ingest_seconds:11,.0f} "
+        f"{ingest_seconds / plain:8.1f}"
+    )
+    print(
+        f"{'daybreak dbt build (full refresh)':34} {transform_seconds:9.1f} {lines / transform_seconds:11,.0f} "
+        f"{transform_seconds / plain:8.1f}"
+    )
+    print(
+        f"{'daybreak ingest + transform':34} {daybreak_seconds:9.1f} {lines / daybreak_seconds:11,.0f} "
+        f"{daybreak_seconds / plain:8.1f}"
+    )
+    print(f"data home: {home}")
+    return 0
