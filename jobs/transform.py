@@ -31,6 +31,7 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date) -> dict:
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
         "series_include_total": config.series.include_total,
+        "holidays_country": config.series.holidays_country,
     }
 
 

@@ -2,8 +2,9 @@
 
 Given three business days of lines (03-02 a closed day without a partition; Spain and Germany selling only on
 03-01, Italy first on 03-03), when dbt builds night by night, then every model and test passes; the incremental
-facts equal a --full-refresh build of the last night; every series is zero-filled from its first sale to the run
-date; rerunning a night changes nothing; the series come from the vars; and a run without run_date is refused.
+facts, the dimensions and the series features equal a --full-refresh build of the last night; every series is
+zero-filled from its first sale to the run date; the features of a day use only earlier days; rerunning a night
+changes nothing; the series and the holidays come from the vars; and a run without run_date is refused.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ NIGHTS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 LAST_NIGHT = NIGHTS[-1]
 SERIES_VARS = {"series_keys": ["location"], "series_include": {}, "series_include_total": True}
 FACT_TABLES = ("marts.fct_sales_lines", "marts.fct_daily_sales")
-MART_TABLES = (*FACT_TABLES, "marts.dim_customers", "marts.dim_products", "marts.features_customer_asof")
+DIMENSION_TABLES = ("marts.dim_customers", "marts.dim_products", "marts.dim_locations", "marts.dim_calendar")
+MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", "marts.features_series_daily")
 # docs/architecture.md, "dbt"
 CONTRACT = {
     "marts.fct_sales_lines": [
@@ -46,6 +48,21 @@ CONTRACT = {
     "marts.dim_products": ["product_id", "product_name", "first_sold_date", "last_sold_date", "units", "revenue"],
     "marts.features_customer_asof": [
         "as_of_date", "customer_id", "recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value",
+    ],
+    "marts.dim_locations": [
+        "location", "first_sale_date", "last_sale_date", "lines", "orders", "customers", "revenue",
+        "share_of_revenue",
+    ],
+    "marts.dim_calendar": [
+        "date_day", "year", "quarter", "month", "day_of_month", "day_of_week", "is_weekend", "iso_week",
+        "is_holiday", "holiday_name", "is_business_day",
+    ],
+    "marts.features_series_daily": [
+        "series_id", "sales_date", "units", "revenue",
+        "units_lag_1", "units_lag_7", "units_lag_14", "units_lag_28",
+        "revenue_lag_1", "revenue_lag_7", "revenue_lag_14", "revenue_lag_28",
+        "units_mean_7", "units_mean_28", "revenue_mean_7", "revenue_mean_28",
+        "day_of_week", "is_weekend", "is_holiday",
     ],
 }  # fmt: skip
 
@@ -178,10 +195,12 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
         assert set(statuses.values()) <= {"success", "pass"}, (night, statuses)
         assert {node.split(".")[-1] for node in statuses if node.startswith("model.")} == {
             "stg_raw__sales_lines",
+            "int_holidays",  # a Python model: a table, where the SQL intermediates are ephemeral
             *(table.split(".")[1] for table in CONTRACT),
         }
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
-        assert any(node.startswith("unit_test.") for node in statuses)
+        assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
+        assert sum(node.startswith("unit_test.") for node in statuses) == 3
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 
@@ -201,7 +220,7 @@ def test_marts_have_the_columns_of_the_contract(nightly):
 
 def test_nightly_increments_equal_a_full_refresh(nightly, full_refresh):
     warehouse, _ = nightly
-    for table in (*FACT_TABLES, "marts.dim_customers", "marts.dim_products"):
+    for table in (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_series_daily"):
         assert rows(warehouse, table) == rows(full_refresh, table), table
     last_snapshot = f"marts.features_customer_asof where as_of_date = date '{LAST_NIGHT}'"
     assert rows(warehouse, last_snapshot) == rows(full_refresh, "marts.features_customer_asof")
@@ -270,6 +289,80 @@ def test_dimensions_describe_customers_and_products_up_to_the_run_date(nightly):
         "p3": (None, 4.0, 5.0),
         "p4": ("Doohickey", 2.0, 5.0),
     }
+
+
+def test_series_features_of_a_day_come_from_the_days_before_it(nightly):
+    warehouse, _ = nightly
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        features = connection.execute(
+            "select series_id, strftime(sales_date, '%Y-%m-%d'), units, units_lag_1, units_lag_7, units_mean_7,"
+            " revenue, revenue_lag_1, revenue_mean_28, day_of_week, is_weekend, is_holiday"
+            " from marts.features_series_daily where series_id in ('total', 'location=Italy') order by all"
+        ).fetchall()
+    assert features == [
+        ("location=Italy", "2024-03-03", 2.0, None, None, None, 5.0, None, None, 7, True, False),
+        ("total", "2024-03-01", 10.0, None, None, None, 55.5, None, None, 5, False, False),
+        ("total", "2024-03-02", 0.0, 10.0, None, 10.0, 0.0, 55.5, 55.5, 6, True, False),
+        # the means average the two earlier days the series has, not the day itself
+        ("total", "2024-03-03", 3.0, 0.0, None, 5.0, 15.0, 0.0, 27.75, 7, True, False),
+    ]
+
+
+def test_locations_describe_each_location_up_to_the_run_date(nightly):
+    warehouse, _ = nightly
+    # location, first_sale_date, last_sale_date, lines, orders, customers, revenue, share_of_revenue
+    locations = {location: rest for location, *rest in rows(warehouse, "marts.dim_locations")}
+    assert {location: rest[2:6] for location, rest in locations.items()} == {
+        "France": [3, 3, 2, 30.0],
+        "Germany": [3, 2, 1, 30.5],
+        "Italy": [1, 1, 1, 5.0],
+        "Spain": [1, 1, 0, 5.0],  # no customer ids on Spain's line
+    }
+    assert [str(day) for day in locations["Italy"][:2]] == ["2024-03-03", "2024-03-03"]
+    assert locations["France"][6] == pytest.approx(30.0 / 70.5)
+    assert sum(rest[6] for rest in locations.values()) == pytest.approx(1.0)
+
+
+def test_calendar_runs_90_days_past_the_run_date_without_holidays_by_default(nightly):
+    warehouse, _ = nightly
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        first, last, days, holidays, business_days = connection.execute(
+            "select strftime(min(date_day), '%Y-%m-%d'), strftime(max(date_day), '%Y-%m-%d'), count(*),"
+            " count(*) filter (where is_holiday), count(*) filter (where is_business_day)"
+            " from marts.dim_calendar"
+        ).fetchone()
+    assert (first, last, days) == ("2024-03-01", "2024-06-01", 93)
+    assert holidays == 0
+    assert business_days == 66  # the weekdays
+
+
+def test_holidays_come_from_the_holidays_country_var(lake, tmp_path):
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
+    holidays_vars = {**SERIES_VARS, "holidays_country": "GB"}
+    # the calendar and what it is built from; "cautious" leaves out tests that also read models not built here
+    build(
+        warehouse,
+        LAST_NIGHT,
+        "--select",
+        "+dim_calendar",
+        "--indirect-selection",
+        "cautious",
+        series=holidays_vars,
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        holidays = connection.execute(
+            "select strftime(date_day, '%Y-%m-%d'), holiday_name, day_of_week, is_business_day"
+            " from marts.dim_calendar where is_holiday order by date_day"
+        ).fetchall()
+        business_days = connection.execute(
+            "select count(*) from marts.dim_calendar where is_business_day"
+        ).fetchone()[0]
+    assert holidays == [
+        ("2024-03-29", "Good Friday", 5, False),
+        ("2024-05-06", "May Day", 1, False),
+        ("2024-05-27", "Spring Bank Holiday", 1, False),
+    ]
+    assert business_days == 66 - 3
 
 
 def test_rerunning_a_night_changes_nothing(nightly, tmp_path):
