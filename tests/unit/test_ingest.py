@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import logging
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -164,3 +168,254 @@ def test_empty_or_missing_export_on_a_closed_day_is_fine(settings):
     land(settings, christmas, HEADER)
     assert ingest.run(christmas, "run-1", settings)["rows_loaded"] == 0
     assert ingest.run(dt.date(2025, 1, 1), "run-1", settings)["files"] == 0
+
+
+# --- the bad-export corpus: tests/data/bad_exports/README.md documents each file's outcome ---
+
+BAD_EXPORTS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ingesting one corpus file does: the data rows loaded, the (row, rule) quarantined, or the error."""
+
+    loaded_rows: tuple[int, ...] = ()
+    quarantined: tuple[tuple[int, str], ...] = ()
+    error: str | None = None
+    # line numbers (in the file) of the malformed rows, in quarantine order
+    malformed_lines: tuple[int, ...] = ()
+    unexpected_columns: tuple[str, ...] = ()
+
+
+BAD_EXPORT_OUTCOMES = {
+    "good.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "good.parquet": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "good.jsonl": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "malformed_rows.csv": Outcome(
+        loaded_rows=(1, 4, 5),
+        quarantined=((2, "malformed_row"), (3, "malformed_row")),
+        malformed_lines=(3, 4),
+    ),
+    "wrong_types.csv": Outcome(
+        loaded_rows=(9, 10, 11),
+        quarantined=(
+            (1, "ordered_at_unparseable"),
+            (2, "ordered_at_not_on_business_date"),
+            (3, "quantity_not_numeric"),
+            (4, "quantity_not_finite"),
+            (5, "unit_price_not_numeric"),
+            (6, "unit_price_not_finite"),
+            (7, "product_id_missing"),
+            (8, "location_missing"),
+        ),
+    ),
+    "missing_column.csv": Outcome(error=r"missing_column\.csv: missing required column\(s\) \['country'\]"),
+    "extra_column.csv": Outcome(loaded_rows=(1, 2), unexpected_columns=("promo_code",)),
+    "empty.csv": Outcome(error=r"empty\.csv for business date 2024-03-05 is empty \(the shop was open\)"),
+    "latin1.csv": Outcome(loaded_rows=(1, 2)),
+    "semicolon.csv": Outcome(loaded_rows=(1, 2)),
+    "truncated_last_line.csv": Outcome(
+        loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(5,)
+    ),
+    "truncated_last_line.jsonl": Outcome(
+        loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(4,)
+    ),
+    "unclosed_quote.csv": Outcome(
+        loaded_rows=(1, 3, 4), quarantined=((2, "malformed_row"),), malformed_lines=(3,)
+    ),
+}
+
+
+def use_landing_format(monkeypatch, fmt: str) -> None:
+    """Point the synthetic dataset's landing at another format (the configs all land CSV today)."""
+    config = load_dataset_config("synthetic")
+    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}")
+    monkeypatch.setattr(ingest, "load_dataset_config", lambda name: changed)
+
+
+def lake_rows(settings: Settings, day: dt.date = DAY) -> pd.DataFrame:
+    return pd.read_parquet(ingest.partition_dir(settings, day) / "part-0.parquet")
+
+
+def test_every_bad_export_in_the_corpus_is_documented_and_tested():
+    files = {p.name for p in BAD_EXPORTS.iterdir() if p.name != "README.md"}
+    assert files == set(BAD_EXPORT_OUTCOMES)
+    readme = (BAD_EXPORTS / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in readme for name in files)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_EXPORT_OUTCOMES))
+def test_bad_export_outcome(name, settings, monkeypatch):
+    # given one corpus file landed for an open business day
+    expected = BAD_EXPORT_OUTCOMES[name]
+    fmt = name.rsplit(".", 1)[1]
+    if fmt != "csv":
+        use_landing_format(monkeypatch, fmt)
+    folder = settings.landing_dir / DAY.isoformat()
+    folder.mkdir(parents=True)
+    shutil.copy(BAD_EXPORTS / name, folder / name)
+
+    # when it is ingested
+    if expected.error:
+        with pytest.raises(ingest.IngestError, match=expected.error):
+            ingest.run(DAY, "run-1", settings)
+        assert not ingest.partition_dir(settings, DAY).exists(), "a failed day writes nothing"
+        return
+    summary = ingest.run(DAY, "run-1", settings)
+
+    # then exactly the documented rows load, the rest are quarantined under their rule, and every row is counted
+    rows_in = len(expected.loaded_rows) + len(expected.quarantined)
+    assert (summary["rows_in"], summary["rows_loaded"], summary["rows_quarantined"]) == (
+        rows_in,
+        len(expected.loaded_rows),
+        len(expected.quarantined),
+    )
+    assert warehouse_rows(
+        settings, "select source_file, rows_in, rows_loaded, rows_quarantined from monitoring.ingest_runs"
+    ) == [(name, rows_in, len(expected.loaded_rows), len(expected.quarantined))]
+    assert tuple(lake_rows(settings)["source_row"]) == expected.loaded_rows
+    quarantine = warehouse_rows(
+        settings, "select source_row, rule, raw_values from monitoring.quarantine order by source_row"
+    )
+    assert tuple((row, rule) for row, rule, _ in quarantine) == expected.quarantined
+    malformed = [json.loads(raw) for _, rule, raw in quarantine if rule == "malformed_row"]
+    assert tuple(m["line_number"] for m in malformed) == expected.malformed_lines
+    assert all(m["raw_text"] for m in malformed)
+    assert summary["unexpected_columns"] == (
+        {name: list(expected.unexpected_columns)} if expected.unexpected_columns else {}
+    )
+
+
+def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
+    loaded = {}
+    for fmt in ("csv", "parquet", "jsonl"):
+        settings = Settings(home=tmp_path / fmt, dataset="synthetic")
+        with monkeypatch.context() as patch:
+            use_landing_format(patch, fmt)
+            land(settings, DAY, "", name=f"good.{fmt}")
+            shutil.copy(BAD_EXPORTS / f"good.{fmt}", settings.landing_dir / DAY.isoformat() / f"good.{fmt}")
+            ingest.run(DAY, "run-1", settings)
+        loaded[fmt] = lake_rows(settings).drop(columns=["source_file", "file_sha256"])
+    pd.testing.assert_frame_equal(loaded["csv"], loaded["parquet"])
+    pd.testing.assert_frame_equal(loaded["csv"], loaded["jsonl"])
+    lines = loaded["csv"]
+    assert lines["customer_id"].isna().tolist() == [False, False, True, False]
+    assert (lines["quantity"].tolist(), lines["unit_price"].tolist()) == (
+        [2, 1, -1, 1],
+        [3.5, 12.0, 3.5, 0.0],
+    )
+
+
+def test_wrong_types_keep_returns_and_zero_or_negative_prices(settings):
+    shutil.copy(BAD_EXPORTS / "wrong_types.csv", land(settings, DAY, ""))
+    ingest.run(DAY, "run-1", settings)
+    lines = lake_rows(settings)
+    assert list(zip(lines["quantity"], lines["unit_price"], strict=True)) == [(-3, 3.5), (1, 0.0), (1, -2.5)]
+    raw = warehouse_rows(settings, "select raw_values from monitoring.quarantine where source_row = 4")
+    assert json.loads(raw[0][0])["qty"] == "inf"
+
+
+def test_latin1_export_is_decoded(settings, caplog):
+    shutil.copy(BAD_EXPORTS / "latin1.csv", land(settings, DAY, ""))
+    with caplog.at_level(logging.WARNING, logger="jobs.ingest"):
+        summary = ingest.run(DAY, "run-1", settings)
+    assert lake_rows(settings)["product_name"].tolist() == ["Café", "Crème brûlée dish"]
+    assert summary["encodings"] == {"sales.csv": "cp1252"}
+    assert "not valid UTF-8" in caplog.text
+
+
+def test_semicolon_export_keeps_commas_in_values(settings):
+    shutil.copy(BAD_EXPORTS / "semicolon.csv", land(settings, DAY, ""))
+    ingest.run(DAY, "run-1", settings)
+    assert lake_rows(settings)["product_name"].tolist() == ["Mug", "Plate, large"]
+
+
+def test_extra_column_is_kept_in_extra_values_and_reported(settings, caplog):
+    shutil.copy(BAD_EXPORTS / "extra_column.csv", land(settings, DAY, ""))
+    with caplog.at_level(logging.WARNING, logger="jobs.ingest"):
+        summary = ingest.run(DAY, "run-1", settings)
+    assert summary["unexpected_columns"] == {"sales.csv": ["promo_code"]}
+    assert "sales.csv" in caplog.text and "promo_code" in caplog.text
+    lines = lake_rows(settings)
+    assert [json.loads(v) for v in lines["extra_values"]] == [{"promo_code": "SPRING10"}, {"promo_code": ""}]
+    assert lines["product_name"].tolist() == ["Mug", "Plate"], "mapped by name, not by position"
+    assert warehouse_rows(settings, "select count(extra_values) from raw.sales_lines") == [(2,)]
+
+
+def test_extra_values_is_null_without_unexpected_columns(settings):
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run-1", settings)
+    assert lake_rows(settings)["extra_values"].isna().all()
+
+
+def test_raw_view_reads_partitions_landed_before_extra_values(settings):
+    # given a partition written with the lake schema before extra_values existed
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run-1", settings)
+    old = ingest.partition_dir(settings, DAY) / "part-0.parquet"
+    pd.read_parquet(old).drop(columns=["extra_values"]).to_parquet(old, index=False)
+
+    # when the next day lands with an extra column
+    next_day = DAY + dt.timedelta(days=1)
+    land(
+        settings,
+        next_day,
+        (HEADER.strip() + ",note\n" + GOOD_ROWS.replace("\n", ",x\n")).replace("03-05", "03-06"),
+    )
+    ingest.run(next_day, "run-1", settings)
+
+    # then the view reads both days, the old one with a null extra_values
+    assert warehouse_rows(
+        settings,
+        "select business_date, count(*), count(extra_values) from raw.sales_lines group by 1 order by 1",
+    ) == [(DAY, 3, 0), (next_day, 3, 3)]
+
+
+def test_empty_corpus_file_on_a_closed_day_is_fine(settings):
+    christmas = dt.date(2024, 12, 25)
+    shutil.copy(BAD_EXPORTS / "empty.csv", land(settings, christmas, ""))
+    assert ingest.run(christmas, "run-1", settings)["rows_loaded"] == 0
+
+
+def test_empty_file_without_a_header_on_a_closed_day_is_fine(settings, monkeypatch):
+    use_landing_format(monkeypatch, "jsonl")
+    christmas = dt.date(2024, 12, 25)
+    land(settings, christmas, "", name="sales.jsonl")
+    summary = ingest.run(christmas, "run-1", settings)
+    assert (summary["files"], summary["rows_in"]) == (1, 0)
+    land(settings, DAY, "", name="sales.jsonl")
+    with pytest.raises(ingest.IngestError, match="is empty"):
+        ingest.run(DAY, "run-1", settings)
+
+
+def test_every_file_of_a_day_is_read(settings):
+    land(settings, DAY, HEADER + GOOD_ROWS, name="a.csv")
+    shutil.copy(BAD_EXPORTS / "truncated_last_line.csv", land(settings, DAY, "", name="b.csv"))
+    summary = ingest.run(DAY, "run-1", settings)
+    assert (summary["files"], summary["rows_in"], summary["rows_loaded"]) == (2, 7, 6)
+    assert warehouse_rows(settings, "select source_file, source_row, rule from monitoring.quarantine") == [
+        ("b.csv", 4, "malformed_row")
+    ]
+
+
+def test_unreadable_parquet_names_the_file(settings, monkeypatch):
+    use_landing_format(monkeypatch, "parquet")
+    land(settings, DAY, "not parquet", name="sales.parquet")
+    with pytest.raises(
+        ingest.IngestError, match=r"sales\.parquet for business date 2024-03-05 cannot be read"
+    ):
+        ingest.run(DAY, "run-1", settings)
+
+
+def test_each_rule_is_data_in_one_place():
+    names = [name for name, _ in ingest.QUARANTINE_RULES]
+    assert names == [
+        "ordered_at_unparseable",
+        "ordered_at_not_on_business_date",
+        "quantity_not_numeric",
+        "quantity_not_finite",
+        "unit_price_not_numeric",
+        "unit_price_not_finite",
+        "product_id_missing",
+        "location_missing",
+    ]

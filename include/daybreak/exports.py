@@ -1,0 +1,279 @@
+"""Read a source system's export file as text, exactly as it arrived, from a local path or any fsspec URL.
+
+Three formats: `csv` (the delimiter sniffed among `, ; TAB |`; quoted fields may hold delimiters and newlines;
+UTF-8, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8), `parquet` and `jsonl` (JSON lines, one
+object per line). Every value comes back as a string, a missing one as `''`, so the ingest job checks one kind of
+input whatever the format.
+
+A row that cannot be read as a row (a CSV record with a different number of fields than the header, a JSON line
+that does not parse or is not an object: typically a truncated last line) does not stop the file: it is returned
+beside the good rows, numbered in the same sequence, for the ingest job to quarantine with rule `malformed_row`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = ("csv", "parquet", "jsonl")
+MALFORMED_ROW = "malformed_row"
+DELIMITERS = ",;\t|"
+SNIFF_CHARS = 8192
+# tried in order; latin-1 decodes any byte, for the few bytes cp1252 leaves undefined
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+PANDAS_INDEX_COLUMN = re.compile(r"__index_level_\d+__")
+
+
+class ExportReadError(ValueError):
+    """The file cannot be read at all in the given format (not just some of its rows)."""
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    """A row that could not be split into the header's fields.
+
+    Attributes:
+        source_row: 1-based data row, in the same numbering as the good rows (`Export.rows.index`).
+        line_number: 1-based physical line in the file where the row starts (the CSV header is line 1).
+        raw_text: the row's text as it arrived.
+        rule: why it was set aside (`malformed_row`).
+    """
+
+    source_row: int
+    line_number: int
+    raw_text: str
+    rule: str = MALFORMED_ROW
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export file read as text.
+
+    Attributes:
+        rows: the well-formed rows, every value a `str`; the index is the 1-based data row.
+        malformed: rows set aside, numbered in the same sequence as `rows`.
+        encoding: the text encoding used (`None` for Parquet).
+        delimiter: the CSV delimiter found (`None` for other formats).
+    """
+
+    rows: pd.DataFrame
+    malformed: list[MalformedRow] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.rows) + len(self.malformed)
+
+
+def read_export(path_or_url: str, fmt: str) -> Export:
+    """Read one export file.
+
+    Args:
+        path_or_url: a local path or an fsspec URL (`file://`, `memory://`, `s3://`, ...).
+        fmt: `csv`, `parquet` or `jsonl`.
+
+    Returns:
+        the rows as strings, the malformed rows set aside, and the encoding (and delimiter) used.
+
+    Raises:
+        ExportReadError: unknown format, or a file that is not readable as that format at all.
+    """
+    if fmt not in FORMATS:
+        raise ExportReadError(f"{path_or_url}: unknown export format {fmt!r}; supported: {list(FORMATS)}")
+    import fsspec
+
+    with fsspec.open(str(path_or_url), "rb") as handle:
+        if fmt == "parquet":
+            return _read_parquet(handle, path_or_url)
+        data = handle.read()
+    text, encoding = decode(data)
+    if fmt == "csv":
+        return _read_csv(text, encoding)
+    return _read_jsonl(text, encoding)
+
+
+def list_exports(day_url_or_dir: str, glob: str) -> list[str]:
+    """The export files in one landing day folder matching `glob`, sorted; `[]` when the folder does not exist.
+
+    Works for a local folder and for object storage (`s3://bucket/landing/ds/2024-03-05`): the results keep the
+    URL's protocol so they can be handed to `read_export`.
+    """
+    import fsspec
+
+    location = str(day_url_or_dir)
+    if "://" not in location:  # a local folder: pathlib, so the folder's own name is never read as a pattern
+        folder = Path(location)
+        return sorted(str(p) for p in folder.glob(glob) if p.is_file()) if folder.is_dir() else []
+    fs, root = fsspec.core.url_to_fs(location)
+    if not fs.isdir(root):
+        return []
+    return [fs.unstrip_protocol(p) for p in sorted(fs.glob(f"{root.rstrip('/')}/{glob}")) if fs.isfile(p)]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (a byte-order mark dropped), else cp1252, else Latin-1; returns (text, encoding)."""
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text.removeprefix("\ufeff"), encoding
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among `, ; TAB |` that csv.Sniffer finds in the first few KB; `,` when it cannot tell."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_csv(text: str, encoding: str) -> Export:
+    delimiter = sniff_delimiter(text)
+    dialect = {"delimiter": delimiter, "quotechar": '"', "doublequote": True, "strict": False}
+    lines = list(io.StringIO(text, newline=""))
+    start, header = 0, None
+    while header is None:  # the header is the first line with content
+        found = _split_records(lines, dialect, start=start)
+        if not found:
+            return Export(pd.DataFrame(), [], encoding, delimiter)
+        _, start, header = found[0]
+        header = header or None
+    header = unique_names(header)
+    width = len(header)
+    records = _split_records(lines, dialect, start=start, width=width)
+
+    values: list[list[str]] = []
+    numbers: list[int] = []
+    malformed: list[MalformedRow] = []
+    row = 0
+    for first, last, record in records:
+        if record == []:
+            continue  # a blank line is not a row
+        row += 1
+        if record is None or len(record) != width:
+            raw = "".join(lines[first:last]).rstrip("\r\n")
+            malformed.append(MalformedRow(row, first + 1, raw))
+        else:
+            values.append(record)
+            numbers.append(row)
+    frame = pd.DataFrame(values, columns=header, index=pd.Index(numbers, dtype="int64"), dtype=object)
+    return Export(frame, malformed, encoding, delimiter)
+
+
+def unique_names(header: list[str]) -> list[str]:
+    """Header names as pandas would give them: a blank name `Unnamed: <i>`, a repeated one `name.1`, `name.2`."""
+    names: list[str] = []
+    for i, name in enumerate(header):
+        name = name or f"Unnamed: {i}"
+        candidate, n = name, 0
+        while candidate in names:
+            n += 1
+            candidate = f"{name}.{n}"
+        names.append(candidate)
+    return names
+
+
+def _split_records(
+    lines: list[str], dialect: dict, start: int = 0, width: int | None = None
+) -> list[tuple[int, int, list[str] | None]]:
+    """Split physical lines into CSV records: (first line index, end line index, fields or None if unreadable).
+
+    A record with the wrong number of fields that spans several lines is usually an unclosed quote swallowing
+    the lines after it: only its first line is set aside and reading starts again on the next, so one bad quote
+    cannot take the rest of the file with it.
+    """
+    out: list[tuple[int, int, list[str] | None]] = []
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]), **dialect)
+        consumed = 0
+        restart = None
+        try:
+            for record in reader:
+                first, last = start + consumed, start + reader.line_num
+                consumed = reader.line_num
+                if width is not None and len(record) != width and last - first > 1:
+                    out.append((first, first + 1, None))
+                    restart = first + 1
+                    break
+                out.append((first, last, record))
+                if width is None:
+                    return out  # only the header was asked for
+        except csv.Error:
+            out.append((start + consumed, start + consumed + 1, None))
+            restart = start + consumed + 1
+        if restart is None:
+            break
+        start = restart
+    return out
+
+
+def _read_jsonl(text: str, encoding: str) -> Export:
+    records: list[dict[str, str]] = []
+    numbers: list[int] = []
+    malformed: list[MalformedRow] = []
+    columns: dict[str, None] = {}
+    row = 0
+    for index, line in enumerate(io.StringIO(text, newline="")):
+        raw = line.rstrip("\r\n")
+        if not raw.strip():
+            continue
+        row += 1
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            malformed.append(MalformedRow(row, index + 1, raw))
+            continue
+        records.append({key: as_text(item) for key, item in value.items()})
+        columns.update(dict.fromkeys(value))
+        numbers.append(row)
+    frame = pd.DataFrame(records, columns=list(columns), index=pd.Index(numbers, dtype="int64"))
+    frame = frame.astype(object).where(frame.notna(), "")  # a key one line lacks is an empty field
+    return Export(frame, malformed, encoding, None)
+
+
+def _read_parquet(handle, path_or_url: str) -> Export:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(handle)
+    except Exception as error:  # pyarrow raises several types for a corrupt or non-Parquet file
+        raise ExportReadError(f"{path_or_url}: not a readable Parquet file ({error})") from error
+    names = [n for n in table.column_names if not PANDAS_INDEX_COLUMN.fullmatch(n)]
+    index = pd.RangeIndex(1, table.num_rows + 1)
+    frame = pd.DataFrame(
+        {name: [as_text(v) for v in table.column(name).to_pylist()] for name in names},
+        index=index,
+        dtype=object,
+    )
+    return Export(frame, [], None, None)
+
+
+def as_text(value) -> str:
+    """A value as the text a CSV export would carry: null -> '', numbers and timestamps as Python prints them
+    (`3.5`, `2024-03-05 09:15:00`), booleans as `true`/`false`, nested values as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

@@ -1,0 +1,161 @@
+"""Reading export files as text: delimiters, quoting, encodings, formats, malformed rows, and fsspec URLs."""
+
+from __future__ import annotations
+
+import uuid
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from daybreak.exports import ExportReadError, MalformedRow, list_exports, read_export
+
+HEADER = ["invoice_no", "sku", "description", "qty"]
+
+
+@pytest.fixture
+def memory():
+    """A private folder on fsspec's in-memory filesystem, as `memory://<folder>`."""
+    fs = fsspec.filesystem("memory")
+    root = f"/exports-{uuid.uuid4().hex}"
+    fs.mkdir(root)
+    yield fs, root
+    fs.rm(root, recursive=True)
+
+
+def put(memory, name: str, data: bytes | str) -> str:
+    fs, root = memory
+    fs.pipe(f"{root}/{name}", data.encode("utf-8") if isinstance(data, str) else data)
+    return f"memory://{root}/{name}"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_delimiter_is_sniffed(memory, delimiter):
+    text = "\n".join(delimiter.join(r) for r in [HEADER, ["1", "S1", "Mug", "2"], ["2", "S2", "Bowl", "-1"]])
+    export = read_export(put(memory, "a.csv", text + "\n"), "csv")
+    assert export.delimiter == delimiter
+    assert export.rows.to_dict("records")[1] == {
+        "invoice_no": "2",
+        "sku": "S2",
+        "description": "Bowl",
+        "qty": "-1",
+    }
+
+
+def test_csv_values_are_strings_exactly_as_they_arrived(memory):
+    text = 'invoice_no,sku,description,qty\n007,S1,"Plate, large\nsecond line",2.50\n008,S2,,\n'
+    export = read_export(put(memory, "a.csv", text), "csv")
+    assert export.rows.to_dict("records") == [
+        {"invoice_no": "007", "sku": "S1", "description": "Plate, large\nsecond line", "qty": "2.50"},
+        {"invoice_no": "008", "sku": "S2", "description": "", "qty": ""},
+    ]
+    assert export.rows.index.tolist() == [1, 2]
+    assert (export.malformed, export.encoding) == ([], "utf-8")
+
+
+def test_csv_falls_back_to_latin1_and_records_it(memory):
+    text = "invoice_no,description\n1,Café\n"
+    assert read_export(put(memory, "u.csv", text.encode("utf-8")), "csv").encoding == "utf-8"
+    export = read_export(put(memory, "l.csv", text.encode("latin-1")), "csv")
+    assert (export.encoding, export.rows["description"].tolist()) == ("cp1252", ["Café"])
+
+
+def test_utf8_byte_order_mark_is_not_part_of_the_first_column(memory):
+    export = read_export(put(memory, "b.csv", "\ufeffinvoice_no,qty\n1,2\n".encode()), "csv")
+    assert list(export.rows.columns) == ["invoice_no", "qty"]
+
+
+def test_truncated_last_csv_line_is_set_aside_and_the_rest_loads(memory):
+    text = "invoice_no,sku,qty\n1,S1,2\n\n2,S2,3\n3,S"
+    export = read_export(put(memory, "t.csv", text), "csv")
+    assert export.rows.index.tolist() == [1, 2], "a blank line is not a row"
+    assert export.malformed == [MalformedRow(3, 5, "3,S", "malformed_row")]
+    assert export.rows_in == 3
+
+
+def test_unclosed_quote_does_not_swallow_the_rest_of_the_file(memory):
+    text = 'invoice_no,sku,qty\n1,"S1,2\n2,S2,3\n3,S3,4\n'
+    export = read_export(put(memory, "q.csv", text), "csv")
+    assert export.rows["invoice_no"].tolist() == ["2", "3"]
+    assert export.malformed == [MalformedRow(1, 2, '1,"S1,2')]
+
+
+def test_header_only_and_zero_byte_csv_have_no_rows(memory):
+    header_only = read_export(put(memory, "h.csv", "invoice_no,qty\n"), "csv")
+    assert (list(header_only.rows.columns), header_only.rows_in) == (["invoice_no", "qty"], 0)
+    assert read_export(put(memory, "z.csv", b""), "csv").rows_in == 0
+
+
+def test_jsonl_values_to_text_and_bad_lines_set_aside(memory):
+    text = '{"invoice_no": "1", "qty": 2, "price": 3.5, "customer": null}\n[1, 2]\n{"invoice_no": "2", "qty": -1}\n{"in'
+    export = read_export(put(memory, "a.jsonl", text), "jsonl")
+    assert export.rows.to_dict("index") == {
+        1: {"invoice_no": "1", "qty": "2", "price": "3.5", "customer": ""},
+        3: {"invoice_no": "2", "qty": "-1", "price": "", "customer": ""},
+    }
+    assert [(m.source_row, m.line_number, m.raw_text) for m in export.malformed] == [
+        (2, 2, "[1, 2]"),
+        (4, 4, '{"in'),
+    ]
+
+
+def test_parquet_values_to_text_nulls_empty(memory, tmp_path):
+    table = pa.table(
+        {
+            "invoice_no": ["1", "2"],
+            "ordered_at": pa.array(pd.to_datetime(["2024-03-05 09:15:00", None])),
+            "customer": ["C1", None],
+            "qty": pa.array([2, None], pa.int64()),
+            "price": [3.5, float("nan")],
+        }
+    )
+    pq.write_table(table, tmp_path / "a.parquet")
+    fs, root = memory
+    fs.pipe(f"{root}/a.parquet", (tmp_path / "a.parquet").read_bytes())
+    for location in (
+        str(tmp_path / "a.parquet"),
+        f"file://{tmp_path / 'a.parquet'}",
+        f"memory://{root}/a.parquet",
+    ):
+        export = read_export(location, "parquet")
+        assert export.rows.to_dict("records") == [
+            {
+                "invoice_no": "1",
+                "ordered_at": "2024-03-05 09:15:00",
+                "customer": "C1",
+                "qty": "2",
+                "price": "3.5",
+            },
+            {"invoice_no": "2", "ordered_at": "", "customer": "", "qty": "", "price": "nan"},
+        ]
+
+
+def test_pandas_index_column_is_not_a_column(tmp_path):
+    pd.DataFrame({"qty": ["1"]}, index=pd.Index([5], name=None)).to_parquet(tmp_path / "i.parquet")
+    assert list(read_export(str(tmp_path / "i.parquet"), "parquet").rows.columns) == ["qty"]
+
+
+def test_unreadable_parquet_and_unknown_format_are_errors(memory):
+    with pytest.raises(ExportReadError, match="not a readable Parquet file"):
+        read_export(put(memory, "x.parquet", "invoice_no\n1\n"), "parquet")
+    with pytest.raises(ExportReadError, match="unknown export format 'xml'"):
+        read_export(put(memory, "x.xml", "<a/>"), "xml")
+
+
+def test_list_exports_local_and_object_storage(memory, tmp_path):
+    for name in ("b.csv", "a.csv", "notes.txt"):
+        (tmp_path / name).write_text("x\n")
+        put(memory, name, "x\n")
+    (tmp_path / "_truth").mkdir()
+    assert list_exports(str(tmp_path), "*.csv") == [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    fs, root = memory
+    assert list_exports(f"memory://{root}", "*.csv") == [f"memory://{root}/a.csv", f"memory://{root}/b.csv"]
+    assert list_exports(str(tmp_path / "missing"), "*.csv") == []
+    assert list_exports(f"memory://{root}/missing", "*.csv") == []
+
+
+def test_blank_and_repeated_header_names_are_named_like_pandas(memory):
+    export = read_export(put(memory, "d.csv", "qty,qty,,sku\n1,2,3,S1\n"), "csv")
+    assert list(export.rows.columns) == ["qty", "qty.1", "Unnamed: 2", "sku"]
