@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -557,19 +558,35 @@ def simulate_synthetic(
     _write_truth(landing_dir, pop, params)
 
     header = ",".join(SYNTHETIC_COLUMNS) + "\n"
+
+    def render(day: dt.date) -> tuple[str, int]:
+        body, n = _simulate_day(pop, seed, day) if calendar.is_open(day) else ("", 0)
+        return header + body, n
+
+    written, skipped, lines = _write_days(landing_dir, days, render, overwrite=overwrite)
+    log.info("simulated %s..%s into %s: %d days written, %d skipped, %d lines", start, end, landing_dir,
+             written, skipped, lines)  # fmt: skip
+    return SimulationSummary(written, skipped, lines, start, end, landing_dir)
+
+
+def _write_days(
+    landing_dir: Path, days: list[dt.date], render: Callable[[dt.date], tuple[str, int]], *, overwrite: bool
+) -> tuple[int, int, int]:
+    """Write each day's export that is not there yet (or every one, with `overwrite`), atomically.
+
+    `render(day)` gives the file's text and its number of lines. Returns (days written, days skipped, lines).
+    """
     written = skipped = lines = 0
     for day in days:
         path = day_file(landing_dir, day)
         if path.exists() and not overwrite:
             skipped += 1
             continue
-        body, n = _simulate_day(pop, seed, day) if calendar.is_open(day) else ("", 0)
-        _write_atomic(path, header + body)
+        text, n = render(day)
+        _write_atomic(path, text)
         written += 1
         lines += n
-    log.info("simulated %s..%s into %s: %d days written, %d skipped, %d lines", start, end, landing_dir,
-             written, skipped, lines)  # fmt: skip
-    return SimulationSummary(written, skipped, lines, start, end, landing_dir)
+    return written, skipped, lines
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -686,17 +703,12 @@ def replay_dataset(
     sorted_days = day_ordinal[order]
     empty = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n")  # header only
 
-    written = skipped = lines = 0
-    for day in days:
-        path = day_file(landing_dir, day)
-        if path.exists() and not overwrite:
-            skipped += 1
-            continue
+    def render(day: dt.date) -> tuple[str, int]:
         lo, hi = np.searchsorted(sorted_days, [day.toordinal(), day.toordinal() + 1])
         text = frame.iloc[order[lo:hi]].to_csv(index=False, lineterminator="\n") if hi > lo else empty
-        _write_atomic(path, text)
-        written += 1
-        lines += int(hi - lo)
+        return text, int(hi - lo)
+
+    written, skipped, lines = _write_days(landing_dir, days, render, overwrite=overwrite)
     log.info("replayed %s %s..%s into %s: %d days written, %d skipped, %d lines", config.name, first, last,
              landing_dir, written, skipped, lines)  # fmt: skip
     return SimulationSummary(written, skipped, lines, first, last, landing_dir)
