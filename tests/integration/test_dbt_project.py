@@ -9,6 +9,7 @@ changes nothing; the series and the holidays come from the vars; and a run witho
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -21,7 +22,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.settings import PROJECT_ROOT
+from daybreak.settings import PROJECT_ROOT, Settings
+from jobs import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -84,8 +86,16 @@ LINES = {
 }
 
 
+def lake_settings(lake: Path) -> Settings:
+    """Settings whose lake is `lake` (`<home>/lake/synthetic`), so the ingest job's own writers can be used."""
+    settings = Settings(home=lake.parents[1], dataset="synthetic")
+    assert settings.lake_dir == lake
+    return settings
+
+
 def write_lake(lake: Path) -> None:
-    """Write LINES as the ingest job does: one Parquet file per business_date partition, the raw contract's columns."""
+    """Write LINES with the ingest job's own partition writer: one Parquet file per business_date, its schema."""
+    settings = lake_settings(lake)
     for day, lines in LINES.items():
         frame = pd.DataFrame(lines, columns=LINE_COLUMNS)
         frame.insert(1, "ordered_at", pd.Timestamp(day) + pd.to_timedelta(range(len(frame)), unit="h"))
@@ -93,21 +103,17 @@ def write_lake(lake: Path) -> None:
         frame["source_file"] = f"{day}.csv"
         frame["source_row"] = pd.Series(range(1, len(frame) + 1), dtype="int64")
         frame["file_sha256"] = "0" * 64
-        partition = lake / "sales_lines" / f"business_date={day}"
-        partition.mkdir(parents=True)
-        frame.to_parquet(partition / "part-0.parquet", index=False)
+        frame["extra_values"] = None
+        target = ingest.partition_dir(settings, dt.date.fromisoformat(day))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ingest.write_partition(target, frame)
 
 
 def new_warehouse(path: Path, lake: Path) -> Path:
-    """A fresh warehouse holding only what ingest creates: the raw.sales_lines view over the lake."""
-    lake_glob = str(lake / "sales_lines" / "*" / "*.parquet").replace("'", "''")
+    """A fresh warehouse holding only what ingest creates: its raw.sales_lines view over the lake."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as connection:
-        connection.execute("create schema raw")
-        connection.execute(
-            "create view raw.sales_lines as select * from read_parquet("
-            f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}})"
-        )
+        ingest.ensure_raw_view(connection, lake_settings(lake))
     return path
 
 
