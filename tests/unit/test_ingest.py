@@ -243,11 +243,17 @@ BAD_EXPORT_OUTCOMES = {
 }
 
 
-def use_landing_format(monkeypatch, fmt: str) -> None:
-    """Point the synthetic dataset's landing at another format (the configs all land CSV today)."""
+def use_config(monkeypatch, fmt: str = "csv", *, quarantine_duplicate_lines: bool = False) -> None:
+    """Land the synthetic dataset in another format (the configs all land CSV today), or with duplicate lines
+    quarantined (the synthetic shop keeps them: its orders can repeat a line)."""
     config = load_dataset_config("synthetic")
-    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}")
+    validation = dataclasses.replace(config.validation, quarantine_duplicate_lines=quarantine_duplicate_lines)
+    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}", validation=validation)
     monkeypatch.setattr(ingest, "load_dataset_config", lambda name: changed)
+
+
+def use_landing_format(monkeypatch, fmt: str) -> None:
+    use_config(monkeypatch, fmt)
 
 
 def lake_files(settings: Settings, day: dt.date = DAY) -> list[Path]:
@@ -269,9 +275,7 @@ def test_every_bad_export_in_the_corpus_is_documented_and_tested():
 def test_bad_export_outcome(name, settings, monkeypatch):
     # given one corpus file landed for an open business day
     expected = BAD_EXPORT_OUTCOMES[name]
-    fmt = name.rsplit(".", 1)[1]
-    if fmt != "csv":
-        use_landing_format(monkeypatch, fmt)
+    use_config(monkeypatch, name.rsplit(".", 1)[1], quarantine_duplicate_lines=True)
     folder = settings.landing_dir / DAY.isoformat()
     folder.mkdir(parents=True)
     shutil.copy(BAD_EXPORTS / name, folder / name)
@@ -352,7 +356,8 @@ def test_wrong_types_keep_returns_and_zero_prices_and_say_what_is_wrong(settings
     ]
 
 
-def test_accounting_balances_rows_and_revenue(settings):
+def test_accounting_balances_rows_and_revenue(settings, monkeypatch):
+    use_config(monkeypatch, quarantine_duplicate_lines=True)
     shutil.copy(BAD_EXPORTS / "config_rules.csv", land(settings, DAY, ""))
     ingest.run(DAY, "run-1", settings)
     ((rows_in, loaded, quarantined, revenue_in, revenue_loaded, revenue_quarantined),) = warehouse_rows(
