@@ -494,8 +494,16 @@ def keep_landed_copy(source: str, target: Path) -> None:
 
 
 def ensure_raw_view(connection, settings: Settings) -> None:
-    """(Re)create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read."""
+    """Create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read.
+
+    The view reads the lake's files when queried, so a new file needs no new view: it is only (re)created when
+    missing or pointing at another lake folder."""
     lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
+    existing = connection.execute(
+        "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'sales_lines'"
+    ).fetchall()
+    if existing and f"'{lake_glob}'" in existing[0][0]:
+        return
     connection.execute("create schema if not exists raw")
     # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
     connection.execute(
@@ -506,8 +514,18 @@ def ensure_raw_view(connection, settings: Settings) -> None:
 
 def ensure_monitoring_tables(connection) -> None:
     """Create the accounting tables, and add columns that later versions introduced to older warehouses."""
-    connection.execute("create schema if not exists monitoring")
+    present = set(
+        connection.execute(
+            "select table_schema || '.' || table_name || '.' || column_name from information_schema.columns "
+            "where table_schema = 'monitoring'"
+        )
+        .df()
+        .iloc[:, 0]
+    )
     for table, columns in MONITORING_TABLES.items():
+        if all(f"{table}.{name}" in present for name in columns):
+            continue
+        connection.execute("create schema if not exists monitoring")
         definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
         connection.execute(f"create table if not exists {table} ({definition})")
         for name, kind in columns.items():
@@ -536,21 +554,11 @@ def _deliveries(settings: Settings, config: DatasetConfig, business_date: dt.dat
     return found
 
 
-def _landed_manifest(settings: Settings) -> pd.DataFrame:
-    """Every file already recorded in `monitoring.ingest_runs` (empty before the first ingest)."""
-    columns = ["business_date", "source_file", "file_sha256", "file_bytes", "status", "rows_in"]
-    if not settings.warehouse_path.exists():
-        return pd.DataFrame(columns=columns)
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        exists = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'monitoring' and table_name = 'ingest_runs'"
-        ).fetchone()[0]
-        if not exists:
-            return pd.DataFrame(columns=columns)
-        frame = connection.execute(
-            "select business_date, source_file, file_sha256, file_bytes, status, rows_in from monitoring.ingest_runs"
-        ).df()
+def _landed_manifest(connection) -> pd.DataFrame:
+    """Every file already recorded in `monitoring.ingest_runs`."""
+    frame = connection.execute(
+        "select business_date, source_file, file_sha256, file_bytes, status, rows_in from monitoring.ingest_runs"
+    ).df()
     frame["business_date"] = pd.to_datetime(frame["business_date"]).dt.date
     return frame
 
@@ -594,8 +602,8 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
 
     Returns:
         a summary of the day: its files and rows (rows_in = rows_loaded + rows_quarantined), what this run newly
-        landed, duplicates it skipped, late files it landed for earlier days, and `rebuild_from` (the earliest
-        day whose marts must be rebuilt because of a late file; None when there is none).
+        landed, duplicates it skipped, and `late_days`: the days late files landed in, whose marts (and every
+        later day's) the next transform rebuilds (monitoring.rebuild_requests).
 
     Raises:
         IngestError: no export (or an empty one) for an open business day, a missing column, an unreadable file,
@@ -612,7 +620,23 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
             f"no export for business date {business_date}: expected file(s) matching {day_dir / config.landing_glob}"
         )
 
-    manifest = _landed_manifest(settings)
+    with connect(settings.warehouse_path) as connection:
+        ensure_monitoring_tables(connection)
+        return _ingest(connection, settings, config, business_date, run_id, deliveries)
+
+
+def _ingest(
+    connection,
+    settings: Settings,
+    config: DatasetConfig,
+    business_date: dt.date,
+    run_id: str,
+    deliveries: list[Delivery],
+) -> dict:
+    """The body of `run`, on one warehouse connection (opening DuckDB costs more than a small day's work)."""
+    day_dir = settings.landing_dir / business_date.isoformat()
+    is_open = config.calendar.is_open(business_date)
+    manifest = _landed_manifest(connection)
     recorded = {
         (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
         for row in manifest.itertuples(index=False)
@@ -746,22 +770,18 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
         columns=list(MONITORING_TABLES["monitoring.rebuild_requests"]),
     )
 
-    if len(accounting) or not settings.warehouse_path.exists():
-        with connect(settings.warehouse_path) as connection:
-            ensure_monitoring_tables(connection)
-            _record(connection, accounting, quarantine, requests)
-            if any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
-                ensure_raw_view(connection, settings)
-
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        day = connection.execute(
-            """
+    if len(accounting):
+        _record(connection, accounting, quarantine, requests)
+    if any(len(r.loaded) for _, _, r, _ in new_files):
+        ensure_raw_view(connection, settings)
+    day = connection.execute(
+        """
             select count(*), coalesce(sum(rows_in), 0), coalesce(sum(rows_loaded), 0),
                 coalesce(sum(rows_quarantined), 0)
             from monitoring.ingest_runs where business_date = ? and status = 'loaded'
             """,
-            [business_date],
-        ).fetchone()
+        [business_date],
+    ).fetchone()
     late = sorted(set(requests["business_date"]))
     summary = {
         "business_date": business_date.isoformat(),
