@@ -27,6 +27,7 @@ the nights in between are rebuilt by backfilling those nights (docs/architecture
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -609,20 +610,35 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
         IngestError: no export (or an empty one) for an open business day, a missing column, an unreadable file,
             or a landed file that changed. Nothing is written in any of these cases.
     """
+    return run_days([business_date], run_id, settings)[0]
+
+
+def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None) -> list[dict]:
+    """`run` for several days in order, on one warehouse connection: the bulk history load's ingest.
+
+    Each day is ingested exactly as its own night would be (its summary is `run`'s); the first day that fails
+    raises, leaving the days before it landed.
+    """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
-    day_dir = settings.landing_dir / business_date.isoformat()
-    deliveries = _deliveries(settings, config, business_date)
-    own = [d for d in deliveries if d.business_date == business_date]
-    is_open = config.calendar.is_open(business_date)
-    if not own and is_open:
-        raise IngestError(
-            f"no export for business date {business_date}: expected file(s) matching {day_dir / config.landing_glob}"
-        )
-
-    with connect(settings.warehouse_path) as connection:
-        ensure_monitoring_tables(connection)
-        return _ingest(connection, settings, config, business_date, run_id, deliveries)
+    summaries = []
+    with contextlib.ExitStack() as stack:
+        connection = None  # opened at the first day that has something to ingest
+        for business_date in days:
+            deliveries = _deliveries(settings, config, business_date)
+            if config.calendar.is_open(business_date) and not any(
+                d.business_date == business_date for d in deliveries
+            ):
+                day_dir = settings.landing_dir / business_date.isoformat()
+                raise IngestError(
+                    f"no export for business date {business_date}: expected file(s) matching "
+                    f"{day_dir / config.landing_glob}"
+                )
+            if connection is None:
+                connection = stack.enter_context(connect(settings.warehouse_path))
+                ensure_monitoring_tables(connection)
+            summaries.append(_ingest(connection, settings, config, business_date, run_id, deliveries))
+    return summaries
 
 
 def _ingest(
