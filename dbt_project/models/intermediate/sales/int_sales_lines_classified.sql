@@ -33,7 +33,7 @@ classified as (
         case
             when non_product_category is not null then 'non_product'
             when quantity < 0 and {{ is_return_order('order_id') }} then 'return'
-            when quantity <= 0 then 'stock_adjustment'
+            when quantity < 0 then 'stock_adjustment'
             when unit_price = 0 then 'free_item'
             else 'sale'
         end as line_kind
