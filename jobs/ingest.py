@@ -531,6 +531,12 @@ def ensure_monitoring_tables(connection) -> None:
         connection.execute(f"create table if not exists {table} ({definition})")
         for name, kind in columns.items():
             connection.execute(f"alter table {table} add column if not exists {name} {kind}")
+    # rows written before a file's status and landing night were recorded: every one of them was a loaded file
+    connection.execute(
+        "update monitoring.ingest_runs set status = coalesce(status, 'loaded'), "
+        "landed_by_run_date = coalesce(landed_by_run_date, business_date) "
+        "where status is null or landed_by_run_date is null"
+    )
 
 
 @dataclass(frozen=True)

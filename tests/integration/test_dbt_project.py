@@ -403,6 +403,28 @@ def test_rerunning_a_night_changes_nothing(nightly, tmp_path):
     assert {table: rows(warehouse, table) for table in MART_TABLES} == before
 
 
+def test_a_lost_cent_fails_the_revenue_reconciliation(nightly, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(nightly[0], warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update marts.fct_sales_lines set revenue = revenue - 0.01 "
+            "where line_id = (select min(line_id) from marts.fct_sales_lines where business_date = ?)",
+            [LAST_NIGHT],
+        )
+    run = dbt(
+        warehouse,
+        "test",
+        "--select",
+        "assert_sales_lines_revenue_reconciles_with_ingest",
+        run_date=LAST_NIGHT,
+    )
+    assert not run.success
+    assert run.statuses == {"test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest": "fail"}, (
+        run.output
+    )
+
+
 def test_series_come_from_the_vars(lake, tmp_path):
     warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
     series = {
