@@ -199,7 +199,7 @@ def rules_for(validation: Validation) -> tuple[Rule, ...]:
                 lambda lines, day, c=column, p=pattern: (
                     lines[c].notna() & ~lines[c].fillna("").str.fullmatch(p).astype(bool)
                 ),
-                _value_is(column, f"does not match {pattern!r}"),
+                _value_is(column, f"does not match the pattern {pattern}"),
             )
         )
     if validation.quarantine_duplicate_lines:

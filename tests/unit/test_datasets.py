@@ -64,6 +64,13 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
         ({"series": {"keys": ["location"], "target": "profit"}}, "series.target"),
         ({"series": {"keys": ["location"], "frequency": "yearly"}}, "series.frequency"),
         ({"series": {"keys": []}}, "series needs keys"),
+        ({"validation": {"ranges": {"location": {"min": 0}}}}, "not a numeric column"),
+        ({"validation": {"ranges": {"quantity": {"low": 0}}}}, "takes min and/or max"),
+        ({"validation": {"ranges": {"quantity": {"min": 5, "max": 1}}}}, "min 5 is above max 1"),
+        ({"validation": {"allowed_values": {"quantity": [1]}}}, "not a text column"),
+        ({"validation": {"patterns": {"order_id": "C(?"}}}, "is not a regular expression"),
+        ({"validation": {"duplicate_lines": "drop"}}, "keep or quarantine"),
+        ({"landing": {"late_files_lookback_days": -1}}, "late_files_lookback_days"),
     ],
 )
 def test_broken_configs_are_refused(change, message):
@@ -74,3 +81,28 @@ def test_broken_configs_are_refused(change, message):
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(DatasetConfigError, match="available: online_retail, store_item, synthetic"):
         load_dataset_config("nope")
+
+
+def test_validation_and_classification_are_read_from_the_config():
+    config = parse_dataset_config(
+        {
+            **MINIMAL,
+            "validation": {
+                "ranges": {"quantity": {"min": 0}, "unit_price": {"max": 1000}},
+                "allowed_values": {"location": ["1", "2"]},
+                "patterns": {"product_id": "SKU-\\d+"},
+                "duplicate_lines": "quarantine",
+            },
+            "classification": {
+                "return_order_prefix": "R",
+                "non_product_codes": {"SHIP": "postage"},
+                "non_product_patterns": [{"pattern": "GIFT-.*", "category": "gift_voucher"}],
+            },
+        }
+    )
+    assert config.validation.ranges == {"quantity": (0.0, None), "unit_price": (None, 1000.0)}
+    assert config.validation.allowed_values == {"location": ("1", "2")}
+    assert config.validation.quarantine_duplicate_lines
+    assert config.classification.return_order_prefix == "R"
+    assert config.classification.non_product_patterns == (("GIFT-.*", "gift_voucher"),)
+    assert config.late_files_lookback_days == 14

@@ -551,3 +551,24 @@ def test_each_rule_is_data_in_one_place():
         "product_id_missing",
         "location_missing",
     ]
+
+
+def test_allowed_values_and_patterns_from_the_config_quarantine_with_a_detail():
+    config = load_dataset_config("synthetic")
+    strict = dataclasses.replace(
+        config,
+        validation=dataclasses.replace(
+            config.validation,
+            allowed_values={"location": ("United Kingdom",)},
+            patterns={"product_id": r"SKU-\d+"},
+        ),
+    )
+    raw = pd.read_csv(BAD_EXPORTS / "good.csv", dtype=str, keep_default_na=False)
+    raw.loc[1, "sku"] = "sku two"
+    result = ingest.to_canonical(raw, strict, source_file="good.csv", business_date=DAY)
+    assert result.quarantined[["source_row", "rule", "detail"]].values.tolist() == [
+        [2, "product_id_pattern_mismatch", r"product_id 'sku two' does not match the pattern SKU-\d+"],
+        [3, "location_not_allowed", "location 'France' is not one of United Kingdom"],
+        [4, "location_not_allowed", "location 'Germany' is not one of United Kingdom"],
+    ]
+    assert result.rows_in == len(result.loaded) + len(result.quarantined) == 4
