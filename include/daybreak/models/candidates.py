@@ -429,7 +429,7 @@ def _prophet_components(model, predicted: pd.DataFrame, regressors: list[str], l
     if regressors:
         for mode in ("additive", "multiplicative"):
             column = f"extra_regressors_{mode}"
-            if column in predicted and (predicted[column] != 0).any():
+            if column in predicted and column.endswith(model.seasonality_mode):
                 frames.append(
                     pd.DataFrame(
                         {

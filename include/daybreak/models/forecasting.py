@@ -483,7 +483,8 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
             skipped[name] = reason
             continue
         try:
-            with time_limit(options.time_limit_seconds):
+            # the baseline is never abandoned: it is what everything else falls back to, and it takes no time
+            with time_limit(None if role == "baseline" else options.time_limit_seconds):
                 folds = []
                 for cutoff in cutoffs:
                     test_end = cutoff + options.bt_horizon
