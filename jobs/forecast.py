@@ -142,7 +142,9 @@ def run(
     with connect(settings.warehouse_path) as connection:
         _record(connection, settings, decisions, business_date, version, run_id)
         frames = _tables(decisions, business_date, version, spec.target, run_id)
-        frames[ACCURACY_TABLE] = _accuracy(connection, periods, origin, business_date, context, run_id)
+        frames[ACCURACY_TABLE] = _accuracy(
+            connection, periods, origin, business_date, spec.frequency, context, run_id
+        )
         written = replace_partitions(
             connection,
             [
@@ -312,9 +314,7 @@ def _tables(
             backtests.append(result.backtest.assign(series_id=task.series_id))
         selections.append({"series_id": task.series_id, **result.selection, "model_version": used})
     return {
-        TABLE: forecast_table(
-            _concat(forecasts), business_date, target=target, model_version=None, run_id=run_id
-        ),
+        TABLE: _typed(_concat(forecasts).assign(target=target), business_date, run_id, FORECAST_TYPES),
         COMPONENTS_TABLE: _typed(_concat(components), business_date, run_id, COMPONENT_TYPES),
         BACKTEST_TABLE: _typed(_concat(backtests), business_date, run_id, BACKTEST_TYPES),
         SELECTION_TABLE: _typed(pd.DataFrame(selections), business_date, run_id, SELECTION_TYPES),
@@ -336,6 +336,19 @@ def _concat(frames: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+FORECAST_TYPES = {
+    "series_id": "text",
+    "target": "text",
+    "target_date": "date",
+    "horizon_step": "int",
+    "yhat": "float",
+    "yhat_lower_80": "float",
+    "yhat_upper_80": "float",
+    "yhat_lower_95": "float",
+    "yhat_upper_95": "float",
+    "model": "text",
+    "model_version": "text",
+}
 COMPONENT_TYPES = {
     "series_id": "text",
     "target_date": "date",
@@ -401,37 +414,36 @@ ACCURACY_TYPES = {
 
 
 def _typed(frame: pd.DataFrame, business_date: dt.date, run_id: str, types: dict, key: str = "as_of_date"):
-    """A frame with exactly the contract's columns and types, even when it is empty (the first write creates the
-    table from it)."""
+    """`frame` as the contract's columns and types: the key date first, `run_id` last, NaN stored as NULL.
+
+    Built through Arrow with an explicit schema, so the table gets DATE, VARCHAR, INTEGER and BOOLEAN columns
+    even when the first night written is empty.
+    """
     import pandas as pd
     import pyarrow as pa
 
-    kinds = {
-        "text": pd.ArrowDtype(pa.string()),
-        "date": pd.ArrowDtype(pa.date32()),
-        "float": "float64",
-        "int": "int32",
-        "bool": "boolean",
+    arrow = {
+        "text": pa.string(),
+        "date": pa.date32(),
+        "float": pa.float64(),
+        "int": pa.int32(),
+        "bool": pa.bool_(),
     }
-    frame = frame.reset_index(drop=True)
-    if "ds" in frame and "target_date" in types and "target_date" not in frame:
-        frame = frame.rename(columns={"ds": "target_date"})
+    frame = frame.reset_index(drop=True).rename(columns={"ds": "target_date"})
     n = len(frame)
-    columns = {key: pd.Series([business_date] * n, dtype=kinds["date"])}
+    arrays = {key: pa.array([business_date] * n, type=pa.date32())}
     for column, kind in types.items():
-        values = frame[column] if column in frame else pd.Series([None] * n)
+        values = frame[column] if column in frame else pd.Series([None] * n, dtype="object")
         if kind == "date":
             values = pd.to_datetime(values).dt.date
-        elif kind == "float":
-            values = pd.to_numeric(values, errors="coerce")
-        columns[column] = pd.Series(
-            values.to_numpy() if n else [], dtype=kinds[kind] if kind != "date" else "object"
-        ).astype(kinds[kind])
-    columns["run_id"] = pd.Series([run_id] * n, dtype=kinds["text"])
-    return pd.DataFrame(columns)
+        arrays[column] = pa.array(values, type=arrow[kind], from_pandas=True)
+    arrays["run_id"] = pa.array([run_id] * n, type=pa.string())
+    return pa.table(arrays).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _accuracy(connection, periods: pd.DataFrame, origin, business_date: dt.date, context, run_id: str):
+def _accuracy(
+    connection, periods: pd.DataFrame, origin, business_date: dt.date, frequency: str, context, run_id: str
+):
     """Earlier nights' forecasts for the period that completed tonight, against its actual and the seasonal naive.
 
     The seasonal naive a forecast is compared with is the one it could have made itself: the actual one or more
@@ -440,8 +452,11 @@ def _accuracy(connection, periods: pd.DataFrame, origin, business_date: dt.date,
     import pandas as pd
 
     from daybreak.models.candidates import SEASON_LENGTHS, base_frequency
+    from daybreak.models.forecasting import last_complete_period
 
     empty = _typed(pd.DataFrame(), business_date, run_id, ACCURACY_TYPES, key="scored_on")
+    if last_complete_period(frequency, business_date - dt.timedelta(days=1)) == origin:
+        return empty  # no period completed tonight (mid-week for weekly series): nothing new to score
     exists = connection.execute(
         "select count(*) from information_schema.tables where table_schema = 'predictions' and table_name = 'forecasts'"
     ).fetchone()[0]
@@ -485,47 +500,6 @@ def _accuracy(connection, periods: pd.DataFrame, origin, business_date: dt.date,
         )
     frame = pd.DataFrame(rows)
     return _typed(frame, business_date, run_id, ACCURACY_TYPES, key="scored_on")
-
-
-def forecast_table(
-    forecasts: pd.DataFrame,
-    business_date: dt.date,
-    *,
-    target: str,
-    model_version: str | None,
-    run_id: str,
-) -> pd.DataFrame:
-    """Shape forecasts (`series_id`, `ds`, the bands, `model`, and `model_version` unless given) as
-    `predictions.forecasts` rows, with the column types of the contract.
-
-    Types are set explicitly (Arrow date and string columns) so the table gets DATE and VARCHAR columns even when
-    the first version written is empty.
-    """
-    import pandas as pd
-    import pyarrow as pa
-
-    date, text = pd.ArrowDtype(pa.date32()), pd.ArrowDtype(pa.string())
-    forecasts = forecasts.reset_index(drop=True)
-    n = len(forecasts)
-    versions = forecasts["model_version"] if model_version is None and n else [model_version] * n
-    return pd.DataFrame(
-        {
-            "as_of_date": pd.Series([business_date] * n, dtype=date),
-            "series_id": pd.Series(forecasts["series_id"] if n else [], dtype=text),
-            "target": pd.Series([target] * n, dtype=text),
-            "target_date": pd.Series(
-                pd.to_datetime(forecasts["ds"]).dt.date if n else [], dtype="object"
-            ).astype(date),
-            "horizon_step": pd.Series(forecasts["horizon_step"] if n else [], dtype="int32"),
-            **{
-                column: pd.Series(forecasts[column] if n else [], dtype="float64")
-                for column in ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
-            },
-            "model": pd.Series(forecasts["model"] if n else [], dtype=text),
-            "model_version": pd.Series(list(versions), dtype=text),
-            "run_id": pd.Series([run_id] * n, dtype=text),
-        }
-    )
 
 
 def _write_json(path: Path, payload: dict) -> None:
