@@ -250,6 +250,17 @@ def test_a_model_over_the_time_limit_is_abandoned_for_its_fallback():
     assert (result.forecast["model"] == "seasonal_naive").all()
 
 
+def test_an_unexpected_error_gives_a_flagged_seasonal_naive_not_a_failed_night():
+    history = _history(days=30)
+
+    # nothing to refit and retraining off: the series cannot be handled as asked
+    result = run_series(_task(history, [spec("auto_ets")], retrain=False, champion=None))
+
+    assert (result.forecast["model"] == "seasonal_naive").all() and len(result.forecast) == 14
+    assert result.selection["fallback_reason"].startswith("error: ValueError")
+    assert result.selection["scoring_role"] == "fallback"
+
+
 def test_a_model_that_cannot_take_the_data_is_skipped_with_the_reason():
     history = _history(days=60).assign(y=lambda f: f["y"] - 60)  # negative values
 

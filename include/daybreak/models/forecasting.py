@@ -325,8 +325,52 @@ def time_limit(seconds: float | None):
 def run_series(task: SeriesTask) -> SeriesResult:
     """Train (on a retrain night) or refit the champion of one series, and forecast it.
 
-    Pure: the same task gives the same result. See the module docstring for the rules.
+    Pure: the same task gives the same result. See the module docstring for the rules. Whatever goes wrong for
+    this series, the result is a forecast: an unexpected error gives the seasonal naive, flagged with the error,
+    so one series never fails the night.
     """
+    try:
+        return _run_series(task)
+    except Exception as error:  # noqa: BLE001 - the last line of defence for one series
+        return _failed(task, error)
+
+
+def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
+    origin = pd.Timestamp(task.origin)
+    future = future_dates(origin, task.options.horizon, task.context.freq)
+    order = np.argsort(pd.to_datetime(task.ds).to_numpy()) if len(task.ds) else np.array([], dtype=int)
+    values = np.asarray(task.y, dtype=float)[order] if len(order) else np.array([], dtype=float)
+    bands = nested_bands(seasonal_naive(values, len(future), task.context.season_length))
+    forecast = pd.DataFrame(
+        {
+            "ds": future,
+            "horizon_step": np.arange(1, len(future) + 1, dtype="int32"),
+            **bands,
+            "model": BASELINE["name"],
+        }
+    )
+    reason = f"error: {type(error).__name__}: {str(error)[:300]}"
+    selection = {
+        "retrained": task.retrain,
+        "n_history": int(np.isfinite(values).sum()),
+        "metric": task.options.metric,
+        "champion_version": (task.champion or {}).get("version"),
+        "decision": None,
+        "decision_reason": None,
+        "scoring_model": BASELINE["name"],
+        "scoring_role": "fallback",
+        "fallback_reason": reason,
+    }
+    return SeriesResult(
+        series_id=task.series_id,
+        forecast=forecast.loc[:, list(FORECAST_COLUMNS)],
+        components=pd.DataFrame(columns=list(COMPONENT_COLUMNS)),
+        backtest=pd.DataFrame(columns=list(BACKTEST_COLUMNS)),
+        selection=selection,
+    )
+
+
+def _run_series(task: SeriesTask) -> SeriesResult:
     started = time.perf_counter()
     ctx, options = task.context, task.options
     origin = pd.Timestamp(task.origin)
