@@ -410,17 +410,22 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         if bt["reason"]:
             selection["fallback_reason"] = bt["reason"]
         challenger = {"spec": best["spec"], "state": None, "metrics": best["metrics"]}
-        if task.decision == "decide":
+        if task.decision == "decide" and task.champion is None:
+            promote = True
+            reason = "no champion yet" + (
+                f"; challenger scores {best['score']:.6g}"
+                if best["score"] is not None
+                else "; not backtested"
+            )
+        elif task.decision == "decide":
             from daybreak.registry import decide_promotion
 
             champion_score = bt["champion_score"] if bt["champion_score"] is not None else float("nan")
             promote, reason = decide_promotion(
-                champion_score if task.champion else None,
+                champion_score,
                 best["score"] if best["score"] is not None else float("nan"),
                 options.promotion_margin,
             )
-            if task.champion is None:
-                promote = True
         else:
             promote, reason = task.decision == "promote", task.decision_reason
         if promote or task.champion is None:
