@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         "--series", type=int, help="only the first N series (a quick check; the figures use all)"
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--ensemble-top", type=int, help="override store_item.yml's ensemble_top (0: no ensembles)"
+    )
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore")
@@ -124,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     config = load_dataset_config("store_item")
-    options = dataclasses.replace(
-        config.forecasting, backtest_horizon=args.holdout, step=args.holdout
-    ).options(args.holdout)
+    section = dataclasses.replace(config.forecasting, backtest_horizon=args.holdout, step=args.holdout)
+    if args.ensemble_top is not None:
+        section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
+    options = section.options(args.holdout)
     context = SeriesContext(freq="D", holidays_country=config.series.holidays_country, seed=DEFAULT_SEED)
     groups = list(train.groupby("series_id", sort=True))
 
