@@ -10,6 +10,7 @@ BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
     "incremental": "bench.incremental",
     "throughput": "bench.throughput",
+    "forecast_store_item": "bench.forecast_store_item",
 }
 
 

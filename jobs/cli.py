@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 JOB_STEPS = ("ingest", "transform", "forecast", "segment", "drift", "publish")
 
@@ -47,10 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     for step in JOB_STEPS:
         command = commands.add_parser(step, help=f"run the {step} job for one business date")
-        command.add_argument("--date", type=_date, required=True, help="business date (YYYY-MM-DD)")
+        command.add_argument(
+            "--date", type=_date, required=step != "forecast", help="business date (YYYY-MM-DD)"
+        )
         command.add_argument("--run-id", help="lineage id written with the rows (default cli__<date>)")
         if step == "transform":
             command.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts")
+        if step == "forecast":
+            _forecast_options(command)
+
+    _models_parser(commands)
 
     night = commands.add_parser("night", help="run the whole nightly pipeline for one date, without Airflow")
     night.add_argument("--date", type=_date, required=True)
@@ -93,10 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if args.command == "simulate":
         result = simulate(args, settings)
+    elif args.command == "forecast" and (args.input or args.output):
+        result = forecast_file(args)
+    elif args.command == "models":
+        result = models(args, settings)
     elif args.command in JOB_STEPS:
+        if args.date is None:
+            raise SystemExit(
+                "daybreak forecast: give --date (the nightly job) or --input and --output (a file)"
+            )
         from jobs.pipeline import step_function
 
         kwargs = {"full_refresh": True} if getattr(args, "full_refresh", False) else {}
+        if getattr(args, "retrain", False):
+            kwargs["retrain"] = True
+
         result = step_function(args.command)(
             args.date, args.run_id or f"cli__{args.date}", settings, **kwargs
         )
@@ -127,6 +145,129 @@ def main(argv: list[str] | None = None) -> int:
         raise AssertionError(args.command)
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+def _forecast_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--retrain",
+        action="store_true",
+        help="retrain every series tonight whatever the schedule (on demand)",
+    )
+    adhoc = command.add_argument_group("forecast a file instead (no warehouse, no registry)")
+    adhoc.add_argument("--input", type=Path, help="long-format CSV or Parquet: columns id, timestamp, value")
+    adhoc.add_argument("--output", type=Path, help="where to write the forecasts (.csv or .parquet)")
+    adhoc.add_argument("--freq", default="D", help="H, D, W or M (default D)")
+    adhoc.add_argument("--horizon", type=int, default=28, help="periods to forecast (default 28)")
+    adhoc.add_argument(
+        "--candidates", help="comma-separated models to compete (default: naive, prophet, ets, theta)"
+    )
+
+
+def forecast_file(args: argparse.Namespace) -> dict:
+    from jobs.forecast_file import InputFileError
+    from jobs.forecast_file import forecast_file as run_file
+
+    if not (args.input and args.output):
+        raise SystemExit("daybreak forecast: --input and --output go together")
+    candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
+    try:
+        return run_file(args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates)
+    except InputFileError as error:
+        raise SystemExit(f"daybreak forecast: {error}") from None
+
+
+def _models_parser(commands) -> None:
+    models = commands.add_parser("models", help="the model registry: list versions, promote, roll back")
+    actions = models.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="registered versions (and, with --events, the audit log)")
+    listing.add_argument("--kind", choices=("forecast", "segmentation"))
+    listing.add_argument("--model-id")
+    listing.add_argument("--events", action="store_true", help="show the audit log instead")
+    for name, text in (
+        ("promote", "make a version the champion"),
+        ("rollback", "restore the previous champion"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--kind", choices=("forecast", "segmentation"), required=True)
+        action.add_argument("--model-id", required=True)
+        if name == "promote":
+            action.add_argument("--version", required=True)
+        action.add_argument("--reason", default=f"manual {name}")
+        action.add_argument(
+            "--date",
+            type=_date,
+            help="logical date the change is recorded for; nights after it use the new champion "
+            "(default: the latest night scored)",
+        )
+
+
+def models(args: argparse.Namespace, settings) -> dict:
+    """`daybreak models list|promote|rollback`: read or change the registry, with an audit row per change."""
+    import getpass
+
+    from daybreak import registry
+    from daybreak.warehouse import connect
+
+    if args.action == "list":
+        if not settings.warehouse_path.exists():
+            return {"versions": []}
+        with connect(settings.warehouse_path, read_only=True) as connection:
+            frame = (registry.list_events if args.events else registry.list_versions)(
+                connection, args.kind, args.model_id
+            )
+        return {
+            "events" if args.events else "versions": json.loads(
+                frame.to_json(orient="records", date_format="iso")
+            )
+        }
+    actor = os.environ.get("USER") or getpass.getuser()
+    with connect(settings.warehouse_path) as connection:
+        logical_date = args.date or _latest_night(connection, args.kind)
+        try:
+            if args.action == "promote":
+                registry.promote(
+                    connection,
+                    args.kind,
+                    args.model_id,
+                    args.version,
+                    reason=args.reason,
+                    actor=actor,
+                    logical_date=logical_date,
+                    run_id=f"cli__{args.action}",
+                )
+                restored = registry.champion(connection, args.kind, args.model_id)
+            else:
+                restored = registry.rollback(
+                    connection,
+                    args.kind,
+                    args.model_id,
+                    actor=actor,
+                    logical_date=logical_date,
+                    run_id=f"cli__{args.action}",
+                    reason=args.reason,
+                )
+        except registry.RegistryError as error:
+            raise SystemExit(f"daybreak models {args.action}: {error}") from None
+    return {
+        "champion": restored["version"],
+        "model_id": args.model_id,
+        "logical_date": str(logical_date),
+        "actor": actor,
+    }
+
+
+def _latest_night(connection, kind: str) -> dt.date:
+    """The last night that scored with this kind of model: a manual change applies from the night after it."""
+    table = "predictions.forecasts" if kind == "forecast" else "predictions.customer_segments"
+    schema, name = table.split(".")
+    exists = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    latest = connection.execute(f"select max(as_of_date) from {table}").fetchone()[0] if exists else None  # noqa: S608
+    if latest is None:
+        raise SystemExit(f"daybreak models: no night has scored {kind} models yet; give --date")
+    return latest
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:

@@ -182,6 +182,40 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     return _as_dates(frame, "target_date")
 
 
+def forecast_components(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
+    """What one forecast version is made of, per target date: `target_date, component, value, mode, model`.
+
+    Empty for models without a decomposition (the statistical ones other than MSTL, the seasonal naive) and for
+    files published before the components table existed.
+    """
+    if missing_tables("predictions.forecast_components"):
+        return _as_dates(_empty_components(), "target_date")
+    frame = _read(
+        """
+        select target_date, component, value, mode, model
+        from predictions.forecast_components
+        where series_id = ? and as_of_date = ?
+        order by component, target_date
+        """,
+        (series_id, as_of_date),
+    )
+    return _as_dates(frame, "target_date")
+
+
+def _empty_components() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "target_date": pd.Series([], dtype="datetime64[ns]"),
+            "component": pd.Series([], dtype="object"),
+            "value": pd.Series([], dtype="float64"),
+            "mode": pd.Series([], dtype="object"),
+            "model": pd.Series([], dtype="object"),
+        }
+    )
+
+
 def actuals(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Daily actuals of one series from `start` to `end`, both inclusive: `sales_date, units, revenue`."""
     frame = _read(

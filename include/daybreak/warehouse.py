@@ -80,26 +80,42 @@ def replace_partition(
     Returns:
         the number of rows written.
     """
-    if key_column not in frame.columns:
-        raise ValueError(f"{table}: frame has no key column {key_column!r}")
-    if len(frame) and (frame[key_column] != key_value).any():
-        raise ValueError(f"{table}: frame holds rows for another {key_column} than {key_value!r}")
-    schema = table.split(".")[0]
-    connection.execute(f"create schema if not exists {schema}")
-    connection.register("_incoming", frame)
+    return replace_partitions(connection, [(table, frame, key_column, key_value)])[table]
+
+
+def replace_partitions(
+    connection: duckdb.DuckDBPyConnection, writes: Sequence[tuple[str, pd.DataFrame, str, object]]
+) -> dict[str, int]:
+    """`replace_partition` for several tables in one transaction: a job's outputs land together or not at all.
+
+    Args:
+        writes: `(table, frame, key_column, key_value)` per table.
+
+    Returns:
+        rows written per table.
+    """
+    for table, frame, key_column, key_value in writes:
+        if key_column not in frame.columns:
+            raise ValueError(f"{table}: frame has no key column {key_column!r}")
+        if len(frame) and (frame[key_column] != key_value).any():
+            raise ValueError(f"{table}: frame holds rows for another {key_column} than {key_value!r}")
+    for schema in sorted({table.split(".")[0] for table, *_ in writes}):
+        connection.execute(f"create schema if not exists {schema}")
+    connection.execute("begin transaction")
     try:
-        connection.execute("begin transaction")
-        try:
-            connection.execute(f"create table if not exists {table} as select * from _incoming limit 0")  # noqa: S608
-            connection.execute(f"delete from {table} where {key_column} = ?", [key_value])  # noqa: S608
-            connection.execute(f"insert into {table} by name select * from _incoming")  # noqa: S608
-            connection.execute("commit")
-        except Exception:
-            connection.execute("rollback")
-            raise
-    finally:
-        connection.unregister("_incoming")
-    return len(frame)
+        for table, frame, key_column, key_value in writes:
+            connection.register("_incoming", frame)
+            try:
+                connection.execute(f"create table if not exists {table} as select * from _incoming limit 0")  # noqa: S608
+                connection.execute(f"delete from {table} where {key_column} = ?", [key_value])  # noqa: S608
+                connection.execute(f"insert into {table} by name select * from _incoming")  # noqa: S608
+            finally:
+                connection.unregister("_incoming")
+        connection.execute("commit")
+    except Exception:
+        connection.execute("rollback")
+        raise
+    return {table: len(frame) for table, frame, *_ in writes}
 
 
 def read_frame(path: Path, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:

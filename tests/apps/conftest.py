@@ -243,3 +243,27 @@ def app_data() -> Iterator[ModuleType]:
             module._query.clear()
             module._connection.clear()
         sys.modules.pop(spec.name, None)
+
+
+def add_components(path: Path) -> Path:
+    """Add `predictions.forecast_components` rows (trend and weekly, additive) for every forecast in the file."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            """
+            create table predictions.forecast_components as
+            select as_of_date, series_id, target_date, unnest(['trend', 'weekly']) as component,
+                unnest([yhat * 0.9, yhat * 0.1]) as value, 'additive' as mode, model, model_version, run_id
+            from predictions.forecasts
+            """
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def components_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DAYBREAK_HOME whose serving file also has forecast components."""
+    home = tmp_path_factory.mktemp("daybreak_components_home")
+    add_components(build_serving_file(home / "serving" / "synthetic.duckdb"))
+    return home

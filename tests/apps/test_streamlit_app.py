@@ -113,3 +113,15 @@ def test_forecast_page_without_a_published_file_explains_how_to_get_one(
     assert page.locator(CHART).count() == 0
     assert not (empty_home / "serving").exists(), "the app must not create the serving file"
     page.screenshot(path=str(tmp_path / "not_published.png"), full_page=True)
+
+
+def test_forecast_components_explain_the_forecast_when_published(page, start_app, components_home):
+    # Given a published file whose forecasts have components
+    open_app(page, start_app(components_home))
+
+    # Then below the forecast the page shows what it is made of, without an exception
+    page.get_by_text("What drives this forecast").wait_for()
+    page.wait_for_selector(APP_IDLE)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(CHART).count() == 2, "the forecast chart and the components chart"
+    assert "add up to the forecast" in page.locator('[data-testid="stCaptionContainer"]').last.inner_text()

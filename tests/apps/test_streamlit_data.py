@@ -118,3 +118,15 @@ def test_a_new_publish_is_read_without_a_restart(app_data, monkeypatch, tmp_path
 
     # Then the same call reads the new file, not the cached connection's or results' old one
     assert app_data.list_series() == ["total", "location=France", "location=Germany"]
+
+
+def test_forecast_components_of_one_version(app_data, monkeypatch, components_home, serving_spec):
+    monkeypatch.setenv("DAYBREAK_HOME", str(components_home))
+    parts = app_data.forecast_components("total", serving_spec.as_of_dates[0])
+    assert set(parts["component"]) == {"trend", "weekly"}
+    assert len(parts) == 2 * serving_spec.horizon
+    assert parts["target_date"].iloc[0] == serving_spec.as_of_dates[0] + dt.timedelta(days=1)
+
+
+def test_forecast_components_without_the_table_are_empty(data, serving_spec):
+    assert data.forecast_components("total", serving_spec.as_of_dates[0]).empty

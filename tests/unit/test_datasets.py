@@ -106,3 +106,60 @@ def test_validation_and_classification_are_read_from_the_config():
     assert config.classification.return_order_prefix == "R"
     assert config.classification.non_product_patterns == (("GIFT-.*", "gift_voucher"),)
     assert config.late_files_lookback_days == 14
+
+
+def test_forecasting_section_defaults_and_search_expansion():
+    default = parse_dataset_config(MINIMAL).forecasting
+    assert [c["name"] for c in default.candidates] == ["seasonal_naive", "prophet"]
+    assert default.retrain == "weekly" and default.is_retrain_day(dt.date(2024, 3, 31))  # a Sunday
+    assert not default.is_retrain_day(dt.date(2024, 4, 1))
+
+    config = parse_dataset_config(
+        {
+            **MINIMAL,
+            "forecasting": {
+                "candidates": [
+                    "auto_ets",
+                    {"model": "prophet", "seasonality_mode": "search", "regressors": ["closed"]},
+                ],
+                "backtest": {"folds": 4, "horizon": 14, "step": 7},
+                "selection_metric": "smape",
+                "ensemble_top": 2,
+                "promotion_margin": 0.05,
+                "retrain": "monthly",
+                "time_limit_seconds": 30,
+            },
+        }
+    ).forecasting
+    assert [(c["name"], c["params"].get("seasonality_mode")) for c in config.candidates] == [
+        ("auto_ets", None),
+        ("prophet", "additive"),
+        ("prophet", "multiplicative"),
+    ]
+    assert config.is_retrain_day(dt.date(2024, 5, 1)) and not config.is_retrain_day(dt.date(2024, 5, 2))
+    options = config.options(horizon=28)
+    assert (options.folds, options.bt_horizon, options.bt_step, options.metric) == (4, 14, 7, "smape")
+    assert options.ensemble_top == 2 and options.time_limit_seconds == 30.0
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"candidates": ["arima_deluxe"]}, "unknown model"),
+        ({"candidates": [{"model": "auto_ets", "season_length": 7}]}, "does not take"),
+        ({"retrain": "hourly"}, "retrain must be one of"),
+        ({"selection_metric": "mape"}, "selection_metric"),
+        ({"backtest": {"folds": 0}}, "folds must be at least 1"),
+        ({"promotion": 0.1}, "unknown keys"),
+    ],
+)
+def test_a_broken_forecasting_section_is_refused(section, message):
+    with pytest.raises(DatasetConfigError, match=message):
+        parse_dataset_config({**MINIMAL, "forecasting": section})
+
+
+def test_shipped_forecasting_sections():
+    synthetic = load_dataset_config("synthetic").forecasting
+    assert {c["name"] for c in synthetic.candidates} == {"seasonal_naive", "prophet", "auto_ets", "theta"}
+    store_item = load_dataset_config("store_item").forecasting
+    assert any(c["params"].get("transform") == "log1p" for c in store_item.candidates)

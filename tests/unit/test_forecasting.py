@@ -1,7 +1,12 @@
-"""forecast_series, forecast_all and to_periods on a few short series (real Prophet fits, small data)."""
+"""The forecasting engine on small series: metrics by hand, backtests, selection, promotion, fallbacks, frequencies.
+
+Real model fits throughout (seasonal naive, statsforecast, and Prophet on short histories, which take a fraction
+of a second); nothing is mocked.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 
@@ -9,142 +14,336 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from daybreak.models.candidates import SeriesContext, check_spec, fit_forecast, seasonal_naive, spec
 from daybreak.models.forecasting import (
+    BACKTEST_COLUMNS,
     FORECAST_COLUMNS,
-    forecast_all,
-    forecast_series,
+    ForecastOptions,
+    SeriesTask,
+    backtest_cutoffs,
+    fold_metrics,
     pandas_frequency,
+    run_all,
+    run_series,
     to_periods,
 )
 
-OPTIONS = {"horizon": 14, "frequency": "daily", "holidays_country": None, "seed": 3}
+WEEKLY_PATTERN = np.array([10.0, 12, 14, 16, 30, 40, 8])
 
 
-def _history(days: int = 120, level: float = 50.0, seed: int = 0, start: str = "2024-01-01") -> pd.DataFrame:
+def _history(days: int = 120, seed: int = 0, start: str = "2024-01-01", noise: float = 2.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     ds = pd.date_range(start, periods=days, freq="D")
     t = np.arange(days)
     return pd.DataFrame(
-        {"ds": ds, "y": level + 0.1 * t + 8 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 2, days)}
+        {"ds": ds, "y": 50 + 0.1 * t + 8 * np.sin(2 * np.pi * t / 7) + rng.normal(0, noise, days)}
     )
 
 
-def test_prophet_forecast_has_every_step_and_nested_intervals():
+def _task(history: pd.DataFrame, candidates, *, horizon=14, freq="D", **overrides) -> SeriesTask:
+    options = ForecastOptions(
+        candidates=tuple(candidates), horizon=horizon, **{"folds": 2, **overrides.pop("options", {})}
+    )
+    return SeriesTask(
+        series_id="s",
+        ds=history["ds"].to_numpy(),
+        y=history["y"].to_numpy(dtype=float),
+        origin=pd.Timestamp(history["ds"].max()),
+        context=SeriesContext(freq=freq, seed=3),
+        options=options,
+        **overrides,
+    )
+
+
+def test_fold_metrics_by_hand():
+    train = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])  # lag-7 naive errors: |8 - 1| = 7 -> scale 7
+    actual = np.array([10.0, 0.0, 5.0])
+    bands = {
+        "yhat": np.array([12.0, 0.0, 4.0]),
+        "yhat_lower_80": np.array([11.0, -1, 3]),
+        "yhat_upper_80": np.array([13.0, 1, 4.5]),
+        "yhat_lower_95": np.array([9.0, -2, 2]),
+        "yhat_upper_95": np.array([14.0, 2, 6]),
+    }
+
+    metrics = fold_metrics(actual, bands, train, season_length=7)
+
+    assert metrics["mase"] == pytest.approx((2 + 0 + 1) / 3 / 7)
+    assert metrics["smape"] == pytest.approx(100 * (2 * 2 / 22 + 0 + 2 * 1 / 9) / 3)  # 0/0 counts as 0
+    assert metrics["rmse"] == pytest.approx(np.sqrt((4 + 0 + 1) / 3))
+    assert metrics["bias"] == pytest.approx((2 + 0 - 1) / 3)
+    assert metrics["coverage_80"] == pytest.approx(1 / 3)  # only the 0 lies in its 80% band
+    assert metrics["coverage_95"] == pytest.approx(1.0)
+    assert metrics["n_test"] == 3
+
+
+def test_fold_metrics_mase_is_undefined_on_a_constant_history():
+    bands = {
+        c: np.array([1.0])
+        for c in ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+    }
+    assert np.isnan(fold_metrics(np.array([2.0]), bands, np.ones(10), 7)["mase"])
+
+
+def test_backtest_cutoffs_roll_back_from_the_end_and_drop_short_folds():
+    assert backtest_cutoffs(100, horizon=10, folds=3, step=5, min_train=16) == [80, 85, 90]
+    assert backtest_cutoffs(40, horizon=10, folds=3, step=10, min_train=16) == [20, 30]
+    assert backtest_cutoffs(20, horizon=10, folds=3, step=10, min_train=16) == []
+
+
+def test_seasonal_naive_repeats_the_last_season_with_widening_intervals():
+    values = np.tile(WEEKLY_PATTERN, 4) + np.tile([0.0, 1.0], 14)
+
+    bands = seasonal_naive(values, 14, 7)
+
+    assert bands["yhat"].tolist() == values[-7:].tolist() * 2
+    width = bands["yhat_upper_95"] - bands["yhat"]
+    assert (width[7:] > width[:7]).all(), "two seasons ahead is less certain than one"
+    assert seasonal_naive(np.array([]), 3, 7)["yhat"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_retrain_picks_the_candidate_with_the_best_backtest_and_records_every_fold():
     history = _history()
 
-    forecast = forecast_series(history, **OPTIONS)
+    result = run_series(_task(history, [spec("seasonal_naive"), spec("auto_ets"), spec("theta")]))
 
+    backtest = result.backtest
+    assert list(backtest.columns) == list(BACKTEST_COLUMNS)
+    assert set(backtest["candidate"]) == {"seasonal_naive", "auto_ets", "theta"}
+    assert backtest.groupby("candidate")["fold"].apply(list).map(tuple).unique().tolist() == [(1, 2)]
+    means = backtest.groupby("candidate")["mase"].mean()
+    assert result.selection["challenger"] == means.idxmin()
+    assert backtest.loc[backtest["selected"], "candidate"].unique().tolist() == [means.idxmin()]
+    assert result.selection["challenger_score"] == pytest.approx(means.min())
+    assert result.selection["baseline_score"] == pytest.approx(means["seasonal_naive"])
+    assert result.selection["decision"] == "promote" and "no champion" in result.selection["decision_reason"]
+    # the registry gets the concrete model the search chose, so later nights refit it without searching
+    assert result.challenger["spec"]["name"] == result.forecast["model"].iloc[0]
+    if result.challenger["spec"]["name"] == "auto_ets":
+        assert set(result.challenger["spec"]["params"]) == {"model", "damped"}
+    assert result.challenger["data_end"] == history["ds"].max().date()
+
+
+def test_forecast_has_every_step_nested_intervals_and_is_reproducible():
+    history = _history()
+    task = _task(history, [spec("auto_ets")])
+
+    first, second = run_series(task), run_series(task)
+
+    forecast = first.forecast
     assert list(forecast.columns) == list(FORECAST_COLUMNS)
     assert forecast["horizon_step"].tolist() == list(range(1, 15))
     assert forecast["ds"].tolist() == list(pd.date_range("2024-04-30", periods=14, freq="D"))
-    assert (forecast["model"] == "prophet").all()
-    assert (forecast["yhat_lower_95"] < forecast["yhat_lower_80"]).all()
-    assert (forecast["yhat_lower_80"] < forecast["yhat_upper_80"]).all()
-    assert (forecast["yhat_upper_80"] < forecast["yhat_upper_95"]).all()
-    # the weekly pattern is learnt: the forecast swings like the history does
-    assert forecast["yhat"].max() - forecast["yhat"].min() > 8
+    assert (forecast["yhat_lower_95"] <= forecast["yhat_lower_80"]).all()
+    assert (forecast["yhat_lower_80"] <= forecast["yhat"]).all() and (
+        forecast["yhat"] <= forecast["yhat_upper_80"]
+    ).all()
+    assert (forecast["yhat_upper_80"] <= forecast["yhat_upper_95"]).all()
+    pd.testing.assert_frame_equal(first.forecast, second.forecast)
+    pd.testing.assert_frame_equal(first.backtest, second.backtest)
+    assert first.selection == second.selection
 
 
-def test_same_input_gives_identical_output_and_leaves_numpy_random_alone():
+def test_a_weak_challenger_is_not_promoted_and_the_champion_keeps_scoring():
     history = _history()
-    np.random.seed(11)
-    state_before = np.random.get_state()[1].copy()
+    strong = run_series(_task(history, [spec("auto_ets")])).challenger["spec"]
+    champion = {"version": "2024-04-01", "spec": strong, "state": None}
 
-    first = forecast_series(history, **OPTIONS)
-    second = forecast_series(history, **OPTIONS)
+    # the only candidate is the seasonal naive: a deliberately weak challenger
+    result = run_series(_task(history, [spec("seasonal_naive")], champion=champion))
 
-    pd.testing.assert_frame_equal(first, second)
-    assert (np.random.get_state()[1] == state_before).all()
+    assert result.selection["challenger"] == "seasonal_naive"
+    assert result.selection["champion_score"] < result.selection["challenger_score"]
+    assert result.selection["decision"] == "reject"
+    assert "does not beat" in result.selection["decision_reason"]
+    assert result.selection["scoring_role"] == "champion"
+    assert (result.forecast["model"] == "auto_ets").all()
+    # the champion was scored on the same folds as the challenger
+    roles = result.backtest.groupby("role")["cutoff"].apply(lambda c: tuple(sorted(c)))
+    assert roles["champion"] == roles["baseline"]
 
 
-def test_holidays_and_origin_after_the_last_row():
-    history = _history(days=100, start="2023-10-01")
+def test_a_better_challenger_replaces_a_weak_champion():
+    history = _history()
+    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
 
-    forecast = forecast_series(history, **{**OPTIONS, "holidays_country": "GB"}, origin=dt.date(2024, 1, 10))
+    result = run_series(_task(history, [spec("auto_ets")], champion=champion))
 
-    assert forecast["ds"].iloc[0] == pd.Timestamp("2024-01-11")
-    assert (forecast["model"] == "prophet").all()
-    assert forecast[["yhat", "yhat_lower_95", "yhat_upper_95"]].notna().all().all()
+    assert result.selection["decision"] == "promote"
+    assert result.selection["scoring_role"] == "challenger"
+    assert (result.forecast["model"] == "auto_ets").all()
+
+
+def test_a_recorded_decision_is_repeated_not_remade():
+    history = _history()
+    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
+
+    result = run_series(
+        _task(history, [spec("auto_ets")], champion=champion, decision="reject", decision_reason="recorded")
+    )
+
+    assert (result.selection["decision"], result.selection["decision_reason"]) == ("reject", "recorded")
+    assert (result.forecast["model"] == "seasonal_naive").all()
+
+
+def test_a_night_without_retraining_refits_the_champion():
+    history = _history()
+    trained = run_series(_task(history, [spec("theta")]))
+    champion = {"version": "2024-04-01", **{k: trained.challenger[k] for k in ("spec", "state")}}
+
+    refit = run_series(_task(history, [spec("seasonal_naive")], retrain=False, champion=champion))
+
+    assert refit.backtest.empty and refit.selection["decision"] is None
+    assert refit.selection["scoring_model"] == trained.selection["scoring_model"]
+    np.testing.assert_allclose(refit.forecast["yhat"], trained.forecast["yhat"])
+
+
+def test_prophet_refit_warm_starts_from_the_champion_and_explains_itself():
+    history = _history(days=60)
+    ds, y = pd.DatetimeIndex(history["ds"]), history["y"].to_numpy()
+    future = pd.date_range("2024-03-01", periods=14, freq="D")
+    trained = fit_forecast(spec("prophet"), ds, y, future, SeriesContext(freq="D", seed=3))
+    assert trained.spec["name"] == "prophet" and trained.state["k"] is not None
+    champion = {"version": "v", "spec": trained.spec, "state": trained.state}
+
+    refit = run_series(_task(history, [], retrain=False, champion=champion))
+
+    assert (refit.forecast["model"] == "prophet").all()
+    np.testing.assert_allclose(refit.forecast["yhat"], trained.bands["yhat"], rtol=1e-3)
+    assert {"trend", "weekly"} <= set(refit.components["component"])
+    assert refit.components.groupby("component").size().eq(14).all()
 
 
 @pytest.mark.parametrize(
-    ("values", "expected_yhat"),
+    ("values", "reason"),
     [
-        ([], 0.0),  # a series with no known value yet
-        ([7.0], 7.0),  # one point: its value
-        ([0.0] * 30, 0.0),  # never sold
-        ([np.nan, 5.0, np.nan], 5.0),  # nulls do not count as points
+        ([], "too short to backtest"),
+        ([7.0], "too short to backtest"),
+        ([0.0] * 60, "every value is zero"),
+        ([np.nan, 5.0, np.nan], "too short to backtest"),
     ],
 )
-def test_series_prophet_cannot_fit_get_the_naive_forecast(values, expected_yhat):
+def test_series_too_short_or_empty_fall_back_to_the_seasonal_naive_flagged(values, reason):
     history = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=len(values), freq="D"), "y": values})
+    task = _task(history, [spec("auto_ets")]) if len(values) else None
+    if task is None:
+        task = dataclasses.replace(
+            _task(_history(days=3), [spec("auto_ets")]),
+            ds=np.array([], dtype="datetime64[ns]"),
+            y=np.array([]),
+        )
 
-    forecast = forecast_series(history, **OPTIONS, origin=dt.date(2024, 3, 1))
+    result = run_series(task)
 
-    assert (forecast["model"] == "naive").all()
-    assert len(forecast) == 14
-    assert forecast["yhat"].eq(expected_yhat).all()
-    assert (forecast["yhat_lower_95"] <= forecast["yhat"]).all() and (
-        forecast["yhat"] <= forecast["yhat_upper_95"]
-    ).all()
+    assert (result.forecast["model"] == "seasonal_naive").all() and len(result.forecast) == 14
+    flagged = " ".join(filter(None, [result.selection["fallback_reason"], result.selection["skipped"] or ""]))
+    assert reason in flagged
 
 
-def test_rows_after_the_origin_are_ignored():
+def test_a_model_over_the_time_limit_is_abandoned_for_its_fallback():
+    history = _history(days=60)
+
+    result = run_series(_task(history, [spec("prophet")], options={"time_limit_seconds": 1e-6}))
+
+    assert "time limit" in result.selection["skipped"]
+    assert result.selection["challenger"] == "seasonal_naive"
+    assert (result.forecast["model"] == "seasonal_naive").all()
+
+
+def test_an_unexpected_error_gives_a_flagged_seasonal_naive_not_a_failed_night():
+    history = _history(days=30)
+
+    # nothing to refit and retraining off: the series cannot be handled as asked
+    result = run_series(_task(history, [spec("auto_ets")], retrain=False, champion=None))
+
+    assert (result.forecast["model"] == "seasonal_naive").all() and len(result.forecast) == 14
+    assert result.selection["fallback_reason"].startswith("error: ValueError")
+    assert result.selection["scoring_role"] == "fallback"
+
+
+def test_a_model_that_cannot_take_the_data_is_skipped_with_the_reason():
+    history = _history(days=60).assign(y=lambda f: f["y"] - 60)  # negative values
+
+    result = run_series(_task(history, [spec("prophet", transform="log1p"), spec("theta")]))
+
+    assert "log1p needs non-negative values" in result.selection["skipped"]
+    assert "prophet" not in set(result.backtest["model"])
+
+
+def test_ensemble_of_the_top_candidates_competes():
     history = _history()
-    cut = history["ds"].iloc[99]
 
-    with_future_rows = forecast_series(history, **OPTIONS, origin=cut)
-    without = forecast_series(history.iloc[:100], **OPTIONS)
+    result = run_series(_task(history, [spec("auto_ets"), spec("theta")], options={"ensemble_top": 2}))
 
-    pd.testing.assert_frame_equal(with_future_rows, without)
+    ensemble = result.backtest[result.backtest["role"] == "ensemble"]
+    assert len(ensemble) == 2 and ensemble["candidate"].iloc[0].startswith("ensemble(")
 
 
-def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match="missing columns"):
-        forecast_series(pd.DataFrame({"date": [], "y": []}), **OPTIONS)
-    with pytest.raises(ValueError, match="frequency"):
-        forecast_series(_history(), **{**OPTIONS, "frequency": "fortnightly"})
-    with pytest.raises(ValueError, match="horizon"):
-        forecast_series(_history(), **{**OPTIONS, "horizon": 0})
-    with pytest.raises(ValueError, match="no origin"):
-        forecast_series(pd.DataFrame({"ds": [], "y": []}), **OPTIONS)
+@pytest.mark.parametrize(
+    ("freq", "periods", "season", "expected_second"),
+    [
+        ("h", 24 * 10, 24, pd.Timestamp("2024-01-11 01:00")),
+        ("W-SUN", 120, 52, pd.Timestamp("2026-05-03")),
+        ("MS", 40, 12, pd.Timestamp("2027-06-01")),
+    ],
+)
+def test_hourly_weekly_and_monthly_series(freq, periods, season, expected_second):
+    ds = pd.date_range("2024-01-07" if freq.startswith("W") else "2024-01-01", periods=periods, freq=freq)
+    t = np.arange(periods)
+    history = pd.DataFrame({"ds": ds, "y": 100 + 20 * np.sin(2 * np.pi * t / season) + (t % 3)})
+
+    result = run_series(_task(history, [spec("seasonal_naive"), spec("auto_ets")], horizon=6, freq=freq))
+
+    assert result.forecast["ds"].iloc[1] == expected_second
+    assert len(result.forecast) == 6
+    assert result.forecast[["yhat", "yhat_lower_95", "yhat_upper_95"]].notna().all().all()
+
+
+def test_candidate_specs_are_checked():
+    with pytest.raises(ValueError, match="unknown model"):
+        spec("lstm")
+    with pytest.raises(ValueError, match="does not take"):
+        spec("auto_ets", season_length=12)
+    with pytest.raises(ValueError, match="regressors"):
+        spec("prophet", regressors=["weather"])
+    with pytest.raises(ValueError, match="metric"):
+        ForecastOptions(candidates=(), horizon=3, metric="mape")
+
+
+def test_calendar_regressors_reach_prophet():
+    history = _history(days=100, start="2023-10-01")
+    ctx = SeriesContext(freq="D", holidays_country="GB", seed=1, closed_dates=("2023-12-25",))
+    candidate = spec("prophet", regressors=["closed", "holiday", "month_of_year"])
+    future = pd.date_range("2024-01-09", periods=7, freq="D")
+
+    fitted = fit_forecast(
+        candidate, pd.DatetimeIndex(history["ds"]), history["y"].to_numpy(), future, ctx, components=True
+    )
+
+    assert "regressors" in set(fitted.components["component"])
+    assert np.isfinite(fitted.bands["yhat"]).all()
+
+
+def test_run_series_pickles_and_processes_match_a_loop():
+    assert pickle.loads(pickle.dumps(run_series)) is run_series
+    tasks = [
+        dataclasses.replace(_task(_history(days=60, seed=i), [spec("auto_ets")]), series_id=f"s{i}")
+        for i in range(6)
+    ]
+
+    parallel = run_all(tasks, max_workers=2)
+    looped = run_all(tasks, max_workers=1)
+
+    assert [r.series_id for r in parallel] == [f"s{i}" for i in range(6)]
+    for a, b in zip(parallel, looped, strict=True):
+        pd.testing.assert_frame_equal(a.forecast, b.forecast)
+        assert a.selection == b.selection
 
 
 def test_frequency_aliases():
     assert [pandas_frequency(f) for f in ("hourly", "daily", "weekly", "monthly")] == ["h", "D", "W", "MS"]
-
-
-def test_forecast_series_pickles_for_worker_processes():
-    assert pickle.loads(pickle.dumps(forecast_series)) is forecast_series
-
-
-def _frame(n_series: int) -> pd.DataFrame:
-    frames = [_history(days=60, level=20 + 10 * i, seed=i).assign(series_id=f"s{i}") for i in range(n_series)]
-    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=1)  # shuffled on purpose
-
-
-def test_forecast_all_is_sorted_and_the_same_in_processes_as_in_a_loop():
-    frame = _frame(6)
-
-    parallel = forecast_all(frame, **OPTIONS, max_workers=2)
-    looped = forecast_all(frame, **OPTIONS, max_workers=1)
-
-    pd.testing.assert_frame_equal(parallel, looped)
-    assert list(parallel.columns) == ["series_id", *FORECAST_COLUMNS]
-    assert parallel["series_id"].unique().tolist() == [f"s{i}" for i in range(6)]
-    assert parallel.groupby("series_id")["ds"].apply(lambda ds: ds.is_monotonic_increasing).all()
-    one = frame[frame["series_id"] == "s2"].sort_values("ds")
-    pd.testing.assert_frame_equal(
-        parallel[parallel["series_id"] == "s2"].drop(columns="series_id").reset_index(drop=True),
-        forecast_series(one[["ds", "y"]], **OPTIONS),
-    )
-
-
-def test_forecast_all_with_no_series_and_missing_columns():
-    empty = forecast_all(pd.DataFrame({"series_id": [], "ds": [], "y": []}), **OPTIONS)
-    assert empty.empty and list(empty.columns) == ["series_id", *FORECAST_COLUMNS]
-    with pytest.raises(ValueError, match="series_id"):
-        forecast_all(pd.DataFrame({"ds": [], "y": []}), **OPTIONS)
+    with pytest.raises(ValueError, match="frequency"):
+        pandas_frequency("fortnightly")
 
 
 def _daily(start: str, end: str) -> pd.DataFrame:
@@ -174,10 +373,6 @@ def test_to_periods_weekly_and_monthly_drop_the_unfinished_period():
     assert weeks["y"].tolist() == [7.0] * 6
     assert month_origin == pd.Timestamp("2024-02-01")
     assert months["y"].tolist() == [31.0, 29.0]
-    forecast = forecast_series(
-        months[["ds", "y"]], horizon=2, frequency="monthly", holidays_country=None, seed=1
-    )
-    assert forecast["ds"].tolist() == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-01")]
 
 
 def test_to_periods_refuses_hourly_from_daily_sales():

@@ -104,6 +104,7 @@ def render() -> None:
         st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
         st.altair_chart(_chart(sales[sales.index >= window_start], rows, as_of_date, target), width="stretch")
     _detail_table(rows, sales, series_id, as_of_date, target)
+    _components(series_id, as_of_date)
 
 
 def _window_sum(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
@@ -319,6 +320,43 @@ def _detail_table(
             ),
         },
     )
+
+
+def _components(series_id: str, as_of_date: dt.date) -> None:
+    """The forecast's decomposition (trend, weekly, yearly, holidays, regressors), when its model has one."""
+    parts = data.forecast_components(series_id, as_of_date)
+    if parts.empty:
+        return
+    st.subheader("What drives this forecast")
+    modes = sorted(set(parts["mode"]))
+    st.caption(
+        f"{parts['model'].iloc[0]}'s decomposition of each forecast day. "
+        + (
+            "Additive parts are in the target's units and add up to the forecast. "
+            if "additive" in modes
+            else ""
+        )
+        + ("Multiplicative parts are fractions of the trend. " if "multiplicative" in modes else "")
+        + (
+            "Parts of a log model are on the log1p scale. "
+            if any(m.startswith("log1p") for m in modes)
+            else ""
+        )
+    )
+    chart = (
+        alt.Chart(parts)
+        .mark_bar()
+        .encode(
+            x=alt.X("target_date:T", title=None),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("component:N", title="Component"),
+            tooltip=["target_date:T", "component:N", alt.Tooltip("value:Q", format=",.3~f"), "mode:N"],
+        )
+        .properties(height=160)
+        .facet(row=alt.Row("component:N", title=None))
+        .resolve_scale(y="independent")
+    )
+    st.altair_chart(chart, width="stretch")
 
 
 render()

@@ -31,6 +31,8 @@ CANONICAL_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
 TARGETS = ("units", "revenue")
+RETRAIN_SCHEDULES = ("daily", "weekly", "monthly")
+DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
 
 
@@ -104,6 +106,83 @@ class SeriesSpec:
 
 
 @dataclass(frozen=True)
+class ForecastingConfig:
+    """How series are trained, selected, promoted and retrained: the YAML's `forecasting:` section.
+
+    `candidates` are model specs (`daybreak.models.candidates`); a prophet entry with `seasonality_mode: search`
+    stands for two candidates, additive and multiplicative, and the backtest picks. Retraining (backtests of every
+    candidate, then the gated promotion) happens on the schedule's days, for a series without a champion, and on
+    demand; on other nights each series' champion is refit and scores.
+    """
+
+    candidates: tuple[dict, ...] = tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES)
+    folds: int = 3
+    backtest_horizon: int | None = None
+    step: int | None = None
+    metric: str = "mase"
+    ensemble_top: int = 0
+    promotion_margin: float = 0.02
+    retrain: str = "weekly"
+    retrain_weekday: int = 6
+    time_limit_seconds: float | None = 120.0
+    backtest_uncertainty_samples: int = 200
+
+    def is_retrain_day(self, day: dt.date) -> bool:
+        """Whether `day` is a scheduled retrain night (daily: every night; weekly: its weekday; monthly: the 1st)."""
+        if self.retrain == "daily":
+            return True
+        if self.retrain == "weekly":
+            return day.weekday() == self.retrain_weekday
+        return day.day == 1
+
+    def options(self, horizon: int):
+        """The `ForecastOptions` the forecasting engine takes, for a forecast `horizon` periods ahead."""
+        from daybreak.models.forecasting import ForecastOptions
+
+        return ForecastOptions(
+            candidates=self.candidates,
+            horizon=horizon,
+            folds=self.folds,
+            backtest_horizon=self.backtest_horizon,
+            step=self.step,
+            metric=self.metric,
+            ensemble_top=self.ensemble_top,
+            promotion_margin=self.promotion_margin,
+            time_limit_seconds=self.time_limit_seconds,
+            backtest_uncertainty_samples=self.backtest_uncertainty_samples,
+        )
+
+
+def parse_candidates(raw: list) -> tuple[dict, ...]:
+    """Candidate entries (a model name, or a mapping with `model:` and its parameters) as checked specs.
+
+    Raises:
+        ValueError: an unknown model or parameter (the message names it).
+    """
+    from daybreak.models.candidates import check_spec
+
+    specs: list[dict] = []
+    for entry in raw:
+        if isinstance(entry, str):
+            entry = {"model": entry}
+        if not isinstance(entry, dict) or "model" not in entry:
+            raise ValueError(f"a candidate is a model name or a mapping with `model:`, got {entry!r}")
+        params = {k: v for k, v in entry.items() if k != "model"}
+        modes = [params.pop("seasonality_mode", None)]
+        if entry["model"] == "prophet" and modes == ["search"]:
+            modes = ["additive", "multiplicative"]
+        for mode in modes:
+            candidate = check_spec(
+                {"name": entry["model"], "params": {**params, **({"seasonality_mode": mode} if mode else {})}}
+            )
+            if candidate not in specs:
+                specs.append(candidate)
+    if not specs:
+        raise ValueError("forecasting.candidates is empty")
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
 class DatasetConfig:
     name: str
     description: str
@@ -122,6 +201,7 @@ class DatasetConfig:
     drift_reference_days: int
     drift_current_days: int
     simulation: dict[str, Any] = field(default_factory=dict)
+    forecasting: ForecastingConfig = field(default_factory=ForecastingConfig)
 
     def source_location(self, override: str | None = None) -> str:
         """Where the original file of a replayed dataset is: the override, the env variable, or the default.
@@ -191,6 +271,8 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
     if series.horizon < 1:
         raise fail("series.horizon must be at least 1")
 
+    forecasting = _parse_forecasting(raw.get("forecasting") or {}, fail)
+
     calendar_raw = raw.get("calendar") or {}
     calendar = Calendar(
         closed_weekdays=tuple(int(d) for d in calendar_raw.get("closed_weekdays") or ()),
@@ -233,6 +315,7 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
         drift_reference_days=int(drift.get("reference_days", 28)),
         drift_current_days=int(drift.get("current_days", 7)),
         simulation=dict(raw.get("simulation") or {}),
+        forecasting=forecasting,
     )
 
 
@@ -275,3 +358,54 @@ def parse_validation(raw: dict[str, Any], fail) -> Validation:
     if duplicates not in ("keep", "quarantine"):
         raise fail(f"validation.duplicate_lines must be keep or quarantine, got {duplicates!r}")
     return Validation(ranges, allowed, patterns, duplicates == "quarantine")
+
+
+def _parse_forecasting(raw: dict[str, Any], fail) -> ForecastingConfig:
+    known = {
+        "candidates",
+        "backtest",
+        "selection_metric",
+        "ensemble_top",
+        "promotion_margin",
+        "retrain",
+        "retrain_weekday",
+        "time_limit_seconds",
+        "backtest_uncertainty_samples",
+    }
+    if unknown := sorted(set(raw) - known):
+        raise fail(f"forecasting: unknown keys {unknown}; allowed: {sorted(known)}")
+    backtest = raw.get("backtest") or {}
+    if unknown := sorted(set(backtest) - {"folds", "horizon", "step"}):
+        raise fail(f"forecasting.backtest: unknown keys {unknown}; allowed: folds, horizon, step")
+    defaults = ForecastingConfig()
+    try:
+        candidates = parse_candidates(raw["candidates"]) if "candidates" in raw else defaults.candidates
+    except ValueError as error:
+        raise fail(f"forecasting.candidates: {error}") from None
+    limit = raw.get("time_limit_seconds", defaults.time_limit_seconds)
+    config = ForecastingConfig(
+        candidates=candidates,
+        folds=int(backtest.get("folds", defaults.folds)),
+        backtest_horizon=int(backtest["horizon"]) if backtest.get("horizon") else None,
+        step=int(backtest["step"]) if backtest.get("step") else None,
+        metric=str(raw.get("selection_metric", defaults.metric)),
+        ensemble_top=int(raw.get("ensemble_top", defaults.ensemble_top)),
+        promotion_margin=float(raw.get("promotion_margin", defaults.promotion_margin)),
+        retrain=str(raw.get("retrain", defaults.retrain)),
+        retrain_weekday=int(raw.get("retrain_weekday", defaults.retrain_weekday)),
+        time_limit_seconds=float(limit) if limit else None,
+        backtest_uncertainty_samples=int(
+            raw.get("backtest_uncertainty_samples", defaults.backtest_uncertainty_samples)
+        ),
+    )
+    if config.retrain not in RETRAIN_SCHEDULES:
+        raise fail(f"forecasting.retrain must be one of {RETRAIN_SCHEDULES}, got {config.retrain!r}")
+    if not 0 <= config.retrain_weekday <= 6:
+        raise fail("forecasting.retrain_weekday must be 0 (Monday) .. 6 (Sunday)")
+    if config.metric not in ("mase", "smape", "rmse"):
+        raise fail(f"forecasting.selection_metric must be mase, smape or rmse, got {config.metric!r}")
+    if config.folds < 1:
+        raise fail("forecasting.backtest.folds must be at least 1")
+    if config.promotion_margin < 0:
+        raise fail("forecasting.promotion_margin must be at least 0")
+    return config

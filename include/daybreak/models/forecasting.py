@@ -1,45 +1,159 @@
-"""Forecasts per series: Prophet with 80% and 95% prediction intervals, and a naive fallback.
+"""Forecasts per series: backtested model selection, champion refits, intervals, components and fallbacks.
 
-Pure functions: a history frame in, a forecast frame out. `forecast_series` is a top-level function of plain
-arguments, so it pickles and can be shipped to worker processes (here) or to Spark executors (later) one series
-at a time; `forecast_all` fans it out over many series.
+`run_series` is the unit of work: one series' history and what the registry knows about it (its champion) in, its
+forecast, components, backtest metrics and selection out. It is a pure, top-level function of one picklable
+argument, so it runs in a loop, in worker processes (`run_all`, here), or later on Spark executors, one series at
+a time, with the same result.
 
-Determinism: Prophet's MAP fit starts from fixed initial values and is given the seed, and the interval samples are
-drawn from numpy's global generator seeded for the call (and restored afterwards), so the same history, settings
-and seed give identical numbers.
+On a retrain night a series gets a rolling-origin backtest of every candidate of the dataset config (plus the
+seasonal naive baseline, plus the champion's own model on the same folds), and the best candidate, or an ensemble
+of the top ones, becomes the challenger. `daybreak.registry.decide_promotion` says whether it replaces the
+champion. On other nights the champion's concrete model is refit on the new data (Prophet starting from the
+champion's fitted parameters) and scores.
+
+Nothing fails the night for one series: a model that cannot fit, or exceeds the time limit, is abandoned for the
+next best, and in the end for the seasonal naive, with the reason recorded.
+
+Determinism: every fit is seeded, ties are broken by the candidates' order in the config, and nothing reads the
+clock except the time limit, which only matters when it fires.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import dataclasses
 import datetime as dt
-import logging
+import json
+import multiprocessing
 import os
-from collections.abc import Hashable
+import signal
+import time
 
 import numpy as np
 import pandas as pd
 
-PANDAS_FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
-SEASON_LENGTHS = {"h": 24, "D": 7, "W": 52, "MS": 12}
-FORECAST_COLUMNS = (
-    "ds",
-    "horizon_step",
-    "yhat",
-    "yhat_lower_80",
-    "yhat_upper_80",
-    "yhat_lower_95",
-    "yhat_upper_95",
-    "model",
+from daybreak.models.candidates import (
+    BAND_COLUMNS,
+    SeriesContext,
+    check_spec,
+    fit_forecast,
+    ineligible,
+    is_finite_bands,
+    label,
+    nested_bands,
+    seasonal_naive,
 )
-MODEL_PROPHET = "prophet"
-MODEL_NAIVE = "naive"
-UNCERTAINTY_SAMPLES = 1000
-QUANTILES = {"yhat_lower_95": 2.5, "yhat_lower_80": 10.0, "yhat_upper_80": 90.0, "yhat_upper_95": 97.5}
-NORMAL_Z = {"80": 1.2815515655446004, "95": 1.959963984540054}
-MIN_PROPHET_POINTS = 2
+
+PANDAS_FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
+FORECAST_COLUMNS = ("ds", "horizon_step", *BAND_COLUMNS, "model")
+COMPONENT_COLUMNS = ("ds", "component", "value", "mode")
+METRICS = ("mase", "smape", "rmse", "bias", "coverage_80", "coverage_95")
+SELECTION_METRICS = ("mase", "smape", "rmse")
+BACKTEST_COLUMNS = (
+    "candidate",
+    "model",
+    "role",
+    "fold",
+    "cutoff",
+    "n_train",
+    "n_test",
+    *METRICS,
+    "selected",
+)
+BASELINE = {"name": "seasonal_naive", "params": {}}
 SEQUENTIAL_MAX_SERIES = 4
 """Up to this many series run in a loop: starting worker processes costs more than it saves."""
+
+
+class TimeLimitExceeded(Exception):  # noqa: N818 - reads as what happened
+    """A fit ran past the per-series time limit."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastOptions:
+    """How a series is trained and scored; built from the dataset config's `forecasting:` section.
+
+    Args:
+        candidates: specs to backtest (see `daybreak.models.candidates`); the seasonal naive is always added.
+        horizon: periods to forecast.
+        folds, backtest_horizon, step: rolling-origin backtest: `folds` cutoffs `step` periods apart, each
+            scored over the next `backtest_horizon` periods (defaults: the forecast horizon).
+        metric: what picks the winner: `mase`, `smape` or `rmse` (mean over folds, lower is better).
+        ensemble_top: 2 or more: also try the mean of the best `ensemble_top` candidates; 0 turns it off.
+        promotion_margin: the relative improvement a challenger needs over the champion.
+        time_limit_seconds: per model and series (a candidate's whole backtest, or the final fit); None: none.
+        backtest_uncertainty_samples: Prophet's interval samples inside backtests (coverage only).
+    """
+
+    candidates: tuple[dict, ...]
+    horizon: int
+    folds: int = 3
+    backtest_horizon: int | None = None
+    step: int | None = None
+    metric: str = "mase"
+    ensemble_top: int = 0
+    promotion_margin: float = 0.02
+    time_limit_seconds: float | None = 120.0
+    backtest_uncertainty_samples: int = 200
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1:
+            raise ValueError(f"horizon must be at least 1, got {self.horizon}")
+        if self.metric not in SELECTION_METRICS:
+            raise ValueError(f"metric must be one of {SELECTION_METRICS}, got {self.metric!r}")
+        if self.folds < 1:
+            raise ValueError(f"folds must be at least 1, got {self.folds}")
+        object.__setattr__(self, "candidates", tuple(check_spec(c) for c in self.candidates))
+
+    @property
+    def bt_horizon(self) -> int:
+        return self.backtest_horizon or self.horizon
+
+    @property
+    def bt_step(self) -> int:
+        return self.step or self.bt_horizon
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesTask:
+    """Everything `run_series` needs for one series, and nothing that needs a connection.
+
+    Args:
+        ds, y: the history (any order, gaps allowed); rows after `origin` are ignored.
+        origin: the last period of the history; step 1 is the period after it.
+        retrain: backtest the candidates and pick a challenger (else: refit the champion).
+        champion: the registry's champion going into the night: `{"version", "spec", "state"}`, or None.
+        decision: `decide` (apply the promotion rule), or the outcome already recorded for this night's version,
+            `promote` or `reject` (a rerun repeats what the first run decided).
+        decision_reason: the recorded reason, with a recorded decision.
+    """
+
+    series_id: str
+    ds: np.ndarray
+    y: np.ndarray
+    origin: pd.Timestamp
+    context: SeriesContext
+    options: ForecastOptions
+    retrain: bool = True
+    champion: dict | None = None
+    decision: str = "decide"
+    decision_reason: str | None = None
+    components: bool = True
+
+
+@dataclasses.dataclass
+class SeriesResult:
+    """One series' outputs. `selection` explains them in words for `predictions.forecast_selection`."""
+
+    series_id: str
+    forecast: pd.DataFrame
+    components: pd.DataFrame
+    backtest: pd.DataFrame
+    selection: dict
+    challenger: dict | None = None
+    scoring_state: dict | None = None
+    seconds: float = 0.0
 
 
 def pandas_frequency(frequency: str) -> str:
@@ -72,195 +186,529 @@ def to_periods(daily: pd.DataFrame, *, frequency: str, as_of: dt.date) -> tuple[
         day) and the origin: the label of the last complete period, which forecasts count their steps from.
     """
     freq = pandas_frequency(frequency)
-    if freq == "h":
-        raise ValueError("hourly series cannot be built from daily sales; the forecast needs an hourly mart")
+    origin = last_complete_period(frequency, as_of)
     as_of_ts = pd.Timestamp(as_of)
     frame = daily.loc[pd.to_datetime(daily["ds"]) <= as_of_ts, ["series_id", "ds", "y"]].copy()
     frame["ds"] = pd.to_datetime(frame["ds"])
     if freq == "D":
-        return frame.sort_values(["series_id", "ds"], ignore_index=True), as_of_ts
+        return frame.sort_values(["series_id", "ds"], ignore_index=True), origin
     if freq == "W":
         frame["ds"] = frame["ds"] + pd.to_timedelta(6 - frame["ds"].dt.weekday, unit="D")
-        origin = as_of_ts - pd.Timedelta(days=(as_of_ts.weekday() + 1) % 7)
     else:
         frame["ds"] = frame["ds"].dt.to_period("M").dt.start_time
-        month_end = as_of_ts + pd.offsets.MonthEnd(0)
-        origin = (as_of_ts.to_period("M") - (0 if as_of_ts == month_end else 1)).start_time
     periods = frame.groupby(["series_id", "ds"], as_index=False, sort=True)["y"].sum(min_count=1)
     return periods.loc[periods["ds"] <= origin].reset_index(drop=True), origin
 
 
-def forecast_series(
-    history: pd.DataFrame,
-    *,
-    horizon: int,
-    frequency: str,
-    holidays_country: str | None,
-    seed: int,
-    origin: dt.date | pd.Timestamp | None = None,
-) -> pd.DataFrame:
-    """Forecast one series `horizon` periods ahead, with 80% and 95% prediction intervals.
-
-    Prophet is fitted when the history can support it; a series with fewer than two known values, or only zeros,
-    gets a naive forecast instead (the history's mean, or its last season when there is one), so a new or
-    dormant series still has a row for every step instead of failing the night.
-
-    Args:
-        history: columns `ds` (dates) and `y` (values, nulls allowed); rows after `origin` are ignored.
-        horizon: number of periods to forecast.
-        frequency: `hourly`, `daily`, `weekly` or `monthly`.
-        holidays_country: ISO country code whose public holidays Prophet models, or None.
-        seed: seeds the fit and the interval samples, so a rerun gives identical numbers.
-        origin: the period the forecast counts from (step 1 is the period after it); default: the last `ds`.
-
-    Returns:
-        `horizon` rows: `ds, horizon_step, yhat, yhat_lower_80, yhat_upper_80, yhat_lower_95, yhat_upper_95,
-        model` (`prophet` or `naive`), in step order.
-    """
-    if horizon < 1:
-        raise ValueError(f"horizon must be at least 1, got {horizon}")
-    missing = {"ds", "y"} - set(history.columns)
-    if missing:
-        raise ValueError(f"history is missing columns {sorted(missing)}")
+def last_complete_period(frequency: str, as_of: dt.date) -> pd.Timestamp:
+    """The label of the last period complete on `as_of`: the day; the Sunday ending the last full week; the first
+    day of the last full month."""
     freq = pandas_frequency(frequency)
-    train = pd.DataFrame(
-        {"ds": pd.to_datetime(history["ds"]), "y": pd.to_numeric(history["y"]).astype(float)}
+    if freq == "h":
+        raise ValueError("hourly series cannot be built from daily sales; the forecast needs an hourly mart")
+    as_of_ts = pd.Timestamp(as_of)
+    if freq == "D":
+        return as_of_ts
+    if freq == "W":
+        return as_of_ts - pd.Timedelta(days=(as_of_ts.weekday() + 1) % 7)
+    month_end = as_of_ts + pd.offsets.MonthEnd(0)
+    return (as_of_ts.to_period("M") - (0 if as_of_ts == month_end else 1)).start_time
+
+
+def grid_frequency(freq: str, origin: pd.Timestamp) -> str:
+    """The pandas alias whose grid the origin sits on: weekly series are anchored on the origin's weekday."""
+    if freq.upper() == "W":
+        return "W-" + ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[origin.weekday()]
+    return freq
+
+
+def future_dates(origin: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
+    """The `horizon` periods after `origin` on the frequency's grid."""
+    dates = pd.date_range(origin, periods=horizon + 1, freq=freq)
+    return dates[dates > origin][:horizon]
+
+
+def regular_history(
+    ds: np.ndarray, y: np.ndarray, origin: pd.Timestamp, freq: str
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The history on a regular grid from its first period to `origin`; missing periods are NaN."""
+    frame = pd.DataFrame(
+        {"ds": pd.to_datetime(ds), "y": pd.to_numeric(pd.Series(y), errors="coerce").astype(float)}
     )
-    if origin is None:
-        if train.empty:
-            raise ValueError("history is empty and no origin was given")
-        origin_ts = train["ds"].max()
-    else:
-        origin_ts = pd.Timestamp(origin)
-    train = train.loc[train["ds"] <= origin_ts].sort_values("ds", ignore_index=True)
-    # the range starts at the origin only when the origin is on the frequency's grid (a Sunday for weekly)
-    dates = pd.date_range(origin_ts, periods=horizon + 1, freq=freq)
-    future = pd.DataFrame({"ds": dates[dates > origin_ts][:horizon]})
-
-    known = train.dropna(subset=["y"])
-    if len(known) < MIN_PROPHET_POINTS or (known["y"] == 0).all():
-        bands, model = _naive_forecast(known["y"].to_numpy(), horizon, SEASON_LENGTHS[freq]), MODEL_NAIVE
-    else:
-        try:
-            bands, model = _prophet_forecast(known, future, holidays_country, seed), MODEL_PROPHET
-        except RuntimeError:
-            bands, model = _naive_forecast(known["y"].to_numpy(), horizon, SEASON_LENGTHS[freq]), MODEL_NAIVE
-    result = future.assign(horizon_step=np.arange(1, horizon + 1, dtype="int32"), **bands, model=model)
-    return result.loc[:, list(FORECAST_COLUMNS)]
+    frame = frame.loc[frame["ds"] <= origin].dropna(subset=["ds"])
+    if frame.empty:
+        return pd.DatetimeIndex([]), np.array([], dtype=float)
+    values = frame.groupby("ds")["y"].sum(min_count=1)
+    grid = pd.date_range(values.index.min(), origin, freq=freq)
+    if len(grid) == 0 or grid[-1] != origin:
+        grid = grid.union(pd.DatetimeIndex([origin]))
+    return grid, values.reindex(grid).to_numpy(dtype=float)
 
 
-def forecast_all(
-    frame: pd.DataFrame,
-    *,
-    horizon: int,
-    frequency: str,
-    holidays_country: str | None,
-    seed: int,
-    origin: dt.date | pd.Timestamp | None = None,
-    max_workers: int | None = None,
-) -> pd.DataFrame:
-    """Forecast every series of `frame`, in parallel processes when there are more than a handful.
+def backtest_cutoffs(n: int, horizon: int, folds: int, step: int, min_train: int) -> list[int]:
+    """Training lengths of the rolling-origin folds, oldest first; the last fold's test ends at the history's end.
 
-    Each series is fitted independently with the same arguments, so the result does not depend on how the work is
-    split; the output is sorted by series and date.
-
-    Args:
-        frame: columns `series_id, ds, y`, one row per series and period.
-        horizon, frequency, holidays_country, seed, origin: as for `forecast_series`, applied to every series.
-        max_workers: worker processes; default `os.cpu_count()`.
-
-    Returns:
-        `series_id` followed by `forecast_series`' columns, `horizon` rows per series, sorted by series_id, ds.
+    Folds whose training part would be shorter than `min_train` are dropped (a short series gets fewer folds,
+    or none).
     """
-    missing = {"series_id", "ds", "y"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"frame is missing columns {sorted(missing)}")
-    groups: list[tuple[Hashable, pd.DataFrame]] = [
-        (series_id, group[["ds", "y"]].reset_index(drop=True))
-        for series_id, group in frame.groupby("series_id", sort=True)
-    ]
-    if not groups:
-        return pd.DataFrame(columns=["series_id", *FORECAST_COLUMNS])
-    options = {
-        "horizon": horizon,
-        "frequency": frequency,
-        "holidays_country": holidays_country,
-        "seed": seed,
-        "origin": origin,
-    }
-    workers = min(max_workers or os.cpu_count() or 1, len(groups))
-    if len(groups) <= SEQUENTIAL_MAX_SERIES or workers < 2:
-        forecasts = [forecast_series(history, **options) for _, history in groups]
-    else:
-        _warm_up(holidays_country)  # forked workers inherit the imports instead of each paying for them
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, initializer=_warm_up, initargs=(holidays_country,)
-        ) as pool:
-            futures = [pool.submit(forecast_series, history, **options) for _, history in groups]
-            forecasts = [future.result() for future in futures]
-    result = pd.concat(
-        [
-            forecast.assign(series_id=series_id)
-            for (series_id, _), forecast in zip(groups, forecasts, strict=True)
-        ],
-        ignore_index=True,
+    cutoffs = [n - horizon - step * (folds - 1 - k) for k in range(folds)]
+    return [c for c in cutoffs if c >= min_train]
+
+
+def fold_metrics(
+    actual: np.ndarray, bands: dict[str, np.ndarray], train: np.ndarray, season_length: int
+) -> dict:
+    """MASE, sMAPE (percent, 0..200), RMSE, bias (forecast minus actual) and interval coverage of one fold.
+
+    MASE divides the mean absolute error by the in-sample mean absolute error of the seasonal naive forecast
+    (lag `season_length`, or lag 1 when the training part is shorter than a season); it is NaN when that scale is
+    zero (a constant history). Periods whose actual is missing are left out.
+    """
+    mask = ~np.isnan(actual)
+    a = actual[mask]
+    f = bands["yhat"][mask]
+    if len(a) == 0:
+        return {m: float("nan") for m in METRICS} | {"n_test": 0}
+    error = f - a
+    train = train[~np.isnan(train)]
+    lag = season_length if len(train) > season_length else 1
+    scale = float(np.mean(np.abs(train[lag:] - train[:-lag]))) if len(train) > lag else float("nan")
+    denominator = np.abs(a) + np.abs(f)
+    smape_terms = np.where(
+        denominator == 0, 0.0, 2 * np.abs(error) / np.where(denominator == 0, 1, denominator)
     )
-    return result.loc[:, ["series_id", *FORECAST_COLUMNS]].sort_values(["series_id", "ds"], ignore_index=True)
+    inside = {
+        level: (bands[f"yhat_lower_{level}"][mask] <= a) & (a <= bands[f"yhat_upper_{level}"][mask])
+        for level in ("80", "95")
+    }
+    return {
+        "mase": float(np.mean(np.abs(error)) / scale) if scale and np.isfinite(scale) else float("nan"),
+        "smape": float(100 * np.mean(smape_terms)),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "bias": float(np.mean(error)),
+        "coverage_80": float(np.mean(inside["80"])),
+        "coverage_95": float(np.mean(inside["95"])),
+        "n_test": int(len(a)),
+    }
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Abandon the block after `seconds`.
+
+    In a worker process the block is interrupted with SIGALRM. In the main process signals are left alone
+    (Airflow's task runner uses them), so the block runs to the end and is abandoned afterwards when it ran
+    over: the result is the same fallback, only later.
+    """
+    if not seconds:
+        yield
+        return
+    started = time.perf_counter()
+    use_alarm = multiprocessing.parent_process() is not None and hasattr(signal, "setitimer")
+    if use_alarm:
+
+        def _expired(signum, frame):
+            raise TimeLimitExceeded(f"exceeded the time limit of {seconds:g} s")
+
+        previous = signal.signal(signal.SIGALRM, _expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.perf_counter() - started > seconds:
+        raise TimeLimitExceeded(f"exceeded the time limit of {seconds:g} s")
+
+
+def run_series(task: SeriesTask) -> SeriesResult:
+    """Train (on a retrain night) or refit the champion of one series, and forecast it.
+
+    Pure: the same task gives the same result. See the module docstring for the rules. Whatever goes wrong for
+    this series, the result is a forecast: an unexpected error gives the seasonal naive, flagged with the error,
+    so one series never fails the night.
+    """
+    try:
+        return _run_series(task)
+    except Exception as error:  # noqa: BLE001 - the last line of defence for one series
+        return _failed(task, error)
+
+
+def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
+    origin = pd.Timestamp(task.origin)
+    future = future_dates(origin, task.options.horizon, task.context.freq)
+    order = np.argsort(pd.to_datetime(task.ds).to_numpy()) if len(task.ds) else np.array([], dtype=int)
+    values = np.asarray(task.y, dtype=float)[order] if len(order) else np.array([], dtype=float)
+    bands = nested_bands(seasonal_naive(values, len(future), task.context.season_length))
+    forecast = pd.DataFrame(
+        {
+            "ds": future,
+            "horizon_step": np.arange(1, len(future) + 1, dtype="int32"),
+            **bands,
+            "model": BASELINE["name"],
+        }
+    )
+    reason = f"error: {type(error).__name__}: {str(error)[:300]}"
+    selection = {
+        "retrained": task.retrain,
+        "n_history": int(np.isfinite(values).sum()),
+        "metric": task.options.metric,
+        "champion_version": (task.champion or {}).get("version"),
+        "decision": None,
+        "decision_reason": None,
+        "scoring_model": BASELINE["name"],
+        "scoring_role": "fallback",
+        "fallback_reason": reason,
+    }
+    return SeriesResult(
+        series_id=task.series_id,
+        forecast=forecast.loc[:, list(FORECAST_COLUMNS)],
+        components=pd.DataFrame(columns=list(COMPONENT_COLUMNS)),
+        backtest=pd.DataFrame(columns=list(BACKTEST_COLUMNS)),
+        selection=selection,
+    )
+
+
+def _run_series(task: SeriesTask) -> SeriesResult:
+    started = time.perf_counter()
+    ctx, options = task.context, task.options
+    origin = pd.Timestamp(task.origin)
+    ds, y = regular_history(task.ds, task.y, origin, ctx.freq)
+    future = future_dates(origin, options.horizon, ctx.freq)
+    known = y[~np.isnan(y)]
+    skipped: dict[str, str] = {}
+    backtest = pd.DataFrame(columns=list(BACKTEST_COLUMNS))
+    selection: dict = {
+        "retrained": task.retrain,
+        "n_history": int(len(known)),
+        "metric": options.metric,
+        "champion_version": (task.champion or {}).get("version"),
+        "champion_score": None,
+        "challenger": None,
+        "challenger_model": None,
+        "challenger_score": None,
+        "baseline_score": None,
+        "decision": None,
+        "decision_reason": None,
+        "fallback_reason": None,
+    }
+    challenger: dict | None = None
+    scoring_spec, scoring_state, scoring_role = None, None, "champion"
+
+    if task.retrain:
+        bt = _backtest_all(task, ds, y, skipped)
+        backtest = bt["frame"]
+        best = bt["best"]
+        selection.update(
+            challenger=label(best["spec"]),
+            challenger_model=best["spec"]["name"],
+            challenger_score=best["score"],
+            baseline_score=bt["baseline_score"],
+            champion_score=bt["champion_score"],
+        )
+        if bt["reason"]:
+            selection["fallback_reason"] = bt["reason"]
+        challenger = {"spec": best["spec"], "state": None, "metrics": best["metrics"]}
+        if task.decision == "decide" and task.champion is None:
+            promote = True
+            reason = "no champion yet" + (
+                f"; challenger scores {best['score']:.6g}"
+                if best["score"] is not None
+                else "; not backtested"
+            )
+        elif task.decision == "decide":
+            from daybreak.registry import decide_promotion
+
+            champion_score = bt["champion_score"] if bt["champion_score"] is not None else float("nan")
+            promote, reason = decide_promotion(
+                champion_score,
+                best["score"] if best["score"] is not None else float("nan"),
+                options.promotion_margin,
+            )
+        else:
+            promote, reason = task.decision == "promote", task.decision_reason
+        if promote or task.champion is None:
+            scoring_spec, scoring_role = best["spec"], "challenger"
+        else:
+            scoring_spec, scoring_state = task.champion["spec"], task.champion.get("state")
+        selection.update(decision="promote" if promote else "reject", decision_reason=reason)
+    else:
+        if task.champion is None:
+            raise ValueError(f"series {task.series_id!r}: no champion to refit and retrain is off")
+        scoring_spec, scoring_state = task.champion["spec"], task.champion.get("state")
+
+    fitted, fallback = _final_fit(scoring_spec, ds, y, future, ctx, scoring_state, options, task.components)
+    if fallback:
+        selection["fallback_reason"] = "; ".join(r for r in (selection["fallback_reason"], fallback) if r)
+        if scoring_role == "challenger" and task.decision == "decide" and task.champion is not None:
+            # the winner could not be fitted on the full history: keep the champion scoring instead
+            selection.update(decision="reject", decision_reason=f"challenger's final fit failed: {fallback}")
+            refit, again = _final_fit(
+                task.champion["spec"],
+                ds,
+                y,
+                future,
+                ctx,
+                task.champion.get("state"),
+                options,
+                task.components,
+            )
+            if not again:
+                fitted, scoring_role = refit, "champion"
+    if challenger is not None and scoring_role == "challenger":
+        challenger.update(spec=fitted.spec, state=fitted.state)
+    selection["scoring_model"] = label(fitted.spec)
+    selection["scoring_role"] = (
+        "fallback" if fitted.spec == BASELINE and scoring_spec != BASELINE else scoring_role
+    )
+    selection["skipped"] = json.dumps(skipped, sort_keys=True) if skipped else None
+
+    bands = nested_bands(fitted.bands)
+    forecast = pd.DataFrame(
+        {
+            "ds": future,
+            "horizon_step": np.arange(1, len(future) + 1, dtype="int32"),
+            **bands,
+            "model": fitted.spec["name"],
+        }
+    )
+    components = _component_frame(fitted.components, future)
+    if challenger is not None:
+        challenger["data_start"] = ds[~np.isnan(y)].min().date() if len(known) else None
+        challenger["data_end"] = origin.date()
+    return SeriesResult(
+        series_id=task.series_id,
+        forecast=forecast.loc[:, list(FORECAST_COLUMNS)],
+        components=components,
+        backtest=backtest,
+        selection=selection,
+        challenger=challenger,
+        scoring_state=fitted.state,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _final_fit(spec, ds, y, future, ctx, state, options, components):
+    """Fit the scoring model on the whole history; on failure or timeout the seasonal naive, with the reason."""
+    reason = ineligible(spec, y, ctx)
+    if reason is None:
+        try:
+            with time_limit(options.time_limit_seconds):
+                fitted = fit_forecast(spec, ds, y, future, ctx, state=state, components=components)
+            if is_finite_bands(fitted.bands):
+                return fitted, None
+            reason = f"{label(spec)} forecast non-finite values"
+        except TimeLimitExceeded as error:
+            reason = f"{label(spec)} {error}"
+        except Exception as error:  # noqa: BLE001 - one series' failure must not fail the night
+            reason = f"{label(spec)} failed: {type(error).__name__}: {str(error)[:200]}"
+    else:
+        reason = f"{label(spec)} cannot fit: {reason}"
+    return fit_forecast(BASELINE, ds, y, future, ctx), reason
+
+
+def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped: dict[str, str]) -> dict:
+    """Backtest every eligible candidate, the baseline and the champion on the same folds; pick the best."""
+    ctx, options = task.context, task.options
+    backtest_ctx = dataclasses.replace(ctx, uncertainty_samples=options.backtest_uncertainty_samples)
+    m = ctx.season_length
+    cutoffs = backtest_cutoffs(
+        len(y), options.bt_horizon, options.folds, options.bt_step, min_train=max(2 * m + 2, 3)
+    )
+    entries: list[tuple[str, dict]] = [("baseline", BASELINE)]
+    entries += [("candidate", c) for c in options.candidates if c != BASELINE]
+    champion_spec = (task.champion or {}).get("spec")
+    if champion_spec is not None and champion_spec not in [c for _, c in entries]:
+        entries.append(("champion", champion_spec))
+    if not cutoffs:
+        reason = (
+            f"too short to backtest: {int((~np.isnan(y)).sum())} values, a fold needs {max(2 * m + 2, 3)} to train "
+            f"and {options.bt_horizon} to test; the seasonal naive is used"
+        )
+        return {
+            "frame": pd.DataFrame(columns=list(BACKTEST_COLUMNS)),
+            "best": {"spec": BASELINE, "score": None, "metrics": {"folds": 0}},
+            "baseline_score": None,
+            "champion_score": None,
+            "reason": reason,
+        }
+    results: dict[str, dict] = {}
+    rows: list[dict] = []
+    for role, candidate in entries:
+        name = label(candidate)
+        if name in results:
+            continue
+        if reason := ineligible(candidate, y, ctx):
+            skipped[name] = reason
+            continue
+        try:
+            # the baseline is never abandoned: it is what everything else falls back to, and it takes no time
+            with time_limit(None if role == "baseline" else options.time_limit_seconds):
+                folds = []
+                for cutoff in cutoffs:
+                    test_end = cutoff + options.bt_horizon
+                    fitted = fit_forecast(
+                        candidate, ds[:cutoff], y[:cutoff], ds[cutoff:test_end], backtest_ctx
+                    )
+                    if not is_finite_bands(fitted.bands):
+                        raise ValueError("non-finite forecast")
+                    folds.append(
+                        (cutoff, fitted.bands, fold_metrics(y[cutoff:test_end], fitted.bands, y[:cutoff], m))
+                    )
+        except TimeLimitExceeded as error:
+            skipped[name] = f"abandoned in the backtest: {error}"
+            continue
+        except Exception as error:  # noqa: BLE001 - a candidate that fails is skipped, flagged
+            skipped[name] = f"failed in the backtest: {type(error).__name__}: {str(error)[:200]}"
+            continue
+        results[name] = {"role": role, "spec": candidate, "folds": folds}
+    ranked = [n for n, r in results.items() if r["role"] in ("baseline", "candidate")]
+    if options.ensemble_top >= 2:
+        finite = [n for n in ranked if np.isfinite(_score(results[n], options.metric))]
+        top = sorted(finite, key=lambda n: (_score(results[n], options.metric), ranked.index(n)))[
+            : options.ensemble_top
+        ]
+        if len(top) >= 2:
+            members = [results[n]["spec"] for n in top]
+            folds = []
+            for i, cutoff in enumerate(cutoffs):
+                bands = {
+                    c: np.mean([results[n]["folds"][i][1][c] for n in top], axis=0) for c in BAND_COLUMNS
+                }
+                test_end = cutoff + options.bt_horizon
+                folds.append((cutoff, bands, fold_metrics(y[cutoff:test_end], bands, y[:cutoff], m)))
+            ensemble = {"name": "ensemble", "params": {"members": members}}
+            results[label(ensemble)] = {"role": "ensemble", "spec": ensemble, "folds": folds}
+            ranked.append(label(ensemble))
+    scores = {n: _score(r, options.metric) for n, r in results.items()}
+    order = {n: i for i, n in enumerate(ranked)}
+    best_name = min(ranked, key=lambda n: (scores[n] if np.isfinite(scores[n]) else np.inf, order[n]))
+    for name, result in results.items():
+        for fold, (cutoff, _, metrics) in enumerate(result["folds"], start=1):
+            rows.append(
+                {
+                    "candidate": name,
+                    "model": result["spec"]["name"],
+                    "role": result["role"],
+                    "fold": fold,
+                    "cutoff": ds[cutoff - 1].date(),
+                    "n_train": int((~np.isnan(y[:cutoff])).sum()),
+                    **metrics,
+                    "selected": name == best_name,
+                }
+            )
+    champion_name = label(champion_spec) if champion_spec is not None else None
+    best = results[best_name]
+    summary = _summary(best["folds"], options.metric)
+    return {
+        "frame": pd.DataFrame(rows, columns=list(BACKTEST_COLUMNS)),
+        "best": {"spec": best["spec"], "score": _finite(scores[best_name]), "metrics": summary},
+        "baseline_score": _finite(scores.get(label(BASELINE))),
+        "champion_score": _finite(scores.get(champion_name)) if champion_name in scores else None,
+        "reason": None,
+    }
+
+
+def _score(result: dict, metric: str) -> float:
+    values = [f[2][metric] for f in result["folds"] if np.isfinite(f[2][metric])]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _summary(folds: list, metric: str) -> dict:
+    summary = {"metric": metric, "folds": len(folds)}
+    for name in METRICS:
+        values = [f[2][name] for f in folds if np.isfinite(f[2][name])]
+        summary[name] = round(float(np.mean(values)), 10) if values else None
+    summary["score"] = summary[metric]
+    return summary
+
+
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def _component_frame(parts: pd.DataFrame | None, future: pd.DatetimeIndex) -> pd.DataFrame:
+    if parts is None or parts.empty:
+        return pd.DataFrame(columns=list(COMPONENT_COLUMNS))
+    if "step" in parts:
+        parts = parts.assign(ds=future[parts["step"].to_numpy()]).drop(columns="step")
+    return parts.loc[:, list(COMPONENT_COLUMNS)].reset_index(drop=True)
+
+
+def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[SeriesResult]:
+    """`run_series` over many series, in worker processes when there are more than a handful.
+
+    Each series is independent, so the results do not depend on how the work is split; they come back in the
+    tasks' order.
+    """
+    if not tasks:
+        return []
+    workers = min(max_workers or os.cpu_count() or 1, len(tasks))
+    if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
+        return [run_series(task) for task in tasks]
+    _warm_up(tasks[0].context.holidays_country)  # forked workers inherit the imports instead of each paying
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_warm_up, initargs=(tasks[0].context.holidays_country,)
+    ) as pool:
+        return list(pool.map(run_series, tasks, chunksize=1))
 
 
 def _warm_up(holidays_country: str | None) -> None:
-    """Import Prophet and load the holiday calendar once per process (seconds each) rather than per series.
+    """Import Prophet and statsforecast and load the holiday calendar once per process rather than per series.
 
     Importing cmdstanpy here also makes forked workers share the parent's temporary folder for Stan's files,
     which the parent removes when it exits; workers end without running exit handlers and would leave theirs.
     """
     import cmdstanpy  # noqa: F401
+    import statsforecast.models  # noqa: F401
     from prophet.make_holidays import get_holiday_names
 
     if holidays_country:
         get_holiday_names(holidays_country)
 
 
-def _prophet_forecast(
-    known: pd.DataFrame, future: pd.DataFrame, holidays_country: str | None, seed: int
-) -> dict[str, np.ndarray]:
-    from cmdstanpy.utils import get_logger
-    from prophet import Prophet
+def forecast_frame(
+    frame: pd.DataFrame,
+    *,
+    freq: str,
+    options: ForecastOptions,
+    context: SeriesContext | None = None,
+    max_workers: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Select and forecast every series of a long frame (`series_id, ds, y`), each from its own last period.
 
-    get_logger().setLevel(logging.WARNING)  # cmdstanpy sets DEBUG on its first call; take it down after that
-    logging.getLogger("prophet").setLevel(logging.WARNING)
-    span_days = (known["ds"].max() - known["ds"].min()).days
-    model = Prophet(
-        yearly_seasonality="auto" if span_days >= 365 else False,
-        uncertainty_samples=UNCERTAINTY_SAMPLES,
+    The ad-hoc path (`daybreak forecast --input`): every series is trained afresh, nothing is registered.
+
+    Returns:
+        (forecasts: `series_id` + FORECAST_COLUMNS, selections: one row per series).
+    """
+    context = context or SeriesContext(freq=freq)
+    tasks = []
+    for series_id, group in frame.groupby("series_id", sort=True):
+        origin = pd.Timestamp(group["ds"].max())
+        ctx = dataclasses.replace(context, freq=grid_frequency(freq, origin))
+        tasks.append(
+            SeriesTask(
+                series_id=str(series_id),
+                ds=group["ds"].to_numpy(),
+                y=group["y"].to_numpy(dtype=float),
+                origin=origin,
+                context=ctx,
+                options=options,
+                components=False,
+            )
+        )
+    results = run_all(tasks, max_workers=max_workers)
+    forecasts = pd.concat(
+        [r.forecast.assign(series_id=r.series_id) for r in results]
+        or [pd.DataFrame(columns=list(FORECAST_COLUMNS))],
+        ignore_index=True,
     )
-    if holidays_country:
-        model.add_country_holidays(country_name=holidays_country)
-    model.fit(known, seed=seed)
-    random_state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        samples = model.predictive_samples(future)["yhat"]
-    finally:
-        np.random.set_state(random_state)
-    model.uncertainty_samples = 0  # the point forecast needs no second round of samples
-    bands = {"yhat": model.predict(future)["yhat"].to_numpy()}
-    bands.update({column: np.percentile(samples, q, axis=1) for column, q in QUANTILES.items()})
-    return bands
+    selections = pd.DataFrame([{"series_id": r.series_id, **r.selection} for r in results])
+    return forecasts.loc[:, ["series_id", *FORECAST_COLUMNS]], selections
 
 
-def _naive_forecast(values: np.ndarray, horizon: int, season_length: int) -> dict[str, np.ndarray]:
-    if len(values) >= 2 * season_length:
-        last_season = values[-season_length:]
-        yhat = np.array([last_season[step % season_length] for step in range(horizon)], dtype=float)
-        spread = float(np.std(values[season_length:] - values[:-season_length], ddof=1))
-    else:
-        yhat = np.full(horizon, float(values.mean()) if len(values) else 0.0)
-        spread = float(np.std(values, ddof=1)) if len(values) >= 2 else 0.0
-    return {
-        "yhat": yhat,
-        "yhat_lower_80": yhat - NORMAL_Z["80"] * spread,
-        "yhat_upper_80": yhat + NORMAL_Z["80"] * spread,
-        "yhat_lower_95": yhat - NORMAL_Z["95"] * spread,
-        "yhat_upper_95": yhat + NORMAL_Z["95"] * spread,
-    }
+def naive_baseline(y: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
+    """The seasonal naive point forecast (what forecast value added is measured against)."""
+    return seasonal_naive(y, horizon, season_length)["yhat"]

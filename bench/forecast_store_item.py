@@ -1,0 +1,206 @@
+"""Forecast accuracy and wall time on all 500 Kaggle store-item series, against a plain default-Prophet loop.
+
+Holdout: the last `--holdout` days (90) of every series. In one run, on the same machine:
+
+1. a Daybreak retrain night: every candidate of `store_item.yml` backtested per series (rolling origin, horizon =
+   the holdout length), the winner selected, fitted and forecast, on every core;
+2. a plain loop fitting default `Prophet()` per series and predicting the holdout dates (one process);
+3. a Daybreak normal night: each series' champion from step 1 refit (warm-started) on the same history, scored;
+4. the baseline, what a user writes first: Prophet's quickstart per series in a plain loop
+   (`make_future_dataframe` + `predict`, which predicts the history too).
+
+Steps 2 to 4 run back to back so that they see similar load from anything else on the machine; CPU seconds
+(this process and its workers) are printed beside the wall times for the same reason. Accuracy is mean sMAPE
+(percent) over series against the holdout. The engine is the same `run_all` the forecast job calls; the job's
+warehouse reads and writes are not included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_SOURCE = (
+    Path(__file__).resolve().parents[2] / "shared/data/store_item_demand/demand-forecasting-kernels-only.zip"
+)
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    denominator = np.abs(actual) + np.abs(forecast)
+    terms = np.where(
+        denominator == 0, 0.0, 2 * np.abs(forecast - actual) / np.where(denominator == 0, 1, denominator)
+    )
+    return float(100 * terms.mean())
+
+
+def load(source: Path, series: int | None) -> pd.DataFrame:
+    with zipfile.ZipFile(source) as archive:
+        frame = pd.read_csv(archive.open("train.csv"), parse_dates=["date"])
+    frame["series_id"] = "location=" + frame["store"].astype(str) + "|product_id=" + frame["item"].astype(str)
+    frame = frame.rename(columns={"date": "ds", "sales": "y"})[["series_id", "ds", "y"]]
+    if series:
+        keep = sorted(frame["series_id"].unique())[:series]
+        frame = frame[frame["series_id"].isin(keep)]
+    return frame.sort_values(["series_id", "ds"], ignore_index=True)
+
+
+def plain_prophet_loop(train: pd.DataFrame, holdout_dates: pd.DatetimeIndex, *, quickstart: bool) -> dict:
+    """The baseline: default Prophet fitted and predicted per series, in a plain loop (one process).
+
+    `quickstart=True` is Prophet's quickstart verbatim, `make_future_dataframe(periods=h)` then `predict`, which
+    also predicts (with intervals) every day of the history; `False` predicts only the holdout dates, which is
+    what a user who reads further writes. Both give the same forecasts.
+    """
+    from prophet import Prophet
+
+    forecasts = {}
+    for series_id, group in train.groupby("series_id", sort=True):
+        model = Prophet().fit(group[["ds", "y"]])
+        if quickstart:
+            future = model.make_future_dataframe(periods=len(holdout_dates))
+            predicted = model.predict(future).tail(len(holdout_dates))
+        else:
+            predicted = model.predict(pd.DataFrame({"ds": holdout_dates}))
+        forecasts[series_id] = predicted["yhat"].to_numpy()
+    return forecasts
+
+
+def timed(work):
+    """Run `work()`; returns (its result, wall seconds, CPU seconds of this process and of finished workers)."""
+    import resource
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpu_before, started = cpu(), time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started, cpu() - cpu_before
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench forecast_store_item", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--source", type=Path, default=Path(os.environ.get("DAYBREAK_STORE_ITEM_PATH", DEFAULT_SOURCE))
+    )
+    parser.add_argument("--holdout", type=int, default=90)
+    parser.add_argument(
+        "--series", type=int, help="only the first N series (a quick check; the figures use all)"
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--ensemble-top", type=int, help="override store_item.yml's ensemble_top (0: no ensembles)"
+    )
+    args = parser.parse_args(argv)
+
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("cmdstanpy", "prophet"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    from daybreak.datasets import load_dataset_config
+    from daybreak.models import DEFAULT_SEED
+    from daybreak.models.candidates import SeriesContext
+    from daybreak.models.forecasting import SeriesTask, run_all
+
+    frame = load(args.source, args.series)
+    last = frame["ds"].max()
+    origin = last - pd.Timedelta(days=args.holdout)
+    holdout_dates = pd.date_range(origin + pd.Timedelta(days=1), last, freq="D")
+    train = frame[frame["ds"] <= origin]
+    actual = {
+        sid: g["y"].to_numpy(float) for sid, g in frame[frame["ds"] > origin].groupby("series_id", sort=True)
+    }
+    print(
+        f"{len(actual)} series, training through {origin.date()}, holdout {holdout_dates[0].date()}..{last.date()}"
+    )
+
+    config = load_dataset_config("store_item")
+    section = dataclasses.replace(config.forecasting, backtest_horizon=args.holdout, step=args.holdout)
+    if args.ensemble_top is not None:
+        section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
+    options = section.options(args.holdout)
+    context = SeriesContext(freq="D", holidays_country=config.series.holidays_country, seed=DEFAULT_SEED)
+    groups = list(train.groupby("series_id", sort=True))
+
+    def tasks(champions: dict | None) -> list[SeriesTask]:
+        return [
+            SeriesTask(
+                series_id=sid,
+                ds=g["ds"].to_numpy(),
+                y=g["y"].to_numpy(float),
+                origin=origin,
+                context=context,
+                options=options,
+                retrain=champions is None,
+                champion=None if champions is None else champions[sid],
+            )
+            for sid, g in groups
+        ]
+
+    retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
+    champions = {
+        r.series_id: {"version": "bench", "spec": r.challenger["spec"], "state": r.challenger["state"]}
+        for r in retrained
+    }
+    lean, lean_seconds, lean_cpu = timed(lambda: plain_prophet_loop(train, holdout_dates, quickstart=False))
+    refit, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
+    baseline, baseline_seconds, baseline_cpu = timed(
+        lambda: plain_prophet_loop(train, holdout_dates, quickstart=True)
+    )
+
+    def mean_smape(forecasts: dict[str, np.ndarray]) -> float:
+        return float(np.mean([smape(actual[s], forecasts[s]) for s in actual]))
+
+    def coverage(results, level: str) -> float:
+        inside = [
+            np.mean(
+                (r.forecast[f"yhat_lower_{level}"].to_numpy() <= actual[r.series_id])
+                & (actual[r.series_id] <= r.forecast[f"yhat_upper_{level}"].to_numpy())
+            )
+            for r in results
+        ]
+        return float(np.mean(inside))
+
+    baseline_smape = mean_smape(baseline)
+    selected_smape = mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in retrained})
+    night_smape = mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in refit})
+    winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
+    fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained + refit)
+
+    print()
+    print(f"{'run':52} {'wall s':>8} {'x loop':>7} {'CPU s':>8} {'mean sMAPE':>11}")
+    for name, wall, cpu, score in (
+        ("plain loop: Prophet quickstart per series", baseline_seconds, baseline_cpu, baseline_smape),
+        ("plain loop: default Prophet, holdout dates only", lean_seconds, lean_cpu, mean_smape(lean)),
+        ("Daybreak retrain night (backtests + selection)", retrain_seconds, retrain_cpu, selected_smape),
+        ("Daybreak normal night (champion refit + score)", night_seconds, night_cpu, night_smape),
+    ):
+        print(f"{name:52} {wall:8.1f} {wall / baseline_seconds:7.2f} {cpu:8.1f} {score:11.3f}")
+    print()
+    print(
+        f"Daybreak's selected forecasts: mean sMAPE {100 * (1 - selected_smape / baseline_smape):.1f}% below the loop's"
+    )
+    print(
+        f"normal night / loop wall time: {night_seconds / baseline_seconds:.2f} against the quickstart loop "
+        f"(bound 0.5), {night_seconds / lean_seconds:.2f} against the holdout-only loop; {args.workers} workers"
+    )
+    print(
+        f"holdout coverage, selected forecasts: 80% -> {coverage(retrained, '80'):.3f}, 95% -> {coverage(retrained, '95'):.3f}"
+    )
+    print(f"fallbacks flagged: {fallbacks}")
+    print("winners:")
+    for name, count in winners.items():
+        print(f"  {count:4d}  {name}")
+    return 0

@@ -1,0 +1,561 @@
+"""The candidate forecast models, each behind one signature: fit on a history, forecast a future, say what it chose.
+
+Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (country
+holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
+statsforecast's `auto_ets`, `auto_arima`, `mstl` and `theta`.
+
+A spec is a plain dict, `{"name": ..., "params": {...}}`, so it pickles to worker processes, serialises to the
+registry as JSON and compares by value. A *search* spec (`auto_ets` with no `model`) lets the model choose its
+structure; `fit_forecast` returns the *concrete* spec it chose (`auto_ets` with `model: "ANA"`), which is what the
+registry keeps. A champion refit on a later night uses the concrete spec, so it re-estimates the parameters on
+new data without searching again, and Prophet starts from the champion's fitted parameters (warm start).
+
+Everything here is pure: arrays and dates in, arrays out; Prophet's and numpy's randomness are seeded per call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL_NAMES = ("seasonal_naive", "prophet", "auto_ets", "auto_arima", "mstl", "theta", "ensemble")
+STATSFORECAST_MODELS = ("auto_ets", "auto_arima", "mstl", "theta")
+BAND_COLUMNS = ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+NORMAL_Z = {"80": 1.2815515655446004, "95": 1.959963984540054}
+QUANTILES = {"yhat_lower_95": 2.5, "yhat_lower_80": 10.0, "yhat_upper_80": 90.0, "yhat_upper_95": 97.5}
+UNCERTAINTY_SAMPLES = 1000
+CALENDAR_REGRESSORS = ("month_of_year", "weekend", "holiday", "closed")
+PROPHET_PARAMS = (
+    "seasonality_mode",
+    "transform",
+    "changepoint_prior_scale",
+    "yearly_seasonality",
+    "regressors",
+    "holidays",
+)
+"""What a prophet spec may set. `holidays: false` turns the dataset's country holidays off for that candidate."""
+
+BASE_FREQUENCIES = {"h": "hourly", "D": "daily", "W": "weekly", "M": "monthly"}
+SEASON_LENGTHS = {"h": (24, 168), "D": (7, 365), "W": (52,), "M": (12,)}
+"""Seasonal periods per base frequency: the first is the main one (seasonal naive, ETS, Theta, ARIMA, MASE)."""
+
+
+class CandidateError(ValueError):
+    """A spec names an unknown model or a parameter the model does not take."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesContext:
+    """What every model of one series needs besides the values: the grid, the calendar and the seed.
+
+    Args:
+        freq: the pandas frequency of the grid (`h`, `D`, `W-SUN`, `MS`, `ME`, ...).
+        holidays_country: ISO code whose public holidays Prophet and the `holiday` regressor use; None for none.
+        seed: seeds Prophet's fit and the interval samples.
+        closed_weekdays, closed_dates: the shop's closed days (the `closed` regressor).
+        uncertainty_samples: Prophet's interval samples (fewer in backtests, where only coverage needs them).
+    """
+
+    freq: str
+    holidays_country: str | None = None
+    seed: int = 0
+    closed_weekdays: tuple[int, ...] = ()
+    closed_dates: tuple[str, ...] = ()
+    uncertainty_samples: int = UNCERTAINTY_SAMPLES
+
+    @property
+    def base(self) -> str:
+        return base_frequency(self.freq)
+
+    @property
+    def season_length(self) -> int:
+        return SEASON_LENGTHS[self.base][0]
+
+
+@dataclasses.dataclass
+class Fitted:
+    """One fit's forecast: the bands over the future, the concrete spec, Prophet's state, and components."""
+
+    bands: dict[str, np.ndarray]
+    spec: dict
+    state: dict | None = None
+    components: pd.DataFrame | None = None
+
+
+def base_frequency(freq: str) -> str:
+    """`h`, `D`, `W` or `M` for a pandas alias (`W-MON` -> `W`, `MS`/`ME` -> `M`)."""
+    head = freq.split("-")[0].upper()
+    if head in ("H",):
+        return "h"
+    if head in ("D", "W"):
+        return head
+    if head in ("M", "MS", "ME"):
+        return "M"
+    raise CandidateError(
+        f"unsupported frequency {freq!r}: use hourly (h), daily (D), weekly (W) or monthly (MS)"
+    )
+
+
+def spec(name: str, **params: Any) -> dict:
+    """A candidate spec, checked: `spec("prophet", seasonality_mode="multiplicative")`."""
+    return check_spec({"name": name, "params": params})
+
+
+def check_spec(candidate: dict) -> dict:
+    """Validate a spec's name and parameters; returns it with params sorted (so equal specs compare equal)."""
+    name, params = candidate.get("name"), dict(candidate.get("params") or {})
+    if name not in MODEL_NAMES:
+        raise CandidateError(f"unknown model {name!r}; candidates are {', '.join(MODEL_NAMES[:-1])}")
+    allowed = {
+        "seasonal_naive": (),
+        "prophet": PROPHET_PARAMS,
+        "auto_ets": ("model", "damped"),
+        "auto_arima": ("order", "seasonal_order", "include_mean", "include_drift"),
+        "mstl": ("season_lengths",),
+        "theta": ("model",),
+        "ensemble": ("members",),
+    }[name]
+    if unknown := sorted(set(params) - set(allowed)):
+        raise CandidateError(f"{name} does not take {unknown}; it takes {list(allowed) or 'no parameters'}")
+    if name == "prophet":
+        if params.get("seasonality_mode", "additive") not in ("additive", "multiplicative"):
+            raise CandidateError("prophet seasonality_mode must be additive or multiplicative")
+        if params.get("transform", "none") not in ("none", "log1p"):
+            raise CandidateError("prophet transform must be none or log1p")
+        if bad := sorted(set(params.get("regressors") or ()) - set(CALENDAR_REGRESSORS)):
+            raise CandidateError(
+                f"unknown regressors {bad}; calendar regressors are {list(CALENDAR_REGRESSORS)}"
+            )
+    return {"name": name, "params": dict(sorted(params.items()))}
+
+
+def label(candidate: dict) -> str:
+    """A short, stable, readable name for a spec: `prophet(seasonality_mode=multiplicative)`."""
+    params = candidate["params"]
+    if not params:
+        return candidate["name"]
+    if candidate["name"] == "ensemble":
+        return "ensemble(" + " + ".join(label(m) for m in params["members"]) + ")"
+    inner = ",".join(f"{k}={_compact(v)}" for k, v in params.items())
+    return f"{candidate['name']}({inner})"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_compact(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, dict) else str(value)
+
+
+def ineligible(candidate: dict, y: np.ndarray, ctx: SeriesContext) -> str | None:
+    """Why a model cannot be fitted on this history (too short, too sparse, negative values), or None.
+
+    The rules are deliberately simple and stated in the reason, because the reason is shown to analysts.
+    """
+    known = y[~np.isnan(y)]
+    m = ctx.season_length
+    name = candidate["name"]
+    if name == "seasonal_naive":
+        return None
+    if len(known) < 2:
+        return f"{len(known)} known values (needs at least 2)"
+    if (known == 0).all():
+        return "every value is zero"
+    if name == "prophet":
+        if candidate["params"].get("transform") == "log1p" and (known < 0).any():
+            return "log1p needs non-negative values"
+        return None
+    if len(known) < 2 * m + 2:
+        return f"{len(known)} values, fewer than two seasons of {m} (needs {2 * m + 2})"
+    zero_share = float((known == 0).mean())
+    if zero_share > 0.5:
+        return f"intermittent: {zero_share:.0%} of values are zero (statistical models need at most 50%)"
+    return None
+
+
+def fit_forecast(
+    candidate: dict,
+    ds: pd.DatetimeIndex,
+    y: np.ndarray,
+    future: pd.DatetimeIndex,
+    ctx: SeriesContext,
+    *,
+    state: dict | None = None,
+    components: bool = False,
+) -> Fitted:
+    """Fit `candidate` on (ds, y) and forecast `future` with 80% and 95% intervals.
+
+    Args:
+        candidate: a spec (search or concrete).
+        ds, y: the history on the regular grid of `ctx.freq`; missing values as NaN.
+        future: the dates to forecast, after the history.
+        state: Prophet's fitted parameters from an earlier fit of the same spec, to start from (warm start).
+        components: also return the forecast's components (trend, weekly, yearly, holidays, regressors).
+
+    Raises:
+        any error of the underlying library; callers turn it into a flagged fallback.
+    """
+    name = candidate["name"]
+    if name == "seasonal_naive":
+        return Fitted(seasonal_naive(y, len(future), ctx.season_length), candidate)
+    if name == "prophet":
+        return _prophet(candidate, ds, y, future, ctx, state, components)
+    if name == "ensemble":
+        members = [fit_forecast(m, ds, y, future, ctx) for m in candidate["params"]["members"]]
+        bands = {c: np.mean([m.bands[c] for m in members], axis=0) for c in BAND_COLUMNS}
+        return Fitted(bands, {"name": "ensemble", "params": {"members": [m.spec for m in members]}})
+    return _statsforecast(candidate, y, len(future), ctx, components)
+
+
+def seasonal_naive(y: np.ndarray, horizon: int, season_length: int) -> dict[str, np.ndarray]:
+    """Each step repeats the value one season earlier; the mean when there is less than one season.
+
+    Intervals widen with the number of seasons ahead (sqrt(k) times the spread of the seasonal differences),
+    the textbook seasonal-naive intervals. Missing values are interpolated first; an empty history forecasts 0.
+    """
+    values = _filled(y)
+    if len(values) > season_length:
+        last_season = values[-season_length:]
+        yhat = np.array([last_season[step % season_length] for step in range(horizon)], dtype=float)
+        diffs = values[season_length:] - values[:-season_length]
+        spread = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else 0.0
+        seasons_ahead = np.floor(np.arange(horizon) / season_length) + 1
+    else:
+        yhat = np.full(horizon, float(values.mean()) if len(values) else 0.0)
+        spread = float(np.std(values, ddof=1)) if len(values) >= 2 else 0.0
+        seasons_ahead = np.ones(horizon)
+    width = spread * np.sqrt(seasons_ahead)
+    return {
+        "yhat": yhat,
+        "yhat_lower_80": yhat - NORMAL_Z["80"] * width,
+        "yhat_upper_80": yhat + NORMAL_Z["80"] * width,
+        "yhat_lower_95": yhat - NORMAL_Z["95"] * width,
+        "yhat_upper_95": yhat + NORMAL_Z["95"] * width,
+    }
+
+
+def _filled(y: np.ndarray) -> np.ndarray:
+    """Interior gaps interpolated, leading ones dropped, trailing ones carried forward (statsforecast takes no NaN)."""
+    y = np.asarray(y, dtype=float)
+    known = np.flatnonzero(~np.isnan(y))
+    if len(known) == 0:
+        return np.array([], dtype=float)
+    y = y[known[0] :]
+    if np.isnan(y).any():
+        index = np.arange(len(y))
+        mask = ~np.isnan(y)
+        y = np.interp(index, index[mask], y[mask])
+    return y
+
+
+def calendar_regressors(
+    dates: pd.DatetimeIndex, names: tuple[str, ...] | list[str], ctx: SeriesContext
+) -> pd.DataFrame:
+    """Known-in-advance calendar columns for `dates`: what Prophet can use as extra regressors.
+
+    * `month_of_year`: one 0/1 column per month February..December (`month_02` ...), so a month's level can step
+      at its first day, which a smooth yearly curve cannot do.
+    * `weekend`: Saturday or Sunday. `holiday`: a public holiday of `ctx.holidays_country`.
+    * `closed`: a day the dataset's calendar says the shop is closed (its closed weekdays and dates).
+    """
+    frame = pd.DataFrame(index=pd.RangeIndex(len(dates)))
+    days = pd.DatetimeIndex(dates).normalize()
+    for name in names:
+        if name == "month_of_year":
+            for month in range(2, 13):
+                frame[f"month_{month:02d}"] = (days.month == month).astype(float)
+        elif name == "weekend":
+            frame["weekend"] = (days.weekday >= 5).astype(float)
+        elif name == "holiday":
+            frame["holiday"] = _holiday_flags(days, ctx.holidays_country)
+        elif name == "closed":
+            closed = set(ctx.closed_dates)
+            frame["closed"] = np.array(
+                [d.weekday() in ctx.closed_weekdays or d.strftime("%Y-%m-%d") in closed for d in days],
+                dtype=float,
+            )
+        else:
+            raise CandidateError(f"unknown regressor {name!r}")
+    return frame
+
+
+def _holiday_flags(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
+    if not country or len(days) == 0:
+        return np.zeros(len(days))
+    import holidays
+
+    calendar = holidays.country_holidays(country, years=range(days.min().year, days.max().year + 1))
+    return np.array([d.date() in calendar for d in days], dtype=float)
+
+
+@contextlib.contextmanager
+def _seeded_numpy(seed: int):
+    """Seed numpy's global generator for Prophet's samples, and give the caller's state back afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _prophet(
+    candidate: dict,
+    ds: pd.DatetimeIndex,
+    y: np.ndarray,
+    future: pd.DatetimeIndex,
+    ctx: SeriesContext,
+    state: dict | None,
+    components: bool,
+) -> Fitted:
+    from cmdstanpy.utils import get_logger
+    from prophet import Prophet
+
+    get_logger().setLevel(logging.WARNING)  # cmdstanpy sets DEBUG on its first call; take it down after that
+    logging.getLogger("prophet").setLevel(logging.WARNING)
+    params = candidate["params"]
+    mode = params.get("seasonality_mode", "additive")
+    log = params.get("transform", "none") == "log1p"
+    base = ctx.base
+    history = (
+        pd.DataFrame({"ds": ds, "y": np.log1p(y) if log else y}).dropna(subset=["y"]).reset_index(drop=True)
+    )
+    span_days = (history["ds"].max() - history["ds"].min()).days
+    yearly = params.get("yearly_seasonality", "auto")
+    if yearly == "auto":
+        yearly = "auto" if span_days >= (365 if base in ("h", "D") else 730) else False
+    model = Prophet(
+        seasonality_mode=mode,
+        yearly_seasonality=yearly,
+        weekly_seasonality="auto" if base in ("h", "D") else False,
+        daily_seasonality="auto" if base == "h" else False,
+        changepoint_prior_scale=float(params.get("changepoint_prior_scale", 0.05)),
+        uncertainty_samples=ctx.uncertainty_samples,
+    )
+    if ctx.holidays_country and base in ("h", "D") and params.get("holidays", True):
+        model.add_country_holidays(country_name=ctx.holidays_country)
+    future_frame = pd.DataFrame({"ds": future})
+    regressors: list[str] = []
+    names = tuple(params.get("regressors") or ())
+    if names:
+        past = calendar_regressors(pd.DatetimeIndex(history["ds"]), names, ctx)
+        ahead = calendar_regressors(future, names, ctx)
+        for column in past.columns:
+            if past[column].nunique() > 1:  # a constant column carries nothing and Prophet cannot scale it
+                regressors.append(column)
+                model.add_regressor(column)
+                history[column] = past[column].to_numpy()
+                future_frame[column] = ahead[column].to_numpy()
+    fit_kwargs: dict[str, Any] = {"seed": ctx.seed}
+    if state is not None:
+        fit_kwargs["init"] = {k: np.asarray(v) if isinstance(v, list) else v for k, v in state.items()}
+    try:
+        model.fit(history, **fit_kwargs)
+    except Exception:
+        if state is None:
+            raise
+        # the champion's parameters no longer match the features (a new holiday entered the window): start cold
+        model = _refit_cold(model, history, ctx.seed)
+    with _seeded_numpy(ctx.seed):
+        samples = model.predictive_samples(future_frame)["yhat"] if ctx.uncertainty_samples else None
+    model.uncertainty_samples = 0  # the point forecast needs no second round of samples
+    predicted = model.predict(future_frame)
+    point = predicted["yhat"].to_numpy()
+    bands = {"yhat": point}
+    if samples is not None:
+        bands.update({c: np.percentile(samples, q, axis=1) for c, q in QUANTILES.items()})
+    else:
+        bands.update({c: point.copy() for c in QUANTILES})
+    if log:
+        bands = {c: np.expm1(v) for c, v in bands.items()}
+    concrete = {
+        "name": "prophet",
+        "params": dict(
+            sorted({**params, "seasonality_mode": mode, "transform": "log1p" if log else "none"}.items())
+        ),
+    }
+    from prophet.utilities import warm_start_params
+
+    fitted_state = {k: (np.asarray(v).tolist()) for k, v in warm_start_params(model).items()}
+    parts = _prophet_components(model, predicted, regressors, log) if components else None
+    return Fitted(bands, concrete, fitted_state, parts)
+
+
+def _refit_cold(template, history: pd.DataFrame, seed: int):
+    from prophet import Prophet
+
+    model = Prophet(
+        seasonality_mode=template.seasonality_mode,
+        yearly_seasonality=template.yearly_seasonality,
+        weekly_seasonality=template.weekly_seasonality,
+        daily_seasonality=template.daily_seasonality,
+        changepoint_prior_scale=template.changepoint_prior_scale,
+        uncertainty_samples=template.uncertainty_samples,
+    )
+    if template.country_holidays:
+        model.add_country_holidays(country_name=template.country_holidays)
+    for name in template.extra_regressors:
+        model.add_regressor(name)
+    return model.fit(history, seed=seed)
+
+
+def _prophet_components(model, predicted: pd.DataFrame, regressors: list[str], log: bool) -> pd.DataFrame:
+    """Prophet's decomposition of the forecast, long format: `ds, component, value, mode`.
+
+    Additive components are in the target's units (log1p units for a log model); multiplicative ones are
+    fractions of the trend. `regressors` sums the extra regressors' effects.
+    """
+    mode_of = {"trend": "additive"}
+    columns = {"trend": "trend"}
+    for name in ("daily", "weekly", "yearly", "holidays"):
+        if name in predicted:
+            columns[name] = name
+            mode_of[name] = (
+                "multiplicative" if name in model.component_modes["multiplicative"] else "additive"
+            )
+    frames = []
+    for component, column in columns.items():
+        frames.append(
+            pd.DataFrame(
+                {"ds": predicted["ds"], "component": component, "value": predicted[column].to_numpy()}
+            ).assign(mode=mode_of[component])
+        )
+    if regressors:
+        for mode in ("additive", "multiplicative"):
+            column = f"extra_regressors_{mode}"
+            if column in predicted and column.endswith(model.seasonality_mode):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "ds": predicted["ds"],
+                            "component": "regressors",
+                            "value": predicted[column].to_numpy(),
+                        }
+                    ).assign(mode=mode)
+                )
+    result = pd.concat(frames, ignore_index=True)
+    if log:
+        result["mode"] = "log1p_" + result["mode"]
+    return result
+
+
+def _statsforecast(
+    candidate: dict, y: np.ndarray, horizon: int, ctx: SeriesContext, components: bool
+) -> Fitted:
+    from statsforecast.models import ARIMA, MSTL, AutoARIMA, AutoETS, AutoTheta
+    from statsforecast.models import AutoETS as TrendETS
+
+    name, params = candidate["name"], candidate["params"]
+    values = _filled(y)
+    m = ctx.season_length
+    parts = None
+    if name == "auto_ets":
+        model = AutoETS(season_length=m, model=params.get("model", "ZZZ"), damped=params.get("damped"))
+        model.fit(values)
+        method = model.model_["method"]  # e.g. "ETS(A,Ad,N)"
+        error, trend, season = method[4:-1].split(",")
+        concrete = {"model": error + trend[0] + season, "damped": trend.endswith("d")}
+    elif name == "auto_arima":
+        if "order" in params:
+            model = ARIMA(
+                order=tuple(params["order"]),
+                seasonal_order=tuple(params["seasonal_order"]),
+                season_length=m,
+                include_mean=params.get("include_mean", True),
+                include_drift=params.get("include_drift", False),
+            )
+        else:
+            model = AutoARIMA(season_length=m)
+        model.fit(values)
+        p, q, sp, sq, _, d, sd = model.model_["arma"]
+        coef = model.model_["coef"]
+        concrete = {
+            "order": [int(p), int(d), int(q)],
+            "seasonal_order": [int(sp), int(sd), int(sq)],
+            "include_mean": "intercept" in coef,
+            "include_drift": "drift" in coef,
+        }
+    elif name == "mstl":
+        lengths = params.get("season_lengths") or [
+            s for s in SEASON_LENGTHS[ctx.base] if len(values) >= 2 * s + 2
+        ]
+        lengths = [int(s) for s in lengths if len(values) >= 2 * int(s) + 2] or [m]
+        model = MSTL(season_length=lengths, trend_forecaster=TrendETS(model="ZZN"))
+        model.fit(values)
+        concrete = {"season_lengths": lengths}
+        if components:
+            parts = _mstl_components(model.model_, lengths, horizon)
+    elif name == "theta":
+        model = AutoTheta(season_length=m, model=params.get("model"))
+        model.fit(values)
+        concrete = {"model": model.model_["modeltype"]}
+    else:  # pragma: no cover - check_spec rejects other names
+        raise CandidateError(name)
+    forecast = model.predict(h=horizon, level=[80, 95])
+    bands = {
+        "yhat": np.asarray(forecast["mean"], dtype=float),
+        "yhat_lower_80": np.asarray(forecast["lo-80"], dtype=float),
+        "yhat_upper_80": np.asarray(forecast["hi-80"], dtype=float),
+        "yhat_lower_95": np.asarray(forecast["lo-95"], dtype=float),
+        "yhat_upper_95": np.asarray(forecast["hi-95"], dtype=float),
+    }
+    if name == "mstl" and parts is not None:
+        trend = bands["yhat"] - sum(v for c, v in parts.items() if c != "trend")
+        parts["trend"] = trend
+    frame = None
+    if parts is not None:
+        frame = pd.concat(
+            [
+                pd.DataFrame({"step": np.arange(horizon), "component": c, "value": v})
+                for c, v in parts.items()
+            ],
+            ignore_index=True,
+        ).assign(mode="additive")
+    return Fitted(bands, {"name": name, "params": dict(sorted(concrete.items()))}, None, frame)
+
+
+SEASON_NAMES = {24: "daily", 168: "weekly", 7: "weekly", 365: "yearly", 52: "yearly", 12: "yearly"}
+
+
+def _mstl_components(decomposition: pd.DataFrame, lengths: list[int], horizon: int) -> dict[str, np.ndarray]:
+    """MSTL's future seasonal parts (each repeats its last cycle, as MSTL forecasts them); trend is filled later."""
+    parts: dict[str, np.ndarray] = {"trend": np.zeros(horizon)}
+    seasonal_columns = [c for c in decomposition.columns if c.startswith("seasonal")]
+    for length, column in zip(lengths, seasonal_columns, strict=False):
+        last = decomposition[column].to_numpy()[-length:]
+        parts[SEASON_NAMES.get(length, f"season_{length}")] = np.array(
+            [last[i % length] for i in range(horizon)]
+        )
+    return parts
+
+
+def is_finite_bands(bands: dict[str, np.ndarray]) -> bool:
+    return all(np.isfinite(bands[c]).all() for c in BAND_COLUMNS)
+
+
+def nested_bands(bands: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Widen bounds where needed so the 95% band holds the 80% band holds the point.
+
+    Sampled intervals (Prophet) and back-transformed ones (log1p) can cross the point by a hair; the point itself
+    is never moved.
+    """
+    yhat = bands["yhat"]
+    lower_80 = np.minimum(bands["yhat_lower_80"], yhat)
+    upper_80 = np.maximum(bands["yhat_upper_80"], yhat)
+    return {
+        "yhat": yhat,
+        "yhat_lower_80": lower_80,
+        "yhat_upper_80": upper_80,
+        "yhat_lower_95": np.minimum(bands["yhat_lower_95"], lower_80),
+        "yhat_upper_95": np.maximum(bands["yhat_upper_95"], upper_80),
+    }
+
+
+def finite_or_nan(value: float) -> float:
+    return float(value) if value is not None and math.isfinite(value) else float("nan")
