@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     plain = plain_duckdb(settings.landing_dir, plain_dir)
 
     began = time.perf_counter()
-    loaded = sum(ingest.run(day, "bench", settings)["rows_loaded"] for day in landed_days(settings))
+    loaded = sum(s["rows_loaded"] for s in ingest.run_days(landed_days(settings), "bench", settings))
     ingest_seconds = time.perf_counter() - began
     began = time.perf_counter()
     transform.run(end, "bench", settings, full_refresh=True)

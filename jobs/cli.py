@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--date", type=_date, required=True, help="run date the models are compiled for")
 
+    commands.add_parser(
+        "freshness",
+        help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
+    )
+
     demo = commands.add_parser(
         "demo", help="simulate, load history, run the last nights through Airflow, serve"
     )
@@ -108,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
 
         index = generate_docs(args.date, settings)
         result = {"index": str(index), "serve": f"dbt docs serve --target-path {index.parent} --port 8081"}
+    elif args.command == "freshness":
+        from jobs.transform import check_freshness
+
+        output = check_freshness(settings)
+        result = {"freshness": [line for line in output.splitlines() if "freshness of" in line]}
     elif args.command == "demo":
         from jobs.demo import run_demo
 

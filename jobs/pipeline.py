@@ -69,7 +69,7 @@ def load_history(
 
     timings: dict[str, dict] = {}
     started = time.perf_counter()
-    rows = sum(ingest.run(day, run_id, settings)["rows_loaded"] for day in days)
+    rows = sum(summary["rows_loaded"] for summary in ingest.run_days(days, run_id, settings))
     timings["ingest"] = {
         "days": len(days),
         "rows_loaded": rows,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.settings import Settings, get_settings
+from daybreak.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,61 @@ class TransformError(RuntimeError):
     """dbt build failed; the message carries dbt's own summary of what failed."""
 
 
-def dbt_vars(config: DatasetConfig, business_date: dt.date) -> dict:
+def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.date | None = None) -> dict:
+    classification = config.classification
     return {
         "run_date": business_date.isoformat(),
+        "rebuild_from": rebuild_from.isoformat() if rebuild_from else None,
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
         "series_include_total": config.series.include_total,
         "holidays_country": config.series.holidays_country,
+        "return_order_prefix": classification.return_order_prefix,
+        "non_product_codes": dict(classification.non_product_codes),
+        "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }
+
+
+PENDING_REBUILDS_SQL = """
+select min(business_date)
+from monitoring.rebuild_requests
+where business_date < ? and (done_by_run_date is null or done_by_run_date = ?)
+"""
+
+
+def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
+    """The earliest day before `business_date` whose marts a late file made stale, or None.
+
+    Requests this same night already served count too, so a rerun of the night does the same work and writes the
+    same tables. Rebuilding a day means rebuilding every later one, which the incremental models do by replacing
+    every date from this one to the run date.
+    """
+    if not settings.warehouse_path.exists():
+        return None
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        if not _has_rebuild_requests(connection):
+            return None
+        return connection.execute(PENDING_REBUILDS_SQL, [business_date, business_date]).fetchone()[0]
+
+
+def _has_rebuild_requests(connection) -> bool:
+    return bool(
+        connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'monitoring' and table_name = 'rebuild_requests'"
+        ).fetchone()[0]
+    )
+
+
+def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
+    """Record that tonight's build served every pending request for the days before it."""
+    with connect(settings.warehouse_path) as connection:
+        if _has_rebuild_requests(connection):
+            connection.execute(
+                "update monitoring.rebuild_requests set done_by_run_date = ? "
+                "where business_date < ? and done_by_run_date is null",
+                [business_date, business_date],
+            )
 
 
 def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -98,8 +146,28 @@ def run(
     """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
-    args = ["build", "--vars", json.dumps(dbt_vars(config, business_date))]
+    stale_from = None if full_refresh else rebuild_from(settings, business_date)
+    if stale_from:
+        log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
+    args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
     if full_refresh:
         args.append("--full-refresh")
     invoke_dbt(settings, args, business_date)
-    return {"business_date": business_date.isoformat(), "full_refresh": full_refresh, "run_id": run_id}
+    mark_rebuilt(settings, business_date)
+    return {
+        "business_date": business_date.isoformat(),
+        "full_refresh": full_refresh,
+        "rebuilt_from": stale_from.isoformat() if stale_from else None,
+        "run_id": run_id,
+    }
+
+
+def check_freshness(settings: Settings | None = None) -> str:
+    """`dbt source freshness`: has ingest landed a file recently, by the wall clock (an operator's check)?
+
+    Raises:
+        TransformError: a source is past its error_after threshold (see dbt_project/models/staging).
+    """
+    settings = settings or get_settings()
+    today = dt.date.today()  # freshness is about the clock by definition; the date only labels the log
+    return invoke_dbt(settings, ["source", "freshness"], today)

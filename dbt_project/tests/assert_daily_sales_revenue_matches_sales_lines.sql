@@ -1,5 +1,6 @@
-{#- Every day's revenue in fct_daily_sales equals the revenue of its lines, to the cent: the total series against
-    all lines, or, without a total series, the keyed series together against the lines they are built from. -#}
+{#- Every day's revenue in fct_daily_sales equals the revenue of its product sales and returns, to the cent: the
+    total series against all of them, or, without a total series, the keyed series together against the lines
+    they are built from. -#}
 {%- set series = series_config() -%}
 
 with daily_sales as (
@@ -21,6 +22,7 @@ line_sales as (
         sum(revenue) as revenue
     from {{ ref('fct_sales_lines') }}
     where business_date <= {{ run_date() }}
+        and is_product_sale
         and {{ 'true' if series['include_total'] else series_include_filter() }}
     group by business_date
 

@@ -125,12 +125,13 @@ def publish(warehouse_path: Path, serving_path: Path) -> Path:
 
 
 def table_checksums(
-    connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id",)
+    connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id", "ingested_at")
 ) -> dict:
     """Row count and an order-independent content checksum of every table and view, by `schema.table`.
 
     Two runs that should be identical (a rerun of the same logical date, an incremental build against a full
-    refresh) must give equal dictionaries. Lineage columns that name the run are left out by default.
+    refresh) must give equal dictionaries. Lineage columns that name the run, and the wall-clock time a file landed,
+    are left out by default.
     """
     relations = connection.execute(
         """

@@ -39,7 +39,8 @@ MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", 
 CONTRACT = {
     "marts.fct_sales_lines": [
         "line_id", "business_date", "order_id", "ordered_at", "customer_id", "product_id", "product_name",
-        "location", "quantity", "unit_price", "revenue", "is_return",
+        "location", "quantity", "unit_price", "revenue", "line_kind", "non_product_category", "is_return",
+        "is_product_sale", "returned_order_id", "returned_line_id",
     ],
     "marts.fct_daily_sales": [
         "series_id", "location", "product_id", "sales_date", "units", "revenue", "lines", "orders",
@@ -50,6 +51,7 @@ CONTRACT = {
     "marts.dim_products": ["product_id", "product_name", "first_sold_date", "last_sold_date", "units", "revenue"],
     "marts.features_customer_asof": [
         "as_of_date", "customer_id", "recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value",
+        "return_rate", "product_variety", "avg_days_between_orders",
     ],
     "marts.dim_locations": [
         "location", "first_sale_date", "last_sale_date", "lines", "orders", "customers", "revenue",
@@ -72,16 +74,16 @@ LINE_COLUMNS = ["order_id", "customer_id", "product_id", "product_name", "locati
 # 03-02 is a closed day: no export, no lake partition
 LINES = {
     "2024-03-01": [
-        ("o1", "c1", "p1", "Widget", "Germany", 2, 10.0),
-        ("o1", "c1", "p2", "Gadget", "Germany", 1, 5.0),
-        ("o2", "c2", "p1", "Widget", "France", 3, 10.0),
-        ("o3", None, "p3", None, "Spain", 4, 1.25),
-        ("o4", "c1", "p2", "Gadget v2", "Germany", 1, 5.5),
-        ("C5", "c2", "p1", "Widget", "France", -1, 10.0),
+        ("1001", "c1", "p1", "Widget", "Germany", 2, 10.0),
+        ("1001", "c1", "p2", "Gadget", "Germany", 1, 5.0),
+        ("1002", "c2", "p1", "Widget", "France", 3, 10.0),
+        ("1003", None, "p3", None, "Spain", 4, 1.25),
+        ("1004", "c1", "p2", "Gadget v2", "Germany", 1, 5.5),
+        ("C1005", "c2", "p1", "Widget", "France", -1, 10.0),
     ],
     "2024-03-03": [
-        ("o6", "c3", "p1", "Widget", "France", 1, 10.0),
-        ("o7", "c3", "p4", "Doohickey", "Italy", 2, 2.5),
+        ("1006", "c3", "p1", "Widget", "France", 1, 10.0),
+        ("1007", "c3", "p4", "Doohickey", "Italy", 2, 2.5),
     ],
 }
 
@@ -93,27 +95,35 @@ def lake_settings(lake: Path) -> Settings:
     return settings
 
 
-def write_lake(lake: Path) -> None:
-    """Write LINES with the ingest job's own partition writer: one Parquet file per business_date, its schema."""
+def land_and_ingest(lake: Path) -> None:
+    """Land LINES as synthetic exports and ingest them with the ingest job: the lake, the raw view and the
+    accounting tables are exactly what a night leaves (03-02 is never ingested: no export)."""
     settings = lake_settings(lake)
     for day, lines in LINES.items():
         frame = pd.DataFrame(lines, columns=LINE_COLUMNS)
         frame.insert(1, "ordered_at", pd.Timestamp(day) + pd.to_timedelta(range(len(frame)), unit="h"))
-        frame["quantity"] = frame["quantity"].astype("float64")
-        frame["source_file"] = f"{day}.csv"
-        frame["source_row"] = pd.Series(range(1, len(frame) + 1), dtype="int64")
-        frame["file_sha256"] = "0" * 64
-        frame["extra_values"] = None
-        target = ingest.partition_dir(settings, dt.date.fromisoformat(day))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        ingest.write_partition(target, frame)
+        export = frame.rename(
+            columns={
+                "order_id": "invoice_no",
+                "ordered_at": "invoice_ts",
+                "customer_id": "customer_ref",
+                "product_id": "sku",
+                "product_name": "description",
+                "location": "country",
+                "quantity": "qty",
+            }
+        )
+        folder = settings.landing_dir / day
+        folder.mkdir(parents=True, exist_ok=True)
+        export.to_csv(folder / f"sales_{day}.csv", index=False)
+        summary = ingest.run(dt.date.fromisoformat(day), "test", settings)
+        assert summary["rows_loaded"] == len(lines)
 
 
 def new_warehouse(path: Path, lake: Path) -> Path:
-    """A fresh warehouse holding only what ingest creates: its raw.sales_lines view over the lake."""
+    """A fresh copy of the warehouse the ingest nights left: the raw view over the lake and the accounting."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(path)) as connection:
-        ingest.ensure_raw_view(connection, lake_settings(lake))
+    shutil.copyfile(lake_settings(lake).warehouse_path, path)
     return path
 
 
@@ -175,7 +185,7 @@ def daily_sales(warehouse: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory) -> Path:
     lake = tmp_path_factory.mktemp("home") / "lake" / "synthetic"
-    write_lake(lake)
+    land_and_ingest(lake)
     return lake
 
 
@@ -206,7 +216,8 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
         }
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
         assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
-        assert sum(node.startswith("unit_test.") for node in statuses) == 3
+        assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
+        assert sum(node.startswith("unit_test.") for node in statuses) == 4
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 
@@ -267,12 +278,25 @@ def test_features_keep_one_snapshot_per_night_from_lines_up_to_it(nightly):
         for as_of, customer, *rest in rows(warehouse, "marts.features_customer_asof")
     }
     assert sorted({as_of for as_of, _ in features}) == NIGHTS
-    # recency_days, frequency, monetary, tenure_days, avg_basket_value
-    assert features[("2024-03-01", "c1")] == [0, 2, 30.5, 0, 15.25]
-    assert features[("2024-03-03", "c1")] == [2, 2, 30.5, 2, 15.25]
-    assert features[("2024-03-03", "c2")] == [2, 1, 20.0, 2, 30.0]  # the return counts in monetary only
-    assert features[("2024-03-03", "c3")] == [0, 2, 15.0, 0, 7.5]
+    # recency_days, frequency, monetary, tenure_days, avg_basket_value, return_rate, product_variety,
+    # avg_days_between_orders
+    assert features[("2024-03-01", "c1")] == [0, 2, 30.5, 0, 15.25, 0.0, 2, None]
+    assert features[("2024-03-03", "c1")] == [2, 2, 30.5, 2, 15.25, 0.0, 2, None]
+    # the return counts in monetary and the return rate only
+    assert features[("2024-03-03", "c2")] == [2, 1, 20.0, 2, 30.0, pytest.approx(1 / 3), 1, None]
+    assert features[("2024-03-03", "c3")] == [0, 2, 15.0, 0, 7.5, 0.0, 2, None]
     assert ("2024-03-02", "c3") not in features
+
+
+def test_a_return_is_linked_to_the_sale_it_cancels(nightly):
+    warehouse, _ = nightly
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        lines = connection.execute(
+            "select order_id, line_kind, returned_order_id from marts.fct_sales_lines order by order_id"
+        ).fetchall()
+    assert ("C1005", "return", "1002") in lines
+    assert {kind for _, kind, _ in lines} == {"sale", "return"}
+    assert all(returned is None for order, _, returned in lines if order != "C1005")
 
 
 def test_dimensions_describe_customers_and_products_up_to_the_run_date(nightly):

@@ -122,8 +122,11 @@ def test_run_lands_an_immutable_partition_and_accounts_for_every_row(settings):
     summary = ingest.run(DAY, "run-1", settings)
 
     assert (summary["rows_in"], summary["rows_loaded"], summary["rows_quarantined"]) == (4, 3, 1)
-    partition = ingest.partition_dir(settings, DAY) / "part-0.parquet"
-    assert partition.exists()
+    (partition,) = lake_files(settings)
+    checksum = ingest.sha256_of(settings.landing_dir / DAY.isoformat() / "sales.csv")
+    assert partition.name == f"{checksum}.parquet", "one lake file per landed file, named by its checksum"
+    kept = ingest.landed_copy(settings, DAY, checksum, "sales.csv")
+    assert kept.read_bytes() == (settings.landing_dir / DAY.isoformat() / "sales.csv").read_bytes()
     assert warehouse_rows(settings, "select count(*) from raw.sales_lines") == [(3,)]
     assert warehouse_rows(
         settings, "select rows_in, rows_loaded, rows_quarantined from monitoring.ingest_runs"
@@ -185,6 +188,8 @@ class Outcome:
     # line numbers (in the file) of the malformed rows, in quarantine order
     malformed_lines: tuple[int, ...] = ()
     unexpected_columns: tuple[str, ...] = ()
+    # land this corpus file beside the named one (ingested in the same run), for the duplicate delivery
+    beside: str | None = None
 
 
 BAD_EXPORT_OUTCOMES = {
@@ -197,7 +202,7 @@ BAD_EXPORT_OUTCOMES = {
         malformed_lines=(3, 4),
     ),
     "wrong_types.csv": Outcome(
-        loaded_rows=(9, 10, 11),
+        loaded_rows=(9, 10),
         quarantined=(
             (1, "ordered_at_unparseable"),
             (2, "ordered_at_not_on_business_date"),
@@ -207,8 +212,20 @@ BAD_EXPORT_OUTCOMES = {
             (6, "unit_price_not_finite"),
             (7, "product_id_missing"),
             (8, "location_missing"),
+            (11, "unit_price_below_min"),
         ),
     ),
+    "config_rules.csv": Outcome(
+        loaded_rows=(1, 7),
+        quarantined=(
+            (2, "quantity_above_max"),
+            (3, "quantity_below_min"),
+            (4, "unit_price_below_min"),
+            (5, "order_id_pattern_mismatch"),
+            (6, "duplicate_line"),
+        ),
+    ),
+    "duplicate_file.csv": Outcome(beside="good.csv", loaded_rows=(1, 2, 3, 4)),
     "missing_column.csv": Outcome(error=r"missing_column\.csv: missing required column\(s\) \['country'\]"),
     "extra_column.csv": Outcome(loaded_rows=(1, 2), unexpected_columns=("promo_code",)),
     "empty.csv": Outcome(error=r"empty\.csv for business date 2024-03-05 is empty \(the shop was open\)"),
@@ -226,15 +243,25 @@ BAD_EXPORT_OUTCOMES = {
 }
 
 
-def use_landing_format(monkeypatch, fmt: str) -> None:
-    """Point the synthetic dataset's landing at another format (the configs all land CSV today)."""
+def use_config(monkeypatch, fmt: str = "csv", *, quarantine_duplicate_lines: bool = False) -> None:
+    """Land the synthetic dataset in another format (the configs all land CSV today), or with duplicate lines
+    quarantined (the synthetic shop keeps them: its orders can repeat a line)."""
     config = load_dataset_config("synthetic")
-    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}")
+    validation = dataclasses.replace(config.validation, quarantine_duplicate_lines=quarantine_duplicate_lines)
+    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}", validation=validation)
     monkeypatch.setattr(ingest, "load_dataset_config", lambda name: changed)
 
 
+def use_landing_format(monkeypatch, fmt: str) -> None:
+    use_config(monkeypatch, fmt)
+
+
+def lake_files(settings: Settings, day: dt.date = DAY) -> list[Path]:
+    return sorted(ingest.partition_dir(settings, day).glob("*.parquet"))
+
+
 def lake_rows(settings: Settings, day: dt.date = DAY) -> pd.DataFrame:
-    return pd.read_parquet(ingest.partition_dir(settings, day) / "part-0.parquet")
+    return pd.concat([pd.read_parquet(path) for path in lake_files(settings, day)], ignore_index=True)
 
 
 def test_every_bad_export_in_the_corpus_is_documented_and_tested():
@@ -248,12 +275,12 @@ def test_every_bad_export_in_the_corpus_is_documented_and_tested():
 def test_bad_export_outcome(name, settings, monkeypatch):
     # given one corpus file landed for an open business day
     expected = BAD_EXPORT_OUTCOMES[name]
-    fmt = name.rsplit(".", 1)[1]
-    if fmt != "csv":
-        use_landing_format(monkeypatch, fmt)
+    use_config(monkeypatch, name.rsplit(".", 1)[1], quarantine_duplicate_lines=True)
     folder = settings.landing_dir / DAY.isoformat()
     folder.mkdir(parents=True)
     shutil.copy(BAD_EXPORTS / name, folder / name)
+    if expected.beside:
+        shutil.copy(BAD_EXPORTS / expected.beside, folder / expected.beside)
 
     # when it is ingested
     if expected.error:
@@ -270,9 +297,17 @@ def test_bad_export_outcome(name, settings, monkeypatch):
         len(expected.loaded_rows),
         len(expected.quarantined),
     )
+    loaded_file = min(name, expected.beside or name)  # files are read in name order
     assert warehouse_rows(
-        settings, "select source_file, rows_in, rows_loaded, rows_quarantined from monitoring.ingest_runs"
-    ) == [(name, rows_in, len(expected.loaded_rows), len(expected.quarantined))]
+        settings,
+        "select source_file, rows_in, rows_loaded, rows_quarantined from monitoring.ingest_runs "
+        "where status = 'loaded'",
+    ) == [(loaded_file, rows_in, len(expected.loaded_rows), len(expected.quarantined))]
+    if expected.beside:  # the file sorted second is the duplicate delivery: recorded, not loaded
+        assert warehouse_rows(
+            settings,
+            "select source_file, duplicate_of, rows_in from monitoring.ingest_runs where status = 'duplicate'",
+        ) == [(max(name, expected.beside), f"{DAY}/{min(name, expected.beside)}", 0)]
     assert tuple(lake_rows(settings)["source_row"]) == expected.loaded_rows
     quarantine = warehouse_rows(
         settings, "select source_row, rule, raw_values from monitoring.quarantine order by source_row"
@@ -306,13 +341,110 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
     )
 
 
-def test_wrong_types_keep_returns_and_zero_or_negative_prices(settings):
+def test_wrong_types_keep_returns_and_zero_prices_and_say_what_is_wrong(settings):
     shutil.copy(BAD_EXPORTS / "wrong_types.csv", land(settings, DAY, ""))
     ingest.run(DAY, "run-1", settings)
     lines = lake_rows(settings)
-    assert list(zip(lines["quantity"], lines["unit_price"], strict=True)) == [(-3, 3.5), (1, 0.0), (1, -2.5)]
-    raw = warehouse_rows(settings, "select raw_values from monitoring.quarantine where source_row = 4")
-    assert json.loads(raw[0][0])["qty"] == "inf"
+    assert list(zip(lines["quantity"], lines["unit_price"], strict=True)) == [(-3, 3.5), (1, 0.0)]
+    raw, detail = warehouse_rows(
+        settings, "select raw_values, detail from monitoring.quarantine where source_row = 4"
+    )[0]
+    assert json.loads(raw)["qty"] == "inf"
+    assert detail == "quantity 'inf' is not finite"
+    assert warehouse_rows(settings, "select detail from monitoring.quarantine where source_row = 11") == [
+        ("unit_price '-2.5' is below the minimum 0",)
+    ]
+
+
+def test_accounting_balances_rows_and_revenue(settings, monkeypatch):
+    use_config(monkeypatch, quarantine_duplicate_lines=True)
+    shutil.copy(BAD_EXPORTS / "config_rules.csv", land(settings, DAY, ""))
+    ingest.run(DAY, "run-1", settings)
+    ((rows_in, loaded, quarantined, revenue_in, revenue_loaded, revenue_quarantined),) = warehouse_rows(
+        settings,
+        "select rows_in, rows_loaded, rows_quarantined, revenue_in, revenue_loaded, revenue_quarantined "
+        "from monitoring.ingest_runs",
+    )
+    assert (rows_in, loaded, quarantined) == (7, 2, 5)
+    assert revenue_in == pytest.approx(2 * 3.5 + 20000 * 3.5 - 20000 * 3.5 - 2.5 + 100 + 2 * 3.5 - 3.5)
+    assert revenue_loaded == pytest.approx(2 * 3.5 - 3.5)
+    assert revenue_in == pytest.approx(revenue_loaded + revenue_quarantined)
+    assert warehouse_rows(
+        settings, "select detail from monitoring.quarantine where rule = 'duplicate_line'"
+    ) == [("repeats row 1",)]
+
+
+def test_a_file_delivered_again_on_a_later_day_loads_once(settings):
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run-1", settings)
+    next_day = DAY + dt.timedelta(days=1)
+    land(settings, next_day, HEADER + GOOD_ROWS.replace("03-05", "03-06"))
+    land(settings, next_day, HEADER + GOOD_ROWS, name="resent.csv")
+
+    summary = ingest.run(next_day, "run-2", settings)
+
+    assert summary["duplicates"] == {f"{next_day}/resent.csv": f"{DAY}/sales.csv"}
+    assert warehouse_rows(settings, "select count(*) from raw.sales_lines") == [(6,)]
+    assert warehouse_rows(
+        settings, "select status, count(*) from monitoring.ingest_runs group by 1 order by 1"
+    ) == [("duplicate", 1), ("loaded", 2)]
+    ingest.run(next_day, "run-3", settings)
+    assert warehouse_rows(settings, "select count(*) from monitoring.ingest_runs") == [(3,)], (
+        "rerun adds nothing"
+    )
+
+
+def test_an_open_day_whose_only_export_is_a_duplicate_fails(settings):
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run-1", settings)
+    next_day = DAY + dt.timedelta(days=1)
+    land(settings, next_day, HEADER + GOOD_ROWS)
+    with pytest.raises(ingest.IngestError, match=rf"{next_day}.*only duplicates.*{DAY}/sales.csv"):
+        ingest.run(next_day, "run-2", settings)
+    assert warehouse_rows(settings, "select count(*) from monitoring.ingest_runs") == [(1,)]
+
+
+def test_a_late_file_lands_in_its_day_and_requests_a_rebuild(settings):
+    for offset in range(3):
+        day = DAY + dt.timedelta(days=offset)
+        land(settings, day, HEADER + GOOD_ROWS.replace("03-05", day.isoformat()[5:]))
+        ingest.run(day, f"run-{offset}", settings)
+    # a second file for DAY arrives after DAY + 2 landed; DAY + 3 picks it up
+    land(settings, DAY, HEADER + GOOD_ROWS.replace("100001", "100101"), name="late.csv")
+    day = DAY + dt.timedelta(days=3)
+    land(settings, day, HEADER + GOOD_ROWS.replace("03-05", "03-08"))
+
+    summary = ingest.run(day, "run-3", settings)
+
+    assert summary["late_days"] == [DAY.isoformat()]
+    assert summary["new_files"] == [f"{DAY}/late.csv", f"{day}/sales.csv"]
+    assert len(lake_files(settings, DAY)) == 2, "the late file is a second lake file in its day's partition"
+    assert warehouse_rows(
+        settings, f"select count(*) from raw.sales_lines where business_date = '{DAY}'"
+    ) == [(6,)]
+    assert warehouse_rows(
+        settings,
+        "select business_date, source_file, requested_by_run_date, done_by_run_date from monitoring.rebuild_requests",
+    ) == [(DAY, "late.csv", day, None)]
+    assert warehouse_rows(
+        settings, "select landed_by_run_date from monitoring.ingest_runs where source_file = 'late.csv'"
+    ) == [(day,)]
+    # a rerun of the night changes nothing
+    assert ingest.run(day, "run-4", settings)["new_files"] == []
+    assert warehouse_rows(settings, "select count(*) from monitoring.rebuild_requests") == [(1,)]
+
+
+def test_a_file_later_than_the_lookback_waits_for_its_own_night(settings):
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run-1", settings)
+    land(settings, DAY, HEADER + GOOD_ROWS.replace("100001", "100101"), name="late.csv")
+    much_later = DAY + dt.timedelta(days=15)  # the synthetic config looks back 14 days
+    land(settings, much_later, HEADER + GOOD_ROWS.replace("03-05", "03-20"))
+    assert ingest.run(much_later, "run-2", settings)["late_days"] == []
+    # rerunning the night of DAY lands it (and marks the later days for rebuild)
+    summary = ingest.run(DAY, "run-3", settings)
+    assert summary["new_files"] == [f"{DAY}/late.csv"]
+    assert summary["late_days"] == [DAY.isoformat()]
 
 
 def test_latin1_export_is_decoded(settings, caplog):
@@ -352,7 +484,7 @@ def test_raw_view_reads_partitions_landed_before_extra_values(settings):
     # given a partition written with the lake schema before extra_values existed
     land(settings, DAY, HEADER + GOOD_ROWS)
     ingest.run(DAY, "run-1", settings)
-    old = ingest.partition_dir(settings, DAY) / "part-0.parquet"
+    (old,) = lake_files(settings)
     pd.read_parquet(old).drop(columns=["extra_values"]).to_parquet(old, index=False)
 
     # when the next day lands with an extra column
@@ -408,7 +540,7 @@ def test_unreadable_parquet_names_the_file(settings, monkeypatch):
 
 
 def test_each_rule_is_data_in_one_place():
-    names = [name for name, _ in ingest.QUARANTINE_RULES]
+    names = [rule.name for rule in ingest.QUARANTINE_RULES]
     assert names == [
         "ordered_at_unparseable",
         "ordered_at_not_on_business_date",

@@ -55,6 +55,42 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class Validation:
+    """Row rules from the dataset config, checked by ingest after the built-in ones (see jobs.ingest).
+
+    Attributes:
+        ranges: canonical numeric column -> (min, max), either bound None; a value outside is quarantined as
+            `<column>_below_min` / `<column>_above_max`.
+        allowed_values: canonical text column -> the values it may take (`<column>_not_allowed`).
+        patterns: canonical text column -> a regular expression the whole value must match
+            (`<column>_pattern_mismatch`).
+        quarantine_duplicate_lines: a line identical in every exported field to an earlier line of the same file
+            is quarantined as `duplicate_line` (the detail names the first one).
+    """
+
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    allowed_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patterns: dict[str, str] = field(default_factory=dict)
+    quarantine_duplicate_lines: bool = False
+
+
+@dataclass(frozen=True)
+class LineClassification:
+    """How the warehouse tells product sales from returns and from lines that are not products at all.
+
+    Attributes:
+        return_order_prefix: orders whose id starts with this are cancellations/returns (Online Retail's `C`);
+            a negative quantity outside such an order is a stock adjustment. None: every negative line is a return.
+        non_product_codes: product_id -> category (postage, fee, ...) for codes that are not goods.
+        non_product_patterns: (regular expression on the whole product_id, category), checked after the codes.
+    """
+
+    return_order_prefix: str | None = None
+    non_product_codes: dict[str, str] = field(default_factory=dict)
+    non_product_patterns: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class SeriesSpec:
     """Which forecast series a dataset has and what is forecast for them."""
 
@@ -78,6 +114,9 @@ class DatasetConfig:
     constants: dict[str, Any]
     calendar: Calendar
     series: SeriesSpec
+    validation: Validation
+    classification: LineClassification
+    late_files_lookback_days: int
     segmentation_enabled: bool
     n_segments: int
     drift_reference_days: int
@@ -158,9 +197,24 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
         closed_annual=tuple(str(d) for d in calendar_raw.get("closed_annual") or ()),
         closed_dates=tuple(dt.date.fromisoformat(str(d)) for d in calendar_raw.get("closed_dates") or ()),
     )
+    validation = parse_validation(raw.get("validation") or {}, fail)
+    classification_raw = raw.get("classification") or {}
+    classification = LineClassification(
+        return_order_prefix=classification_raw.get("return_order_prefix"),
+        non_product_codes={
+            str(k): str(v) for k, v in (classification_raw.get("non_product_codes") or {}).items()
+        },
+        non_product_patterns=tuple(
+            (str(item["pattern"]), str(item["category"]))
+            for item in classification_raw.get("non_product_patterns") or ()
+        ),
+    )
     segmentation = raw.get("segmentation") or {}
     drift = raw.get("drift") or {}
     landing = raw.get("landing") or {}
+    lookback = int(landing.get("late_files_lookback_days", 14))
+    if lookback < 0:
+        raise fail("landing.late_files_lookback_days must be 0 or more")
     return DatasetConfig(
         name=raw["name"],
         description=raw.get("description", ""),
@@ -171,9 +225,53 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
         constants=constants,
         calendar=calendar,
         series=series,
+        validation=validation,
+        classification=classification,
+        late_files_lookback_days=lookback,
         segmentation_enabled=bool(segmentation.get("enabled", False)),
         n_segments=int(segmentation.get("n_segments", 4)),
         drift_reference_days=int(drift.get("reference_days", 28)),
         drift_current_days=int(drift.get("current_days", 7)),
         simulation=dict(raw.get("simulation") or {}),
     )
+
+
+NUMERIC_COLUMNS = ("quantity", "unit_price")
+TEXT_RULE_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
+
+
+def parse_validation(raw: dict[str, Any], fail) -> Validation:
+    """The `validation:` section; every rule must name a canonical column of the right kind."""
+    import re
+
+    ranges = {}
+    for column, bounds in (raw.get("ranges") or {}).items():
+        if column not in NUMERIC_COLUMNS:
+            raise fail(f"validation.ranges: {column!r} is not a numeric column {NUMERIC_COLUMNS}")
+        unknown = set(bounds or {}) - {"min", "max"}
+        if unknown or not bounds:
+            raise fail(f"validation.ranges.{column} takes min and/or max, got {bounds!r}")
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and high is not None and float(low) > float(high):
+            raise fail(f"validation.ranges.{column}: min {low} is above max {high}")
+        ranges[column] = (None if low is None else float(low), None if high is None else float(high))
+    allowed = {}
+    for column, values in (raw.get("allowed_values") or {}).items():
+        if column not in TEXT_RULE_COLUMNS:
+            raise fail(f"validation.allowed_values: {column!r} is not a text column {TEXT_RULE_COLUMNS}")
+        allowed[column] = tuple(str(v) for v in values)
+    patterns = {}
+    for column, pattern in (raw.get("patterns") or {}).items():
+        if column not in TEXT_RULE_COLUMNS:
+            raise fail(f"validation.patterns: {column!r} is not a text column {TEXT_RULE_COLUMNS}")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise fail(
+                f"validation.patterns.{column}: {pattern!r} is not a regular expression: {error}"
+            ) from None
+        patterns[column] = str(pattern)
+    duplicates = raw.get("duplicate_lines", "keep")
+    if duplicates not in ("keep", "quarantine"):
+        raise fail(f"validation.duplicate_lines must be keep or quarantine, got {duplicates!r}")
+    return Validation(ranges, allowed, patterns, duplicates == "quarantine")

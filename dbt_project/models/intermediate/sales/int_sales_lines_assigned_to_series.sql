@@ -1,10 +1,12 @@
-{#- Each line once per series it counts towards: its keyed series (when series_keys is set and the line passes
-    series_include) and the "total" series (when series_include_total). -#}
+{#- Each product sale or return once per series it counts towards: its keyed series (when series_keys is set and
+    the line passes series_include) and the "total" series (when series_include_total). Postage, fees, stock
+    adjustments and free items are not demand, so no series counts them. -#}
 {%- set series = series_config() -%}
 
 with sales_lines as (
 
-    select * from {{ ref('int_sales_lines_priced') }}
+    select * from {{ ref('int_sales_lines_classified') }}
+    where is_product_sale
 
 ),
 {% if series['keys'] %}

@@ -2,6 +2,8 @@ with sales_lines as (
 
     select * from {{ ref('fct_sales_lines') }}
     where business_date <= {{ run_date() }}
+        -- postage, fees and the like are not products
+        and line_kind <> 'non_product'
 
 ),
 

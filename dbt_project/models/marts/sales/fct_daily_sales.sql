@@ -3,8 +3,9 @@
 with lines_in_series as (
 
     select * from {{ ref('int_sales_lines_assigned_to_series') }}
-    {% if is_incremental() -%}
-    where business_date = {{ run_date() }}
+    where business_date <= {{ run_date() }}
+    {%- if is_incremental() %}
+        and business_date >= {{ rebuild_from() }}
     {%- endif %}
 
 ),
@@ -33,7 +34,7 @@ series_sale_days as (
     -- earlier nights filled every series from its first sale on, so the table itself knows which series exist
     -- and since when, without reading the whole lake again
     select series_id, location, product_id, sales_date from {{ this }}
-    where sales_date < {{ run_date() }}
+    where sales_date < {{ rebuild_from() }}
     {%- endif %}
 
 ),
@@ -50,23 +51,22 @@ series_first_sales as (
 
 ),
 
-{% if not is_incremental() -%}
 sales_period as (
 
+    {% if is_incremental() -%}
+    select {{ rebuild_from() }} as first_day
+    {%- else -%}
     select min(first_sale_date) as first_day
     from series_first_sales
+    {%- endif %}
 
 ),
-{%- endif %}
 
--- a full refresh fills every day since the first sale, an incremental run only the run date
+-- a full refresh fills every day since the first sale, an incremental run the days it rebuilds (usually only
+-- the run date)
 calendar as (
 
-    {% if is_incremental() -%}
-    select {{ run_date() }} as sales_date
-    {%- else -%}
     {{ days_between('sales_period', 'first_day', run_date(), 'sales_date') }}
-    {%- endif %}
 
 ),
 

@@ -1,6 +1,7 @@
 {#- Forecasting features per series and day. Every feature of day D comes from days before D only (lags and
     rolling means over the previous days), so a row is what was knowable the night of D.
-    A night's run computes only its run date, from the 28 days before it. -#}
+    A night's run computes the dates it rebuilds (its run date, or from rebuild_from() on after a late file),
+    from the 28 days before them. -#}
 {{ config(**incremental_by_date('sales_date')) }}
 
 {%- set measures = ['units', 'revenue'] -%}
@@ -18,7 +19,7 @@ with daily_sales as (
     from {{ ref('fct_daily_sales') }}
     where sales_date <= {{ run_date() }}
     {%- if is_incremental() %}
-        and sales_date >= {{ dbt.dateadd('day', -days_back, run_date()) }}
+        and sales_date >= {{ dbt.dateadd('day', -days_back, rebuild_from()) }}
     {%- endif %}
 
 ),
@@ -87,7 +88,7 @@ features as (
     left join calendar
         on previous_days.sales_date = calendar.date_day
     {%- if is_incremental() %}
-    where previous_days.sales_date = {{ run_date() }}
+    where previous_days.sales_date >= {{ rebuild_from() }}
     {%- endif %}
 
 )

@@ -7,7 +7,7 @@ with source as (
 renamed as (
 
     select
-        {{ dbt.hash(dbt.concat(['source_file', "':'", 'cast(source_row as string)'])) }} as line_id,
+        {{ dbt.hash(dbt.concat(['file_sha256', "':'", 'cast(source_row as string)'])) }} as line_id,
         cast(business_date as date) as business_date,
         cast(order_id as string) as order_id,
         cast(ordered_at as timestamp) as ordered_at,
