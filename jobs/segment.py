@@ -287,7 +287,7 @@ def write_tables(
         profiles = None
     else:
         assignments = model.assign(features, spec.score_batch_size)
-        described = tuple(dict.fromkeys([*NAMING_COLUMNS, *spec.features]))
+        described = tuple(dict.fromkeys([*NAMING_COLUMNS, "tenure_days", *spec.features]))
         profiles = profile_segments(features, assignments, described)
     previous_date, previous = previous_assignments(connection, business_date)
     transitions = None if assignments is None else segment_transitions(previous, assignments)

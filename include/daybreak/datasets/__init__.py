@@ -134,14 +134,8 @@ class SegmentationConfig:
     """
 
     enabled: bool = False
-    features: tuple[str, ...] = ("recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value")
-    log_features: tuple[str, ...] = (
-        "recency_days",
-        "frequency",
-        "monetary",
-        "tenure_days",
-        "avg_basket_value",
-    )
+    features: tuple[str, ...] = ("recency_days", "frequency", "monetary", "avg_basket_value")
+    log_features: tuple[str, ...] = ("frequency", "monetary", "avg_basket_value")
     algorithm: str = "kmeans"
     min_segments: int = 3
     max_segments: int = 8
