@@ -162,7 +162,12 @@ def parse_segmentation(raw: dict[str, Any], fail) -> SegmentationConfig:
     """The `segmentation:` section, checked: known algorithm and schedule, a sane range, log features listed."""
     defaults = SegmentationConfig()
     features = tuple(str(f) for f in raw.get("features") or defaults.features)
-    log_features = tuple(str(f) for f in raw.get("log_features", defaults.log_features) or ())
+    # left out: the default skewed columns among the features; listed: exactly those, each a feature
+    log_features = (
+        tuple(str(f) for f in raw["log_features"] or ())
+        if "log_features" in raw
+        else tuple(f for f in defaults.log_features if f in features)
+    )
     spec = SegmentationConfig(
         enabled=bool(raw.get("enabled", False)),
         features=features,
