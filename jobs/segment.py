@@ -97,12 +97,9 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
                 scoring = scoring[scoring["version"] == business_date.isoformat()].iloc[0].to_dict()
             version = scoring["version"]
             model = _load(scoring)
-        written = write_tables(connection, features, model, spec, business_date, version, run_id)
+        written, sizes = write_tables(connection, features, model, spec, business_date, version, run_id)
     if model is not None:
-        summary.update(
-            model_version=version,
-            segments={model.names[i]: int(n) for i, n in model.profile["customers"].items()},
-        )
+        summary.update(model_version=version, segments=sizes)
     summary["rows_written"] = written
     log.info("segment %s: %s", business_date, summary)
     return summary
@@ -278,8 +275,12 @@ def write_tables(
     business_date: dt.date,
     version: str | None,
     run_id: str,
-) -> dict[str, int]:
-    """Score with `model` and replace D's partition of the assignments, profiles and transitions."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Score with `model` and replace D's partition of the assignments, profiles and transitions.
+
+    Returns:
+        rows written per table, and customers per segment name (in segment id order).
+    """
     from daybreak.models.segmentation import NAMING_COLUMNS, profile_segments, segment_transitions
 
     if model is None:
@@ -298,10 +299,12 @@ def write_tables(
             transitions, business_date, previous_date, model_version=version, run_id=run_id
         ),
     }
-    return {
+    written = {
         table: replace_partition(connection, table, frame, key_column="as_of_date", key_value=business_date)
         for table, frame in frames.items()
     }
+    sizes = {} if assignments is None else assignments.groupby(["segment_id", "segment_name"]).size()
+    return written, {name: int(n) for (_, name), n in dict(sizes).items()}
 
 
 def previous_assignments(
