@@ -410,10 +410,12 @@ def name_segments(
 ) -> tuple[str, ...]:
     """Give segments unique RFM-style names from where they sit among the others.
 
-    Each segment gets a recency score and a value score in [0, 1] by rank among the segments (1 = the most
-    recent / most valuable); names are then matched to segments one to one, minimising the total distance to the
-    names' prototypes in SEGMENT_PROTOTYPES (champions = recent and valuable, at risk = valuable but lapsed, ...).
-    Up to four segments choose among the four corner names; each further segment brings the next name into play.
+    Each segment gets a recency score and a value score in [0, 1]: where its mean recency and its value (log of
+    mean monetary x mean frequency) sit between the segments' extremes (1 = the most recent / most valuable).
+    Positions rather than ranks, so a middle segment that is nearly as recent as the best is named as recent.
+    Names are then matched to segments one to one, minimising the total distance to the names' prototypes in
+    SEGMENT_PROTOTYPES (champions = recent and valuable, at risk = valuable but lapsed, ...). Up to four segments
+    choose among the four corner names; each further segment brings the next name into play.
 
     Args:
         profile: one row per segment (positional) with `recency_days` and `value_score`.
@@ -430,10 +432,9 @@ def name_segments(
     if k == 1 and not taken:
         return ("all customers",)
     rows_to_name = list(range(k)) if only is None else list(only)
-    recency_rank = profile["recency_days"].rank(method="first").to_numpy() - 1
-    value_rank = profile["value_score"].rank(method="first", ascending=False).to_numpy() - 1
-    spread = max(k - 1, 1)
-    scores = np.column_stack([1.0 - recency_rank / spread, 1.0 - value_rank / spread])
+    recency = profile["recency_days"].to_numpy(dtype=float)
+    value = np.log1p(profile["value_score"].clip(lower=0).to_numpy(dtype=float))
+    scores = np.column_stack([1.0 - _unit(recency), _unit(value)])
     candidates = [c for c in SEGMENT_PROTOTYPES[: max(4, k)] if c[0] not in taken]
     if len(candidates) < len(rows_to_name):
         candidates = [c for c in SEGMENT_PROTOTYPES if c[0] not in taken]
@@ -445,6 +446,12 @@ def name_segments(
         for row, column in zip(rows, columns, strict=True):
             names[rows_to_name[row]] = candidates[column][0]
     return tuple(names)
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    """Min-max scale to [0, 1]; all equal -> 0.5 (nothing to tell them apart by)."""
+    span = values.max() - values.min()
+    return (values - values.min()) / span if span > 0 else np.full(len(values), 0.5)
 
 
 def stability(previous: pd.DataFrame, current: pd.DataFrame) -> float:
