@@ -191,7 +191,7 @@ def train(
     }
     if report.note:
         result["note"] = report.note
-    if report.new or report.vanished:
+    if reference_model is not None and (report.new or report.vanished):
         log.warning(
             "segment %s: retrained segments, new %s, vanished %s", business_date, report.new, report.vanished
         )
