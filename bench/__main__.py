@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
     "incremental": "bench.incremental",
+    "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",
 }

@@ -24,6 +24,8 @@ LOCATIONS = ("Germany", "France")
 OUTPUTS = {
     "predictions.forecasts": ["series_id", "target_date"],
     "predictions.customer_segments": ["customer_id"],
+    "predictions.segment_profiles": ["segment_id", "feature"],
+    "predictions.segment_transitions": ["from_segment_id", "to_segment_id"],
     "monitoring.drift_summary": ["as_of_date"],
 }
 
@@ -188,7 +190,9 @@ def test_rerun_writes_identical_rows_for_its_date_only(settings):
         for table in OUTPUTS:
             assert connection.execute(f"select distinct run_id from {table}").fetchall() == [("run-b",)]
     assert first["forecast"]["rows_written"] == second["forecast"]["rows_written"] == 4 * 28
-    assert first["segment"] == {**second["segment"], "rows_written": first["segment"]["rows_written"]}
+    assert first["segment"]["segments"] == second["segment"]["segments"]
+    assert first["segment"]["training"]["decision"].startswith("promoted: no champion yet")
+    assert second["segment"]["training"]["decision"].startswith("already decided")
 
     forecasts = tables_first["predictions.forecasts"]
     assert forecasts["target"].unique().tolist() == ["revenue"]
@@ -204,10 +208,11 @@ def test_rerun_writes_identical_rows_for_its_date_only(settings):
 
     segments = tables_first["predictions.customer_segments"]
     assert len(segments) == 60 and segments["customer_id"].is_unique
-    assert sorted(segments["segment_id"].unique()) == [0, 1, 2, 3]
+    k = first["segment"]["training"]["k"]
+    assert 3 <= k <= 8 and sorted(segments["segment_id"].unique()) == list(range(k))
     assert segments.groupby("segment_id")["segment_name"].nunique().eq(1).all()
-    assert segments["segment_name"].nunique() == 4
-    assert (settings.models_dir / "segments" / DAY_ONE.isoformat() / "model.joblib").is_file()
+    assert segments["segment_name"].nunique() == k
+    assert (settings.models_dir / "segmentation" / DAY_ONE.isoformat() / "model.joblib").is_file()
 
     drift = tables_first["monitoring.drift_summary"].iloc[0]
     assert drift["current_start"].date() == DAY_ONE - dt.timedelta(days=6)
@@ -279,6 +284,7 @@ def test_output_columns_match_the_contract(settings):
             ("segment_id", "INTEGER"),
             ("segment_name", "VARCHAR"),
             ("distance", "DOUBLE"),
+            ("probability", "DOUBLE"),
             ("model_version", "VARCHAR"),
             ("run_id", "VARCHAR"),
         ],

@@ -39,6 +39,8 @@ def test_every_output_table_holds_each_night(nightly):
         assert set(NIGHTS) <= dates("select distinct as_of_date from marts.features_customer_asof")
         assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.forecasts")
         assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.customer_segments")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.segment_profiles")
+        assert set(NIGHTS) <= dates("select distinct as_of_date from predictions.segment_transitions")
         assert set(NIGHTS) <= dates("select distinct as_of_date from monitoring.drift_summary")
         for table in ("marts.dim_customers", "marts.dim_products"):
             assert connection.execute(f"select count(*) from {table}").fetchone()[0] > 0, table  # noqa: S608

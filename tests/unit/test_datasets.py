@@ -142,6 +142,34 @@ def test_forecasting_section_defaults_and_search_expansion():
     assert options.ensemble_top == 2 and options.time_limit_seconds == 30.0
 
 
+def test_segmentation_section_is_parsed_with_defaults():
+    synthetic = load_dataset_config("synthetic").segmentation
+    assert synthetic.enabled and synthetic.algorithm == "kmeans"
+    assert synthetic.features == ("recency_days", "frequency", "monetary", "avg_basket_value")
+    assert synthetic.log_features == ("frequency", "monetary", "avg_basket_value")
+    assert (synthetic.min_segments, synthetic.max_segments) == (3, 8)
+    assert synthetic.is_retrain_day(dt.date(2024, 6, 30)) and not synthetic.is_retrain_day(
+        dt.date(2024, 7, 1)
+    )
+    assert not load_dataset_config("store_item").segmentation.enabled
+
+    custom = parse_dataset_config(
+        {
+            **MINIMAL,
+            "segmentation": {
+                "enabled": True,
+                "features": ["recency_days", "return_rate"],
+                "log_features": [],
+                "algorithm": "gmm",
+                "retrain": "monthly",
+            },
+        }  # fmt: skip
+    ).segmentation
+    assert custom.features == ("recency_days", "return_rate") and custom.log_features == ()
+    assert custom.is_retrain_day(dt.date(2024, 7, 1)) and not custom.is_retrain_day(dt.date(2024, 7, 2))
+    assert parse_dataset_config(MINIMAL).segmentation.enabled is False
+
+
 @pytest.mark.parametrize(
     ("section", "message"),
     [
@@ -163,3 +191,20 @@ def test_shipped_forecasting_sections():
     assert {c["name"] for c in synthetic.candidates} == {"seasonal_naive", "prophet", "auto_ets", "theta"}
     store_item = load_dataset_config("store_item").forecasting
     assert any(c["params"].get("transform") == "log1p" for c in store_item.candidates)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"algorithm": "dbscan"}, "segmentation.algorithm"),
+        ({"min_segments": 5, "max_segments": 3}, "min_segments <= max_segments"),
+        ({"retrain": "hourly"}, "segmentation.retrain"),
+        ({"retrain_weekday": 7}, "retrain_weekday"),
+        ({"features": ["recency_days"], "log_features": ["monetary"]}, "not among segmentation.features"),
+        ({"features": ["customer_id", "monetary"], "log_features": []}, "distinct feature columns"),
+        ({"min_stability": 1.5}, "min_stability"),
+    ],
+)
+def test_broken_segmentation_sections_are_refused(section, message):
+    with pytest.raises(DatasetConfigError, match=message):
+        parse_dataset_config({**MINIMAL, "segmentation": {"enabled": True, **section}})

@@ -31,9 +31,20 @@ CANONICAL_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
 TARGETS = ("units", "revenue")
-RETRAIN_SCHEDULES = ("daily", "weekly", "monthly")
 DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
+SEGMENTATION_ALGORITHMS = ("kmeans", "gmm")
+RETRAIN_SCHEDULES = ("daily", "weekly", "monthly")
+
+
+def is_retrain_day(schedule: str, weekday: int, day: dt.date) -> bool:
+    """Whether `day` is a retrain night of `schedule`: daily every night, weekly on `weekday` (Monday = 0),
+    monthly on the 1st. Forecasting and segmentation share the rule."""
+    if schedule == "daily":
+        return True
+    if schedule == "weekly":
+        return day.weekday() == weekday
+    return day.day == 1
 
 
 class DatasetConfigError(ValueError):
@@ -129,11 +140,7 @@ class ForecastingConfig:
 
     def is_retrain_day(self, day: dt.date) -> bool:
         """Whether `day` is a scheduled retrain night (daily: every night; weekly: its weekday; monthly: the 1st)."""
-        if self.retrain == "daily":
-            return True
-        if self.retrain == "weekly":
-            return day.weekday() == self.retrain_weekday
-        return day.day == 1
+        return is_retrain_day(self.retrain, self.retrain_weekday, day)
 
     def options(self, horizon: int):
         """The `ForecastOptions` the forecasting engine takes, for a forecast `horizon` periods ahead."""
@@ -183,6 +190,105 @@ def parse_candidates(raw: list) -> tuple[dict, ...]:
 
 
 @dataclass(frozen=True)
+class SegmentationConfig:
+    """How customers are segmented: the YAML's `segmentation:` section.
+
+    The features are columns of `marts.features_customer_asof`, named here rather than in code so a mart that
+    grows a column (return rate, product variety, ...) changes no code, and a dataset can leave out a column
+    its source cannot fill. Nulls in a feature (a one-order customer has no gap between orders) are imputed with
+    the training median inside the model.
+
+    Attributes:
+        enabled: False for datasets without customers (store_item): the segment job skips, visibly.
+        features: mart columns the model clusters on.
+        log_features: the right-skewed ones among them (money, counts, days): log1p after clipping at 0.
+        algorithm: `kmeans` (default) or `gmm` (a Gaussian mixture, which gives each customer a probability).
+        min_segments, max_segments: the range the number of segments is chosen in, by silhouette (k-means)
+            or BIC (mixture) on a sample.
+        selection_sample: customers in that sample; also the sample silhouettes are measured on.
+        minibatch_above: train with MiniBatchKMeans when there are more customers than this.
+        score_batch_size: customers scored at a time, which bounds the scoring memory.
+        retrain: `daily`, `weekly` (on `retrain_weekday`, Monday = 0) or `monthly` (on the 1st); other
+            nights the champion scores.
+        match_max_distance: a retrained cluster keeps a previous segment's id only when their centres are at
+            most this far apart (in standard deviations of the features); otherwise it is a new segment.
+        min_silhouette: a challenger below it is not promoted.
+        min_stability: nor one that moves more than 1 - this share of customers to another segment id.
+        promotion_margin: the relative silhouette gain over the champion (on the same customers) required.
+    """
+
+    enabled: bool = False
+    features: tuple[str, ...] = ("recency_days", "frequency", "monetary", "avg_basket_value")
+    log_features: tuple[str, ...] = ("frequency", "monetary", "avg_basket_value")
+    algorithm: str = "kmeans"
+    min_segments: int = 3
+    max_segments: int = 8
+    selection_sample: int = 5000
+    minibatch_above: int = 200_000
+    score_batch_size: int = 100_000
+    retrain: str = "weekly"
+    retrain_weekday: int = 6
+    match_max_distance: float = 1.5
+    min_silhouette: float = 0.2
+    min_stability: float = 0.8
+    promotion_margin: float = 0.0
+
+    def is_retrain_day(self, day: dt.date) -> bool:
+        """Whether `day` is a scheduled retrain night (daily: every night; weekly: its weekday; monthly: the 1st)."""
+        return is_retrain_day(self.retrain, self.retrain_weekday, day)
+
+
+def parse_segmentation(raw: dict[str, Any], fail) -> SegmentationConfig:
+    """The `segmentation:` section, checked: known algorithm and schedule, a sane range, log features listed."""
+    defaults = SegmentationConfig()
+    features = tuple(str(f) for f in raw.get("features") or defaults.features)
+    # left out: the default skewed columns among the features; listed: exactly those, each a feature
+    log_features = (
+        tuple(str(f) for f in raw["log_features"] or ())
+        if "log_features" in raw
+        else tuple(f for f in defaults.log_features if f in features)
+    )
+    spec = SegmentationConfig(
+        enabled=bool(raw.get("enabled", False)),
+        features=features,
+        log_features=tuple(f for f in log_features if f in features),
+        algorithm=str(raw.get("algorithm", defaults.algorithm)),
+        min_segments=int(raw.get("min_segments", defaults.min_segments)),
+        max_segments=int(raw.get("max_segments", defaults.max_segments)),
+        selection_sample=int(raw.get("selection_sample", defaults.selection_sample)),
+        minibatch_above=int(raw.get("minibatch_above", defaults.minibatch_above)),
+        score_batch_size=int(raw.get("score_batch_size", defaults.score_batch_size)),
+        retrain=str(raw.get("retrain", defaults.retrain)),
+        retrain_weekday=int(raw.get("retrain_weekday", defaults.retrain_weekday)),
+        match_max_distance=float(raw.get("match_max_distance", defaults.match_max_distance)),
+        min_silhouette=float(raw.get("min_silhouette", defaults.min_silhouette)),
+        min_stability=float(raw.get("min_stability", defaults.min_stability)),
+        promotion_margin=float(raw.get("promotion_margin", defaults.promotion_margin)),
+    )
+    if unknown := sorted(set(log_features) - set(features)):
+        raise fail(f"segmentation.log_features {unknown} are not among segmentation.features")
+    if len(set(features)) != len(features) or "customer_id" in features or "as_of_date" in features:
+        raise fail(f"segmentation.features must be distinct feature columns, got {list(features)}")
+    if spec.algorithm not in SEGMENTATION_ALGORITHMS:
+        raise fail(f"segmentation.algorithm must be one of {SEGMENTATION_ALGORITHMS}, got {spec.algorithm!r}")
+    if not 2 <= spec.min_segments <= spec.max_segments:
+        raise fail("segmentation needs 2 <= min_segments <= max_segments")
+    if spec.retrain not in RETRAIN_SCHEDULES:
+        raise fail(f"segmentation.retrain must be one of {RETRAIN_SCHEDULES}, got {spec.retrain!r}")
+    if not 0 <= spec.retrain_weekday <= 6:
+        raise fail("segmentation.retrain_weekday must be 0 (Monday) .. 6 (Sunday)")
+    if (
+        spec.selection_sample < spec.max_segments * 10
+        or spec.score_batch_size < 1
+        or spec.minibatch_above < 1
+    ):
+        raise fail("segmentation.selection_sample must be at least 10 x max_segments; batch sizes at least 1")
+    if not (0 <= spec.min_stability <= 1 and -1 <= spec.min_silhouette <= 1 and spec.promotion_margin >= 0):
+        raise fail("segmentation: min_stability in [0, 1], min_silhouette in [-1, 1], promotion_margin >= 0")
+    return spec
+
+
+@dataclass(frozen=True)
 class DatasetConfig:
     name: str
     description: str
@@ -196,12 +302,15 @@ class DatasetConfig:
     validation: Validation
     classification: LineClassification
     late_files_lookback_days: int
-    segmentation_enabled: bool
-    n_segments: int
+    segmentation: SegmentationConfig
     drift_reference_days: int
     drift_current_days: int
     simulation: dict[str, Any] = field(default_factory=dict)
     forecasting: ForecastingConfig = field(default_factory=ForecastingConfig)
+
+    @property
+    def segmentation_enabled(self) -> bool:
+        return self.segmentation.enabled
 
     def source_location(self, override: str | None = None) -> str:
         """Where the original file of a replayed dataset is: the override, the env variable, or the default.
@@ -291,7 +400,7 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
             for item in classification_raw.get("non_product_patterns") or ()
         ),
     )
-    segmentation = raw.get("segmentation") or {}
+    segmentation = parse_segmentation(raw.get("segmentation") or {}, fail)
     drift = raw.get("drift") or {}
     landing = raw.get("landing") or {}
     lookback = int(landing.get("late_files_lookback_days", 14))
@@ -310,8 +419,7 @@ def parse_dataset_config(raw: dict[str, Any], origin: str = "<config>") -> Datas
         validation=validation,
         classification=classification,
         late_files_lookback_days=lookback,
-        segmentation_enabled=bool(segmentation.get("enabled", False)),
-        n_segments=int(segmentation.get("n_segments", 4)),
+        segmentation=segmentation,
         drift_reference_days=int(drift.get("reference_days", 28)),
         drift_current_days=int(drift.get("current_days", 7)),
         simulation=dict(raw.get("simulation") or {}),

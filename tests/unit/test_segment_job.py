@@ -1,0 +1,56 @@
+"""The segment job's pure parts: when a night retrains, and the shape of the rows it writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+
+from daybreak.datasets import SegmentationConfig
+from jobs.segment import retrain_reason, segments_table, transitions_table
+
+SPEC = SegmentationConfig(enabled=True, retrain="weekly", retrain_weekday=6)
+SUNDAY, MONDAY = dt.date(2024, 6, 30), dt.date(2024, 7, 1)
+
+
+@dataclasses.dataclass
+class _Champion:
+    features: tuple[str, ...] = SPEC.features
+    algorithm: str = "kmeans"
+
+
+def test_retrain_reason():
+    assert retrain_reason(SPEC, MONDAY, None) == "no champion yet"
+    assert retrain_reason(SPEC, SUNDAY, _Champion()) == "scheduled (weekly retrain)"
+    assert retrain_reason(SPEC, MONDAY, _Champion()) is None  # the champion scores
+    assert "differ" in retrain_reason(SPEC, MONDAY, _Champion(features=("recency_days",)))
+    assert "differ" in retrain_reason(SPEC, MONDAY, _Champion(algorithm="gmm"))
+    assert retrain_reason(dataclasses.replace(SPEC, retrain="daily"), MONDAY, _Champion()) is not None
+
+
+def test_rows_have_the_contract_types_and_nulls_not_nan():
+    assignments = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "segment_id": [2],
+            "segment_name": ["loyal"],
+            "distance": [0.5],
+            "probability": [float("nan")],
+        }  # fmt: skip
+    )
+
+    rows = segments_table(assignments, SUNDAY, model_version="2024-06-30", run_id="r")
+    empty = segments_table(None, SUNDAY, model_version=None, run_id="r")
+
+    assert [str(t) for t in rows.dtypes] == [str(t) for t in empty.dtypes]
+    assert str(rows["segment_id"].dtype) == "int32[pyarrow]" and rows["probability"].isna().all()
+    assert rows.iloc[0]["as_of_date"] == SUNDAY and len(empty) == 0
+
+    moved = pd.DataFrame(
+        {"from_segment_id": pd.array([None, 1], dtype="Int64"), "from_segment_name": [None, "x"],
+         "to_segment_id": [1, 1], "to_segment_name": ["x", "x"], "customers": [3, 4], "share_of_from": [1.0, 1.0]}
+    )  # fmt: skip
+    table = transitions_table(moved, SUNDAY, None, model_version="v", run_id="r")
+    assert table["from_segment_id"].isna().tolist() == [True, False]
+    assert table["previous_as_of_date"].isna().all()
