@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from daybreak.datasets import load_dataset_config
 from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect, replace_partition
+from daybreak.warehouse import connect, replace_partitions
 
 if TYPE_CHECKING:
     import duckdb
@@ -299,10 +299,10 @@ def write_tables(
             transitions, business_date, previous_date, model_version=version, run_id=run_id
         ),
     }
-    written = {
-        table: replace_partition(connection, table, frame, key_column="as_of_date", key_value=business_date)
-        for table, frame in frames.items()
-    }
+    # the three tables land together or not at all
+    written = replace_partitions(
+        connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]
+    )
     sizes = {} if assignments is None else assignments.groupby(["segment_id", "segment_name"]).size()
     return written, {name: int(n) for (_, name), n in dict(sizes).items()}
 
