@@ -8,8 +8,8 @@ in the warehouse, schema `registry`, so a version and the predictions it made ar
 * `registry.model_events`: the audit log, one row per change, appended and never updated or deleted. `event_seq`
   orders events (logical dates alone cannot: a rollback can share its date with the promotion it undoes).
 
-Promotion is gated: `decide_promotion` is a pure function of two scores and a margin, and the I/O functions only
-record what was decided. Every write is one transaction, so a crash leaves the registry as it was; and every
+Promotion is gated: `daybreak.models.promotion.decide_promotion` is a pure function of two scores and a margin,
+and the functions here only record what was decided. Every write is one transaction, so a crash leaves the registry as it was; and every
 write is idempotent, so a rerun of a night changes nothing that the first run already recorded (no duplicate
 audit rows, identical tables).
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
 from daybreak import tables
@@ -46,50 +45,6 @@ _CONTENT_COLUMNS = tuple(c for c in VERSION_COLUMNS if c not in ("status", "run_
 
 class RegistryError(ValueError):
     """A registry change that cannot be made: an unknown version, nothing to roll back to, a bad argument."""
-
-
-def decide_promotion(
-    champion_score: float | None, challenger_score: float, margin: float, lower_is_better: bool = True
-) -> tuple[bool, str]:
-    """Whether a challenger replaces the champion: it must beat the champion's score by a relative `margin`.
-
-    Pure, so the rule is tested on numbers and the same scores always give the same decision. A tie, or a
-    challenger within the margin, keeps the champion: a new model has to earn the churn it causes.
-
-    Args:
-        champion_score: the champion's score on the same backtest; None when there is no champion yet.
-        challenger_score: the challenger's score.
-        margin: the relative improvement required, e.g. 0.02 for 2% (of the champion's absolute score).
-        lower_is_better: True for errors (MASE, sMAPE), False for scores (silhouette).
-
-    Returns:
-        (promote, reason), the reason in words for the audit log.
-    """
-    if margin < 0:
-        raise RegistryError(f"margin must be at least 0, got {margin}")
-    if challenger_score is None or not math.isfinite(challenger_score):
-        return False, f"challenger score {challenger_score} is not a finite number"
-    if champion_score is None:
-        return True, f"no champion yet; challenger scores {challenger_score:.6g}"
-    if not math.isfinite(champion_score):
-        return (
-            True,
-            f"champion score {champion_score} is not finite; challenger scores {challenger_score:.6g}",
-        )
-    needed = margin * abs(champion_score)
-    if lower_is_better:
-        threshold = champion_score - needed
-        promote = challenger_score < threshold
-        relation = "below"
-    else:
-        threshold = champion_score + needed
-        promote = challenger_score > threshold
-        relation = "above"
-    verdict = "beats" if promote else "does not beat"
-    return promote, (
-        f"challenger {challenger_score:.6g} {verdict} champion {champion_score:.6g} by the margin "
-        f"{margin:g} (needed {relation} {threshold:.6g})"
-    )
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
