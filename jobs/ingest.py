@@ -31,7 +31,7 @@ import logging
 
 from daybreak.canonical import IngestError
 from daybreak.datasets import load_dataset_config
-from daybreak.ingest.accounting import ensure_monitoring_tables
+from daybreak.ingest.accounting import ensure_tables
 from daybreak.ingest.day import deliveries, ingest_day, missing_export
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import connect
@@ -76,7 +76,7 @@ def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None)
                 raise error
             if connection is None:
                 connection = stack.enter_context(connect(settings.warehouse_path))
-                ensure_monitoring_tables(connection)
+                ensure_tables(connection)
             summaries.append(
                 ingest_day(
                     connection, settings, config, business_date, found, ingested_at=ingested_at, run_id=run_id

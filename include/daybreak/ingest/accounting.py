@@ -30,9 +30,12 @@ STATUS_DUPLICATE = "duplicate"
 STATUS_REFUSED = "refused"
 
 
-def ensure_monitoring_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the accounting tables (adding columns that later versions introduced to older warehouses)."""
-    tables.ensure(connection, RUNS, QUARANTINE, REBUILDS)
+def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create every declared table (adding columns later versions introduced to older warehouses).
+
+    Ingest is the first writer of every night, so dbt's sources for predictions, registry and monitoring exist
+    (empty) before the first `dbt build` tests them."""
+    tables.ensure(connection, *tables.TABLES.values())
     # rows written before a file's status and landing night were recorded: every one of them was a loaded file
     connection.execute(
         "update monitoring.ingest_runs set status = coalesce(status, 'loaded'), "
