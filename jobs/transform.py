@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from daybreak import tables
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import connect
@@ -64,12 +65,7 @@ def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
 
 
 def _has_rebuild_requests(connection) -> bool:
-    return bool(
-        connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'monitoring' and table_name = 'rebuild_requests'"
-        ).fetchone()[0]
-    )
+    return tables.exists(connection, "monitoring.rebuild_requests")
 
 
 def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
