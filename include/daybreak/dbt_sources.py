@@ -1,7 +1,8 @@
-"""dbt's view of the tables Python writes: `dbt_project/models/sources/_daybreak__sources.yml`, from `tables.py`.
+"""dbt's and the docs' view of the tables Python writes, generated from `tables.py`.
 
-The YAML is generated, never edited: `python -m daybreak.dbt_sources` rewrites it, and a unit test fails when the
-committed file differs from what the declarations give. So `dbt docs` shows predictions, registry and monitoring
+`dbt_project/models/sources/_daybreak__sources.yml` and the table list in docs/architecture.md (between its
+`tables:begin` and `tables:end` markers) are generated, never edited: `python -m daybreak.dbt_sources` rewrites
+both, and a unit test fails when a committed copy differs from what the declarations give. So `dbt docs` shows predictions, registry and monitoring
 beside the marts with the same descriptions, and `dbt build` tests their keys: `not_null` on every column declared
 not nullable, `unique` on a one-column key, `unique_combination` (tests/generic) on a composite one.
 """
@@ -14,6 +15,8 @@ from daybreak.settings import PROJECT_ROOT
 from daybreak.tables import TABLES, Table
 
 SOURCES_FILE = PROJECT_ROOT / "dbt_project" / "models" / "sources" / "_daybreak__sources.yml"
+DOCS_FILE = PROJECT_ROOT / "docs" / "architecture.md"
+DOCS_BEGIN, DOCS_END = "<!-- tables:begin -->", "<!-- tables:end -->"
 SCHEMAS = {
     "predictions": "What the model jobs write each night (jobs.forecast, jobs.segment); one partition per as-of date.",
     "registry": "The model registry (daybreak.registry): every trained version and the audit log of its status.",
@@ -75,12 +78,38 @@ def sources_yaml() -> str:
     return HEADER + body
 
 
+def tables_markdown() -> str:
+    """One entry per declared table: its name, meaning, key and partition, then its columns and types."""
+    entries = []
+    for declared in TABLES.values():
+        partition = f"partition `{declared.partition}`" if declared.partition else "updated in place"
+        columns = "\n".join(
+            f"| `{c.name}` | {c.type}{'' if c.nullable else ' not null'} | {c.description} |"
+            for c in declared.columns
+        )
+        entries.append(
+            f"#### `{declared.qualified}`\n\n{declared.description} Key ({', '.join(declared.key)}); {partition}.\n\n"
+            f"| column | type | meaning |\n|---|---|---|\n{columns}\n"
+        )
+    return "\n".join(entries)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def docs_with_tables(text: str) -> str:
+    """`text` (docs/architecture.md) with the generated table list between its markers."""
+    start, end = text.index(DOCS_BEGIN) + len(DOCS_BEGIN), text.index(DOCS_END)
+    return f"{text[:start]}\n{tables_markdown()}{text[end:]}"
+
+
 def main() -> None:
-    """Rewrite the committed sources YAML from the declarations."""
+    """Rewrite the committed sources YAML and the docs' table list from the declarations."""
     from daybreak.files import write_text_atomic
 
-    path = write_text_atomic(Path(SOURCES_FILE), sources_yaml())
-    print(path)
+    print(write_text_atomic(Path(SOURCES_FILE), sources_yaml()))
+    print(write_text_atomic(Path(DOCS_FILE), docs_with_tables(Path(DOCS_FILE).read_text(encoding="utf-8"))))
 
 
 if __name__ == "__main__":

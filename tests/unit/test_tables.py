@@ -91,7 +91,11 @@ def test_an_unpartitioned_table_enforces_its_key():
     assert "primary key" not in T.ddl() and '"as_of_date" DATE not null' in T.ddl()
 
 
-def test_the_committed_dbt_sources_are_generated_from_the_declarations():
+def test_the_committed_dbt_sources_and_docs_are_generated_from_the_declarations():
     assert dbt_sources.SOURCES_FILE.read_text() == dbt_sources.sources_yaml(), (
         "dbt_project/models/sources/_daybreak__sources.yml is out of date: run `python -m daybreak.dbt_sources`"
+    )
+    docs = dbt_sources.DOCS_FILE.read_text()
+    assert docs == dbt_sources.docs_with_tables(docs), (
+        "docs/architecture.md's table list is out of date: run `python -m daybreak.dbt_sources`"
     )
