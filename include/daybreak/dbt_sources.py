@@ -84,7 +84,7 @@ def tables_markdown() -> str:
     for declared in TABLES.values():
         partition = f"partition `{declared.partition}`" if declared.partition else "updated in place"
         columns = "\n".join(
-            f"| `{c.name}` | {c.type}{'' if c.nullable else ' not null'} | {c.description} |"
+            f"| `{c.name}` | {c.type}{'' if c.nullable else ' not null'} | {_cell(c.description)} |"
             for c in declared.columns
         )
         entries.append(
