@@ -59,17 +59,26 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
     ("change", "message"),
     [
         ({"columns": {"ordered_at": "ts"}}, "required canonical columns not mapped"),
-        ({"columns": {**MINIMAL["columns"], "colour": "c"}}, "unknown canonical columns"),
-        ({"series": {"keys": ["colour"]}}, "series keys must be"),
+        ({"columns": {**MINIMAL["columns"], "colour": "c"}}, r"columns\.colour: Input should be 'order_id'"),
+        ({"series": {"keys": ["colour"]}}, r"series\.keys\.0: Input should be 'location' or 'product_id'"),
         ({"series": {"keys": ["location"], "target": "profit"}}, "series.target"),
         ({"series": {"keys": ["location"], "frequency": "yearly"}}, "series.frequency"),
-        ({"series": {"keys": []}}, "series needs keys"),
-        ({"validation": {"ranges": {"location": {"min": 0}}}}, "not a numeric column"),
-        ({"validation": {"ranges": {"quantity": {"low": 0}}}}, "takes min and/or max"),
+        ({"series": {"keys": []}}, "series: needs keys, include_total, or both"),
+        ({"validation": {"ranges": {"location": {"min": 0}}}}, "validation.ranges.location: Input should be"),
+        (
+            {"validation": {"ranges": {"quantity": {"low": 0}}}},
+            "unknown key `validation.ranges.quantity.low`; allowed in validation.ranges.quantity: min, max",
+        ),
         ({"validation": {"ranges": {"quantity": {"min": 5, "max": 1}}}}, "min 5 is above max 1"),
-        ({"validation": {"allowed_values": {"quantity": [1]}}}, "not a text column"),
+        (
+            {"validation": {"allowed_values": {"quantity": [1]}}},
+            "validation.allowed_values.quantity: Input should be",
+        ),
         ({"validation": {"patterns": {"order_id": "C(?"}}}, "is not a regular expression"),
-        ({"validation": {"duplicate_lines": "drop"}}, "keep or quarantine"),
+        (
+            {"validation": {"duplicate_lines": "drop"}},
+            "validation.duplicate_lines: Input should be 'keep' or 'quarantine'",
+        ),
         ({"landing": {"late_files_lookback_days": -1}}, "late_files_lookback_days"),
     ],
 )
@@ -79,7 +88,7 @@ def test_broken_configs_are_refused(change, message):
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(DatasetConfigError, match="available: online_retail, store_item, synthetic"):
+    with pytest.raises(DatasetConfigError, match="shipped: online_retail, store_item, synthetic"):
         load_dataset_config("nope")
 
 
@@ -100,7 +109,8 @@ def test_validation_and_classification_are_read_from_the_config():
             },
         }
     )
-    assert config.validation.ranges == {"quantity": (0.0, None), "unit_price": (None, 1000.0)}
+    ranges = config.validation.ranges
+    assert (ranges["quantity"].min, ranges["quantity"].max, ranges["unit_price"].max) == (0.0, None, 1000.0)
     assert config.validation.allowed_values == {"location": ("1", "2")}
     assert config.validation.quarantine_duplicate_lines
     assert config.classification.return_order_prefix == "R"
@@ -175,10 +185,16 @@ def test_segmentation_section_is_parsed_with_defaults():
     [
         ({"candidates": ["arima_deluxe"]}, "unknown model"),
         ({"candidates": [{"model": "auto_ets", "season_length": 7}]}, "does not take"),
-        ({"retrain": "hourly"}, "retrain must be one of"),
+        ({"retrain": "hourly"}, r"forecasting\.retrain: Input should be 'daily', 'weekly' or 'monthly'"),
         ({"selection_metric": "mape"}, "selection_metric"),
-        ({"backtest": {"folds": 0}}, "folds must be at least 1"),
-        ({"promotion": 0.1}, "unknown keys"),
+        (
+            {"backtest": {"folds": 0}},
+            "forecasting.backtest.folds: Input should be greater than or equal to 1",
+        ),
+        (
+            {"promotion": 0.1},
+            "unknown key `forecasting.promotion`; allowed in forecasting: candidates, backtest",
+        ),
     ],
 )
 def test_a_broken_forecasting_section_is_refused(section, message):
@@ -197,10 +213,13 @@ def test_shipped_forecasting_sections():
     ("section", "message"),
     [
         ({"algorithm": "dbscan"}, "segmentation.algorithm"),
-        ({"min_segments": 5, "max_segments": 3}, "min_segments <= max_segments"),
+        ({"min_segments": 5, "max_segments": 3}, "min_segments must not exceed max_segments"),
         ({"retrain": "hourly"}, "segmentation.retrain"),
         ({"retrain_weekday": 7}, "retrain_weekday"),
-        ({"features": ["recency_days"], "log_features": ["monetary"]}, "not among segmentation.features"),
+        (
+            {"features": ["recency_days"], "log_features": ["monetary"]},
+            r"segmentation: log_features \['monetary'\] are not among features",
+        ),
         ({"features": ["customer_id", "monetary"], "log_features": []}, "distinct feature columns"),
         ({"min_stability": 1.5}, "min_stability"),
     ],

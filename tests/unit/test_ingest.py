@@ -248,8 +248,11 @@ def use_config(monkeypatch, fmt: str = "csv", *, quarantine_duplicate_lines: boo
     """Land the synthetic dataset in another format (the configs all land CSV today), or with duplicate lines
     quarantined (the synthetic shop keeps them: its orders can repeat a line)."""
     config = load_dataset_config("synthetic")
-    validation = dataclasses.replace(config.validation, quarantine_duplicate_lines=quarantine_duplicate_lines)
-    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}", validation=validation)
+    validation = dataclasses.replace(
+        config.validation, duplicate_lines="quarantine" if quarantine_duplicate_lines else "keep"
+    )
+    landing = dataclasses.replace(config.landing, format=fmt, glob=f"*.{fmt}")
+    changed = dataclasses.replace(config, landing=landing, validation=validation)
     monkeypatch.setattr(ingest, "load_dataset_config", lambda name: changed)
 
 
