@@ -274,7 +274,7 @@ def _landed_manifest(connection) -> pd.DataFrame:
 
 def _read_delivery(delivery: Delivery, config: DatasetConfig, is_open: bool) -> tuple[FileResult, str | None]:
     try:
-        export = read_export(delivery.path, config.landing_format)
+        export = read_export(delivery.path, config.landing_format, config.landing.delimiter)
     except ExportReadError as error:
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} cannot be read: {error}"
