@@ -27,7 +27,10 @@ def _date(text: str) -> dt.date:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daybreak", description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="data home (env DAYBREAK_HOME, default ./.daybreak)")
-    parser.add_argument("--dataset", help="dataset config name (env DAYBREAK_DATASET, default synthetic)")
+    parser.add_argument(
+        "--dataset",
+        help="a shipped dataset's name or a dataset YAML's path (env DAYBREAK_DATASET, default synthetic)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -76,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
     )
 
+    config = commands.add_parser("config", help="dataset configs")
+    config.add_subparsers(dest="config_command", required=True).add_parser(
+        "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
+    ).add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
+
     demo = commands.add_parser(
         "demo", help="simulate, load history, run the last nights through Airflow, serve"
     )
@@ -95,9 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset:
         os.environ["DAYBREAK_DATASET"] = args.dataset
 
-    from daybreak.settings import get_settings
+    if args.command == "config":
+        return check_config(args.file)
+    from daybreak.settings import SettingsError, get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise SystemExit(f"daybreak: {error}") from None
     if args.command == "simulate":
         result = simulate(args, settings)
     elif args.command == "forecast" and (args.input or args.output):
@@ -270,6 +283,19 @@ def _latest_night(connection, kind: str) -> dt.date:
     return latest
 
 
+def check_config(file: str) -> int:
+    """`daybreak config check FILE`: one line, OK with the dataset's name or what is wrong (exit 2)."""
+    from daybreak.datasets import DatasetConfigError, load_dataset_config
+
+    try:
+        config = load_dataset_config(file)
+    except DatasetConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"OK {config.name}: {file}")
+    return 0
+
+
 def simulate(args: argparse.Namespace, settings) -> dict:
     from dataclasses import asdict
 
@@ -277,7 +303,7 @@ def simulate(args: argparse.Namespace, settings) -> dict:
     from daybreak.simulate import replay_dataset, simulate_synthetic
 
     config = load_dataset_config(settings.dataset)
-    if config.source.get("kind") == "simulator":
+    if config.source["kind"] == "simulator":
         defaults = config.simulation
         summary = simulate_synthetic(
             settings.landing_dir,

@@ -280,8 +280,10 @@ class Validation:
 class NonProductPattern(NamedTuple):
     """A product_id pattern and the category of the non-product lines it matches."""
 
-    pattern: str
-    category: str
+    pattern: Annotated[str, Field(description="A regular expression the whole product_id matches.")]
+    category: Annotated[
+        str, Field(description="The lines' non_product_category (gift_voucher, postage, ...).")
+    ]
 
 
 @section
