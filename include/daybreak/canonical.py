@@ -353,7 +353,7 @@ def _derive(column: str, expression: str, stripped: dict[str, pd.Series]) -> tup
     error = pd.Series(None, index=index, dtype=object)
     for name, (_, is_number) in reversed(list(inputs.items())):  # the first bad input is named
         bad = ~is_number
-        error.loc[bad] = f"{column} = {expression}: {name} " + stripped[name][bad].map(repr) + " is no number"
+        error.loc[bad] = [f"{column} = {expression}: {name} {v!r} is no number" for v in stripped[name][bad]]
     no_value = error.isna() & ~np.isfinite(value)
-    error.loc[no_value] = f"{column} = {expression} gives " + value[no_value].map(repr)
+    error.loc[no_value] = [f"{column} = {expression} gives {v!r}" for v in value[no_value]]
     return value, error

@@ -626,7 +626,7 @@ def _source_format(config: DatasetConfig, location: str) -> tuple[str, str]:
 
 def _read_csv_source(handle, config: DatasetConfig, suffix: str) -> pd.DataFrame:
     """A delimited source read as text: every value a string, exactly as in the file."""
-    delimiter = config.source.get("delimiter")
+    delimiter = config.source.get("delimiter", config.landing.delimiter)
     delimiter = {"tab": "\t", WHITESPACE: r"\s+"}.get(delimiter, delimiter)
     data = handle.read()
     if delimiter is None:

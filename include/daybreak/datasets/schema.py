@@ -112,7 +112,7 @@ class Source(TypedDict):
         NotRequired[str],
         Field(
             description="kind file, csv: `whitespace` (runs of spaces and tabs), `tab`, or one character; "
-            "default: tab for .tsv, else sniffed among `, ; TAB |`."
+            "default: `landing.delimiter`, else tab for .tsv, else sniffed among `, ; TAB |`."
         ),
     ]
     member: Annotated[
