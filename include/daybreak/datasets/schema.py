@@ -586,8 +586,6 @@ def _mapping_is_canonical(columns: dict, constants: dict, derived: dict) -> None
         in_ = [name for name, section in sources.items() if canonical in section]
         if len(in_) > 1:
             raise ValueError(f"{canonical} is given in both {in_[0]} and {in_[1]}")
-    if missing := [c for c in REQUIRED_COLUMNS if not any(c in s for s in sources.values())]:
-        raise ValueError(f"required canonical columns not mapped (columns, constants or derived): {missing}")
     for column in NUMERIC_COLUMNS:
         if column in constants and (
             isinstance(constants[column], bool) or not isinstance(constants[column], int | float)
@@ -600,6 +598,8 @@ def _mapping_is_canonical(columns: dict, constants: dict, derived: dict) -> None
             raise ValueError(f"derived.{column} is text: give a template, not an expression")
     if "ordered_at" in constants:
         raise ValueError("ordered_at cannot be a constant: it dates every row")
+    if missing := [c for c in REQUIRED_COLUMNS if not any(c in s for s in sources.values())]:
+        raise ValueError(f"required canonical columns not mapped (columns, constants or derived): {missing}")
 
 
 @section
