@@ -9,6 +9,7 @@ import pytest
 from daybreak.datasets import (
     DatasetConfigError,
     available_datasets,
+    dataset_path,
     load_dataset_config,
     parse_dataset_config,
 )
@@ -227,3 +228,108 @@ def test_shipped_forecasting_sections():
 def test_broken_segmentation_sections_are_refused(section, message):
     with pytest.raises(DatasetConfigError, match=message):
         parse_dataset_config({**MINIMAL, "segmentation": {"enabled": True, **section}})
+
+
+SHOP_YAML = """\
+name: shop
+columns: {ordered_at: ts, product_id: sku, location: store, quantity: qty, unit_price: p}
+series: {keys: [location]}
+"""
+
+
+def _write(folder, name: str, text: str):
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_a_config_anywhere_loads_by_its_path(tmp_path):
+    path = _write(tmp_path, "shop.yml", SHOP_YAML)
+    config = load_dataset_config(path)
+    assert (config.name, config.landing.delimiter, config.derived) == ("shop", None, {})
+    assert dataset_path(str(path)) == path.resolve()
+    assert dataset_path("synthetic").name == "synthetic.yml"
+
+
+def test_a_name_other_than_the_files_is_refused(tmp_path):
+    path = _write(tmp_path, "mine.yml", SHOP_YAML)
+    with pytest.raises(DatasetConfigError) as error:
+        load_dataset_config(path)
+    assert (
+        str(error.value) == f"{path}: name 'shop' differs from the file's name 'mine'; they must be the same"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            SHOP_YAML + "segmentaton: {enabled: true}\n",
+            "unknown key `segmentaton`; allowed: name, description, source, landing, columns, constants, derived, "
+            "validation, classification, calendar, series, segmentation, drift, simulation, forecasting",
+        ),
+        (
+            SHOP_YAML + "segmentation: {enabled: true, retrain_wekday: 2}\n",
+            "unknown key `segmentation.retrain_wekday`; allowed in segmentation: enabled, features, log_features, "
+            "algorithm, min_segments, max_segments, selection_sample, minibatch_above, score_batch_size, retrain, "
+            "retrain_weekday, match_max_distance, min_silhouette, min_stability, promotion_margin",
+        ),
+        (
+            SHOP_YAML.replace("keys:", "key:"),
+            "unknown key `series.key`; allowed in series: keys, target, frequency, horizon, include, include_total, "
+            "holidays_country",
+        ),
+        (
+            SHOP_YAML + "landing: {delimiter: ab}\n",
+            "landing.delimiter: delimiter is `whitespace`, `tab` or one character (not a quote), got 'ab'",
+        ),
+        (
+            SHOP_YAML + "landing: {timestamp_format: YYYYMMDD}\n",
+            "landing.timestamp_format: a strftime format",
+        ),
+        (SHOP_YAML + "source: {kind: file}\n", "source of kind file needs default_path or path_env"),
+        (
+            SHOP_YAML + "calendar: {closed_weekdays: [7]}\n",
+            "calendar.closed_weekdays.0: Input should be less",
+        ),
+        (SHOP_YAML.replace("name: shop", "name: ../shop"), "name: String should match pattern"),
+        ("- a list\n", "a dataset config is a mapping of sections, got list"),
+        (SHOP_YAML + "  bad indent: [\n", "not readable as YAML"),
+    ],
+)
+def test_every_problem_is_one_line_naming_the_file_and_key(tmp_path, text, message):
+    path = _write(tmp_path, "shop.yml", text)
+    with pytest.raises(DatasetConfigError) as error:
+        load_dataset_config(path)
+    assert str(error.value).startswith(f"{path}: {message}") and "\n" not in str(error.value)
+
+
+def test_config_check_prints_one_line_and_exits_2_when_broken(tmp_path, capsys):
+    from jobs.cli import main
+
+    good = _write(tmp_path, "shop.yml", SHOP_YAML)
+    assert main(["config", "check", str(good)]) == 0
+    assert capsys.readouterr().out == f"OK shop: {good}\n"
+    broken = _write(
+        tmp_path / "..", "shop2.yml", SHOP_YAML.replace("name: shop", "name: shop2") + "segmentaton: {}\n"
+    )
+    assert main(["config", "check", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{broken.resolve()}: unknown key `segmentaton`") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["online_retail", "store_item", "synthetic"])
+def test_shipped_configs_pass_the_check(name, capsys):
+    from jobs.cli import main
+
+    assert main(["config", "check", name]) == 0
+
+
+def test_the_reference_page_is_generated_from_the_schema():
+    from daybreak.datasets import reference
+
+    assert reference.PAGE.read_text(encoding="utf-8") == reference.render(), (
+        "docs/config-reference.md is out of date: run .venv/bin/python -m daybreak.datasets.reference"
+    )
+    for key in ("`retrain_weekday`", "`timestamp_format`", "`expression`", "`template`", "`path_env`"):
+        assert key in reference.render()
