@@ -418,3 +418,40 @@ def test_replay_refuses_an_unknown_suffix_and_an_undatable_row(tmp_path):
         ValueError, match=r"p\.txt: 1 rows cannot be dated \(%Y%m%d\), e\.g\. row 2: '2024-03-05'"
     ):
         replay_dataset(config, tmp_path / "landing", source=str(source))
+
+
+def test_the_cli_takes_a_dataset_by_path_and_writes_inside_the_home(tmp_path, monkeypatch):
+    from jobs.cli import main
+
+    monkeypatch.setenv(
+        "DAYBREAK_HOME", "unused"
+    )  # main() sets both from its options; restored after the test
+    monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
+    config = own_config(tmp_path)
+    source = tmp_path / "p.txt"
+    source.write_text(delimited(" ", quote_first=True)(OWN_ROWS))
+    home = tmp_path / "home"
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "--dataset",
+                str(tmp_path / "purchases.yml"),
+                "simulate",
+                "--source",
+                str(source),
+            ]
+        )
+        == 0
+    )
+    written = sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file())
+    assert written == [
+        "landing/purchases/2024-03-05/sales_2024-03-05.csv",
+        "landing/purchases/2024-03-06/sales_2024-03-06.csv",
+    ]
+    assert config.name == "purchases"
+    with pytest.raises(
+        SystemExit, match=r"^daybreak: DAYBREAK_DATASET: dataset '/some/path/evil': no such YAML file"
+    ):
+        main(["--home", str(home), "--dataset", "/some/path/evil", "simulate"])
