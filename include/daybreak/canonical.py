@@ -227,7 +227,8 @@ def to_canonical(
         listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
 
     Raises:
-        IngestError: the export lacks a column the config maps (names the file and column).
+        IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
+            and the columns).
     """
     missing = [source for source in config.export_columns if source not in raw.columns]
     if missing:

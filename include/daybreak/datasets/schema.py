@@ -653,10 +653,11 @@ class DatasetConfig:
     @field_validator("constants", mode="before")
     @classmethod
     def _constants(cls, value):
-        return {
-            k: (v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
-            for k, v in (value or {}).items()
-        }
+        """Text columns' constants as text (`location: 1` is the location "1"); numbers stay numbers."""
+        for column in NUMERIC_COLUMNS:
+            if isinstance((value or {}).get(column), bool):
+                raise ValueError(f"constants.{column} must be a number, got {value[column]!r}")
+        return {k: v if k in NUMERIC_COLUMNS else str(v) for k, v in (value or {}).items()}
 
     @model_validator(mode="after")
     def _consistent(self):
