@@ -172,8 +172,9 @@ def forecast_file(args: argparse.Namespace) -> dict:
     candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
     try:
         return run_file(args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates)
-    except InputFileError as error:
-        raise SystemExit(f"daybreak forecast: {error}") from None
+    except InputFileError as error:  # bad input, like a bad option: one line, exit 2
+        print(f"daybreak forecast: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _models_parser(commands) -> None:
