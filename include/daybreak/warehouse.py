@@ -15,23 +15,45 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 LOCK_WAIT_SECONDS = 600.0
+T = TypeVar("T")
 
 
-def _is_lock_conflict(error: Exception) -> bool:
+def is_lock_conflict(error: Exception | str) -> bool:
+    """Whether `error` (or a program's output) says another process holds the DuckDB file's lock."""
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def retry_while_locked(attempt: Callable[[], T], *, wait_seconds: float = LOCK_WAIT_SECONDS) -> T:
+    """`attempt()`, called again with backoff while it fails on another process's lock, for up to `wait_seconds`.
+
+    The one waiting policy of every writer: the Python jobs through `connect`, dbt through the transform job.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return attempt()
+        except Exception as error:
+            if not is_lock_conflict(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 @contextlib.contextmanager
@@ -49,21 +71,27 @@ def connect(
 
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.1
-    while True:
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as error:
-            if not _is_lock_conflict(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    connection = retry_while_locked(
+        lambda: duckdb.connect(str(path), read_only=read_only), wait_seconds=wait_seconds
+    )
     try:
         yield connection
     finally:
         connection.close()
+
+
+def wait_for_warehouse(path: Path, wait_seconds: float) -> None:
+    """Return once no other process has the warehouse open (waiting up to `wait_seconds`), for a program that opens
+    the file itself and would fail at once (dbt).
+
+    While the file is held here nobody else uses it, so a DuckDB spill folder beside it (`<file>.tmp`, which
+    DuckDB never removes after a killed process) is stale and is removed.
+    """
+    with connect(path, wait_seconds=wait_seconds):
+        spill = path.with_name(path.name + ".tmp")
+        if spill.is_dir():
+            log.info("removing %s, left by a process killed while it spilled to disk", spill)
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def replace_partition(
@@ -242,7 +270,9 @@ def _check_self_contained(path: Path) -> None:
                 connection.execute(f'select * from "{schema}"."{view}" limit 0')  # noqa: S608
             except duckdb.PermissionException:
                 outside.append(f"{schema}.{view}")
-            except duckdb.Error:  # a view broken in the warehouse is as broken in the copy: not publish's to judge
+            except (
+                duckdb.Error
+            ):  # a view broken in the warehouse is as broken in the copy: not publish's to judge
                 continue
     if outside:
         raise NotSelfContainedError(

@@ -17,6 +17,7 @@ from daybreak.warehouse import (
     publish,
     remove_stale_temporaries,
     replace_partition,
+    retry_while_locked,
     table_checksums,
     temporary_sibling,
 )
@@ -202,3 +203,36 @@ def test_a_killed_publish_leaves_nothing_the_next_publish_does_not_remove(tmp_pa
         running.wait()
     assert remove_stale_temporaries(serving) == [alive]
     assert temporary_sibling(serving).name.startswith(".w.duckdb.")
+
+
+def test_retry_while_locked_waits_out_a_lock_and_nothing_else():
+    calls = []
+
+    def locked_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held')
+        return "done"
+
+    assert retry_while_locked(locked_twice, wait_seconds=5) == "done"
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="not a lock"):
+        retry_while_locked(lambda: (_ for _ in ()).throw(ValueError("not a lock")), wait_seconds=5)
+
+
+def test_connect_waits_for_another_process_to_let_the_file_go(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print(1, flush=True); "
+         "time.sleep(2)", str(path)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    holder.stdout.readline()
+    try:
+        with connect(path, wait_seconds=30) as connection:
+            assert connection.execute("select 1").fetchone() == (1,)
+        assert holder.poll() is not None, "connect returned only after the holder let go"
+    finally:
+        holder.kill()
+        holder.wait()
