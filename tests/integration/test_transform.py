@@ -3,13 +3,15 @@
 Given a small synthetic shop ingested for three days, when another process holds the warehouse open (read-only,
 which is enough to make dbt-duckdb fail with "Could not set lock on file") for a few seconds, then transform waits,
 builds once the file is free, and removes the spill folder a killed DuckDB process left beside the file; and when
-the file stays held past the wait, transform gives up naming the lock.
+the file stays held past the wait, transform gives up naming the lock. The night it builds publishes a serving copy
+that still answers once the lake is gone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ import pytest
 from daybreak.datasets import load_dataset_config
 from daybreak.settings import Settings
 from daybreak.simulate import simulate_synthetic
+from daybreak.warehouse import publish
 from jobs import ingest, transform
 
 pytestmark = pytest.mark.integration
@@ -89,6 +92,26 @@ def test_transform_waits_while_another_process_has_the_warehouse_open(settings):
         last = reader.execute("select max(sales_date) from marts.fct_daily_sales").fetchone()[0]
     assert last == DAYS[-1], "the night was built"
     assert not spill.exists(), "the stale spill folder was removed while transform held the file"
+
+
+def test_the_built_night_publishes_a_copy_that_reads_nothing_outside_itself(settings):
+    transform.run(DAYS[-1], "test", settings)
+
+    publish(settings.warehouse_path, settings.serving_path)
+    shutil.rmtree(settings.lake_dir)  # the lake gone: the copy must not notice
+
+    config = {"enable_external_access": False}
+    with duckdb.connect(str(settings.serving_path), read_only=True, config=config) as sealed:
+        views = sealed.execute(
+            "select schema_name || '.' || view_name from duckdb_views() where not internal order by 1"
+        ).fetchall()
+        assert ("staging.stg_raw__sales_lines",) in views
+        counts = {
+            relation: sealed.execute(f"select count(*) from {relation}").fetchone()[0]  # noqa: S608
+            for relation in ("raw.sales_lines", "staging.stg_raw__sales_lines", "marts.fct_sales_lines")
+        }
+    assert counts["raw.sales_lines"] > 0
+    assert len(set(counts.values())) == 1, counts
 
 
 def test_transform_gives_up_after_its_wait_naming_the_lock(settings):
