@@ -25,8 +25,8 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.exports import ExportReadError
     from daybreak.models.candidates import CandidateError
     from daybreak.registry import RegistryError
+    from daybreak.series_file import InputFileError
     from daybreak.settings import SettingsError
-    from jobs.forecast_file import InputFileError
     from jobs.transform import TransformError
 
     return (
