@@ -333,3 +333,13 @@ def test_the_reference_page_is_generated_from_the_schema():
     )
     for key in ("`retrain_weekday`", "`timestamp_format`", "`expression`", "`template`", "`path_env`"):
         assert key in reference.render()
+
+
+def test_your_own_configs_relative_data_file_is_beside_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("PURCHASES_PATH", raising=False)
+    source = "source: {kind: file, path_env: PURCHASES_PATH, default_path: data/p.txt}\n"
+    config = load_dataset_config(_write(tmp_path, "shop.yml", SHOP_YAML + source))
+    assert config.source_location() == str(tmp_path / "data" / "p.txt")
+    monkeypatch.setenv("PURCHASES_PATH", "/elsewhere/p.txt")
+    assert config.source_location() == "/elsewhere/p.txt"
+    assert load_dataset_config("online_retail").source["default_path"].startswith("../shared/data/")

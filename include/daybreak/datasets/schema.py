@@ -97,8 +97,9 @@ class Source(TypedDict):
     default_path: Annotated[
         NotRequired[str],
         Field(
-            description="kind file: the file's path (relative to the project root, `~` expanded) or fsspec URL "
-            "when the variable is unset. `daybreak simulate --source` overrides both."
+            description="kind file: the file's path or fsspec URL, when the variable is unset; a relative path "
+            "is read from the YAML file's folder (for a shipped dataset, from the project root), `~` expanded. "
+            "`daybreak simulate --source` overrides both."
         ),
     ]
     format: Annotated[
