@@ -167,7 +167,7 @@ class Landing:
         14,
         ge=0,
         description="Each night also picks up files that arrived late for this many earlier days (see "
-        "docs/architecture.md, 'Late files').",
+        "docs/architecture.md, 'Late files, duplicates and rebuilds').",
     )
 
     @field_validator("delimiter")
@@ -236,8 +236,8 @@ class Range:
 
 @section
 class Validation:
-    """Row rules checked by ingest after the built-in ones (docs/data-quality.md); a row that breaks one is
-    quarantined under the rule's name, with a detail saying what is wrong."""
+    """Row rules checked by ingest after the built-in ones (tests/data/bad_exports/README.md shows each); a row
+    that breaks one is quarantined under the rule's name, with a detail saying what is wrong."""
 
     ranges: dict[Literal["quantity", "unit_price"], Range] = Field(
         default_factory=dict, description="quantity, unit_price -> {min, max}."
@@ -498,7 +498,7 @@ LOG_FEATURES = ("frequency", "monetary", "avg_basket_value")
 
 @section
 class SegmentationConfig:
-    """How customers are segmented (docs/analyst-guide.md, "Segments").
+    """How customers are segmented (docs/analyst-guide.md, "Segments and what they mean").
 
     The features are columns of `marts.features_customer_asof`, named here rather than in code so a mart that
     grows a column changes no code, and a dataset can leave out a column its source cannot fill. Nulls in a
@@ -575,7 +575,8 @@ class SegmentationConfig:
 
 @section
 class Drift:
-    """The windows the drift job compares (docs/architecture.md, "Drift")."""
+    """The windows the drift job compares: the current days ending on the business date against the reference
+    days just before them."""
 
     reference_days: int = Field(28, ge=1, description="Days in the reference window, before the current one.")
     current_days: int = Field(7, ge=1, description="Days in the current window, ending on the business date.")
