@@ -768,8 +768,9 @@ def replay_dataset(
 
     Raises:
         DatasetConfigError: the dataset has no source file, its format or zip member is unclear, the file lacks
-            a column the dataset reads, or the landing cannot take CSV day files.
-        ValueError: `end` before `start`, or a row that cannot be dated (names the file, row and value).
+            a column the dataset reads, a row cannot be dated (names the file, row and value), or the landing
+            cannot take CSV day files.
+        ValueError: `end` before `start`.
     """
     landing_dir = Path(landing_dir)
     location = config.source_location(source)
@@ -791,7 +792,7 @@ def replay_dataset(
     stamps = _parse_stamps(dating, config.landing.timestamp_format)
     if stamps.isna().any():
         bad = dating[stamps.isna()]
-        raise ValueError(
+        raise DatasetConfigError(
             f"{location}: {len(bad)} rows cannot be dated ({config.landing.timestamp_format or 'not a date'}), "
             f"e.g. row {bad.index[0] + 1}: {bad.iloc[0]!r}"
         )
