@@ -417,7 +417,7 @@ class ForecastingConfig:
     series without a champion, and on demand; on other nights each series' champion is refit and scores.
     """
 
-    candidates: tuple[dict, ...] = Field(
+    candidates: tuple[str | dict, ...] = Field(
         tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES),
         description="Models that compete: a model name, or a mapping with `model:` and its parameters "
         "(daybreak.models.candidates); prophet's `seasonality_mode: search` stands for additive and "
