@@ -15,35 +15,15 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, NamedTuple, NotRequired
+from typing import Annotated, Literal, NamedTuple, NotRequired, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from typing_extensions import TypedDict
 
 from daybreak.datasets.expressions import parse_expression, template_columns
-from daybreak.settings import PROJECT_ROOT
-
-CANONICAL_COLUMNS = (
-    "order_id",
-    "ordered_at",
-    "customer_id",
-    "product_id",
-    "product_name",
-    "location",
-    "quantity",
-    "unit_price",
-)
-REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
-NUMERIC_COLUMNS = ("quantity", "unit_price")
-TEXT_RULE_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
-TARGETS = ("units", "revenue")
-DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
-FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
-SEGMENTATION_ALGORITHMS = ("kmeans", "gmm")
-RETRAIN_SCHEDULES = ("daily", "weekly", "monthly")
-DATASET_NAME = r"[a-z][a-z0-9_]*"
-WHITESPACE = "whitespace"
+from daybreak.exports import FORMATS, WHITESPACE
+from daybreak.settings import PROJECT_ROOT, SAFE_NAME
 
 CanonicalColumn = Literal[
     "order_id",
@@ -55,6 +35,23 @@ CanonicalColumn = Literal[
     "quantity",
     "unit_price",
 ]
+NumericColumn = Literal["quantity", "unit_price"]
+TextColumn = Literal["order_id", "customer_id", "product_id", "product_name", "location"]
+SeriesKey = Literal["location", "product_id"]
+Target = Literal["units", "revenue"]
+Frequency = Literal["hourly", "daily", "weekly", "monthly"]
+Schedule = Literal["daily", "weekly", "monthly"]
+Algorithm = Literal["kmeans", "gmm"]
+ExportFormat = Literal[FORMATS]
+CANONICAL_COLUMNS = get_args(CanonicalColumn)
+REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
+NUMERIC_COLUMNS = get_args(NumericColumn)
+TEXT_RULE_COLUMNS = get_args(TextColumn)
+TARGETS = get_args(Target)
+FREQUENCIES = get_args(Frequency)
+SEGMENTATION_ALGORITHMS = get_args(Algorithm)
+RETRAIN_SCHEDULES = get_args(Schedule)
+DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 Weekday = Annotated[int, Field(ge=0, le=6)]
 STRICT = ConfigDict(extra="forbid")
 
@@ -103,7 +100,7 @@ class Source(TypedDict):
         ),
     ]
     format: Annotated[
-        NotRequired[Literal["csv", "parquet", "jsonl"]],
+        NotRequired[ExportFormat],
         Field(
             description="kind file: how the file is read; default from its suffix (.csv, .txt, .tsv and their "
             ".gz/.bz2/.xz/.zst forms and .zip: csv; .parquet, .pq: parquet; .jsonl, .ndjson: jsonl)."
@@ -148,7 +145,7 @@ def _delimiter(value: str | None) -> str | None:
 class Landing:
     """How the nightly export files arrive in `landing/<dataset>/<YYYY-MM-DD>/`."""
 
-    format: Literal["csv", "parquet", "jsonl"] = Field(
+    format: ExportFormat = Field(
         "csv", description="The export files' format: csv (any delimiter), parquet or jsonl (JSON lines)."
     )
     glob: str = Field("*.csv", description="Which files in a day's folder are exports.")
@@ -239,15 +236,13 @@ class Validation:
     """Row rules checked by ingest after the built-in ones (tests/data/bad_exports/README.md shows each); a row
     that breaks one is quarantined under the rule's name, with a detail saying what is wrong."""
 
-    ranges: dict[Literal["quantity", "unit_price"], Range] = Field(
+    ranges: dict[NumericColumn, Range] = Field(
         default_factory=dict, description="quantity, unit_price -> {min, max}."
     )
-    allowed_values: dict[
-        Literal["order_id", "customer_id", "product_id", "product_name", "location"], tuple[str, ...]
-    ] = Field(
+    allowed_values: dict[TextColumn, tuple[str, ...]] = Field(
         default_factory=dict, description="A text column -> the values it may take (`<column>_not_allowed`)."
     )
-    patterns: dict[Literal["order_id", "customer_id", "product_id", "product_name", "location"], str] = Field(
+    patterns: dict[TextColumn, str] = Field(
         default_factory=dict,
         description="A text column -> a regular expression the whole value must match "
         "(`<column>_pattern_mismatch`).",
@@ -334,15 +329,13 @@ class Calendar:
 class SeriesSpec:
     """Which forecast series a dataset has and what is forecast for them."""
 
-    keys: tuple[Literal["location", "product_id"], ...] = Field(
+    keys: tuple[SeriesKey, ...] = Field(
         (), description="Canonical columns a series is per: [location], [product_id] or both."
     )
-    target: Literal["units", "revenue"] = Field("revenue", description="What is forecast.")
-    frequency: Literal["hourly", "daily", "weekly", "monthly"] = Field(
-        "daily", description="The series' grain."
-    )
+    target: Target = Field("revenue", description="What is forecast.")
+    frequency: Frequency = Field("daily", description="The series' grain.")
     horizon: int = Field(28, ge=1, description="Periods forecast ahead each night.")
-    include: dict[Literal["location", "product_id"], tuple[str, ...]] = Field(
+    include: dict[SeriesKey, tuple[str, ...]] = Field(
         default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
     )
     include_total: bool = Field(False, description="Also forecast the total over everything.")
@@ -433,7 +426,7 @@ class ForecastingConfig:
     promotion_margin: float = Field(
         0.02, ge=0, description="A challenger must beat the champion's backtest by this share to be promoted."
     )
-    retrain: Literal["daily", "weekly", "monthly"] = Field(
+    retrain: Schedule = Field(
         "weekly", description="Retrain nights: every night, weekly on retrain_weekday, or on the 1st."
     )
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
@@ -516,7 +509,7 @@ class SegmentationConfig:
         description="The right-skewed features among them, log1p-transformed after clipping at 0. Default: "
         "frequency, monetary and avg_basket_value where they are features.",
     )
-    algorithm: Literal["kmeans", "gmm"] = Field(
+    algorithm: Algorithm = Field(
         "kmeans",
         description="`kmeans`, or `gmm` (a Gaussian mixture, which gives each customer a probability).",
     )
@@ -533,9 +526,7 @@ class SegmentationConfig:
     score_batch_size: int = Field(
         100_000, ge=1, description="Customers scored at a time (bounds the memory)."
     )
-    retrain: Literal["daily", "weekly", "monthly"] = Field(
-        "weekly", description="Retrain nights; on other nights the champion scores."
-    )
+    retrain: Schedule = Field("weekly", description="Retrain nights; on other nights the champion scores.")
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
     match_max_distance: float = Field(
         1.5,
@@ -609,7 +600,7 @@ class DatasetConfig:
     """A dataset YAML: how a source's export maps onto Daybreak's canonical sales line, and what to model."""
 
     name: str = Field(
-        pattern=f"^{DATASET_NAME}$",
+        pattern=f"^{SAFE_NAME.pattern}$",
         description="The dataset's name: lowercase letters, digits and `_`, starting with a letter, and the same "
         "as the file's name without `.yml`. Landing, lake, warehouse and model folders under DAYBREAK_HOME are "
         "named by it.",
