@@ -627,7 +627,7 @@ def _source_format(config: DatasetConfig, location: str) -> tuple[str, str]:
 def _read_csv_source(handle, config: DatasetConfig, suffix: str) -> pd.DataFrame:
     """A delimited source read as text: every value a string, exactly as in the file."""
     delimiter = config.source.get("delimiter", config.landing.delimiter)
-    delimiter = {"tab": "\t", WHITESPACE: r"\s+"}.get(delimiter, delimiter)
+    delimiter = r"\s+" if delimiter == WHITESPACE else delimiter
     data = handle.read()
     if delimiter is None:
         delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(decode(data[: 1 << 16])[0])

@@ -659,8 +659,8 @@ class DatasetConfig:
             self.source.get("path_env") or self.source.get("default_path")
         ):
             raise ValueError("source of kind file needs default_path or path_env")
-        if self.source.get("delimiter") is not None:
-            _delimiter(self.source["delimiter"])
+        if self.source.get("delimiter") is not None:  # `tab` read as the tab character, like landing's
+            self.source["delimiter"] = _delimiter(self.source["delimiter"])
         return self
 
     @property
