@@ -618,7 +618,7 @@ def _source_format(config: DatasetConfig, location: str) -> tuple[str, str]:
 def _read_csv_source(handle, config: DatasetConfig, suffix: str) -> pd.DataFrame:
     """A delimited source read as text: every value a string, exactly as in the file."""
     delimiter = config.source.get("delimiter", config.landing.delimiter)
-    delimiter = {"tab": "\t", WHITESPACE: r"\s+"}.get(delimiter, delimiter)
+    delimiter = r"\s+" if delimiter == WHITESPACE else delimiter
     data = handle.read()
     if delimiter is None:
         delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(decode(data[: 1 << 16])[0])
@@ -759,8 +759,9 @@ def replay_dataset(
 
     Raises:
         DatasetConfigError: the dataset has no source file, its format or zip member is unclear, the file lacks
-            a column the dataset reads, or the landing cannot take CSV day files.
-        ValueError: `end` before `start`, or a row that cannot be dated (names the file, row and value).
+            a column the dataset reads, a row cannot be dated (names the file, row and value), or the landing
+            cannot take CSV day files.
+        ValueError: `end` before `start`.
     """
     landing_dir = Path(landing_dir)
     location = config.source_location(source)
@@ -782,7 +783,7 @@ def replay_dataset(
     stamps = _parse_stamps(dating, config.landing.timestamp_format)
     if stamps.isna().any():
         bad = dating[stamps.isna()]
-        raise ValueError(
+        raise DatasetConfigError(
             f"{location}: {len(bad)} rows cannot be dated ({config.landing.timestamp_format or 'not a date'}), "
             f"e.g. row {bad.index[0] + 1}: {bad.iloc[0]!r}"
         )

@@ -41,7 +41,6 @@ def test_the_worked_example_runs_a_history_and_a_night_from_outside_the_reposito
         **os.environ,
         "DAYBREAK_HOME": str(home),
         "DAYBREAK_DATASET": str(outside / "purchases.yml"),
-        "PURCHASES_PATH": str(outside / "purchases.txt"),
     }
     rows_in_file = len((outside / "purchases.txt").read_text(encoding="utf-8").splitlines()) - 1
 

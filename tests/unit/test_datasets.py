@@ -333,3 +333,22 @@ def test_the_reference_page_is_generated_from_the_schema():
     )
     for key in ("`retrain_weekday`", "`timestamp_format`", "`expression`", "`template`", "`path_env`"):
         assert key in reference.render()
+
+
+def test_your_own_configs_relative_data_file_is_beside_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("PURCHASES_PATH", raising=False)
+    source = "source: {kind: file, path_env: PURCHASES_PATH, default_path: data/p.txt}\n"
+    config = load_dataset_config(_write(tmp_path, "shop.yml", SHOP_YAML + source))
+    assert config.source_location() == str(tmp_path / "data" / "p.txt")
+    monkeypatch.setenv("PURCHASES_PATH", "/elsewhere/p.txt")
+    assert config.source_location() == "/elsewhere/p.txt"
+    assert load_dataset_config("online_retail").source["default_path"].startswith("../shared/data/")
+
+
+def test_the_reference_command_checks_the_committed_page(monkeypatch, tmp_path):
+    from daybreak.datasets import reference
+
+    assert reference.main(["--check"]) == 0
+    monkeypatch.setattr(reference, "PAGE", tmp_path / "config-reference.md")
+    assert reference.main(["--check"]) == 1
+    assert reference.main([]) == 0 and reference.main(["--check"]) == 0

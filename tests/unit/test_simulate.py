@@ -415,7 +415,7 @@ def test_replay_refuses_an_unknown_suffix_and_an_undatable_row(tmp_path):
     source = tmp_path / "p.txt"
     source.write_text("customer date units amount\n1 20240305 1 2\n2 2024-03-05 1 2\n")
     with pytest.raises(
-        ValueError, match=r"p\.txt: 1 rows cannot be dated \(%Y%m%d\), e\.g\. row 2: '2024-03-05'"
+        DatasetConfigError, match=r"p\.txt: 1 rows cannot be dated \(%Y%m%d\), e\.g\. row 2: '2024-03-05'"
     ):
         replay_dataset(config, tmp_path / "landing", source=str(source))
 

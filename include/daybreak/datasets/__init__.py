@@ -125,6 +125,17 @@ def load_dataset_config(dataset: str | Path) -> DatasetConfig:
         raise DatasetConfigError(
             f"{path}: name {config.name!r} differs from the file's name {path.stem!r}; they must be the same"
         )
+    default = config.source.get("default_path")
+    if (
+        path.parent != CONFIG_DIR
+        and default
+        and "://" not in default
+        and not Path(default).expanduser().is_absolute()
+    ):
+        # your own config's data file is found beside the config, wherever Daybreak is run from
+        config = dataclasses.replace(
+            config, source={**config.source, "default_path": str(path.parent / default)}
+        )
     return config
 
 

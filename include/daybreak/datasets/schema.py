@@ -15,35 +15,15 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, NamedTuple, NotRequired
+from typing import Annotated, Literal, NamedTuple, NotRequired, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from typing_extensions import TypedDict
 
 from daybreak.datasets.expressions import parse_expression, template_columns
-from daybreak.settings import PROJECT_ROOT
-
-CANONICAL_COLUMNS = (
-    "order_id",
-    "ordered_at",
-    "customer_id",
-    "product_id",
-    "product_name",
-    "location",
-    "quantity",
-    "unit_price",
-)
-REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
-NUMERIC_COLUMNS = ("quantity", "unit_price")
-TEXT_RULE_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
-TARGETS = ("units", "revenue")
-DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
-FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
-SEGMENTATION_ALGORITHMS = ("kmeans", "gmm")
-RETRAIN_SCHEDULES = ("daily", "weekly", "monthly")
-DATASET_NAME = r"[a-z][a-z0-9_]*"
-WHITESPACE = "whitespace"
+from daybreak.exports import FORMATS, WHITESPACE
+from daybreak.settings import PROJECT_ROOT, SAFE_NAME
 
 CanonicalColumn = Literal[
     "order_id",
@@ -55,6 +35,23 @@ CanonicalColumn = Literal[
     "quantity",
     "unit_price",
 ]
+NumericColumn = Literal["quantity", "unit_price"]
+TextColumn = Literal["order_id", "customer_id", "product_id", "product_name", "location"]
+SeriesKey = Literal["location", "product_id"]
+Target = Literal["units", "revenue"]
+Frequency = Literal["hourly", "daily", "weekly", "monthly"]
+Schedule = Literal["daily", "weekly", "monthly"]
+Algorithm = Literal["kmeans", "gmm"]
+ExportFormat = Literal[FORMATS]
+CANONICAL_COLUMNS = get_args(CanonicalColumn)
+REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
+NUMERIC_COLUMNS = get_args(NumericColumn)
+TEXT_RULE_COLUMNS = get_args(TextColumn)
+TARGETS = get_args(Target)
+FREQUENCIES = get_args(Frequency)
+SEGMENTATION_ALGORITHMS = get_args(Algorithm)
+RETRAIN_SCHEDULES = get_args(Schedule)
+DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 Weekday = Annotated[int, Field(ge=0, le=6)]
 STRICT = ConfigDict(extra="forbid")
 
@@ -97,12 +94,13 @@ class Source(TypedDict):
     default_path: Annotated[
         NotRequired[str],
         Field(
-            description="kind file: the file's path (relative to the project root, `~` expanded) or fsspec URL "
-            "when the variable is unset. `daybreak simulate --source` overrides both."
+            description="kind file: the file's path or fsspec URL, when the variable is unset; a relative path "
+            "is read from the YAML file's folder (for a shipped dataset, from the project root), `~` expanded. "
+            "`daybreak simulate --source` overrides both."
         ),
     ]
     format: Annotated[
-        NotRequired[Literal["csv", "parquet", "jsonl"]],
+        NotRequired[ExportFormat],
         Field(
             description="kind file: how the file is read; default from its suffix (.csv, .txt, .tsv and their "
             ".gz/.bz2/.xz/.zst forms and .zip: csv; .parquet, .pq: parquet; .jsonl, .ndjson: jsonl)."
@@ -147,7 +145,7 @@ def _delimiter(value: str | None) -> str | None:
 class Landing:
     """How the nightly export files arrive in `landing/<dataset>/<YYYY-MM-DD>/`."""
 
-    format: Literal["csv", "parquet", "jsonl"] = Field(
+    format: ExportFormat = Field(
         "csv", description="The export files' format: csv (any delimiter), parquet or jsonl (JSON lines)."
     )
     glob: str = Field("*.csv", description="Which files in a day's folder are exports.")
@@ -166,7 +164,7 @@ class Landing:
         14,
         ge=0,
         description="Each night also picks up files that arrived late for this many earlier days (see "
-        "docs/architecture.md, 'Late files').",
+        "docs/architecture.md, 'Late files, duplicates and rebuilds').",
     )
 
     @field_validator("delimiter")
@@ -235,18 +233,16 @@ class Range:
 
 @section
 class Validation:
-    """Row rules checked by ingest after the built-in ones (docs/data-quality.md); a row that breaks one is
-    quarantined under the rule's name, with a detail saying what is wrong."""
+    """Row rules checked by ingest after the built-in ones (tests/data/bad_exports/README.md shows each); a row
+    that breaks one is quarantined under the rule's name, with a detail saying what is wrong."""
 
-    ranges: dict[Literal["quantity", "unit_price"], Range] = Field(
+    ranges: dict[NumericColumn, Range] = Field(
         default_factory=dict, description="quantity, unit_price -> {min, max}."
     )
-    allowed_values: dict[
-        Literal["order_id", "customer_id", "product_id", "product_name", "location"], tuple[str, ...]
-    ] = Field(
+    allowed_values: dict[TextColumn, tuple[str, ...]] = Field(
         default_factory=dict, description="A text column -> the values it may take (`<column>_not_allowed`)."
     )
-    patterns: dict[Literal["order_id", "customer_id", "product_id", "product_name", "location"], str] = Field(
+    patterns: dict[TextColumn, str] = Field(
         default_factory=dict,
         description="A text column -> a regular expression the whole value must match "
         "(`<column>_pattern_mismatch`).",
@@ -333,15 +329,13 @@ class Calendar:
 class SeriesSpec:
     """Which forecast series a dataset has and what is forecast for them."""
 
-    keys: tuple[Literal["location", "product_id"], ...] = Field(
+    keys: tuple[SeriesKey, ...] = Field(
         (), description="Canonical columns a series is per: [location], [product_id] or both."
     )
-    target: Literal["units", "revenue"] = Field("revenue", description="What is forecast.")
-    frequency: Literal["hourly", "daily", "weekly", "monthly"] = Field(
-        "daily", description="The series' grain."
-    )
+    target: Target = Field("revenue", description="What is forecast.")
+    frequency: Frequency = Field("daily", description="The series' grain.")
     horizon: int = Field(28, ge=1, description="Periods forecast ahead each night.")
-    include: dict[Literal["location", "product_id"], tuple[str, ...]] = Field(
+    include: dict[SeriesKey, tuple[str, ...]] = Field(
         default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
     )
     include_total: bool = Field(False, description="Also forecast the total over everything.")
@@ -416,7 +410,7 @@ class ForecastingConfig:
     series without a champion, and on demand; on other nights each series' champion is refit and scores.
     """
 
-    candidates: tuple[dict, ...] = Field(
+    candidates: tuple[str | dict, ...] = Field(
         tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES),
         description="Models that compete: a model name, or a mapping with `model:` and its parameters "
         "(daybreak.models.candidates); prophet's `seasonality_mode: search` stands for additive and "
@@ -432,7 +426,7 @@ class ForecastingConfig:
     promotion_margin: float = Field(
         0.02, ge=0, description="A challenger must beat the champion's backtest by this share to be promoted."
     )
-    retrain: Literal["daily", "weekly", "monthly"] = Field(
+    retrain: Schedule = Field(
         "weekly", description="Retrain nights: every night, weekly on retrain_weekday, or on the 1st."
     )
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
@@ -497,7 +491,7 @@ LOG_FEATURES = ("frequency", "monetary", "avg_basket_value")
 
 @section
 class SegmentationConfig:
-    """How customers are segmented (docs/analyst-guide.md, "Segments").
+    """How customers are segmented (docs/analyst-guide.md, "Segments and what they mean").
 
     The features are columns of `marts.features_customer_asof`, named here rather than in code so a mart that
     grows a column changes no code, and a dataset can leave out a column its source cannot fill. Nulls in a
@@ -515,7 +509,7 @@ class SegmentationConfig:
         description="The right-skewed features among them, log1p-transformed after clipping at 0. Default: "
         "frequency, monetary and avg_basket_value where they are features.",
     )
-    algorithm: Literal["kmeans", "gmm"] = Field(
+    algorithm: Algorithm = Field(
         "kmeans",
         description="`kmeans`, or `gmm` (a Gaussian mixture, which gives each customer a probability).",
     )
@@ -532,9 +526,7 @@ class SegmentationConfig:
     score_batch_size: int = Field(
         100_000, ge=1, description="Customers scored at a time (bounds the memory)."
     )
-    retrain: Literal["daily", "weekly", "monthly"] = Field(
-        "weekly", description="Retrain nights; on other nights the champion scores."
-    )
+    retrain: Schedule = Field("weekly", description="Retrain nights; on other nights the champion scores.")
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
     match_max_distance: float = Field(
         1.5,
@@ -574,7 +566,8 @@ class SegmentationConfig:
 
 @section
 class Drift:
-    """The windows the drift job compares (docs/architecture.md, "Drift")."""
+    """The windows the drift job compares: the current days ending on the business date against the reference
+    days just before them."""
 
     reference_days: int = Field(28, ge=1, description="Days in the reference window, before the current one.")
     current_days: int = Field(7, ge=1, description="Days in the current window, ending on the business date.")
@@ -607,7 +600,7 @@ class DatasetConfig:
     """A dataset YAML: how a source's export maps onto Daybreak's canonical sales line, and what to model."""
 
     name: str = Field(
-        pattern=f"^{DATASET_NAME}$",
+        pattern=f"^{SAFE_NAME.pattern}$",
         description="The dataset's name: lowercase letters, digits and `_`, starting with a letter, and the same "
         "as the file's name without `.yml`. Landing, lake, warehouse and model folders under DAYBREAK_HOME are "
         "named by it.",
@@ -666,8 +659,8 @@ class DatasetConfig:
             self.source.get("path_env") or self.source.get("default_path")
         ):
             raise ValueError("source of kind file needs default_path or path_env")
-        if self.source.get("delimiter") is not None:
-            _delimiter(self.source["delimiter"])
+        if self.source.get("delimiter") is not None:  # `tab` read as the tab character, like landing's
+            self.source["delimiter"] = _delimiter(self.source["delimiter"])
         return self
 
     @property
