@@ -34,7 +34,7 @@ def test_decide_promotion(champion, challenger, margin, lower, expected):
 
 
 def test_decide_promotion_refuses_a_negative_margin():
-    with pytest.raises(registry.RegistryError, match="margin"):
+    with pytest.raises(ValueError, match="margin"):
         registry.decide_promotion(1.0, 0.5, -0.1)
 
 

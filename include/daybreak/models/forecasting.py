@@ -7,7 +7,7 @@ a time, with the same result.
 
 On a retrain night a series gets a rolling-origin backtest of every candidate of the dataset config (plus the
 seasonal naive baseline, plus the champion's own model on the same folds), and the best candidate, or an ensemble
-of the top ones, becomes the challenger. `daybreak.registry.decide_promotion` says whether it replaces the
+of the top ones, becomes the challenger. `daybreak.models.promotion.decide_promotion` says whether it replaces the
 champion. On other nights the champion's concrete model is refit on the new data (Prophet starting from the
 champion's fitted parameters) and scores.
 
@@ -46,6 +46,7 @@ from daybreak.models.candidates import (
     pandas_frequency,
     seasonal_naive,
 )
+from daybreak.models.promotion import decide_promotion
 
 FORECAST_COLUMNS = ("ds", "horizon_step", *BAND_COLUMNS, "model")
 COMPONENT_COLUMNS = ("ds", "component", "value", "mode")
@@ -427,8 +428,6 @@ def _run_series(task: SeriesTask) -> SeriesResult:
                 else "; not backtested"
             )
         elif task.decision == "decide":
-            from daybreak.registry import decide_promotion
-
             champion_score = bt["champion_score"] if bt["champion_score"] is not None else float("nan")
             promote, reason = decide_promotion(
                 champion_score,

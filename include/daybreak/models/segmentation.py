@@ -517,7 +517,7 @@ def promotion_gate(
             (`silhouettes`); champion None when there is none.
         stability_share: share of customers whose segment id the challenger keeps (None without a champion).
     """
-    from daybreak.registry import decide_promotion
+    from daybreak.models.promotion import decide_promotion
 
     if champion_silhouette is None:
         promote, reason = decide_promotion(
