@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
+from daybreak.forecast_night import ensure_tables
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import connect
 
@@ -152,6 +153,7 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date)
+        ensure_tables(connection)
     args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
     if full_refresh:
         args.append("--full-refresh")

@@ -126,7 +126,9 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
         "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'sales_lines'"
     ).fetchone()[0]
     first = connection.execute(FIRST_SALE_SQL, [business_date]).fetchone()[0] if has_lake else None
-    frame = calendar.frame(min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD))
+    frame = calendar.frame(
+        min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD)
+    )
     schema = TABLE.split(".")[0]
     connection.execute(f"create schema if not exists {schema}")
     connection.register("_calendar_days", frame)

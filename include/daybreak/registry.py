@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
 from daybreak.models.promotion import decide_promotion  # noqa: F401 - the rule the registry records

@@ -96,7 +96,10 @@ class CalendarDays:
     def prophet_holidays(self) -> pd.DataFrame:
         """The holidays as Prophet's `holidays` frame (`holiday, ds`)."""
         return pd.DataFrame(
-            {"holiday": [name for _, name in self.holidays], "ds": pd.to_datetime([d for d, _ in self.holidays])}
+            {
+                "holiday": [name for _, name in self.holidays],
+                "ds": pd.to_datetime([d for d, _ in self.holidays]),
+            }
         )
 
 

@@ -348,11 +348,17 @@ def _fallback(task: SeriesTask, reason: str) -> SeriesResult:
         "n_history": int(np.isfinite(values).sum()),
         "metric": task.options.metric,
         "champion_version": (task.champion or {}).get("version"),
+        "champion_score": None,
+        "challenger": None,
+        "challenger_model": None,
+        "challenger_score": None,
+        "baseline_score": None,
         "decision": None,
         "decision_reason": None,
         "scoring_model": BASELINE["name"],
         "scoring_role": "fallback",
         "fallback_reason": reason,
+        "skipped": None,
     }
     return SeriesResult(
         series_id=task.series_id,
@@ -372,9 +378,11 @@ def degenerate(y: np.ndarray) -> str | None:
     known = np.asarray(y, dtype=float)
     known = known[~np.isnan(known)]
     if len(known) == 0:
-        return "no known values (every value is missing): the zero forecast is a placeholder, not a prediction"
+        return (
+            "no known values (every value is missing): the zero forecast is a placeholder, not a prediction"
+        )
     if (known == 0).all():
-        return f"every one of the {len(known)} known values is zero: forecast zero"
+        return f"every value is zero ({len(known)} known values): forecast zero"
     return None
 
 
