@@ -8,8 +8,8 @@ in the warehouse, schema `registry`, so a version and the predictions it made ar
 * `registry.model_events`: the audit log, one row per change, appended and never updated or deleted. `event_seq`
   orders events (logical dates alone cannot: a rollback can share its date with the promotion it undoes).
 
-Promotion is gated: `decide_promotion` is a pure function of two scores and a margin, and the I/O functions only
-record what was decided. Every write is one transaction, so a crash leaves the registry as it was; and every
+Promotion is gated: `daybreak.models.promotion.decide_promotion` is a pure function of two scores and a margin,
+and the functions here only record what was decided. Every write is one transaction, so a crash leaves the registry as it was; and every
 write is idempotent, so a rerun of a night changes nothing that the first run already recorded (no duplicate
 audit rows, identical tables).
 
@@ -24,7 +24,9 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from daybreak.models.promotion import decide_promotion  # noqa: F401 - the rule the registry records
+from daybreak import tables
+from daybreak.files import dumps
+from daybreak.warehouse import transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,72 +36,11 @@ STATUSES = ("champion", "challenger", "retired")
 ACTIONS = ("register", "promote", "reject", "rollback", "retire")
 MODEL_KINDS = ("forecast", "segmentation")
 
-VERSION_COLUMNS = (
-    "model_kind",
-    "model_id",
-    "version",
-    "trained_for_date",
-    "data_start",
-    "data_end",
-    "model_name",
-    "params",
-    "code_version",
-    "metrics",
-    "status",
-    "artifact_path",
-    "run_id",
-)
-EVENT_COLUMNS = (
-    "event_seq",
-    "model_kind",
-    "model_id",
-    "version",
-    "action",
-    "from_status",
-    "to_status",
-    "reason",
-    "logical_date",
-    "actor",
-    "run_id",
-)
+VERSIONS = tables.table("registry.model_versions")
+EVENTS = tables.table("registry.model_events")
+VERSION_COLUMNS = VERSIONS.column_names
+EVENT_COLUMNS = EVENTS.column_names
 _CONTENT_COLUMNS = tuple(c for c in VERSION_COLUMNS if c not in ("status", "run_id"))
-
-_DDL = (
-    "create schema if not exists registry",
-    """
-    create table if not exists registry.model_versions (
-        model_kind varchar not null,
-        model_id varchar not null,
-        version varchar not null,
-        trained_for_date date not null,
-        data_start date,
-        data_end date,
-        model_name varchar not null,
-        params varchar,
-        code_version varchar,
-        metrics varchar,
-        status varchar not null,
-        artifact_path varchar,
-        run_id varchar,
-        primary key (model_kind, model_id, version)
-    )
-    """,
-    """
-    create table if not exists registry.model_events (
-        event_seq bigint not null primary key,
-        model_kind varchar not null,
-        model_id varchar not null,
-        version varchar not null,
-        action varchar not null,
-        from_status varchar,
-        to_status varchar,
-        reason varchar,
-        logical_date date,
-        actor varchar,
-        run_id varchar
-    )
-    """,
-)
 
 
 class RegistryError(ValueError):
@@ -108,8 +49,7 @@ class RegistryError(ValueError):
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the registry schema and tables if they are missing (idempotent)."""
-    for statement in _DDL:
-        connection.execute(statement)
+    tables.ensure(connection, VERSIONS, EVENTS)
 
 
 def register(
@@ -150,7 +90,7 @@ def register(
         "artifact_path": artifact_path,
     }
     ensure_schema(connection)
-    with _transaction(connection):
+    with transaction(connection):
         existing = _version_row(connection, model_kind, model_id, version)
         if existing is None:
             connection.execute(
@@ -271,7 +211,7 @@ def promote(
         RegistryError: the version is not registered.
     """
     ensure_schema(connection)
-    with _transaction(connection):
+    with transaction(connection):
         target = _version_row(connection, model_kind, model_id, version)
         if target is None:
             raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
@@ -314,7 +254,7 @@ def reject(
         RegistryError: the version is not registered.
     """
     ensure_schema(connection)
-    with _transaction(connection):
+    with transaction(connection):
         target = _version_row(connection, model_kind, model_id, version)
         if target is None:
             raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
@@ -350,7 +290,7 @@ def rollback(
         RegistryError: there is no champion, or no earlier champion to go back to.
     """
     ensure_schema(connection)
-    with _transaction(connection):
+    with transaction(connection):
         current = _current_champion_version(connection, model_kind, model_id)
         if current is None:
             raise RegistryError(f"{model_kind} model {model_id!r} has no champion to roll back")
@@ -467,26 +407,8 @@ def _check_kind(model_kind: str) -> None:
         raise RegistryError(f"model_kind must be one of {MODEL_KINDS}, got {model_kind!r}")
 
 
-class _transaction:
-    """BEGIN ... COMMIT, or ROLLBACK when the block raises: a registry change is all or nothing."""
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> None:
-        self.connection.execute("begin transaction")
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        self.connection.execute("rollback" if kind else "commit")
-        return False
-
-
 def _has_tables(connection: duckdb.DuckDBPyConnection) -> bool:
-    (count,) = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = 'registry' "
-        "and table_name in ('model_versions', 'model_events') and table_catalog = current_database()"
-    ).fetchone()
-    return count == 2
+    return tables.exists(connection, VERSIONS.qualified) and tables.exists(connection, EVENTS.qualified)
 
 
 def _rows_as_dicts(cursor) -> list[dict]:
@@ -567,15 +489,7 @@ def _select(connection, table: str, columns, model_kind, model_id, order: str) -
 
 def _json(value: dict) -> str:
     """Stable JSON text (sorted keys), so an unchanged version compares equal on a rerun."""
-    return json.dumps(value, sort_keys=True, default=_json_default, allow_nan=True)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return dumps(value, allow_nan=True)
 
 
 def _normalise(value: Any) -> Any:

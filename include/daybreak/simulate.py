@@ -13,7 +13,7 @@ in two ways:
 - `replay_dataset` cuts a real dataset (online_retail, store_item) into the same daily files, keeping the
   source's own columns and row order, so the pipeline sees real data arrive night by night.
 
-Both write each file atomically (`.tmp`, then `os.replace`), produce byte-identical files for the same
+Both write each file atomically (`daybreak.files.write_text_atomic`), produce byte-identical files for the same
 arguments, write a header-only file on a closed day, and skip a day whose file already exists unless
 `overwrite=True`, so a rerun is cheap and changes nothing.
 """
@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import math
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ import pandas as pd
 
 from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import DatasetConfig, DatasetConfigError, load_dataset_config
+from daybreak.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +88,6 @@ def day_file(landing_dir: Path, day: dt.date) -> Path:
     """Where the export of `day` lives: `<landing_dir>/<YYYY-MM-DD>/sales_<YYYY-MM-DD>.csv`."""
     iso = day.isoformat()
     return Path(landing_dir) / iso / f"sales_{iso}.csv"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) so that a reader sees either no file or the whole file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -486,7 +477,7 @@ def _write_truth(landing_dir: Path, pop: _Population, params: dict) -> None:
     truth_text = "\n".join(lines) + "\n"
     for path, text in ((params_path, params_text), (truth_dir / "customers.csv", truth_text)):
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            _write_atomic(path, text)
+            write_text_atomic(path, text)
 
 
 def simulate_synthetic(
@@ -583,7 +574,7 @@ def _write_days(
             skipped += 1
             continue
         text, n = render(day)
-        _write_atomic(path, text)
+        write_text_atomic(path, text)
         written += 1
         lines += n
     return written, skipped, lines

@@ -6,7 +6,8 @@ Three rules live here so that no job has to remember them:
   retries (with backoff) instead of failing the night.
 * Writes are transactions that replace a partition: `replace_partition` deletes the rows of one key (an as-of date)
   and inserts the new ones in a single transaction, so a killed task leaves the table as it was and a rerun
-  converges on the same rows.
+  converges on the same rows. Tables and their types come from their declarations (`daybreak.tables`), never
+  from the first frame written.
 * Readers never block the writer: `publish` copies the warehouse to a serving file that dashboards open read-only.
 """
 
@@ -20,9 +21,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daybreak import tables
+
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+    from daybreak.tables import Table
 
 LOCK_WAIT_SECONDS = 600.0
 
@@ -66,7 +71,7 @@ def connect(
 
 def replace_partition(
     connection: duckdb.DuckDBPyConnection,
-    table: str,
+    table: Table | str,
     frame: pd.DataFrame,
     *,
     key_column: str,
@@ -74,17 +79,17 @@ def replace_partition(
 ) -> int:
     """Replace the rows of `table` whose `key_column` equals `key_value` with `frame`, atomically.
 
-    The table is created from the frame's columns on first use. `table` is a trusted, code-defined name
-    (`schema.table`); values are bound as parameters.
+    `table` is a declaration of `daybreak.tables` (or its qualified name): the table is created from it, and
+    `frame` is conformed to its columns and types; values are bound as parameters.
 
     Returns:
         the number of rows written.
     """
-    return replace_partitions(connection, [(table, frame, key_column, key_value)])[table]
+    return replace_partitions(connection, [(table, frame, key_column, key_value)])[_declared(table).qualified]
 
 
 def replace_partitions(
-    connection: duckdb.DuckDBPyConnection, writes: Sequence[tuple[str, pd.DataFrame, str, object]]
+    connection: duckdb.DuckDBPyConnection, writes: Sequence[tuple[Table | str, pd.DataFrame, str, object]]
 ) -> dict[str, int]:
     """`replace_partition` for several tables in one transaction: a job's outputs land together or not at all.
 
@@ -92,30 +97,49 @@ def replace_partitions(
         writes: `(table, frame, key_column, key_value)` per table.
 
     Returns:
-        rows written per table.
+        rows written per table (by qualified name).
     """
+    conformed = []
     for table, frame, key_column, key_value in writes:
-        if key_column not in frame.columns:
-            raise ValueError(f"{table}: frame has no key column {key_column!r}")
-        if len(frame) and (frame[key_column] != key_value).any():
-            raise ValueError(f"{table}: frame holds rows for another {key_column} than {key_value!r}")
-    for schema in sorted({table.split(".")[0] for table, *_ in writes}):
-        connection.execute(f"create schema if not exists {schema}")
+        declared = _declared(table)
+        rows = declared.conform(frame)
+        if key_column not in rows.columns:
+            raise ValueError(f"{declared.qualified}: declares no column {key_column!r}")
+        if len(rows) and (rows[key_column] != key_value).any():
+            raise ValueError(
+                f"{declared.qualified}: frame holds rows for another {key_column} than {key_value!r}"
+            )
+        conformed.append((declared, rows, key_column, key_value))
+    tables.ensure(connection, *(declared for declared, *_ in conformed))
+    incoming = [f"_incoming_{i}" for i in range(len(conformed))]
+    for name, (_, rows, *_) in zip(incoming, conformed, strict=True):
+        connection.register(name, rows)
+    try:
+        with transaction(connection):
+            for name, (declared, _, key_column, key_value) in zip(incoming, conformed, strict=True):
+                # code-declared names; the key value is bound
+                connection.execute(f"delete from {declared.qualified} where {key_column} = ?", [key_value])  # noqa: S608
+                connection.execute(f"insert into {declared.qualified} by name select * from {name}")  # noqa: S608
+    finally:
+        for name in incoming:
+            connection.unregister(name)
+    return {declared.qualified: len(rows) for declared, rows, *_ in conformed}
+
+
+@contextlib.contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK when the block raises: the block's writes land together or not at all."""
     connection.execute("begin transaction")
     try:
-        for table, frame, key_column, key_value in writes:
-            connection.register("_incoming", frame)
-            try:
-                connection.execute(f"create table if not exists {table} as select * from _incoming limit 0")  # noqa: S608
-                connection.execute(f"delete from {table} where {key_column} = ?", [key_value])  # noqa: S608
-                connection.execute(f"insert into {table} by name select * from _incoming")  # noqa: S608
-            finally:
-                connection.unregister("_incoming")
-        connection.execute("commit")
-    except Exception:
+        yield connection
+    except BaseException:
         connection.execute("rollback")
         raise
-    return {table: len(frame) for table, frame, *_ in writes}
+    connection.execute("commit")
+
+
+def _declared(table: Table | str) -> Table:
+    return table if isinstance(table, tables.Table) else tables.table(table)
 
 
 def read_frame(path: Path, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:

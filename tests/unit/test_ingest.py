@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from daybreak import canonical
 from daybreak.datasets import load_dataset_config
 from daybreak.settings import Settings
 from jobs import ingest
@@ -540,7 +541,7 @@ def test_unreadable_parquet_names_the_file(settings, monkeypatch):
 
 
 def test_each_rule_is_data_in_one_place():
-    names = [rule.name for rule in ingest.QUARANTINE_RULES]
+    names = [rule.name for rule in canonical.QUARANTINE_RULES]
     assert names == [
         "ordered_at_unparseable",
         "ordered_at_not_on_business_date",

@@ -1,7 +1,7 @@
-"""The promotion rule: whether a challenger replaces the champion. Pure, shared by every model kind.
+"""The promotion rule every model kind shares: a challenger replaces the champion only by a margin.
 
-The registry records decisions; this module makes them, from two scores and a margin, so the rule is tested on
-numbers, runs inside the pure per-series code (or on an executor) and never needs a connection.
+Pure (two scores and a margin in, a decision and its reason out), so the jobs apply it and the registry only
+records what was decided.
 """
 
 from __future__ import annotations

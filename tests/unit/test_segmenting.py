@@ -1,4 +1,4 @@
-"""The segment job's pure parts: when a night retrains, and the shape of the rows it writes."""
+"""Segmentation night by night: when a night retrains, and the shape of the rows it writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from daybreak.datasets import SegmentationConfig
-from jobs.segment import retrain_reason, segments_table, transitions_table
+from daybreak.segmenting import SEGMENTS, TRANSITIONS, retrain_reason
 
 SPEC = SegmentationConfig(enabled=True, retrain="weekly", retrain_weekday=6)
 SUNDAY, MONDAY = dt.date(2024, 6, 30), dt.date(2024, 7, 1)
@@ -40,8 +40,8 @@ def test_rows_have_the_contract_types_and_nulls_not_nan():
         }  # fmt: skip
     )
 
-    rows = segments_table(assignments, SUNDAY, model_version="2024-06-30", run_id="r")
-    empty = segments_table(None, SUNDAY, model_version=None, run_id="r")
+    rows = SEGMENTS.conform(assignments.assign(as_of_date=SUNDAY, model_version="2024-06-30", run_id="r"))
+    empty = SEGMENTS.empty()
 
     assert [str(t) for t in rows.dtypes] == [str(t) for t in empty.dtypes]
     assert str(rows["segment_id"].dtype) == "int32[pyarrow]" and rows["probability"].isna().all()
@@ -51,6 +51,7 @@ def test_rows_have_the_contract_types_and_nulls_not_nan():
         {"from_segment_id": pd.array([None, 1], dtype="Int64"), "from_segment_name": [None, "x"],
          "to_segment_id": [1, 1], "to_segment_name": ["x", "x"], "customers": [3, 4], "share_of_from": [1.0, 1.0]}
     )  # fmt: skip
-    table = transitions_table(moved, SUNDAY, None, model_version="v", run_id="r")
+    lineage = {"as_of_date": SUNDAY, "previous_as_of_date": None, "model_version": "v", "run_id": "r"}
+    table = TRANSITIONS.conform(moved.assign(**lineage))
     assert table["from_segment_id"].isna().tolist() == [True, False]
     assert table["previous_as_of_date"].isna().all()

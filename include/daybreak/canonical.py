@@ -1,0 +1,319 @@
+"""The canonical mapping: an export's text columns onto Daybreak's canonical sales line, with every row checked.
+
+Pure (no I/O), so the ingest job, the replay source and the tests share one definition of what a valid sales line
+is: the built-in `QUARANTINE_RULES`, the dataset config's `validation:` rules (`rules_for`), and `to_canonical`,
+which splits one file's rows into loaded and quarantined lines, each quarantined line named by its first broken
+rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from daybreak.datasets import CANONICAL_COLUMNS, DatasetConfig, Validation
+from daybreak.exports import MalformedRow
+
+TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
+REQUIRED_VALUES = ("product_id", "location")
+LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row rule: `broken(lines, business_date)` flags the canonical lines (see `to_canonical`) that break it,
+    and `describe(lines)` says, per line, what is wrong, for the quarantine's `detail` column."""
+
+    name: str
+    broken: Callable[[pd.DataFrame, dt.date], pd.Series]
+    describe: Callable[[pd.DataFrame], pd.Series]
+
+
+def _value_is(column: str, what: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda lines: column + " " + lines[f"_{column}_text"].map(repr) + f" {what}"
+
+
+# The built-in rules, in the order they are checked: a line is quarantined under the first rule it breaks.
+# `malformed_row` (daybreak.exports) comes before all of them: a row that cannot be split into fields never reaches
+# these checks. The dataset config's `validation:` rules (ranges, allowed values, patterns, duplicate lines) come
+# after them (`rules_for`). Zero prices and negative quantities are real (free samples, returns, adjustments) and
+# pass the built-in rules; the warehouse classifies them.
+QUARANTINE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "ordered_at_unparseable",
+        lambda lines, day: lines["ordered_at"].isna(),
+        _value_is("ordered_at", "is not a timestamp"),
+    ),
+    Rule(
+        "ordered_at_not_on_business_date",
+        lambda lines, day: lines["ordered_at"].dt.date != day,
+        lambda lines: "ordered_at " + lines["_ordered_at_text"].map(repr) + " is not on the business date",
+    ),
+    Rule(
+        "quantity_not_numeric",
+        lambda lines, day: ~lines["_quantity_is_number"],
+        _value_is("quantity", "is no number"),
+    ),
+    Rule(
+        "quantity_not_finite",
+        lambda lines, day: ~np.isfinite(lines["quantity"]),
+        _value_is("quantity", "is not finite"),
+    ),
+    Rule(
+        "unit_price_not_numeric",
+        lambda lines, day: ~lines["_unit_price_is_number"],
+        _value_is("unit_price", "is no number"),
+    ),
+    Rule(
+        "unit_price_not_finite",
+        lambda lines, day: ~np.isfinite(lines["unit_price"]),
+        _value_is("unit_price", "is not finite"),
+    ),
+    *(
+        Rule(
+            f"{column}_missing",
+            lambda lines, day, c=column: lines[c].isna(),
+            lambda lines, c=column: f"no {c}",
+        )
+        for column in REQUIRED_VALUES
+    ),
+)
+
+
+def rules_for(validation: Validation) -> tuple[Rule, ...]:
+    """The built-in rules followed by the dataset config's: ranges, allowed values, patterns, duplicate lines."""
+    rules = list(QUARANTINE_RULES)
+    for column, (low, high) in validation.ranges.items():
+        if low is not None:
+            rules.append(
+                Rule(
+                    f"{column}_below_min",
+                    lambda lines, day, c=column, v=low: lines[c] < v,
+                    _value_is(column, f"is below the minimum {low:g}"),
+                )
+            )
+        if high is not None:
+            rules.append(
+                Rule(
+                    f"{column}_above_max",
+                    lambda lines, day, c=column, v=high: lines[c] > v,
+                    _value_is(column, f"is above the maximum {high:g}"),
+                )
+            )
+    for column, values in validation.allowed_values.items():
+        shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+        rules.append(
+            Rule(
+                f"{column}_not_allowed",
+                lambda lines, day, c=column, vs=frozenset(values): lines[c].notna() & ~lines[c].isin(vs),
+                _value_is(column, f"is not one of {shown}"),
+            )
+        )
+    for column, pattern in validation.patterns.items():
+        rules.append(
+            Rule(
+                f"{column}_pattern_mismatch",
+                lambda lines, day, c=column, p=pattern: (
+                    lines[c].notna() & ~lines[c].fillna("").str.fullmatch(p).astype(bool)
+                ),
+                _value_is(column, f"does not match the pattern {pattern}"),
+            )
+        )
+    if validation.quarantine_duplicate_lines:
+        rules.append(
+            Rule(
+                "duplicate_line",
+                lambda lines, day: lines["_duplicate_of_row"].notna(),
+                lambda lines: "repeats row " + lines["_duplicate_of_row"].astype("Int64").astype(str),
+            )
+        )
+    return tuple(rules)
+
+
+class IngestError(RuntimeError):
+    """The export cannot be ingested; the message names the path, the date and what is wrong."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What one landed file contributed: the rows that passed and the rows quarantined with their rule."""
+
+    source_file: str
+    file_sha256: str
+    rows_in: int
+    loaded: pd.DataFrame
+    quarantined: pd.DataFrame
+    unexpected_columns: tuple[str, ...] = ()
+    revenue_in: float = 0.0
+
+
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text: (values as float64, whether the text is a number at all).
+
+    `nan`, `inf`, `Infinity` and overflowing numbers such as `1e400` are numbers (that are not finite), so they are
+    told apart from text that is no number ("two", "").
+    """
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    is_number = values.notna()
+    retry = ~is_number & text.ne("")
+
+    def is_float(value: str) -> bool:
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+
+    is_number.loc[retry] = text[retry].map(is_float).astype(bool)
+    again = retry & is_number
+    values.loc[again] = text[again].map(float).astype("float64")
+    return values, is_number
+
+
+def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series) -> pd.Series:
+    """For each row identical in every field to an earlier row, that earlier row's number; else NA."""
+    if raw.empty or raw.columns.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    repeated = raw.duplicated(keep="first")
+    if not repeated.any():
+        return pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    group = raw.groupby(list(raw.columns), sort=False, dropna=False).ngroup()
+    first = source_row.groupby(group).transform("min")
+    return first.where(repeated).astype("Int64")
+
+
+def to_canonical(
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    *,
+    source_file: str,
+    business_date: dt.date,
+    source_rows: Sequence[int] | None = None,
+    malformed: Sequence[MalformedRow] = (),
+) -> FileResult:
+    """Map an export onto canonical sales lines and split it into loaded and quarantined rows.
+
+    Pure: no I/O. Each quarantined row is named by the first rule of `rules_for(config.validation)` it breaks,
+    with a detail that says what is wrong; the `malformed` rows the reader set aside are quarantined as
+    `malformed_row` with their line number and raw text.
+
+    Args:
+        raw: the well-formed rows, every value a string.
+        source_rows: each row's 1-based data row in the file (default 1..len(raw)).
+        malformed: rows the reader could not split into fields, numbered like `source_rows`.
+
+    Returns:
+        the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
+        every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
+        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
+
+    Raises:
+        IngestError: the export lacks a column the config maps (names the file and column).
+    """
+    missing = [source for source in config.columns.values() if source not in raw.columns]
+    if missing:
+        raise IngestError(
+            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
+            f"(dataset {config.name!r} maps {config.columns})"
+        )
+    rows = len(raw)
+    numbers = range(1, rows + 1) if source_rows is None else list(source_rows)
+    source_row = pd.Series(numbers, index=raw.index, dtype="int64")
+    mapped = set(config.columns.values())
+    unexpected = tuple(c for c in raw.columns if c not in mapped)
+    text = {canonical: raw[source].str.strip() for canonical, source in config.columns.items()}
+    lines = pd.DataFrame(index=raw.index)
+    for column in TEXT_COLUMNS:
+        if column in text:
+            lines[column] = text[column].replace("", None)
+        elif column in config.constants:
+            lines[column] = str(config.constants[column])
+        else:
+            lines[column] = None
+    if lines["order_id"].isna().all() and "order_id" not in config.columns:
+        lines["order_id"] = source_file + ":" + source_row.astype(str)
+    # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
+    lines["customer_id"] = lines["customer_id"].str.replace(r"\.0+$", "", regex=True)
+
+    ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
+    lines["ordered_at"] = pd.to_datetime(ordered_at_text, errors="coerce", format="mixed")
+    lines["_ordered_at_text"] = ordered_at_text
+    for column in ("quantity", "unit_price"):
+        if column in text:
+            lines[column], lines[f"_{column}_is_number"] = parse_numbers(text[column])
+            lines[f"_{column}_text"] = text[column]
+        else:
+            lines[column] = float(config.constants[column])
+            lines[f"_{column}_is_number"] = True
+            lines[f"_{column}_text"] = str(config.constants[column])
+    for column in TEXT_COLUMNS:
+        lines[f"_{column}_text"] = lines[column].fillna("")
+    if config.validation.quarantine_duplicate_lines:
+        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row)
+
+    rule = pd.Series(None, index=raw.index, dtype=object)
+    detail = pd.Series(None, index=raw.index, dtype=object)
+    for each in rules_for(config.validation):
+        hit = each.broken(lines, business_date).astype(bool) & rule.isna()
+        if hit.any():
+            rule.loc[hit] = each.name
+            detail.loc[hit] = pd.Series(each.describe(lines.loc[hit]), index=lines.index[hit]).astype(str)
+
+    revenue = lines["quantity"] * lines["unit_price"]
+    revenue = revenue.where(np.isfinite(revenue))
+    lines["source_file"] = source_file
+    lines["source_row"] = source_row
+    lines["extra_values"] = (
+        [json.dumps(r, ensure_ascii=False) for r in raw[list(unexpected)].to_dict("records")]
+        if unexpected
+        else None
+    )
+    bad = rule.notna()
+    quarantined = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "source_row": source_row[bad],
+                    "rule": rule[bad],
+                    "detail": detail[bad],
+                    "raw_values": [json.dumps(r, ensure_ascii=False) for r in raw[bad].to_dict("records")],
+                    "revenue": revenue[bad],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "source_row": [m.source_row for m in malformed],
+                    "rule": [m.rule for m in malformed],
+                    "detail": [
+                        f"line {m.line_number} cannot be split into the header's fields" for m in malformed
+                    ],
+                    "raw_values": [
+                        json.dumps({"line_number": m.line_number, "raw_text": m.raw_text}, ensure_ascii=False)
+                        for m in malformed
+                    ],
+                    "revenue": [np.nan] * len(malformed),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"source_row": "int64", "revenue": "float64"})
+    quarantined = quarantined.sort_values("source_row", kind="stable", ignore_index=True)
+    quarantined.insert(0, "business_date", business_date)
+    quarantined.insert(1, "source_file", source_file)
+    loaded = lines.loc[~bad, list(LOADED_COLUMNS)].reset_index(drop=True)
+    loaded["quantity"] = loaded["quantity"].astype("float64")
+    loaded["unit_price"] = loaded["unit_price"].astype("float64")
+    return FileResult(
+        source_file,
+        "",
+        rows + len(malformed),
+        loaded,
+        quarantined,
+        unexpected,
+        revenue_in=float(revenue.sum()),
+    )

@@ -1,0 +1,54 @@
+"""Files a reader may open at any moment: written beside the target and renamed over it, never seen half-written.
+
+The one implementation of the atomic write (lake Parquet, landed copies, models, reports, JSON summaries, the
+simulator's exports) and of the JSON encoding Daybreak writes (dates as ISO text, numpy scalars as numbers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
+    """Call `write(staging)` for a temporary sibling of `target`, then rename it over `target`.
+
+    A rename within a folder is atomic, so a reader sees the previous file or the new one; a writer killed
+    half-way leaves only a hidden `.tmp` file, which the next write replaces (the name holds the process id).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        write(staging)
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+    return target
+
+
+def write_text_atomic(target: Path, text: str) -> Path:
+    """`write_atomic` for UTF-8 text, line endings as given (the same text gives the same bytes everywhere)."""
+    return write_atomic(target, lambda path: path.write_text(text, encoding="utf-8", newline=""))
+
+
+def write_json(target: Path, payload: Any) -> Path:
+    """`payload` as indented, key-sorted JSON, atomically (the same payload always gives the same bytes)."""
+    return write_text_atomic(target, dumps(payload, indent=2) + "\n")
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Stable JSON text (sorted keys) of values that may hold dates and numpy scalars."""
+    return json.dumps(value, sort_keys=True, default=json_default, **options)
+
+
+def json_default(value: Any) -> Any:
+    """What `json` cannot encode itself: dates as ISO text, numpy scalars as Python numbers."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

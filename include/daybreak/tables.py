@@ -1,0 +1,542 @@
+"""Every table Daybreak writes outside dbt, declared once: name, columns, DuckDB types, key, partition, meaning.
+
+dbt declares the tables it builds; these are the ones Python writes (the model jobs' predictions, the registry,
+ingest's and drift's monitoring). Everything that needs their shape takes it from here, so a column is added in
+one place: the writers (`conform` gives a frame exactly the declared columns and types, so a table's types never
+depend on the first frame written), `warehouse.replace_partitions` (creates tables from `ddl`), the dbt sources
+(`dbt_project/models/sources/_daybreak__sources.yml`, generated from this module by
+`python -m daybreak.tables --write`), the dashboards' test fixtures and docs/architecture.md.
+
+Constraints: a table replaced a partition at a time (delete then insert in one transaction) declares its key for
+the dbt tests only; a table without a partition is updated in place row by row (the registry), and DuckDB enforces
+its key as a primary key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, DuckDB type and meaning; `nullable=False` makes it NOT NULL and tested as such."""
+
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table's contract. `key` identifies a row; `partition` is the column a night replaces (None: none)."""
+
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    partition: str | None
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        unknown = [c for c in (*self.key, *([self.partition] if self.partition else [])) if c not in names]
+        if unknown or len(set(names)) != len(names):
+            raise ValueError(f"{self.qualified}: key or partition not a column, or a column twice: {unknown}")
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def ddl(self) -> str:
+        """`create table if not exists` with the declared columns (and the primary key of an unpartitioned one)."""
+        parts = [f"{c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.columns]
+        if self.partition is None and self.key:
+            parts.append(f"primary key ({', '.join(self.key)})")
+        return f"create table if not exists {self.qualified} ({', '.join(parts)})"
+
+    def empty(self) -> pd.DataFrame:
+        """No rows, the declared columns and types: what a night with nothing to write writes."""
+        import pandas as pd
+
+        return self.conform(pd.DataFrame({name: [] for name in self.column_names}))
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` as exactly the declared columns, in order, each cast to its declared type.
+
+        Built through Arrow, so a missing number (NaN, None, pd.NA) is stored as NULL and an empty frame still
+        carries DATE, INTEGER and BOOLEAN columns. Extra columns are dropped.
+
+        Raises:
+            ValueError: a declared column is missing, or its values do not cast to its type (the message names
+                the table and the column).
+        """
+        import pandas as pd
+        import pyarrow as pa
+
+        if missing := [name for name in self.column_names if name not in frame.columns]:
+            raise ValueError(f"{self.qualified}: the frame has no column(s) {missing}")
+        data = {}
+        for column in self.columns:
+            constructor, *arguments = _ARROW_TYPES[column.type]
+            arrow_type = getattr(pa, constructor)(*arguments)
+            values = frame[column.name].reset_index(drop=True)
+            try:
+                if column.type == "DATE" and not isinstance(values.dtype, pd.ArrowDtype):
+                    values = pd.to_datetime(values).dt.date
+                array = pa.array(values, from_pandas=True)
+                if array.type != arrow_type:
+                    array = array.cast(arrow_type)
+            except (pa.ArrowException, TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{self.qualified}.{column.name}: values do not cast to {column.type}: {error}"
+                ) from error
+            data[column.name] = pd.Series(array, dtype=pd.ArrowDtype(arrow_type))
+        return pd.DataFrame(data, columns=list(self.column_names))
+
+
+# DuckDB type -> the pyarrow type constructor (and its arguments) that `conform` casts to
+_ARROW_TYPES = {
+    "DATE": ("date32",),
+    "VARCHAR": ("string",),
+    "INTEGER": ("int32",),
+    "BIGINT": ("int64",),
+    "DOUBLE": ("float64",),
+    "BOOLEAN": ("bool_",),
+    "TIMESTAMP": ("timestamp", "us"),
+}
+
+
+def _c(name: str, type_: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, type_, description, nullable)
+
+
+def _key(name: str, type_: str, description: str) -> Column:
+    return Column(name, type_, description, nullable=False)
+
+
+_AS_OF = _key(
+    "as_of_date", "DATE", "The night (business date) that wrote the row; the partition a rerun replaces."
+)
+_RUN_ID = _c(
+    "run_id", "VARCHAR", "Lineage: the Airflow run (or CLI run) that wrote the row; reruns ignore it."
+)
+_SERIES = _key("series_id", "VARCHAR", "The series (`location|product_id`, or as the dataset defines it).")
+_MODEL = _c(
+    "model", "VARCHAR", "The model that made the row: seasonal_naive, prophet, auto_ets, ... or ensemble."
+)
+_MODEL_VERSION = _c(
+    "model_version", "VARCHAR", "The registry version (registry.model_versions.version) whose model scored."
+)
+_BUSINESS_DATE = _key("business_date", "DATE", "The business day the file was exported for.")
+_SOURCE_FILE = _key("source_file", "VARCHAR", "The landed file's name.")
+_SHA = _key("file_sha256", "VARCHAR", "The landed file's SHA-256; identifies the file whatever its name.")
+
+_DECLARED = (
+    Table(
+        "predictions",
+        "forecasts",
+        "Every night's forecasts, one row per series and future period; history kept. Bounds nest: the 95% "
+        "interval holds the 80% one, which holds yhat.",
+        (
+            _AS_OF,
+            _SERIES,
+            _c("target", "VARCHAR", "The forecast measure: revenue or units."),
+            _key("target_date", "DATE", "The period forecast (its first day for weekly and monthly series)."),
+            _c("horizon_step", "INTEGER", "Periods ahead of the last complete period: 1 is the next."),
+            _c("yhat", "DOUBLE", "The point forecast."),
+            _c("yhat_lower_80", "DOUBLE", "Lower bound of the 80% interval."),
+            _c("yhat_upper_80", "DOUBLE", "Upper bound of the 80% interval."),
+            _c("yhat_lower_95", "DOUBLE", "Lower bound of the 95% interval."),
+            _c("yhat_upper_95", "DOUBLE", "Upper bound of the 95% interval."),
+            _MODEL,
+            _MODEL_VERSION,
+            _RUN_ID,
+        ),
+        ("as_of_date", "series_id", "target_date"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "forecast_components",
+        "The decomposition of each forecast by Prophet (trend, seasonalities, holidays, regressors) and MSTL "
+        "(trend and seasonal parts); other models have no rows.",
+        (
+            _AS_OF,
+            _SERIES,
+            _key("target_date", "DATE", "The period forecast."),
+            _key(
+                "component", "VARCHAR", "trend, daily, weekly, yearly, holidays, regressors, or MSTL's parts."
+            ),
+            _c("value", "DOUBLE", "The component's contribution."),
+            _c(
+                "mode",
+                "VARCHAR",
+                "additive (target units), multiplicative (a fraction of the trend), log1p_* (on the log1p scale).",
+            ),
+            _MODEL,
+            _MODEL_VERSION,
+            _RUN_ID,
+        ),
+        ("as_of_date", "series_id", "target_date", "component"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "backtest_metrics",
+        "Rolling-origin backtest scores of every candidate, per fold, on retraining nights.",
+        (
+            _AS_OF,
+            _SERIES,
+            _key(
+                "candidate", "VARCHAR", "The candidate's label, e.g. prophet(seasonality_mode=additive,...)."
+            ),
+            _MODEL,
+            _key(
+                "role",
+                "VARCHAR",
+                "baseline (seasonal naive), candidate, ensemble, or champion (its own model).",
+            ),
+            _key("fold", "INTEGER", "The fold, 0 the earliest."),
+            _c("cutoff", "DATE", "The last training period of the fold."),
+            _c("n_train", "INTEGER", "Training periods of the fold."),
+            _c("n_test", "INTEGER", "Test periods of the fold."),
+            _c("mase", "DOUBLE", "Mean absolute scaled error (scaled by the in-sample seasonal naive)."),
+            _c("smape", "DOUBLE", "Symmetric mean absolute percentage error, percent (0..200)."),
+            _c("rmse", "DOUBLE", "Root mean squared error."),
+            _c("bias", "DOUBLE", "Mean of forecast minus actual."),
+            _c("coverage_80", "DOUBLE", "Share of actuals inside the 80% interval."),
+            _c("coverage_95", "DOUBLE", "Share of actuals inside the 95% interval."),
+            _c("selected", "BOOLEAN", "Whether this candidate became the night's challenger."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "series_id", "candidate", "role", "fold"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "forecast_selection",
+        "One row per night and series: what was trained, what was decided and which model scored.",
+        (
+            _AS_OF,
+            _SERIES,
+            _c("retrained", "BOOLEAN", "Whether candidates were backtested tonight."),
+            _c("n_history", "INTEGER", "Periods of history the series had."),
+            _c("metric", "VARCHAR", "The selection metric: mase, smape or rmse."),
+            _c("challenger", "VARCHAR", "The best candidate's label."),
+            _c("challenger_model", "VARCHAR", "The best candidate's model."),
+            _c("challenger_score", "DOUBLE", "Its mean backtest score."),
+            _c("baseline_score", "DOUBLE", "The seasonal naive's mean backtest score."),
+            _c("champion_version", "VARCHAR", "The champion going into the night."),
+            _c("champion_score", "DOUBLE", "The champion's score on the same folds."),
+            _c("decision", "VARCHAR", "promote, reject, or null on a refit night."),
+            _c("decision_reason", "VARCHAR", "The decision in words."),
+            _c("scoring_model", "VARCHAR", "The model that made tonight's forecast."),
+            _c("scoring_role", "VARCHAR", "challenger, champion or fallback."),
+            _MODEL_VERSION,
+            _c(
+                "fallback_reason",
+                "VARCHAR",
+                "Why a simpler model scored: too short, all zeros, a failed fit.",
+            ),
+            _c("skipped", "VARCHAR", "JSON: candidate -> why it was not backtested."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "series_id"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "forecast_accuracy",
+        "Every earlier night's forecast for the period that completed on scored_on, against its actual and the "
+        "seasonal naive that forecast could have made.",
+        (
+            _key("scored_on", "DATE", "The night the period completed and was scored; the partition."),
+            _SERIES,
+            _key("as_of_date", "DATE", "The night that made the forecast."),
+            _key("target_date", "DATE", "The period forecast."),
+            _c("horizon_step", "INTEGER", "Periods ahead the forecast was made."),
+            _c("actual", "DOUBLE", "The period's actual."),
+            _c("yhat", "DOUBLE", "The forecast."),
+            _c("error", "DOUBLE", "yhat - actual."),
+            _c("abs_error", "DOUBLE", "|error|."),
+            _c("ape", "DOUBLE", "|error| / |actual|; null when the actual is 0."),
+            _c("within_80", "BOOLEAN", "The actual fell inside the 80% interval."),
+            _c("within_95", "BOOLEAN", "The actual fell inside the 95% interval."),
+            _c("naive_yhat", "DOUBLE", "The actual whole seasons before the target, never after as_of_date."),
+            _c("naive_abs_error", "DOUBLE", "|naive_yhat - actual|."),
+            _MODEL,
+            _MODEL_VERSION,
+            _RUN_ID,
+        ),
+        ("scored_on", "series_id", "as_of_date", "target_date"),
+        "scored_on",
+    ),
+    Table(
+        "predictions",
+        "customer_segments",
+        "One row per customer of marts.features_customer_asof on the as-of date, scored by the segmentation "
+        "champion as of that date. A segment_id keeps its meaning and name across retrains.",
+        (
+            _AS_OF,
+            _key("customer_id", "VARCHAR", "The customer."),
+            _c("segment_id", "INTEGER", "The segment; ids are never reused."),
+            _c("segment_name", "VARCHAR", "The segment's name."),
+            _c("distance", "DOUBLE", "Distance to the segment's centre in the model's scaled feature space."),
+            _c(
+                "probability",
+                "DOUBLE",
+                "Probability of the segment under a Gaussian mixture; null for k-means.",
+            ),
+            _MODEL_VERSION,
+            _RUN_ID,
+        ),
+        ("as_of_date", "customer_id"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "segment_profiles",
+        "Per segment and described feature: size, revenue share, and mean and median against all customers.",
+        (
+            _AS_OF,
+            _MODEL_VERSION,
+            _key("segment_id", "INTEGER", "The segment."),
+            _c("segment_name", "VARCHAR", "The segment's name."),
+            _c("customers", "BIGINT", "Customers in the segment."),
+            _c("share_of_customers", "DOUBLE", "Their share of all customers."),
+            _c("revenue", "DOUBLE", "The segment's net monetary value."),
+            _c("share_of_revenue", "DOUBLE", "Its share of all customers' revenue."),
+            _key("feature", "VARCHAR", "The described feature."),
+            _c("mean", "DOUBLE", "The feature's mean in the segment."),
+            _c("median", "DOUBLE", "The feature's median in the segment."),
+            _c("population_mean", "DOUBLE", "The feature's mean over all customers."),
+            _c("population_median", "DOUBLE", "The feature's median over all customers."),
+            _c("mean_vs_population", "DOUBLE", "mean / population_mean (null when that is 0)."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "segment_id", "feature"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "segment_transitions",
+        "Customers per (segment on the latest scored date before the as-of date, segment on the as-of date); "
+        "customers sums to the as-of date's customers.",
+        (
+            _AS_OF,
+            _c(
+                "previous_as_of_date",
+                "DATE",
+                "The latest scored date before the as-of date; null on the first.",
+            ),
+            _c("from_segment_id", "INTEGER", "The segment before; null for customers new since then."),
+            _c("from_segment_name", "VARCHAR", "Its name; null for new customers."),
+            _key("to_segment_id", "INTEGER", "The segment on the as-of date."),
+            _c("to_segment_name", "VARCHAR", "Its name."),
+            _c("customers", "BIGINT", "Customers who made this move."),
+            _c("share_of_from", "DOUBLE", "Their share of the from-segment's customers still here."),
+            _MODEL_VERSION,
+            _RUN_ID,
+        ),
+        ("as_of_date", "from_segment_id", "to_segment_id"),
+        "as_of_date",
+    ),
+    Table(
+        "registry",
+        "model_versions",
+        "The model registry: one row per trained version of every model, with what made it and its status.",
+        (
+            _key("model_kind", "VARCHAR", "forecast or segmentation."),
+            _key("model_id", "VARCHAR", "A series_id, or customers."),
+            _key("version", "VARCHAR", "The logical date the version was trained for (ISO)."),
+            _key("trained_for_date", "DATE", "The same date, as a DATE."),
+            _c("data_start", "DATE", "First day of the training data."),
+            _c("data_end", "DATE", "Last day of the training data."),
+            _key("model_name", "VARCHAR", "The model (prophet, kmeans, ...)."),
+            _c("params", "VARCHAR", "JSON: the concrete specification."),
+            _c("code_version", "VARCHAR", "Package version and git commit."),
+            _c("metrics", "VARCHAR", "JSON: backtest means, silhouette, stability, ..."),
+            _key("status", "VARCHAR", "champion, challenger or retired."),
+            _c("artifact_path", "VARCHAR", "Where the fitted model is saved."),
+            _RUN_ID,
+        ),
+        ("model_kind", "model_id", "version"),
+        None,
+    ),
+    Table(
+        "registry",
+        "model_events",
+        "The registry's audit log, appended only: one row per register, promote, reject, rollback or retire.",
+        (
+            _key(
+                "event_seq", "BIGINT", "Orders the events (a rollback can share its date with a promotion)."
+            ),
+            _key("model_kind", "VARCHAR", "forecast or segmentation."),
+            _key("model_id", "VARCHAR", "A series_id, or customers."),
+            _key("version", "VARCHAR", "The version changed."),
+            _key("action", "VARCHAR", "register, promote, reject, rollback or retire."),
+            _c("from_status", "VARCHAR", "Status before."),
+            _c("to_status", "VARCHAR", "Status after."),
+            _c("reason", "VARCHAR", "Why, in words."),
+            _c("logical_date", "DATE", "The night the change counts from (answers 'champion as of D')."),
+            _c("actor", "VARCHAR", "pipeline, or the engineer."),
+            _RUN_ID,
+        ),
+        ("event_seq",),
+        None,
+    ),
+    Table(
+        "monitoring",
+        "ingest_runs",
+        "One row per landed export file (loaded), per repeated delivery of one (duplicate, 0 rows) and per file "
+        "refused (refused, with the reason); rows_in = rows_loaded + rows_quarantined and revenue_in = "
+        "revenue_loaded + revenue_quarantined.",
+        (
+            _BUSINESS_DATE,
+            _SOURCE_FILE,
+            _c("source_path", "VARCHAR", "Where the file was found."),
+            _SHA,
+            _c("file_bytes", "BIGINT", "The file's size."),
+            _c("status", "VARCHAR", "loaded, duplicate (its bytes landed before) or refused."),
+            _c("duplicate_of", "VARCHAR", "For a duplicate: <date>/<file> of the first delivery."),
+            _c("rows_in", "BIGINT", "Rows in the file (well-formed and malformed)."),
+            _c("rows_loaded", "BIGINT", "Rows that reached the lake."),
+            _c("rows_quarantined", "BIGINT", "Rows in monitoring.quarantine."),
+            _c(
+                "revenue_in",
+                "DOUBLE",
+                "quantity * unit_price over the file's rows whose two numbers are finite.",
+            ),
+            _c("revenue_loaded", "DOUBLE", "The same over the loaded rows."),
+            _c("revenue_quarantined", "DOUBLE", "The same over the quarantined rows."),
+            _c("encoding", "VARCHAR", "The file's text encoding when it was not UTF-8."),
+            _c("unexpected_columns", "VARCHAR", "JSON list of the export's columns the config does not map."),
+            _c(
+                "landed_by_run_date", "DATE", "The night whose ingest landed the file; later for a late file."
+            ),
+            _c(
+                "ingested_at",
+                "TIMESTAMP",
+                "Wall-clock time (UTC) the file landed; for freshness checks only.",
+            ),
+            _c("reason", "VARCHAR", "For a refused file: why, in one line."),
+            _RUN_ID,
+        ),
+        ("business_date", "source_file", "file_sha256"),
+        "business_date",
+    ),
+    Table(
+        "monitoring",
+        "quarantine",
+        "Every row ingest did not load, with the file, row, the first rule it broke, a detail and the raw values.",
+        (
+            _BUSINESS_DATE,
+            _c("source_file", "VARCHAR", "The landed file's name."),
+            _SHA,
+            _key("source_row", "BIGINT", "1-based data row within the file."),
+            _c("rule", "VARCHAR", "The first rule the row broke."),
+            _c("detail", "VARCHAR", "What is wrong, in words."),
+            _c("raw_values", "VARCHAR", "JSON text of the row as it arrived."),
+            _c("revenue", "DOUBLE", "quantity * unit_price when both are finite numbers, else 0."),
+            _RUN_ID,
+        ),
+        ("business_date", "file_sha256", "source_row"),
+        "business_date",
+    ),
+    Table(
+        "monitoring",
+        "rebuild_requests",
+        "Files that landed after later days had landed: their business_date and every later day must be "
+        "rebuilt; the transform job rebuilds from the earliest pending one and sets done_by_run_date.",
+        (
+            _BUSINESS_DATE,
+            _c("source_file", "VARCHAR", "The late file's name."),
+            _SHA,
+            _c("requested_by_run_date", "DATE", "The night that landed the late file."),
+            _c(
+                "done_by_run_date", "DATE", "The night whose transform rebuilt the marts; null while pending."
+            ),
+            _RUN_ID,
+        ),
+        ("business_date", "file_sha256"),
+        "business_date",
+    ),
+    Table(
+        "monitoring",
+        "drift_summary",
+        "One row per night: the drift of the current window's sales lines against the reference window's.",
+        (
+            _AS_OF,
+            _c("reference_start", "DATE", "First day of the reference window."),
+            _c("reference_end", "DATE", "Last day of the reference window."),
+            _c("current_start", "DATE", "First day of the current window."),
+            _c("current_end", "DATE", "Last day of the current window (the as-of date)."),
+            _c("n_columns", "INTEGER", "Columns compared (0 when a window was empty)."),
+            _c("n_drifted_columns", "INTEGER", "Columns that drifted."),
+            _c("share_drifted", "DOUBLE", "n_drifted_columns / n_columns; null when nothing was compared."),
+            _c("dataset_drift", "BOOLEAN", "Whether the share crossed Evidently's dataset drift threshold."),
+            _c("report_path", "VARCHAR", "The Evidently HTML report; null when nothing was compared."),
+            _RUN_ID,
+        ),
+        ("as_of_date",),
+        "as_of_date",
+    ),
+)
+
+TABLES: dict[str, Table] = {t.qualified: t for t in _DECLARED}
+
+
+def table(qualified: str) -> Table:
+    """The declaration of `schema.name`.
+
+    Raises:
+        KeyError: not a table Daybreak writes outside dbt (the message lists those that are).
+    """
+    try:
+        return TABLES[qualified]
+    except KeyError:
+        raise KeyError(f"{qualified!r} is not a declared table; declared: {sorted(TABLES)}") from None
+
+
+def ensure(connection: duckdb.DuckDBPyConnection, *tables: Table) -> None:
+    """Create the tables' schemas and tables, and add the declared columns an older warehouse's tables lack."""
+    if not tables:
+        return
+    present: dict[str, set[str]] = {}
+    for schema, name, column in connection.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database()"
+    ).fetchall():
+        present.setdefault(f"{schema}.{name}", set()).add(column)
+    for declared in tables:
+        existing = present.get(declared.qualified)
+        if existing is None:
+            connection.execute(f"create schema if not exists {declared.schema}")
+            connection.execute(declared.ddl())
+            continue
+        for column in declared.columns:
+            if column.name not in existing:
+                connection.execute(
+                    f"alter table {declared.qualified} add column {column.name} {column.type}"  # noqa: S608
+                )
+
+
+def exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether the warehouse has the table or view `schema.name` (the one place that asks the catalogue)."""
+    schema, name = qualified.split(".")
+    (count,) = connection.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return count > 0
