@@ -24,6 +24,7 @@ import logging
 
 from daybreak import forecast_night as night
 from daybreak.datasets import load_dataset_config
+from daybreak.files import write_json
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import connect, replace_partitions
 
@@ -98,7 +99,7 @@ def run(
         "models": dict(zip(selection["series_id"], selection["scoring_model"], strict=True)),
     }
     manifest_path = settings.models_dir / night.MODEL_KIND / business_date.isoformat() / "params.json"
-    night.write_json(manifest_path, manifest)
+    write_json(manifest_path, manifest)
 
     summary = {
         "as_of_date": business_date.isoformat(),

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 TABLE = "reference.calendar_days"
 DAYS_AHEAD = 400
 """Days past the run date the calendar table covers: more than any forecast horizon of a daily series."""
-COLUMNS = ("date_day", "is_closed", "is_holiday", "holiday_name")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,18 +121,24 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
     Returns:
         the rows written.
     """
-    has_lake = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'sales_lines'"
-    ).fetchone()[0]
-    first = connection.execute(FIRST_SALE_SQL, [business_date]).fetchone()[0] if has_lake else None
-    frame = calendar.frame(
-        min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD)
+    from daybreak import tables
+    from daybreak.warehouse import transaction
+
+    declared = tables.table(TABLE)
+    first = (
+        connection.execute(FIRST_SALE_SQL, [business_date]).fetchone()[0]
+        if tables.exists(connection, "raw.sales_lines")
+        else None
     )
-    schema = TABLE.split(".")[0]
-    connection.execute(f"create schema if not exists {schema}")
-    connection.register("_calendar_days", frame)
+    rows = declared.conform(
+        calendar.frame(min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD))
+    )
+    tables.ensure(connection, declared)
+    connection.register("_calendar_days", rows)
     try:
-        connection.execute(f"create or replace table {TABLE} as select * from _calendar_days")  # noqa: S608
+        with transaction(connection):
+            connection.execute(f"delete from {declared.qualified}")  # noqa: S608 - a declared name
+            connection.execute(f"insert into {declared.qualified} by name select * from _calendar_days")  # noqa: S608
     finally:
         connection.unregister("_calendar_days")
-    return len(frame)
+    return len(rows)

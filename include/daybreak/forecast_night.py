@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daybreak.files import write_json
 from daybreak.warehouse import connect
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ TABLE = "predictions.forecasts"
 COMPONENTS_TABLE = "predictions.forecast_components"
 BACKTEST_TABLE = "predictions.backtest_metrics"
 SELECTION_TABLE = "predictions.forecast_selection"
+PREDICTION_TABLES = (TABLE, COMPONENTS_TABLE, BACKTEST_TABLE, SELECTION_TABLE)
 NON_NEGATIVE_TARGETS = ("units", "revenue")
 """Targets that cannot go below zero: no forecast or interval bound of theirs does."""
 HISTORY_SQL = """
@@ -227,13 +228,13 @@ def record(
 def tables(
     decisions, business_date: dt.date, version: str, target: str, run_id: str
 ) -> dict[str, pd.DataFrame]:
-    """The night's rows of every prediction table, typed as the contract says (docs/architecture.md)."""
+    """The night's rows of every prediction table, as `daybreak.tables` declares them."""
     import pandas as pd
 
     forecasts, components, backtests, selections = [], [], [], []
     for task, result in decisions:
         used = _version_used(task, result, version)
-        forecasts.append(result.forecast.assign(series_id=task.series_id, model_version=used))
+        forecasts.append(result.forecast.assign(series_id=task.series_id, model_version=used, target=target))
         if len(result.components):
             components.append(
                 result.components.assign(
@@ -243,33 +244,31 @@ def tables(
         if len(result.backtest):
             backtests.append(result.backtest.assign(series_id=task.series_id))
         selections.append({"series_id": task.series_id, **result.selection, "model_version": used})
-    return {
-        TABLE: _typed(_concat(forecasts).assign(target=target), business_date, run_id, FORECAST_TYPES),
-        COMPONENTS_TABLE: _typed(_concat(components), business_date, run_id, COMPONENT_TYPES),
-        BACKTEST_TABLE: _typed(_concat(backtests), business_date, run_id, BACKTEST_TYPES),
-        SELECTION_TABLE: _typed(pd.DataFrame(selections), business_date, run_id, SELECTION_TYPES),
-    }
+    parts = {TABLE: forecasts, COMPONENTS_TABLE: components, BACKTEST_TABLE: backtests}
+    frames = {name: pd.concat(rows, ignore_index=True) if rows else None for name, rows in parts.items()}
+    frames[SELECTION_TABLE] = pd.DataFrame(selections) if selections else None
+    return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
+
+
+def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, run_id: str) -> pd.DataFrame:
+    """`frame` stamped with the night and run, as the declared columns and types (declared empty when None)."""
+    from daybreak import tables
+
+    declared = tables.table(name)
+    if frame is None:
+        return declared.empty()
+    frame = frame.rename(columns={"ds": "target_date"}).assign(as_of_date=business_date, run_id=run_id)
+    for column in declared.column_names:
+        if column not in frame:
+            frame[column] = None
+    return declared.conform(frame)
 
 
 def ensure_tables(connection) -> None:
     """Create the prediction tables a first night has not written yet, so dbt's views over them build before it."""
-    import pandas as pd
+    from daybreak import tables
 
-    from daybreak.warehouse import replace_partitions
-
-    frames = {
-        TABLE: FORECAST_TYPES,
-        COMPONENTS_TABLE: COMPONENT_TYPES,
-        BACKTEST_TABLE: BACKTEST_TYPES,
-        SELECTION_TABLE: SELECTION_TYPES,
-    }
-    replace_partitions(
-        connection,
-        [
-            (table, _typed(pd.DataFrame(), dt.date.min, "", types), "as_of_date", dt.date.min)
-            for table, types in frames.items()
-        ],
-    )
+    tables.ensure(connection, *(tables.table(name) for name in PREDICTION_TABLES))
 
 
 def _version_used(task: SeriesTask, result: SeriesResult, version: str) -> str:
@@ -279,113 +278,3 @@ def _version_used(task: SeriesTask, result: SeriesResult, version: str) -> str:
     if task.champion is not None:
         return task.champion["version"]
     return version
-
-
-def _concat(frames: list) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-FORECAST_TYPES = {
-    "series_id": "text",
-    "target": "text",
-    "target_date": "date",
-    "horizon_step": "int",
-    "yhat": "float",
-    "yhat_lower_80": "float",
-    "yhat_upper_80": "float",
-    "yhat_lower_95": "float",
-    "yhat_upper_95": "float",
-    "model": "text",
-    "model_version": "text",
-}
-COMPONENT_TYPES = {
-    "series_id": "text",
-    "target_date": "date",
-    "component": "text",
-    "value": "float",
-    "mode": "text",
-    "model": "text",
-    "model_version": "text",
-}
-BACKTEST_TYPES = {
-    "series_id": "text",
-    "candidate": "text",
-    "model": "text",
-    "role": "text",
-    "fold": "int",
-    "cutoff": "date",
-    "n_train": "int",
-    "n_test": "int",
-    "mase": "float",
-    "smape": "float",
-    "rmse": "float",
-    "bias": "float",
-    "coverage_80": "float",
-    "coverage_95": "float",
-    "selected": "bool",
-}
-SELECTION_TYPES = {
-    "series_id": "text",
-    "retrained": "bool",
-    "n_history": "int",
-    "metric": "text",
-    "challenger": "text",
-    "challenger_model": "text",
-    "challenger_score": "float",
-    "baseline_score": "float",
-    "champion_version": "text",
-    "champion_score": "float",
-    "decision": "text",
-    "decision_reason": "text",
-    "scoring_model": "text",
-    "scoring_role": "text",
-    "model_version": "text",
-    "fallback_reason": "text",
-    "skipped": "text",
-}
-
-
-def _typed(frame: pd.DataFrame, business_date: dt.date, run_id: str, types: dict, key: str = "as_of_date"):
-    """`frame` as the contract's columns and types: the key date first, `run_id` last, NaN stored as NULL.
-
-    Built through Arrow with an explicit schema, so the table gets DATE, VARCHAR, INTEGER and BOOLEAN columns
-    even when the first night written is empty.
-    """
-    import pandas as pd
-    import pyarrow as pa
-
-    arrow = {
-        "text": pa.string(),
-        "date": pa.date32(),
-        "float": pa.float64(),
-        "int": pa.int32(),
-        "bool": pa.bool_(),
-    }
-    frame = frame.reset_index(drop=True).rename(columns={"ds": "target_date"})
-    n = len(frame)
-    arrays = {key: pa.array([business_date] * n, type=pa.date32())}
-    for column, kind in types.items():
-        values = frame[column] if column in frame else pd.Series([None] * n, dtype="object")
-        if kind == "date":
-            values = pd.to_datetime(values).dt.date
-        arrays[column] = pa.array(values, type=arrow[kind], from_pandas=True)
-    arrays["run_id"] = pa.array([run_id] * n, type=pa.string())
-    return pa.table(arrays).to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON beside the target and rename it over, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
-    os.replace(staging, path)
-
-
-def _json_default(value):
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(type(value).__name__)
