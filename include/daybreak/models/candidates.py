@@ -1,7 +1,7 @@
 """The candidate forecast models, each behind one signature: fit on a history, forecast a future, say what it chose.
 
-Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (country
-holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
+Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (the
+calendar's holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
 statsforecast's `auto_ets`, `auto_arima`, `mstl` and `theta`.
 
 A spec is a plain dict, `{"name": ..., "params": {...}}`, so it pickles to worker processes, serialises to the
@@ -9,6 +9,9 @@ registry as JSON and compares by value. A *search* spec (`auto_ets` with no `mod
 structure; `fit_forecast` returns the *concrete* spec it chose (`auto_ets` with `model: "ANA"`), which is what the
 registry keeps. A champion refit on a later night uses the concrete spec, so it re-estimates the parameters on
 new data without searching again, and Prophet starts from the champion's fitted parameters (warm start).
+
+Whatever a model says, `fit_forecast` applies the calendar: a closed day is zero with zero-width intervals, and a
+non-negative target has no forecast or bound below zero (`calendar_bands`).
 
 Everything here is pure: arrays and dates in, arrays out; Prophet's and numpy's randomness are seeded per call.
 """
@@ -47,7 +50,7 @@ PROPHET_PARAMS = (
     "regressors",
     "holidays",
 )
-"""What a prophet spec may set. `holidays: false` turns the dataset's country holidays off for that candidate."""
+"""What a prophet spec may set. `holidays: false` turns the calendar's holidays off for that candidate."""
 
 FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
 """A dataset config's frequency -> its pandas alias: the one frequency map (period labels: hours, days, weeks
