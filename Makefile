@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 help:
 	@echo "make demo        create the environment, load the demo data, run 7 nights through Airflow, serve the UIs"
 	@echo "make demo SERVE=0  the same without serving (scripts, CI)"
-	@echo "make test        create the environment if needed and run the whole test suite"
+	@echo "make test        create the environment if needed, check the import layers, run the whole test suite"
 	@echo "make lint        ruff check and format check"
 	@echo "make clean-data  delete the data home ($(DAYBREAK_HOME))"
 
@@ -36,6 +36,7 @@ demo: env
 
 test: env
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: env

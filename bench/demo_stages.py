@@ -47,11 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(home)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-    from daybreak.airflow_env import airflow_environment
+    from daybreak.airflow_env import airflow_environment, logical_date_for
     from daybreak.datasets import load_dataset_config
     from daybreak.settings import get_settings
     from daybreak.simulate import simulate_synthetic
-    from jobs.demo import logical_date_for
     from jobs.pipeline import load_history, run_night
 
     settings = get_settings()

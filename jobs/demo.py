@@ -8,74 +8,44 @@ The timings go to `<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benc
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import logging
-import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
-from daybreak.airflow_env import airflow_environment
-from daybreak.settings import PROJECT_ROOT, Settings
+from daybreak import tables
+from daybreak.airflow_env import (
+    DAG_ID,
+    airflow_bin,
+    airflow_environment,
+    logical_date_for,
+    nights_already_run,
+)
+from daybreak.datasets import load_dataset_config
+from daybreak.files import write_json
+from daybreak.serving import serve_forever
+from daybreak.settings import Settings
+from daybreak.simulate import simulate_dataset
+from daybreak.warehouse import connect
+from jobs.pipeline import landed_days, load_history
 
 log = logging.getLogger(__name__)
 
-DAG_ID = "daybreak_nightly"
-STREAMLIT_PORT = 8501
-
-
-def airflow_bin() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
-
-
-def logical_date_for(business_date: dt.date) -> str:
-    """The logical date of a manual run that processes `business_date` (its data interval starts on that day)."""
-    return (business_date + dt.timedelta(days=1)).isoformat()
-
-
-def nights_already_run(env: dict[str, str]) -> set[str]:
-    """Logical dates (YYYY-MM-DD) of the demo's successful manual runs, read from Airflow's metadata database."""
-    listing = subprocess.run(
-        [airflow_bin(), "dags", "list-runs", DAG_ID, "--state", "success", "-o", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in listing.stdout.splitlines() if line.startswith("[")]
-    if listing.returncode != 0 or not lines:
-        return set()
-    return {
-        run["logical_date"][:10]
-        for run in json.loads(lines[-1])
-        if run.get("logical_date") and run.get("run_id", "").startswith("manual__")
-    }
-
 
 def history_loaded(settings: Settings, until: dt.date) -> bool:
+    """Whether an earlier demo already scored the history's last night."""
     if not settings.warehouse_path.exists():
         return False
-    from daybreak.warehouse import read_frame
-
-    try:
-        frame = read_frame(
-            settings.warehouse_path,
-            "select count(*) as n from predictions.forecasts where as_of_date = ?",
-            [until],
-        )
-    except Exception:  # noqa: BLE001 - no table yet means no history yet
-        return False
-    return int(frame["n"].iloc[0]) > 0
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        if not tables.exists(connection, "predictions.forecasts"):
+            return False
+        (count,) = connection.execute(
+            "select count(*) from predictions.forecasts where as_of_date = ?", [until]
+        ).fetchone()
+    return count > 0
 
 
 def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
-    from daybreak.datasets import load_dataset_config
-
     timings: dict[str, float] = {}
     config = load_dataset_config(settings.dataset)
     env = airflow_environment(settings)
@@ -88,13 +58,8 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
         print(f"    {stage}: {timings[stage]} s", flush=True)
         return result
 
-    from jobs.cli import main as cli_main
-
-    timed("simulate", cli_main, ["simulate"])
-    from jobs.pipeline import landed_days, load_history
-
-    days = landed_days(settings)
-    end = days[-1]
+    timed("simulate", simulate_dataset, config, settings.landing_dir)
+    end = landed_days(settings)[-1]
     history_end = end - dt.timedelta(days=nights)
     if history_loaded(settings, history_end):
         print(f"    history up to {history_end} already loaded", flush=True)
@@ -129,87 +94,9 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
         "simulate",
         "airflow_db_migrate",
     }:  # keep the figures of the last run that did the work
-        timings_path.write_text(json.dumps({"dataset": config.name, "stages_seconds": timings}, indent=2))
+        write_json(timings_path, {"dataset": config.name, "stages_seconds": timings})
     print(f"\nDaybreak is loaded: warehouse {settings.warehouse_path}, serving copy {settings.serving_path}")
     print(f"stage timings: {timings_path}")
     if not serve:
         return 0
     return serve_forever(settings, env)
-
-
-def wait_for(url: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - localhost health check
-                return True
-        except OSError:
-            time.sleep(1)
-    return False
-
-
-def serve_forever(settings: Settings, env: dict[str, str]) -> int:
-    """Run `airflow standalone` and Streamlit, each in its own process group, until interrupted."""
-    logs = settings.home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    airflow_port = env["AIRFLOW__API__PORT"]
-    processes = [
-        subprocess.Popen(
-            [airflow_bin(), "standalone"],
-            env=env,
-            start_new_session=True,
-            stdout=(logs / "airflow-standalone.log").open("a"),
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("streamlit")),
-                "run",
-                str(PROJECT_ROOT / "apps/streamlit/app.py"),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(STREAMLIT_PORT),
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            env=env,
-            start_new_session=True,
-            stdout=(logs / "streamlit.log").open("a"),
-            stderr=subprocess.STDOUT,
-        ),
-    ]
-
-    def stop(*_):
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    airflow_up = wait_for(f"http://localhost:{airflow_port}/api/v2/version", 180)
-    streamlit_up = wait_for(f"http://localhost:{STREAMLIT_PORT}/_stcore/health", 60)
-    passwords = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
-    password = (
-        json.loads(passwords.read_text()).get("admin", "?") if passwords.exists() else "(see airflow log)"
-    )
-    print()
-    print(
-        f"Airflow UI:    http://localhost:{airflow_port}   user admin, password {password}"
-        + ("" if airflow_up else "   (not answering yet: see .daybreak/logs/airflow-standalone.log)")
-    )
-    print(
-        f"Dashboards:    http://localhost:{STREAMLIT_PORT}"
-        + ("" if streamlit_up else "   (not answering yet: see .daybreak/logs/streamlit.log)")
-    )
-    print("Press Ctrl-C to stop both.", flush=True)
-    while all(process.poll() is None for process in processes):
-        time.sleep(2)
-    stop()
-    return 1

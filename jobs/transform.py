@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from daybreak import tables
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
-from daybreak.forecast_night import ensure_tables
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import connect
 
@@ -66,12 +66,7 @@ def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
 
 
 def _has_rebuild_requests(connection) -> bool:
-    return bool(
-        connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'monitoring' and table_name = 'rebuild_requests'"
-        ).fetchone()[0]
-    )
+    return tables.exists(connection, "monitoring.rebuild_requests")
 
 
 def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
@@ -153,7 +148,6 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date)
-        ensure_tables(connection)
     args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
     if full_refresh:
         args.append("--full-refresh")

@@ -7,7 +7,10 @@ one the UI shows and the one a test drives are configured the same way. Airflow 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,6 +40,38 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
         }
     )
     return env
+
+
+DAG_ID = "daybreak_nightly"
+
+
+def airflow_bin() -> str:
+    """The `airflow` command of this environment."""
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def logical_date_for(business_date: dt.date) -> str:
+    """The logical date of a manual run that processes `business_date` (its data interval starts on that day)."""
+    return (business_date + dt.timedelta(days=1)).isoformat()
+
+
+def nights_already_run(env: dict[str, str]) -> set[str]:
+    """Logical dates (YYYY-MM-DD) of successful manual runs of the nightly DAG, from Airflow's metadata database."""
+    listing = subprocess.run(
+        [airflow_bin(), "dags", "list-runs", DAG_ID, "--state", "success", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in listing.stdout.splitlines() if line.startswith("[")]
+    if listing.returncode != 0 or not lines:
+        return set()
+    return {
+        run["logical_date"][:10]
+        for run in json.loads(lines[-1])
+        if run.get("logical_date") and run.get("run_id", "").startswith("manual__")
+    }
 
 
 def main() -> None:

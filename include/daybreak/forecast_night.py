@@ -32,7 +32,6 @@ TABLE = "predictions.forecasts"
 COMPONENTS_TABLE = "predictions.forecast_components"
 BACKTEST_TABLE = "predictions.backtest_metrics"
 SELECTION_TABLE = "predictions.forecast_selection"
-PREDICTION_TABLES = (TABLE, COMPONENTS_TABLE, BACKTEST_TABLE, SELECTION_TABLE)
 NON_NEGATIVE_TARGETS = ("units", "revenue")
 """Targets that cannot go below zero: no forecast or interval bound of theirs does."""
 HISTORY_SQL = """
@@ -262,13 +261,6 @@ def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, ru
         if column not in frame:
             frame[column] = None
     return declared.conform(frame)
-
-
-def ensure_tables(connection) -> None:
-    """Create the prediction tables a first night has not written yet, so dbt's views over them build before it."""
-    from daybreak import tables
-
-    tables.ensure(connection, *(tables.table(name) for name in PREDICTION_TABLES))
 
 
 def _version_used(task: SeriesTask, result: SeriesResult, version: str) -> str:

@@ -212,9 +212,7 @@ def promote(
     """
     ensure_schema(connection)
     with transaction(connection):
-        target = _version_row(connection, model_kind, model_id, version)
-        if target is None:
-            raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
+        target = _registered(connection, model_kind, model_id, version)
         if target["status"] == "champion":
             return
         current = _current_champion_version(connection, model_kind, model_id)
@@ -255,9 +253,7 @@ def reject(
     """
     ensure_schema(connection)
     with transaction(connection):
-        target = _version_row(connection, model_kind, model_id, version)
-        if target is None:
-            raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
+        target = _registered(connection, model_kind, model_id, version)
         _event(
             connection,
             target,
@@ -424,6 +420,14 @@ def _version_row(connection, model_kind: str, model_id: str, version: str) -> di
         )
     )
     return found[0] if found else None
+
+
+def _registered(connection, model_kind: str, model_id: str, version: str) -> dict:
+    """The version's row; a version that was never registered cannot change status."""
+    target = _version_row(connection, model_kind, model_id, version)
+    if target is None:
+        raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
+    return target
 
 
 def _current_champion_version(connection, model_kind: str, model_id: str) -> str | None:

@@ -703,3 +703,35 @@ def replay_dataset(
     log.info("replayed %s %s..%s into %s: %d days written, %d skipped, %d lines", config.name, first, last,
              landing_dir, written, skipped, lines)  # fmt: skip
     return SimulationSummary(written, skipped, lines, first, last, landing_dir)
+
+
+def simulate_dataset(
+    config: DatasetConfig,
+    landing_dir: Path,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    seed: int = 42,
+    customers: int | None = None,
+    products: int | None = None,
+    locations: int | None = None,
+    orders_per_day: float | None = None,
+    source: str | None = None,
+    overwrite: bool = False,
+) -> SimulationSummary:
+    """The dataset's nightly exports: simulated for a `kind: simulator` source (defaults from its `simulation:`),
+    else replayed from the original file (`replay_dataset`). What `daybreak simulate` and the demo run."""
+    if config.source.get("kind") != "simulator":
+        return replay_dataset(config, landing_dir, source=source, start=start, end=end, overwrite=overwrite)
+    defaults = config.simulation
+    return simulate_synthetic(
+        landing_dir,
+        start=start or dt.date.fromisoformat(str(defaults["start"])),
+        end=end or dt.date.fromisoformat(str(defaults["end"])),
+        seed=seed,
+        customers=customers or defaults.get("customers", 2000),
+        products=products or defaults.get("products", 300),
+        locations=locations or defaults.get("locations", 8),
+        orders_per_day=orders_per_day,
+        overwrite=overwrite,
+    )

@@ -5,7 +5,7 @@ ingest's and drift's monitoring). Everything that needs their shape takes it fro
 one place: the writers (`conform` gives a frame exactly the declared columns and types, so a table's types never
 depend on the first frame written), `warehouse.replace_partitions` (creates tables from `ddl`), the dbt sources
 (`dbt_project/models/sources/_daybreak__sources.yml`, generated from this module by
-`python -m daybreak.tables --write`), the dashboards' test fixtures and docs/architecture.md.
+`python -m daybreak.dbt_sources`), the dashboards' test fixtures and docs/architecture.md.
 
 Constraints: a table replaced a partition at a time (delete then insert in one transaction) declares its key for
 the dbt tests only; a table without a partition is updated in place row by row (the registry), and DuckDB enforces
@@ -59,7 +59,7 @@ class Table:
 
     def ddl(self) -> str:
         """`create table if not exists` with the declared columns (and the primary key of an unpartitioned one)."""
-        parts = [f"{c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.columns]
+        parts = [f'"{c.name}" {c.type}{"" if c.nullable else " not null"}' for c in self.columns]
         if self.partition is None and self.key:
             parts.append(f"primary key ({', '.join(self.key)})")
         return f"create table if not exists {self.qualified} ({', '.join(parts)})"
@@ -68,7 +68,7 @@ class Table:
         """No rows, the declared columns and types: what a night with nothing to write writes."""
         import pandas as pd
 
-        return self.conform(pd.DataFrame({name: [] for name in self.column_names}))
+        return self.conform(pd.DataFrame({name: pd.Series([], dtype=object) for name in self.column_names}))
 
     def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` as exactly the declared columns, in order, each cast to its declared type.
@@ -91,8 +91,9 @@ class Table:
             arrow_type = getattr(pa, constructor)(*arguments)
             values = frame[column.name].reset_index(drop=True)
             try:
-                if column.type == "DATE" and not isinstance(values.dtype, pd.ArrowDtype):
-                    values = pd.to_datetime(values).dt.date
+                if column.type in ("DATE", "TIMESTAMP") and not isinstance(values.dtype, pd.ArrowDtype):
+                    values = pd.to_datetime(values)
+                    values = values.dt.date if column.type == "DATE" else values
                 array = pa.array(values, from_pandas=True)
                 if array.type != arrow_type:
                     array = array.cast(arrow_type)
@@ -520,7 +521,7 @@ def ensure(connection: duckdb.DuckDBPyConnection, *tables: Table) -> None:
         for column in declared.columns:
             if column.name not in existing:
                 connection.execute(
-                    f"alter table {declared.qualified} add column {column.name} {column.type}"  # noqa: S608
+                    f'alter table {declared.qualified} add column "{column.name}" {column.type}'  # noqa: S608
                 )
 
 

@@ -20,6 +20,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
+from daybreak import tables
 from tests.conftest import free_port, stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,6 @@ def build_serving_file(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as connection:
         connection.execute("create schema marts")
-        connection.execute("create schema predictions")
         connection.execute(
             """
             create table marts.fct_daily_sales (
@@ -110,15 +110,7 @@ def build_serving_file(path: Path) -> Path:
         connection.executemany(
             "insert into marts.fct_daily_sales values (?, ?, ?, ?, ?, ?, ?, ?)", daily_sales_rows()
         )
-        connection.execute(
-            """
-            create table predictions.forecasts (
-                as_of_date date, series_id varchar, target varchar, target_date date, horizon_step integer,
-                yhat double, yhat_lower_80 double, yhat_upper_80 double, yhat_lower_95 double,
-                yhat_upper_95 double, model varchar, model_version varchar, run_id varchar
-            )
-            """
-        )
+        tables.ensure(connection, tables.table("predictions.forecasts"))  # the shape the forecast job writes
         connection.executemany(
             "insert into predictions.forecasts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             forecast_rows(),
@@ -250,9 +242,10 @@ def add_components(path: Path) -> Path:
     import duckdb
 
     with duckdb.connect(str(path)) as connection:
+        tables.ensure(connection, tables.table("predictions.forecast_components"))
         connection.execute(
             """
-            create table predictions.forecast_components as
+            insert into predictions.forecast_components by name
             select as_of_date, series_id, target_date, unnest(['trend', 'weekly']) as component,
                 unnest([yhat * 0.9, yhat * 0.1]) as value, 'additive' as mode, model, model_version, run_id
             from predictions.forecasts

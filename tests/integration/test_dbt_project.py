@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 
 from daybreak.calendar import BusinessCalendar, write_calendar_days
-from daybreak.forecast_night import ensure_tables
 from daybreak.settings import PROJECT_ROOT, Settings
 from jobs import ingest
 
@@ -119,14 +118,13 @@ def land_and_ingest(lake: Path) -> None:
 
 
 def new_warehouse(path: Path, lake: Path, calendar: BusinessCalendar | None = None) -> Path:
-    """A fresh copy of the warehouse the ingest nights left (the raw view over the lake and the accounting), with
-    what the transform step writes before dbt: the calendar (no closures or holidays unless given) and the
-    prediction tables dbt's views read."""
+    """A fresh copy of the warehouse the ingest nights left (the raw view over the lake, the accounting and every
+    declared table), with the calendar the transform step writes before dbt (no closures or holidays unless
+    given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lake_settings(lake).warehouse_path, path)
     with duckdb.connect(str(path)) as connection:
         write_calendar_days(connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT))
-        ensure_tables(connection)
     return path
 
 

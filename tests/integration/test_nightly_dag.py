@@ -118,6 +118,22 @@ def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
     assert checksums(settings.warehouse_path) == before
 
 
+def test_the_warehouse_after_the_nights_holds_every_declared_table_with_its_columns_and_types(nightly):
+    from daybreak.tables import TABLES
+
+    settings, _ = nightly
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        found = connection.execute(
+            "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    actual: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in found:
+        actual.setdefault(table, []).append((column, kind))
+    for name, declared in TABLES.items():
+        assert actual.get(name) == [(c.name, c.type) for c in declared.columns], name
+
+
 def test_dbt_docs_describe_every_mart(nightly):
     import json
 
@@ -139,3 +155,11 @@ def test_dbt_docs_describe_every_mart(nightly):
         "dim_products",
         "features_customer_asof",
     } <= documented
+    from daybreak.tables import TABLES
+
+    sources = {
+        f"{node['metadata']['schema']}.{node['metadata']['name']}": set(node["columns"])
+        for node in catalog["sources"].values()
+    }
+    for name, declared in TABLES.items():
+        assert sources.get(name) == set(declared.column_names), f"dbt docs show {name} with its columns"

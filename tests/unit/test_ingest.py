@@ -16,6 +16,7 @@ import pytest
 
 from daybreak import canonical
 from daybreak.datasets import load_dataset_config
+from daybreak.ingest import lake
 from daybreak.settings import Settings
 from jobs import ingest
 
@@ -60,7 +61,7 @@ def test_maps_columns_and_quarantines_each_broken_rule():
         dtype=str,
         keep_default_na=False,
     )
-    result = ingest.to_canonical(raw, config, source_file="sales.csv", business_date=DAY)
+    result = canonical.to_canonical(raw, config, source_file="sales.csv", business_date=DAY)
 
     assert result.rows_in == 7 == len(result.loaded) + len(result.quarantined)
     assert result.quarantined["rule"].tolist() == [
@@ -88,13 +89,13 @@ def test_missing_column_names_file_and_column():
     with pytest.raises(
         ingest.IngestError, match=r"sales\.csv: missing required column\(s\) \['customer_ref'"
     ):
-        ingest.to_canonical(raw, config, source_file="sales.csv", business_date=DAY)
+        canonical.to_canonical(raw, config, source_file="sales.csv", business_date=DAY)
 
 
 def test_float_customer_ids_and_constants_for_sources_without_prices():
     config = load_dataset_config("store_item")
     raw = pd.DataFrame({"date": ["2024-03-05"], "store": ["1"], "item": ["7"], "sales": ["13"]})
-    result = ingest.to_canonical(raw, config, source_file="s.csv", business_date=DAY)
+    result = canonical.to_canonical(raw, config, source_file="s.csv", business_date=DAY)
     line = result.loaded.iloc[0]
     assert (line["unit_price"], line["quantity"], line["order_id"]) == (1.0, 13.0, "s.csv:1")
 
@@ -112,7 +113,7 @@ def test_float_customer_ids_and_constants_for_sources_without_prices():
         }
     )
     assert (
-        ingest.to_canonical(raw, retail, source_file="r.csv", business_date=DAY).loaded["customer_id"][0]
+        canonical.to_canonical(raw, retail, source_file="r.csv", business_date=DAY).loaded["customer_id"][0]
         == "17850"
     )
 
@@ -124,9 +125,9 @@ def test_run_lands_an_immutable_partition_and_accounts_for_every_row(settings):
 
     assert (summary["rows_in"], summary["rows_loaded"], summary["rows_quarantined"]) == (4, 3, 1)
     (partition,) = lake_files(settings)
-    checksum = ingest.sha256_of(settings.landing_dir / DAY.isoformat() / "sales.csv")
+    checksum = lake.sha256_of(settings.landing_dir / DAY.isoformat() / "sales.csv")
     assert partition.name == f"{checksum}.parquet", "one lake file per landed file, named by its checksum"
-    kept = ingest.landed_copy(settings, DAY, checksum, "sales.csv")
+    kept = lake.landed_copy(settings, DAY, checksum, "sales.csv")
     assert kept.read_bytes() == (settings.landing_dir / DAY.isoformat() / "sales.csv").read_bytes()
     assert warehouse_rows(settings, "select count(*) from raw.sales_lines") == [(3,)]
     assert warehouse_rows(
@@ -148,6 +149,36 @@ def test_changed_files_for_a_landed_day_are_refused(settings):
     path.write_text(HEADER + GOOD_ROWS.replace("3.50", "4.50"))
     with pytest.raises(ingest.IngestError, match="immutable"):
         ingest.run(DAY, "run-2", settings)
+    assert warehouse_rows(settings, "select status from monitoring.ingest_runs order by status") == [
+        ("loaded",),
+        ("refused",),
+    ]
+
+
+def test_a_refused_file_is_recorded_with_its_reason_and_a_fixed_one_then_loads(settings):
+    # given an empty export for an open day
+    path = land(settings, DAY, HEADER)
+
+    # when it is ingested, then the night fails and the file is recorded as refused, with the reason
+    with pytest.raises(ingest.IngestError, match="is empty") as error:
+        ingest.run(DAY, "run-1", settings)
+    assert warehouse_rows(
+        settings, "select source_file, status, reason, rows_in, file_sha256 from monitoring.ingest_runs"
+    ) == [("sales.csv", "refused", str(error.value), 0, lake.sha256_of(path))]
+    assert not lake.partition_dir(settings, DAY).exists(), "nothing lands"
+
+    # and a rerun refuses it again without a second row
+    with pytest.raises(ingest.IngestError):
+        ingest.run(DAY, "run-2", settings)
+    assert warehouse_rows(settings, "select count(*) from monitoring.ingest_runs") == [(1,)]
+
+    # and the corrected file loads beside the refusal
+    path.write_text(HEADER + GOOD_ROWS)
+    assert ingest.run(DAY, "run-3", settings)["rows_loaded"] == 3
+    assert warehouse_rows(settings, "select status from monitoring.ingest_runs order by status") == [
+        ("loaded",),
+        ("refused",),
+    ]
 
 
 def test_missing_export_names_the_expected_path_and_date_and_writes_nothing(settings):
@@ -156,7 +187,7 @@ def test_missing_export_names_the_expected_path_and_date_and_writes_nothing(sett
     message = str(error.value)
     assert "2024-03-05" in message
     assert str(settings.landing_dir / "2024-03-05" / "*.csv") in message
-    assert not ingest.partition_dir(settings, DAY).exists()
+    assert not lake.partition_dir(settings, DAY).exists()
     assert not settings.warehouse_path.exists()
 
 
@@ -164,7 +195,7 @@ def test_empty_export_on_an_open_day_fails(settings):
     path = land(settings, DAY, HEADER)
     with pytest.raises(ingest.IngestError, match=f"{path}.*is empty"):
         ingest.run(DAY, "run-1", settings)
-    assert not ingest.partition_dir(settings, DAY).exists()
+    assert not lake.partition_dir(settings, DAY).exists()
 
 
 def test_empty_or_missing_export_on_a_closed_day_is_fine(settings):
@@ -258,7 +289,7 @@ def use_landing_format(monkeypatch, fmt: str) -> None:
 
 
 def lake_files(settings: Settings, day: dt.date = DAY) -> list[Path]:
-    return sorted(ingest.partition_dir(settings, day).glob("*.parquet"))
+    return sorted(lake.partition_dir(settings, day).glob("*.parquet"))
 
 
 def lake_rows(settings: Settings, day: dt.date = DAY) -> pd.DataFrame:
@@ -287,7 +318,7 @@ def test_bad_export_outcome(name, settings, monkeypatch):
     if expected.error:
         with pytest.raises(ingest.IngestError, match=expected.error):
             ingest.run(DAY, "run-1", settings)
-        assert not ingest.partition_dir(settings, DAY).exists(), "a failed day writes nothing"
+        assert not lake.partition_dir(settings, DAY).exists(), "a failed day writes nothing"
         return
     summary = ingest.run(DAY, "run-1", settings)
 
@@ -566,7 +597,7 @@ def test_allowed_values_and_patterns_from_the_config_quarantine_with_a_detail():
     )
     raw = pd.read_csv(BAD_EXPORTS / "good.csv", dtype=str, keep_default_na=False)
     raw.loc[1, "sku"] = "sku two"
-    result = ingest.to_canonical(raw, strict, source_file="good.csv", business_date=DAY)
+    result = canonical.to_canonical(raw, strict, source_file="good.csv", business_date=DAY)
     assert result.quarantined[["source_row", "rule", "detail"]].values.tolist() == [
         [2, "product_id_pattern_mismatch", r"product_id 'sku two' does not match the pattern SKU-\d+"],
         [3, "location_not_allowed", "location 'France' is not one of United Kingdom"],

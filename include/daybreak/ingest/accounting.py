@@ -1,0 +1,176 @@
+"""Ingest's accounting in `monitoring`: one row per delivered file, its quarantined rows, and rebuild requests.
+
+Every file ingest sees gets one `monitoring.ingest_runs` row: `loaded` (rows_in = rows_loaded + rows_quarantined,
+and the same for revenue, which the warehouse's reconciliation test checks to the cent), `duplicate` (its bytes
+landed before; 0 rows) or `refused` (unreadable, empty on an open day, changed after it landed; with the reason),
+so a refused file leaves a trace even though the night fails. The shapes are `daybreak.tables`'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from daybreak import tables
+from daybreak.warehouse import transaction
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from daybreak.canonical import FileResult
+
+RUNS = tables.table("monitoring.ingest_runs")
+QUARANTINE = tables.table("monitoring.quarantine")
+REBUILDS = tables.table("monitoring.rebuild_requests")
+STATUS_LOADED = "loaded"
+STATUS_DUPLICATE = "duplicate"
+STATUS_REFUSED = "refused"
+
+
+def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create every declared table (adding columns later versions introduced to older warehouses).
+
+    Ingest is the first writer of every night, so dbt's sources for predictions, registry and monitoring exist
+    (empty) before the first `dbt build` tests them."""
+    tables.ensure(connection, *tables.TABLES.values())
+    # rows written before a file's status and landing night were recorded: every one of them was a loaded file
+    connection.execute(
+        "update monitoring.ingest_runs set status = coalesce(status, 'loaded'), "
+        "landed_by_run_date = coalesce(landed_by_run_date, business_date) "
+        "where status is null or landed_by_run_date is null"
+    )
+
+
+def landed_manifest(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every file already landed (loaded or duplicate) per `monitoring.ingest_runs`; refused files never landed."""
+    frame = connection.execute(
+        "select business_date, source_file, file_sha256, file_bytes, status, rows_in from monitoring.ingest_runs "
+        "where status <> ?",
+        [STATUS_REFUSED],
+    ).df()
+    frame["business_date"] = pd.to_datetime(frame["business_date"]).dt.date
+    return frame
+
+
+def file_row(
+    business_date: dt.date,
+    name: str,
+    path: str,
+    file_sha256: str,
+    size: int,
+    result: FileResult | None = None,
+    *,
+    encoding: str | None = None,
+    status: str = STATUS_LOADED,
+    duplicate_of: str | None = None,
+    reason: str | None = None,
+) -> dict:
+    """One `monitoring.ingest_runs` row (without the run's lineage columns): a loaded file's counts and revenue
+    from its `result`, or zeros for a duplicate or a refused file."""
+    loaded = result.loaded if result is not None else pd.DataFrame()
+    quarantined = result.quarantined if result is not None else pd.DataFrame()
+    return {
+        "business_date": business_date,
+        "source_file": name,
+        "source_path": path,
+        "file_sha256": file_sha256,
+        "file_bytes": size,
+        "status": status,
+        "duplicate_of": duplicate_of,
+        "rows_in": result.rows_in if result is not None else 0,
+        "rows_loaded": len(loaded),
+        "rows_quarantined": len(quarantined),
+        "revenue_in": result.revenue_in if result is not None else 0.0,
+        "revenue_loaded": float((loaded["quantity"] * loaded["unit_price"]).sum()) if len(loaded) else 0.0,
+        "revenue_quarantined": float(quarantined["revenue"].sum()) if len(quarantined) else 0.0,
+        "encoding": encoding,
+        "unexpected_columns": json.dumps(list(result.unexpected_columns))
+        if result is not None and result.unexpected_columns
+        else None,
+        "reason": reason,
+    }
+
+
+def record(
+    connection: duckdb.DuckDBPyConnection,
+    rows: list[dict],
+    quarantined: list[pd.DataFrame],
+    requests: list[dict],
+    *,
+    run_date: dt.date,
+    ingested_at: dt.datetime,
+    run_id: str,
+) -> None:
+    """Write a run's accounting, quarantine and rebuild rows in one transaction, replacing any that a killed or
+    refused run of the same files left behind.
+
+    Args:
+        rows: `file_row`s; `landed_by_run_date` is `run_date`.
+        quarantined: the loaded files' quarantined rows, each with its `file_sha256`.
+        requests: `(business_date, source_file, file_sha256)` mappings of late files.
+    """
+    lineage = {"run_id": run_id}
+    accounting = RUNS.conform(
+        pd.DataFrame(rows, columns=[c for c in RUNS.column_names if c not in ("landed_by_run_date",)]).assign(
+            landed_by_run_date=run_date, ingested_at=ingested_at, **lineage
+        )
+    )
+    quarantine = QUARANTINE.conform(
+        pd.concat(
+            quarantined or [pd.DataFrame(columns=[c for c in QUARANTINE.column_names if c != "run_id"])],
+            ignore_index=True,
+        ).assign(**lineage)
+    )
+    rebuilds = REBUILDS.conform(
+        pd.DataFrame(requests, columns=["business_date", "source_file", "file_sha256"]).assign(
+            requested_by_run_date=run_date, done_by_run_date=None, **lineage
+        )
+    )
+    if not len(accounting):
+        return
+    frames = {"_accounting": accounting, "_quarantine": quarantine, "_requests": rebuilds}
+    for name, frame in frames.items():
+        connection.register(name, frame)
+    try:
+        with transaction(connection):
+            connection.execute(
+                """
+                delete from monitoring.ingest_runs as t using _accounting as a
+                where t.business_date = a.business_date and t.source_file = a.source_file
+                    and t.file_sha256 = a.file_sha256
+                """
+            )
+            for table in (QUARANTINE, REBUILDS):
+                # only a loaded file has quarantine rows or rebuild requests; a duplicate shares its checksum
+                connection.execute(
+                    f"delete from {table.qualified} as t using _accounting as a "  # noqa: S608 - declared names
+                    "where a.status = 'loaded' and t.business_date = a.business_date "
+                    "and t.file_sha256 = a.file_sha256"
+                )
+            connection.execute("insert into monitoring.ingest_runs by name select * from _accounting")
+            connection.execute("insert into monitoring.quarantine by name select * from _quarantine")
+            connection.execute("insert into monitoring.rebuild_requests by name select * from _requests")
+    finally:
+        for name in frames:
+            connection.unregister(name)
+
+
+def day_totals(connection: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, int]:
+    """The loaded files of a day and their rows, over every night that landed one."""
+    files, rows_in, rows_loaded, rows_quarantined = connection.execute(
+        """
+        select count(*), coalesce(sum(rows_in), 0), coalesce(sum(rows_loaded), 0),
+            coalesce(sum(rows_quarantined), 0)
+        from monitoring.ingest_runs where business_date = ? and status = ?
+        """,
+        [business_date, STATUS_LOADED],
+    ).fetchone()
+    return {
+        "files": int(files),
+        "rows_in": int(rows_in),
+        "rows_loaded": int(rows_loaded),
+        "rows_quarantined": int(rows_quarantined),
+    }

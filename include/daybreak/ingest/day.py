@@ -1,0 +1,275 @@
+"""One business day's ingest: find the deliveries, decide what each one is, land the new ones, account for all.
+
+A file is identified by its SHA-256, so the same bytes delivered twice (under another name, or into another
+day's folder) load once: the second delivery is accounted as `duplicate`, naming the first. A rerun finds its
+files already landed (same name, same checksum) and changes nothing. A landed file is never replaced: a file that
+changed under a landed name is refused. Each night also looks `landing.late_files_lookback_days` back for files
+that were not there when those days were ingested; such a file lands in its own day's partition and asks for
+its day and every later one to be rebuilt (`monitoring.rebuild_requests`).
+
+A file that cannot be ingested (unreadable, empty on an open day, changed after it landed) is accounted as
+`refused` with the reason, and then `IngestError` stops the night.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from daybreak.canonical import LOADED_COLUMNS, FileResult, IngestError, to_canonical
+from daybreak.exports import ExportReadError, read_export
+from daybreak.ingest import accounting, lake
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from daybreak.datasets import DatasetConfig
+    from daybreak.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One file found in a landing day folder."""
+
+    business_date: dt.date
+    path: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A file ingest will not land, and why (recorded, then raised)."""
+
+    delivery: Delivery
+    file_sha256: str
+    reason: str
+
+
+def deliveries(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[Delivery]:
+    """The run date's files, then files in the lookback window's folders, oldest day first."""
+    days = [
+        business_date - dt.timedelta(days=back) for back in range(config.late_files_lookback_days, -1, -1)
+    ]
+    return [
+        Delivery(day, str(path), posixpath.basename(str(path)), lake.size_of(path))
+        for day in days
+        for path in lake.find_exports(settings, config, day)
+    ]
+
+
+def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.date, found: list[Delivery]):
+    """The error for an open business day without an export of its own, or None."""
+    if not config.calendar.is_open(business_date) or any(d.business_date == business_date for d in found):
+        return None
+    day_dir = settings.landing_dir / business_date.isoformat()
+    return IngestError(
+        f"no export for business date {business_date}: expected file(s) matching {day_dir / config.landing_glob}"
+    )
+
+
+def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[FileResult, str | None]:
+    """Read and map one file; its loaded and quarantined rows, and its encoding when not UTF-8.
+
+    Raises:
+        IngestError: the file cannot be read, or is empty although the shop was open that day.
+    """
+    try:
+        export = read_export(delivery.path, config.landing_format)
+    except ExportReadError as error:
+        raise IngestError(
+            f"export {delivery.path} for business date {delivery.business_date} cannot be read: {error}"
+        ) from error
+    if export.rows_in == 0 and config.calendar.is_open(delivery.business_date):
+        raise IngestError(
+            f"export {delivery.path} for business date {delivery.business_date} is empty (the shop was open)"
+        )
+    if export.encoding and export.encoding != "utf-8":
+        log.warning("%s is not valid UTF-8; read as %s", delivery.path, export.encoding)
+    if export.rows_in == 0 and export.rows.columns.empty:
+        empty = pd.DataFrame(columns=list(LOADED_COLUMNS))
+        return FileResult(delivery.name, "", 0, empty, pd.DataFrame()), None
+    result = to_canonical(
+        export.rows,
+        config,
+        source_file=delivery.name,
+        business_date=delivery.business_date,
+        source_rows=export.rows.index,
+        malformed=export.malformed,
+    )
+    if result.unexpected_columns:
+        log.warning(
+            "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
+            delivery.path,
+            list(result.unexpected_columns),
+        )
+    return result, export.encoding
+
+
+@dataclass
+class Plan:
+    """What a night does with its deliveries: the files to land, the duplicates to account, a refusal."""
+
+    new_files: list[tuple[Delivery, str, FileResult, str | None]] = dataclasses.field(default_factory=list)
+    duplicates: list[tuple[Delivery, str, str]] = dataclasses.field(default_factory=list)
+    refusal: Refusal | None = None
+
+
+def plan(
+    manifest: pd.DataFrame, found: list[Delivery], config: DatasetConfig, business_date: dt.date
+) -> Plan:
+    """Sort the night's deliveries against what already landed; stops at the first file it refuses."""
+    recorded = {
+        (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
+        for row in manifest.itertuples(index=False)
+    }
+    # files without rows (a closed day's header-only export) are alike by nature, not duplicates of each other
+    first_delivery = {
+        row.file_sha256: f"{row.business_date.isoformat()}/{row.source_file}"
+        for row in manifest.itertuples(index=False)
+        if row.status == accounting.STATUS_LOADED and row.rows_in > 0
+    }
+    result = Plan()
+    for delivery in found:
+        key = (delivery.business_date, delivery.name)
+        if key in recorded and delivery.business_date != business_date and recorded[key][1] == delivery.size:
+            continue  # landed on an earlier night; the size is enough to skip re-reading it every night
+        checksum = lake.sha256_of(delivery.path)
+        if key in recorded:
+            if recorded[key][0] != checksum:
+                result.refusal = Refusal(
+                    delivery,
+                    checksum,
+                    f"{delivery.path} for business date {delivery.business_date} changed after it landed "
+                    f"(landed sha256 {recorded[key][0]}, now {checksum}); the raw lake is immutable: deliver a "
+                    "correction as a new file",
+                )
+                return result
+            continue
+        if checksum in first_delivery:
+            result.duplicates.append((delivery, checksum, first_delivery[checksum]))
+            log.warning("%s is a duplicate of %s; not loaded again", delivery.path, first_delivery[checksum])
+            continue
+        try:
+            read, encoding = read_delivery(delivery, config)
+        except IngestError as error:
+            result.refusal = Refusal(delivery, checksum, str(error))
+            return result
+        result.new_files.append(
+            (delivery, checksum, dataclasses.replace(read, file_sha256=checksum), encoding)
+        )
+        if read.rows_in:
+            first_delivery[checksum] = f"{delivery.business_date.isoformat()}/{delivery.name}"
+    return result
+
+
+def ingest_day(
+    connection: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    config: DatasetConfig,
+    business_date: dt.date,
+    found: list[Delivery],
+    *,
+    ingested_at: dt.datetime,
+    run_id: str,
+) -> dict:
+    """Land the day's new files, account for every delivery, and summarise the day.
+
+    Raises:
+        IngestError: a file was refused (accounted as `refused` first), or an open day holds no valid line.
+    """
+    manifest = accounting.landed_manifest(connection)
+    night = plan(manifest, found, config, business_date)
+    record = dict(run_date=business_date, ingested_at=ingested_at, run_id=run_id)
+    if night.refusal is not None:
+        d = night.refusal.delivery
+        row = accounting.file_row(
+            d.business_date, d.name, d.path, night.refusal.file_sha256, d.size,
+            status=accounting.STATUS_REFUSED, reason=night.refusal.reason,
+        )  # fmt: skip
+        accounting.record(connection, [row], [], [], **record)
+        raise IngestError(night.refusal.reason)
+    _check_day_has_lines(settings, config, business_date, manifest, night)
+
+    for delivery, checksum, result, _ in night.new_files:
+        lake.keep_landed_copy(
+            delivery.path, lake.landed_copy(settings, delivery.business_date, checksum, delivery.name)
+        )
+        if len(result.loaded):
+            lake.write_lake_file(
+                lake.lake_file(settings, delivery.business_date, checksum),
+                result.loaded.assign(file_sha256=checksum),
+            )
+    rows = [
+        accounting.file_row(d.business_date, d.name, d.path, checksum, d.size, r, encoding=encoding)
+        for d, checksum, r, encoding in night.new_files
+    ] + [
+        accounting.file_row(
+            d.business_date,
+            d.name,
+            d.path,
+            checksum,
+            d.size,
+            status=accounting.STATUS_DUPLICATE,
+            duplicate_of=original,
+        )  # fmt: skip
+        for d, checksum, original in night.duplicates
+    ]
+    quarantined = [
+        r.quarantined.assign(file_sha256=c) for _, c, r, _ in night.new_files if len(r.quarantined)
+    ]
+    # a new file for a day before the latest one already landed (or before tonight) arrived late
+    landed_before = manifest.loc[manifest["status"] == accounting.STATUS_LOADED, "business_date"]
+    latest = max([business_date, *landed_before])
+    late = [(d, c) for d, c, _, _ in night.new_files if d.business_date < latest]
+    requests = [{"business_date": d.business_date, "source_file": d.name, "file_sha256": c} for d, c in late]
+    accounting.record(connection, rows, quarantined, requests, **record)
+    if any(len(r.loaded) for _, _, r, _ in night.new_files):
+        lake.ensure_raw_view(connection, settings)
+    summary = {
+        "business_date": business_date.isoformat(),
+        **accounting.day_totals(connection, business_date),
+        "open_day": config.calendar.is_open(business_date),
+        "new_files": [f"{d.business_date.isoformat()}/{d.name}" for d, _, _, _ in night.new_files],
+        "duplicates": {f"{d.business_date.isoformat()}/{d.name}": o for d, _, o in night.duplicates},
+        # days whose marts (and the marts of every day after them) must be rebuilt: monitoring.rebuild_requests
+        "late_days": [day.isoformat() for day in sorted({d.business_date for d, _ in late})],
+        "unexpected_columns": {
+            r.source_file: list(r.unexpected_columns)
+            for _, _, r, _ in night.new_files
+            if r.unexpected_columns
+        },
+        "encodings": {r.source_file: e for _, _, r, e in night.new_files if e},
+    }
+    log.info("ingested %s", summary)
+    return summary
+
+
+def _check_day_has_lines(
+    settings: Settings, config: DatasetConfig, business_date: dt.date, manifest: pd.DataFrame, night: Plan
+) -> None:
+    """An open day must end the night with at least one valid line landed (tonight or before)."""
+    if not config.calendar.is_open(business_date):
+        return
+    own_new = [r for d, _, r, _ in night.new_files if d.business_date == business_date]
+    own_landed = manifest[
+        (manifest["business_date"] == business_date) & (manifest["status"] == accounting.STATUS_LOADED)
+    ]
+    if not own_landed.empty or any(len(r.loaded) for r in own_new):
+        return
+    day_dir = settings.landing_dir / business_date.isoformat()
+    own_duplicates = [original for d, _, original in night.duplicates if d.business_date == business_date]
+    if own_duplicates and not own_new:
+        raise IngestError(
+            f"exports for business date {business_date} in {day_dir} are only duplicates of files already "
+            f"landed ({', '.join(own_duplicates)}): the day's own export is missing"
+        )
+    raise IngestError(f"exports for business date {business_date} in {day_dir} hold no valid line")

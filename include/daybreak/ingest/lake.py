@@ -1,0 +1,139 @@
+"""The raw lake's layout: where a landed file's bytes and its valid lines live, and how they are written.
+
+* the file's bytes, exactly as they arrived: `lake/<dataset>/landed/business_date=<D>/<sha256>/<name>` (read-only);
+* its valid lines: `lake/<dataset>/sales_lines/business_date=<D>/<sha256>.parquet`, one Parquet file per landed
+  file, named by the landed file's checksum, written once, atomically, with one fixed schema;
+* `raw.sales_lines`, the warehouse's view over those Parquet files, which dbt's `raw` source reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daybreak.files import write_atomic
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from daybreak.datasets import DatasetConfig
+    from daybreak.settings import Settings
+
+LAKE_TABLE = "sales_lines"
+LANDED_FOLDER = "landed"
+
+
+def partition_dir(settings: Settings, business_date: dt.date) -> Path:
+    """The lake partition of one business day's valid lines."""
+    return settings.lake_dir / LAKE_TABLE / f"business_date={business_date.isoformat()}"
+
+
+def lake_file(settings: Settings, business_date: dt.date, file_sha256: str) -> Path:
+    """Where the valid lines of one landed file live: one Parquet file per landed file, named by its checksum."""
+    return partition_dir(settings, business_date) / f"{file_sha256}.parquet"
+
+
+def landed_copy(settings: Settings, business_date: dt.date, file_sha256: str, name: str) -> Path:
+    """Where the landed file's own bytes are kept, exactly as they arrived."""
+    return (
+        settings.lake_dir / LANDED_FOLDER / f"business_date={business_date.isoformat()}" / file_sha256 / name
+    )
+
+
+def find_exports(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[str]:
+    """The day's export files (local paths, or URLs when the landing folder is object storage), sorted."""
+    from daybreak.exports import list_exports
+
+    return list_exports(str(settings.landing_dir / business_date.isoformat()), config.landing_glob)
+
+
+def sha256_of(path: str | Path) -> str:
+    """The file's SHA-256, which identifies it whatever its name or folder."""
+    import fsspec
+
+    digest = hashlib.sha256()
+    with fsspec.open(str(path), "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def size_of(path: str | Path) -> int:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return int(fs.size(root))
+
+
+def lake_schema():
+    """The lake's column types, fixed so every partition reads alike: a day whose customer ids are all missing
+    still has a string column, and timestamps are microseconds, which Spark and DuckDB both read.
+
+    `extra_values` (JSON text of the export's unmapped columns, null when there are none) came later: lake files
+    landed before it lack the column, so readers union by name."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("ordered_at", pa.timestamp("us")),
+            ("customer_id", pa.string()),
+            ("product_id", pa.string()),
+            ("product_name", pa.string()),
+            ("location", pa.string()),
+            ("quantity", pa.float64()),
+            ("unit_price", pa.float64()),
+            ("source_file", pa.string()),
+            ("source_row", pa.int64()),
+            ("file_sha256", pa.string()),
+            ("extra_values", pa.string()),
+        ]
+    )
+
+
+def write_lake_file(target: Path, lines: pd.DataFrame) -> None:
+    """Write one landed file's valid lines to the lake, atomically, with the fixed lake schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = lake_schema()
+    table = pa.Table.from_pandas(lines[schema.names], schema=schema, preserve_index=False, safe=False)
+    write_atomic(target, lambda path: pq.write_table(table, path, compression="zstd"))
+
+
+def keep_landed_copy(source: str, target: Path) -> None:
+    """Copy the landed file's bytes into the lake (read-only), unless an earlier run already did."""
+    import fsspec
+
+    if target.exists():
+        return
+
+    def copy(path: Path) -> None:
+        with fsspec.open(source, "rb") as reader, open(path, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+        path.chmod(0o444)
+
+    write_atomic(target, copy)
+
+
+def ensure_raw_view(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read.
+
+    The view reads the lake's files when queried, so a new file needs no new view: it is only (re)created when
+    missing or pointing at another lake folder."""
+    lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
+    existing = connection.execute(
+        "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'sales_lines'"
+    ).fetchall()
+    if existing and f"'{lake_glob}'" in existing[0][0]:
+        return
+    connection.execute("create schema if not exists raw")
+    # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
+    connection.execute(
+        "create or replace view raw.sales_lines as select * from read_parquet("  # noqa: S608
+        f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}}, union_by_name = true)"
+    )

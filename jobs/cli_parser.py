@@ -1,0 +1,122 @@
+"""The `daybreak` command line's grammar: its commands, their options and the defaults they fall back to."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from jobs.pipeline import STEPS
+
+DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="daybreak", description=DESCRIPTION)
+    parser.add_argument("--home", help="data home (env DAYBREAK_HOME, default ./.daybreak)")
+    parser.add_argument("--dataset", help="dataset config name (env DAYBREAK_DATASET, default synthetic)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error instead of its one-line message"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser("simulate", help="write daily export files into the landing folder")
+    simulate.add_argument("--start", type=_date, help="first business day (default: the dataset's)")
+    simulate.add_argument("--end", type=_date, help="last business day (default: the dataset's)")
+    simulate.add_argument("--seed", type=int, default=42)
+    simulate.add_argument("--customers", type=int)
+    simulate.add_argument("--products", type=int)
+    simulate.add_argument("--locations", type=int)
+    simulate.add_argument(
+        "--orders-per-day", type=float, help="synthetic volume (default derived from customers)"
+    )
+    simulate.add_argument(
+        "--source", help="replay: path or URL of the original file (overrides the env variable)"
+    )
+    simulate.add_argument("--overwrite", action="store_true", help="rewrite days that already have a file")
+
+    for step in STEPS:
+        command = commands.add_parser(step, help=f"run the {step} job for one business date")
+        command.add_argument(
+            "--date", type=_date, required=step != "forecast", help="business date (YYYY-MM-DD)"
+        )
+        command.add_argument("--run-id", help="lineage id written with the rows (default cli__<date>)")
+        if step == "transform":
+            command.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts")
+        if step == "forecast":
+            _forecast_options(command)
+
+    _models_parser(commands)
+
+    night = commands.add_parser("night", help="run the whole nightly pipeline for one date, without Airflow")
+    night.add_argument("--date", type=_date, required=True)
+    night.add_argument("--run-id")
+
+    history = commands.add_parser("load-history", help="initial bulk load of every landed day up to a date")
+    history.add_argument("--until", type=_date, required=True)
+
+    docs = commands.add_parser(
+        "docs", help="generate dbt's documentation site for the marts (dbt docs generate)"
+    )
+    docs.add_argument("--date", type=_date, required=True, help="run date the models are compiled for")
+
+    commands.add_parser(
+        "freshness",
+        help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
+    )
+
+    demo = commands.add_parser(
+        "demo", help="simulate, load history, run the last nights through Airflow, serve"
+    )
+    demo.add_argument("--nights", type=int, default=7, help="nightly runs through Airflow after the history")
+    demo.add_argument("--no-serve", action="store_true", help="stop after the runs (env SERVE=0)")
+    return parser
+
+
+def _forecast_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--retrain",
+        action="store_true",
+        help="retrain every series tonight whatever the schedule (on demand)",
+    )
+    adhoc = command.add_argument_group("forecast a file instead (no warehouse, no registry)")
+    adhoc.add_argument("--input", type=Path, help="long-format CSV or Parquet: columns id, timestamp, value")
+    adhoc.add_argument("--output", type=Path, help="where to write the forecasts (.csv or .parquet)")
+    adhoc.add_argument("--freq", default="D", help="H, D, W or M (default D)")
+    adhoc.add_argument("--horizon", type=int, default=28, help="periods to forecast (default 28)")
+    adhoc.add_argument(
+        "--candidates", help="comma-separated models to compete (default: naive, prophet, ets, theta)"
+    )
+
+
+def _models_parser(commands) -> None:
+    models = commands.add_parser("models", help="the model registry: list versions, promote, roll back")
+    actions = models.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="registered versions (and, with --events, the audit log)")
+    listing.add_argument("--kind", choices=("forecast", "segmentation"))
+    listing.add_argument("--model-id")
+    listing.add_argument("--events", action="store_true", help="show the audit log instead")
+    for name, text in (
+        ("promote", "make a version the champion"),
+        ("rollback", "restore the previous champion"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--kind", choices=("forecast", "segmentation"), required=True)
+        action.add_argument("--model-id", required=True)
+        if name == "promote":
+            action.add_argument("--version", required=True)
+        action.add_argument("--reason", default=f"manual {name}")
+        action.add_argument(
+            "--date",
+            type=_date,
+            help="logical date the change is recorded for; nights after it use the new champion "
+            "(default: the latest night scored)",
+        )

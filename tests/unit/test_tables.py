@@ -1,0 +1,101 @@
+"""The table declarations: DDL, conforming frames to them, creating and migrating tables, and dbt's copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from daybreak import dbt_sources, tables
+from daybreak.tables import TABLES, Column, Table
+
+DAY = dt.date(2024, 3, 5)
+T = Table(
+    "predictions",
+    "t",
+    "a test table",
+    (
+        Column("as_of_date", "DATE", "the partition", nullable=False),
+        Column("n", "INTEGER", "a count"),
+        Column("share", "DOUBLE", "a share"),
+        Column("flag", "BOOLEAN", "a flag"),
+        Column("name", "VARCHAR", "a name"),
+        Column("at", "TIMESTAMP", "a time"),
+    ),
+    ("as_of_date", "name"),
+    "as_of_date",
+)
+
+
+def test_every_declaration_is_whole():
+    for name, declared in TABLES.items():
+        assert tables.table(name) is declared and declared.qualified == name
+        assert declared.description and all(c.description for c in declared.columns), name
+        assert declared.key and all(not c.nullable for c in declared.columns if c.name == declared.partition)
+        assert "run_id" in declared.column_names, f"{name} carries lineage"
+    with pytest.raises(KeyError, match="not a declared table"):
+        tables.table("predictions.nope")
+
+
+def test_conform_keeps_the_declared_columns_in_order_with_their_types_and_nulls():
+    frame = pd.DataFrame(
+        {
+            "name": ["a", None],
+            "extra": [1, 2],
+            "at": pd.to_datetime(["2024-03-05 10:00", None]),
+            "flag": [True, None],
+            "share": [0.5, float("nan")],
+            "n": [1.0, None],
+            "as_of_date": ["2024-03-05", DAY],
+        }
+    )
+
+    rows = T.conform(frame)
+
+    assert list(rows.columns) == list(T.column_names)
+    assert [str(t) for t in rows.dtypes] == [str(t) for t in T.empty().dtypes]
+    assert rows["as_of_date"].tolist() == [DAY, DAY]
+    assert rows.iloc[1].isna().drop("as_of_date").all(), "NaN, None and NaT are stored as NULL"
+
+
+def test_conform_names_the_table_and_the_column_it_cannot_fill():
+    with pytest.raises(ValueError, match=r"predictions\.t: the frame has no column\(s\) \['flag'\]"):
+        T.conform(T.empty().drop(columns="flag"))
+    bad = pd.DataFrame({c: [None] for c in T.column_names}).assign(n=["many"])
+    with pytest.raises(ValueError, match=r"predictions\.t\.n: values do not cast to INTEGER"):
+        T.conform(bad)
+
+
+def test_ensure_creates_tables_from_the_declaration_and_adds_columns_older_warehouses_lack():
+    with duckdb.connect() as connection:
+        connection.execute("create schema predictions")
+        connection.execute("create table predictions.t (as_of_date date, n integer)")
+
+        tables.ensure(connection, T, TABLES["registry.model_versions"])
+        tables.ensure(connection, T)  # idempotent
+
+        columns = connection.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema in ('predictions', 'registry') order by table_name, ordinal_position"
+        ).fetchall()
+        assert tables.exists(connection, "predictions.t") and not tables.exists(connection, "predictions.u")
+    assert [(c, t) for table, c, t in columns if table == "t"] == [(c.name, c.type) for c in T.columns]
+    versions = [(c, t) for table, c, t in columns if table == "model_versions"]
+    assert versions == [(c.name, c.type) for c in TABLES["registry.model_versions"].columns]
+
+
+def test_an_unpartitioned_table_enforces_its_key():
+    assert TABLES["registry.model_events"].ddl().endswith("primary key (event_seq))")
+    assert "primary key" not in T.ddl() and '"as_of_date" DATE not null' in T.ddl()
+
+
+def test_the_committed_dbt_sources_and_docs_are_generated_from_the_declarations():
+    assert dbt_sources.SOURCES_FILE.read_text() == dbt_sources.sources_yaml(), (
+        "dbt_project/models/sources/_daybreak__sources.yml is out of date: run `python -m daybreak.dbt_sources`"
+    )
+    docs = dbt_sources.DOCS_FILE.read_text()
+    assert docs == dbt_sources.docs_with_tables(docs), (
+        "docs/architecture.md's table list is out of date: run `python -m daybreak.dbt_sources`"
+    )
