@@ -147,7 +147,7 @@ def run(
     if stale_from:
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
-        write_calendar_days(connection, BusinessCalendar.from_config(config), business_date)
+        write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
     args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
     if full_refresh:
         args.append("--full-refresh")

@@ -112,7 +112,7 @@ def _country_holidays(country: str, year: int) -> dict[dt.date, str]:
 FIRST_SALE_SQL = "select min(business_date) from raw.sales_lines where business_date <= ?"
 
 
-def write_calendar_days(connection, calendar: BusinessCalendar, business_date: dt.date) -> int:
+def write_calendar_days(connection, calendar: BusinessCalendar, business_date: dt.date, run_id: str) -> int:
     """Replace `reference.calendar_days` with the calendar from the lake's first day to DAYS_AHEAD past the run date.
 
     The transform step calls this before dbt, so `dim_calendar` (and everything reading it) sees the calendar as
@@ -130,9 +130,10 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
         if tables.exists(connection, "raw.sales_lines")
         else None
     )
-    rows = declared.conform(
-        calendar.frame(min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD))
+    days = calendar.frame(
+        min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD)
     )
+    rows = declared.conform(days.assign(run_id=run_id))
     tables.ensure(connection, declared)
     connection.register("_calendar_days", rows)
     try:

@@ -481,6 +481,7 @@ _DECLARED = (
             ),
             _c("is_holiday", "BOOLEAN", "A public holiday of series.holidays_country.", False),
             _c("holiday_name", "VARCHAR", "The holiday's name (several joined by '; '); null on other days."),
+            _RUN_ID,
         ),
         ("date_day",),
         None,

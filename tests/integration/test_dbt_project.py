@@ -124,7 +124,9 @@ def new_warehouse(path: Path, lake: Path, calendar: BusinessCalendar | None = No
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lake_settings(lake).warehouse_path, path)
     with duckdb.connect(str(path)) as connection:
-        write_calendar_days(connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT))
+        write_calendar_days(
+            connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT), "test"
+        )
     return path
 
 
