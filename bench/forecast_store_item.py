@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     config = load_dataset_config("store_item")
-    section = dataclasses.replace(config.forecasting, backtest_horizon=args.holdout, step=args.holdout)
+    backtest = dataclasses.replace(config.forecasting.backtest, horizon=args.holdout, step=args.holdout)
+    section = dataclasses.replace(config.forecasting, backtest=backtest)
     if args.ensemble_top is not None:
         section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
     options = section.options(args.holdout)

@@ -25,8 +25,8 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.exports import ExportReadError
     from daybreak.models.candidates import CandidateError
     from daybreak.registry import RegistryError
+    from daybreak.series_file import InputFileError
     from daybreak.settings import SettingsError
-    from jobs.forecast_file import InputFileError
     from jobs.transform import TransformError
 
     return (
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     from daybreak.settings import get_settings
 
+    if args.command == "config":
+        return check_config(args.file)
     settings = get_settings()
     if args.command == "simulate":
         result = simulate(args, settings)
@@ -139,6 +141,19 @@ def models(args: argparse.Namespace, settings) -> dict:
         reason=args.reason,
         logical_date=args.date,
     )
+
+
+def check_config(file: str) -> int:
+    """`daybreak config check FILE`: one line, OK with the dataset's name or what is wrong (exit 2)."""
+    from daybreak.datasets import DatasetConfigError, load_dataset_config
+
+    try:
+        config = load_dataset_config(file)
+    except DatasetConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"OK {config.name}: {file}")
+    return 0
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:

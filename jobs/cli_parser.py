@@ -21,7 +21,10 @@ def _date(text: str) -> dt.date:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daybreak", description=DESCRIPTION)
     parser.add_argument("--home", help="data home (env DAYBREAK_HOME, default ./.daybreak)")
-    parser.add_argument("--dataset", help="dataset config name (env DAYBREAK_DATASET, default synthetic)")
+    parser.add_argument(
+        "--dataset",
+        help="a shipped dataset's name or a dataset YAML's path (env DAYBREAK_DATASET, default synthetic)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an error instead of its one-line message"
@@ -72,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "freshness",
         help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
     )
+
+    config = commands.add_parser("config", help="dataset configs")
+    config.add_subparsers(dest="config_command", required=True).add_parser(
+        "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
+    ).add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
 
     demo = commands.add_parser(
         "demo", help="simulate, load history, run the last nights through Airflow, serve"

@@ -1,7 +1,8 @@
 """Run the dbt project for one business date: staging views, then marts incremental on that date.
 
 dbt runs as a subprocess of the same environment so that each invocation starts clean (dbt keeps global state
-between in-process invocations) and its log streams into the task log. The dataset config becomes dbt vars, so the
+between in-process invocations) and its log streams into the task log. It waits for the warehouse like the Python
+jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another process has open. The dataset config becomes dbt vars, so the
 SQL never needs to know which dataset it is building.
 """
 
@@ -13,13 +14,20 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from daybreak import tables
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect
+from daybreak.warehouse import (
+    LOCK_WAIT_SECONDS,
+    connect,
+    is_lock_conflict,
+    retry_while_locked,
+    wait_for_warehouse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +111,29 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     return command, env
 
 
-def invoke_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
-    """Run one dbt command; returns its output. Raises TransformError with dbt's failures when it fails."""
+def invoke_dbt(
+    settings: Settings, args: list[str], business_date: dt.date, *, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> str:
+    """Run one dbt command, waiting for the warehouse like every other writer; returns dbt's output.
+
+    dbt-duckdb opens the file itself and fails at once while another process has it open, even read-only. So
+    the job first waits for the file through `connect` (the Python jobs' waiting policy), then runs dbt; if
+    another process took the file in between, dbt's lock error sends it back to waiting, within the same
+    `wait_seconds` (a build is idempotent for its night, so running it again is safe).
+
+    Raises:
+        TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
+    """
+    deadline = time.monotonic() + wait_seconds
+
+    def attempt() -> str:
+        wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
+        return _run_dbt(settings, args, business_date)
+
+    return retry_while_locked(attempt, wait_seconds=wait_seconds)
+
+
+def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
     command, env = dbt_command(settings, args)
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -112,7 +141,11 @@ def invoke_dbt(settings: Settings, args: list[str], business_date: dt.date) -> s
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:
-        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
+        failures = [
+            line
+            for line in output.splitlines()
+            if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)
+        ]
         tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
         raise TransformError(
             f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from daybreak.datasets import CANONICAL_COLUMNS, DatasetConfig, Validation
+from daybreak.datasets import CANONICAL_COLUMNS, NUMERIC_COLUMNS, DatasetConfig
+from daybreak.datasets.expressions import fill_template, parse_expression
 from daybreak.exports import MalformedRow
 
 TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
@@ -85,10 +86,23 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
 )
 
 
-def rules_for(validation: Validation) -> tuple[Rule, ...]:
-    """The built-in rules followed by the dataset config's: ranges, allowed values, patterns, duplicate lines."""
-    rules = list(QUARANTINE_RULES)
-    for column, (low, high) in validation.ranges.items():
+def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
+    """The dataset's rules in the order they are checked: a derived column that cannot be computed
+    (`<column>_not_derivable`) first, then the built-in rules, then the config's `validation:` rules (ranges,
+    allowed values, patterns, duplicate lines)."""
+    validation = config.validation
+    rules = [
+        Rule(
+            f"{column}_not_derivable",
+            lambda lines, day, c=column: lines[f"_{c}_derive_error"].notna(),
+            lambda lines, c=column: lines[f"_{c}_derive_error"].astype(str),
+        )
+        for column, rule in config.derived.items()
+        if rule.expression is not None
+    ]
+    rules.extend(QUARANTINE_RULES)
+    for column, bounds in validation.ranges.items():
+        low, high = bounds.min, bounds.max
         if low is not None:
             rules.append(
                 Rule(
@@ -198,7 +212,7 @@ def to_canonical(
 ) -> FileResult:
     """Map an export onto canonical sales lines and split it into loaded and quarantined rows.
 
-    Pure: no I/O. Each quarantined row is named by the first rule of `rules_for(config.validation)` it breaks,
+    Pure: no I/O. Each quarantined row is named by the first rule of `rules_for(config)` it breaks,
     with a detail that says what is wrong; the `malformed` rows the reader set aside are quarantined as
     `malformed_row` with their line number and raw text.
 
@@ -213,20 +227,25 @@ def to_canonical(
         listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
 
     Raises:
-        IngestError: the export lacks a column the config maps (names the file and column).
+        IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
+            and the columns).
     """
-    missing = [source for source in config.columns.values() if source not in raw.columns]
+    missing = [source for source in config.export_columns if source not in raw.columns]
     if missing:
         raise IngestError(
             f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} maps {config.columns})"
+            f"(dataset {config.name!r} reads {list(config.export_columns)})"
         )
     rows = len(raw)
     numbers = range(1, rows + 1) if source_rows is None else list(source_rows)
     source_row = pd.Series(numbers, index=raw.index, dtype="int64")
-    mapped = set(config.columns.values())
-    unexpected = tuple(c for c in raw.columns if c not in mapped)
-    text = {canonical: raw[source].str.strip() for canonical, source in config.columns.items()}
+    read = set(config.export_columns)
+    unexpected = tuple(c for c in raw.columns if c not in read)
+    stripped = {source: raw[source].str.strip() for source in config.export_columns}
+    text = {canonical: stripped[source] for canonical, source in config.columns.items()}
+    for canonical, rule in config.derived.items():
+        if rule.template is not None:
+            text[canonical] = fill_template(rule.template, stripped)
     lines = pd.DataFrame(index=raw.index)
     for column in TEXT_COLUMNS:
         if column in text:
@@ -235,18 +254,24 @@ def to_canonical(
             lines[column] = str(config.constants[column])
         else:
             lines[column] = None
-    if lines["order_id"].isna().all() and "order_id" not in config.columns:
+    if lines["order_id"].isna().all() and "order_id" not in text:
         lines["order_id"] = source_file + ":" + source_row.astype(str)
     # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
     lines["customer_id"] = lines["customer_id"].str.replace(r"\.0+$", "", regex=True)
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
-    lines["ordered_at"] = pd.to_datetime(ordered_at_text, errors="coerce", format="mixed")
+    timestamp_format = config.landing.timestamp_format
+    lines["ordered_at"] = pd.to_datetime(ordered_at_text, errors="coerce", format=timestamp_format or "mixed")
     lines["_ordered_at_text"] = ordered_at_text
-    for column in ("quantity", "unit_price"):
+    for column in NUMERIC_COLUMNS:
         if column in text:
             lines[column], lines[f"_{column}_is_number"] = parse_numbers(text[column])
             lines[f"_{column}_text"] = text[column]
+        elif column in config.derived:
+            value, error = _derive(column, config.derived[column].expression, stripped)
+            lines[column], lines[f"_{column}_derive_error"] = value, error
+            lines[f"_{column}_is_number"] = True
+            lines[f"_{column}_text"] = value.map(repr)
         else:
             lines[column] = float(config.constants[column])
             lines[f"_{column}_is_number"] = True
@@ -258,7 +283,7 @@ def to_canonical(
 
     rule = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series(None, index=raw.index, dtype=object)
-    for each in rules_for(config.validation):
+    for each in rules_for(config):
         hit = each.broken(lines, business_date).astype(bool) & rule.isna()
         if hit.any():
             rule.loc[hit] = each.name
@@ -317,3 +342,19 @@ def to_canonical(
         unexpected,
         revenue_in=float(revenue.sum()),
     )
+
+
+def _derive(column: str, expression: str, stripped: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:
+    """A derived numeric column and, per row, why it has no value (None where it has one): an input that is no
+    number, or a result that is not finite (a division by zero)."""
+    parsed = parse_expression(expression)
+    inputs = {name: parse_numbers(stripped[name]) for name in parsed.columns}
+    value = parsed.evaluate({name: values for name, (values, _) in inputs.items()})
+    index = value.index
+    error = pd.Series(None, index=index, dtype=object)
+    for name, (_, is_number) in reversed(list(inputs.items())):  # the first bad input is named
+        bad = ~is_number
+        error.loc[bad] = [f"{column} = {expression}: {name} {v!r} is no number" for v in stripped[name][bad]]
+    no_value = error.isna() & ~np.isfinite(value)
+    error.loc[no_value] = [f"{column} = {expression} gives {v!r}" for v in value[no_value]]
+    return value, error

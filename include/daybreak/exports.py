@@ -1,6 +1,7 @@
 """Read a source system's export file as text, exactly as it arrived, from a local path or any fsspec URL.
 
-Three formats: `csv` (the delimiter sniffed among `, ; TAB |`; quoted fields may hold delimiters and newlines;
+Three formats: `csv` (the delimiter given by the dataset config's `landing.delimiter`, or sniffed among
+`, ; TAB |`; `whitespace` splits on runs of spaces and tabs; quoted fields may hold delimiters and newlines;
 UTF-8, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8), `parquet` and `jsonl` (JSON lines, one
 object per line). Every value comes back as a string, a missing one as `''`, so the ingest job checks one kind of
 input whatever the format.
@@ -23,6 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 FORMATS = ("csv", "parquet", "jsonl")
+WHITESPACE = "whitespace"
+# a whitespace-separated field: "quoted" (a doubled quote inside is one quote) or a run of non-blank characters
+_WHITESPACE_FIELD = re.compile(r'[ \t]*(?:"((?:[^"]|"")*)"(?=[ \t]|$)|([^ \t"][^ \t]*))')
 MALFORMED_ROW = "malformed_row"
 DELIMITERS = ",;\t|"
 SNIFF_CHARS = 8192
@@ -73,12 +77,13 @@ class Export:
         return len(self.rows) + len(self.malformed)
 
 
-def read_export(path_or_url: str, fmt: str) -> Export:
+def read_export(path_or_url: str, fmt: str, delimiter: str | None = None) -> Export:
     """Read one export file.
 
     Args:
         path_or_url: a local path or an fsspec URL (`file://`, `memory://`, `s3://`, ...).
         fmt: `csv`, `parquet` or `jsonl`.
+        delimiter: csv only: one character, `whitespace` (runs of spaces and tabs), or None to sniff it.
 
     Returns:
         the rows as strings, the malformed rows set aside, and the encoding (and delimiter) used.
@@ -95,8 +100,10 @@ def read_export(path_or_url: str, fmt: str) -> Export:
             return _read_parquet(handle, path_or_url)
         data = handle.read()
     text, encoding = decode(data)
+    if fmt == "csv" and delimiter == WHITESPACE:
+        return _read_whitespace(text, encoding)
     if fmt == "csv":
-        return _read_csv(text, encoding)
+        return _read_csv(text, encoding, delimiter)
     return _read_jsonl(text, encoding)
 
 
@@ -140,8 +147,8 @@ def sniff_delimiter(text: str) -> str:
         return ","
 
 
-def _read_csv(text: str, encoding: str) -> Export:
-    delimiter = sniff_delimiter(text)
+def _read_csv(text: str, encoding: str, delimiter: str | None = None) -> Export:
+    delimiter = delimiter or sniff_delimiter(text)
     dialect = {"delimiter": delimiter, "quotechar": '"', "doublequote": True, "strict": False}
     lines = list(io.StringIO(text, newline=""))
     start, header = 0, None
@@ -218,6 +225,45 @@ def _split_records(
             break
         start = restart
     return out
+
+
+def split_whitespace(line: str) -> list[str] | None:
+    """The fields of one whitespace-separated line; None when it cannot be split (a quote left open)."""
+    fields, position, end = [], 0, len(line.rstrip(" \t"))
+    while position < end:
+        match = _WHITESPACE_FIELD.match(line, position)
+        if match is None or match.end() == position:
+            return None
+        quoted, plain = match.groups()
+        fields.append(plain if quoted is None else quoted.replace('""', '"'))
+        position = match.end()
+    return fields
+
+
+def _read_whitespace(text: str, encoding: str) -> Export:
+    """Fields separated by runs of spaces and tabs, one record per line (a quoted field holds spaces, never a
+    line break). A line with another number of fields than the header is set aside as malformed."""
+    header: list[str] | None = None
+    values: list[list[str]] = []
+    numbers: list[int] = []
+    malformed: list[MalformedRow] = []
+    row = 0
+    for index, line in enumerate(io.StringIO(text, newline="")):
+        raw = line.rstrip("\r\n")
+        if not raw.strip():
+            continue
+        fields = split_whitespace(raw)
+        if header is None:
+            header = unique_names(fields or [raw])
+            continue
+        row += 1
+        if fields is None or len(fields) != len(header):
+            malformed.append(MalformedRow(row, index + 1, raw))
+        else:
+            values.append(fields)
+            numbers.append(row)
+    frame = pd.DataFrame(values, columns=header or [], index=pd.Index(numbers, dtype="int64"), dtype=object)
+    return Export(frame, malformed, encoding, WHITESPACE)
 
 
 def _read_jsonl(text: str, encoding: str) -> Export:

@@ -21,13 +21,19 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
     half-way leaves only a hidden `.tmp` file, which the next write replaces (the name holds the process id).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging = temporary_sibling(target)
     try:
         write(staging)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
     return target
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden name beside `path` for a copy being written, naming this process, so a leftover of a killed
+    process can be told from a live writer's (`warehouse.remove_stale_temporaries`)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def write_text_atomic(target: Path, text: str) -> Path:

@@ -12,6 +12,7 @@ Airflow's own home.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ DEFAULT_DATASET = "synthetic"
 DEFAULT_ENGINE = "duckdb"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# a dataset's folders under the data home are named by it, so it can never climb out of the home
+SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class SettingsError(ValueError):
@@ -33,7 +36,8 @@ class Settings:
 
     Args:
         home: the data home; every path below is derived from it.
-        dataset: name of the active dataset config (`include/daybreak/datasets/<name>.yml`).
+        dataset: the active dataset config: a shipped dataset's name (`include/daybreak/datasets/<name>.yml`)
+            or the absolute path of a YAML file anywhere (`daybreak.datasets.dataset_path`).
         engine: the transformation engine (`duckdb`; Spark is planned as a second engine for the same dbt models).
     """
 
@@ -42,19 +46,35 @@ class Settings:
     engine: str = DEFAULT_ENGINE
 
     @property
+    def dataset_name(self) -> str:
+        """The dataset's name, which names its folders: the shipped name, or the YAML file's name without its
+        suffix (the config's `name:` must equal it). Only `[a-z][a-z0-9_]*`, so every path stays in the home.
+
+        Raises:
+            SettingsError: a name that is not such an identifier.
+        """
+        name = Path(self.dataset).stem if self.dataset.endswith((".yml", ".yaml")) else self.dataset
+        if not SAFE_NAME.fullmatch(name):
+            raise SettingsError(
+                f"dataset {self.dataset!r}: a dataset's name is lowercase letters, digits and _, "
+                f"starting with a letter (got {name!r})"
+            )
+        return name
+
+    @property
     def landing_dir(self) -> Path:
         """Where source systems drop their nightly exports, one folder per business day."""
-        return self.home / "landing" / self.dataset
+        return self.home / "landing" / self.dataset_name
 
     @property
     def lake_dir(self) -> Path:
         """The immutable raw Parquet lake, partitioned by business date."""
-        return self.home / "lake" / self.dataset
+        return self.home / "lake" / self.dataset_name
 
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file the pipeline writes (one writer at a time)."""
-        return self.home / "warehouse" / f"{self.dataset}.duckdb"
+        return self.home / "warehouse" / f"{self.dataset_name}.duckdb"
 
     @property
     def serving_path(self) -> Path:
@@ -62,15 +82,15 @@ class Settings:
 
         Dashboards never open the writer's file, so a dashboard left open cannot block the nightly run.
         """
-        return self.home / "serving" / f"{self.dataset}.duckdb"
+        return self.home / "serving" / f"{self.dataset_name}.duckdb"
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models" / self.dataset
+        return self.home / "models" / self.dataset_name
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports" / self.dataset
+        return self.home / "reports" / self.dataset_name
 
     @property
     def airflow_home(self) -> Path:
@@ -83,18 +103,32 @@ class Settings:
     @property
     def dbt_target_dir(self) -> Path:
         """dbt's compiled output, kept per dataset under the data home so parallel datasets never collide."""
-        return self.home / "dbt" / self.dataset / "target"
+        return self.home / "dbt" / self.dataset_name / "target"
 
 
 def get_settings() -> Settings:
     """Read the settings from the environment now.
 
+    `DAYBREAK_DATASET` is a shipped dataset's name or the path of a YAML file (made absolute here, so a job
+    started elsewhere, an Airflow task, finds the same file).
+
     Raises:
-        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have.
+        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have, or `DAYBREAK_DATASET` is
+            neither a shipped dataset nor an existing YAML file, or its name is no safe identifier.
     """
+    from daybreak.datasets import DatasetConfigError, dataset_path
+
     home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
     dataset = os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET
+    try:
+        path = dataset_path(dataset)
+    except DatasetConfigError as error:
+        raise SettingsError(f"DAYBREAK_DATASET: {error}") from None
+    if path.stem != dataset:  # given as a path
+        dataset = str(path)
     engine = os.environ.get("DAYBREAK_ENGINE") or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
-    return Settings(home=home, dataset=dataset, engine=engine)
+    settings = Settings(home=home, dataset=dataset, engine=engine)
+    settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
+    return settings

@@ -21,6 +21,7 @@ arguments, write a header-only file on a closed day, and skip a day whose file a
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import functools
 import io
 import json
@@ -36,6 +37,8 @@ import pandas as pd
 
 from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import DatasetConfig, DatasetConfigError, load_dataset_config
+from daybreak.datasets.expressions import fill_template, template_columns
+from daybreak.exports import WHITESPACE, decode, sniff_delimiter
 from daybreak.files import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -584,15 +587,56 @@ def _write_days(
 # Replay of a real dataset
 
 
+SOURCE_SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".zip": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+
+
+def _source_format(config: DatasetConfig, location: str) -> tuple[str, str]:
+    """(format, suffix) of the source file: `source.format` if set, else read off the name's suffix."""
+    name = location.lower().split("?")[0]
+    for compression in COMPRESSIONS:
+        name = name.removesuffix(compression)
+    suffix = Path(name).suffix
+    fmt = config.source.get("format") or SOURCE_SUFFIXES.get(suffix)
+    if fmt is None:
+        raise DatasetConfigError(
+            f"{location}: cannot tell the format from {suffix or 'no suffix'!r} (known: "
+            f"{', '.join(SOURCE_SUFFIXES)}); set source.format to csv, parquet or jsonl"
+        )
+    return fmt, suffix
+
+
+def _read_csv_source(handle, config: DatasetConfig, suffix: str) -> pd.DataFrame:
+    """A delimited source read as text: every value a string, exactly as in the file."""
+    delimiter = config.source.get("delimiter", config.landing.delimiter)
+    delimiter = {"tab": "\t", WHITESPACE: r"\s+"}.get(delimiter, delimiter)
+    data = handle.read()
+    if delimiter is None:
+        delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(decode(data[: 1 << 16])[0])
+    return pd.read_csv(io.BytesIO(data), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False)
+
+
 def _read_source(config: DatasetConfig, location: str) -> tuple[pd.DataFrame, bool]:
-    """Read the whole source. Returns (frame, typed): typed is False for CSV, read as text to keep values as-is."""
+    """Read the whole source. Returns (frame, typed): typed is False for delimited text, read as text to keep
+    values as they are; Parquet and JSON lines keep their types until `_as_text`."""
     import fsspec
 
-    lower = location.lower()
-    if lower.endswith((".parquet", ".pq")):
+    fmt, suffix = _source_format(config, location)
+    if fmt == "parquet":
         return pd.read_parquet(location), True
-    csv_args = {"dtype": str, "keep_default_na": False, "na_filter": False}
-    if lower.endswith(".zip"):
+    if fmt == "jsonl":
+        with fsspec.open(location, "rb", compression="infer") as handle:
+            return pd.read_json(handle, lines=True, dtype=False, convert_dates=False), True
+    if suffix == ".zip":
         with fsspec.open(location, "rb") as raw, zipfile.ZipFile(io.BytesIO(raw.read())) as archive:
             member = config.source.get("member")
             if member is None:
@@ -603,11 +647,28 @@ def _read_source(config: DatasetConfig, location: str) -> tuple[pd.DataFrame, bo
                     )
                 member = csvs[0]
             with archive.open(member) as handle:
-                return pd.read_csv(handle, **csv_args), False
-    if lower.endswith((".csv", ".csv.gz", ".csv.zst", ".csv.bz2", ".csv.xz")):
-        with fsspec.open(location, "rb", compression="infer") as handle:
-            return pd.read_csv(handle, **csv_args), False
-    raise DatasetConfigError(f"{location}: cannot tell the format (expected .parquet, .csv or .zip)")
+                return _read_csv_source(handle, config, Path(member).suffix.lower()), False
+    with fsspec.open(location, "rb", compression="infer") as handle:
+        return _read_csv_source(handle, config, suffix), False
+
+
+def _dating_text(frame: pd.DataFrame, config: DatasetConfig, location: str, typed: bool) -> pd.Series:
+    """The text that dates each row: the `ordered_at` column, or its template filled (`{day} {time}`).
+
+    Raises:
+        DatasetConfigError: the file lacks a column the dataset reads (one line naming the file and column).
+    """
+    if missing := [c for c in config.export_columns if c not in frame.columns]:
+        raise DatasetConfigError(
+            f"{location}: no column {missing[0]!r}, which the dataset {config.name!r} reads "
+            f"(the file has {', '.join(map(str, frame.columns))})"
+        )
+    if "ordered_at" in config.columns:
+        column = frame[config.columns["ordered_at"]]
+        return _as_text(column) if typed and not pd.api.types.is_datetime64_any_dtype(column) else column
+    template = config.derived["ordered_at"].template
+    parts = {c: (_as_text(frame[c]) if typed else frame[c]) for c in template_columns(template)}
+    return fill_template(template, parts)
 
 
 def _as_text(column: pd.Series) -> pd.Series:
@@ -633,6 +694,39 @@ def _as_text(column: pd.Series) -> pd.Series:
     return text.where(~missing, "").astype(object)
 
 
+def _parse_stamps(text: pd.Series, timestamp_format: str | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(text):
+        return text
+    if timestamp_format:
+        return pd.to_datetime(text, format=timestamp_format, errors="coerce")
+    try:
+        return pd.to_datetime(text)
+    except ValueError:  # text dates whose format varies from row to row
+        return pd.to_datetime(text, format="mixed", errors="coerce")
+
+
+def _day_writer(config: DatasetConfig) -> Callable[[pd.DataFrame], str]:
+    """Renders a day's rows as the shop's export: CSV in the landing's delimiter (`,` when it is sniffed).
+
+    Whitespace-separated files quote a field that is empty or holds a blank or a quote, so every line splits
+    back into the header's fields."""
+    delimiter = config.landing.delimiter
+    if delimiter != WHITESPACE:
+        return lambda rows: rows.to_csv(index=False, lineterminator="\n", sep=delimiter or ",")
+
+    def field(value: str) -> str:
+        if value and not any(c in value for c in ' \t"'):
+            return value
+        return '"' + value.replace('"', '""') + '"'
+
+    def write(rows: pd.DataFrame) -> str:
+        lines = [" ".join(field(str(c)) for c in rows.columns)]
+        lines.extend(" ".join(field(v) for v in record) for record in rows.itertuples(index=False, name=None))
+        return "\n".join(lines) + "\n"
+
+    return write
+
+
 def replay_dataset(
     config: DatasetConfig,
     landing_dir: Path,
@@ -644,11 +738,13 @@ def replay_dataset(
 ) -> SimulationSummary:
     """Cut a real dataset into nightly export files, one per calendar day, as if the shop had sent them.
 
-    A row belongs to the calendar date of its `ordered_at` column (e.g. online_retail's `InvoiceDate`). Files keep
-    the source's own columns in the source's order and its rows in the source's order. Parquet values are
-    written as text (integral floats as integers, datetimes as `YYYY-MM-DD HH:MM:SS`, missing as empty); CSV
-    sources are read as text and written back unchanged. A day in the range without rows (a closed day) gets a
-    header-only file. If every day of an explicit range is already there, the source is not even read.
+    A row belongs to the calendar date of its `ordered_at` column (e.g. online_retail's `InvoiceDate`), read with
+    `landing.timestamp_format` when one is set. The source is csv (any delimiter, `source.delimiter`), parquet or
+    jsonl, by `source.format` or its suffix. Files keep the source's own columns in the source's order and its
+    rows in the source's order, in the landing's delimiter. Parquet and JSON values are written as text
+    (integral floats as integers, datetimes as `YYYY-MM-DD HH:MM:SS`, missing as empty); delimited sources are
+    read as text and written back unchanged. A day in the range without rows (a closed day) gets a header-only
+    file. If every day of an explicit range is already there, the source is not even read.
 
     Args:
         config: the dataset config; its `source` says where the file is and `columns` which column dates a row.
@@ -662,24 +758,34 @@ def replay_dataset(
         A `SimulationSummary` of what was written and skipped.
 
     Raises:
-        DatasetConfigError: the dataset has no source file, or its format or zip member is unclear.
-        ValueError: `end` before `start`, or the dating column does not parse as dates.
+        DatasetConfigError: the dataset has no source file, its format or zip member is unclear, the file lacks
+            a column the dataset reads, or the landing cannot take CSV day files.
+        ValueError: `end` before `start`, or a row that cannot be dated (names the file, row and value).
     """
     landing_dir = Path(landing_dir)
     location = config.source_location(source)
+    if config.landing.format != "csv" or not fnmatch.fnmatch(
+        day_file(landing_dir, dt.date.min).name, config.landing.glob
+    ):
+        raise DatasetConfigError(
+            f"dataset {config.name!r}: a replay writes CSV files named sales_<YYYY-MM-DD>.csv, so "
+            f"landing.format must be csv and landing.glob match them (got {config.landing.format}, "
+            f"{config.landing.glob!r})"
+        )
     if start is not None and end is not None:
         days = _days(start, end)
         if not overwrite and all(day_file(landing_dir, d).exists() for d in days):
             return SimulationSummary(0, len(days), 0, start, end, landing_dir)
 
     frame, typed = _read_source(config, location)
-    date_column = config.columns["ordered_at"]
-    try:
-        stamps = pd.to_datetime(frame[date_column])
-    except ValueError:  # text dates whose format varies from row to row
-        stamps = pd.to_datetime(frame[date_column], format="mixed")
+    dating = _dating_text(frame, config, location, typed)
+    stamps = _parse_stamps(dating, config.landing.timestamp_format)
     if stamps.isna().any():
-        raise ValueError(f"{location}: {int(stamps.isna().sum())} rows without a {date_column}")
+        bad = dating[stamps.isna()]
+        raise ValueError(
+            f"{location}: {len(bad)} rows cannot be dated ({config.landing.timestamp_format or 'not a date'}), "
+            f"e.g. row {bad.index[0] + 1}: {bad.iloc[0]!r}"
+        )
     day_ordinal = stamps.to_numpy().astype("datetime64[D]").astype(np.int64) + _UNIX_EPOCH_ORDINAL
     first = start or dt.date.fromordinal(int(day_ordinal.min()))
     last = end or dt.date.fromordinal(int(day_ordinal.max()))
@@ -692,11 +798,12 @@ def replay_dataset(
         frame = pd.DataFrame({name: _as_text(frame[name]) for name in frame.columns})
     order = np.argsort(day_ordinal, kind="stable")  # source order within a day
     sorted_days = day_ordinal[order]
-    empty = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n")  # header only
+    write = _day_writer(config)
+    empty = write(frame.iloc[:0])  # header only
 
     def render(day: dt.date) -> tuple[str, int]:
         lo, hi = np.searchsorted(sorted_days, [day.toordinal(), day.toordinal() + 1])
-        text = frame.iloc[order[lo:hi]].to_csv(index=False, lineterminator="\n") if hi > lo else empty
+        text = write(frame.iloc[order[lo:hi]]) if hi > lo else empty
         return text, int(hi - lo)
 
     written, skipped, lines = _write_days(landing_dir, days, render, overwrite=overwrite)
@@ -721,7 +828,7 @@ def simulate_dataset(
 ) -> SimulationSummary:
     """The dataset's nightly exports: simulated for a `kind: simulator` source (defaults from its `simulation:`),
     else replayed from the original file (`replay_dataset`). What `daybreak simulate` and the demo run."""
-    if config.source.get("kind") != "simulator":
+    if config.source["kind"] != "simulator":
         return replay_dataset(config, landing_dir, source=source, start=start, end=end, overwrite=overwrite)
     defaults = config.simulation
     return simulate_synthetic(

@@ -8,20 +8,24 @@ Three rules live here so that no job has to remember them:
   and inserts the new ones in a single transaction, so a killed task leaves the table as it was and a rerun
   converges on the same rows. Tables and their types come from their declarations (`daybreak.tables`), never
   from the first frame written.
-* Readers never block the writer: `publish` copies the warehouse to a serving file that dashboards open read-only.
+* Readers never block the writer: `publish` copies the warehouse to a serving file that dashboards open read-only,
+  self-contained (the lake's rows copied in), so what they see changes only when the next publish swaps it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from daybreak import tables
+from daybreak.files import temporary_sibling
 
 if TYPE_CHECKING:
     import duckdb
@@ -29,12 +33,33 @@ if TYPE_CHECKING:
 
     from daybreak.tables import Table
 
+log = logging.getLogger(__name__)
+
 LOCK_WAIT_SECONDS = 600.0
+T = TypeVar("T")
 
 
-def _is_lock_conflict(error: Exception) -> bool:
+def is_lock_conflict(error: Exception | str) -> bool:
+    """Whether `error` (or a program's output) says another process holds the DuckDB file's lock."""
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def retry_while_locked(attempt: Callable[[], T], *, wait_seconds: float = LOCK_WAIT_SECONDS) -> T:
+    """`attempt()`, called again with backoff while it fails on another process's lock, for up to `wait_seconds`.
+
+    The one waiting policy of every writer: the Python jobs through `connect`, dbt through the transform job.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return attempt()
+        except Exception as error:
+            if not is_lock_conflict(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 @contextlib.contextmanager
@@ -52,21 +77,27 @@ def connect(
 
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.1
-    while True:
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as error:
-            if not _is_lock_conflict(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    connection = retry_while_locked(
+        lambda: duckdb.connect(str(path), read_only=read_only), wait_seconds=wait_seconds
+    )
     try:
         yield connection
     finally:
         connection.close()
+
+
+def wait_for_warehouse(path: Path, wait_seconds: float) -> None:
+    """Return once no other process has the warehouse open (waiting up to `wait_seconds`), for a program that opens
+    the file itself and would fail at once (dbt).
+
+    While the file is held here nobody else uses it, so a DuckDB spill folder beside it (`<file>.tmp`, which
+    DuckDB never removes after a killed process) is stale and is removed.
+    """
+    with connect(path, wait_seconds=wait_seconds):
+        spill = path.with_name(path.name + ".tmp")
+        if spill.is_dir():
+            log.info("removing %s, left by a process killed while it spilled to disk", spill)
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def replace_partition(
@@ -148,20 +179,126 @@ def read_frame(path: Path, sql: str, params: Sequence[object] = ()) -> pd.DataFr
         return connection.execute(sql, list(params)).df()
 
 
+LAKE_VIEW_SCHEMAS = ("raw",)
+"""Schemas whose views read files outside the warehouse (ingest's view over the lake); publish copies their rows."""
+
+
+class NotSelfContainedError(RuntimeError):
+    """The serving copy would still read files outside itself; the message names the views."""
+
+
 def publish(warehouse_path: Path, serving_path: Path) -> Path:
-    """Copy the warehouse to the serving file atomically.
+    """Copy the warehouse to the serving file atomically, with every object reading only data inside the copy.
 
     The copy is written beside the target and renamed over it, so a dashboard opening the serving file sees
     either the previous night or this one, never half of one. The writer's file is checkpointed first so the
-    copy holds every committed transaction.
+    copy holds every committed transaction. The views over the lake (`LAKE_VIEW_SCHEMAS`) become tables in the
+    copy, made while the writer's lock is still held so an ingest cannot add files between the two: the
+    dashboards and analysts then see the night that was published, whatever ingest lands in the lake after it.
+    The copy is checked with file access disabled before it is swapped in.
+
+    The temporary copy is removed on every exit path; one that a killed publish left behind (its process gone)
+    is removed by the next publish.
+
+    Raises:
+        NotSelfContainedError: a view outside `LAKE_VIEW_SCHEMAS` reads files (nothing is swapped in).
     """
-    with connect(warehouse_path) as connection:
-        connection.execute("checkpoint")
-        serving_path.parent.mkdir(parents=True, exist_ok=True)
-        staging = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
-        shutil.copyfile(warehouse_path, staging)
-    os.replace(staging, serving_path)
+    serving_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(serving_path)
+    staging = temporary_sibling(serving_path)
+    try:
+        with connect(warehouse_path) as connection:
+            connection.execute("checkpoint")
+            shutil.copyfile(warehouse_path, staging)
+            _materialise_lake_views(staging)
+        _check_self_contained(staging)
+        os.replace(staging, serving_path)
+    finally:
+        for leftover in staging.parent.glob(glob.escape(staging.name) + "*"):
+            _remove(leftover)
     return serving_path
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary siblings of `path` (and DuckDB's `.wal` / spill folders beside them) whose process
+    is gone: what a process killed mid-write left. A live process's copy is left to it.
+
+    Returns:
+        what was removed.
+    """
+    removed = []
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            _remove(leftover)
+            removed.append(leftover)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _materialise_lake_views(path: Path) -> None:
+    """Replace each view of `LAKE_VIEW_SCHEMAS` in the copy at `path` by a table of the rows it reads now."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as connection:
+        views = connection.execute(
+            "select schema_name, view_name from duckdb_views() "
+            "where not internal and database_name = current_database() and list_contains(?, schema_name) "
+            "order by all",
+            [list(LAKE_VIEW_SCHEMAS)],
+        ).fetchall()
+        connection.execute("begin transaction")
+        for schema, view in views:
+            # names come from the catalog, not from input; quoted as identifiers
+            name, staged = f'"{schema}"."{view}"', f'"{schema}"."__publish_{view}"'
+            connection.execute(f"create table {staged} as select * from {name}")  # noqa: S608
+            connection.execute(f"drop view {name}")
+            connection.execute(f'alter table {staged} rename to "{view}"')
+        connection.execute("commit")
+        connection.execute("checkpoint")
+
+
+def _check_self_contained(path: Path) -> None:
+    """Bind every view of the copy with file access disabled: one that still reads outside the file fails."""
+    import duckdb
+
+    config = {"enable_external_access": False}
+    with duckdb.connect(str(path), read_only=True, config=config) as connection:
+        views = connection.execute(
+            "select schema_name, view_name from duckdb_views() "
+            "where not internal and database_name = current_database() order by all"
+        ).fetchall()
+        outside = []
+        for schema, view in views:
+            try:
+                connection.execute(f'select * from "{schema}"."{view}" limit 0')  # noqa: S608
+            except duckdb.PermissionException:
+                outside.append(f"{schema}.{view}")
+            except (
+                duckdb.Error
+            ):  # a view broken in the warehouse is as broken in the copy: not publish's to judge
+                continue
+    if outside:
+        raise NotSelfContainedError(
+            f"the serving copy would read files outside itself through {outside}; "
+            f"only the views of {list(LAKE_VIEW_SCHEMAS)} are copied as tables"
+        )
 
 
 def table_checksums(

@@ -9,6 +9,7 @@ import pytest
 from daybreak.datasets import (
     DatasetConfigError,
     available_datasets,
+    dataset_path,
     load_dataset_config,
     parse_dataset_config,
 )
@@ -59,17 +60,26 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
     ("change", "message"),
     [
         ({"columns": {"ordered_at": "ts"}}, "required canonical columns not mapped"),
-        ({"columns": {**MINIMAL["columns"], "colour": "c"}}, "unknown canonical columns"),
-        ({"series": {"keys": ["colour"]}}, "series keys must be"),
+        ({"columns": {**MINIMAL["columns"], "colour": "c"}}, r"columns\.colour: Input should be 'order_id'"),
+        ({"series": {"keys": ["colour"]}}, r"series\.keys\.0: Input should be 'location' or 'product_id'"),
         ({"series": {"keys": ["location"], "target": "profit"}}, "series.target"),
         ({"series": {"keys": ["location"], "frequency": "yearly"}}, "series.frequency"),
-        ({"series": {"keys": []}}, "series needs keys"),
-        ({"validation": {"ranges": {"location": {"min": 0}}}}, "not a numeric column"),
-        ({"validation": {"ranges": {"quantity": {"low": 0}}}}, "takes min and/or max"),
+        ({"series": {"keys": []}}, "series: needs keys, include_total, or both"),
+        ({"validation": {"ranges": {"location": {"min": 0}}}}, "validation.ranges.location: Input should be"),
+        (
+            {"validation": {"ranges": {"quantity": {"low": 0}}}},
+            "unknown key `validation.ranges.quantity.low`; allowed in validation.ranges.quantity: min, max",
+        ),
         ({"validation": {"ranges": {"quantity": {"min": 5, "max": 1}}}}, "min 5 is above max 1"),
-        ({"validation": {"allowed_values": {"quantity": [1]}}}, "not a text column"),
+        (
+            {"validation": {"allowed_values": {"quantity": [1]}}},
+            "validation.allowed_values.quantity: Input should be",
+        ),
         ({"validation": {"patterns": {"order_id": "C(?"}}}, "is not a regular expression"),
-        ({"validation": {"duplicate_lines": "drop"}}, "keep or quarantine"),
+        (
+            {"validation": {"duplicate_lines": "drop"}},
+            "validation.duplicate_lines: Input should be 'keep' or 'quarantine'",
+        ),
         ({"landing": {"late_files_lookback_days": -1}}, "late_files_lookback_days"),
     ],
 )
@@ -79,7 +89,7 @@ def test_broken_configs_are_refused(change, message):
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(DatasetConfigError, match="available: online_retail, store_item, synthetic"):
+    with pytest.raises(DatasetConfigError, match="shipped: online_retail, store_item, synthetic"):
         load_dataset_config("nope")
 
 
@@ -100,7 +110,8 @@ def test_validation_and_classification_are_read_from_the_config():
             },
         }
     )
-    assert config.validation.ranges == {"quantity": (0.0, None), "unit_price": (None, 1000.0)}
+    ranges = config.validation.ranges
+    assert (ranges["quantity"].min, ranges["quantity"].max, ranges["unit_price"].max) == (0.0, None, 1000.0)
     assert config.validation.allowed_values == {"location": ("1", "2")}
     assert config.validation.quarantine_duplicate_lines
     assert config.classification.return_order_prefix == "R"
@@ -175,10 +186,16 @@ def test_segmentation_section_is_parsed_with_defaults():
     [
         ({"candidates": ["arima_deluxe"]}, "unknown model"),
         ({"candidates": [{"model": "auto_ets", "season_length": 7}]}, "does not take"),
-        ({"retrain": "hourly"}, "retrain must be one of"),
+        ({"retrain": "hourly"}, r"forecasting\.retrain: Input should be 'daily', 'weekly' or 'monthly'"),
         ({"selection_metric": "mape"}, "selection_metric"),
-        ({"backtest": {"folds": 0}}, "folds must be at least 1"),
-        ({"promotion": 0.1}, "unknown keys"),
+        (
+            {"backtest": {"folds": 0}},
+            "forecasting.backtest.folds: Input should be greater than or equal to 1",
+        ),
+        (
+            {"promotion": 0.1},
+            "unknown key `forecasting.promotion`; allowed in forecasting: candidates, backtest",
+        ),
     ],
 )
 def test_a_broken_forecasting_section_is_refused(section, message):
@@ -197,10 +214,13 @@ def test_shipped_forecasting_sections():
     ("section", "message"),
     [
         ({"algorithm": "dbscan"}, "segmentation.algorithm"),
-        ({"min_segments": 5, "max_segments": 3}, "min_segments <= max_segments"),
+        ({"min_segments": 5, "max_segments": 3}, "min_segments must not exceed max_segments"),
         ({"retrain": "hourly"}, "segmentation.retrain"),
         ({"retrain_weekday": 7}, "retrain_weekday"),
-        ({"features": ["recency_days"], "log_features": ["monetary"]}, "not among segmentation.features"),
+        (
+            {"features": ["recency_days"], "log_features": ["monetary"]},
+            r"segmentation: log_features \['monetary'\] are not among features",
+        ),
         ({"features": ["customer_id", "monetary"], "log_features": []}, "distinct feature columns"),
         ({"min_stability": 1.5}, "min_stability"),
     ],
@@ -208,3 +228,108 @@ def test_shipped_forecasting_sections():
 def test_broken_segmentation_sections_are_refused(section, message):
     with pytest.raises(DatasetConfigError, match=message):
         parse_dataset_config({**MINIMAL, "segmentation": {"enabled": True, **section}})
+
+
+SHOP_YAML = """\
+name: shop
+columns: {ordered_at: ts, product_id: sku, location: store, quantity: qty, unit_price: p}
+series: {keys: [location]}
+"""
+
+
+def _write(folder, name: str, text: str):
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_a_config_anywhere_loads_by_its_path(tmp_path):
+    path = _write(tmp_path, "shop.yml", SHOP_YAML)
+    config = load_dataset_config(path)
+    assert (config.name, config.landing.delimiter, config.derived) == ("shop", None, {})
+    assert dataset_path(str(path)) == path.resolve()
+    assert dataset_path("synthetic").name == "synthetic.yml"
+
+
+def test_a_name_other_than_the_files_is_refused(tmp_path):
+    path = _write(tmp_path, "mine.yml", SHOP_YAML)
+    with pytest.raises(DatasetConfigError) as error:
+        load_dataset_config(path)
+    assert (
+        str(error.value) == f"{path}: name 'shop' differs from the file's name 'mine'; they must be the same"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            SHOP_YAML + "segmentaton: {enabled: true}\n",
+            "unknown key `segmentaton`; allowed: name, description, source, landing, columns, constants, derived, "
+            "validation, classification, calendar, series, segmentation, drift, simulation, forecasting",
+        ),
+        (
+            SHOP_YAML + "segmentation: {enabled: true, retrain_wekday: 2}\n",
+            "unknown key `segmentation.retrain_wekday`; allowed in segmentation: enabled, features, log_features, "
+            "algorithm, min_segments, max_segments, selection_sample, minibatch_above, score_batch_size, retrain, "
+            "retrain_weekday, match_max_distance, min_silhouette, min_stability, promotion_margin",
+        ),
+        (
+            SHOP_YAML.replace("keys:", "key:"),
+            "unknown key `series.key`; allowed in series: keys, target, frequency, horizon, include, include_total, "
+            "holidays_country",
+        ),
+        (
+            SHOP_YAML + "landing: {delimiter: ab}\n",
+            "landing.delimiter: delimiter is `whitespace`, `tab` or one character (not a quote), got 'ab'",
+        ),
+        (
+            SHOP_YAML + "landing: {timestamp_format: YYYYMMDD}\n",
+            "landing.timestamp_format: a strftime format",
+        ),
+        (SHOP_YAML + "source: {kind: file}\n", "source of kind file needs default_path or path_env"),
+        (
+            SHOP_YAML + "calendar: {closed_weekdays: [7]}\n",
+            "calendar.closed_weekdays.0: Input should be less",
+        ),
+        (SHOP_YAML.replace("name: shop", "name: ../shop"), "name: String should match pattern"),
+        ("- a list\n", "a dataset config is a mapping of sections, got list"),
+        (SHOP_YAML + "  bad indent: [\n", "not readable as YAML"),
+    ],
+)
+def test_every_problem_is_one_line_naming_the_file_and_key(tmp_path, text, message):
+    path = _write(tmp_path, "shop.yml", text)
+    with pytest.raises(DatasetConfigError) as error:
+        load_dataset_config(path)
+    assert str(error.value).startswith(f"{path}: {message}") and "\n" not in str(error.value)
+
+
+def test_config_check_prints_one_line_and_exits_2_when_broken(tmp_path, capsys):
+    from jobs.cli import main
+
+    good = _write(tmp_path, "shop.yml", SHOP_YAML)
+    assert main(["config", "check", str(good)]) == 0
+    assert capsys.readouterr().out == f"OK shop: {good}\n"
+    broken = _write(
+        tmp_path / "..", "shop2.yml", SHOP_YAML.replace("name: shop", "name: shop2") + "segmentaton: {}\n"
+    )
+    assert main(["config", "check", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{broken.resolve()}: unknown key `segmentaton`") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["online_retail", "store_item", "synthetic"])
+def test_shipped_configs_pass_the_check(name, capsys):
+    from jobs.cli import main
+
+    assert main(["config", "check", name]) == 0
+
+
+def test_the_reference_page_is_generated_from_the_schema():
+    from daybreak.datasets import reference
+
+    assert reference.PAGE.read_text(encoding="utf-8") == reference.render(), (
+        "docs/config-reference.md is out of date: run .venv/bin/python -m daybreak.datasets.reference"
+    )
+    for key in ("`retrain_weekday`", "`timestamp_format`", "`expression`", "`template`", "`path_env`"):
+        assert key in reference.render()

@@ -159,3 +159,34 @@ def test_list_exports_local_and_object_storage(memory, tmp_path):
 def test_blank_and_repeated_header_names_are_named_like_pandas(memory):
     export = read_export(put(memory, "d.csv", "qty,qty,,sku\n1,2,3,S1\n"), "csv")
     assert list(export.rows.columns) == ["qty", "qty.1", "Unnamed: 2", "sku"]
+
+
+def test_whitespace_separated_fields_split_on_runs_of_blanks_and_keep_quoted_spaces(memory):
+    text = (
+        "customer  date\tunits  amount\n"
+        "00001     20240305      2   19.98\n"
+        '"Ann Lee" 20240305      4   "58.00"\n'
+        '"a ""q"""  x  ""  1\n'
+        '"00006    20240305      1    4.99\n'
+        "00007 20240305 1\n"
+        "\n"
+    )
+    export = read_export(put(memory, "w.txt", text), "csv", "whitespace")
+    assert export.delimiter == "whitespace"
+    assert export.rows.values.tolist() == [
+        ["00001", "20240305", "2", "19.98"],
+        ["Ann Lee", "20240305", "4", "58.00"],
+        ['a "q"', "x", "", "1"],
+    ]
+    assert export.malformed == [
+        MalformedRow(4, 5, '"00006    20240305      1    4.99'),
+        MalformedRow(5, 6, "00007 20240305 1"),
+    ]
+
+
+def test_a_configured_delimiter_is_used_instead_of_sniffing(memory):
+    # the sniffer would take `,` here (every line has one); the config says `;`
+    text = "sku;description\nS1;Plate, large\nS2;Cup, small\n"
+    export = read_export(put(memory, "s.csv", text), "csv", ";")
+    assert export.delimiter == ";"
+    assert export.rows["description"].tolist() == ["Plate, large", "Cup, small"]

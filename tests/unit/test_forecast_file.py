@@ -69,6 +69,7 @@ def test_every_frequency_and_series_of_different_lengths(
         "yhat_lower_95",
         "yhat_upper_95",
         "model",
+        "fallback_reason",
     ]
     assert out.groupby("id").size().to_dict() == dict.fromkeys(lengths, 5)
     for series_id, group in out.groupby("id"):
@@ -106,6 +107,14 @@ def test_parquet_in_and_out(tmp_path):
     assert len(pd.read_parquet(target)) == 3
 
 
+def _refused(capsys, *argv: str) -> str:
+    """Run the command, which must refuse; returns the one line it printed (stderr)."""
+    assert main(["forecast", *argv]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -120,30 +129,126 @@ def test_parquet_in_and_out(tmp_path):
         ),
         ("id,timestamp,value\na,yesterday,1\n", "line 2: rule timestamp_unparseable"),
         ("id,timestamp,value\na,2024-01-01 10:30,1\n", "rule timestamp_off_grid"),
-        ("id,timestamp,value\n", "rule empty_file"),
+        ("id,timestamp,value\n", "rule empty_file: no data rows"),
+        ("", "rule empty_file: the file is empty (no header, no rows)"),
+        ("\n\n", "rule empty_file: the file is empty (no header, no rows)"),
     ],
+    ids=["no_value", "not_numeric", "duplicate", "bad_time", "off_grid", "header_only", "0_bytes", "blank"],
 )
 def test_a_malformed_file_is_refused_naming_file_row_and_rule(tmp_path, capsys, content, message):
     source = tmp_path / "bad.csv"
     source.write_text(content)
 
-    code = main(
-        ["forecast", "--input", str(source), "--output", str(tmp_path / "out.csv"), "--candidates", FAST]
+    line = _refused(
+        capsys, "--input", str(source), "--output", str(tmp_path / "out.csv"), "--candidates", FAST
     )
 
-    (refused,) = capsys.readouterr().err.splitlines()
-    assert code == 2
-    assert str(source) in refused
-    assert message in refused
+    assert line == f"daybreak forecast: {source}: " + line.split(f"{source}: ", 1)[1]
+    assert message in line
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_empty_parquet_file_is_an_empty_file(tmp_path, capsys):
+    source = tmp_path / "empty.parquet"
+    pd.DataFrame({"id": [], "timestamp": [], "value": []}).to_parquet(source)
+
+    line = _refused(capsys, "--input", str(source), "--output", str(tmp_path / "out.csv"))
+
+    assert line == f"daybreak forecast: {source}: rule empty_file: no data rows"
+
+
+def test_a_horizon_above_the_maximum_is_refused_before_reading(tmp_path, capsys):
+    line = _refused(
+        capsys, "--input", str(tmp_path / "never_read.csv"), "--output", str(tmp_path / "o.csv"),
+        "--horizon", "100000",
+    )  # fmt: skip
+
+    assert line == "daybreak forecast: --horizon 100000: must be between 1 and 10000 periods"
+
+
+@pytest.mark.parametrize("horizon", ["0", "-3"])
+def test_a_horizon_below_one_is_refused(tmp_path, capsys, horizon):
+    line = _refused(capsys, "--input", "x.csv", "--output", "o.csv", "--horizon", horizon)
+
+    assert line == f"daybreak forecast: --horizon {horizon}: must be between 1 and 10000 periods"
+
+
+def test_a_horizon_whose_dates_leave_pandas_range_is_refused(tmp_path, capsys):
+    source = tmp_path / "months.csv"
+    _long_file(source, "MS", {"a": 24, "late": 30}, 12, "2020-01-01")  # late's last month: 2022-06-01
+
+    line = _refused(
+        capsys,
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "o.csv"),
+        "--freq",
+        "M",
+        "--horizon",
+        "5000",
+    )
+
+    assert line == (
+        "daybreak forecast: --horizon 5000: series 'late' would be forecast past 2262-04-11, the last date "
+        "pandas can hold; at most 2878 periods from its last timestamp 2022-06-01 00:00:00"
+    )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_output_csv_escapes_spreadsheet_formulas_but_keeps_numbers(tmp_path):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    hostile = ["=cmd|' /C calc'!A0", "+SUM(1)", "-1+1", '@HYPERLINK("http://x")', "-7", "plain"]
+    stamps = pd.date_range("2024-01-01", periods=21, freq="D")
+    pd.DataFrame(
+        [(i, s, v) for i in hostile for s, v in zip(stamps, np.arange(21) % 7 - 10.0, strict=True)],
+        columns=["id", "timestamp", "value"],
+    ).to_csv(source, index=False)
+
+    assert main(["forecast", "--input", str(source), "--output", str(target), "--horizon", "2",
+                 "--candidates", "seasonal_naive"]) == 0  # fmt: skip
+
+    out = pd.read_csv(target, dtype={"id": str}, keep_default_na=False)
+    assert sorted(set(out["id"])) == sorted(
+        ["'=cmd|' /C calc'!A0", "'+SUM(1)", "'-1+1", '\'@HYPERLINK("http://x")', "-7", "plain"]
+    )
+    assert (out["yhat"] < 0).all(), "negative forecasts stay numbers"
+    assert pd.api.types.is_float_dtype(out["yhat_lower_95"])
+
+
+def test_parquet_output_keeps_ids_as_they_are(tmp_path):
+    source, target = tmp_path / "in.csv", tmp_path / "out.parquet"
+    _long_file(source, "D", {"=1+1": 21}, 7)
+
+    assert main(["forecast", "--input", str(source), "--output", str(target), "--horizon", "2",
+                 "--candidates", "seasonal_naive"]) == 0  # fmt: skip
+
+    assert set(pd.read_parquet(target)["id"]) == {"=1+1"}
+
+
+def test_output_says_which_series_fell_back_and_why(tmp_path, capsys):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("id,timestamp,value\nshort,2024-01-01,5\n" + "".join(
+        f"long,2024-01-{day:02d},{day % 7}\n" for day in range(1, 29)
+    ))  # fmt: skip
+
+    assert main(["forecast", "--input", str(source), "--output", str(target), "--horizon", "2",
+                 "--candidates", FAST]) == 0  # fmt: skip
+
+    out = pd.read_csv(target, keep_default_na=False)
+    reasons = out.groupby("id")["fallback_reason"].unique().to_dict()
+    assert list(reasons["long"]) == [""]
+    assert len(reasons["short"]) == 1 and reasons["short"][0] != ""
+    assert '"short": ' in capsys.readouterr().out
 
 
 def test_weekly_rows_on_different_weekdays_are_refused(tmp_path, capsys):
     source = tmp_path / "weeks.csv"
     source.write_text("id,timestamp,value\na,2024-01-01,1\na,2024-01-08,2\na,2024-01-16,3\n")
 
-    assert main(["forecast", "--input", str(source), "--output", str(tmp_path / "o.csv"), "--freq", "W"]) == 2
-    assert "line 4: rule timestamp_off_grid: 2024-01-16 is not a Monday" in capsys.readouterr().err
+    line = _refused(capsys, "--input", str(source), "--output", str(tmp_path / "o.csv"), "--freq", "W")
+
+    assert "line 4: rule timestamp_off_grid: 2024-01-16 is not a Monday" in line
 
 
 def test_forecast_needs_a_date_or_a_file():

@@ -222,6 +222,8 @@ class Outcome:
     unexpected_columns: tuple[str, ...] = ()
     # land this corpus file beside the named one (ingested in the same run), for the duplicate delivery
     beside: str | None = None
+    # read with this corpus config instead of the synthetic dataset's
+    config: str | None = None
 
 
 BAD_EXPORT_OUTCOMES = {
@@ -272,6 +274,18 @@ BAD_EXPORT_OUTCOMES = {
     "unclosed_quote.csv": Outcome(
         loaded_rows=(1, 3, 4), quarantined=((2, "malformed_row"),), malformed_lines=(3,)
     ),
+    "own_format.txt": Outcome(
+        loaded_rows=(1, 7),
+        quarantined=(
+            (2, "unit_price_not_derivable"),
+            (3, "unit_price_not_derivable"),
+            (4, "ordered_at_unparseable"),
+            (5, "ordered_at_not_on_business_date"),
+            (6, "malformed_row"),
+        ),
+        malformed_lines=(7,),
+        config="own_format.yml",
+    ),
 }
 
 
@@ -279,8 +293,11 @@ def use_config(monkeypatch, fmt: str = "csv", *, quarantine_duplicate_lines: boo
     """Land the synthetic dataset in another format (the configs all land CSV today), or with duplicate lines
     quarantined (the synthetic shop keeps them: its orders can repeat a line)."""
     config = load_dataset_config("synthetic")
-    validation = dataclasses.replace(config.validation, quarantine_duplicate_lines=quarantine_duplicate_lines)
-    changed = dataclasses.replace(config, landing_format=fmt, landing_glob=f"*.{fmt}", validation=validation)
+    validation = dataclasses.replace(
+        config.validation, duplicate_lines="quarantine" if quarantine_duplicate_lines else "keep"
+    )
+    landing = dataclasses.replace(config.landing, format=fmt, glob=f"*.{fmt}")
+    changed = dataclasses.replace(config, landing=landing, validation=validation)
     monkeypatch.setattr(ingest, "load_dataset_config", lambda name: changed)
 
 
@@ -297,7 +314,7 @@ def lake_rows(settings: Settings, day: dt.date = DAY) -> pd.DataFrame:
 
 
 def test_every_bad_export_in_the_corpus_is_documented_and_tested():
-    files = {p.name for p in BAD_EXPORTS.iterdir() if p.name != "README.md"}
+    files = {p.name for p in BAD_EXPORTS.iterdir() if p.name != "README.md" and p.suffix != ".yml"}
     assert files == set(BAD_EXPORT_OUTCOMES)
     readme = (BAD_EXPORTS / "README.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in readme for name in files)
@@ -307,7 +324,11 @@ def test_every_bad_export_in_the_corpus_is_documented_and_tested():
 def test_bad_export_outcome(name, settings, monkeypatch):
     # given one corpus file landed for an open business day
     expected = BAD_EXPORT_OUTCOMES[name]
-    use_config(monkeypatch, name.rsplit(".", 1)[1], quarantine_duplicate_lines=True)
+    if expected.config:
+        own = load_dataset_config(BAD_EXPORTS / expected.config)
+        monkeypatch.setattr(ingest, "load_dataset_config", lambda name: own)
+    else:
+        use_config(monkeypatch, name.rsplit(".", 1)[1], quarantine_duplicate_lines=True)
     folder = settings.landing_dir / DAY.isoformat()
     folder.mkdir(parents=True)
     shutil.copy(BAD_EXPORTS / name, folder / name)

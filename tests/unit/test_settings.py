@@ -36,3 +36,61 @@ def test_unknown_engine_is_refused(monkeypatch):
     monkeypatch.setenv("DAYBREAK_ENGINE", "oracle")
     with pytest.raises(SettingsError, match="DAYBREAK_ENGINE='oracle'"):
         get_settings()
+
+
+SHOP_YAML = "name: shop\nconstants: {location: one, product_id: p}\ncolumns: {ordered_at: ts, quantity: q}\n"
+SHOP_YAML += "derived: {unit_price: {expression: amount / q}}\nseries: {keys: [location]}\n"
+
+
+def test_a_dataset_yaml_anywhere_writes_only_inside_the_home(monkeypatch, tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "shop.yml").write_text(SHOP_YAML)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAYBREAK_DATASET", "configs/shop.yml")
+    settings = get_settings()
+    assert settings.dataset == str(tmp_path / "configs" / "shop.yml")  # absolute, for jobs started elsewhere
+    assert settings.dataset_name == "shop"
+    paths = [
+        settings.landing_dir,
+        settings.lake_dir,
+        settings.warehouse_path,
+        settings.serving_path,
+        settings.models_dir,
+        settings.reports_dir,
+        settings.dbt_target_dir,
+    ]
+    assert all(path.resolve().is_relative_to(tmp_path / "home") and "shop" in str(path) for path in paths)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "/some/path/evil",
+            "DAYBREAK_DATASET: dataset '/some/path/evil': no such YAML file (a path must name an existing .yml or "
+            ".yaml file; shipped datasets: online_retail, store_item, synthetic)",
+        ),
+        ("../evil", "DAYBREAK_DATASET: dataset '../evil': no such YAML file"),
+        ("evil.yml", "DAYBREAK_DATASET: dataset 'evil.yml': no such YAML file"),
+        (
+            "shop",
+            "DAYBREAK_DATASET: no dataset config 'shop'; shipped: online_retail, store_item, synthetic "
+            "(or give the path of a .yml file)",
+        ),
+    ],
+)
+def test_a_dataset_that_is_neither_shipped_nor_an_existing_yaml_is_refused(monkeypatch, value, message):
+    monkeypatch.setenv("DAYBREAK_DATASET", value)
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_yaml_whose_name_could_leave_the_home_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "Shop-2.yml").write_text(SHOP_YAML.replace("name: shop", "name: Shop-2"))
+    monkeypatch.setenv("DAYBREAK_DATASET", str(tmp_path / "Shop-2.yml"))
+    with pytest.raises(SettingsError, match=r"a dataset's name is lowercase letters, digits and _.*'Shop-2'"):
+        get_settings()
+    with pytest.raises(SettingsError, match="got '..'"):
+        Settings(home=tmp_path, dataset="..").landing_dir  # noqa: B018

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.datasets import load_dataset_config
+from daybreak.datasets import DatasetConfigError, load_dataset_config
 from daybreak.simulate import (
     SYNTHETIC_COLUMNS,
     SimulationSummary,
@@ -310,3 +311,147 @@ def test_replay_store_item_from_the_zip(tmp_path):
         assert len(frame) == 500
         assert (frame["date"] == day.isoformat()).all()
         assert len(frame.drop_duplicates(["store", "item"])) == 500
+
+
+# replay of a user's own file: any delimiter, a date format, the format from the suffix or source.format
+
+OWN_YAML = """\
+name: purchases
+source: {{kind: file, path_env: PURCHASES_PATH{extra}}}
+landing: {{delimiter: whitespace, timestamp_format: "%Y%m%d"}}
+columns: {{customer_id: customer, ordered_at: date, quantity: units}}
+constants: {{location: online, product_id: any}}
+derived: {{unit_price: {{expression: amount / units}}}}
+series: {{keys: [location]}}
+"""
+OWN_ROWS = [
+    ("00001", "20240305", "2", "19.98"),
+    ("Ann Lee", "20240305", "4", "58.00"),
+    ("00002", "20240306", "1", "4"),
+]
+
+
+def own_config(tmp_path, extra: str = ""):
+    path = tmp_path / "purchases.yml"
+    path.write_text(OWN_YAML.format(extra=extra))
+    return load_dataset_config(path)
+
+
+OWN_HEADER = ["customer", "date", "units", "amount"]
+
+
+def delimited(delimiter: str, quote_first: bool = False):
+    def write(rows) -> str:
+        lines = [OWN_HEADER] + [[f'"{r[0]}"' if quote_first else r[0], *r[1:]] for r in rows]
+        return "".join(delimiter.join(line) + "\n" for line in lines)
+
+    return write
+
+
+def json_lines(rows) -> str:
+    return "".join(json.dumps(dict(zip(OWN_HEADER, r, strict=True))) + "\n" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "write"),
+    [
+        ("p.txt", "", delimited("  \t ", quote_first=True)),
+        ("p.tsv", ", delimiter: tab", delimited("\t")),
+        ("p.csv", ", delimiter: ','", delimited(",")),
+        ("p.jsonl", "", json_lines),
+        ("renamed", ", format: jsonl", json_lines),
+    ],
+)
+def test_replay_reads_any_delimiter_and_format_and_writes_the_landings_delimiter(
+    tmp_path, name, extra, write
+):
+    config = own_config(tmp_path, extra)
+    source = tmp_path / name
+    source.write_text(write(OWN_ROWS))
+    summary = replay_dataset(config, tmp_path / "landing", source=str(source))
+    assert (summary.first_day, summary.last_day, summary.lines_written) == (
+        dt.date(2024, 3, 5),
+        dt.date(2024, 3, 6),
+        3,
+    )
+    assert day_file(tmp_path / "landing", dt.date(2024, 3, 5)).read_text().splitlines() == [
+        "customer date units amount",
+        "00001 20240305 2 19.98",
+        '"Ann Lee" 20240305 4 58.00',
+    ]
+
+
+def test_replay_of_a_parquet_source_with_integer_dates(tmp_path):
+    config = own_config(tmp_path)
+    frame = pd.DataFrame(
+        {"customer": ["1", "2"], "date": [20240305, 20240306], "units": [1, 2], "amount": [2.5, 3.0]}
+    )
+    frame.to_parquet(tmp_path / "p.parquet")
+    summary = replay_dataset(config, tmp_path / "landing", source=str(tmp_path / "p.parquet"))
+    assert (summary.days_written, summary.lines_written) == (2, 2)
+    assert (
+        day_file(tmp_path / "landing", dt.date(2024, 3, 6)).read_text()
+        == "customer date units amount\n2 20240306 2 3.0\n"
+    )
+
+
+def test_replay_names_the_file_and_the_missing_column(tmp_path):
+    config = own_config(tmp_path)
+    source = tmp_path / "p.txt"
+    source.write_text("customer day units amount\n1 20240305 1 2\n")
+    with pytest.raises(DatasetConfigError) as error:
+        replay_dataset(config, tmp_path / "landing", source=str(source))
+    assert str(error.value) == (
+        f"{source}: no column 'date', which the dataset 'purchases' reads (the file has customer, day, units, amount)"
+    )
+
+
+def test_replay_refuses_an_unknown_suffix_and_an_undatable_row(tmp_path):
+    config = own_config(tmp_path)
+    with pytest.raises(
+        DatasetConfigError, match=r"p\.xml: cannot tell the format from '\.xml'.*set source\.format"
+    ):
+        replay_dataset(config, tmp_path / "landing", source=str(tmp_path / "p.xml"))
+    source = tmp_path / "p.txt"
+    source.write_text("customer date units amount\n1 20240305 1 2\n2 2024-03-05 1 2\n")
+    with pytest.raises(
+        ValueError, match=r"p\.txt: 1 rows cannot be dated \(%Y%m%d\), e\.g\. row 2: '2024-03-05'"
+    ):
+        replay_dataset(config, tmp_path / "landing", source=str(source))
+
+
+def test_the_cli_takes_a_dataset_by_path_and_writes_inside_the_home(tmp_path, monkeypatch, capsys):
+    from jobs.cli import main
+
+    monkeypatch.setenv(
+        "DAYBREAK_HOME", "unused"
+    )  # main() sets both from its options; restored after the test
+    monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
+    config = own_config(tmp_path)
+    source = tmp_path / "p.txt"
+    source.write_text(delimited(" ", quote_first=True)(OWN_ROWS))
+    home = tmp_path / "home"
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "--dataset",
+                str(tmp_path / "purchases.yml"),
+                "simulate",
+                "--source",
+                str(source),
+            ]
+        )
+        == 0
+    )
+    written = sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file())
+    assert written == [
+        "landing/purchases/2024-03-05/sales_2024-03-05.csv",
+        "landing/purchases/2024-03-06/sales_2024-03-06.csv",
+    ]
+    assert config.name == "purchases"
+    assert main(["--home", str(home), "--dataset", "/some/path/evil", "simulate"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "daybreak simulate: DAYBREAK_DATASET: dataset '/some/path/evil': no such YAML file"
+    )

@@ -1,15 +1,27 @@
-"""The warehouse edge: partition replacement is one transaction, publishing is an atomic swap."""
+"""The warehouse edge: partition replacement is one transaction, publishing is an atomic swap of a self-contained
+copy that leaves no temporary file behind."""
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import duckdb
 import pandas as pd
 import pytest
 
 from daybreak.tables import Column, Table
-from daybreak.warehouse import connect, publish, replace_partition, table_checksums
+from daybreak.warehouse import (
+    NotSelfContainedError,
+    connect,
+    publish,
+    remove_stale_temporaries,
+    replace_partition,
+    retry_while_locked,
+    table_checksums,
+    temporary_sibling,
+)
 
 D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 2)
 T = Table(
@@ -106,3 +118,151 @@ def test_the_table_takes_its_types_from_the_declaration_not_the_frame(tmp_path):
 def test_a_name_must_be_declared(tmp_path):
     with connect(tmp_path / "w.duckdb") as connection, pytest.raises(KeyError, match="not a declared table"):
         replace_partition(connection, "predictions.t", frame(D1, [1]), key_column="as_of_date", key_value=D1)
+
+
+def lake_warehouse(tmp_path):
+    """A warehouse like ingest and dbt leave it: `raw.sales_lines` a view over a Parquet lake, a staging view
+    over it, a mart table; returns (warehouse, lake folder)."""
+    lake = tmp_path / "lake" / "sales_lines"
+    (lake / "business_date=2024-01-01").mkdir(parents=True)
+    pd.DataFrame({"quantity": [1.0, 2.0]}).to_parquet(lake / "business_date=2024-01-01" / "a.parquet")
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create view raw.sales_lines as select * from read_parquet("
+            f"'{lake}/*/*.parquet', hive_partitioning = true)"
+        )
+        connection.execute("create schema staging")
+        connection.execute(
+            "create view staging.stg_lines as select quantity * 10 as units from raw.sales_lines"
+        )
+        connection.execute("create schema marts")
+        connection.execute("create table marts.totals as select sum(quantity) as units from raw.sales_lines")
+    return warehouse, lake
+
+
+def answers(path) -> list:
+    with duckdb.connect(str(path), read_only=True) as reader:
+        return [
+            reader.execute(f"select * from {relation} order by all").fetchall()  # noqa: S608
+            for relation in ("raw.sales_lines", "staging.stg_lines", "marts.totals")
+        ]
+
+
+def test_the_serving_copy_does_not_change_when_the_lake_does(tmp_path):
+    # Given a published warehouse whose raw layer is a view over the lake
+    warehouse, lake = lake_warehouse(tmp_path)
+    serving = tmp_path / "serving" / "w.duckdb"
+    publish(warehouse, serving)
+    published = answers(serving)
+
+    # When ingest lands another file, and then the lake is rewritten and emptied
+    (lake / "business_date=2024-01-02").mkdir()
+    pd.DataFrame({"quantity": [5.0]}).to_parquet(lake / "business_date=2024-01-02" / "b.parquet")
+    assert len(answers(warehouse)[0]) == 3, "the writer's view sees the new file"
+    pd.DataFrame({"quantity": [99.0]}).to_parquet(lake / "business_date=2024-01-01" / "a.parquet")
+    after_change = answers(serving)
+    for file in lake.rglob("*.parquet"):
+        file.unlink()
+
+    # Then the serving copy answers as it did when published, and reads no file outside itself
+    assert published[0] == [(1.0, dt.date(2024, 1, 1)), (2.0, dt.date(2024, 1, 1))]
+    assert published[1] == [(10.0,), (20.0,)]
+    assert after_change == published
+    assert answers(serving) == published
+    config = {"enable_external_access": False}
+    with duckdb.connect(str(serving), read_only=True, config=config) as sealed:
+        assert sealed.execute("select count(*) from raw.sales_lines").fetchone() == (2,)
+        kinds = sealed.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables order by all"
+        ).fetchall()
+    assert kinds == [
+        ("marts.totals", "BASE TABLE"),
+        ("raw.sales_lines", "BASE TABLE"),
+        ("staging.stg_lines", "VIEW"),
+    ]
+    # and the writer's own raw layer is still the live view
+    with duckdb.connect(str(warehouse), read_only=True) as writer:
+        assert writer.execute(
+            "select count(*) from duckdb_views() where view_name = 'sales_lines'"
+        ).fetchone() == (1,)
+
+
+def test_a_view_that_reads_files_outside_raw_is_refused_and_nothing_is_swapped(tmp_path):
+    warehouse, lake = lake_warehouse(tmp_path)
+    serving = tmp_path / "serving" / "w.duckdb"
+    publish(warehouse, serving)
+    before = answers(serving)
+    with connect(warehouse) as connection:
+        connection.execute(f"create view marts.outside as select * from read_parquet('{lake}/*/*.parquet')")
+
+    with pytest.raises(NotSelfContainedError, match=r"outside itself through \['marts.outside'\]"):
+        publish(warehouse, serving)
+
+    assert answers(serving) == before
+    assert [p.name for p in serving.parent.iterdir()] == ["w.duckdb"], "no temporary file is left behind"
+
+
+def test_a_killed_publish_leaves_nothing_the_next_publish_does_not_remove(tmp_path):
+    # Given the temporary copies of a publish that was killed (its process is gone) and of one still running
+    warehouse, _ = lake_warehouse(tmp_path)
+    serving = tmp_path / "serving" / "w.duckdb"
+    serving.parent.mkdir()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    killed = serving.with_name(f".w.duckdb.{dead_pid}.tmp")
+    killed.write_bytes(b"half a copy")
+    serving.with_name(killed.name + ".wal").write_bytes(b"")
+    (serving.parent / (killed.name + ".tmp")).mkdir()  # DuckDB's spill folder of the copy
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        alive = serving.with_name(f".w.duckdb.{running.pid}.tmp")
+        alive.write_bytes(b"being written")
+
+        # When the next publish runs
+        publish(warehouse, serving)
+
+        # Then only the live process's copy remains beside the serving file
+        assert sorted(p.name for p in serving.parent.iterdir()) == sorted(["w.duckdb", alive.name])
+        assert remove_stale_temporaries(serving) == []
+    finally:
+        running.kill()
+        running.wait()
+    assert remove_stale_temporaries(serving) == [alive]
+    assert temporary_sibling(serving).name.startswith(".w.duckdb.")
+
+
+def test_retry_while_locked_waits_out_a_lock_and_nothing_else():
+    calls = []
+
+    def locked_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held')
+        return "done"
+
+    assert retry_while_locked(locked_twice, wait_seconds=5) == "done"
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="not a lock"):
+        retry_while_locked(lambda: (_ for _ in ()).throw(ValueError("not a lock")), wait_seconds=5)
+
+
+def test_connect_waits_for_another_process_to_let_the_file_go(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print(1, flush=True); "
+         "time.sleep(2)", str(path)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    holder.stdout.readline()
+    try:
+        with connect(path, wait_seconds=30) as connection:
+            assert connection.execute("select 1").fetchone() == (1,)
+        assert holder.poll() is not None, "connect returned only after the holder let go"
+    finally:
+        holder.kill()
+        holder.wait()

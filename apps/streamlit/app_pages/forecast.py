@@ -13,6 +13,8 @@ import formatting as fmt
 import pandas as pd
 import streamlit as st
 
+from daybreak import spreadsheet
+
 REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
 LOOKBACK_OPTIONS = (30, 60, 90, 120, 180, 270, 365)
 DEFAULT_LOOKBACK = 120
@@ -288,7 +290,7 @@ def _detail_table(
     title_column.subheader("Forecast detail")
     download_column.download_button(
         "Download CSV",
-        rows.to_csv(index=False),
+        spreadsheet.to_csv(rows),
         file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
         mime="text/csv",
         icon=":material/download:",

@@ -83,7 +83,7 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[FileResult
         IngestError: the file cannot be read, or is empty although the shop was open that day.
     """
     try:
-        export = read_export(delivery.path, config.landing_format)
+        export = read_export(delivery.path, config.landing_format, config.landing.delimiter)
     except ExportReadError as error:
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} cannot be read: {error}"

@@ -1,0 +1,143 @@
+"""The canonical mapping beyond plain column renames: constants, derived columns, timestamp formats, and the rows
+they cannot map, quarantined under a rule like every other bad row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from daybreak.canonical import IngestError, rules_for, to_canonical
+from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
+from daybreak.datasets.expressions import fill_template, parse_expression
+from daybreak.exports import read_export
+
+BAD_EXPORTS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
+DAY = dt.date(2024, 3, 5)
+
+
+def test_own_format_corpus_file_loads_and_quarantines_with_rules():
+    """tests/data/bad_exports/README.md, own_format.txt."""
+    config = load_dataset_config(BAD_EXPORTS / "own_format.yml")
+    export = read_export(str(BAD_EXPORTS / "own_format.txt"), config.landing_format, config.landing.delimiter)
+    result = to_canonical(
+        export.rows,
+        config,
+        source_file="own_format.txt",
+        business_date=DAY,
+        source_rows=export.rows.index,
+        malformed=export.malformed,
+    )
+    assert result.quarantined[["source_row", "rule", "detail"]].values.tolist() == [
+        [2, "unit_price_not_derivable", "unit_price = amount / units gives inf"],
+        [3, "unit_price_not_derivable", "unit_price = amount / units: units 'two' is no number"],
+        [4, "ordered_at_unparseable", "ordered_at '20240230' is not a timestamp"],
+        [5, "ordered_at_not_on_business_date", "ordered_at '20240306' is not on the business date"],
+        [6, "malformed_row", "line 7 cannot be split into the header's fields"],
+    ]
+    loaded = result.loaded
+    assert loaded[["order_id", "customer_id", "product_id", "location"]].values.tolist() == [
+        ["00001-20240305", "00001", "any", "online"],
+        ["Ann Lee-20240305", "Ann Lee", "any", "online"],
+    ]
+    assert loaded["unit_price"].tolist() == [9.99, 14.5]
+    assert loaded["quantity"].tolist() == [2.0, 4.0]
+    assert loaded["ordered_at"].tolist() == [pd.Timestamp("2024-03-05")] * 2
+    assert result.rows_in == len(loaded) + len(result.quarantined) == 7
+    assert result.unexpected_columns == ()  # amount is read by the expression, so it is no extra column
+
+
+def test_derivation_comes_first_and_only_for_expressions():
+    config = load_dataset_config(BAD_EXPORTS / "own_format.yml")
+    assert [rule.name for rule in rules_for(config)][:2] == [
+        "unit_price_not_derivable",
+        "ordered_at_unparseable",
+    ]
+
+
+def test_a_column_an_expression_reads_must_be_in_the_export():
+    config = load_dataset_config(BAD_EXPORTS / "own_format.yml")
+    raw = pd.DataFrame({"customer": ["1"], "date": ["20240305"], "units": ["1"]})
+    with pytest.raises(IngestError, match=r"x\.txt: missing required column\(s\) \['amount'\]"):
+        to_canonical(raw, config, source_file="x.txt", business_date=DAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "rows", "expected"),
+    [
+        ("amount / units", {"amount": [10.0, 3.0], "units": [4.0, 0.0]}, [2.5, float("inf")]),
+        ("(gross - `tax paid`) * 2 + 1", {"gross": [5.0], "tax paid": [1.0]}, [9.0]),
+        ("-price ** 2 // 3 % 5", {"price": [4.0]}, [-6.0 % 5]),
+    ],
+)
+def test_expressions_are_arithmetic_over_columns(text, rows, expected):
+    expression = parse_expression(text)
+    values = {name: pd.Series(v) for name, v in rows.items()}
+    assert expression.columns == tuple(rows)
+    assert expression.evaluate(values).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os').system('id')", "not Call"),
+        ("amount.real", "not Attribute"),
+        ("amount[0]", "not Subscript"),
+        ("amount if units else 1", "not IfExp"),
+        ("amount > 1", "not Compare"),
+        ("'text'", "only numbers and column names"),
+        ("amount @ units", "operator MatMult is not allowed"),
+        ("amount /", "is not an arithmetic expression"),
+        ("lambda: 1", "not Lambda"),
+    ],
+)
+def test_anything_but_arithmetic_is_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_expression(text)
+
+
+def test_derived_and_constant_columns_are_checked_when_the_config_loads():
+    base = {
+        "name": "shop",
+        "series": {"keys": ["location"]},
+        "constants": {"location": "one", "product_id": "p"},
+    }
+    mapped = {"ordered_at": "ts", "quantity": "qty"}
+
+    def refused(**sections) -> str:
+        with pytest.raises(DatasetConfigError) as error:
+            parse_dataset_config({**base, "columns": mapped, **sections}, origin="shop.yml")
+        return str(error.value)
+
+    assert refused(derived={"unit_price": {"expression": "open('x')"}}).startswith(
+        "shop.yml: derived.unit_price: \"open('x')\": only + - * / // % ** over column names and numbers"
+    )
+    assert refused(derived={"unit_price": {"template": "{p}"}}) == (
+        "shop.yml: derived.unit_price is numeric: give an expression, not a template"
+    )
+    assert refused(derived={"order_id": {"expression": "a + b"}}) == (
+        "shop.yml: derived.order_id is text: give a template, not an expression"
+    )
+    assert refused(derived={"order_id": {"template": "{a.__class__}"}}) == (
+        "shop.yml: derived.order_id: '{a.__class__}': a placeholder is a bare {column}, got {a.__class__}"
+    )
+    assert refused(derived={"unit_price": {"expression": "a", "template": "{a}"}}) == (
+        "shop.yml: derived.unit_price: give exactly one of expression or template"
+    )
+    assert refused(constants={**base["constants"], "unit_price": "cheap"}) == (
+        "shop.yml: constants.unit_price must be a number, got 'cheap'"
+    )
+    assert refused(
+        constants={**base["constants"], "quantity": 1}, derived={"unit_price": {"expression": "a"}}
+    ) == ("shop.yml: quantity is given in both columns and constants")
+    assert refused() == (
+        "shop.yml: required canonical columns not mapped (columns, constants or derived): ['unit_price']"
+    )
+
+
+def test_templates_join_columns_and_text():
+    values = {"a": pd.Series(["x", "y"]), "b": pd.Series(["1", ""])}
+    assert fill_template("{a}-{b}/", values).tolist() == ["x-1/", "y-/"]
+    assert fill_template("order {a}", values).tolist() == ["order x", "order y"]
