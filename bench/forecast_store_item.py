@@ -109,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("cmdstanpy", "prophet"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
+    from daybreak.calendar import BusinessCalendar
     from daybreak.datasets import load_dataset_config
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import SeriesContext
+    from daybreak.models.candidates import CalendarDays, SeriesContext
     from daybreak.models.forecasting import SeriesTask, run_all
 
     frame = load(args.source, args.series)
@@ -132,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.ensemble_top is not None:
         section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
     options = section.options(args.holdout)
-    context = SeriesContext(freq="D", holidays_country=config.series.holidays_country, seed=DEFAULT_SEED)
+    calendar = BusinessCalendar.from_config(config).frame(frame["ds"].min().date(), last.date())
+    context = SeriesContext(
+        freq="D", seed=DEFAULT_SEED, calendar=CalendarDays.from_frame(calendar), non_negative=True
+    )
     groups = list(train.groupby("series_id", sort=True))
 
     def tasks(champions: dict | None) -> list[SeriesTask]:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from daybreak import tables
+from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import (
@@ -43,7 +44,7 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
         "series_include_total": config.series.include_total,
-        "holidays_country": config.series.holidays_country,
+        "series_frequency": config.series.frequency,
         "return_order_prefix": classification.return_order_prefix,
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
@@ -178,6 +179,8 @@ def run(
     stale_from = None if full_refresh else rebuild_from(settings, business_date)
     if stale_from:
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
+    with connect(settings.warehouse_path) as connection:
+        write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
     args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
     if full_refresh:
         args.append("--full-refresh")

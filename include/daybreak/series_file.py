@@ -16,8 +16,6 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 REQUIRED = ("id", "timestamp", "value")
-FREQUENCIES = {"h": "h", "H": "h", "hourly": "h", "D": "D", "daily": "D", "W": "W", "weekly": "W"}
-FREQUENCIES |= {"M": "M", "MS": "M", "ME": "M", "monthly": "M"}
 MAX_HORIZON = 10_000
 """Periods ahead an ad-hoc forecast may reach: past it no model says anything, and the fit's memory grows with it."""
 
@@ -72,9 +70,14 @@ def read_series_file(path: Path, freq: str) -> tuple[pd.DataFrame, str]:
         InputFileError: missing columns, an unparseable timestamp, a non-numeric value, a duplicate timestamp
             within a series, or timestamps off the frequency's grid.
     """
-    base = FREQUENCIES.get(freq)
-    if base is None:
-        raise InputFileError(f"--freq {freq!r}: use H (hourly), D (daily), W (weekly) or M (monthly)")
+    from daybreak.models.candidates import FREQUENCIES, CandidateError, base_frequency
+
+    try:
+        base = base_frequency(FREQUENCIES.get(freq, freq))
+    except CandidateError:
+        raise InputFileError(
+            f"--freq {freq!r}: use H (hourly), D (daily), W (weekly) or M (monthly)"
+        ) from None
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     parquet = path.suffix.lower() in (".parquet", ".pq")

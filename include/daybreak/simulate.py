@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import DatasetConfig, DatasetConfigError, load_dataset_config
 from daybreak.datasets.expressions import fill_template, template_columns
 from daybreak.exports import WHITESPACE, decode, sniff_delimiter
@@ -102,11 +103,10 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
 # Seasonality: a pure function of the day
 
 
-@functools.lru_cache(maxsize=64)
-def _gb_holidays(year: int) -> frozenset[dt.date]:
-    import holidays
-
-    return frozenset(holidays.country_holidays("GB", years=year).keys())
+@functools.lru_cache(maxsize=1)
+def synthetic_calendar() -> BusinessCalendar:
+    """The synthetic dataset's calendar (its config's closed days and holidays): what the shop and the models share."""
+    return BusinessCalendar.from_config(load_dataset_config("synthetic"))
 
 
 # Monday .. Sunday: busy early in the week and on Thursday, quiet at the weekend (as in the UCI data).
@@ -124,7 +124,7 @@ def demand_multiplier(day: dt.date) -> float:
     """How busy the shop is on `day` relative to an average weekday of the epoch year (closed days aside).
 
     The product of a weekday factor, a yearly curve that climbs from September to a peak in mid-November and dips
-    in January-February, a cut on UK (GB) public holidays and a mild upward trend of 10% a year from `EPOCH`.
+    in January-February, a cut on the synthetic calendar's public holidays (GB) and a mild upward trend of 10% a year from `EPOCH`.
     A pure function, so tests can check the seasonality without simulating.
 
     Args:
@@ -141,7 +141,7 @@ def demand_multiplier(day: dt.date) -> float:
         - 0.15 * math.exp(-0.5 * (_circular_gap(doy, 35.0) / 25.0) ** 2)  # post-Christmas lull
     )
     weekly = WEEKDAY_FACTORS[day.weekday()]
-    holiday = HOLIDAY_FACTOR if day in _gb_holidays(day.year) else 1.0
+    holiday = HOLIDAY_FACTOR if synthetic_calendar().is_holiday(day) else 1.0
     trend = TREND_PER_YEAR ** ((day - EPOCH).days / 365.25)
     return weekly * yearly * holiday * trend
 
@@ -547,7 +547,7 @@ def simulate_synthetic(
                 f"{landing_dir} holds a simulation with {previous}, not {params}; "
                 "use another folder or overwrite=True"
             )
-    calendar = load_dataset_config("synthetic").calendar
+    calendar = synthetic_calendar()
     pop = _build_population(seed, customers, products, locations, orders_per_day)
     _write_truth(landing_dir, pop, params)
 

@@ -257,33 +257,6 @@ _DECLARED = (
     ),
     Table(
         "predictions",
-        "forecast_accuracy",
-        "Every earlier night's forecast for the period that completed on scored_on, against its actual and the "
-        "seasonal naive that forecast could have made.",
-        (
-            _key("scored_on", "DATE", "The night the period completed and was scored; the partition."),
-            _SERIES,
-            _key("as_of_date", "DATE", "The night that made the forecast."),
-            _key("target_date", "DATE", "The period forecast."),
-            _c("horizon_step", "INTEGER", "Periods ahead the forecast was made."),
-            _c("actual", "DOUBLE", "The period's actual."),
-            _c("yhat", "DOUBLE", "The forecast."),
-            _c("error", "DOUBLE", "yhat - actual."),
-            _c("abs_error", "DOUBLE", "|error|."),
-            _c("ape", "DOUBLE", "|error| / |actual|; null when the actual is 0."),
-            _c("within_80", "BOOLEAN", "The actual fell inside the 80% interval."),
-            _c("within_95", "BOOLEAN", "The actual fell inside the 95% interval."),
-            _c("naive_yhat", "DOUBLE", "The actual whole seasons before the target, never after as_of_date."),
-            _c("naive_abs_error", "DOUBLE", "|naive_yhat - actual|."),
-            _MODEL,
-            _MODEL_VERSION,
-            _RUN_ID,
-        ),
-        ("scored_on", "series_id", "as_of_date", "target_date"),
-        "scored_on",
-    ),
-    Table(
-        "predictions",
         "customer_segments",
         "One row per customer of marts.features_customer_asof on the as-of date, scored by the segmentation "
         "champion as of that date. A segment_id keeps its meaning and name across retrains.",
@@ -491,6 +464,27 @@ _DECLARED = (
         ),
         ("as_of_date",),
         "as_of_date",
+    ),
+    Table(
+        "reference",
+        "calendar_days",
+        "The dataset's business calendar (include/daybreak/calendar.py), one row per day from the lake's first "
+        "business day to 400 days past the run date, replaced by every transform run before dbt: the shop's "
+        "closed days (config calendar:) and the public holidays of series.holidays_country.",
+        (
+            _key("date_day", "DATE", "The day."),
+            _c(
+                "is_closed",
+                "BOOLEAN",
+                "The shop is closed: its sales are zero and every forecast of it is zero.",
+                False,
+            ),
+            _c("is_holiday", "BOOLEAN", "A public holiday of series.holidays_country.", False),
+            _c("holiday_name", "VARCHAR", "The holiday's name (several joined by '; '); null on other days."),
+            _RUN_ID,
+        ),
+        ("date_day",),
+        None,
     ),
 )
 

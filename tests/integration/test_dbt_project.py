@@ -4,7 +4,7 @@ Given three business days of lines (03-02 a closed day without a partition; Spai
 03-01, Italy first on 03-03), when dbt builds night by night, then every model and test passes; the incremental
 facts, the dimensions and the series features equal a --full-refresh build of the last night; every series is
 zero-filled from its first sale to the run date; the features of a day use only earlier days; rerunning a night
-changes nothing; the series and the holidays come from the vars; and a run without run_date is refused.
+changes nothing; the series come from the vars and the calendar from its source; and a run without run_date is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.settings import PROJECT_ROOT, Settings
 from jobs import ingest
 
@@ -33,7 +34,7 @@ NIGHTS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 LAST_NIGHT = NIGHTS[-1]
 SERIES_VARS = {"series_keys": ["location"], "series_include": {}, "series_include_total": True}
 FACT_TABLES = ("marts.fct_sales_lines", "marts.fct_daily_sales")
-DIMENSION_TABLES = ("marts.dim_customers", "marts.dim_products", "marts.dim_locations", "marts.dim_calendar")
+DIMENSION_TABLES = ("marts.dim_customers", "marts.dim_products", "marts.dim_calendar")
 MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", "marts.features_series_daily")
 # docs/architecture.md, "dbt"
 CONTRACT = {
@@ -53,13 +54,9 @@ CONTRACT = {
         "as_of_date", "customer_id", "recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value",
         "return_rate", "product_variety", "avg_days_between_orders",
     ],
-    "marts.dim_locations": [
-        "location", "first_sale_date", "last_sale_date", "lines", "orders", "customers", "revenue",
-        "share_of_revenue",
-    ],
     "marts.dim_calendar": [
         "date_day", "year", "quarter", "month", "day_of_month", "day_of_week", "is_weekend", "iso_week",
-        "is_holiday", "holiday_name", "is_business_day",
+        "is_holiday", "holiday_name", "is_business_day", "is_closed",
     ],
     "marts.features_series_daily": [
         "series_id", "sales_date", "units", "revenue",
@@ -120,10 +117,16 @@ def land_and_ingest(lake: Path) -> None:
         assert summary["rows_loaded"] == len(lines)
 
 
-def new_warehouse(path: Path, lake: Path) -> Path:
-    """A fresh copy of the warehouse the ingest nights left: the raw view over the lake and the accounting."""
+def new_warehouse(path: Path, lake: Path, calendar: BusinessCalendar | None = None) -> Path:
+    """A fresh copy of the warehouse the ingest nights left (the raw view over the lake, the accounting and every
+    declared table), with the calendar the transform step writes before dbt (no closures or holidays unless
+    given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lake_settings(lake).warehouse_path, path)
+    with duckdb.connect(str(path)) as connection:
+        write_calendar_days(
+            connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT), "test"
+        )
     return path
 
 
@@ -208,16 +211,21 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
     _, results = nightly
     for night, run in results.items():
         statuses = run.statuses
+        # an exposure (the forecast job reading the marts) is documentation: dbt reports it as a no-op
+        assert statuses.pop("exposure.daybreak.nightly_forecast") == "no-op"
         assert set(statuses.values()) <= {"success", "pass"}, (night, statuses)
         assert {node.split(".")[-1] for node in statuses if node.startswith("model.")} == {
             "stg_raw__sales_lines",
-            "int_holidays",  # a Python model: a table, where the SQL intermediates are ephemeral
+            "stg_reference__calendar_days",
+            "stg_predictions__forecasts",
+            "forecasts_latest",
+            "forecast_accuracy",
             *(table.split(".")[1] for table in CONTRACT),
         }
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
         assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
         assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
-        assert sum(node.startswith("unit_test.") for node in statuses) == 4
+        assert sum(node.startswith("unit_test.") for node in statuses) == 5
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 
@@ -338,21 +346,6 @@ def test_series_features_of_a_day_come_from_the_days_before_it(nightly):
     ]
 
 
-def test_locations_describe_each_location_up_to_the_run_date(nightly):
-    warehouse, _ = nightly
-    # location, first_sale_date, last_sale_date, lines, orders, customers, revenue, share_of_revenue
-    locations = {location: rest for location, *rest in rows(warehouse, "marts.dim_locations")}
-    assert {location: rest[2:6] for location, rest in locations.items()} == {
-        "France": [3, 3, 2, 30.0],
-        "Germany": [3, 2, 1, 30.5],
-        "Italy": [1, 1, 1, 5.0],
-        "Spain": [1, 1, 0, 5.0],  # no customer ids on Spain's line
-    }
-    assert [str(day) for day in locations["Italy"][:2]] == ["2024-03-03", "2024-03-03"]
-    assert locations["France"][6] == pytest.approx(30.0 / 70.5)
-    assert sum(rest[6] for rest in locations.values()) == pytest.approx(1.0)
-
-
 def test_calendar_runs_90_days_past_the_run_date_without_holidays_by_default(nightly):
     warehouse, _ = nightly
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -366,9 +359,9 @@ def test_calendar_runs_90_days_past_the_run_date_without_holidays_by_default(nig
     assert business_days == 66  # the weekdays
 
 
-def test_holidays_come_from_the_holidays_country_var(lake, tmp_path):
-    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
-    holidays_vars = {**SERIES_VARS, "holidays_country": "GB"}
+def test_holidays_and_closed_days_come_from_the_calendar_source(lake, tmp_path):
+    calendar = BusinessCalendar(closed_weekdays=(6,), holidays_country="GB")
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake, calendar)
     # the calendar and what it is built from; "cautious" leaves out tests that also read models not built here
     build(
         warehouse,
@@ -377,22 +370,22 @@ def test_holidays_come_from_the_holidays_country_var(lake, tmp_path):
         "+dim_calendar",
         "--indirect-selection",
         "cautious",
-        series=holidays_vars,
     )
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         holidays = connection.execute(
             "select strftime(date_day, '%Y-%m-%d'), holiday_name, day_of_week, is_business_day"
             " from marts.dim_calendar where is_holiday order by date_day"
         ).fetchall()
-        business_days = connection.execute(
-            "select count(*) from marts.dim_calendar where is_business_day"
-        ).fetchone()[0]
+        business_days, closed = connection.execute(
+            "select count(*) filter (where is_business_day), count(*) filter (where is_closed) from marts.dim_calendar"
+        ).fetchone()
     assert holidays == [
         ("2024-03-29", "Good Friday", 5, False),
         ("2024-05-06", "May Day", 1, False),
         ("2024-05-27", "Spring Bank Holiday", 1, False),
     ]
     assert business_days == 66 - 3
+    assert closed == 13  # the Sundays from 03-03 to 06-01
 
 
 def test_rerunning_a_night_changes_nothing(nightly, tmp_path):

@@ -4,19 +4,22 @@ Given a daily sales mart of three series, nights are run for consecutive busines
 forecasting section swapped per test (weekly retraining on Sundays, a deliberately weak candidate set, ...). Then:
 two nights leave two versions; a rerun reproduces every prediction and registry table exactly; a weak challenger
 is not promoted; a rollback makes the next night score with the previous champion; past forecasts are scored
-against the actuals as they land, beside the seasonal naive.
+against the actuals as they land, beside the seasonal naive (the dbt view `forecast_accuracy`); a closed day
+is forecast as zero and no bound of the revenue target is below zero.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from daybreak import registry
+from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import load_dataset_config, parse_candidates
 from daybreak.settings import Settings
 from daybreak.warehouse import connect, table_checksums
@@ -32,7 +35,6 @@ TABLES = (
     "predictions.forecast_components",
     "predictions.backtest_metrics",
     "predictions.forecast_selection",
-    "predictions.forecast_accuracy",
     "registry.model_versions",
     "registry.model_events",
 )
@@ -49,15 +51,33 @@ def settings(tmp_path) -> Settings:
         revenue = 200 + 40 * i + 60 * np.sin(2 * np.pi * t / 7) + 0.5 * t + rng.normal(0, 6, len(days))
         frames.append(pd.DataFrame({"series_id": series_id, "sales_date": days.date, "revenue": revenue}))
     daily = pd.concat(frames, ignore_index=True).assign(units=lambda f: (f["revenue"] / 10).round())
+    calendar = BusinessCalendar.from_config(load_dataset_config("synthetic")).frame(
+        FIRST_DAY, TUESDAY + dt.timedelta(days=90)
+    )
     with connect(settings.warehouse_path) as connection:
         connection.execute("create schema marts")
         connection.register("_daily", daily)
+        connection.register("_calendar", calendar)
         connection.execute(
             "create table marts.fct_daily_sales as select series_id, null::varchar as location, "
             "null::varchar as product_id, sales_date::date as sales_date, units::double as units, "
             "revenue::double as revenue, 1::bigint as lines, 1::bigint as orders from _daily"
         )
+        connection.execute(
+            "create table marts.features_series_daily as select series_id, sales_date, units, revenue "
+            "from marts.fct_daily_sales"
+        )
+        connection.execute("create table marts.dim_calendar as select * from _calendar")
     return settings
+
+
+def _build_prediction_views(settings: Settings, night: dt.date) -> None:
+    """dbt builds the views over the predictions (as the nightly transform does), the marts being in place."""
+    from jobs.transform import dbt_vars, invoke_dbt
+
+    selection = ["stg_predictions__forecasts", "forecasts_latest", "forecast_accuracy"]
+    variables = json.dumps(dbt_vars(load_dataset_config("synthetic"), night))
+    invoke_dbt(settings, ["run", "--select", *selection, "--vars", variables], night)
 
 
 @pytest.fixture()
@@ -113,6 +133,7 @@ def test_two_nights_two_versions_and_a_rerun_reproduces_every_table(settings, fo
     ]
     # Monday scored with the champion trained on Sunday
     assert versions["version"].tolist() == [SUNDAY.isoformat(), SUNDAY.isoformat()]
+    _build_prediction_views(settings, MONDAY)
     latest = _rows(settings, "select distinct as_of_date from predictions.forecasts_latest")
     assert latest["as_of_date"].dt.date.tolist() == [MONDAY]
 
@@ -126,7 +147,11 @@ def test_two_nights_two_versions_and_a_rerun_reproduces_every_table(settings, fo
     )
 
     # the forecast made on Sunday for Monday is scored on Monday, beside the seasonal naive
-    accuracy = _rows(settings, "select * from predictions.forecast_accuracy order by series_id")
+    accuracy = _rows(
+        settings,
+        "select * from predictions.forecast_accuracy where scored_on = ? order by series_id",
+        [MONDAY],
+    )
     assert set(accuracy["scored_on"].dt.date) == {MONDAY}
     assert accuracy["as_of_date"].dt.date.tolist() == [SUNDAY] * 3
     assert accuracy["horizon_step"].tolist() == [1, 1, 1]
@@ -265,3 +290,24 @@ def test_on_demand_retrain_and_components(settings, forecasting):
     # a rerun of the on-demand night without the flag still retrains: the registry shows tonight's version
     again = _night(TUESDAY, settings, run_id="rerun")
     assert again["retrained"] == 3
+
+
+def test_closed_days_are_zero_and_no_bound_is_below_zero(settings, forecasting):
+    config = forecasting(candidates=["seasonal_naive", "auto_ets"])
+    christmas_closed = dataclasses.replace(config.calendar, closed_annual=("04-10",), closed_weekdays=(5,))
+    closed = dataclasses.replace(config, calendar=christmas_closed)
+    frame = BusinessCalendar.from_config(closed).frame(FIRST_DAY, TUESDAY + dt.timedelta(days=90))
+    with connect(settings.warehouse_path) as connection:
+        connection.register("_calendar", frame)
+        connection.execute("create or replace table marts.dim_calendar as select * from _calendar")
+
+    _night(SUNDAY, settings)
+
+    forecasts = _rows(settings, "select * from predictions.forecasts where as_of_date = ?", [SUNDAY])
+    days = forecasts["target_date"].dt.date
+    shut = (forecasts["target_date"].dt.weekday == 5) | (days == dt.date(2024, 4, 10))
+    bands = ["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    assert shut.sum() == 3 * 5
+    assert (forecasts.loc[shut, bands] == 0).all().all()
+    assert (forecasts.loc[~shut, "yhat"] > 0).all()
+    assert (forecasts[bands] >= 0).all().all()

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from daybreak.calendar import BusinessCalendar
+from daybreak.datasets import load_dataset_config
 from daybreak.settings import Settings
 from daybreak.warehouse import connect
 
@@ -124,7 +126,7 @@ def _customer_features(rng: np.random.Generator) -> pd.DataFrame:
 
 @pytest.fixture()
 def settings(tmp_path) -> Settings:
-    """A data home whose warehouse holds the three marts the model jobs read."""
+    """A data home whose warehouse holds the marts the model jobs read."""
     settings = Settings(home=tmp_path / "home", dataset="synthetic")
     rng = np.random.default_rng(7)
     marts = {
@@ -149,6 +151,14 @@ def settings(tmp_path) -> Settings:
             connection.register("_mart", frame)
             connection.execute(f"create table marts.{name} as select {casts[name]} from _mart")
             connection.unregister("_mart")
+        # the forecast reads its history and calendar from these two marts (dbt builds them from the ones above)
+        connection.execute(
+            "create table marts.features_series_daily as "
+            "select series_id, sales_date, units, revenue from marts.fct_daily_sales"
+        )
+        calendar = BusinessCalendar.from_config(load_dataset_config("synthetic"))
+        connection.register("_calendar", calendar.frame(FIRST_DAY, DAY_TWO + dt.timedelta(days=90)))
+        connection.execute("create table marts.dim_calendar as select * from _calendar")
     return settings
 
 

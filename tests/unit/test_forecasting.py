@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.models.candidates import SeriesContext, check_spec, fit_forecast, seasonal_naive, spec
+from daybreak.calendar import BusinessCalendar
+from daybreak.models.candidates import (
+    BAND_COLUMNS,
+    CalendarDays,
+    SeriesContext,
+    calendar_regressors,
+    check_spec,
+    fit_forecast,
+    seasonal_naive,
+    spec,
+    stan_workspace,
+)
 from daybreak.models.forecasting import (
     BACKTEST_COLUMNS,
     FORECAST_COLUMNS,
@@ -27,6 +44,15 @@ from daybreak.models.forecasting import (
     run_series,
     to_periods,
 )
+
+
+def _calendar(start: str, end: str, **calendar) -> CalendarDays:
+    """The models' view of a calendar (`BusinessCalendar` arguments, GB holidays) over `start..end`."""
+    frame = BusinessCalendar(holidays_country="GB", **calendar).frame(
+        dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    )
+    return CalendarDays.from_frame(frame)
+
 
 WEEKLY_PATTERN = np.array([10.0, 12, 14, 16, 30, 40, 8])
 
@@ -217,7 +243,8 @@ def test_prophet_refit_warm_starts_from_the_champion_and_explains_itself():
 @pytest.mark.parametrize(
     ("values", "reason"),
     [
-        ([], "too short to backtest"),
+        ([], "no known values"),
+        ([np.nan] * 60, "no known values"),
         ([7.0], "too short to backtest"),
         ([0.0] * 60, "every value is zero"),
         ([np.nan, 5.0, np.nan], "too short to backtest"),
@@ -312,7 +339,9 @@ def test_candidate_specs_are_checked():
 
 def test_calendar_regressors_reach_prophet():
     history = _history(days=100, start="2023-10-01")
-    ctx = SeriesContext(freq="D", holidays_country="GB", seed=1, closed_dates=("2023-12-25",))
+    ctx = SeriesContext(
+        freq="D", seed=1, calendar=_calendar("2023-10-01", "2024-01-31", closed_annual=("12-25",))
+    )
     candidate = spec("prophet", regressors=["closed", "holiday", "month_of_year"])
     future = pd.date_range("2024-01-09", periods=7, freq="D")
 
@@ -378,3 +407,130 @@ def test_to_periods_weekly_and_monthly_drop_the_unfinished_period():
 def test_to_periods_refuses_hourly_from_daily_sales():
     with pytest.raises(ValueError, match="hourly"):
         to_periods(_daily("2024-01-01", "2024-01-02"), frequency="hourly", as_of=dt.date(2024, 1, 2))
+
+
+SATURDAYS_CLOSED = {"closed_weekdays": (5,), "closed_dates": (dt.date(2024, 5, 8),)}
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        spec("seasonal_naive"),
+        spec("auto_ets"),
+        spec("theta"),
+        spec("prophet"),
+        spec("prophet", regressors=["weekend"]),
+    ],
+)
+def test_a_closed_day_is_forecast_as_zero_by_every_model_whatever_its_regressors(candidate):
+    history = _history(
+        days=120
+    )  # trades on Saturdays too: only the calendar knows they are closed from now on
+    context = SeriesContext(
+        freq="D",
+        seed=3,
+        calendar=_calendar("2024-01-01", "2024-06-30", **SATURDAYS_CLOSED),
+        non_negative=True,
+    )
+    task = dataclasses.replace(_task(history, [candidate], horizon=28), context=context)
+
+    forecast = run_series(task).forecast.set_index("ds")
+
+    closed = forecast.index[(forecast.index.weekday == 5) | (forecast.index == "2024-05-08")]
+    assert len(closed) == 5
+    assert (forecast.loc[closed, list(BAND_COLUMNS)] == 0).all().all()
+    assert (forecast.drop(closed)["yhat"] > 0).all()
+
+
+def test_no_forecast_or_bound_of_a_non_negative_target_is_below_zero():
+    rng = np.random.default_rng(1)
+    history = pd.DataFrame(
+        {"ds": pd.date_range("2024-01-01", periods=90, freq="D"), "y": rng.choice([0.0, 0.0, 3.0, 40.0], 90)}
+    )
+    loose = run_series(_task(history, [spec("seasonal_naive")], horizon=28))
+    assert (loose.forecast["yhat_lower_95"] < 0).any(), "the raw intervals do go below zero"
+
+    context = SeriesContext(freq="D", seed=3, non_negative=True)
+    task = dataclasses.replace(
+        _task(history, [spec("seasonal_naive"), spec("prophet")], horizon=28), context=context
+    )
+    result = run_series(task)
+
+    assert (result.forecast[list(BAND_COLUMNS)] >= 0).all().all()
+    assert (result.forecast["yhat_upper_95"] > 0).any()
+
+
+def test_the_closed_regressor_follows_the_dataset_calendar():
+    from daybreak.datasets import load_dataset_config
+    from daybreak.forecast_night import series_context
+
+    config = load_dataset_config("synthetic")
+    frame = BusinessCalendar.from_config(config).frame(dt.date(2023, 12, 20), dt.date(2024, 1, 5))
+    context = series_context(config, frame, pd.Timestamp("2023-12-31"))
+    days = pd.date_range("2023-12-20", "2024-01-05", freq="D")
+
+    closed = calendar_regressors(days, ["closed"], context)["closed"]
+
+    assert days[closed.to_numpy() == 1].strftime("%m-%d").tolist() == ["12-25", "01-01"]
+    holidays = calendar_regressors(days, ["holiday"], context)["holiday"]
+    assert days[holidays.to_numpy() == 1].strftime("%m-%d").tolist() == ["12-25", "12-26", "01-01"]
+
+
+def test_prophet_takes_its_holidays_from_the_calendar():
+    history = _history(days=120, start="2023-11-01")
+    future = pd.date_range("2024-02-29", periods=7, freq="D")
+    with_holidays = SeriesContext(freq="D", seed=1, calendar=_calendar("2023-11-01", "2024-03-31"))
+
+    fitted = fit_forecast(
+        spec("prophet"), pd.DatetimeIndex(history["ds"]), history["y"].to_numpy(), future, with_holidays,
+        components=True,
+    )  # fmt: skip
+    plain = fit_forecast(
+        spec("prophet"), pd.DatetimeIndex(history["ds"]), history["y"].to_numpy(), future,
+        SeriesContext(freq="D", seed=1), components=True,
+    )  # fmt: skip
+
+    assert "holidays" in set(fitted.components["component"])
+    assert "holidays" not in set(plain.components["component"])
+
+
+def test_a_stan_workspace_is_removed_on_every_way_out(tmp_path):
+    with stan_workspace() as folder:
+        assert Path(folder).is_dir()
+    assert not Path(folder).exists()
+    with pytest.raises(RuntimeError), stan_workspace() as folder:
+        raise RuntimeError("fit failed")
+    assert not Path(folder).exists()
+
+
+def test_a_process_killed_during_a_prophet_fit_leaves_no_temp_folder(tmp_path):
+    """Given a child process fitting Prophet in a loop with its own TMPDIR, when it gets SIGTERM mid-fit, then
+    the TMPDIR is empty: neither the fit's folder nor cmdstanpy's own is left behind."""
+    script = (
+        "import numpy as np, pandas as pd\n"
+        "from daybreak.models.candidates import SeriesContext, fit_forecast, spec\n"
+        "ds = pd.date_range('2022-01-01', periods=700, freq='D')\n"
+        "y = 50 + 10 * np.sin(np.arange(700) / 7) + np.random.default_rng(0).normal(0, 2, 700)\n"
+        "future = pd.date_range('2023-12-02', periods=28, freq='D')\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    fit_forecast(spec('prophet'), ds, y, future, SeriesContext(freq='D', uncertainty_samples=0))\n"
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith("daybreak-stan-") for p in temp.iterdir()):
+            assert time.monotonic() < deadline, "no fit started"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGTERM
+    assert list(temp.iterdir()) == []

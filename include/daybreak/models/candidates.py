@@ -1,7 +1,7 @@
 """The candidate forecast models, each behind one signature: fit on a history, forecast a future, say what it chose.
 
-Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (country
-holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
+Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (the
+calendar's holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
 statsforecast's `auto_ets`, `auto_arima`, `mstl` and `theta`.
 
 A spec is a plain dict, `{"name": ..., "params": {...}}`, so it pickles to worker processes, serialises to the
@@ -10,6 +10,9 @@ structure; `fit_forecast` returns the *concrete* spec it chose (`auto_ets` with 
 registry keeps. A champion refit on a later night uses the concrete spec, so it re-estimates the parameters on
 new data without searching again, and Prophet starts from the champion's fitted parameters (warm start).
 
+Whatever a model says, `fit_forecast` applies the calendar: a closed day is zero with zero-width intervals, and a
+non-negative target has no forecast or bound below zero (`calendar_bands`).
+
 Everything here is pure: arrays and dates in, arrays out; Prophet's and numpy's randomness are seeded per call.
 """
 
@@ -17,9 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import math
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
 from typing import Any
 
 import numpy as np
@@ -40,9 +50,11 @@ PROPHET_PARAMS = (
     "regressors",
     "holidays",
 )
-"""What a prophet spec may set. `holidays: false` turns the dataset's country holidays off for that candidate."""
+"""What a prophet spec may set. `holidays: false` turns the calendar's holidays off for that candidate."""
 
-BASE_FREQUENCIES = {"h": "hourly", "D": "daily", "W": "weekly", "M": "monthly"}
+FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
+"""A dataset config's frequency -> its pandas alias: the one frequency map (period labels: hours, days, weeks
+ending on the origin's weekday, months by their first day)."""
 SEASON_LENGTHS = {"h": (24, 168), "D": (7, 365), "W": (52,), "M": (12,)}
 """Seasonal periods per base frequency: the first is the main one (seasonal naive, ETS, Theta, ARIMA, MASE)."""
 
@@ -52,22 +64,65 @@ class CandidateError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class CalendarDays:
+    """The dataset calendar as the models see it: closed days and public holidays, as plain data.
+
+    Built by the caller from `marts.dim_calendar` (the nightly forecast) or from `daybreak.calendar` (ad hoc), so
+    the models never compute a calendar fact themselves. It must cover the history and the forecast's dates.
+
+    Args:
+        closed: days the shop is closed; every model forecasts them as exactly zero.
+        holidays: `(day, name)` of each public holiday (Prophet's holidays and the `holiday` regressor).
+    """
+
+    closed: frozenset[dt.date] = frozenset()
+    holidays: tuple[tuple[dt.date, str], ...] = ()
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> CalendarDays:
+        """From rows `date_day, is_closed, holiday_name` (`dim_calendar`, `BusinessCalendar.frame`)."""
+        days = pd.to_datetime(frame["date_day"]).dt.date
+        closed = frozenset(days[frame["is_closed"].astype(bool).to_numpy()])
+        named = frame["holiday_name"].notna().to_numpy()
+        holidays = tuple(sorted(zip(days[named], frame["holiday_name"][named].astype(str), strict=True)))
+        return cls(closed=closed, holidays=holidays)
+
+    def closed_mask(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """True where the day of `dates` is closed."""
+        return np.array([d.date() in self.closed for d in pd.DatetimeIndex(dates)], dtype=bool)
+
+    def holiday_mask(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """True where the day of `dates` is a public holiday."""
+        days = {day for day, _ in self.holidays}
+        return np.array([d.date() in days for d in pd.DatetimeIndex(dates)], dtype=bool)
+
+    def prophet_holidays(self) -> pd.DataFrame:
+        """The holidays as Prophet's `holidays` frame (`holiday, ds`)."""
+        return pd.DataFrame(
+            {
+                "holiday": [name for _, name in self.holidays],
+                "ds": pd.to_datetime([d for d, _ in self.holidays]),
+            }
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class SeriesContext:
     """What every model of one series needs besides the values: the grid, the calendar and the seed.
 
     Args:
         freq: the pandas frequency of the grid (`h`, `D`, `W-SUN`, `MS`, `ME`, ...).
-        holidays_country: ISO code whose public holidays Prophet and the `holiday` regressor use; None for none.
         seed: seeds Prophet's fit and the interval samples.
-        closed_weekdays, closed_dates: the shop's closed days (the `closed` regressor).
+        calendar: closed days and public holidays (Prophet's holidays, the calendar regressors, and the days
+            forecast as zero).
+        non_negative: the target cannot go below zero (units, revenue): no forecast or bound does.
         uncertainty_samples: Prophet's interval samples (fewer in backtests, where only coverage needs them).
     """
 
     freq: str
-    holidays_country: str | None = None
     seed: int = 0
-    closed_weekdays: tuple[int, ...] = ()
-    closed_dates: tuple[str, ...] = ()
+    calendar: CalendarDays = CalendarDays()
+    non_negative: bool = False
     uncertainty_samples: int = UNCERTAINTY_SAMPLES
 
     @property
@@ -101,6 +156,18 @@ def base_frequency(freq: str) -> str:
     raise CandidateError(
         f"unsupported frequency {freq!r}: use hourly (h), daily (D), weekly (W) or monthly (MS)"
     )
+
+
+def pandas_frequency(frequency: str) -> str:
+    """Map a dataset config frequency (`daily`, ...) to its pandas offset alias (`D`, ...).
+
+    Raises:
+        ValueError: for a frequency Daybreak does not forecast at.
+    """
+    try:
+        return FREQUENCIES[frequency]
+    except KeyError:
+        raise ValueError(f"frequency must be one of {sorted(FREQUENCIES)}, got {frequency!r}") from None
 
 
 def spec(name: str, **params: Any) -> dict:
@@ -201,6 +268,12 @@ def fit_forecast(
     Raises:
         any error of the underlying library; callers turn it into a flagged fallback.
     """
+    fitted = _fit(candidate, ds, y, future, ctx, state, components)
+    fitted.bands = calendar_bands(fitted.bands, future, ctx)
+    return fitted
+
+
+def _fit(candidate, ds, y, future, ctx, state, components) -> Fitted:
     name = candidate["name"]
     if name == "seasonal_naive":
         return Fitted(seasonal_naive(y, len(future), ctx.season_length), candidate)
@@ -211,6 +284,24 @@ def fit_forecast(
         bands = {c: np.mean([m.bands[c] for m in members], axis=0) for c in BAND_COLUMNS}
         return Fitted(bands, {"name": "ensemble", "params": {"members": [m.spec for m in members]}})
     return _statsforecast(candidate, y, len(future), ctx, components)
+
+
+def calendar_bands(
+    bands: dict[str, np.ndarray], future: pd.DatetimeIndex, ctx: SeriesContext
+) -> dict[str, np.ndarray]:
+    """What the calendar says whatever the model said: closed days are zero with zero-width intervals, and a
+    non-negative target has no forecast or bound below zero.
+
+    Closed days only apply to daily and hourly grids: a week or month with a closed day in it still trades.
+    """
+    bands = {c: np.asarray(v, dtype=float).copy() for c, v in bands.items()}
+    if ctx.non_negative:
+        bands = {c: np.maximum(v, 0.0) for c, v in bands.items()}
+    if ctx.calendar.closed and ctx.base in ("h", "D") and len(future):
+        closed = ctx.calendar.closed_mask(pd.DatetimeIndex(future).normalize())
+        for column in bands:
+            bands[column][closed] = 0.0
+    return bands
 
 
 def seasonal_naive(y: np.ndarray, horizon: int, season_length: int) -> dict[str, np.ndarray]:
@@ -261,8 +352,8 @@ def calendar_regressors(
 
     * `month_of_year`: one 0/1 column per month February..December (`month_02` ...), so a month's level can step
       at its first day, which a smooth yearly curve cannot do.
-    * `weekend`: Saturday or Sunday. `holiday`: a public holiday of `ctx.holidays_country`.
-    * `closed`: a day the dataset's calendar says the shop is closed (its closed weekdays and dates).
+    * `weekend`: Saturday or Sunday. `holiday`: a public holiday of the calendar.
+    * `closed`: a day the dataset's calendar says the shop is closed (weekdays, annual and dated closures).
     """
     frame = pd.DataFrame(index=pd.RangeIndex(len(dates)))
     days = pd.DatetimeIndex(dates).normalize()
@@ -273,25 +364,62 @@ def calendar_regressors(
         elif name == "weekend":
             frame["weekend"] = (days.weekday >= 5).astype(float)
         elif name == "holiday":
-            frame["holiday"] = _holiday_flags(days, ctx.holidays_country)
+            frame["holiday"] = ctx.calendar.holiday_mask(days).astype(float)
         elif name == "closed":
-            closed = set(ctx.closed_dates)
-            frame["closed"] = np.array(
-                [d.weekday() in ctx.closed_weekdays or d.strftime("%Y-%m-%d") in closed for d in days],
-                dtype=float,
-            )
+            frame["closed"] = ctx.calendar.closed_mask(days).astype(float)
         else:
             raise CandidateError(f"unknown regressor {name!r}")
     return frame
 
 
-def _holiday_flags(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
-    if not country or len(days) == 0:
-        return np.zeros(len(days))
-    import holidays
+STAN_MODULES = (
+    "cmdstanpy",
+    "cmdstanpy.model",
+    "cmdstanpy.stanfit.mcmc",
+    "cmdstanpy.stanfit.runset",
+    "cmdstanpy.utils.filesystem",
+)
+"""The cmdstanpy modules that copy its temporary folder's name when imported."""
 
-    calendar = holidays.country_holidays(country, years=range(days.min().year, days.max().year + 1))
-    return np.array([d.date() in calendar for d in days], dtype=float)
+
+@contextlib.contextmanager
+def stan_workspace():
+    """A temporary folder for Stan's files during one fit, removed on every way out, SIGTERM included.
+
+    cmdstanpy writes each fit's data and output under a folder it makes at import and removes only at a normal
+    interpreter exit, so a process killed mid-fit (a task timeout, a stopped container) leaves it behind. Here each
+    fit gets its own folder, removed when the block ends or fails; a SIGTERM meanwhile removes it, and cmdstanpy's
+    own, before the previous handler (or the default, terminating) runs.
+    """
+    import cmdstanpy  # noqa: F401 - loads the modules whose folder name is swapped below
+
+    workspace = tempfile.mkdtemp(prefix="daybreak-stan-")
+    modules = [sys.modules[name] for name in STAN_MODULES if name in sys.modules]
+    original = {module: module._TMPDIR for module in modules}
+    for module in modules:
+        module._TMPDIR = workspace
+    handler_installed = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if handler_installed else None
+
+    def _terminated(signum, frame):
+        for folder in {workspace, *original.values()}:
+            shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    if handler_installed:
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield workspace
+    finally:
+        if handler_installed:
+            signal.signal(signal.SIGTERM, previous)
+        for module, folder in original.items():
+            module._TMPDIR = folder
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -330,16 +458,18 @@ def _prophet(
     yearly = params.get("yearly_seasonality", "auto")
     if yearly == "auto":
         yearly = "auto" if span_days >= (365 if base in ("h", "D") else 730) else False
+    holidays = None
+    if ctx.calendar.holidays and base in ("h", "D") and params.get("holidays", True):
+        holidays = ctx.calendar.prophet_holidays()
     model = Prophet(
         seasonality_mode=mode,
         yearly_seasonality=yearly,
         weekly_seasonality="auto" if base in ("h", "D") else False,
         daily_seasonality="auto" if base == "h" else False,
         changepoint_prior_scale=float(params.get("changepoint_prior_scale", 0.05)),
+        holidays=holidays,
         uncertainty_samples=ctx.uncertainty_samples,
     )
-    if ctx.holidays_country and base in ("h", "D") and params.get("holidays", True):
-        model.add_country_holidays(country_name=ctx.holidays_country)
     future_frame = pd.DataFrame({"ds": future})
     regressors: list[str] = []
     names = tuple(params.get("regressors") or ())
@@ -355,13 +485,14 @@ def _prophet(
     fit_kwargs: dict[str, Any] = {"seed": ctx.seed}
     if state is not None:
         fit_kwargs["init"] = {k: np.asarray(v) if isinstance(v, list) else v for k, v in state.items()}
-    try:
-        model.fit(history, **fit_kwargs)
-    except Exception:
-        if state is None:
-            raise
-        # the champion's parameters no longer match the features (a new holiday entered the window): start cold
-        model = _refit_cold(model, history, ctx.seed)
+    with stan_workspace():
+        try:
+            model.fit(history, **fit_kwargs)
+        except Exception:
+            if state is None:
+                raise
+            # the champion's parameters no longer match the features (a new holiday entered the window): cold
+            model = _refit_cold(model, history, ctx.seed)
     with _seeded_numpy(ctx.seed):
         samples = model.predictive_samples(future_frame)["yhat"] if ctx.uncertainty_samples else None
     model.uncertainty_samples = 0  # the point forecast needs no second round of samples
@@ -396,10 +527,9 @@ def _refit_cold(template, history: pd.DataFrame, seed: int):
         weekly_seasonality=template.weekly_seasonality,
         daily_seasonality=template.daily_seasonality,
         changepoint_prior_scale=template.changepoint_prior_scale,
+        holidays=template.holidays,
         uncertainty_samples=template.uncertainty_samples,
     )
-    if template.country_holidays:
-        model.add_country_holidays(country_name=template.country_holidays)
     for name in template.extra_regressors:
         model.add_regressor(name)
     return model.fit(history, seed=seed)

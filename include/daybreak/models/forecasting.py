@@ -36,16 +36,18 @@ import pandas as pd
 from daybreak.models.candidates import (
     BAND_COLUMNS,
     SeriesContext,
+    calendar_bands,
     check_spec,
     fit_forecast,
     ineligible,
     is_finite_bands,
     label,
     nested_bands,
+    pandas_frequency,
     seasonal_naive,
 )
+from daybreak.models.promotion import decide_promotion
 
-PANDAS_FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
 FORECAST_COLUMNS = ("ds", "horizon_step", *BAND_COLUMNS, "model")
 COMPONENT_COLUMNS = ("ds", "component", "value", "mode")
 METRICS = ("mase", "smape", "rmse", "bias", "coverage_80", "coverage_95")
@@ -154,20 +156,6 @@ class SeriesResult:
     challenger: dict | None = None
     scoring_state: dict | None = None
     seconds: float = 0.0
-
-
-def pandas_frequency(frequency: str) -> str:
-    """Map a dataset config frequency (`daily`, ...) to its pandas offset alias (`D`, ...).
-
-    Raises:
-        ValueError: for a frequency Daybreak does not forecast at.
-    """
-    try:
-        return PANDAS_FREQUENCIES[frequency]
-    except KeyError:
-        raise ValueError(
-            f"frequency must be one of {sorted(PANDAS_FREQUENCIES)}, got {frequency!r}"
-        ) from None
 
 
 def to_periods(daily: pd.DataFrame, *, frequency: str, as_of: dt.date) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -336,11 +324,17 @@ def run_series(task: SeriesTask) -> SeriesResult:
 
 
 def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
+    return _fallback(task, f"error: {type(error).__name__}: {str(error)[:300]}")
+
+
+def _fallback(task: SeriesTask, reason: str) -> SeriesResult:
+    """The seasonal naive for one series, flagged with `reason` (nothing is trained or registered)."""
     origin = pd.Timestamp(task.origin)
     future = future_dates(origin, task.options.horizon, task.context.freq)
     order = np.argsort(pd.to_datetime(task.ds).to_numpy()) if len(task.ds) else np.array([], dtype=int)
     values = np.asarray(task.y, dtype=float)[order] if len(order) else np.array([], dtype=float)
-    bands = nested_bands(seasonal_naive(values, len(future), task.context.season_length))
+    bands = seasonal_naive(values, len(future), task.context.season_length)
+    bands = nested_bands(calendar_bands(bands, future, task.context))
     forecast = pd.DataFrame(
         {
             "ds": future,
@@ -349,17 +343,22 @@ def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
             "model": BASELINE["name"],
         }
     )
-    reason = f"error: {type(error).__name__}: {str(error)[:300]}"
     selection = {
         "retrained": task.retrain,
         "n_history": int(np.isfinite(values).sum()),
         "metric": task.options.metric,
         "champion_version": (task.champion or {}).get("version"),
+        "champion_score": None,
+        "challenger": None,
+        "challenger_model": None,
+        "challenger_score": None,
+        "baseline_score": None,
         "decision": None,
         "decision_reason": None,
         "scoring_model": BASELINE["name"],
         "scoring_role": "fallback",
         "fallback_reason": reason,
+        "skipped": None,
     }
     return SeriesResult(
         series_id=task.series_id,
@@ -370,11 +369,30 @@ def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
     )
 
 
+def degenerate(y: np.ndarray) -> str | None:
+    """Why a history gives no model anything to learn (no known value, or only zeros), or None.
+
+    Such a series is forecast by the flagged seasonal naive (zero for zeros) rather than silently, so an analyst
+    sees that the zero is a fallback and not a prediction.
+    """
+    known = np.asarray(y, dtype=float)
+    known = known[~np.isnan(known)]
+    if len(known) == 0:
+        return (
+            "no known values (every value is missing): the zero forecast is a placeholder, not a prediction"
+        )
+    if (known == 0).all():
+        return f"every value is zero ({len(known)} known values): forecast zero"
+    return None
+
+
 def _run_series(task: SeriesTask) -> SeriesResult:
     started = time.perf_counter()
     ctx, options = task.context, task.options
     origin = pd.Timestamp(task.origin)
     ds, y = regular_history(task.ds, task.y, origin, ctx.freq)
+    if reason := degenerate(y):
+        return _fallback(task, reason)
     future = future_dates(origin, options.horizon, ctx.freq)
     known = y[~np.isnan(y)]
     skipped: dict[str, str] = {}
@@ -418,8 +436,6 @@ def _run_series(task: SeriesTask) -> SeriesResult:
                 else "; not backtested"
             )
         elif task.decision == "decide":
-            from daybreak.models.promotion import decide_promotion
-
             champion_score = bt["champion_score"] if bt["champion_score"] is not None else float("nan")
             promote, reason = decide_promotion(
                 champion_score,
@@ -647,25 +663,20 @@ def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[
     workers = min(max_workers or os.cpu_count() or 1, len(tasks))
     if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         return [run_series(task) for task in tasks]
-    _warm_up(tasks[0].context.holidays_country)  # forked workers inherit the imports instead of each paying
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, initializer=_warm_up, initargs=(tasks[0].context.holidays_country,)
-    ) as pool:
+    _warm_up()  # forked workers inherit the imports instead of each paying
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
         return list(pool.map(run_series, tasks, chunksize=1))
 
 
-def _warm_up(holidays_country: str | None) -> None:
-    """Import Prophet and statsforecast and load the holiday calendar once per process rather than per series.
+def _warm_up() -> None:
+    """Import Prophet and statsforecast once per process rather than per series.
 
     Importing cmdstanpy here also makes forked workers share the parent's temporary folder for Stan's files,
     which the parent removes when it exits; workers end without running exit handlers and would leave theirs.
     """
     import cmdstanpy  # noqa: F401
+    import prophet  # noqa: F401
     import statsforecast.models  # noqa: F401
-    from prophet.make_holidays import get_holiday_names
-
-    if holidays_country:
-        get_holiday_names(holidays_country)
 
 
 def forecast_frame(

@@ -14,12 +14,13 @@ days as (
 
 ),
 
-holidays as (
+calendar_days as (
 
     select
-        holiday_date,
+        date_day,
+        is_closed,
         holiday_name
-    from {{ ref('int_holidays') }}
+    from {{ ref('stg_reference__calendar_days') }}
 
 ),
 
@@ -33,10 +34,11 @@ days_described as (
         dayofmonth(days.date_day) as day_of_month,
         {{ iso_day_of_week('days.date_day') }} as day_of_week,
         weekofyear(days.date_day) as iso_week,
-        holidays.holiday_name
+        coalesce(calendar_days.is_closed, false) as is_closed,
+        calendar_days.holiday_name
     from days
-    left join holidays
-        on days.date_day = holidays.holiday_date
+    left join calendar_days
+        on days.date_day = calendar_days.date_day
 
 ),
 
@@ -53,7 +55,8 @@ final as (
         iso_week,
         holiday_name is not null as is_holiday,
         holiday_name,
-        day_of_week < 6 and holiday_name is null as is_business_day
+        day_of_week < 6 and holiday_name is null as is_business_day,
+        is_closed
     from days_described
 
 )

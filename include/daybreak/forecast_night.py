@@ -1,0 +1,272 @@
+"""One forecast night around the pure per-series code: its inputs from the marts and the registry, its outputs.
+
+`jobs/forecast.py` reads, calls `daybreak.models.forecasting.run_all`, and writes; what it reads and writes is
+assembled here. History comes from `marts.features_series_daily` and the calendar (closed days, holidays) from
+`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. The registry is read as it
+stood going into the night (champions as of D - 1), and a decision already recorded for tonight's version is
+reused, so rerunning a night reproduces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daybreak.files import write_json
+from daybreak.warehouse import connect
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from daybreak.datasets import DatasetConfig
+    from daybreak.models.candidates import SeriesContext
+    from daybreak.models.forecasting import SeriesResult, SeriesTask
+    from daybreak.settings import Settings
+
+MODEL_KIND = "forecast"
+TABLE = "predictions.forecasts"
+COMPONENTS_TABLE = "predictions.forecast_components"
+BACKTEST_TABLE = "predictions.backtest_metrics"
+SELECTION_TABLE = "predictions.forecast_selection"
+NON_NEGATIVE_TARGETS = ("units", "revenue")
+"""Targets that cannot go below zero: no forecast or interval bound of theirs does."""
+HISTORY_SQL = """
+select series_id, sales_date, units, revenue
+from marts.features_series_daily
+where sales_date <= ?
+order by series_id, sales_date
+"""
+CALENDAR_SQL = """
+select date_day, is_closed, holiday_name
+from marts.dim_calendar
+order by date_day
+"""
+
+
+@dataclasses.dataclass
+class RegistryState:
+    """What the registry says going into the night.
+
+    Args:
+        champions: per series, the champion as of D - 1: `{"version", "spec", "state"}`.
+        recorded: per series, the decision (action, reason) already recorded for tonight's version.
+        latest_decision: per series, the date of its latest decision for another version (backfill guard).
+        trained_tonight: series with a version registered tonight already (a rerun of the night).
+    """
+
+    champions: dict = dataclasses.field(default_factory=dict)
+    recorded: dict = dataclasses.field(default_factory=dict)
+    latest_decision: dict = dataclasses.field(default_factory=dict)
+    trained_tonight: set = dataclasses.field(default_factory=set)
+
+
+def read_history(
+    settings: Settings, business_date: dt.date, target: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The target's daily history up to `business_date` (`series_id, ds, y`) and the calendar (`dim_calendar`)."""
+    from daybreak.warehouse import read_frame
+
+    daily = read_frame(settings.warehouse_path, HISTORY_SQL, [business_date])
+    history = daily.rename(columns={"sales_date": "ds", target: "y"}).loc[:, ["series_id", "ds", "y"]]
+    return history, read_frame(settings.warehouse_path, CALENDAR_SQL)
+
+
+def series_context(config: DatasetConfig, calendar: pd.DataFrame, origin: pd.Timestamp) -> SeriesContext:
+    """The models' context for the night: the grid on the origin, the calendar as data, the seed."""
+    from daybreak.models import DEFAULT_SEED
+    from daybreak.models.candidates import CalendarDays, SeriesContext, pandas_frequency
+    from daybreak.models.forecasting import grid_frequency
+
+    return SeriesContext(
+        freq=grid_frequency(pandas_frequency(config.series.frequency), origin),
+        seed=DEFAULT_SEED,
+        calendar=CalendarDays.from_frame(calendar),
+        non_negative=config.series.target in NON_NEGATIVE_TARGETS,
+    )
+
+
+def registry_state(settings: Settings, business_date: dt.date, version: str) -> RegistryState:
+    """Champions as of D - 1 (with their fitted state for a warm start) and tonight's recorded decisions."""
+    from daybreak import registry
+
+    state = RegistryState()
+    if not settings.warehouse_path.exists():
+        return state
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        for model_id, row in registry.champions(
+            connection, MODEL_KIND, as_of=business_date - dt.timedelta(days=1)
+        ).items():
+            state.champions[model_id] = {
+                "version": row["version"],
+                "spec": {"name": row["model_name"], "params": row["params"]},
+                "state": _read_state(row["artifact_path"]),
+            }
+        versions = registry.list_versions(connection, MODEL_KIND)
+        state.trained_tonight = set(versions.loc[versions["version"] == version, "model_id"])
+        events = registry.list_events(connection, MODEL_KIND)
+        mine = events[(events["version"] == version) & events["action"].isin(["promote", "reject"])]
+        for row in mine.itertuples(index=False):  # the first decision recorded for tonight's version stands
+            state.recorded.setdefault(row.model_id, (row.action, row.reason))
+        others = events[
+            (events["version"] != version) & events["action"].isin(["promote", "reject", "rollback"])
+        ]
+        if len(others):
+            latest = others.groupby("model_id")["logical_date"].max()
+            state.latest_decision = {k: v.date() for k, v in latest.items()}
+    return state
+
+
+def _read_state(artifact_path: str | None) -> dict | None:
+    """Prophet's fitted parameters from a version's artifact (warm start); None when there are none."""
+    if not artifact_path:
+        return None
+    try:
+        return json.loads(Path(artifact_path).read_text()).get("state")
+    except (OSError, ValueError):
+        return None
+
+
+def series_tasks(
+    periods: pd.DataFrame,
+    origin: pd.Timestamp,
+    context: SeriesContext,
+    options,
+    state: RegistryState,
+    business_date: dt.date,
+    retrain: bool,
+) -> list[SeriesTask]:
+    """One task per series: retrain when asked, scheduled (`retrain`), new or already trained tonight."""
+    from daybreak.models.forecasting import SeriesTask
+
+    tasks = []
+    for series_id, group in periods.groupby("series_id", sort=True):
+        champion = state.champions.get(series_id)
+        decision, reason = state.recorded.get(series_id, ("decide", None))
+        if (
+            series_id not in state.recorded
+            and state.latest_decision.get(series_id, dt.date.min) > business_date
+        ):
+            decision = "reject"
+            reason = (
+                f"backfill: decisions dated after {business_date} exist "
+                f"(latest {state.latest_decision[series_id]}), so the champion history is not rewritten"
+            )
+        tasks.append(
+            SeriesTask(
+                series_id=str(series_id),
+                ds=group["ds"].to_numpy(),
+                y=group["y"].to_numpy(dtype=float),
+                origin=origin,
+                context=context,
+                options=options,
+                retrain=retrain or champion is None or series_id in state.trained_tonight,
+                champion=champion,
+                decision=decision,
+                decision_reason=reason,
+            )
+        )
+    return tasks
+
+
+def record(
+    connection, settings: Settings, decisions, business_date: dt.date, version: str, run_id: str
+) -> None:
+    """Register tonight's challengers (artifact first) and record the promotion decisions not yet recorded."""
+    from daybreak import registry
+
+    for task, result in decisions:
+        if result.challenger is None:
+            continue
+        challenger = result.challenger
+        artifact = (
+            settings.models_dir / MODEL_KIND / version / f"{urllib.parse.quote(task.series_id, safe='')}.json"
+        )
+        write_json(
+            artifact,
+            {
+                "series_id": task.series_id,
+                "version": version,
+                "spec": challenger["spec"],
+                "state": challenger["state"],
+                "metrics": challenger["metrics"],
+            },
+        )
+        registry.register(
+            connection,
+            model_kind=MODEL_KIND,
+            model_id=task.series_id,
+            version=version,
+            trained_for_date=business_date,
+            data_start=challenger["data_start"],
+            data_end=challenger["data_end"],
+            model_name=challenger["spec"]["name"],
+            params=challenger["spec"]["params"],
+            metrics=challenger["metrics"],
+            artifact_path=str(artifact),
+            run_id=run_id,
+        )
+        if registry.decided(connection, MODEL_KIND, task.series_id, version):
+            continue
+        decision, reason = result.selection["decision"], result.selection["decision_reason"]
+        (registry.promote if decision == "promote" else registry.reject)(
+            connection,
+            MODEL_KIND,
+            task.series_id,
+            version,
+            reason=reason,
+            actor="pipeline",
+            logical_date=business_date,
+            run_id=run_id,
+        )
+
+
+def tables(
+    decisions, business_date: dt.date, version: str, target: str, run_id: str
+) -> dict[str, pd.DataFrame]:
+    """The night's rows of every prediction table, as `daybreak.tables` declares them."""
+    import pandas as pd
+
+    forecasts, components, backtests, selections = [], [], [], []
+    for task, result in decisions:
+        used = _version_used(task, result, version)
+        forecasts.append(result.forecast.assign(series_id=task.series_id, model_version=used, target=target))
+        if len(result.components):
+            components.append(
+                result.components.assign(
+                    series_id=task.series_id, model=result.forecast["model"].iloc[0], model_version=used
+                )
+            )
+        if len(result.backtest):
+            backtests.append(result.backtest.assign(series_id=task.series_id))
+        selections.append({"series_id": task.series_id, **result.selection, "model_version": used})
+    parts = {TABLE: forecasts, COMPONENTS_TABLE: components, BACKTEST_TABLE: backtests}
+    frames = {name: pd.concat(rows, ignore_index=True) if rows else None for name, rows in parts.items()}
+    frames[SELECTION_TABLE] = pd.DataFrame(selections) if selections else None
+    return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
+
+
+def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, run_id: str) -> pd.DataFrame:
+    """`frame` stamped with the night and run, as the declared columns and types (declared empty when None)."""
+    from daybreak import tables
+
+    declared = tables.table(name)
+    if frame is None:
+        return declared.empty()
+    frame = frame.rename(columns={"ds": "target_date"}).assign(as_of_date=business_date, run_id=run_id)
+    for column in declared.column_names:
+        if column not in frame:
+            frame[column] = None
+    return declared.conform(frame)
+
+
+def _version_used(task: SeriesTask, result: SeriesResult, version: str) -> str:
+    """The registry version whose model made tonight's forecast (tonight's own when it was promoted)."""
+    if result.selection["retrained"] and result.selection["scoring_role"] == "challenger":
+        return version
+    if task.champion is not None:
+        return task.champion["version"]
+    return version
