@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import (
     DatasetConfigError,
     available_datasets,
@@ -39,11 +40,11 @@ def test_three_datasets_ship():
 
 
 def test_calendar_closed_days():
-    retail = load_dataset_config("online_retail").calendar
+    retail = BusinessCalendar.from_config(load_dataset_config("online_retail"))
     assert not retail.is_open(dt.date(2011, 2, 26))  # a Saturday
     assert not retail.is_open(dt.date(2011, 4, 29))  # the royal wedding bank holiday
     assert retail.is_open(dt.date(2011, 2, 27))
-    synthetic = load_dataset_config("synthetic").calendar
+    synthetic = BusinessCalendar.from_config(load_dataset_config("synthetic"))
     assert not synthetic.is_open(dt.date(2030, 12, 25))
 
 

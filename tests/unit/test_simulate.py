@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import DatasetConfigError, load_dataset_config
 from daybreak.simulate import (
     SYNTHETIC_COLUMNS,
@@ -117,7 +118,7 @@ def test_refuses_to_mix_two_populations_in_one_folder(tmp_path):
 
 
 def test_closed_days_are_header_only_and_open_days_have_lines(tmp_path):
-    calendar = load_dataset_config("synthetic").calendar
+    calendar = BusinessCalendar.from_config(load_dataset_config("synthetic"))
     start, end = dt.date(2023, 12, 22), dt.date(2024, 1, 2)
     simulate_synthetic(tmp_path, start=start, end=end, customers=100, products=30, orders_per_day=30)
     header = ",".join(SYNTHETIC_COLUMNS)

@@ -4,7 +4,7 @@ This module is the one place a key is defined: the loader (`daybreak.datasets.lo
 YAML against it, and docs/config-reference.md is generated from it (`python -m daybreak.datasets.reference`), so
 each `Field(description=...)` here is the key's documentation. Every section refuses keys it does not define.
 
-Sections are pydantic dataclasses, so the rest of the code reads them as attributes (`config.calendar.is_open`,
+Sections are pydantic dataclasses, so the rest of the code reads them as attributes (`config.calendar.closed_weekdays`,
 `config.forecasting.options(...)`) and tests change them with `dataclasses.replace`, which validates again.
 `source:` and `simulation:` are typed mappings (TypedDicts): the simulator and the replay read them as dicts.
 """
@@ -316,13 +316,6 @@ class Calendar:
         Field((), description="Days closed every year, as MM-DD (`12-25`).")
     )
     closed_dates: tuple[dt.date, ...] = Field((), description="One-off closed days, as YYYY-MM-DD.")
-
-    def is_open(self, day: dt.date) -> bool:
-        return not (
-            day.weekday() in self.closed_weekdays
-            or day.strftime("%m-%d") in self.closed_annual
-            or day in self.closed_dates
-        )
 
 
 @section

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from daybreak.calendar import BusinessCalendar
 from daybreak.canonical import LOADED_COLUMNS, FileResult, IngestError, to_canonical
 from daybreak.exports import ExportReadError, read_export
 from daybreak.ingest import accounting, lake
@@ -68,7 +69,9 @@ def deliveries(settings: Settings, config: DatasetConfig, business_date: dt.date
 
 def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.date, found: list[Delivery]):
     """The error for an open business day without an export of its own, or None."""
-    if not config.calendar.is_open(business_date) or any(d.business_date == business_date for d in found):
+    if not BusinessCalendar.from_config(config).is_open(business_date) or any(
+        d.business_date == business_date for d in found
+    ):
         return None
     day_dir = settings.landing_dir / business_date.isoformat()
     return IngestError(
@@ -88,7 +91,7 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[FileResult
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} cannot be read: {error}"
         ) from error
-    if export.rows_in == 0 and config.calendar.is_open(delivery.business_date):
+    if export.rows_in == 0 and BusinessCalendar.from_config(config).is_open(delivery.business_date):
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} is empty (the shop was open)"
         )
@@ -237,7 +240,7 @@ def ingest_day(
     summary = {
         "business_date": business_date.isoformat(),
         **accounting.day_totals(connection, business_date),
-        "open_day": config.calendar.is_open(business_date),
+        "open_day": BusinessCalendar.from_config(config).is_open(business_date),
         "new_files": [f"{d.business_date.isoformat()}/{d.name}" for d, _, _, _ in night.new_files],
         "duplicates": {f"{d.business_date.isoformat()}/{d.name}": o for d, _, o in night.duplicates},
         # days whose marts (and the marts of every day after them) must be rebuilt: monitoring.rebuild_requests
@@ -257,7 +260,7 @@ def _check_day_has_lines(
     settings: Settings, config: DatasetConfig, business_date: dt.date, manifest: pd.DataFrame, night: Plan
 ) -> None:
     """An open day must end the night with at least one valid line landed (tonight or before)."""
-    if not config.calendar.is_open(business_date):
+    if not BusinessCalendar.from_config(config).is_open(business_date):
         return
     own_new = [r for d, _, r, _ in night.new_files if d.business_date == business_date]
     own_landed = manifest[
