@@ -327,6 +327,24 @@ def _failed(task: SeriesTask, error: Exception) -> SeriesResult:
     return _fallback(task, f"error: {type(error).__name__}: {str(error)[:300]}")
 
 
+def _blank_selection(task: SeriesTask, n_history: int) -> dict:
+    """A series' `forecast_selection` row before anything is decided: what every path starts from."""
+    return {
+        "retrained": task.retrain,
+        "n_history": n_history,
+        "metric": task.options.metric,
+        "champion_version": (task.champion or {}).get("version"),
+        "champion_score": None,
+        "challenger": None,
+        "challenger_model": None,
+        "challenger_score": None,
+        "baseline_score": None,
+        "decision": None,
+        "decision_reason": None,
+        "fallback_reason": None,
+    }
+
+
 def _fallback(task: SeriesTask, reason: str) -> SeriesResult:
     """The seasonal naive for one series, flagged with `reason` (nothing is trained or registered)."""
     origin = pd.Timestamp(task.origin)
@@ -344,17 +362,7 @@ def _fallback(task: SeriesTask, reason: str) -> SeriesResult:
         }
     )
     selection = {
-        "retrained": task.retrain,
-        "n_history": int(np.isfinite(values).sum()),
-        "metric": task.options.metric,
-        "champion_version": (task.champion or {}).get("version"),
-        "champion_score": None,
-        "challenger": None,
-        "challenger_model": None,
-        "challenger_score": None,
-        "baseline_score": None,
-        "decision": None,
-        "decision_reason": None,
+        **_blank_selection(task, int(np.isfinite(values).sum())),
         "scoring_model": BASELINE["name"],
         "scoring_role": "fallback",
         "fallback_reason": reason,
@@ -397,20 +405,7 @@ def _run_series(task: SeriesTask) -> SeriesResult:
     known = y[~np.isnan(y)]
     skipped: dict[str, str] = {}
     backtest = pd.DataFrame(columns=list(BACKTEST_COLUMNS))
-    selection: dict = {
-        "retrained": task.retrain,
-        "n_history": int(len(known)),
-        "metric": options.metric,
-        "champion_version": (task.champion or {}).get("version"),
-        "champion_score": None,
-        "challenger": None,
-        "challenger_model": None,
-        "challenger_score": None,
-        "baseline_score": None,
-        "decision": None,
-        "decision_reason": None,
-        "fallback_reason": None,
-    }
+    selection = _blank_selection(task, int(len(known)))
     challenger: dict | None = None
     scoring_spec, scoring_state, scoring_role = None, None, "champion"
 
