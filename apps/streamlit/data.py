@@ -541,7 +541,7 @@ def backtest_scores(as_of_date: dt.date | None = None) -> pd.DataFrame:
         select as_of_date, series_id, candidate, any_value(model) as model, role,
             avg(mase) as mase, avg(smape) as smape, avg(coverage_80) as coverage_80, bool_or(selected) as selected
         from predictions.backtest_metrics join night using (as_of_date)
-        group by all
+        group by as_of_date, series_id, candidate, role
         order by series_id <> 'total', series_id, mase
         """,
         (as_of_date,),
