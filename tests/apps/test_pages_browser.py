@@ -15,11 +15,11 @@ pytestmark = pytest.mark.integration
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 CHART_SVG = '[data-testid="stVegaLiteChart"] svg'
-ERROR_TEXT = ("Traceback", "Error:", "Exception")
+ERROR_TEXT = ("Traceback", "Error:", "Exception", "Page not found")
 TIMEOUT_MS = 30_000
 # url path -> (h1, charts the full fixture draws)
 PAGES = {
-    "overview": ("Overview", 2),
+    "": ("Overview", 2),  # the default page lives at the root
     "forecast": ("Forecast explorer", 4),
     "segments": ("Segments", 4),
     "model-health": ("Model health", 3),
@@ -42,7 +42,7 @@ def assert_healthy(page, title: str, charts: int) -> None:
     )
     page.wait_for_selector(APP_IDLE)
     assert page.locator(EXCEPTION).count() == 0
-    body = page.locator('[data-testid="stMain"]').inner_text()
+    body = page.locator('[data-testid="stApp"]').inner_text()
     assert not [word for word in ERROR_TEXT if word in body], body[:2000]
 
 
@@ -57,7 +57,7 @@ def test_every_page_renders_its_charts_without_an_exception(page, start_app, ful
         page.wait_for_timeout(600)  # let the charts finish their resize before the picture
         for folder in filter(None, (tmp_path, SCREENSHOTS)):
             Path(folder).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(folder) / f"{path}.png"), full_page=True)
+            page.screenshot(path=str(Path(folder) / f"{path or 'overview'}.png"), full_page=True)
 
 
 def test_pages_read_in_a_loop_while_publish_swaps_the_serving_file(

@@ -105,17 +105,16 @@ def _events() -> None:
         alt.Chart(events)
         .mark_point(filled=True, size=90)
         .encode(
-            x=alt.X("logical_date:T", title=None),
-            y=alt.Y("model:N", title=None),
+            x=alt.X("logical_date:T", title=None, axis=alt.Axis(format="%-d %b", tickCount="day")),
+            y=alt.Y("model:N", title=None, scale=alt.Scale(padding=0.5)),
             color=alt.Color(
                 "action:N",
                 scale=alt.Scale(domain=list(ACTION_COLORS), range=list(ACTION_COLORS.values())),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            shape="model_kind:N",
             tooltip=["logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N"],
         )
-        .properties(height=30 * events["model"].nunique() + 60)
+        .properties(height=48 * events["model"].nunique() + 50)
     )
     st.altair_chart(chart, width="stretch")
 

@@ -140,9 +140,9 @@ def _movers(last_day: dt.date) -> None:
     movers["change_text"] = movers["change_pct"].map(lambda v: "new" if v != v else f"{v:+.1%}")
     chart = (
         alt.Chart(movers)
-        .mark_bar()
+        .mark_bar(size=20)
         .encode(
-            y=alt.Y("series:N", sort="-x", title=None),
+            y=alt.Y("series:N", sort="-x", title=None, scale=alt.Scale(paddingInner=0.25)),
             x=alt.X("change:Q", title="Revenue, last 7 days minus the 7 before", axis=alt.Axis(format="~s")),
             color=alt.Color(
                 "direction:N",
@@ -156,7 +156,7 @@ def _movers(last_day: dt.date) -> None:
                 alt.Tooltip("change_text:N", title="Change"),
             ],
         )
-        .properties(height=40 + 28 * len(movers))
+        .properties(height=50 + 34 * len(movers))
     )
     st.altair_chart(chart, width="stretch")
 

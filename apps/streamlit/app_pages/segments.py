@@ -78,7 +78,7 @@ def _profiles(sizes: pd.DataFrame) -> None:
         alt.Chart(profile)
         .mark_rect()
         .encode(
-            x=alt.X("feature:N", title=None),
+            x=alt.X("feature:N", title=None, axis=alt.Axis(labelAngle=0, orient="top")),
             y=alt.Y("segment_name:N", title=None),
             color=alt.Color(
                 "mean_vs_population:Q",
@@ -109,7 +109,7 @@ def _transitions(dates: list) -> None:
     end = right.selectbox("To", later, index=len(later) - 1, format_func=fmt.day, key="to")
     moves = data.segment_transitions(start, end)
     chart = alt.Chart(moves).encode(
-        x=alt.X("to_segment:N", title=f"Segment on {fmt.short_day(end)}"),
+        x=alt.X("to_segment:N", title=f"Segment on {fmt.short_day(end)}", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("from_segment:N", title=f"Segment on {fmt.short_day(start)}"),
     )
     heat = chart.mark_rect().encode(
