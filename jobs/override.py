@@ -42,6 +42,9 @@ def run_command(args: argparse.Namespace, settings: Settings) -> dict:
     frame = overrides.current(settings)
     if not args.all:
         frame = frame[frame["status"] == "active"]
-    return {
-        "overrides": json.loads(frame.drop(columns=["run_id"]).to_json(orient="records", date_format="iso"))
-    }
+    records = json.loads(
+        frame.drop(columns=["run_id", "start_date", "end_date"]).to_json(orient="records", date_format="iso")
+    )
+    for record, start, end in zip(records, frame["start_date"], frame["end_date"], strict=True):
+        record.update(start_date=start.isoformat(), end_date=end.isoformat())
+    return {"overrides": records}
