@@ -39,6 +39,12 @@ PAGES = [
         url_path="model-health",
     ),
     st.Page(
+        APP_DIR / "app_pages" / "review.py",
+        title="Review (planners)",
+        icon=":material/edit_note:",
+        url_path="review",
+    ),
+    st.Page(
         APP_DIR / "app_pages" / "pipeline.py",
         title="Pipeline",
         icon=":material/account_tree:",

@@ -12,7 +12,9 @@ ACTUAL = "Actual"
 FORECAST = "Forecast"
 BAND_80 = "80% interval"
 BAND_95 = "95% interval"
+STATISTICAL = "Model's forecast (before override)"
 COLORS = {ACTUAL: "#1f3b57", FORECAST: "#e8710a", BAND_80: "#f7bd85", BAND_95: "#fde3cb"}
+STATISTICAL_COLOR = "#6a4c93"
 MUTED = "#7b8794"
 
 
@@ -20,9 +22,12 @@ def forecast_chart(
     history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str
 ) -> alt.LayerChart:
     """Actuals as a line, the forecast as a line over its 80% and 95% bands, and a rule at the as-of date."""
+    overridden = "override_id" in rows and rows["override_id"].notna().any()
+    colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
     forecast = rows.rename(columns={"target_date": "date"})[
         ["date", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+        + (["yhat_statistical"] if overridden else [])
     ]
     frame = actual.merge(forecast, on="date", how="outer").sort_values("date")
     frame["date"] = pd.to_datetime(frame["date"])  # datetime64 is read as local time, ISO dates as UTC
@@ -35,7 +40,7 @@ def forecast_chart(
     label = fmt.target_label(target)
     color = alt.Color(
         "layer:N",
-        scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())),
+        scale=alt.Scale(domain=list(colors), range=list(colors.values())),
         legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
     )
     base = alt.Chart(frame).encode(
@@ -89,9 +94,14 @@ def forecast_chart(
         .mark_text(align="right", baseline="top", dx=-6, dy=6, color=MUTED, fontSize=12)
         .encode(x="date:T", y=alt.value(0), text="text:N")
     )
-    return alt.layer(
-        band_95, band_80, actual_line, forecast_line, as_of_rule, as_of_text, hover_rule, hover_points
-    ).properties(height=420)
+    layers = [band_95, band_80, actual_line, forecast_line]
+    if overridden:  # the planner's final forecast is the orange line; the model's is kept beside it, dashed
+        layers.append(
+            tagged(
+                base.mark_line(strokeWidth=1.8, strokeDash=[6, 4]).encode(y="yhat_statistical:Q"), STATISTICAL
+            )
+        )
+    return alt.layer(*layers, as_of_rule, as_of_text, hover_rule, hover_points).properties(height=420)
 
 
 def number_text(values: pd.Series) -> pd.Series:

@@ -157,11 +157,30 @@ def list_forecast_versions(series_id: str) -> pd.DataFrame:
     return _as_dates(frame, "as_of_date", "first_target_date", "last_target_date")
 
 
-def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
-    """The forecast rows one version holds for one series, by target date."""
-    frame = _read(
+def has_column(qualified: str, column: str) -> bool:
+    """Whether the published `schema.table` has `column` (files published before it was added do not)."""
+    schema, name = qualified.split(".")
+    found = _read(
         """
+        select count(*) as n from information_schema.columns
+        where table_catalog = current_database() and table_schema = ? and table_name = ? and column_name = ?
+        """,
+        (schema, name, column),
+    )
+    return bool(found.loc[0, "n"])
+
+
+def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
+    """The forecast rows one version holds for one series, by target date; `yhat` is the final forecast,
+    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none)."""
+    overridable = has_column("predictions.forecasts", "override_id")
+    statistical = "coalesce(yhat_statistical, yhat)" if overridable else "yhat"
+    override = "override_id" if overridable else "null::varchar"
+    frame = _read(
+        f"""
         select
+            {statistical} as yhat_statistical,
+            {override} as override_id,
             target_date,
             horizon_step,
             target,
@@ -176,7 +195,7 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
         from predictions.forecasts
         where series_id = ? and as_of_date = ?
         order by target_date
-        """,
+        """,  # noqa: S608 - two fixed expressions chosen above; the values are bound
         (series_id, as_of_date),
     )
     return _as_dates(frame, "target_date")
@@ -706,3 +725,54 @@ def dbt_docs_path() -> Path | None:
     """dbt's generated docs (`dbt docs generate`) in the data home's dbt target, when they exist."""
     path = get_settings().dbt_target_dir / "index.html"
     return path if path.exists() else None
+
+
+# --- Planners' overrides -------------------------------------------------------------------------------------
+
+
+def override_log() -> pd.DataFrame:
+    """Every override in the planners' log (outside the warehouse), with its state; read fresh on every call, as
+    a planner expects to see the override they just recorded."""
+    from daybreak import overrides
+
+    return overrides.current(get_settings())
+
+
+def override_applications() -> pd.DataFrame:
+    """Per override, the published nights that applied it: `override_id, nights, last_applied, rows`."""
+    if not has_column("predictions.forecasts", "override_id"):
+        return _empty({"override_id": "object", "nights": "int64", "last_applied": "object", "rows": "int64"})
+    frame = _read(
+        """
+        select override_id, count(distinct as_of_date) as nights, max(as_of_date) as last_applied,
+            count(*) as rows
+        from predictions.forecasts
+        where override_id is not null
+        group by override_id
+        """
+    )
+    return _as_dates(frame, "last_applied")
+
+
+def forecast_value_added() -> pd.DataFrame:
+    """Scored overrides from the dbt view `predictions.forecast_value_added`; empty before any is scored."""
+    if missing_tables("predictions.forecast_value_added"):
+        return _empty(
+            {
+                "override_id": "object",
+                "author": "object",
+                "reason": "object",
+                "scored_periods": "int64",
+                "final_abs_error": "float64",
+                "statistical_abs_error": "float64",
+                "value_added": "float64",
+            }
+        )
+    return _read(
+        """
+        select override_id, series_id, author, reason, kind, amount, status, scored_periods, final_abs_error,
+            statistical_abs_error, value_added, final_wape, statistical_wape
+        from predictions.forecast_value_added
+        order by author, reason
+        """
+    )

@@ -112,7 +112,9 @@ def build_serving_file(path: Path) -> Path:
         )
         tables.ensure(connection, tables.table("predictions.forecasts"))  # the shape the forecast job writes
         connection.executemany(
-            "insert into predictions.forecasts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into predictions.forecasts (as_of_date, series_id, target, target_date, horizon_step, yhat, "
+            "yhat_lower_80, yhat_upper_80, yhat_lower_95, yhat_upper_95, model, model_version, run_id) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             forecast_rows(),
         )
     return path
@@ -425,14 +427,74 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                 s.revenue between f.yhat_lower_80 and f.yhat_upper_80 as within_80,
                 s.revenue between f.yhat_lower_95 and f.yhat_upper_95 as within_95,
                 n.revenue as naive_yhat, abs(n.revenue - s.revenue) as naive_abs_error,
-                f.model, f.model_version, f.run_id
+                f.model, f.model_version, f.run_id, coalesce(f.yhat_statistical, f.yhat) as yhat_statistical,
+                abs(coalesce(f.yhat_statistical, f.yhat) - s.revenue) as statistical_abs_error, f.override_id
             from predictions.forecasts f
             join marts.fct_daily_sales s on s.series_id = f.series_id and s.sales_date = f.target_date
             left join marts.fct_daily_sales n on n.series_id = f.series_id
                 and n.sales_date = f.target_date - 7 * cast(ceil(f.horizon_step / 7.0) as integer)
             """
         )
+        add_override(connection)
     return path
+
+
+OVERRIDE = {
+    "override_id": "ov-0123456789ab",
+    "series_id": "total",
+    "start_date": dt.date(2024, 6, 24),
+    "end_date": dt.date(2024, 6, 26),
+    "kind": "percent",
+    "amount": 8.0,
+    "reason": "summer promotion",
+    "author": "ana@example.com",
+}
+
+
+def add_override(connection) -> None:
+    """A planner's +8% on `total` for 24-26 Jun, applied by the 16 Jun night and scored (the days have actuals),
+    with its audit row and the dbt view `forecast_value_added` over them."""
+    tables.ensure(connection, tables.table("planning.overrides"))
+    connection.execute("update predictions.forecasts set yhat_statistical = yhat")
+    connection.execute(
+        """
+        update predictions.forecasts
+        set yhat = yhat * 1.08, yhat_lower_80 = yhat_lower_80 * 1.08, yhat_upper_80 = yhat_upper_80 * 1.08,
+            yhat_lower_95 = yhat_lower_95 * 1.08, yhat_upper_95 = yhat_upper_95 * 1.08, override_id = ?
+        where series_id = ? and as_of_date = ? and target_date between ? and ?
+        """,
+        [OVERRIDE["override_id"], "total", AS_OF_DATES[0], OVERRIDE["start_date"], OVERRIDE["end_date"]],
+    )
+    connection.execute(
+        "insert into planning.overrides by name select ? as override_id, ? as series_id, ? as start_date, "
+        "? as end_date, ? as kind, ? as amount, ? as reason, ? as author, timestamp '2024-06-15 09:00' as "
+        "created_at, 'active' as status",
+        list(OVERRIDE.values()),
+    )
+    connection.execute(
+        """
+        create view predictions.forecast_value_added as
+        select o.override_id, o.series_id, o.author, o.reason, o.kind, o.amount, o.status,
+            count(*) as scored_periods, sum(a.actual) as actual, sum(a.abs_error) as final_abs_error,
+            sum(a.statistical_abs_error) as statistical_abs_error,
+            sum(a.statistical_abs_error) - sum(a.abs_error) as value_added,
+            sum(a.abs_error) / sum(abs(a.actual)) as final_wape,
+            sum(a.statistical_abs_error) / sum(abs(a.actual)) as statistical_wape
+        from planning.overrides o join predictions.forecast_accuracy a using (override_id)
+        group by all
+        """
+    )
+
+
+def write_override_log(home: Path) -> None:
+    """The planners' log the Review page reads, holding the fixture's override."""
+    import json
+
+    record = {"event": "add", **OVERRIDE, "created_at": "2024-06-15T09:00:00"}
+    record |= {"start_date": OVERRIDE["start_date"].isoformat(), "end_date": OVERRIDE["end_date"].isoformat()}
+    path = home / "overrides" / "synthetic.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -474,4 +536,5 @@ def full_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     ]
     (target / "run_results.json").write_text(json.dumps({"results": results}))
+    write_override_log(home)
     return home

@@ -100,6 +100,15 @@ def render() -> None:
         f"forecast made on {fmt.day(as_of_date)} for the next {horizon} days"
     )
     _kpis(sales, rows, selected, as_of_date, target)
+    if rows["override_id"].notna().any():
+        overridden = rows[rows["override_id"].notna()]
+        st.info(
+            f"**A planner's override sets {len(overridden)} day(s) of this forecast** "
+            f"({fmt.short_day(overridden['target_date'].min())}–{fmt.short_day(overridden['target_date'].max())}, "
+            f"{', '.join(sorted(set(overridden['override_id'])))}). The orange line is the final forecast; the "
+            "dashed line is the model's, kept beside it. Who changed it and why: the Review page.",
+            icon=":material/edit_note:",
+        )
     with st.container(border=True):
         st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
         st.altair_chart(
@@ -300,6 +309,7 @@ def _detail_table(
         "target_date",
         "horizon_step",
         "yhat",
+        "yhat_statistical",
         "yhat_lower_80",
         "yhat_upper_80",
         "yhat_lower_95",
@@ -333,6 +343,7 @@ def _detail_table(
             "target_date": st.column_config.DateColumn("Date", format="ddd D MMM YYYY"),
             "horizon_step": st.column_config.NumberColumn("Day ahead", format="%d"),
             "yhat": amount(f"{FORECAST} {fmt.target_label(target).lower()}"),
+            "yhat_statistical": amount("Model's forecast"),
             "yhat_lower_80": amount("80% low"),
             "yhat_upper_80": amount("80% high"),
             "yhat_lower_95": amount("95% low"),

@@ -29,6 +29,7 @@ def render() -> None:
     guards.published_caption()
     _champions()
     _events()
+    _value_added()
     _drift()
 
 
@@ -115,6 +116,49 @@ def _events() -> None:
             tooltip=["logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N"],
         )
         .properties(height=48 * events["model"].nunique() + 50)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _value_added() -> None:
+    """Forecast value added: did planners' overrides make the forecast better than the model's, by planner and
+    reason (the dbt view `predictions.forecast_value_added`)."""
+    st.subheader("Forecast value added by planners")
+    scored = data.forecast_value_added()
+    if scored.empty:
+        st.caption(
+            "No planner's override has been scored yet: overrides are recorded on the Review page (or with "
+            "`daybreak override add`), applied by the next night, and scored here once their days' actuals land."
+        )
+        return
+    by = st.radio("Per", ["author", "reason"], horizontal=True, key="fva_by", format_func=str.capitalize)
+    grouped = scored.groupby(by, as_index=False)[
+        ["final_abs_error", "statistical_abs_error", "value_added"]
+    ].sum()
+    grouped["better"] = grouped["value_added"].map(lambda v: "improved" if v >= 0 else "worsened")
+    st.caption(
+        "The model's absolute error minus the final (overridden) forecast's, summed over the scored days each "
+        "override changed: to the right of zero the planners' changes made the forecast better."
+    )
+    chart = (
+        alt.Chart(grouped)
+        .mark_bar(size=20)
+        .encode(
+            y=alt.Y(f"{by}:N", title=None, sort="-x"),
+            x=alt.X("value_added:Q", title="Absolute error removed", axis=alt.Axis(format="~s")),
+            color=alt.Color(
+                "better:N",
+                scale=alt.Scale(domain=["improved", "worsened"], range=["#2e7d32", "#c62828"]),
+                legend=None,
+            ),
+            tooltip=[
+                f"{by}:N",
+                alt.Tooltip("value_added:Q", format=",.0f"),
+                alt.Tooltip("final_abs_error:Q", format=",.0f"),
+                alt.Tooltip("statistical_abs_error:Q", format=",.0f"),
+            ],
+        )
+        .properties(height=40 * len(grouped) + 40)
     )
     st.altair_chart(chart, width="stretch")
 
