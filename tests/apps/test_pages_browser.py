@@ -22,7 +22,8 @@ PAGES = {
     "": ("Overview", 2),  # the default page lives at the root
     "forecast": ("Forecast explorer", 4),
     "segments": ("Segments", 4),
-    "model-health": ("Model health", 3),
+    "model-health": ("Model health", 4),
+    "review": ("Review forecasts", 1),
     "pipeline": ("Pipeline", 3),
 }
 # set to a folder (docs/screenshots) to keep the pictures; they always go to the test's tmp_path too
