@@ -67,7 +67,7 @@ def _close(connection: duckdb.DuckDBPyConnection) -> None:
     connection.close()
 
 
-@st.cache_resource(max_entries=2, on_release=_close, show_spinner=False)
+@st.cache_resource(max_entries=4, on_release=_close, show_spinner=False)
 def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
     """A connection to one version of the serving file, attached read-only; `mtime_ns` is only the cache key.
 
