@@ -24,6 +24,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.datasets import DatasetConfigError
     from daybreak.exports import ExportReadError
     from daybreak.models.candidates import CandidateError
+    from daybreak.overrides import OverrideError
     from daybreak.registry import RegistryError
     from daybreak.series_file import InputFileError
     from daybreak.settings import SettingsError
@@ -35,6 +36,7 @@ def user_errors() -> tuple[type[Exception], ...]:
         ExportReadError,
         IngestError,
         InputFileError,
+        OverrideError,
         RegistryError,
         SettingsError,
         TransformError,
@@ -74,6 +76,10 @@ def dispatch(args: argparse.Namespace) -> int:
         result = forecast_file(args)
     elif args.command == "models":
         result = models(args, settings)
+    elif args.command == "override":
+        from jobs.override import run_command
+
+        result = run_command(args, settings)
     elif args.command in STEPS:
         if args.date is None:
             raise SystemExit(

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
             _forecast_options(command)
 
     _models_parser(commands)
+    _override_parser(commands)
 
     night = commands.add_parser("night", help="run the whole nightly pipeline for one date, without Airflow")
     night.add_argument("--date", type=_date, required=True)
@@ -128,3 +129,25 @@ def _models_parser(commands) -> None:
             help="logical date the change is recorded for; nights after it use the new champion "
             "(default: the latest night scored)",
         )
+
+
+def _override_parser(commands) -> None:
+    override = commands.add_parser("override", help="planners' forecast overrides: add, list, revoke")
+    actions = override.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add", help="set a series' forecast for a date range (applied by the next night)"
+    )
+    add.add_argument("--series", required=True, help="the series_id, e.g. total or location=Germany")
+    add.add_argument("--start", type=_date, required=True, help="first target date (YYYY-MM-DD)")
+    add.add_argument("--end", type=_date, help="last target date, inclusive (default: --start)")
+    amount = add.add_mutually_exclusive_group(required=True)
+    amount.add_argument("--value", type=float, help="the forecast per period")
+    amount.add_argument("--percent", type=float, help="change the model's forecast by this percentage")
+    add.add_argument("--reason", required=True, help="why (kept in the audit)")
+    add.add_argument("--author", help="who (default: DAYBREAK_PLANNER or the OS user, labelled local)")
+    listing = actions.add_parser("list", help="active overrides (with --all, revoked ones too)")
+    listing.add_argument("--all", action="store_true")
+    revoke = actions.add_parser("revoke", help="stop applying an override from the next night")
+    revoke.add_argument("override_id")
+    revoke.add_argument("--reason", required=True)
+    revoke.add_argument("--author")

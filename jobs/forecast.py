@@ -23,6 +23,7 @@ import json
 import logging
 
 from daybreak import forecast_night as night
+from daybreak import overrides
 from daybreak.datasets import load_dataset_config
 from daybreak.files import write_json
 from daybreak.settings import Settings, get_settings
@@ -79,9 +80,11 @@ def run(
     with connect(settings.warehouse_path) as connection:
         night.record(connection, settings, decisions, business_date, version, run_id)
         frames = night.tables(decisions, business_date, version, spec.target, run_id)
+        planned = night.apply_overrides(settings, frames, run_id)
         written = replace_partitions(
             connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]
         )
+        overrides.ingest(connection, planned)
 
     selection = frames[night.SELECTION_TABLE]
     manifest = {
@@ -104,6 +107,7 @@ def run(
     summary = {
         "as_of_date": business_date.isoformat(),
         "rows_written": written[night.TABLE],
+        "overridden_rows": int(frames[night.TABLE]["override_id"].notna().sum()),
         "series": len(results),
         "retrained": int(selection["retrained"].sum()),
         "promoted": int((selection["decision"] == "promote").sum()),

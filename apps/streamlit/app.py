@@ -17,11 +17,38 @@ if str(APP_DIR) not in sys.path:  # so pages can `import data` from any working 
 
 PAGES = [
     st.Page(
+        APP_DIR / "app_pages" / "overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page(
         APP_DIR / "app_pages" / "forecast.py",
-        title="Forecast vs actual",
+        title="Forecast explorer",
         icon=":material/show_chart:",
         url_path="forecast",
-        default=True,
+    ),
+    st.Page(
+        APP_DIR / "app_pages" / "segments.py", title="Segments", icon=":material/groups:", url_path="segments"
+    ),
+    st.Page(
+        APP_DIR / "app_pages" / "model_health.py",
+        title="Model health",
+        icon=":material/monitor_heart:",
+        url_path="model-health",
+    ),
+    st.Page(
+        APP_DIR / "app_pages" / "review.py",
+        title="Review (planners)",
+        icon=":material/edit_note:",
+        url_path="review",
+    ),
+    st.Page(
+        APP_DIR / "app_pages" / "pipeline.py",
+        title="Pipeline",
+        icon=":material/account_tree:",
+        url_path="pipeline",
     ),
 ]
 

@@ -67,7 +67,7 @@ def _close(connection: duckdb.DuckDBPyConnection) -> None:
     connection.close()
 
 
-@st.cache_resource(max_entries=2, on_release=_close, show_spinner=False)
+@st.cache_resource(max_entries=4, on_release=_close, show_spinner=False)
 def _connection(path: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
     """A connection to one version of the serving file, attached read-only; `mtime_ns` is only the cache key.
 
@@ -157,11 +157,30 @@ def list_forecast_versions(series_id: str) -> pd.DataFrame:
     return _as_dates(frame, "as_of_date", "first_target_date", "last_target_date")
 
 
-def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
-    """The forecast rows one version holds for one series, by target date."""
-    frame = _read(
+def has_column(qualified: str, column: str) -> bool:
+    """Whether the published `schema.table` has `column` (files published before it was added do not)."""
+    schema, name = qualified.split(".")
+    found = _read(
         """
+        select count(*) as n from information_schema.columns
+        where table_catalog = current_database() and table_schema = ? and table_name = ? and column_name = ?
+        """,
+        (schema, name, column),
+    )
+    return bool(found.loc[0, "n"])
+
+
+def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
+    """The forecast rows one version holds for one series, by target date; `yhat` is the final forecast,
+    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none)."""
+    overridable = has_column("predictions.forecasts", "override_id")
+    statistical = "coalesce(yhat_statistical, yhat)" if overridable else "yhat"
+    override = "override_id" if overridable else "null::varchar"
+    frame = _read(
+        f"""
         select
+            {statistical} as yhat_statistical,
+            {override} as override_id,
             target_date,
             horizon_step,
             target,
@@ -176,7 +195,7 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
         from predictions.forecasts
         where series_id = ? and as_of_date = ?
         order by target_date
-        """,
+        """,  # noqa: S608 - two fixed expressions chosen above; the values are bound
         (series_id, as_of_date),
     )
     return _as_dates(frame, "target_date")
@@ -251,3 +270,509 @@ def _as_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         frame[column] = frame[column].dt.date
     return frame
+
+
+# --- Overview ------------------------------------------------------------------------------------------------
+
+
+def daily_totals(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The `total` series' daily actuals from `start` to `end` (the whole business in one line)."""
+    return actuals("total", start, end)
+
+
+def latest_night() -> dt.date | None:
+    """The newest as-of date with forecasts: the business date the published numbers are as of."""
+    frame = _read("select max(as_of_date) as as_of_date from predictions.forecasts")
+    value = frame.loc[0, "as_of_date"]
+    return None if value is None or value != value else value.date()
+
+
+def last_sales_date() -> dt.date | None:
+    """The newest day in the sales mart."""
+    frame = _read("select max(sales_date) as last_date from marts.fct_daily_sales")
+    value = frame.loc[0, "last_date"]
+    return None if value is None or value != value else value.date()
+
+
+def night_status() -> pd.DataFrame:
+    """The published nights' completeness, newest first: per business date, files landed/refused and whether
+    forecasts were written for it (a night that forecast reached its end: forecasting is its last model step).
+
+    Columns: `business_date, files_loaded, files_refused, rows_quarantined, forecast_series`.
+    """
+    if missing_tables("monitoring.ingest_runs"):
+        frame = _read(
+            """
+            select as_of_date as business_date, 0 as files_loaded, 0 as files_refused, 0 as rows_quarantined,
+                count(distinct series_id) as forecast_series
+            from predictions.forecasts group by as_of_date order by as_of_date desc limit 14
+            """
+        )
+        return _as_dates(frame, "business_date")
+    frame = _read(
+        """
+        with runs as (
+            select business_date,
+                count(*) filter (where status = 'loaded') as files_loaded,
+                count(*) filter (where status = 'refused') as files_refused,
+                coalesce(sum(rows_quarantined), 0) as rows_quarantined
+            from monitoring.ingest_runs group by business_date
+        ), forecasts as (
+            select as_of_date as business_date, count(distinct series_id) as forecast_series
+            from predictions.forecasts group by as_of_date
+        )
+        select coalesce(runs.business_date, forecasts.business_date) as business_date,
+            coalesce(files_loaded, 0) as files_loaded, coalesce(files_refused, 0) as files_refused,
+            coalesce(rows_quarantined, 0) as rows_quarantined, coalesce(forecast_series, 0) as forecast_series
+        from runs full join forecasts using (business_date)
+        order by business_date desc
+        limit 14
+        """
+    )
+    return _as_dates(frame, "business_date")
+
+
+def movers(end: dt.date, days: int = 7, limit: int = 8) -> pd.DataFrame:
+    """Series (other than `total`) whose revenue changed most over the last `days` days against the `days`
+    before, by absolute change: `series_id, current, previous, change, change_pct`."""
+    frame = _read(
+        """
+        with windows as (
+            select series_id,
+                sum(revenue) filter (where sales_date > ?::date - ?::integer) as current,
+                sum(revenue) filter (where sales_date <= ?::date - ?::integer) as previous
+            from marts.fct_daily_sales
+            where series_id <> 'total' and sales_date > ?::date - 2 * ?::integer and sales_date <= ?::date
+            group by series_id
+        )
+        select series_id, coalesce(current, 0) as current, coalesce(previous, 0) as previous,
+            coalesce(current, 0) - coalesce(previous, 0) as change,
+            (coalesce(current, 0) - previous) / nullif(previous, 0) as change_pct
+        from windows
+        order by abs(coalesce(current, 0) - coalesce(previous, 0)) desc, series_id
+        limit ?
+        """,
+        (end, days, end, days, end, days, end, limit),
+    )
+    return frame
+
+
+def forecast_sum(series_id: str, as_of_date: dt.date, start: dt.date, end: dt.date) -> float | None:
+    """The sum of one forecast version's points for `start`..`end`, or None when it does not cover them all."""
+    frame = _read(
+        """
+        select count(*) as days, sum(yhat) as total
+        from predictions.forecasts
+        where series_id = ? and as_of_date = ? and target_date between ? and ?
+        """,
+        (series_id, as_of_date, start, end),
+    )
+    if frame.loc[0, "days"] < (end - start).days + 1:
+        return None
+    return float(frame.loc[0, "total"])
+
+
+def forecasts_covering(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every forecast point of one series for target dates `start`..`end`, from whichever night made it:
+    `as_of_date, target_date, yhat`. The Overview compares the last days' actuals with what was forecast for them.
+    """
+    frame = _read(
+        """
+        select as_of_date, target_date, yhat
+        from predictions.forecasts
+        where series_id = ? and target_date between ? and ?
+        order by as_of_date, target_date
+        """,
+        (series_id, start, end),
+    )
+    return _as_dates(frame, "as_of_date", "target_date")
+
+
+# --- Forecast explorer ---------------------------------------------------------------------------------------
+
+
+def forecast_revisions(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """How the forecast for the target window `start`..`end` moved across the nights that forecast all of it:
+    `as_of_date, yhat, yhat_lower_80, yhat_upper_80, days` (sums over the window)."""
+    frame = _read(
+        """
+        select as_of_date, sum(yhat) as yhat, sum(yhat_lower_80) as yhat_lower_80,
+            sum(yhat_upper_80) as yhat_upper_80, count(*) as days
+        from predictions.forecasts
+        where series_id = ? and target_date between ? and ?
+        group by as_of_date
+        having count(*) = ?
+        order by as_of_date
+        """,
+        (series_id, start, end, (end - start).days + 1),
+    )
+    return _as_dates(frame, "as_of_date")
+
+
+def accuracy_by_horizon(series_id: str) -> pd.DataFrame:
+    """Scored forecasts of one series by horizon step, from `predictions.forecast_accuracy`: the model's and the
+    seasonal naive's weighted absolute percentage error (WAPE) over the same periods, and how many were scored.
+
+    Columns: `horizon_step, scored, wape, naive_wape, within_80`; empty when nothing is scored or the view is
+    not published.
+    """
+    if missing_tables("predictions.forecast_accuracy"):
+        return _empty(
+            {
+                "horizon_step": "int64",
+                "scored": "int64",
+                "wape": "float64",
+                "naive_wape": "float64",
+                "within_80": "float64",
+            }
+        )
+    return _read(
+        """
+        select horizon_step, count(*) as scored,
+            sum(abs_error) / nullif(sum(abs(actual)), 0) as wape,
+            sum(naive_abs_error) filter (where naive_abs_error is not null)
+                / nullif(sum(abs(actual)) filter (where naive_abs_error is not null), 0) as naive_wape,
+            avg(case when within_80 then 1.0 else 0.0 end) as within_80
+        from predictions.forecast_accuracy
+        where series_id = ?
+        group by horizon_step
+        order by horizon_step
+        """,
+        (series_id,),
+    )
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in columns.items()})
+
+
+# --- Segments ------------------------------------------------------------------------------------------------
+
+
+def segment_sizes() -> pd.DataFrame:
+    """Per scored night and segment: customers and revenue share (`as_of_date, segment_name, customers,
+    share_of_customers, share_of_revenue`)."""
+    frame = _read(
+        """
+        select as_of_date, segment_id, any_value(segment_name) as segment_name, any_value(customers) as customers,
+            any_value(share_of_customers) as share_of_customers, any_value(share_of_revenue) as share_of_revenue
+        from predictions.segment_profiles
+        group by as_of_date, segment_id
+        order by as_of_date, segment_id
+        """
+    )
+    return _as_dates(frame, "as_of_date")
+
+
+def segment_profile(as_of_date: dt.date) -> pd.DataFrame:
+    """One night's segment profiles: `segment_name, feature, mean, population_mean, mean_vs_population`."""
+    return _read(
+        """
+        select segment_name, feature, mean, median, population_mean, mean_vs_population
+        from predictions.segment_profiles
+        where as_of_date = ?
+        order by segment_id, feature
+        """,
+        (as_of_date,),
+    )
+
+
+def segment_dates() -> list[dt.date]:
+    """The nights with scored customers, oldest first."""
+    frame = _read("select distinct as_of_date from predictions.customer_segments order by as_of_date")
+    return _as_dates(frame, "as_of_date")["as_of_date"].tolist()
+
+
+def segment_transitions(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Customers by (segment on `start`, segment on `end`); `from_segment` is "new" for customers first scored
+    after `start`: `from_segment, to_segment, customers, share_of_from`."""
+    return _read(
+        """
+        with later as (
+            select customer_id, segment_name from predictions.customer_segments where as_of_date = ?
+        ), earlier as (
+            select customer_id, segment_name from predictions.customer_segments where as_of_date = ?
+        ), moves as (
+            select coalesce(earlier.segment_name, 'new') as from_segment, later.segment_name as to_segment,
+                count(*) as customers
+            from later left join earlier using (customer_id)
+            group by all
+        )
+        select *, customers / sum(customers) over (partition by from_segment) as share_of_from
+        from moves
+        order by from_segment, to_segment
+        """,
+        (end, start),
+    )
+
+
+def customer_history(customer_id: str) -> pd.DataFrame:
+    """One customer's segment on every scored night: `as_of_date, segment_name, distance`."""
+    frame = _read(
+        """
+        select as_of_date, segment_name, distance
+        from predictions.customer_segments
+        where customer_id = ?
+        order by as_of_date
+        """,
+        (customer_id,),
+    )
+    return _as_dates(frame, "as_of_date")
+
+
+def sample_customers(as_of_date: dt.date, limit: int = 200) -> list[str]:
+    """Some customers scored on `as_of_date` to pick from (the first by id)."""
+    frame = _read(
+        "select customer_id from predictions.customer_segments where as_of_date = ? order by customer_id limit ?",
+        (as_of_date, limit),
+    )
+    return frame["customer_id"].tolist()
+
+
+# --- Model health --------------------------------------------------------------------------------------------
+
+
+def model_versions(model_kind: str = "forecast") -> pd.DataFrame:
+    """The registry's versions of one kind, champions first: `model_id, version, model_name, status, metrics,
+    trained_for_date`."""
+    frame = _read(
+        """
+        select model_id, version, model_name, status, metrics, trained_for_date
+        from registry.model_versions
+        where model_kind = ? and status in ('champion', 'challenger')
+        order by model_id <> 'total', model_id, status, version desc
+        """,
+        (model_kind,),
+    )
+    return _as_dates(frame, "trained_for_date")
+
+
+def backtest_scores(as_of_date: dt.date | None = None) -> pd.DataFrame:
+    """Mean backtest scores per series and candidate on the latest retraining night (or `as_of_date`):
+    `as_of_date, series_id, candidate, model, role, mase, smape, coverage_80, selected`."""
+    frame = _read(
+        """
+        with night as (
+            select coalesce(?::date, max(as_of_date)) as as_of_date from predictions.backtest_metrics
+        )
+        select as_of_date, series_id, candidate, any_value(model) as model, role,
+            avg(mase) as mase, avg(smape) as smape, avg(coverage_80) as coverage_80, bool_or(selected) as selected
+        from predictions.backtest_metrics join night using (as_of_date)
+        group by as_of_date, series_id, candidate, role
+        order by series_id <> 'total', series_id, mase
+        """,
+        (as_of_date,),
+    )
+    return _as_dates(frame, "as_of_date")
+
+
+def model_events(limit: int = 200) -> pd.DataFrame:
+    """The registry's audit log, newest first: `event_seq, logical_date, model_kind, model_id, version, action,
+    from_status, to_status, reason, actor`."""
+    frame = _read(
+        """
+        select event_seq, logical_date, model_kind, model_id, version, action, from_status, to_status, reason,
+            actor
+        from registry.model_events
+        order by event_seq desc
+        limit ?
+        """,
+        (limit,),
+    )
+    return _as_dates(frame, "logical_date")
+
+
+def drift_summary() -> pd.DataFrame:
+    """The nightly drift of the sales lines: `as_of_date, share_drifted, n_drifted_columns, n_columns,
+    dataset_drift, report_path`, oldest first."""
+    frame = _read(
+        """
+        select as_of_date, share_drifted, n_drifted_columns, n_columns, dataset_drift, report_path
+        from monitoring.drift_summary
+        order by as_of_date
+        """
+    )
+    return _as_dates(frame, "as_of_date")
+
+
+def drift_metrics() -> pd.DataFrame:
+    """Per-column drift over time from `monitoring.drift_metrics` when the monitoring job publishes it; empty
+    otherwise (the Model health page then shows the nightly summary only). Columns as published."""
+    if missing_tables("monitoring.drift_metrics"):
+        return _empty({"as_of_date": "object"})
+    frame = _read("select * from monitoring.drift_metrics order by as_of_date")
+    return _as_dates(frame, "as_of_date")
+
+
+# --- Pipeline ------------------------------------------------------------------------------------------------
+
+
+def ingest_accounting(limit_nights: int = 30) -> pd.DataFrame:
+    """Per business date of the last `limit_nights`: files, rows and revenue in, loaded and quarantined."""
+    frame = _read(
+        """
+        select business_date,
+            count(*) filter (where status = 'loaded') as files_loaded,
+            count(*) filter (where status = 'duplicate') as files_duplicate,
+            count(*) filter (where status = 'refused') as files_refused,
+            coalesce(sum(rows_in), 0) as rows_in, coalesce(sum(rows_loaded), 0) as rows_loaded,
+            coalesce(sum(rows_quarantined), 0) as rows_quarantined,
+            coalesce(sum(revenue_in), 0) as revenue_in, coalesce(sum(revenue_loaded), 0) as revenue_loaded,
+            coalesce(sum(revenue_quarantined), 0) as revenue_quarantined
+        from monitoring.ingest_runs
+        group by business_date
+        order by business_date desc
+        limit ?
+        """,
+        (limit_nights,),
+    )
+    return _as_dates(frame, "business_date")
+
+
+def quarantine_counts() -> pd.DataFrame:
+    """Quarantined rows per business date and rule: `business_date, rule, rows, revenue`."""
+    frame = _read(
+        """
+        select business_date, rule, count(*) as rows, sum(revenue) as revenue
+        from monitoring.quarantine
+        group by all
+        order by business_date, rule
+        """
+    )
+    return _as_dates(frame, "business_date")
+
+
+def quarantine_rows(rule: str, limit: int = 500) -> pd.DataFrame:
+    """The quarantined rows that broke `rule`, newest first."""
+    frame = _read(
+        """
+        select business_date, source_file, source_row, detail, raw_values, revenue
+        from monitoring.quarantine
+        where rule = ?
+        order by business_date desc, source_file, source_row
+        limit ?
+        """,
+        (rule, limit),
+    )
+    return _as_dates(frame, "business_date")
+
+
+def dbt_results() -> pd.DataFrame:
+    """The last dbt invocation's node results from `run_results.json` under the data home's dbt target:
+    `unique_id, kind, name, status, execution_time, message`; empty when dbt has not run here."""
+    import json
+
+    import pandas as pd
+
+    path = get_settings().dbt_target_dir / "run_results.json"
+    try:
+        results = json.loads(path.read_text())["results"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return _empty(
+            {
+                "unique_id": "object",
+                "kind": "object",
+                "name": "object",
+                "status": "object",
+                "execution_time": "float64",
+                "message": "object",
+            }
+        )
+    return pd.DataFrame(
+        [
+            {
+                "unique_id": result.get("unique_id", ""),
+                "kind": result.get("unique_id", "").split(".")[0],
+                "name": result.get("unique_id", "").split(".")[-1]
+                if "." in result.get("unique_id", "")
+                else "",
+                "status": str(result.get("status", "")),
+                "execution_time": float(result.get("execution_time") or 0.0),
+                "message": result.get("message") or "",
+            }
+            for result in results
+        ]
+    )
+
+
+def report_html(report_path: str) -> str | None:
+    """The text of an Evidently report the drift job wrote, or None when the file is gone or unreadable.
+
+    Only files under the data home's reports directory are read, so a path in the warehouse cannot make the
+    dashboard read anything else on the server.
+    """
+    reports = get_settings().reports_dir.resolve()
+    path = Path(report_path).resolve()
+    if not path.is_relative_to(reports):
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def airflow_url() -> str:
+    """Where the Airflow UI is: `AIRFLOW__API__BASE_URL` when set, else the local `make demo` address (its port)."""
+    import os
+
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
+    return os.environ.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}"
+
+
+def dbt_docs_path() -> Path | None:
+    """dbt's generated docs (`dbt docs generate`) in the data home's dbt target, when they exist."""
+    path = get_settings().dbt_target_dir / "index.html"
+    return path if path.exists() else None
+
+
+# --- Planners' overrides -------------------------------------------------------------------------------------
+
+
+def override_log() -> pd.DataFrame:
+    """Every override in the planners' log (outside the warehouse), with its state; read fresh on every call, as
+    a planner expects to see the override they just recorded."""
+    from daybreak import overrides
+
+    return overrides.current(get_settings())
+
+
+def override_applications() -> pd.DataFrame:
+    """Per override, the published nights that applied it: `override_id, nights, last_applied, rows`."""
+    if not has_column("predictions.forecasts", "override_id"):
+        return _empty({"override_id": "object", "nights": "int64", "last_applied": "object", "rows": "int64"})
+    frame = _read(
+        """
+        select override_id, count(distinct as_of_date) as nights, max(as_of_date) as last_applied,
+            count(*) as rows
+        from predictions.forecasts
+        where override_id is not null
+        group by override_id
+        """
+    )
+    return _as_dates(frame, "last_applied")
+
+
+def forecast_value_added() -> pd.DataFrame:
+    """Scored overrides from the dbt view `predictions.forecast_value_added`; empty before any is scored."""
+    if missing_tables("predictions.forecast_value_added"):
+        return _empty(
+            {
+                "override_id": "object",
+                "author": "object",
+                "reason": "object",
+                "scored_periods": "int64",
+                "final_abs_error": "float64",
+                "statistical_abs_error": "float64",
+                "value_added": "float64",
+            }
+        )
+    return _read(
+        """
+        select override_id, series_id, author, reason, kind, amount, status, scored_periods, final_abs_error,
+            statistical_abs_error, value_added, final_wape, statistical_wape
+        from predictions.forecast_value_added
+        order by author, reason
+        """
+    )

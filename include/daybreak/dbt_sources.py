@@ -22,6 +22,7 @@ SCHEMAS = {
     "registry": "The model registry (daybreak.registry): every trained version and the audit log of its status.",
     "monitoring": "Ingest's accounting and quarantine, rebuild requests for late files, and the drift summary.",
     "reference": "Facts of the dataset config as data, written before dbt runs (daybreak.calendar): the calendar.",
+    "planning": "Planners' forecast overrides and their audit, copied from the overrides log by the forecast night.",
 }
 # dbt-only settings of a source table: ingest_runs says whether anything landed recently, by the wall clock
 # (`daybreak freshness` runs `dbt source freshness`; the nightly pipeline never reads the clock)

@@ -154,14 +154,30 @@ _DECLARED = (
             _c("target", "VARCHAR", "The forecast measure: revenue or units."),
             _key("target_date", "DATE", "The period forecast (its first day for weekly and monthly series)."),
             _c("horizon_step", "INTEGER", "Periods ahead of the last complete period: 1 is the next."),
-            _c("yhat", "DOUBLE", "The point forecast."),
-            _c("yhat_lower_80", "DOUBLE", "Lower bound of the 80% interval."),
-            _c("yhat_upper_80", "DOUBLE", "Upper bound of the 80% interval."),
-            _c("yhat_lower_95", "DOUBLE", "Lower bound of the 95% interval."),
-            _c("yhat_upper_95", "DOUBLE", "Upper bound of the 95% interval."),
+            _c(
+                "yhat",
+                "DOUBLE",
+                "The point forecast people read: the final one, a planner's override where one applies "
+                "(override_id), else the model's (then equal to yhat_statistical).",
+            ),
+            _c("yhat_lower_80", "DOUBLE", "Lower bound of the 80% interval (of the final forecast)."),
+            _c("yhat_upper_80", "DOUBLE", "Upper bound of the 80% interval (of the final forecast)."),
+            _c("yhat_lower_95", "DOUBLE", "Lower bound of the 95% interval (of the final forecast)."),
+            _c("yhat_upper_95", "DOUBLE", "Upper bound of the 95% interval (of the final forecast)."),
             _MODEL,
             _MODEL_VERSION,
             _RUN_ID,
+            _c(
+                "yhat_statistical",
+                "DOUBLE",
+                "The model's point forecast before any planner's override; null in rows written before overrides "
+                "existed (read it as yhat).",
+            ),
+            _c(
+                "override_id",
+                "VARCHAR",
+                "The planner's override applied to this row (planning.overrides); null when the model's stands.",
+            ),
         ),
         ("as_of_date", "series_id", "target_date"),
         "as_of_date",
@@ -464,6 +480,40 @@ _DECLARED = (
         ),
         ("as_of_date",),
         "as_of_date",
+    ),
+    Table(
+        "planning",
+        "overrides",
+        "Planners' forecast overrides and their audit: who changed which series' forecast for which dates, by "
+        "how much and why, and who revoked it. A copy of the append-only log outside the warehouse "
+        "(`DAYBREAK_HOME/overrides/<dataset>.jsonl`, written by the Review page and `daybreak override`), "
+        "replaced whole by every forecast night, which applies the active ones.",
+        (
+            _key("override_id", "VARCHAR", "The override's id (ov-<12 hex>), stable for its life."),
+            _c("series_id", "VARCHAR", "The series whose forecast is overridden."),
+            _c("start_date", "DATE", "First target date overridden."),
+            _c("end_date", "DATE", "Last target date overridden (inclusive)."),
+            _c(
+                "kind",
+                "VARCHAR",
+                "value (the forecast per period is set to amount) or percent (yhat * (1 + amount/100)).",
+            ),
+            _c("amount", "DOUBLE", "The value per period, or the percentage change."),
+            _c("reason", "VARCHAR", "Why, in the planner's words."),
+            _c(
+                "author",
+                "VARCHAR",
+                "Who: the signed-in user (OIDC) or, in the demo, the labelled local fallback.",
+            ),
+            _c("created_at", "TIMESTAMP", "Wall-clock time (UTC) the override was recorded; audit only."),
+            _c("status", "VARCHAR", "active or revoked."),
+            _c("revoked_by", "VARCHAR", "Who revoked it; null while active."),
+            _c("revoked_at", "TIMESTAMP", "When it was revoked (UTC); null while active."),
+            _c("revoke_reason", "VARCHAR", "Why it was revoked."),
+            _RUN_ID,
+        ),
+        ("override_id",),
+        None,
     ),
     Table(
         "reference",

@@ -112,7 +112,9 @@ def build_serving_file(path: Path) -> Path:
         )
         tables.ensure(connection, tables.table("predictions.forecasts"))  # the shape the forecast job writes
         connection.executemany(
-            "insert into predictions.forecasts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into predictions.forecasts (as_of_date, series_id, target, target_date, horizon_step, yhat, "
+            "yhat_lower_80, yhat_upper_80, yhat_lower_95, yhat_upper_95, model, model_version, run_id) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             forecast_rows(),
         )
     return path
@@ -259,4 +261,280 @@ def components_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DAYBREAK_HOME whose serving file also has forecast components."""
     home = tmp_path_factory.mktemp("daybreak_components_home")
     add_components(build_serving_file(home / "serving" / "synthetic.duckdb"))
+    return home
+
+
+SEGMENTS = {1: "Loyal big spenders", 2: "Occasional buyers", 3: "Lapsed"}
+SEGMENT_NIGHTS = (dt.date(2024, 6, 2), dt.date(2024, 6, 16), LAST_ACTUAL)
+CUSTOMERS = [f"C{number:04d}" for number in range(60)]
+QUARANTINE_RULES = ("negative_price", "unknown_product")
+
+
+def _segment_of(customer: int, night: int) -> int:
+    """A deterministic segment that moves some customers between nights."""
+    return 1 + (customer + (night if customer % 5 == 0 else 0)) % len(SEGMENTS)
+
+
+def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
+    """Add what the other pages read: segments, the registry, backtests, accuracy, ingest accounting,
+    quarantine and drift, in the declared shapes (`predictions.forecast_accuracy` as the dbt view's columns)."""
+    import duckdb
+
+    run = "scheduled__fixture"
+    with duckdb.connect(str(path)) as connection:
+        names = (
+            "predictions.customer_segments",
+            "predictions.segment_profiles",
+            "predictions.backtest_metrics",
+            "registry.model_versions",
+            "registry.model_events",
+            "monitoring.ingest_runs",
+            "monitoring.quarantine",
+            "monitoring.drift_summary",
+        )
+        tables.ensure(connection, *(tables.table(name) for name in names))
+        for night_index, night in enumerate(SEGMENT_NIGHTS):
+            for customer_index, customer in enumerate(CUSTOMERS):
+                segment = _segment_of(customer_index, night_index)
+                connection.execute(
+                    "insert into predictions.customer_segments values (?, ?, ?, ?, ?, null, 'v1', ?)",
+                    [night, customer, segment, SEGMENTS[segment], 0.1 * (customer_index % 7), run],
+                )
+            counts = connection.execute(
+                "select segment_id, count(*) from predictions.customer_segments where as_of_date = ? group by 1",
+                [night],
+            ).fetchall()
+            for segment, customers in counts:
+                for feature, mean in (("recency_days", 10.0 * segment), ("frequency", 8.0 / segment)):
+                    connection.execute(
+                        "insert into predictions.segment_profiles values "
+                        "(?, 'v1', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            night,
+                            segment,
+                            SEGMENTS[segment],
+                            customers,
+                            customers / len(CUSTOMERS),
+                            1000.0 * customers / segment,
+                            (4 - segment) / 6,
+                            feature,
+                            mean,
+                            mean,
+                            20.0,
+                            20.0,
+                            mean / 20.0,
+                            run,
+                        ],
+                    )
+        for series_id in SERIES:
+            for candidate, model, role, mase, selected in (
+                ("seasonal_naive", "seasonal_naive", "baseline", 1.0, False),
+                ("prophet(additive)", "prophet", "candidate", 0.62, True),
+                ("auto_ets", "auto_ets", "candidate", 0.71, False),
+            ):
+                for fold in range(2):
+                    connection.execute(
+                        "insert into predictions.backtest_metrics values "
+                        "(?, ?, ?, ?, ?, ?, ?, 300, 28, ?, ?, 100.0, 0.0, 0.8, 0.95, ?, ?)",
+                        [
+                            AS_OF_DATES[0],
+                            series_id,
+                            candidate,
+                            model,
+                            role,
+                            fold,
+                            AS_OF_DATES[0],
+                            mase + fold * 0.02,
+                            10 * mase,
+                            selected,
+                            run,
+                        ],
+                    )
+            connection.execute(
+                "insert into registry.model_versions values ('forecast', ?, ?, ?, '2023-05-01', ?, 'prophet', "
+                "'{}', 'fixture', '{\"mase\": 0.62}', 'champion', null, ?)",
+                [series_id, AS_OF_DATES[0].isoformat(), AS_OF_DATES[0], AS_OF_DATES[0], run],
+            )
+        events = [
+            ("total", "register", None, "challenger", "backtested"),
+            ("total", "promote", "challenger", "champion", "beat the champion's MASE"),
+            ("location=Germany", "register", None, "challenger", "backtested"),
+            ("location=Germany", "reject", "challenger", "retired", "no better than the champion"),
+            ("location=Germany", "rollback", "champion", "retired", "engineer rolled back"),
+        ]
+        for seq, (model_id, action, before, after, reason) in enumerate(events, start=1):
+            connection.execute(
+                "insert into registry.model_events values (?, 'forecast', ?, ?, ?, ?, ?, ?, ?, 'pipeline', ?)",
+                [
+                    seq,
+                    model_id,
+                    AS_OF_DATES[0].isoformat(),
+                    action,
+                    before,
+                    after,
+                    reason,
+                    AS_OF_DATES[0] + dt.timedelta(days=seq),
+                    run,
+                ],
+            )
+        for offset in range(14):
+            day = LAST_ACTUAL - dt.timedelta(days=offset)
+            quarantined = offset % 3
+            connection.execute(
+                "insert into monitoring.ingest_runs (business_date, source_file, file_sha256, status, rows_in, "
+                "rows_loaded, rows_quarantined, revenue_in, revenue_loaded, revenue_quarantined, run_id) "
+                "values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    day,
+                    f"sales_{day}.csv",
+                    f"sha{offset}",
+                    400 + quarantined,
+                    400,
+                    quarantined,
+                    52_000.0 + 10 * quarantined,
+                    52_000.0,
+                    10.0 * quarantined,
+                    run,
+                ],
+            )
+            for row in range(quarantined):
+                connection.execute(
+                    "insert into monitoring.quarantine values (?, ?, ?, ?, ?, 'bad row', '{}', 10.0, ?)",
+                    [day, f"sales_{day}.csv", f"sha{offset}", row + 1, QUARANTINE_RULES[row % 2], run],
+                )
+            connection.execute(
+                "insert into monitoring.drift_summary values (?, ?, ?, ?, ?, 8, ?, ?, ?, ?, ?)",
+                [
+                    day,
+                    day - dt.timedelta(days=56),
+                    day - dt.timedelta(days=28),
+                    day - dt.timedelta(days=27),
+                    day,
+                    offset % 3,
+                    (offset % 3) / 8,
+                    offset % 3 == 2,
+                    str(drift_report) if drift_report and offset == 0 else None,
+                    run,
+                ],
+            )
+        # the dbt view's columns, as a table: scored forecasts of the earlier version against the actuals
+        connection.execute(
+            """
+            create view predictions.forecast_accuracy as
+            select f.target_date as scored_on, f.series_id, f.as_of_date, f.target_date, f.horizon_step,
+                s.revenue as actual, f.yhat, f.yhat - s.revenue as error, abs(f.yhat - s.revenue) as abs_error,
+                abs(f.yhat - s.revenue) / nullif(abs(s.revenue), 0) as ape,
+                s.revenue between f.yhat_lower_80 and f.yhat_upper_80 as within_80,
+                s.revenue between f.yhat_lower_95 and f.yhat_upper_95 as within_95,
+                n.revenue as naive_yhat, abs(n.revenue - s.revenue) as naive_abs_error,
+                f.model, f.model_version, f.run_id, coalesce(f.yhat_statistical, f.yhat) as yhat_statistical,
+                abs(coalesce(f.yhat_statistical, f.yhat) - s.revenue) as statistical_abs_error, f.override_id
+            from predictions.forecasts f
+            join marts.fct_daily_sales s on s.series_id = f.series_id and s.sales_date = f.target_date
+            left join marts.fct_daily_sales n on n.series_id = f.series_id
+                and n.sales_date = f.target_date - 7 * cast(ceil(f.horizon_step / 7.0) as integer)
+            """
+        )
+        add_override(connection)
+    return path
+
+
+OVERRIDE = {
+    "override_id": "ov-0123456789ab",
+    "series_id": "total",
+    "start_date": dt.date(2024, 6, 24),
+    "end_date": dt.date(2024, 6, 26),
+    "kind": "percent",
+    "amount": 8.0,
+    "reason": "summer promotion",
+    "author": "ana@example.com",
+}
+
+
+def add_override(connection) -> None:
+    """A planner's +8% on `total` for 24-26 Jun, applied by the 16 Jun night and scored (the days have actuals),
+    with its audit row and the dbt view `forecast_value_added` over them."""
+    tables.ensure(connection, tables.table("planning.overrides"))
+    connection.execute("update predictions.forecasts set yhat_statistical = yhat")
+    connection.execute(
+        """
+        update predictions.forecasts
+        set yhat = yhat * 1.08, yhat_lower_80 = yhat_lower_80 * 1.08, yhat_upper_80 = yhat_upper_80 * 1.08,
+            yhat_lower_95 = yhat_lower_95 * 1.08, yhat_upper_95 = yhat_upper_95 * 1.08, override_id = ?
+        where series_id = ? and as_of_date = ? and target_date between ? and ?
+        """,
+        [OVERRIDE["override_id"], "total", AS_OF_DATES[0], OVERRIDE["start_date"], OVERRIDE["end_date"]],
+    )
+    connection.execute(
+        "insert into planning.overrides by name select ? as override_id, ? as series_id, ? as start_date, "
+        "? as end_date, ? as kind, ? as amount, ? as reason, ? as author, timestamp '2024-06-15 09:00' as "
+        "created_at, 'active' as status",
+        list(OVERRIDE.values()),
+    )
+    connection.execute(
+        """
+        create view predictions.forecast_value_added as
+        select o.override_id, o.series_id, o.author, o.reason, o.kind, o.amount, o.status,
+            count(*) as scored_periods, sum(a.actual) as actual, sum(a.abs_error) as final_abs_error,
+            sum(a.statistical_abs_error) as statistical_abs_error,
+            sum(a.statistical_abs_error) - sum(a.abs_error) as value_added,
+            sum(a.abs_error) / sum(abs(a.actual)) as final_wape,
+            sum(a.statistical_abs_error) / sum(abs(a.actual)) as statistical_wape
+        from planning.overrides o join predictions.forecast_accuracy a using (override_id)
+        group by all
+        """
+    )
+
+
+def write_override_log(home: Path) -> None:
+    """The planners' log the Review page reads, holding the fixture's override."""
+    import json
+
+    record = {"event": "add", **OVERRIDE, "created_at": "2024-06-15T09:00:00"}
+    record |= {"start_date": OVERRIDE["start_date"].isoformat(), "end_date": OVERRIDE["end_date"].isoformat()}
+    path = home / "overrides" / "synthetic.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record) + "\n")
+
+
+@pytest.fixture(scope="session")
+def full_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DAYBREAK_HOME whose serving file has every table the pages read, a drift report and dbt results."""
+    import json
+
+    home = tmp_path_factory.mktemp("daybreak_full_home")
+    report = home / "reports" / "synthetic" / "drift" / f"{LAST_ACTUAL}.html"
+    report.parent.mkdir(parents=True)
+    report.write_text(
+        "<html><body><h2>Evidently data drift report</h2><p>2 of 8 columns drifted.</p></body></html>"
+    )
+    add_everything(
+        add_components(build_serving_file(home / "serving" / "synthetic.duckdb")), drift_report=report
+    )
+    target = home / "dbt" / "synthetic" / "target"
+    target.mkdir(parents=True)
+    results = [
+        {
+            "unique_id": f"test.daybreak.not_null_fct_daily_sales_{n}",
+            "status": "pass",
+            "execution_time": 0.1,
+            "message": None,
+        }
+        for n in range(6)
+    ] + [
+        {
+            "unique_id": "test.daybreak.unique_forecasts",
+            "status": "warn",
+            "execution_time": 0.2,
+            "message": "Got 1 result, configured to warn if != 0",
+        },
+        {
+            "unique_id": "model.daybreak.fct_daily_sales",
+            "status": "success",
+            "execution_time": 1.0,
+            "message": "OK",
+        },
+    ]
+    (target / "run_results.json").write_text(json.dumps({"results": results}))
+    write_override_log(home)
     return home

@@ -12,7 +12,6 @@ APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 CHART = '[data-testid="stVegaLiteChart"]'
 CHART_LINES = f"{CHART} svg .mark-line path"
-CHART_BANDS = f"{CHART} svg .mark-area path"
 METRIC = '[data-testid="stMetric"]'
 ALERT = '[data-testid="stAlert"]'
 SELECTBOX = '[data-testid="stSelectbox"]'
@@ -26,7 +25,9 @@ def open_app(page, url: str) -> None:
 
 
 def line_paths(page) -> list[str]:
-    return [path.get_attribute("d") or "" for path in page.locator(CHART_LINES).all()]
+    """The line paths of the page's first chart (the forecast chart)."""
+    lines = page.locator(CHART).first.locator("svg .mark-line path")
+    return [path.get_attribute("d") or "" for path in lines.all()]
 
 
 def selector(page, label: str):
@@ -43,21 +44,21 @@ def test_forecast_page_draws_the_chart_and_follows_the_series_selector(
     page, start_app, serving_home, tmp_path: Path
 ):
     # Given the app serving a published file
-    open_app(page, start_app(serving_home))
+    open_app(page, start_app(serving_home) + "/forecast")
 
     # Then the page is the forecast page of the Daybreak app, with its chart drawn and no exception
     page.wait_for_selector(CHART_LINES)
     assert page.title() == "Daybreak"
-    assert page.locator("h1").filter(has_text="Forecast vs actual").count() == 1
+    assert page.locator("h1").filter(has_text="Forecast explorer").count() == 1
     assert page.locator(EXCEPTION).count() == 0
     chart = page.locator(CHART)
-    assert chart.count() == 1
-    box = chart.bounding_box()
+    assert chart.count() == 2, "the forecast, and how it moved across the two nights"
+    box = chart.first.bounding_box()
     assert box["width"] > 400 and box["height"] > 300
     total_lines = line_paths(page)
     assert len(total_lines) == 2, "one line for actuals, one for the forecast"
     assert all(len(d) > 200 for d in total_lines), "each line is drawn through many points"
-    assert page.locator(CHART_BANDS).count() == 2, "the 80% and 95% interval bands"
+    assert page.locator(CHART).first.locator("svg .mark-area path").count() == 2, "the 80% and 95% bands"
     assert selector(page, "Series").input_value() == "All locations"
     assert selector(page, "Forecast made on").input_value() == "Sun 30 Jun 2024 · prophet"
     metrics = page.locator(METRIC)
@@ -117,11 +118,14 @@ def test_forecast_page_without_a_published_file_explains_how_to_get_one(
 
 def test_forecast_components_explain_the_forecast_when_published(page, start_app, components_home):
     # Given a published file whose forecasts have components
-    open_app(page, start_app(components_home))
+    open_app(page, start_app(components_home) + "/forecast")
 
     # Then below the forecast the page shows what it is made of, without an exception
     page.get_by_text("What drives this forecast").wait_for()
     page.wait_for_selector(APP_IDLE)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.locator(CHART).count() == 2, "the forecast chart and the components chart"
-    assert "add up to the forecast" in page.locator('[data-testid="stCaptionContainer"]').last.inner_text()
+    assert page.locator(CHART).count() == 3, "the forecast, its components and how it moved"
+    assert (
+        page.locator('[data-testid="stCaptionContainer"]').filter(has_text="add up to the forecast").count()
+        == 1
+    )

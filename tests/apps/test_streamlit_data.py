@@ -130,3 +130,69 @@ def test_forecast_components_of_one_version(app_data, monkeypatch, components_ho
 
 def test_forecast_components_without_the_table_are_empty(data, serving_spec):
     assert data.forecast_components("total", serving_spec.as_of_dates[0]).empty
+
+
+@pytest.fixture
+def full(app_data, monkeypatch, full_home):
+    monkeypatch.setenv("DAYBREAK_HOME", str(full_home))
+    monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
+    return app_data
+
+
+def test_segment_transitions_account_for_every_customer_of_the_later_date(full):
+    moves = full.segment_transitions(dt.date(2024, 6, 16), dt.date(2024, 6, 30))
+
+    assert moves["customers"].sum() == 60
+    assert moves.groupby("from_segment")["share_of_from"].sum().round(9).eq(1).all()
+    assert full.customer_history("C0005")["as_of_date"].tolist() == [
+        dt.date(2024, 6, 2),
+        dt.date(2024, 6, 16),
+        dt.date(2024, 6, 30),
+    ]
+
+
+def test_accuracy_by_horizon_beside_the_seasonal_naive(full, serving_spec):
+    scores = full.accuracy_by_horizon("total")
+
+    assert scores["horizon_step"].tolist() == list(range(1, 15)), "the 16 Jun forecast, 14 days with actuals"
+    assert scores[["wape", "naive_wape"]].notna().all().all()
+    assert full.accuracy_by_horizon("total' or '1'='1").empty
+
+
+def test_forecast_revisions_only_count_nights_that_covered_the_whole_window(full):
+    moves = full.forecast_revisions("total", dt.date(2024, 7, 1), dt.date(2024, 7, 7))
+
+    assert moves["as_of_date"].tolist() == [dt.date(2024, 6, 16), dt.date(2024, 6, 30)]
+    assert moves["days"].tolist() == [7, 7]
+
+
+def test_movers_rank_series_by_the_size_of_their_change(full, serving_spec):
+    movers = full.movers(serving_spec.last_actual)
+
+    assert movers["series_id"].tolist() == ["location=Germany"], "the total is not a mover"
+    row = movers.iloc[0]
+    assert row["change"] == pytest.approx(row["current"] - row["previous"])
+
+
+def test_the_report_reader_only_opens_files_under_the_reports_folder(full, full_home):
+    report = next((full_home / "reports").rglob("*.html"))
+
+    assert "Evidently" in full.report_html(str(report))
+    assert full.report_html("/etc/passwd") is None
+    assert full.report_html(str(report.parent / ".." / ".." / ".." / "serving" / "synthetic.duckdb")) is None
+
+
+def test_dbt_results_from_run_results_json_and_empty_without_it(full, app_data, monkeypatch, empty_home):
+    results = full.dbt_results()
+    assert set(results.loc[results["kind"] == "test", "status"]) == {"pass", "warn"}
+
+    monkeypatch.setenv("DAYBREAK_HOME", str(empty_home))
+    assert app_data.dbt_results().empty
+
+
+def test_override_applications_and_value_added(full):
+    applied = full.override_applications()
+    assert applied[["override_id", "nights", "rows"]].values.tolist() == [["ov-0123456789ab", 1, 3]]
+    added = full.forecast_value_added()
+    assert added["author"].tolist() == ["ana@example.com"]
+    assert added["scored_periods"].tolist() == [3]

@@ -218,8 +218,10 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
             "stg_raw__sales_lines",
             "stg_reference__calendar_days",
             "stg_predictions__forecasts",
+            "stg_planning__overrides",
             "forecasts_latest",
             "forecast_accuracy",
+            "forecast_value_added",
             *(table.split(".")[1] for table in CONTRACT),
         }
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses

@@ -1,4 +1,4 @@
-"""Forecast vs actual: a series' nightly forecast beside what was actually sold.
+"""Forecast explorer: a series' nightly forecast beside what was actually sold.
 
 Layout only: the numbers come from `data` (the app's one data module), the wording from `formatting`.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import altair as alt
+import charts
 import data
 import formatting as fmt
 import pandas as pd
@@ -21,16 +22,12 @@ DEFAULT_LOOKBACK = 120
 RECENT_DAYS = 7
 YEAR_AGO = dt.timedelta(weeks=52)  # 364 days, so the comparison lines up the same weekdays
 
-ACTUAL = "Actual"
-FORECAST = "Forecast"
-BAND_80 = "80% interval"
-BAND_95 = "95% interval"
-COLORS = {ACTUAL: "#1f3b57", FORECAST: "#e8710a", BAND_80: "#f7bd85", BAND_95: "#fde3cb"}
-MUTED = "#7b8794"
+ACTUAL = charts.ACTUAL
+FORECAST = charts.FORECAST
 
 
 def render() -> None:
-    st.title("Forecast vs actual")
+    st.title("Forecast explorer")
     version = data.serving_version()
     if version is None:
         st.info(
@@ -54,6 +51,7 @@ def render() -> None:
         return
 
     with st.sidebar:
+        series_ids = _filter_by_keys(series_ids)
         series_id = st.selectbox(
             "Series",
             series_ids,
@@ -102,11 +100,126 @@ def render() -> None:
         f"forecast made on {fmt.day(as_of_date)} for the next {horizon} days"
     )
     _kpis(sales, rows, selected, as_of_date, target)
+    if rows["override_id"].notna().any():
+        overridden = rows[rows["override_id"].notna()]
+        st.info(
+            f"**A planner's override sets {len(overridden)} day(s) of this forecast** "
+            f"({fmt.short_day(overridden['target_date'].min())}–{fmt.short_day(overridden['target_date'].max())}, "
+            f"{', '.join(sorted(set(overridden['override_id'])))}). The orange line is the final forecast; the "
+            "dashed line is the model's, kept beside it. Who changed it and why: the Review page.",
+            icon=":material/edit_note:",
+        )
     with st.container(border=True):
         st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
-        st.altair_chart(_chart(sales[sales.index >= window_start], rows, as_of_date, target), width="stretch")
+        st.altair_chart(
+            charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target),
+            width="stretch",
+        )
     _detail_table(rows, sales, series_id, as_of_date, target)
     _components(series_id, as_of_date)
+    _revisions(series_id, rows)
+    _accuracy(series_id)
+
+
+def _filter_by_keys(series_ids: list[str]) -> list[str]:
+    """A selectbox per key of the dataset's series (location, product, ...) narrowing the series list.
+
+    Series ids spell their keys (`location=DE|product_id=23`), so the keys are read from the ids themselves and
+    the page follows whatever keys the dataset config declares. Only shown when some series have keys.
+    """
+    keyed = {
+        sid: dict(part.partition("=")[::2] for part in sid.split("|")) for sid in series_ids if "=" in sid
+    }
+    keys = sorted({key for parts in keyed.values() for key in parts})
+    chosen: dict[str, str] = {}
+    for key in keys:
+        values = sorted({parts[key] for parts in keyed.values() if key in parts})
+        pick = st.selectbox(
+            f"Filter by {fmt.KEY_LABELS.get(key, key).lower()}",
+            ["Any", *values],
+            key=f"filter_{key}",
+            help="Narrows the Series list to the series with this value of the key.",
+        )
+        if pick != "Any":
+            chosen[key] = pick
+    if not chosen:
+        return series_ids
+    matching = [sid for sid, parts in keyed.items() if all(parts.get(k) == v for k, v in chosen.items())]
+    return matching or series_ids
+
+
+def _revisions(series_id: str, rows: pd.DataFrame) -> None:
+    """How the forecast for this version's first week moved across the nights that forecast all of it."""
+    if rows.empty:
+        return
+    first = rows["target_date"].min()
+    last = min(rows["target_date"].max(), first + dt.timedelta(days=RECENT_DAYS - 1))
+    moves = data.forecast_revisions(series_id, first, last)
+    st.subheader("How the forecast moved")
+    if len(moves) < 2:
+        st.caption(
+            f"Only one night has forecast all of {fmt.short_day(first)}–{fmt.short_day(last)} so far; once later "
+            "nights forecast it too, this shows how the forecast for it changed night by night."
+        )
+        return
+    st.caption(
+        f"The forecast total for {fmt.short_day(first)}–{fmt.short_day(last)}, as made on each night that covered "
+        "all of it, with its 80% interval."
+    )
+    moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
+    base = alt.Chart(moves).encode(x=alt.X("as_of_date:T", title="Forecast made on"))
+    chart = alt.layer(
+        base.mark_area(color=charts.COLORS[charts.BAND_80], opacity=0.7).encode(
+            y=alt.Y("yhat_lower_80:Q", title="Forecast total", axis=alt.Axis(format="~s")),
+            y2="yhat_upper_80:Q",
+        ),
+        base.mark_line(point=True, color=charts.COLORS[FORECAST]).encode(
+            y="yhat:Q",
+            tooltip=[alt.Tooltip("as_of_date:T", title="Made on"), alt.Tooltip("yhat:Q", format=",.0f")],
+        ),
+    ).properties(height=220)
+    st.altair_chart(chart, width="stretch")
+
+
+def _accuracy(series_id: str) -> None:
+    """Accuracy by horizon of every scored forecast, against the seasonal naive on the same periods."""
+    scores = data.accuracy_by_horizon(series_id)
+    st.subheader("Accuracy by horizon")
+    if scores.empty:
+        st.caption(
+            "No forecast of this series has been scored yet: a forecast is scored once its day's actuals land "
+            "(`predictions.forecast_accuracy`), so this fills in over the nights after a forecast is made."
+        )
+        return
+    long = scores.melt(
+        id_vars=["horizon_step", "scored"],
+        value_vars=["wape", "naive_wape"],
+        var_name="forecast",
+        value_name="value",
+    )
+    long["forecast"] = long["forecast"].map({"wape": "Forecast", "naive_wape": "Seasonal naive"})
+    st.caption(
+        "Weighted absolute percentage error (lower is better) of the forecasts made that many days ahead, beside "
+        "the seasonal naive on the same days: where the line is below the naive's, the model adds value."
+    )
+    chart = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("horizon_step:Q", title="Days ahead"),
+            y=alt.Y("value:Q", title="WAPE", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "forecast:N",
+                scale=alt.Scale(
+                    domain=["Forecast", "Seasonal naive"], range=[charts.COLORS[FORECAST], charts.MUTED]
+                ),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            tooltip=["horizon_step:Q", "forecast:N", alt.Tooltip("value:Q", format=".1%"), "scored:Q"],
+        )
+        .properties(height=220)
+    )
+    st.altair_chart(chart, width="stretch")
 
 
 def _window_sum(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
@@ -187,87 +300,6 @@ def _kpis(
     )
 
 
-def _chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str) -> alt.LayerChart:
-    """Actuals as a line, the forecast as a line over its 80% and 95% bands, and a rule at the as-of date."""
-    actual = history.rename("actual").rename_axis("date").reset_index()
-    forecast = rows.rename(columns={"target_date": "date"})[
-        ["date", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
-    ]
-    frame = actual.merge(forecast, on="date", how="outer").sort_values("date")
-    frame["date"] = pd.to_datetime(frame["date"])  # datetime64 is read as local time, ISO dates as UTC
-    frame["actual_text"] = _number_text(frame["actual"])
-    frame["yhat_text"] = _number_text(frame["yhat"])
-    frame["band_80"] = _number_text(frame["yhat_lower_80"]) + " – " + _number_text(frame["yhat_upper_80"])
-    frame["band_95"] = _number_text(frame["yhat_lower_95"]) + " – " + _number_text(frame["yhat_upper_95"])
-    frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
-
-    label = fmt.target_label(target)
-    color = alt.Color(
-        "layer:N",
-        scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())),
-        legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
-    )
-    base = alt.Chart(frame).encode(
-        x=alt.X(
-            "date:T", title=None, axis=alt.Axis(format="%-d %b", grid=False, labelColor=MUTED, tickCount=8)
-        )
-    )
-
-    def tagged(chart: alt.Chart, layer: str) -> alt.Chart:
-        return chart.transform_calculate(layer=f"'{layer}'").encode(color=color)
-
-    y_axis = alt.Axis(format="~s", labelColor=MUTED, titleColor=MUTED, gridColor="#e4e7eb")
-    band_95 = tagged(
-        base.mark_area().encode(
-            y=alt.Y("yhat_lower_95:Q", title=f"{label} per day", axis=y_axis), y2="yhat_upper_95:Q"
-        ),
-        BAND_95,
-    )
-    band_80 = tagged(base.mark_area().encode(y="yhat_lower_80:Q", y2="yhat_upper_80:Q"), BAND_80)
-    actual_line = tagged(base.mark_line(strokeWidth=1.8).encode(y="actual:Q"), ACTUAL)
-    forecast_line = tagged(base.mark_line(strokeWidth=2.4).encode(y="yhat:Q"), FORECAST)
-
-    hover = alt.selection_point(
-        fields=["date"], nearest=True, on="pointerover", clear="pointerout", empty=False
-    )
-    hover_rule = (
-        base.mark_rule(color=MUTED, strokeWidth=1)
-        .encode(
-            opacity=alt.condition(hover, alt.value(0.5), alt.value(0)),
-            tooltip=[
-                alt.Tooltip("date:T", title="Date", format="%a %d %b %Y"),
-                alt.Tooltip("actual_text:N", title=ACTUAL),
-                alt.Tooltip("yhat_text:N", title=FORECAST),
-                alt.Tooltip("band_80:N", title=BAND_80),
-                alt.Tooltip("band_95:N", title=BAND_95),
-            ],
-        )
-        .add_params(hover)
-    )
-    hover_points = alt.layer(
-        base.mark_circle(size=45, color=COLORS[ACTUAL]).encode(y="actual:Q"),
-        base.mark_circle(size=45, color=COLORS[FORECAST]).encode(y="yhat:Q"),
-    ).transform_filter(hover)
-
-    as_of = pd.DataFrame(
-        {"date": [pd.Timestamp(as_of_date)], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]}
-    )
-    as_of_rule = alt.Chart(as_of).mark_rule(color=MUTED, strokeDash=[4, 4]).encode(x="date:T")
-    as_of_text = (
-        alt.Chart(as_of)
-        .mark_text(align="right", baseline="top", dx=-6, dy=6, color=MUTED, fontSize=12)
-        .encode(x="date:T", y=alt.value(0), text="text:N")
-    )
-    return alt.layer(
-        band_95, band_80, actual_line, forecast_line, as_of_rule, as_of_text, hover_rule, hover_points
-    ).properties(height=420)
-
-
-def _number_text(values: pd.Series) -> pd.Series:
-    """Tooltip text: 52,123, or an em dash where there is no value."""
-    return values.map("{:,.0f}".format).where(values.notna(), "—")
-
-
 def _detail_table(
     rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, target: str
 ) -> None:
@@ -277,6 +309,7 @@ def _detail_table(
         "target_date",
         "horizon_step",
         "yhat",
+        "yhat_statistical",
         "yhat_lower_80",
         "yhat_upper_80",
         "yhat_lower_95",
@@ -310,6 +343,7 @@ def _detail_table(
             "target_date": st.column_config.DateColumn("Date", format="ddd D MMM YYYY"),
             "horizon_step": st.column_config.NumberColumn("Day ahead", format="%d"),
             "yhat": amount(f"{FORECAST} {fmt.target_label(target).lower()}"),
+            "yhat_statistical": amount("Model's forecast"),
             "yhat_lower_80": amount("80% low"),
             "yhat_upper_80": amount("80% high"),
             "yhat_lower_95": amount("95% low"),

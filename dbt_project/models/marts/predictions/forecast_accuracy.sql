@@ -106,7 +106,10 @@ accuracy as (
             as naive_abs_error,
         scored.model,
         scored.model_version,
-        scored.run_id
+        scored.run_id,
+        scored.yhat_statistical,
+        abs(scored.yhat_statistical - scored.actual) as statistical_abs_error,
+        scored.override_id
     from scored
     left join period_actuals as naive
         on scored.series_id = naive.series_id

@@ -13,7 +13,10 @@ with forecasts as (
         cast(yhat_upper_95 as double) as yhat_upper_95,
         cast(model as string) as model,
         cast(model_version as string) as model_version,
-        cast(run_id as string) as run_id
+        cast(run_id as string) as run_id,
+        -- rows written before planners' overrides existed hold the model's value in yhat only
+        cast(coalesce(yhat_statistical, yhat) as double) as yhat_statistical,
+        cast(override_id as string) as override_id
     from {{ source('predictions', 'forecasts') }}
 
 )

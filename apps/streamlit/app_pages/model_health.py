@@ -1,0 +1,212 @@
+"""Model health: what the models did. Champions and challengers with their backtest scores, the registry's
+promotions, rejections and rollbacks, drift over time, and a night's Evidently drift report.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import data
+import formatting as fmt
+import guards
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+
+REQUIRED_TABLES = ("registry.model_versions", "registry.model_events")
+ACTION_COLORS = {
+    "register": "#90a4ae",
+    "promote": "#2e7d32",
+    "reject": "#ef6c00",
+    "rollback": "#c62828",
+    "retire": "#5d4037",
+}
+
+
+def render() -> None:
+    st.title("Model health")
+    if not guards.published(*REQUIRED_TABLES):
+        return
+    guards.published_caption()
+    _champions()
+    _events()
+    _value_added()
+    _drift()
+
+
+def _champions() -> None:
+    st.subheader("Champions and challengers")
+    versions = data.model_versions("forecast")
+    if versions.empty:
+        guards.nothing_yet(
+            "No forecast model is registered yet.",
+            "The forecast job registers a champion per series on its first retraining night (`make demo`).",
+        )
+        return
+    scores = pd.DataFrame()
+    if not data.missing_tables("predictions.backtest_metrics"):
+        scores = data.backtest_scores()
+    if scores.empty:
+        st.caption("No backtest has been published yet; champions are listed once candidates are scored.")
+        st.dataframe(versions, hide_index=True, width="stretch")
+        return
+    night = scores["as_of_date"].iloc[0]
+    series = list(dict.fromkeys(scores["series_id"]))
+    series_id = st.selectbox("Series", series, format_func=fmt.series_label, key="health_series")
+    champion = versions[(versions["model_id"] == series_id) & (versions["status"] == "champion")]
+    champion_text = (
+        f"champion **{champion['model_name'].iloc[0]}** (version {champion['version'].iloc[0]})"
+        if not champion.empty
+        else "no champion yet"
+    )
+    st.caption(
+        f"{fmt.series_label(series_id)}: {champion_text}. Mean backtest MASE of every candidate on the last "
+        f"retraining night, {fmt.day(night)} (lower is better; below 1 beats the seasonal naive in-sample)."
+    )
+    frame = scores[scores["series_id"] == series_id].copy()
+    frame["pick"] = frame["selected"].map(lambda chosen: "challenger" if chosen else "candidate")
+    frame.loc[frame["role"] == "baseline", "pick"] = "seasonal naive"
+    frame.loc[frame["role"] == "champion", "pick"] = "champion"
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("candidate:N", sort="x", title=None),
+            x=alt.X("mase:Q", title="MASE"),
+            color=alt.Color(
+                "pick:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["champion", "challenger", "candidate", "seasonal naive"],
+                    range=["#1f3b57", "#e8710a", "#b0bec5", "#7b8794"],
+                ),
+            ),
+            tooltip=[
+                "candidate:N",
+                "role:N",
+                alt.Tooltip("mase:Q", format=".3f"),
+                alt.Tooltip("smape:Q", format=".1f"),
+                alt.Tooltip("coverage_80:Q", format=".0%"),
+            ],
+        )
+        .properties(height=36 * len(frame) + 40)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _events() -> None:
+    st.subheader("Promotions, rejections and rollbacks")
+    events = data.model_events()
+    events = events[events["action"] != "register"]
+    if events.empty:
+        st.caption("The registry has no decisions yet: they come from retraining nights.")
+        return
+    events["logical_date"] = pd.to_datetime(events["logical_date"])
+    events["model"] = events["model_id"].map(fmt.series_label)
+    chart = (
+        alt.Chart(events)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x=alt.X("logical_date:T", title=None, axis=alt.Axis(format="%-d %b", tickCount="day")),
+            y=alt.Y("model:N", title=None, scale=alt.Scale(padding=0.5)),
+            color=alt.Color(
+                "action:N",
+                scale=alt.Scale(domain=list(ACTION_COLORS), range=list(ACTION_COLORS.values())),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N"],
+        )
+        .properties(height=48 * events["model"].nunique() + 50)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _value_added() -> None:
+    """Forecast value added: did planners' overrides make the forecast better than the model's, by planner and
+    reason (the dbt view `predictions.forecast_value_added`)."""
+    st.subheader("Forecast value added by planners")
+    scored = data.forecast_value_added()
+    if scored.empty:
+        st.caption(
+            "No planner's override has been scored yet: overrides are recorded on the Review page (or with "
+            "`daybreak override add`), applied by the next night, and scored here once their days' actuals land."
+        )
+        return
+    by = st.radio("Per", ["author", "reason"], horizontal=True, key="fva_by", format_func=str.capitalize)
+    grouped = scored.groupby(by, as_index=False)[
+        ["final_abs_error", "statistical_abs_error", "value_added"]
+    ].sum()
+    grouped["better"] = grouped["value_added"].map(lambda v: "improved" if v >= 0 else "worsened")
+    st.caption(
+        "The model's absolute error minus the final (overridden) forecast's, summed over the scored days each "
+        "override changed: to the right of zero the planners' changes made the forecast better."
+    )
+    chart = (
+        alt.Chart(grouped)
+        .mark_bar(size=20)
+        .encode(
+            y=alt.Y(f"{by}:N", title=None, sort="-x"),
+            x=alt.X("value_added:Q", title="Absolute error removed", axis=alt.Axis(format="~s")),
+            color=alt.Color(
+                "better:N",
+                scale=alt.Scale(domain=["improved", "worsened"], range=["#2e7d32", "#c62828"]),
+                legend=None,
+            ),
+            tooltip=[
+                f"{by}:N",
+                alt.Tooltip("value_added:Q", format=",.0f"),
+                alt.Tooltip("final_abs_error:Q", format=",.0f"),
+                alt.Tooltip("statistical_abs_error:Q", format=",.0f"),
+            ],
+        )
+        .properties(height=40 * len(grouped) + 40)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _drift() -> None:
+    st.subheader("Drift of the sales data")
+    if data.missing_tables("monitoring.drift_summary"):
+        st.caption(
+            "The drift job has not published yet: its nightly summary appears here after its first run."
+        )
+        return
+    summary = data.drift_summary()
+    if summary.empty:
+        st.caption("No night has been compared yet: drift needs a reference window of history first.")
+        return
+    frame = summary.copy()
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    chart = (
+        alt.Chart(frame)
+        .mark_line(point=True, color="#1f3b57")
+        .encode(
+            x=alt.X("as_of_date:T", title=None),
+            y=alt.Y("share_drifted:Q", title="Share of columns drifted", axis=alt.Axis(format="%")),
+            tooltip=["as_of_date:T", "n_drifted_columns:Q", "n_columns:Q", "dataset_drift:N"],
+        )
+        .properties(height=200)
+    )
+    st.altair_chart(chart, width="stretch")
+    per_column = data.drift_metrics()
+    if {"as_of_date", "column_name", "drift_score"} <= set(per_column.columns) and not per_column.empty:
+        per_column["as_of_date"] = pd.to_datetime(per_column["as_of_date"])
+        st.altair_chart(
+            alt.Chart(per_column)
+            .mark_line()
+            .encode(x=alt.X("as_of_date:T", title=None), y="drift_score:Q", color="column_name:N")
+            .properties(height=200),
+            width="stretch",
+        )
+    reports = summary.dropna(subset=["report_path"])
+    if reports.empty:
+        return
+    nights = reports["as_of_date"].tolist()[::-1]
+    night = st.selectbox("Evidently report of the night", nights, format_func=fmt.day, key="report_night")
+    html = data.report_html(reports.set_index("as_of_date").loc[night, "report_path"])
+    if html is None:
+        st.caption("That night's report file is no longer in the data home's reports folder.")
+        return
+    components.html(html, height=700, scrolling=True)
+
+
+render()

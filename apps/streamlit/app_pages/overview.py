@@ -1,0 +1,164 @@
+"""Overview: what an executive reads at breakfast. Last week's and month's sales against forecast and last year,
+the business's forecast for the horizon, the biggest movers, and whether last night's run completed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import charts
+import data
+import formatting as fmt
+import guards
+import pandas as pd
+import streamlit as st
+
+REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
+WINDOWS = (7, 28)
+YEAR_AGO = dt.timedelta(weeks=52)  # same weekdays a year earlier
+HISTORY_DAYS = 90
+
+
+def render() -> None:
+    st.title("Overview")
+    if not guards.published(*REQUIRED_TABLES):
+        return
+    guards.published_caption()
+    as_of = data.latest_night()
+    last_day = data.last_sales_date()
+    if as_of is None or last_day is None:
+        guards.nothing_yet(
+            "No forecasts or sales are published yet.", "They appear after the first complete nightly run."
+        )
+        return
+    _night_banner(as_of, last_day)
+    history = data.daily_totals(last_day - YEAR_AGO - dt.timedelta(days=max(WINDOWS)), last_day)
+    history = history.set_index("sales_date")
+    if history.empty:
+        guards.nothing_yet(
+            "The `total` series has no sales yet.", "Run a night that loads sales (`make demo`)."
+        )
+        return
+    _kpis(history, last_day)
+    rows = data.forecast("total", as_of)
+    with st.container(border=True):
+        st.markdown(
+            f"**The business's daily {fmt.target_label(_target(rows)).lower()}: last {HISTORY_DAYS} days "
+            f"and the forecast made {fmt.day(as_of)}**"
+        )
+        recent = history[history.index > last_day - dt.timedelta(days=HISTORY_DAYS)][_target(rows)]
+        st.altair_chart(charts.forecast_chart(recent, rows, as_of, _target(rows)), width="stretch")
+    _movers(last_day)
+
+
+def _target(rows: pd.DataFrame) -> str:
+    return rows["target"].iloc[0] if not rows.empty else "revenue"
+
+
+def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
+    nights = data.night_status()
+    latest = nights.iloc[0] if not nights.empty else None
+    complete = as_of >= last_day and latest is not None and latest["forecast_series"] > 0
+    detail = ""
+    if latest is not None:
+        detail = (
+            f" {int(latest['forecast_series'])} series forecast; {int(latest['files_loaded'])} file(s) loaded, "
+            f"{int(latest['files_refused'])} refused, {int(latest['rows_quarantined'])} row(s) quarantined."
+        )
+    if complete and (latest is None or latest["files_refused"] == 0):
+        st.success(
+            f"Numbers as of **{fmt.day(as_of)}**. Last night's run completed.{detail}",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.warning(
+            f"Numbers as of **{fmt.day(as_of)}**, sales to {fmt.day(last_day)}. Last night's run did not complete "
+            f"cleanly.{detail} See the Pipeline page.",
+            icon=":material/warning:",
+        )
+
+
+def _window(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
+    window = values[(values.index >= first) & (values.index <= last)]
+    return float(window.sum()) if len(window) == (last - first).days + 1 else None
+
+
+def _forecast_for(first: dt.date, last: dt.date) -> float | None:
+    """What the nights before each day forecast for it (the newest forecast made before the day), summed."""
+    points = data.forecasts_covering("total", first, last)
+    points = points[points["as_of_date"] < points["target_date"]]
+    if points.empty:
+        return None
+    newest = points.sort_values("as_of_date").groupby("target_date").tail(1)
+    return float(newest["yhat"].sum()) if len(newest) == (last - first).days + 1 else None
+
+
+def _kpis(history: pd.DataFrame, last_day: dt.date) -> None:
+    columns = st.columns(2 * len(WINDOWS))
+    forecast_target = data.list_forecast_versions("total")
+    target = forecast_target["target"].iloc[0] if not forecast_target.empty else "revenue"
+    index = 0
+    for measure in ("revenue", "units"):
+        for days in WINDOWS:
+            first = last_day - dt.timedelta(days=days - 1)
+            current = _window(history[measure], first, last_day)
+            year_ago = _window(history[measure], first - YEAR_AGO, last_day - YEAR_AGO)
+            forecast = _forecast_for(first, last_day) if measure == target else None
+            versus_forecast = fmt.percent_change(current, forecast) if current is not None else None
+            versus_year = fmt.percent_change(current, year_ago) if current is not None else None
+            columns[index].metric(
+                f"{fmt.target_label(measure)}, last {days} days",
+                fmt.compact(current),
+                delta=f"{versus_year} vs last year" if versus_year else "no year-ago data",
+                delta_color="normal" if versus_year else "off",
+                delta_arrow="auto" if versus_year else "off",
+                help=f"{fmt.day(first)} to {fmt.day(last_day)}. Against forecast: "
+                + (
+                    f"{versus_forecast} ({fmt.compact(forecast)} forecast)"
+                    if versus_forecast
+                    else "no forecast covered every day of the window"
+                )
+                + ". Against the same weekdays 52 weeks earlier when that history exists.",
+                border=True,
+            )
+            if versus_forecast:
+                columns[index].caption(f"{versus_forecast} vs forecast")
+            index += 1
+
+
+def _movers(last_day: dt.date) -> None:
+    movers = data.movers(last_day)
+    st.subheader("Biggest movers")
+    if movers.empty:
+        st.caption(
+            "Only the total series is published; movers appear when the dataset forecasts more series."
+        )
+        return
+    movers["series"] = movers["series_id"].map(fmt.series_label)
+    movers["direction"] = movers["change"].map(lambda change: "up" if change >= 0 else "down")
+    movers["change_text"] = movers["change_pct"].map(lambda v: "new" if v != v else f"{v:+.1%}")
+    chart = (
+        alt.Chart(movers)
+        .mark_bar(size=20)
+        .encode(
+            y=alt.Y("series:N", sort="-x", title=None, scale=alt.Scale(paddingInner=0.25)),
+            x=alt.X("change:Q", title="Revenue, last 7 days minus the 7 before", axis=alt.Axis(format="~s")),
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(domain=["up", "down"], range=["#2e7d32", "#c62828"]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("series:N", title="Series"),
+                alt.Tooltip("current:Q", format=",.0f"),
+                alt.Tooltip("previous:Q", format=",.0f"),
+                alt.Tooltip("change_text:N", title="Change"),
+            ],
+        )
+        .properties(height=50 + 34 * len(movers))
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+render()

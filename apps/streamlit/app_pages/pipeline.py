@@ -1,0 +1,155 @@
+"""Pipeline: did the nights account for every row and every euro? Rows and revenue in, loaded and quarantined
+per night, quarantine by rule with the rows behind it, dbt's test results, and links to Airflow and dbt docs.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import data
+import formatting as fmt
+import guards
+import pandas as pd
+import streamlit as st
+
+REQUIRED_TABLES = ("monitoring.ingest_runs", "monitoring.quarantine")
+STATUS_COLORS = {
+    "pass": "#2e7d32",
+    "success": "#2e7d32",
+    "warn": "#ef6c00",
+    "error": "#c62828",
+    "fail": "#c62828",
+    "skipped": "#90a4ae",
+}
+
+
+def render() -> None:
+    st.title("Pipeline")
+    _links()
+    if not guards.published(*REQUIRED_TABLES):
+        return
+    guards.published_caption()
+    accounting = data.ingest_accounting()
+    if accounting.empty:
+        guards.nothing_yet(
+            "No export file has been ingested yet.",
+            "Files dropped in the landing folder are ingested by the next night (`make demo` simulates some).",
+        )
+    else:
+        _accounting(accounting)
+    _quarantine()
+    _dbt()
+
+
+def _links() -> None:
+    left, right = st.columns(2)
+    left.link_button("Airflow UI", data.airflow_url(), icon=":material/open_in_new:", width="stretch")
+    docs = data.dbt_docs_path()
+    right.caption(
+        f"dbt docs: `{docs}` (open it, or run `dbt docs serve`)."
+        if docs
+        else "dbt docs: run `dbt docs generate` in dbt_project/ with this data home to build them."
+    )
+
+
+def _accounting(accounting: pd.DataFrame) -> None:
+    st.subheader("Recent nights: rows and revenue")
+    frame = accounting.copy()
+    frame["business_date"] = pd.to_datetime(frame["business_date"])
+    rows = frame.melt(
+        id_vars=["business_date"],
+        value_vars=["rows_loaded", "rows_quarantined"],
+        var_name="kind",
+        value_name="n",
+    )
+    rows["kind"] = rows["kind"].map({"rows_loaded": "loaded", "rows_quarantined": "quarantined"})
+    revenue = frame.melt(
+        id_vars=["business_date"],
+        value_vars=["revenue_loaded", "revenue_quarantined"],
+        var_name="kind",
+        value_name="n",
+    )
+    revenue["kind"] = revenue["kind"].map({"revenue_loaded": "loaded", "revenue_quarantined": "quarantined"})
+    color = alt.Color(
+        "kind:N", scale=alt.Scale(domain=["loaded", "quarantined"], range=["#1f3b57", "#c62828"]), title=None
+    )
+    left, right = st.columns(2)
+    for column, long, title in ((left, rows, "Rows"), (right, revenue, "Revenue")):
+        column.altair_chart(
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                x=alt.X("business_date:T", title=None),
+                y=alt.Y("n:Q", title=title, axis=alt.Axis(format="~s")),
+                color=color,
+                tooltip=["business_date:T", "kind:N", alt.Tooltip("n:Q", format=",.0f")],
+            )
+            .properties(height=220),
+            width="stretch",
+        )
+    latest = accounting.iloc[0]
+    st.caption(
+        f"{fmt.day(latest['business_date'])}: {int(latest['files_loaded'])} file(s) loaded, "
+        f"{int(latest['files_duplicate'])} duplicate, {int(latest['files_refused'])} refused; "
+        f"{int(latest['rows_in']):,} rows in = {int(latest['rows_loaded']):,} loaded + "
+        f"{int(latest['rows_quarantined']):,} quarantined."
+    )
+
+
+def _quarantine() -> None:
+    st.subheader("Quarantine by rule")
+    counts = data.quarantine_counts()
+    if counts.empty:
+        st.caption("No row has been quarantined: every ingested row passed every rule.")
+        return
+    frame = counts.copy()
+    frame["business_date"] = pd.to_datetime(frame["business_date"])
+    st.altair_chart(
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("business_date:T", title=None),
+            y=alt.Y("rows:Q", title="Rows quarantined"),
+            color=alt.Color("rule:N", title="Rule"),
+            tooltip=["business_date:T", "rule:N", "rows:Q", alt.Tooltip("revenue:Q", format=",.0f")],
+        )
+        .properties(height=200),
+        width="stretch",
+    )
+    rules = sorted(set(counts["rule"]))
+    rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
+    st.dataframe(data.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
+
+
+def _dbt() -> None:
+    st.subheader("dbt test results")
+    results = data.dbt_results()
+    tests = results[results["kind"] == "test"] if not results.empty else results
+    if tests.empty:
+        st.caption(
+            "No dbt test results in this data home's dbt target (`run_results.json`): they appear after a night's "
+            "transform runs `dbt build`."
+        )
+        return
+    summary = tests.groupby("status", as_index=False).size()
+    st.altair_chart(
+        alt.Chart(summary)
+        .mark_bar()
+        .encode(
+            x=alt.X("size:Q", title="Tests"),
+            y=alt.Y("status:N", title=None),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=list(STATUS_COLORS), range=list(STATUS_COLORS.values())),
+                legend=None,
+            ),
+            tooltip=["status:N", "size:Q"],
+        )
+        .properties(height=40 * len(summary) + 30),
+        width="stretch",
+    )
+    failing = tests[~tests["status"].isin(["pass", "success"])]
+    if not failing.empty:
+        st.dataframe(failing[["name", "status", "message"]], hide_index=True, width="stretch")
+
+
+render()

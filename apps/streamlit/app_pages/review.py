@@ -1,0 +1,202 @@
+"""Review (planners): adjust a series' forecast for a range of dates, with a reason; see, and revoke, overrides.
+
+An override is recorded in the planners' log outside the warehouse (`daybreak.overrides`); the dashboards never
+write the warehouse. The next forecast night applies it: `predictions.forecasts` then holds the model's and the
+final value side by side, and `planning.overrides` the audit. Who overrides is the signed-in user: Streamlit's
+OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, else (the demo) the labelled local fallback,
+`DAYBREAK_PLANNER` or the operating-system user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import data
+import formatting as fmt
+import guards
+import pandas as pd
+import streamlit as st
+
+from daybreak import overrides
+from daybreak.settings import get_settings
+
+REQUIRED_TABLES = ("predictions.forecasts",)
+DEFAULT_DAYS = 7
+STATUS_COLORS = {"pending": "#e8710a", "applied": "#2e7d32", "revoked": "#90a4ae"}
+
+
+def render() -> None:
+    st.title("Review forecasts")
+    planner = _planner()
+    if planner is None or not guards.published(*REQUIRED_TABLES):
+        return
+    guards.published_caption()
+    series_ids = data.list_series()
+    as_of = data.latest_night()
+    if not series_ids or as_of is None:
+        guards.nothing_yet("No forecasts are published yet.", "Planners review them after the first night.")
+        return
+    _add_form(planner, series_ids, as_of)
+    _log(planner)
+
+
+def _auth_configured() -> bool:
+    """Whether an identity provider is configured for `st.login` (an `[auth]` section in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+def _planner() -> str | None:
+    """Who is acting: the OIDC user when login is configured (asked to log in first), else the local fallback."""
+    if _auth_configured():
+        if not st.user.get("is_logged_in", False):
+            st.info("Planners sign in to override forecasts.", icon=":material/lock:")
+            st.button("Log in", on_click=st.login, icon=":material/login:")
+            return None
+        st.sidebar.caption(f"Signed in as **{st.user.get('email') or st.user.get('name')}**")
+        st.sidebar.button("Log out", on_click=st.logout)
+        return str(st.user.get("email") or st.user.get("name"))
+    planner = overrides.local_planner()
+    st.caption(
+        f"Acting as **{planner}**: the local demo sign-in (`DAYBREAK_PLANNER` or the OS user). In production, "
+        "configure OIDC in `.streamlit/secrets.toml` (`[auth]`) and planners log in instead."
+    )
+    return planner
+
+
+def _add_form(planner: str, series_ids: list[str], as_of: dt.date) -> None:
+    st.subheader("Override a forecast")
+    with st.form("override", clear_on_submit=False, border=True):
+        series_id = st.selectbox("Series", series_ids, format_func=fmt.series_label, key="override_series")
+        first = as_of + dt.timedelta(days=1)
+        dates = st.date_input(
+            "Target dates",
+            value=(first, first + dt.timedelta(days=DEFAULT_DAYS - 1)),
+            key="override_dates",
+            help="The forecast days to override, both inclusive.",
+        )
+        kind = st.radio(
+            "Adjust by",
+            ["percent", "value"],
+            format_func={"percent": "a percentage of the model's forecast", "value": "a value per day"}.get,
+            horizontal=True,
+            key="override_kind",
+        )
+        amount = st.number_input("Amount (% or per day)", value=10.0, step=1.0, key="override_amount")
+        reason = st.text_input(
+            "Reason", key="override_reason", placeholder="e.g. summer promotion, store closed"
+        )
+        submitted = st.form_submit_button("Record override", icon=":material/edit_note:")
+    if not submitted:
+        return
+    if not isinstance(dates, tuple) or len(dates) != 2:
+        st.error("Pick a first and a last target date.")
+        return
+    try:
+        record = overrides.add(
+            get_settings(),
+            series_id=series_id,
+            start_date=dates[0],
+            end_date=dates[1],
+            kind=kind,
+            amount=float(amount),
+            reason=reason,
+            author=planner,
+            now=dt.datetime.now(dt.UTC),  # the audit's record time
+        )
+    except overrides.OverrideError as error:
+        st.error(f"Not recorded: {error}.")
+        return
+    st.success(
+        f"Recorded **{record['override_id']}**: {fmt.series_label(series_id)}, {fmt.day(dates[0])} to "
+        f"{fmt.day(dates[1])}. The next nightly run applies it.",
+        icon=":material/check_circle:",
+    )
+
+
+def _log(planner: str) -> None:
+    st.subheader("Overrides")
+    log = data.override_log()
+    if log.empty:
+        st.caption("No override has been recorded yet.")
+        return
+    applied = data.override_applications().set_index("override_id")
+    frame = pd.DataFrame(
+        {
+            "override_id": log["override_id"].astype(str),
+            "series": log["series_id"].astype(str).map(fmt.series_label),
+            "start": pd.to_datetime(log["start_date"].astype(str)),
+            "end": pd.to_datetime(log["end_date"].astype(str)) + pd.Timedelta(days=1),
+            "change": [
+                f"{amount:+g}%" if kind == "percent" else f"= {amount:,.0f}/day"
+                for kind, amount in zip(log["kind"], log["amount"], strict=True)
+            ],
+            "reason": log["reason"].astype(str),
+            "author": log["author"].astype(str),
+            "recorded": log["created_at"].astype(str),
+            "status": [
+                "revoked" if status == "revoked" else "applied" if oid in applied.index else "pending"
+                for status, oid in zip(log["status"], log["override_id"], strict=True)
+            ],
+        }
+    )
+    frame["nights"] = frame["override_id"].map(applied["nights"]).fillna(0).astype(int)
+    st.caption(
+        "Each override's target dates. Pending: recorded, waiting for the next night. Applied: in the published "
+        "forecasts (the Forecast explorer shows it beside the model's). Revoked: no longer applied."
+    )
+    chart = (
+        alt.Chart(frame)
+        .mark_bar(cornerRadius=3, height=18)
+        .encode(
+            x=alt.X("start:T", title=None),
+            x2="end:T",
+            y=alt.Y("override_id:N", title=None),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=list(STATUS_COLORS), range=list(STATUS_COLORS.values())),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=[
+                "override_id:N",
+                "series:N",
+                "change:N",
+                "reason:N",
+                "author:N",
+                "recorded:N",
+                "nights:Q",
+            ],
+        )
+        .properties(height=34 * len(frame) + 50)
+    )
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(
+        frame.drop(columns=["start", "end"]).assign(
+            first=log["start_date"].astype(str).to_numpy(), last=log["end_date"].astype(str).to_numpy()
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    active = frame.loc[frame["status"] != "revoked", "override_id"].tolist()
+    if not active:
+        return
+    with st.form("revoke", border=True):
+        st.markdown("**Revoke an override** (the next night forecasts with the model's value again)")
+        override_id = st.selectbox("Override", active, key="revoke_id")
+        reason = st.text_input("Why", key="revoke_reason")
+        revoked = st.form_submit_button("Revoke", icon=":material/undo:")
+    if revoked:
+        try:
+            overrides.revoke(
+                get_settings(), override_id, reason=reason, author=planner, now=dt.datetime.now(dt.UTC)
+            )
+        except overrides.OverrideError as error:
+            st.error(f"Not revoked: {error}.")
+            return
+        st.success(f"Revoked **{override_id}**; the next nightly run stops applying it.")
+
+
+render()

@@ -1,0 +1,247 @@
+"""Planners' forecast overrides: an append-only log outside the warehouse, applied by the next forecast night.
+
+A planner knows what a model cannot (a promotion next week, a store closing for works), so the Review page and
+`daybreak override add|list|revoke` let them set a series' forecast for a range of target dates, as a value per
+period or a percentage, with a reason. The dashboards never write the warehouse (they read a published copy), so
+an override is a line in `DAYBREAK_HOME/overrides/<dataset>.jsonl`: appended under a lock and written atomically
+(the whole file renamed over the old), never edited; a revocation is another line. The forecast night reads the
+log, applies the active overrides to its forecasts (`predictions.forecasts.yhat` becomes the final value, the
+model's stays in `yhat_statistical`, the override's id in `override_id`) and copies the log to
+`planning.overrides`, the audit analysts query (who changed what, when and why, and who revoked it).
+
+The log is the planners' current intent: a night applies the overrides active when it runs, to every target date
+they cover, whatever the night's date. The created and revoked times are wall-clock and kept for the audit only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daybreak.files import dumps, write_text_atomic
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from daybreak.settings import Settings
+
+TABLE = "planning.overrides"
+KINDS = ("value", "percent")
+
+
+class OverrideError(ValueError):
+    """An override request that cannot be recorded (bad dates, amount, missing reason, unknown id)."""
+
+
+def log_path(settings: Settings) -> Path:
+    """The dataset's override log."""
+    return settings.home / "overrides" / f"{settings.dataset_name}.jsonl"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise writers (the dashboard's sessions and the CLI) so no appended line is lost."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def read_log(settings: Settings) -> list[dict]:
+    """Every line of the log, oldest first (empty when no override was ever recorded)."""
+    path = log_path(settings)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _append(settings: Settings, record: dict) -> dict:
+    path = log_path(settings)
+    with _locked(path):
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+        write_text_atomic(path, existing + dumps(record) + "\n")
+    return record
+
+
+def add(
+    settings: Settings,
+    *,
+    series_id: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    kind: str,
+    amount: float,
+    reason: str,
+    author: str,
+    now: dt.datetime,
+) -> dict:
+    """Record an override and return it (with its id).
+
+    Raises:
+        OverrideError: end before start, an unknown kind, a negative value, a cut of 100% or more, no reason or
+            no author.
+    """
+    if end_date < start_date:
+        raise OverrideError(f"the override ends ({end_date}) before it starts ({start_date})")
+    if kind not in KINDS:
+        raise OverrideError(f"kind must be one of {KINDS}, not {kind!r}")
+    if kind == "value" and amount < 0:
+        raise OverrideError("a forecast value cannot be negative")
+    if kind == "percent" and amount <= -100:
+        raise OverrideError("a percentage change must be above -100%")
+    if not reason.strip():
+        raise OverrideError("say why: an override needs a reason")
+    if not author.strip():
+        raise OverrideError("an override needs an author")
+    record = {
+        "event": "add",
+        "series_id": series_id,
+        "start_date": start_date.isoformat(),
+        "end_date": end_date.isoformat(),
+        "kind": kind,
+        "amount": float(amount),
+        "reason": reason.strip(),
+        "author": author.strip(),
+        "created_at": now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+    }
+    record["override_id"] = "ov-" + hashlib.sha256(dumps(record).encode()).hexdigest()[:12]
+    return _append(settings, record)
+
+
+def revoke(settings: Settings, override_id: str, *, reason: str, author: str, now: dt.datetime) -> dict:
+    """Record that an active override no longer applies (the next night's forecasts are the model's again).
+
+    Raises:
+        OverrideError: no active override has that id, or no reason was given.
+    """
+    active = current(settings)
+    if override_id not in set(active.loc[active["status"] == "active", "override_id"]):
+        raise OverrideError(f"no active override {override_id!r} (see `daybreak override list`)")
+    if not reason.strip():
+        raise OverrideError("say why: a revocation needs a reason")
+    return _append(
+        settings,
+        {
+            "event": "revoke",
+            "override_id": override_id,
+            "reason": reason.strip(),
+            "author": author.strip(),
+            "created_at": now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def current(settings: Settings, run_id: str | None = None) -> pd.DataFrame:
+    """Every override with its state (active or revoked), as `planning.overrides` declares it, oldest first."""
+    from daybreak import tables
+
+    rows: dict[str, dict] = {}
+    for record in read_log(settings):
+        if record.get("event") == "add":
+            rows[record["override_id"]] = {
+                **{
+                    key: record[key]
+                    for key in ("override_id", "series_id", "kind", "amount", "reason", "author")
+                },
+                "start_date": dt.date.fromisoformat(record["start_date"]),
+                "end_date": dt.date.fromisoformat(record["end_date"]),
+                "created_at": dt.datetime.fromisoformat(record["created_at"]),
+                "status": "active",
+                "revoked_by": None,
+                "revoked_at": None,
+                "revoke_reason": None,
+                "run_id": run_id,
+            }
+        elif record.get("event") == "revoke" and record.get("override_id") in rows:
+            rows[record["override_id"]].update(
+                status="revoked",
+                revoked_by=record["author"],
+                revoked_at=dt.datetime.fromisoformat(record["created_at"]),
+                revoke_reason=record["reason"],
+            )
+    import pandas as pd
+
+    declared = tables.table(TABLE)
+    if not rows:
+        return declared.empty()
+    return declared.conform(pd.DataFrame(list(rows.values())))
+
+
+def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+    """`forecasts` (rows of `predictions.forecasts`) with the active overrides applied.
+
+    `yhat_statistical` keeps the model's point forecast; `yhat` and the interval bounds become the final ones: a
+    value override sets the point and shifts the bounds by the same amount (never below zero), a percentage scales
+    the point and the bounds. When overrides overlap, the one recorded last wins. `override_id` names it.
+    """
+    import numpy as np
+
+    frame = forecasts.copy()
+    statistical = frame["yhat"].astype("float64").to_numpy()
+    frame["yhat_statistical"] = statistical
+    frame["override_id"] = None
+    active = overrides[overrides["status"] == "active"].sort_values("created_at", kind="stable")
+    if frame.empty or active.empty:
+        return frame
+    bounds = ["yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    base = {column: frame[column].astype("float64").to_numpy() for column in bounds}
+    final = {column: values.copy() for column, values in base.items()} | {"yhat": statistical.copy()}
+    override_ids = np.array([None] * len(frame), dtype=object)
+    target_dates = np.array(frame["target_date"].astype("datetime64[ns]").dt.date.to_numpy())
+    series = frame["series_id"].astype(str).to_numpy()
+    for row in active.itertuples():
+        mask = (series == row.series_id) & (target_dates >= row.start_date) & (target_dates <= row.end_date)
+        if not mask.any():
+            continue
+        if row.kind == "value":
+            shift = row.amount - statistical[mask]
+            final["yhat"][mask] = row.amount
+            for column in bounds:
+                final[column][mask] = np.maximum(base[column][mask] + shift, 0.0)
+        else:
+            factor = 1 + row.amount / 100
+            final["yhat"][mask] = statistical[mask] * factor
+            for column in bounds:
+                final[column][mask] = base[column][mask] * factor
+        override_ids[mask] = row.override_id
+    for column, values in final.items():
+        frame[column] = values
+    frame["override_id"] = override_ids
+    return frame
+
+
+def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> int:
+    """Replace `planning.overrides` with the log as it is now (the log is the source; this is its copy)."""
+    from daybreak import tables
+    from daybreak.warehouse import transaction
+
+    declared = tables.table(TABLE)
+    rows = declared.conform(overrides)
+    tables.ensure(connection, declared)
+    connection.register("_incoming_overrides", rows)
+    try:
+        with transaction(connection):
+            connection.execute(f"delete from {TABLE}")  # noqa: S608 - a declared name
+            connection.execute(f"insert into {TABLE} by name select * from _incoming_overrides")  # noqa: S608
+    finally:
+        connection.unregister("_incoming_overrides")
+    return len(rows)
+
+
+def local_planner() -> str:
+    """Who is overriding when no identity provider signed them in (the demo, the CLI): `DAYBREAK_PLANNER`, else
+    the operating-system user. Recorded as `<name> (local)`, so the audit tells it from a signed-in identity."""
+    import getpass
+    import os
+
+    return f"{os.environ.get('DAYBREAK_PLANNER') or getpass.getuser()} (local)"
