@@ -1,0 +1,78 @@
+"""When the nightly DAG runs: the business days the dataset's exports cover, one run per day.
+
+Daybreak's unit of work is a business day's export in `landing/<dataset>/<YYYY-MM-DD>/`. The nightly DAG's
+schedule is bounded by what has landed: its `start_date` is the first landed day and its `end_date` the last one,
+re-read each time Airflow parses the DAG. So the scheduler creates the run for day D only once D's export exists
+(a production source that lands tonight's file moves `end_date` forward, and the run for it follows), and
+unpausing a DAG whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) starts no run at all
+instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
+its empty (or missing) export and scores nothing new. A run for a day outside the landed range (a manual trigger,
+`airflow dags test` for such a date) fails at its first task, saying so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+from daybreak.settings import DEFAULT_DATASET, DEFAULT_HOME, Settings
+
+
+def landed_days(landing_dir: Path) -> list[dt.date]:
+    """Business days with a landing folder, in order."""
+    if not landing_dir.is_dir():
+        return []
+    days = []
+    for folder in landing_dir.iterdir():
+        try:
+            days.append(dt.date.fromisoformat(folder.name))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
+class OutsideDataError(ValueError):
+    """A run was asked for a business day the dataset's exports do not cover."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """The first and last business day with a landed export."""
+
+    first: dt.date
+    last: dt.date
+
+    def check(self, business_date: dt.date) -> None:
+        """Raise `OutsideDataError` unless `business_date` lies within the landed days."""
+        if not self.first <= business_date <= self.last:
+            raise OutsideDataError(
+                f"business date {business_date} is outside the dataset's data: exports have landed for "
+                f"{self.first}..{self.last}. A run processes the day its data interval starts on (a manual run "
+                f"at time T processes the day before T); backfill dates within that range."
+            )
+
+
+def landed_bounds(settings: Settings) -> Bounds | None:
+    """The landed range of the settings' dataset, or None before any export has landed."""
+    days = landed_days(settings.landing_dir)
+    return Bounds(days[0], days[-1]) if days else None
+
+
+def dag_bounds() -> Bounds | None:
+    """`landed_bounds` for the DAG file at parse time, from `DAYBREAK_HOME` and `DAYBREAK_DATASET` as
+    `get_settings` reads them but without loading the dataset config (that would import pandas into every parse;
+    the tasks validate the config when they run)."""
+    home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
+    return landed_bounds(Settings(home=home, dataset=os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET))
+
+
+def check_business_date(business_date: dt.date, settings: Settings) -> None:
+    """Fail clearly when a run is for a day outside the landed data (none landed: every day is outside)."""
+    bounds = landed_bounds(settings)
+    if bounds is None:
+        raise OutsideDataError(
+            f"business date {business_date}: no export has landed yet in {settings.landing_dir}"
+        )
+    bounds.check(business_date)
