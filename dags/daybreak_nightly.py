@@ -8,6 +8,8 @@ T (Airflow's rule for manual runs of an interval schedule).
 The schedule follows the data (`daybreak.schedule`): it starts on the first business day whose export has landed
 and ends on the last one, so the scheduler runs day D once D's export is there, and unpausing a DAG whose data
 ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
+A failed task (after its retries) and a night not finished `DAYBREAK_NIGHT_DEADLINE_HOURS` after it was queued
+raise an alert through `daybreak.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
 and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
 
@@ -30,7 +32,7 @@ from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from daybreak.airflow_env import WRITER_POOL
-from daybreak.alerts import on_task_failure
+from daybreak.alerts import night_deadline, on_task_failure
 from daybreak.schedule import dag_bounds
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
@@ -57,6 +59,7 @@ BOUNDS = dag_bounds()
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
+    deadline=night_deadline(),
     default_args=DEFAULT_ARGS,
     tags=["daybreak", "nightly"],
     doc_md=__doc__,
