@@ -10,7 +10,6 @@ no task ever waits on DuckDB's file lock: the task logs have no lock error and n
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import secrets
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from daybreak.airflow_api import AirflowApi
-from daybreak.airflow_env import DAG_ID, airflow_environment, prepare_metadata
+from daybreak.airflow_env import DAG_ID, airflow_environment
 from daybreak.settings import Settings
 from tests.conftest import free_port, require, stop_process_group
 from tests.integration.conftest import checksums
@@ -74,12 +73,14 @@ def postgres_url(workdir: Path) -> str:
     bin_dir = binaries[-1].parent
     if subprocess.run(["id", PG_USER], capture_output=True, check=False).returncode != 0:
         subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
+    workdir.parent.chmod(0o755)  # mkdtemp's 0700 would keep the server's user out
     workdir.mkdir(mode=0o700)
     shutil.chown(workdir, PG_USER)
     port = free_port()
 
     def as_pg(*command: str) -> None:
-        subprocess.run(["runuser", "-u", PG_USER, "--", *command], check=True, capture_output=True)
+        result = subprocess.run(["runuser", "-u", PG_USER, "--", *command], capture_output=True, text=True)
+        assert result.returncode == 0, f"{command[0]} failed: {result.stdout}{result.stderr}"
 
     as_pg(
         str(bin_dir / "initdb"),
@@ -119,24 +120,32 @@ def stop_postgres(workdir: Path) -> None:
 
 
 def start_airflow(settings: Settings, metadata_url: str | None):
-    """migrate + writer pool, then scheduler, dag-processor and api-server as three processes; a logged-in API."""
+    """The deployment's commands outside Docker: `daybreak airflow-init` (secrets checked, metadata migrated, pool
+    and admin created), then scheduler, dag-processor and api-server as three processes; a logged-in API."""
+    from cryptography.fernet import Fernet
+
     port = free_port()
     base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     base["AIRFLOW__API__PORT"] = str(port)
     env = airflow_environment(settings, base=base)
     password = secrets.token_urlsafe(12)
-    passwords = settings.airflow_home / "passwords.json"
-    passwords.parent.mkdir(parents=True, exist_ok=True)
-    passwords.write_text(json.dumps({"admin": password}))
+    secrets_dir = settings.home / "secrets"
     env |= {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url
+        or f"sqlite:///{settings.airflow_home / 'airflow.db'}",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(secrets_dir / "airflow-passwords.json"),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW_ADMIN_PASSWORD": password,
+        "DASHBOARD_PASSWORD": secrets.token_urlsafe(12),
+        "DASHBOARD_HTPASSWD_FILE": str(secrets_dir / "dashboards.htpasswd"),
     }
-    if metadata_url:
-        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_url
-    prepare_metadata(env)
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    daybreak = str(Path(sys.executable).with_name("daybreak"))
+    init = subprocess.run([daybreak, "airflow-init"], env=env, capture_output=True, text=True)
+    assert init.returncode == 0, f"daybreak airflow-init failed:\n{init.stdout[-3000:]}{init.stderr[-3000:]}"
+    assert {oct(path.stat().st_mode & 0o777) for path in secrets_dir.iterdir()} == {"0o600"}
     airflow = str(Path(sys.executable).with_name("airflow"))
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
