@@ -33,7 +33,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from daybreak.airflow_env import WRITER_POOL
 from daybreak.alerts import night_deadline, on_task_failure
-from daybreak.schedule import dag_bounds
+from daybreak.schedule import dag_bounds, undated_tasks
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -53,7 +53,7 @@ BOUNDS = dag_bounds()
 
 @dag(
     dag_id="daybreak_nightly",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC") if BOUNDS else None,
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.instance(dt.datetime.combine(BOUNDS.first, dt.time(), dt.UTC)) if BOUNDS else None,
     end_date=pendulum.instance(dt.datetime.combine(BOUNDS.last, dt.time(), dt.UTC)) if BOUNDS else None,
     catchup=False,
@@ -108,4 +108,4 @@ def daybreak_nightly():
     transformed >> [forecast(), segment(), drift()] >> publish()
 
 
-nightly = daybreak_nightly()
+nightly = undated_tasks(daybreak_nightly())

@@ -7,7 +7,8 @@ re-read each time Airflow parses the DAG. So the scheduler creates the run for d
 unpausing a DAG whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) starts no run at all
 instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
 its empty (or missing) export and scores nothing new. A run for a day outside the landed range (a manual trigger,
-`airflow dags test` for such a date) fails at its first task, saying so.
+`airflow dags test` for such a date) fails at its first task, saying so. Before anything has landed the DAG has
+no dates: a run then fails the same way ("no export has landed yet").
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ def dag_bounds() -> Bounds | None:
     the tasks validate the config when they run)."""
     home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
     return landed_bounds(Settings(home=home, dataset=os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET))
+
+
+def undated_tasks(dag):
+    """The DAG with its tasks' own start and end dates cleared (they inherit the DAG's by default).
+
+    The DAG's dates bound what the scheduler creates; a task's dates would make Airflow create a run outside them
+    with no task at all, which ends `success` having done nothing. Without them a run for a day outside the data
+    reaches `ingest`, which fails saying so (`check_business_date`)."""
+    for task in dag.tasks:
+        task.start_date = None
+        task.end_date = None
+    return dag
 
 
 def check_business_date(business_date: dt.date, settings: Settings) -> None:
