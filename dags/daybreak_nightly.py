@@ -8,8 +8,8 @@ T (Airflow's rule for manual runs of an interval schedule).
 The schedule follows the data (`daybreak.schedule`): it starts on the first business day whose export has landed
 and ends on the last one, so the scheduler runs day D once D's export is there, and unpausing a DAG whose data
 ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
-A failed task (after its retries) and a night not finished `DAYBREAK_NIGHT_DEADLINE_HOURS` after it was queued
-raise an alert through `daybreak.alerts.send` (log, email, webhook).
+A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
+long after it was queued raise an alert through `daybreak.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
 and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
 

@@ -101,7 +101,8 @@ def test_the_deadline_counts_from_when_the_night_was_queued(monkeypatch):
     assert "backfill__2024-12-30" in messages[0]["text"] and "5 h" in messages[0]["text"]
 
 
-def test_the_nightly_dag_has_the_deadline():
-    from dags.daybreak_nightly import nightly
+def test_without_a_configured_deadline_there_is_no_deadline_alert(monkeypatch):
+    from daybreak import alerts
 
-    assert [alert.name for alert in nightly.deadline] == ["daybreak_night_deadline"]
+    monkeypatch.delenv("DAYBREAK_NIGHT_DEADLINE_HOURS", raising=False)
+    assert alerts.night_deadline() is None
