@@ -67,7 +67,7 @@ def main() -> int:
     base_url = airflow_url(airflow_environment(settings))
     password = generated_password(settings)
     api = AirflowApi.login(base_url, "admin", password)
-    before = {run["run_id"] for run in api.dag_runs(DAG_ID)}
+    before = {run["dag_run_id"] for run in api.dag_runs(DAG_ID)}
     last = landed_bounds(settings).last - dt.timedelta(days=7)
     first = last - dt.timedelta(days=1)
     docs = PROJECT_ROOT / "docs" / "img"
@@ -81,7 +81,7 @@ def main() -> int:
         runs = api.wait_for_backfill(max(backfills, key=lambda backfill: backfill["id"]), seconds=3600)
         screenshot_runs(page, base_url, DAG_ID, docs / "airflow-backfill-runs.png")
         browser.close()
-    new = sorted((run["logical_date"][:10], run["state"]) for run in runs if run["run_id"] not in before)
+    new = sorted((run["logical_date"][:10], run["state"]) for run in runs if run["dag_run_id"] not in before)
     print(f"backfilled from the UI dialog: {new}")
     return 0 if new and all(state == "success" for _, state in new) else 1
 
