@@ -6,8 +6,7 @@ runs and backfills for logical date D process D; a manual trigger at time T proc
 T (Airflow's rule for manual runs of an interval schedule).
 
 The schedule follows the data (`daybreak.schedule`): it starts on the first business day whose export has landed
-and ends on the last one, so the scheduler runs day D once D's export is there, and unpausing a DAG whose data
-ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
+and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
 A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
 long after it was queued raise an alert through `daybreak.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
@@ -33,7 +32,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from daybreak.airflow_env import WRITER_POOL
 from daybreak.alerts import night_deadline, on_task_failure
-from daybreak.schedule import dag_bounds, undated_tasks
+from daybreak.schedule import dag_bounds, dag_end
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -55,7 +54,7 @@ BOUNDS = dag_bounds()
     dag_id="daybreak_nightly",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.instance(dt.datetime.combine(BOUNDS.first, dt.time(), dt.UTC)) if BOUNDS else None,
-    end_date=pendulum.instance(dt.datetime.combine(BOUNDS.last, dt.time(), dt.UTC)) if BOUNDS else None,
+    end_date=pendulum.instance(dt.datetime.combine(dag_end(BOUNDS), dt.time(), dt.UTC)) if BOUNDS else None,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
@@ -108,4 +107,4 @@ def daybreak_nightly():
     transformed >> [forecast(), segment(), drift()] >> publish()
 
 
-nightly = undated_tasks(daybreak_nightly())
+nightly = daybreak_nightly()

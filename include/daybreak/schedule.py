@@ -1,14 +1,19 @@
 """When the nightly DAG runs: the business days the dataset's exports cover, one run per day.
 
 Daybreak's unit of work is a business day's export in `landing/<dataset>/<YYYY-MM-DD>/`. The nightly DAG's
-schedule is bounded by what has landed: its `start_date` is the first landed day and its `end_date` the last one,
-re-read each time Airflow parses the DAG. So the scheduler creates the run for day D only once D's export exists
-(a production source that lands tonight's file moves `end_date` forward, and the run for it follows), and
-unpausing a DAG whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) starts no run at all
-instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
+schedule is bounded by what has landed: its `start_date` is the first landed day and its `end_date` two days past
+the last one (`dag_end`), re-read each time Airflow parses the DAG. A production source that keeps landing exports
+keeps moving the end forward, so its nightly runs go on (a run whose export is late fails at `ingest`, retries, and
+alerts); a source whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) gets no run when the
+DAG is unpaused, instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
 its empty (or missing) export and scores nothing new. A run for a day outside the landed range (a manual trigger,
 `airflow dags test` for such a date) fails at its first task, saying so. Before anything has landed the DAG has
 no dates: a run then fails the same way ("no export has landed yet").
+
+Airflow creates a run whose logical date lies after the DAG's `end_date` with no task at all, and such a run ends
+`success` having done nothing. A manual run or `airflow dags test` for business day D has logical date D+1, so the
+DAG's `end_date` is the last landed day plus two days: the run for the day after the data still reaches `ingest` and
+fails there with the message, while a catch-up-free schedule whose data ended in the past still starts nothing.
 """
 
 from __future__ import annotations
@@ -69,16 +74,9 @@ def dag_bounds() -> Bounds | None:
     return landed_bounds(Settings(home=home, dataset=os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET))
 
 
-def undated_tasks(dag):
-    """The DAG with its tasks' own start and end dates cleared (they inherit the DAG's by default).
-
-    The DAG's dates bound what the scheduler creates; a task's dates would make Airflow create a run outside them
-    with no task at all, which ends `success` having done nothing. Without them a run for a day outside the data
-    reaches `ingest`, which fails saying so (`check_business_date`)."""
-    for task in dag.tasks:
-        task.start_date = None
-        task.end_date = None
-    return dag
+def dag_end(bounds: Bounds) -> dt.date:
+    """The DAG's `end_date` for these bounds (see the module's docstring for the two days)."""
+    return bounds.last + dt.timedelta(days=2)
 
 
 def check_business_date(business_date: dt.date, settings: Settings) -> None:

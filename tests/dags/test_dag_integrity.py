@@ -44,15 +44,14 @@ def test_every_task_takes_the_writer_pool(dagbag):
 
 
 def test_the_schedule_spans_the_landed_exports(tmp_path):
-    """start_date and end_date are the first and last landed day, so unpausing after the data ended starts no
-    run."""
+    """start_date is the first landed day and end_date two days past the last, so unpausing after the data ended
+    starts no run."""
     import subprocess
     import sys
 
     code = (
         "import runpy; d = runpy.run_path('dags/daybreak_nightly.py')['nightly']; "
-        "print(d.start_date and d.start_date.date(), d.end_date and d.end_date.date(), type(d.timetable).__name__, "
-        "{(t.start_date, t.end_date) for t in d.tasks})"
+        "print(d.start_date and d.start_date.date(), d.end_date and d.end_date.date(), type(d.timetable).__name__)"
     )
 
     def parse(home):
@@ -67,11 +66,11 @@ def test_the_schedule_spans_the_landed_exports(tmp_path):
         )
         return result.stdout.strip().splitlines()[-1]
 
-    # tasks carry no dates: a run outside the data reaches ingest and fails there instead of running no task
-    assert parse(tmp_path / "empty") == "None None CronDataIntervalTimetable {(None, None)}"
+    assert parse(tmp_path / "empty") == "None None CronDataIntervalTimetable"
     for day in ("2023-01-01", "2024-12-31", "2024-06-01"):
         (tmp_path / "home/landing/synthetic" / day).mkdir(parents=True)
-    assert parse(tmp_path / "home") == "2023-01-01 2024-12-31 CronDataIntervalTimetable {(None, None)}"
+    # two days past the last export: a manual run (logical date D+1) for the day after the data reaches ingest
+    assert parse(tmp_path / "home") == "2023-01-01 2025-01-02 CronDataIntervalTimetable"
 
 
 def test_nightly_wiring():
