@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: demo test env lint format clean-data help
 
 help:
-	@echo "make demo        create the environment, load the demo data, run 7 nights through Airflow, serve the UIs"
+	@echo "make demo        create the environment, load the demo data, backfill 7 nights on Airflow's scheduler, serve the UIs"
 	@echo "make demo SERVE=0  the same without serving (scripts, CI)"
 	@echo "make test        create the environment if needed, check the import layers, run the whole test suite"
 	@echo "make lint        ruff check and format check"

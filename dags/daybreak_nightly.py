@@ -5,6 +5,13 @@ Each run processes one **business day**: the day its data interval starts on (`d
 runs and backfills for logical date D process D; a manual trigger at time T processes the last complete day before
 T (Airflow's rule for manual runs of an interval schedule).
 
+The schedule follows the data (`daybreak.schedule`): it starts on the first business day whose export has landed
+and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
+A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
+long after it was queued raise an alert through `daybreak.alerts.send` (log, email, webhook).
+Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
+and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
+
 `ingest` lands the day's export in the raw lake (failing, and stopping the run, when an open business day has no
 export) -> `transform` runs `dbt build` for the day -> `forecast`, `segment` and `drift` score the day ->
 `publish` copies the warehouse to the read-only serving file the dashboards open.
@@ -16,13 +23,16 @@ backfill converges on the same tables. Task bodies live in `jobs/`; run any of t
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from daybreak.alerts import on_task_failure
+from daybreak.airflow_env import WRITER_POOL
+from daybreak.alerts import night_deadline, on_task_failure
+from daybreak.schedule import dag_bounds, dag_end
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -33,16 +43,22 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(hours=2),
     "on_failure_callback": on_task_failure,
+    "pool": WRITER_POOL,
 }
+
+# read at each parse: a newly landed export moves the end of the schedule forward
+BOUNDS = dag_bounds()
 
 
 @dag(
     dag_id="daybreak_nightly",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
+    start_date=pendulum.instance(dt.datetime.combine(BOUNDS.first, dt.time(), dt.UTC)) if BOUNDS else None,
+    end_date=pendulum.instance(dt.datetime.combine(dag_end(BOUNDS), dt.time(), dt.UTC)) if BOUNDS else None,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
+    deadline=night_deadline(),
     default_args=DEFAULT_ARGS,
     tags=["daybreak", "nightly"],
     doc_md=__doc__,
@@ -50,8 +66,11 @@ DEFAULT_ARGS = {
 def daybreak_nightly():
     @task
     def ingest(data_interval_start=None, run_id=None):
+        from daybreak.schedule import check_business_date
+        from daybreak.settings import get_settings
         from jobs.ingest import run
 
+        check_business_date(data_interval_start.date(), get_settings())
         return run(data_interval_start.date(), run_id)
 
     @task

@@ -112,6 +112,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         output = check_freshness(settings)
         result = {"freshness": [line for line in output.splitlines() if "freshness of" in line]}
+    elif args.command == "airflow-init":
+        from daybreak.deployment import init_deployment
+
+        result = init_deployment()
     elif args.command == "demo":
         from jobs.demo import run_demo
 

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
     ).add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
 
+    commands.add_parser(
+        "airflow-init",
+        help="deployment init: check the secrets, migrate Airflow's metadata, create the writer pool and the "
+        "admin and dashboard credentials (docker-compose.yml's airflow-init service)",
+    )
+
     demo = commands.add_parser(
         "demo", help="simulate, load history, run the last nights through Airflow, serve"
     )

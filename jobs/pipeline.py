@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from daybreak import schedule
 from daybreak.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,8 @@ def step_function(name: str) -> Callable[..., dict]:
 
 
 def landed_days(settings: Settings) -> list[dt.date]:
-    """Business days with a landing folder, in order."""
-    if not settings.landing_dir.is_dir():
-        return []
-    days = []
-    for folder in settings.landing_dir.iterdir():
-        try:
-            days.append(dt.date.fromisoformat(folder.name))
-        except ValueError:
-            continue
-    return sorted(days)
+    """Business days with a landing folder, in order (`daybreak.schedule.landed_days`)."""
+    return schedule.landed_days(settings.landing_dir)
 
 
 def run_night(

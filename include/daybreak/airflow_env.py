@@ -31,9 +31,15 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin"
             ),
             "AIRFLOW__API__PORT": env.get("AIRFLOW__API__PORT", "8080"),
+            # localhost only unless told otherwise (the demo's UI is not for the network)
+            "AIRFLOW__API__HOST": env.get("AIRFLOW__API__HOST", "127.0.0.1"),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             # `airflow standalone` starts its components by command name: find them in this environment first
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": env.get(
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+                f"http://127.0.0.1:{env.get('AIRFLOW__API__PORT', '8080')}/execution/",
+            ),
             "DAYBREAK_HOME": str(settings.home),
             "DAYBREAK_DATASET": settings.dataset,
             "DAYBREAK_ENGINE": settings.engine,
@@ -43,6 +49,9 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
 
 
 DAG_ID = "daybreak_nightly"
+WRITER_POOL = "daybreak_warehouse"
+"""The Airflow pool of one slot every warehouse-writing task takes: DuckDB has one writer at a time, so runs queue
+in Airflow (visible in the UI) instead of waiting on the file lock inside a task."""
 
 
 def airflow_bin() -> str:
@@ -55,23 +64,25 @@ def logical_date_for(business_date: dt.date) -> str:
     return (business_date + dt.timedelta(days=1)).isoformat()
 
 
-def nights_already_run(env: dict[str, str]) -> set[str]:
-    """Logical dates (YYYY-MM-DD) of successful manual runs of the nightly DAG, from Airflow's metadata database."""
-    listing = subprocess.run(
-        [airflow_bin(), "dags", "list-runs", DAG_ID, "--state", "success", "-o", "json"],
+def prepare_metadata(env: dict[str, str]) -> None:
+    """Migrate Airflow's metadata database and create the writer pool: what every command that runs DAGs needs
+    first on a new data home (idempotent, a second call changes nothing)."""
+    subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [airflow_bin(), "pools", "set", WRITER_POOL, "1", "Daybreak: one warehouse writer at a time"],
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    lines = [line for line in listing.stdout.splitlines() if line.startswith("[")]
-    if listing.returncode != 0 or not lines:
-        return set()
-    return {
-        run["logical_date"][:10]
-        for run in json.loads(lines[-1])
-        if run.get("logical_date") and run.get("run_id", "").startswith("manual__")
-    }
+
+
+def generated_password(settings: Settings, user: str = "admin") -> str | None:
+    """The password `airflow standalone` generated for `user`, its file made readable by its owner only."""
+    path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    if not path.exists():
+        return None
+    path.chmod(0o600)
+    return json.loads(path.read_text()).get(user)
 
 
 def main() -> None:

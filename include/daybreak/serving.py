@@ -1,9 +1,14 @@
-"""Serve the Airflow UI and the Streamlit dashboards until interrupted (the end of `make demo`)."""
+"""Run the Airflow UI (`airflow standalone`) and the Streamlit dashboards for the demo, each in its own process group.
+
+Both bind to 127.0.0.1 unless `AIRFLOW__API__HOST` / `DAYBREAK_STREAMLIT_ADDRESS` say otherwise: the demo is for
+this machine, and its Airflow has a generated admin password only. `airflow standalone` starts the scheduler,
+dag-processor, triggerer and api-server as children, which outlive a signal to its own PID alone: it is started in a
+new session and stopped by signalling the whole group.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from daybreak.airflow_env import airflow_bin
+from daybreak.airflow_env import airflow_bin, generated_password
 from daybreak.settings import PROJECT_ROOT, Settings
 
 STREAMLIT_PORT = 8501
@@ -29,68 +34,94 @@ def wait_for(url: str, seconds: float) -> bool:
     return False
 
 
-def serve_forever(settings: Settings, env: dict[str, str]) -> int:
-    """Run `airflow standalone` and Streamlit, each in its own process group, until interrupted."""
+def airflow_url(env: dict[str, str]) -> str:
+    return f"http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']}"
+
+
+def start_standalone(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    """`airflow standalone` (scheduler, dag-processor, triggerer, api-server) in its own process group."""
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    airflow_port = env["AIRFLOW__API__PORT"]
-    processes = [
-        subprocess.Popen(
-            [airflow_bin(), "standalone"],
-            env=env,
-            start_new_session=True,
-            stdout=(logs / "airflow-standalone.log").open("a"),
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("streamlit")),
-                "run",
-                str(PROJECT_ROOT / "apps/streamlit/app.py"),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(STREAMLIT_PORT),
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            env=env,
-            start_new_session=True,
-            stdout=(logs / "streamlit.log").open("a"),
-            stderr=subprocess.STDOUT,
-        ),
-    ]
+    return subprocess.Popen(
+        [airflow_bin(), "standalone"],
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "airflow-standalone.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )
 
-    def stop(*_):
-        for process in processes:
+
+def wait_for_password(settings: Settings, process: subprocess.Popen, seconds: float = 180) -> str:
+    """The admin password standalone's api-server generates on its first start (file mode 0600)."""
+    deadline = time.monotonic() + seconds
+    while (password := generated_password(settings)) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"airflow standalone wrote no admin password: see {settings.home / 'logs/airflow-standalone.log'}"
+            )
+        time.sleep(1)
+    return password
+
+
+def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("streamlit")),
+            "run",
+            str(PROJECT_ROOT / "apps/streamlit/app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1"),
+            "--server.port",
+            str(STREAMLIT_PORT),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "streamlit.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """TERM each process group, then KILL what is still running after 30 s."""
+    for process in processes:
+        if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def serve_forever(settings: Settings, env: dict[str, str], airflow: subprocess.Popen, password: str) -> int:
+    """Add the Streamlit app to the running Airflow and keep both up until interrupted."""
+    processes = [airflow, start_streamlit(settings, env)]
+
+    def interrupted(*_):
+        stop(processes)
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    airflow_up = wait_for(f"http://localhost:{airflow_port}/api/v2/version", 180)
-    streamlit_up = wait_for(f"http://localhost:{STREAMLIT_PORT}/_stcore/health", 60)
-    passwords = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
-    password = (
-        json.loads(passwords.read_text()).get("admin", "?") if passwords.exists() else "(see airflow log)"
-    )
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+    address = env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1")
+    streamlit_up = wait_for(f"http://{address}:{STREAMLIT_PORT}/_stcore/health", 60)
     print()
+    print(f"Airflow UI:    {airflow_url(env)}   user admin, password {password}")
     print(
-        f"Airflow UI:    http://localhost:{airflow_port}   user admin, password {password}"
-        + ("" if airflow_up else "   (not answering yet: see .daybreak/logs/airflow-standalone.log)")
-    )
-    print(
-        f"Dashboards:    http://localhost:{STREAMLIT_PORT}"
-        + ("" if streamlit_up else "   (not answering yet: see .daybreak/logs/streamlit.log)")
+        f"Dashboards:    http://{address}:{STREAMLIT_PORT}"
+        + ("" if streamlit_up else f"   (not answering yet: see {settings.home / 'logs/streamlit.log'})")
     )
     print("Press Ctrl-C to stop both.", flush=True)
     while all(process.poll() is None for process in processes):
         time.sleep(2)
-    stop()
+    stop(processes)
     return 1

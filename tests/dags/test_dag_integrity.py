@@ -35,6 +35,44 @@ def test_every_task_retries_and_alerts(dagbag):
             assert task.on_failure_callback, f"{dag.dag_id}.{task.task_id} raises no alert on failure"
 
 
+def test_every_task_takes_the_writer_pool(dagbag):
+    """Every task writes the warehouse: all of them queue on the one-slot pool."""
+    from daybreak.airflow_env import WRITER_POOL
+
+    for task in dagbag.dags["daybreak_nightly"].tasks:
+        assert task.pool == WRITER_POOL, task.task_id
+
+
+def test_the_schedule_spans_the_landed_exports(tmp_path):
+    """start_date is the first landed day and end_date two days past the last, so unpausing after the data ended
+    starts no run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy; d = runpy.run_path('dags/daybreak_nightly.py')['nightly']; "
+        "print(d.start_date and d.start_date.date(), d.end_date and d.end_date.date(), type(d.timetable).__name__)"
+    )
+
+    def parse(home):
+        env = {**__import__("os").environ, "DAYBREAK_HOME": str(home), "DAYBREAK_DATASET": "synthetic"}
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip().splitlines()[-1]
+
+    assert parse(tmp_path / "empty") == "None None CronDataIntervalTimetable"
+    for day in ("2023-01-01", "2024-12-31", "2024-06-01"):
+        (tmp_path / "home/landing/synthetic" / day).mkdir(parents=True)
+    # two days past the last export: a manual run (logical date D+1) for the day after the data reaches ingest
+    assert parse(tmp_path / "home") == "2023-01-01 2025-01-02 CronDataIntervalTimetable"
+
+
 def test_nightly_wiring():
     from dags.daybreak_nightly import nightly
 

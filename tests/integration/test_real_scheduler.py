@@ -1,0 +1,209 @@
+"""Daybreak on Airflow's real scheduler: scheduler, dag-processor and api-server as separate processes, on SQLite
+and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 7-night backfill created through
+the REST API, and a warehouse equal, table by table, to seven sequential `daybreak night` runs.
+
+One small synthetic shop and its history load are shared: each case copies the loaded data home. The backfill
+runs nights one after another (the DAG's max_active_runs is 1) and every task takes the one-slot writer pool, so
+no task ever waits on DuckDB's file lock: the task logs have no lock error and no task needed a second try.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from daybreak.airflow_api import AirflowApi
+from daybreak.airflow_env import DAG_ID, airflow_environment
+from daybreak.settings import Settings
+from tests.conftest import free_port, require, stop_process_group
+
+pytestmark = pytest.mark.integration
+
+START, END = dt.date(2024, 1, 1), dt.date(2024, 2, 29)
+NIGHTS = [END - dt.timedelta(days=offset) for offset in range(6, -1, -1)]
+PG_USER = "daybreak-pg"
+LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
+# lineage that names the run or the wall clock, and absolute paths, which lie under each copy's own data home
+IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path")
+
+
+def checksums(path: Path) -> dict:
+    import duckdb
+
+    from daybreak.warehouse import table_checksums
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return table_checksums(connection, ignore_columns=IGNORED)
+
+
+@pytest.fixture(scope="module")
+def loaded_home(tmp_path_factory) -> Path:
+    """A small synthetic shop, its history loaded up to the night before the seven."""
+    from daybreak.simulate import simulate_synthetic
+    from jobs.pipeline import load_history
+
+    home = tmp_path_factory.mktemp("scheduler") / "loaded"
+    settings = Settings(home=home)
+    simulate_synthetic(
+        settings.landing_dir, start=START, end=END, seed=11, customers=80, products=20, locations=2
+    )
+    load_history(NIGHTS[0] - dt.timedelta(days=1), settings)
+    return home
+
+
+def copy_home(loaded_home: Path, name: str) -> Settings:
+    home = loaded_home.parent / name
+    shutil.copytree(loaded_home, home)
+    return Settings(home=home)
+
+
+@pytest.fixture(scope="module")
+def sequential(loaded_home) -> dict:
+    """Table checksums after seven sequential `daybreak night` runs."""
+    from jobs.pipeline import run_night
+
+    settings = copy_home(loaded_home, "sequential")
+    for day in NIGHTS:
+        run_night(day, settings=settings)
+    return checksums(settings.warehouse_path)
+
+
+def postgres_url(workdir: Path) -> str:
+    """Start a PostgreSQL server as an unprivileged user (its binaries refuse root); return its URL."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    require(bool(binaries), "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql")
+    bin_dir = binaries[-1].parent
+    if subprocess.run(["id", PG_USER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
+    workdir.parent.chmod(0o755)  # mkdtemp's 0700 would keep the server's user out
+    workdir.mkdir(mode=0o700)
+    shutil.chown(workdir, PG_USER)
+    port = free_port()
+
+    def as_pg(*command: str) -> None:
+        result = subprocess.run(["runuser", "-u", PG_USER, "--", *command], capture_output=True, text=True)
+        assert result.returncode == 0, f"{command[0]} failed: {result.stdout}{result.stderr}"
+
+    as_pg(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(workdir / "data"),
+        "--auth=trust",
+        "--username=airflow",
+        "-E",
+        "UTF8",
+    )
+    as_pg(
+        str(bin_dir / "pg_ctl"), "-D", str(workdir / "data"), "-l", str(workdir / "server.log"), "-w",
+        "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start",
+    )  # fmt: skip
+    as_pg(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow")
+    return f"postgresql+psycopg2://airflow@127.0.0.1:{port}/airflow"
+
+
+def stop_postgres(workdir: Path) -> None:
+    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1].parent
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            PG_USER,
+            "--",
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(workdir / "data"),
+            "-m",
+            "fast",
+            "stop",
+        ],
+        check=False,
+        capture_output=True,
+    )
+
+
+def start_airflow(settings: Settings, metadata_url: str | None):
+    """The deployment's commands outside Docker: `daybreak airflow-init` (secrets checked, metadata migrated, pool
+    and admin created), then scheduler, dag-processor and api-server as three processes; a logged-in API."""
+    from cryptography.fernet import Fernet
+
+    port = free_port()
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    base["AIRFLOW__API__PORT"] = str(port)
+    env = airflow_environment(settings, base=base)
+    password = secrets.token_urlsafe(12)
+    secrets_dir = settings.home / "secrets"
+    env |= {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url
+        or f"sqlite:///{settings.airflow_home / 'airflow.db'}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(secrets_dir / "airflow-passwords.json"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW_ADMIN_PASSWORD": password,
+        "DASHBOARD_PASSWORD": secrets.token_urlsafe(12),
+        "DASHBOARD_HTPASSWD_FILE": str(secrets_dir / "dashboards.htpasswd"),
+    }
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    daybreak = str(Path(sys.executable).with_name("daybreak"))
+    init = subprocess.run([daybreak, "airflow-init"], env=env, capture_output=True, text=True)
+    assert init.returncode == 0, f"daybreak airflow-init failed:\n{init.stdout[-3000:]}{init.stderr[-3000:]}"
+    assert {oct(path.stat().st_mode & 0o777) for path in secrets_dir.iterdir()} == {"0o600"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = [
+        subprocess.Popen(
+            [airflow, *command],
+            env=env,
+            stdout=(logs / f"{command[0]}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for command in (["scheduler"], ["dag-processor"], ["api-server", "--port", str(port)])
+    ]
+    return processes, f"http://127.0.0.1:{port}", password
+
+
+def lock_errors(settings: Settings) -> list[str]:
+    found = []
+    for path in (settings.airflow_home / "logs").rglob("*.log"):
+        text = path.read_text(errors="replace")
+        found += [f"{path}: {error}" for error in LOCK_ERRORS if error in text]
+    return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_rest_backfill_on_the_real_scheduler_equals_sequential_nights(backend, loaded_home, sequential):
+    settings = copy_home(loaded_home, f"airflow-{backend}")
+    pg_dir = Path(tempfile.mkdtemp(prefix="daybreak-pg-")) / "pg" if backend == "postgres" else None
+    processes = []
+    try:
+        url = postgres_url(pg_dir) if pg_dir else None
+        processes, base_url, password = start_airflow(settings, url)
+        api = AirflowApi.login(base_url, "admin", password)
+        api.wait_for_dag(DAG_ID)
+        api.unpause(DAG_ID)
+        runs = api.wait_for_backfill(api.backfill(DAG_ID, NIGHTS[0], NIGHTS[-1]), seconds=1800)
+        assert sorted((run["logical_date"][:10], run["state"]) for run in runs) == [
+            (day.isoformat(), "success") for day in NIGHTS
+        ]
+        # unpaused, with the schedule ending on the last landed day: the scheduler started nothing else
+        assert {run["run_type"] for run in api.dag_runs(DAG_ID)} == {"backfill"}
+        attempts = [path.name for path in (settings.airflow_home / "logs").rglob("attempt=*.log")]
+        assert attempts and all(name == "attempt=1.log" for name in attempts), attempts
+        assert lock_errors(settings) == []
+    finally:
+        for process in processes:
+            stop_process_group(process)
+        if pg_dir:
+            stop_postgres(pg_dir)
+            shutil.rmtree(pg_dir.parent, ignore_errors=True)
+    assert checksums(settings.warehouse_path) == sequential

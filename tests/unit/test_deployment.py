@@ -1,0 +1,93 @@
+"""The production deployment, checked statically (there is no Docker engine here): docker-compose.yml's services,
+volumes and health checks, every variable documented in .env.example, no default credentials, localhost ports;
+the Dockerfile built from the lock; and the init step's secret checks and private credential files."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import stat
+
+import pytest
+import yaml
+
+from daybreak.deployment import MissingSecretError, check_environment, ssha_entry, write_private
+from tests.conftest import PROJECT_ROOT
+
+COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+COMPOSE_TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text()
+ENV_EXAMPLE = dict(
+    line.split("=", 1)
+    for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+VARIABLE = re.compile(r"\$\{(\w+)(:?[-?])?([^}]*)\}")
+AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def test_every_service_is_there():
+    assert set(COMPOSE["services"]) == {
+        "postgres", "airflow-init", *AIRFLOW_SERVICES, "streamlit", "dashboards",
+    }  # fmt: skip
+    assert COMPOSE["services"]["airflow-init"]["command"] == ["daybreak", "airflow-init"]
+    for name in AIRFLOW_SERVICES:
+        assert COMPOSE["services"][name]["command"][:2] == ["airflow", name]
+
+
+def test_long_running_services_have_health_checks_and_wait_for_init():
+    for name, service in COMPOSE["services"].items():
+        if name == "airflow-init":
+            continue
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    for name in (*AIRFLOW_SERVICES, "streamlit"):
+        depends = COMPOSE["services"][name]["depends_on"]
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+
+
+def test_the_data_home_and_the_database_are_volumes():
+    assert set(COMPOSE["volumes"]) == {"daybreak-data", "postgres-data"}
+    for name in ("airflow-init", *AIRFLOW_SERVICES, "streamlit", "dashboards"):
+        mounts = COMPOSE["services"][name]["volumes"]
+        assert any(mount.startswith("daybreak-data:/data") for mount in mounts), name
+
+
+def test_every_variable_is_documented_and_no_secret_has_a_default():
+    used = {match[0]: match for match in VARIABLE.findall(COMPOSE_TEXT)}
+    assert used, "no variables found"
+    assert set(used) == set(ENV_EXAMPLE), "docker-compose.yml and .env.example name different variables"
+    for name, (_, operator, _) in used.items():
+        if re.search("PASSWORD|SECRET|KEY", name):
+            assert operator == ":?", f"{name} must be required (${{{name}:?message}}), never defaulted"
+            assert ENV_EXAMPLE[name] == "", f".env.example must not carry a value for {name}"
+    assert "admin:admin" not in ENV_EXAMPLE.values()
+
+
+def test_ports_are_published_on_localhost_unless_told_otherwise():
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("${BIND_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port}"
+    assert ENV_EXAMPLE["BIND_ADDRESS"] == "127.0.0.1"
+    assert "ports" not in COMPOSE["services"]["streamlit"], "Streamlit is reached only through the auth proxy"
+
+
+def test_the_image_is_built_from_the_lock_file():
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "COPY pyproject.toml uv.lock" in dockerfile
+    assert dockerfile.count("uv sync --frozen") == 2
+    assert "USER daybreak" in dockerfile
+
+
+def test_a_missing_secret_stops_startup_naming_it():
+    with pytest.raises(MissingSecretError, match="AIRFLOW_ADMIN_PASSWORD.*DASHBOARD_PASSWORD"):
+        check_environment({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://x"})
+
+
+def test_credential_files_are_private_and_nginx_can_check_the_password(tmp_path):
+    path = tmp_path / "secrets/file"
+    write_private(path, "x")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    user, value = ssha_entry("dashboards", "correct horse", salt=b"12345678").strip().split(":", 1)
+    raw = base64.b64decode(value.removeprefix("{SSHA}"))
+    assert user == "dashboards" and raw[:20] == hashlib.sha1(b"correct horse" + raw[20:]).digest()
