@@ -43,3 +43,24 @@ def on_task_failure(context: dict[str, Any]) -> None:
             pass
     except OSError as error:  # an unreachable webhook must not hide the original failure
         log.error("could not deliver the alert to the webhook: %s", error)
+
+
+def send(text: str) -> bool:
+    """Send a monitoring event (drift, degradation) through the same path as failures: the log at WARNING, and
+    the webhook when `DAYBREAK_ALERT_WEBHOOK_URL` is set. Returns whether the webhook took it (False without one)."""
+    log.warning("ALERT %s", text)
+    url = os.environ.get("DAYBREAK_ALERT_WEBHOOK_URL")
+    if not url:
+        return False
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - the operator configures the URL
+            return True
+    except OSError as error:  # an unreachable webhook must not fail the night that found the drift
+        log.error("could not deliver the alert to the webhook: %s", error)
+        return False

@@ -551,7 +551,12 @@ _DECLARED = (
         "to link; each names the model version and reference window it compared with.",
         (
             _AS_OF,
-            _key("report", "VARCHAR", "segmentation_inputs, forecast_inputs, predictions or data_quality."),
+            _key(
+                "report",
+                "VARCHAR",
+                "segmentation_inputs, forecast_inputs, segmentation_predictions, forecast_predictions or "
+                "data_quality.",
+            ),
             _c("model_kind", "VARCHAR", "forecast or segmentation; null for data quality."),
             _c("model_version", "VARCHAR", "The champion version(s) compared with (comma-separated)."),
             _c("reference_start", "DATE", "First day of the reference window."),
