@@ -142,7 +142,9 @@ def load(
         f"select * from {TABLE.qualified} where model_kind = ? order by model_id, version",  # noqa: S608
         [model_kind],
     ).df()
-    rows = rows[[versions.get(m) == v for m, v in zip(rows["model_id"], rows["version"], strict=True)]]
+    rows = rows[[versions.get(m) == v for m, v in zip(rows["model_id"], rows["version"], strict=True)]].copy()
+    for column in ("reference_start", "reference_end", "promoted_on"):
+        rows[column] = pd.to_datetime(rows[column]).dt.date
     samples = []
     for path, group in rows.groupby("path", sort=True):
         sample_frame = pd.read_parquet(path)

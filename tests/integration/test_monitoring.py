@@ -1,0 +1,87 @@
+"""Monitoring that acts, end to end on a small simulated shop: real dbt, Evidently, the registry and the jobs.
+
+Given a shop whose history was loaded (champions promoted, their references stored), when a shift is injected
+through the simulator on a known day, then the first night that sees it flags it, decides the retraining it
+should, the forecast job retrains and the registry records why, and one alert names what drifted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+import yaml
+
+from daybreak.datasets import dataset_path
+from daybreak.settings import Settings
+from daybreak.simulate import Shifts, simulate_synthetic
+from daybreak.warehouse import connect
+
+pytestmark = pytest.mark.integration
+
+START = dt.date(2024, 1, 1)
+SHIFT_DAY = dt.date(2024, 4, 17)  # a Wednesday: not the weekly retrain night (Sunday)
+
+
+def _shop(tmp_path) -> Settings:
+    """The synthetic shop, lean: one cheap candidate, a short current window, three locations."""
+    config = yaml.safe_load(dataset_path("synthetic").read_text(encoding="utf-8"))
+    config["name"] = "shop"
+    config["forecasting"] = {"candidates": ["seasonal_naive"], "backtest": {"folds": 2}}
+    config["series"]["horizon"] = 14
+    config["segmentation"].update(max_segments=4, selection_sample=200)
+    config["monitoring"] = {"current_days": 3, "reference_days": 28}
+    path = tmp_path / "shop.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return Settings(home=tmp_path / "home", dataset=str(path))
+
+
+def test_a_demand_shift_in_one_location_is_flagged_retrained_recorded_and_alerted(tmp_path, caplog):
+    from jobs.pipeline import load_history, run_night
+
+    settings = _shop(tmp_path)
+    simulate_synthetic(
+        settings.landing_dir,
+        start=START,
+        end=SHIFT_DAY,
+        customers=300,
+        products=60,
+        locations=3,
+        shifts=Shifts(from_day=SHIFT_DAY, location_demand=(("Germany", 4.0),)),
+    )
+    load_history(SHIFT_DAY - dt.timedelta(days=1), settings)
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        references = connection.execute(
+            "select model_kind, count(*) from monitoring.model_references group by model_kind order by 1"
+        ).fetchall()
+    assert [kind for kind, _ in references] == ["forecast", "segmentation"]
+
+    with caplog.at_level(logging.WARNING, logger="daybreak.alerts"):
+        night = run_night(SHIFT_DAY, "shift", settings)
+
+    decisions = {d["model_kind"]: d for d in night["drift"]["monitoring"]["decisions"]}
+    assert decisions["forecast"]["retrain"] and decisions["forecast"]["trigger"] == "drift"
+    assert "location=Germany" in decisions["forecast"]["reason"]
+    assert night["forecast"]["retrained"] == night["forecast"]["series"]
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        (reason,) = connection.execute(
+            "select reason from registry.model_events where model_kind = 'forecast' and action = 'register' "
+            "and version = ? and model_id like '%Germany%'",
+            [SHIFT_DAY.isoformat()],
+        ).fetchone()
+        rows = connection.execute(
+            "select count(*), count(model_version), count(reference_start) from monitoring.drift_metrics "
+            "where as_of_date = ?",
+            [SHIFT_DAY],
+        ).fetchone()
+        reports = connection.execute(
+            "select report, model_version, reference_start, path from monitoring.reports where as_of_date = ?",
+            [SHIFT_DAY],
+        ).fetchall()
+    assert "drift" in reason and "Germany" in reason
+    assert rows[0] > 0 and rows[0] == rows[1] == rows[2], "every metric row names its version and window"
+    assert {"forecast_inputs", "segmentation_inputs", "data_quality"} <= {r[0] for r in reports}
+    assert all(r[1] and r[2] for r in reports if r[0] != "data_quality")
+    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
+    assert len(alerts) == 1 and "location=Germany" in alerts[0] and f"since {SHIFT_DAY}" in alerts[0]
