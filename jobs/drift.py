@@ -75,7 +75,7 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     folder = settings.reports_dir / "monitoring" / business_date.isoformat()
     reports = []
     for name, (snapshot, meta) in sorted(night.reports.items()):
-        path = write_text_atomic(folder / f"{name}.html", snapshot.get_html_str(as_iframe=False))
+        path = write_text_atomic(folder / f"{name}.html", monitoring.report_html(snapshot, meta))
         start, _, end = meta["reference_window"].partition("..")
         reports.append(
             {

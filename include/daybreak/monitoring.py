@@ -109,6 +109,19 @@ def nightly(connection: duckdb.DuckDBPyConnection, config: DatasetConfig, busine
     return night
 
 
+def report_html(snapshot, meta: dict[str, str]) -> str:
+    """The snapshot's HTML with a heading naming the model kind, version and reference window it compared with
+    (Evidently keeps metadata in the snapshot but does not show it)."""
+    import html
+
+    heading = " | ".join(f"{key.replace('_', ' ')}: {html.escape(str(value))}" for key, value in meta.items())
+    page = snapshot.get_html_str(as_iframe=False)
+    banner = (
+        f'<div style="font-family:sans-serif;padding:8px 16px"><b>Daybreak monitoring</b> | {heading}</div>'
+    )
+    return page.replace("<body>", "<body>" + banner, 1)
+
+
 def alert_text(
     dataset: str, business_date: dt.date, decision: dict, compared: pd.DataFrame, since: dt.date
 ) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from daybreak.settings import Settings
 
 TABLE = tables.table("monitoring.model_references")
-SEED = "daybreak-ref"
+SEED = "daybreak-refs-v1"
 """The sampling seed: 16 characters, the hash key pandas' `hash_array` takes."""
 
 

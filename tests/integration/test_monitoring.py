@@ -20,7 +20,7 @@ from daybreak.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
-START = dt.date(2024, 1, 1)
+START = dt.date(2024, 2, 1)
 SHIFT_DAY = dt.date(2024, 4, 17)  # a Wednesday: not the weekly retrain night (Sunday)
 
 
@@ -37,9 +37,27 @@ def _shop(tmp_path) -> Settings:
     return Settings(home=tmp_path / "home", dataset=str(path))
 
 
-def test_a_demand_shift_in_one_location_is_flagged_retrained_recorded_and_alerted(tmp_path, caplog):
+SCENARIOS = {
+    # scenario: (the shift, the model kind it must retrain, a word its reason names)
+    "demand_shift_in_one_location": (
+        Shifts(from_day=SHIFT_DAY, location_demand=(("Germany", 4.0),)),
+        "forecast",
+        "location=Germany",
+    ),
+    "price_change": (Shifts(from_day=SHIFT_DAY, price_factor=2.0), "forecast", "revenue"),
+    "new_large_customer_group": (
+        Shifts(from_day=SHIFT_DAY, new_customers=3000),
+        "segmentation",
+        "segmentation",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(scenario, tmp_path, caplog):
     from jobs.pipeline import load_history, run_night
 
+    shifts, kind, named = SCENARIOS[scenario]
     settings = _shop(tmp_path)
     simulate_synthetic(
         settings.landing_dir,
@@ -48,7 +66,7 @@ def test_a_demand_shift_in_one_location_is_flagged_retrained_recorded_and_alerte
         customers=300,
         products=60,
         locations=3,
-        shifts=Shifts(from_day=SHIFT_DAY, location_demand=(("Germany", 4.0),)),
+        shifts=shifts,
     )
     load_history(SHIFT_DAY - dt.timedelta(days=1), settings)
     with connect(settings.warehouse_path, read_only=True) as connection:
@@ -61,15 +79,18 @@ def test_a_demand_shift_in_one_location_is_flagged_retrained_recorded_and_alerte
         night = run_night(SHIFT_DAY, "shift", settings)
 
     decisions = {d["model_kind"]: d for d in night["drift"]["monitoring"]["decisions"]}
-    assert decisions["forecast"]["retrain"] and decisions["forecast"]["trigger"] == "drift"
-    assert "location=Germany" in decisions["forecast"]["reason"]
-    assert night["forecast"]["retrained"] == night["forecast"]["series"]
+    assert decisions[kind]["retrain"] and decisions[kind]["trigger"] == "drift", decisions
+    assert named in decisions[kind]["reason"]
+    if kind == "forecast":
+        assert night["forecast"]["retrained"] == night["forecast"]["series"]
+    else:
+        assert "drift" in night["segment"]["training"]["reason"]
     with connect(settings.warehouse_path, read_only=True) as connection:
-        (reason,) = connection.execute(
-            "select reason from registry.model_events where model_kind = 'forecast' and action = 'register' "
-            "and version = ? and model_id like '%Germany%'",
-            [SHIFT_DAY.isoformat()],
-        ).fetchone()
+        registered = connection.execute(
+            "select reason from registry.model_events where model_kind = ? and action = 'register' "
+            "and version = ?",
+            [kind, SHIFT_DAY.isoformat()],
+        ).fetchall()
         rows = connection.execute(
             "select count(*), count(model_version), count(reference_start) from monitoring.drift_metrics "
             "where as_of_date = ?",
@@ -79,9 +100,10 @@ def test_a_demand_shift_in_one_location_is_flagged_retrained_recorded_and_alerte
             "select report, model_version, reference_start, path from monitoring.reports where as_of_date = ?",
             [SHIFT_DAY],
         ).fetchall()
-    assert "drift" in reason and "Germany" in reason
+    assert registered and all("drift" in reason for (reason,) in registered), registered
     assert rows[0] > 0 and rows[0] == rows[1] == rows[2], "every metric row names its version and window"
     assert {"forecast_inputs", "segmentation_inputs", "data_quality"} <= {r[0] for r in reports}
     assert all(r[1] and r[2] for r in reports if r[0] != "data_quality")
     alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
-    assert len(alerts) == 1 and "location=Germany" in alerts[0] and f"since {SHIFT_DAY}" in alerts[0]
+    mine = [text for text in alerts if f": {kind} drift since {SHIFT_DAY}" in text]
+    assert len(mine) == 1 and named in mine[0] and "Action: retraining" in mine[0]
