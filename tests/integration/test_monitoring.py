@@ -107,3 +107,32 @@ def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(sc
     alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
     mine = [text for text in alerts if f": {kind} drift since {SHIFT_DAY}" in text]
     assert len(mine) == 1 and named in mine[0] and "Action: retraining" in mine[0]
+
+
+def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp_path):
+    """Monitoring run directly on 30 consecutive as-of dates of one loaded warehouse (the champions and their
+    references of the history load), with the shop's own config: at most one night may call for a drift retrain."""
+    from daybreak.datasets import load_dataset_config
+    from daybreak.monitoring import nightly
+    from jobs import ingest, transform
+    from jobs.pipeline import load_history
+
+    settings = _shop(tmp_path)
+    loaded = SHIFT_DAY - dt.timedelta(days=1)
+    nights = [loaded + dt.timedelta(days=i) for i in range(1, 31)]
+    simulate_synthetic(
+        settings.landing_dir, start=START, end=nights[-1], customers=300, products=60, locations=3
+    )
+    load_history(loaded, settings)
+    list(ingest.run_days(nights, "later", settings))
+    transform.run(nights[-1], "later", settings, full_refresh=True)
+
+    config = load_dataset_config(settings.dataset)
+    alarms = {}
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        for day in nights:
+            found = nightly(connection, config, day)
+            drifted = [d["reason"] for d in found.decisions if d["trigger"] == "drift"]
+            if drifted:
+                alarms[day] = drifted
+    assert len(alarms) <= 1, alarms
