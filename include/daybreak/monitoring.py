@@ -311,56 +311,62 @@ def _predictions(connection, business_date, as_of, timestamp, night: Night) -> N
                     reference_date,
                 )
             )
-    forecasts = tables.table("predictions.forecasts").qualified
-    champions = registry.champions(connection, "forecast", as_of=as_of)
-    if champions and tables.exists(connection, forecasts):
-        frame = connection.execute(
-            f"select as_of_date, series_id, model_version, yhat, yhat_lower_80, yhat_upper_80 "  # noqa: S608
-            f"from {forecasts} where as_of_date = ? or as_of_date in "
-            f"(select distinct try_cast(model_version as date) from {forecasts} where as_of_date = ?)",
-            [as_of, as_of],
-        ).df()
-        frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
-        versions = {k: v["version"] for k, v in champions.items()}
-        frame = frame[frame["series_id"].map(versions) == frame["model_version"]]
-        promoted = frame["as_of_date"].astype(str) == frame["model_version"]
-        reference, current = frame[promoted], frame[frame["as_of_date"] == as_of]
-        level = reference.groupby("series_id")["yhat"].mean().replace(0, float("nan"))
-
-        def relative(rows: pd.DataFrame) -> pd.DataFrame:
-            scale = rows["series_id"].map(level)
-            return pd.DataFrame(
-                {
-                    "forecast_level": rows["yhat"] / scale,
-                    "forecast_width": (rows["yhat_upper_80"] - rows["yhat_lower_80"]) / scale,
-                }
-            )
-
-        used = _versions(reference["model_version"])
-        meta = _meta("forecast", used, reference["as_of_date"].min(), reference["as_of_date"].max())
-        found, snapshot = feature_drift(
-            relative(reference),
-            relative(current),
-            numeric_threshold=PREDICTION_THRESHOLD * 5,
-            categorical_threshold=PREDICTION_THRESHOLD,
-            timestamp=timestamp,
-            metadata=meta,
-        )
-        if snapshot is not None:
-            night.reports["forecast_predictions"] = (snapshot, meta)
-        if len(found):
-            parts.append(
-                _stamp(
-                    found,
-                    "forecast",
-                    "predictions",
-                    used,
-                    reference["as_of_date"].min(),
-                    reference["as_of_date"].max(),
-                )
-            )
+    forecast_rows = _forecast_predictions(connection, as_of, timestamp, night)
+    if forecast_rows is not None:
+        parts.append(forecast_rows)
     if parts:
         night.drift.append(pd.concat(parts, ignore_index=True))
+
+
+def _forecast_predictions(connection, as_of: dt.date, timestamp, night: Night) -> pd.DataFrame | None:
+    """The latest night's forecasts, level and interval width relative to each series' level on its champion's
+    promotion night, against that night's; None when either night has no forecast by the champion."""
+    import pandas as pd
+
+    from daybreak.models.drift import feature_drift
+
+    forecasts = tables.table("predictions.forecasts").qualified
+    champions = registry.champions(connection, "forecast", as_of=as_of)
+    if not champions or not tables.exists(connection, forecasts):
+        return None
+    frame = connection.execute(
+        f"select as_of_date, series_id, model_version, yhat, yhat_lower_80, yhat_upper_80 "  # noqa: S608
+        f"from {forecasts} where as_of_date = ? or as_of_date in "
+        f"(select distinct try_cast(model_version as date) from {forecasts} where as_of_date = ?)",
+        [as_of, as_of],
+    ).df()
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
+    versions = {k: v["version"] for k, v in champions.items()}
+    frame = frame[frame["series_id"].map(versions) == frame["model_version"]]
+    promoted = frame["as_of_date"].astype(str) == frame["model_version"]
+    reference, current = frame[promoted], frame[frame["as_of_date"] == as_of]
+    if reference.empty or current.empty:
+        return None
+    level = reference.groupby("series_id")["yhat"].mean().replace(0, float("nan"))
+
+    def relative(rows: pd.DataFrame) -> pd.DataFrame:
+        scale = rows["series_id"].map(level)
+        return pd.DataFrame(
+            {
+                "forecast_level": rows["yhat"] / scale,
+                "forecast_width": (rows["yhat_upper_80"] - rows["yhat_lower_80"]) / scale,
+            }
+        )
+
+    used = _versions(reference["model_version"])
+    window = (reference["as_of_date"].min(), reference["as_of_date"].max())
+    meta = _meta("forecast", used, *window)
+    found, snapshot = feature_drift(
+        relative(reference),
+        relative(current),
+        numeric_threshold=PREDICTION_THRESHOLD * 5,
+        categorical_threshold=PREDICTION_THRESHOLD,
+        timestamp=timestamp,
+        metadata=meta,
+    )
+    if snapshot is not None:
+        night.reports["forecast_predictions"] = (snapshot, meta)
+    return _stamp(found, "forecast", "predictions", used, *window) if len(found) else None
 
 
 def _quality(connection, config, business_date, timestamp, night: Night) -> None:
