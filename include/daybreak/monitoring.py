@@ -98,13 +98,11 @@ def nightly(connection: duckdb.DuckDBPyConnection, config: DatasetConfig, busine
             share_drifted=len(drifted) / len(compared) if len(compared) else None,
             error_ratio=ratio,
         )
-        if decision["trigger"] in ("drift", "degradation"):
-            night.alerts.append(
-                alert_text(
-                    config.name, business_date, decision, compared, _since(connection, kind, business_date)
-                )
-            )
-        decision["alerted"] = decision["trigger"] in ("drift", "degradation")
+        # one message per event: on the night it starts; the nights it goes on retrain without a new alert
+        since = _since(connection, kind, business_date)
+        decision["alerted"] = decision["trigger"] in ("drift", "degradation") and since == business_date
+        if decision["alerted"]:
+            night.alerts.append(alert_text(config.name, business_date, decision, compared, since))
         night.decisions.append(decision)
     return night
 
