@@ -90,7 +90,8 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     for text in night.alerts:
         alerts.send(text)
     stamp = {"as_of_date": business_date, "run_id": run_id}
-    drift = pd.concat(night.drift, ignore_index=True) if night.drift else None
+    found = [frame for frame in night.drift if len(frame)]
+    drift = pd.concat(found, ignore_index=True) if found else None
     frames = {
         monitoring.DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
         monitoring.DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
