@@ -85,7 +85,8 @@ def daybreak_nightly():
     def retrain_decision(data_interval_start=None):
         from jobs.drift import retrain_branch
 
-        return retrain_branch(data_interval_start.date())
+        # the models always follow; `retrain` only when the policy acts (a branch skips what it does not follow)
+        return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
 
     @task
     def retrain(data_interval_start=None):
