@@ -8,6 +8,7 @@ import sys
 
 BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
+    "drift_report": "bench.drift_report",
     "incremental": "bench.incremental",
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",

@@ -13,8 +13,11 @@ Every task writes the warehouse, so every task takes the one slot of the `daybre
 and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
 
 `ingest` lands the day's export in the raw lake (failing, and stopping the run, when an open business day has no
-export) -> `transform` runs `dbt build` for the day -> `forecast`, `segment` and `drift` score the day ->
-`publish` copies the warehouse to the read-only serving file the dashboards open.
+export) -> `transform` runs `dbt build` for the day -> `drift` monitors the models' inputs and predictions against
+their champions' references and applies the retraining policy -> `retrain_decision` branches: `retrain` runs when
+the policy retrains a model for drift or degradation, and is skipped otherwise (the reason is in the branch's log
+and return value) -> `forecast` and `segment` score the day (retraining as decided) -> `publish` copies the
+warehouse to the read-only serving file the dashboards open.
 
 Every task writes only its business day's partition or version in one transaction, so a retry, a rerun or a
 backfill converges on the same tables. Task bodies live in `jobs/`; run any of them without Airflow:
@@ -97,14 +100,33 @@ def daybreak_nightly():
 
         return run(data_interval_start.date(), run_id)
 
+    @task.branch
+    def retrain_decision(data_interval_start=None):
+        from jobs.drift import retrain_branch
+
+        # the models always follow; `retrain` only when the policy acts (a branch skips what it does not follow)
+        return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
+
+    @task
+    def retrain(data_interval_start=None):
+        from jobs.drift import retrain_triggered
+
+        return retrain_triggered(data_interval_start.date())
+
     @task(outlets=[SERVING_WAREHOUSE])
     def publish(data_interval_start=None, run_id=None):
         from jobs.publish import run
 
         return run(data_interval_start.date(), run_id)
 
-    transformed = ingest() >> transform()
-    transformed >> [forecast(), segment(), drift()] >> publish()
+    decided = ingest() >> transform() >> drift() >> retrain_decision()
+    models = [
+        forecast.override(trigger_rule="none_failed")(),
+        segment.override(trigger_rule="none_failed")(),
+    ]
+    decided >> retrain() >> models
+    decided >> models
+    models >> publish()
 
 
 nightly = daybreak_nightly()

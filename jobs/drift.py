@@ -1,8 +1,13 @@
-"""Check the sales lines of the last days for drift against the weeks before them (`daybreak.drifting`).
+"""The night's monitoring, before the models run: drift, data quality, forecast health and the retrain decisions.
 
-The Evidently report is written to `reports/<dataset>/drift/<date>.html` (atomically) and its summary to one row
-of `monitoring.drift_summary`. At the start of history a window can be empty; then the row says so (no columns
-compared, no drift, no report) and the night goes on.
+Two parts. The sales lines of the last days against the weeks before them (`daybreak.drifting`): the Evidently
+report goes to `reports/<dataset>/drift/<date>.html` and its summary to one row of `monitoring.drift_summary` (at
+the start of history a window can be empty; then the row says so and the night goes on). And the models' own
+monitoring (`daybreak.monitoring`): inputs and predictions against each champion's reference, the day's data
+quality, the retraining policy's decision per model kind and, for a drift or degradation, one alert
+(`daybreak.alerts.send`). Its reports go to `reports/<dataset>/monitoring/<date>/<report>.html`, named in
+`monitoring.reports`; its rows to `monitoring.drift_metrics`, `monitoring.data_quality` and
+`monitoring.retrain_decisions`, all of D's partitions replaced in one transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from daybreak.datasets import load_dataset_config
 from daybreak.drifting import TABLE, compare, summary_row
 from daybreak.files import write_text_atomic
 from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect, replace_partition
+from daybreak.warehouse import connect, replace_partition, replace_partitions
 
 log = logging.getLogger(__name__)
 
@@ -50,4 +55,111 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
         result["current_rows"],
         result["reference_rows"],
     )
-    return {**result, "report_path": report, "rows_written": written}
+    monitored = monitor(business_date, run_id, settings, config)
+    return {**result, "report_path": report, "rows_written": written, "monitoring": monitored}
+
+
+def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> dict:
+    """Monitor the models for `business_date`, write the reports and rows, send the alerts.
+
+    Returns:
+        the retrain decisions (per model kind: retrain, trigger, reason), drifted features, failed quality checks,
+        the report paths and the alerts sent.
+    """
+    import pandas as pd
+
+    from daybreak import alerts, monitoring
+
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        night = monitoring.nightly(connection, config, business_date)
+    folder = settings.reports_dir / "monitoring" / business_date.isoformat()
+    reports = []
+    for name, (snapshot, meta) in sorted(night.reports.items()):
+        path = write_text_atomic(folder / f"{name}.html", monitoring.report_html(snapshot, meta))
+        start, _, end = meta["reference_window"].partition("..")
+        reports.append(
+            {
+                "report": name,
+                "model_kind": meta.get("model_kind"),
+                "model_version": meta["model_version"],
+                "reference_start": start,
+                "reference_end": end,
+                "path": str(path),
+            }
+        )
+    for text in night.alerts:
+        alerts.send({"text": text})
+    stamp = {"as_of_date": business_date, "run_id": run_id}
+    found = [frame for frame in night.drift if len(frame)]
+    drift = pd.concat(found, ignore_index=True) if found else None
+    frames = {
+        monitoring.DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
+        monitoring.DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
+        monitoring.REPORTS: pd.DataFrame(reports).assign(**stamp) if reports else None,
+        monitoring.DECISIONS: pd.DataFrame(night.decisions).assign(**stamp) if night.decisions else None,
+    }
+    with connect(settings.warehouse_path) as connection:
+        written = replace_partitions(
+            connection,
+            [
+                (table, frame if frame is not None else table.empty(), "as_of_date", business_date)
+                for table, frame in frames.items()
+            ],
+        )
+    failed = night.quality[~night.quality["passed"]] if night.quality is not None else None
+    summary = {
+        "decisions": [
+            {k: d[k] for k in ("model_kind", "retrain", "trigger", "reason")} for d in night.decisions
+        ],
+        "drifted": sorted(drift.loc[drift["drifted"], "feature"]) if drift is not None and len(drift) else [],
+        "quality_failed": []
+        if failed is None
+        else [f"{r.check_name}:{r.column_name}" for r in failed.itertuples()],
+        "reports": {r["report"]: r["path"] for r in reports},
+        "alerts": night.alerts,
+        "rows_written": written,
+    }
+    log.info(
+        "monitoring %s: %s",
+        business_date,
+        {k: summary[k] for k in ("decisions", "drifted", "quality_failed")},
+    )
+    return summary
+
+
+def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> list[str]:
+    """The DAG's branch: `["retrain"]` when tonight's policy retrains a model for drift or degradation, else `[]`
+    (Airflow then shows `retrain` as skipped); the decisions and their reasons go to the log either way."""
+    from daybreak import retraining
+
+    settings = settings or get_settings()
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        decisions = retraining.decisions(connection, business_date)
+    for decision in decisions:
+        log.info(
+            "retrain decision %s %s: %s (%s): %s",
+            business_date,
+            decision["model_kind"],
+            "retrain" if decision["retrain"] else "no retrain",
+            decision["trigger"],
+            decision["reason"],
+        )
+    acting = [d for d in decisions if d["retrain"] and d["trigger"] in ("drift", "degradation")]
+    return ["retrain"] if acting else []
+
+
+def retrain_triggered(business_date: dt.date, settings: Settings | None = None) -> dict:
+    """What the `retrain` task records: the kinds monitoring retrains tonight and why (the forecast and segment
+    tasks after it read the same decisions and retrain; the promotion gate decides what serves)."""
+    from daybreak import retraining
+
+    settings = settings or get_settings()
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        decisions = retraining.decisions(connection, business_date)
+    acting = {
+        d["model_kind"]: d["reason"]
+        for d in decisions
+        if d["retrain"] and d["trigger"] in ("drift", "degradation")
+    }
+    log.info("retrain %s: %s", business_date, acting)
+    return {"as_of_date": business_date.isoformat(), "retrain": acting}

@@ -60,6 +60,7 @@ def run(
     spec, forecasting = config.series, config.forecasting
     version = business_date.isoformat()
     scheduled = forecasting.is_retrain_day(business_date)
+    triggered = night.retrain_trigger(settings, business_date)
 
     history, calendar = night.read_history(settings, business_date, spec.target)
     periods, origin = to_periods(history, frequency=spec.frequency, as_of=business_date)
@@ -72,13 +73,23 @@ def run(
         forecasting.options(spec.horizon),
         state,
         business_date,
-        retrain or scheduled,
+        retrain or scheduled or triggered is not None,
     )
     results = run_all(tasks, max_workers=max_workers)
     decisions = list(zip(tasks, results, strict=True))
 
     with connect(settings.warehouse_path) as connection:
-        night.record(connection, settings, decisions, business_date, version, run_id)
+        reason = triggered or ("on demand" if retrain else f"scheduled ({forecasting.retrain} retrain)")
+        night.record(
+            connection,
+            settings,
+            decisions,
+            business_date,
+            version,
+            run_id,
+            reason=reason,
+            monitoring=config.monitoring,
+        )
         frames = night.tables(decisions, business_date, version, spec.target, run_id)
         planned = night.apply_overrides(settings, frames, run_id)
         written = replace_partitions(
@@ -98,6 +109,7 @@ def run(
         "seed": DEFAULT_SEED,
         "scheduled_retrain": scheduled,
         "forced_retrain": retrain,
+        "monitoring_retrain": triggered,
         "forecasting": json.loads(json.dumps(dataclasses.asdict(forecasting), default=str)),
         "models": dict(zip(selection["series_id"], selection["scoring_model"], strict=True)),
     }

@@ -17,7 +17,8 @@ from daybreak.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-STEPS = ("ingest", "transform", "forecast", "segment", "drift", "publish")
+STEPS = ("ingest", "transform", "drift", "forecast", "segment", "publish")
+"""drift (the monitoring) runs before the models: its retrain decisions are theirs to act on."""
 
 
 def step_function(name: str) -> Callable[..., dict]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from daybreak import registry
+from daybreak import references, registry, retraining
 from daybreak.datasets import load_dataset_config
 from daybreak.segmenting import (
     MODEL_ID,
@@ -72,7 +72,8 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
                 connection, MODEL_KIND, MODEL_ID, as_of=business_date - dt.timedelta(days=1)
             )
             reference_model = load_model(reference)
-            reason = retrain_reason(spec, business_date, reference_model)
+            triggered = retraining.triggered(connection, MODEL_KIND, business_date)
+            reason = retrain_reason(spec, business_date, reference_model, triggered)
             if reason is not None:
                 summary["training"] = train(
                     connection,
@@ -84,6 +85,8 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
                     reference,
                     reference_model,
                     reason,
+                    monitoring=config.monitoring,
+                    references_dir=references.directory(settings),
                 )
             scoring = scoring_version(connection, business_date)
             version = scoring["version"]

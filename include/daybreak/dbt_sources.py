@@ -20,7 +20,8 @@ DOCS_BEGIN, DOCS_END = "<!-- tables:begin -->", "<!-- tables:end -->"
 SCHEMAS = {
     "predictions": "What the model jobs write each night (jobs.forecast, jobs.segment); one partition per as-of date.",
     "registry": "The model registry (daybreak.registry): every trained version and the audit log of its status.",
-    "monitoring": "Ingest's accounting and quarantine, rebuild requests for late files, and the drift summary.",
+    "monitoring": "Ingest's accounting and quarantine, rebuild requests for late files, drift, data quality, model "
+    "references, reports and retrain decisions.",
     "reference": "Facts of the dataset config as data, written before dbt runs (daybreak.calendar): the calendar.",
     "planning": "Planners' forecast overrides and their audit, copied from the overrides log by the forecast night.",
 }

@@ -120,6 +120,16 @@ def registry_state(settings: Settings, business_date: dt.date, version: str) -> 
     return state
 
 
+def retrain_trigger(settings: Settings, business_date: dt.date) -> str | None:
+    """Monitoring's reason to retrain the forecasts tonight (`daybreak.retraining`), or None."""
+    from daybreak import retraining
+
+    if not settings.warehouse_path.exists():
+        return None
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        return retraining.triggered(connection, MODEL_KIND, business_date)
+
+
 def _read_state(artifact_path: str | None) -> dict | None:
     """Prophet's fitted parameters from a version's artifact (warm start); None when there are none."""
     if not artifact_path:
@@ -173,11 +183,26 @@ def series_tasks(
 
 
 def record(
-    connection, settings: Settings, decisions, business_date: dt.date, version: str, run_id: str
+    connection,
+    settings: Settings,
+    decisions,
+    business_date: dt.date,
+    version: str,
+    run_id: str,
+    *,
+    reason: str = "trained",
+    monitoring=None,
 ) -> None:
-    """Register tonight's challengers (artifact first) and record the promotion decisions not yet recorded."""
+    """Register tonight's challengers (artifact first) and record the promotion decisions not yet recorded.
+
+    Args:
+        reason: why tonight retrained (the registry's `register` reason).
+        monitoring: the dataset's `monitoring:` section; when given, the promoted series' training data is
+            stored as their reference (`daybreak.references`).
+    """
     from daybreak import registry
 
+    promoted = []
     for task, result in decisions:
         if result.challenger is None:
             continue
@@ -208,20 +233,57 @@ def record(
             metrics=challenger["metrics"],
             artifact_path=str(artifact),
             run_id=run_id,
+            reason=reason if task.champion is not None else "no champion yet",
         )
         if registry.decided(connection, MODEL_KIND, task.series_id, version):
             continue
-        decision, reason = result.selection["decision"], result.selection["decision_reason"]
+        decision, why = result.selection["decision"], result.selection["decision_reason"]
         (registry.promote if decision == "promote" else registry.reject)(
             connection,
             MODEL_KIND,
             task.series_id,
             version,
-            reason=reason,
+            reason=why,
             actor="pipeline",
             logical_date=business_date,
             run_id=run_id,
         )
+        if decision == "promote":
+            promoted.append(task)
+    if monitoring is not None and promoted:
+        store_references(connection, settings, promoted, business_date, version, run_id, monitoring)
+
+
+def store_references(
+    connection, settings: Settings, promoted, business_date: dt.date, version: str, run_id: str, monitoring
+) -> int:
+    """Store the promoted series' last `monitoring.reference_days` training values as their reference."""
+    import pandas as pd
+
+    from daybreak import references
+
+    start = business_date - dt.timedelta(days=monitoring.reference_days - 1)
+    parts = []
+    for task in promoted:
+        values = pd.DataFrame({"sales_date": pd.to_datetime(task.ds).date, "y": task.y})
+        values = values[(values["sales_date"] >= start) & (values["sales_date"] <= business_date)]
+        parts.append(values.assign(model_id=task.series_id))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["row_key"] = frame["model_id"] + "|" + frame["sales_date"].astype(str)
+    sampled = references.sample(frame, monitoring.reference_rows * len(promoted), "row_key")
+    return references.store(
+        connection,
+        references.directory(settings),
+        model_kind=MODEL_KIND,
+        version=version,
+        frame=sampled.drop(columns="row_key"),
+        window=(start, business_date),
+        rule=references.sampling_rule(monitoring.reference_rows, "model_id|sales_date")
+        + f"; the series' last {monitoring.reference_days} days",
+        source_rows=len(frame),
+        promoted_on=business_date,
+        run_id=run_id,
+    )
 
 
 def tables(

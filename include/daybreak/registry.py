@@ -66,8 +66,10 @@ def register(
     metrics: dict,
     artifact_path: str,
     run_id: str,
+    reason: str = "trained",
 ) -> None:
-    """Record a newly trained version as a challenger.
+    """Record a newly trained version as a challenger; `reason` says why it was trained (the audit row's reason:
+    the schedule, a drift or degradation that triggered it, or a model without a champion).
 
     A rerun that registers the same (kind, id, version) again replaces that version's row and keeps the status it
     has reached (a rerun does not demote a champion); only a version that is new, or whose content changed, gets
@@ -104,7 +106,7 @@ def register(
                 "register",
                 None,
                 "challenger",
-                "trained",
+                reason,
                 trained_for_date,
                 "pipeline",
                 run_id,

@@ -32,15 +32,22 @@ MART = "marts.features_customer_asof"
 MODEL_KIND, MODEL_ID = "segmentation", "customers"
 
 
-def retrain_reason(spec: SegmentationConfig, day: dt.date, champion: SegmentModel | None) -> str | None:
-    """Why night `day` trains a challenger, or None when the champion just scores."""
+def retrain_reason(
+    spec: SegmentationConfig, day: dt.date, champion: SegmentModel | None, triggered: str | None = None
+) -> str | None:
+    """Why night `day` trains a challenger, or None when the champion just scores.
+
+    Args:
+        triggered: the retraining policy's reason when monitoring decided to retrain tonight
+            (`daybreak.retraining.decision`).
+    """
     if champion is None:
         return "no champion yet"
     if tuple(champion.features) != tuple(spec.features) or champion.algorithm != spec.algorithm:
         return "the configured features or algorithm differ from the champion's"
     if spec.is_retrain_day(day):
-        return f"scheduled ({spec.retrain} retrain)"
-    return None
+        return f"scheduled ({spec.retrain} retrain)" + (f"; {triggered}" if triggered else "")
+    return triggered
 
 
 def train(
@@ -53,6 +60,8 @@ def train(
     reference: dict | None,
     reference_model: SegmentModel | None,
     reason: str,
+    monitoring=None,
+    references_dir: Path | None = None,
 ) -> dict:
     """Fit a challenger against the reference champion, save and register it, and take the promotion decision."""
     from daybreak import registry
@@ -106,6 +115,7 @@ def train(
         metrics=metrics,
         artifact_path=str(artifact),
         run_id=run_id,
+        reason=reason,
     )
     result = {
         "reason": reason,
@@ -143,7 +153,41 @@ def train(
             run_id=run_id,
         )
         result["decision"] = ("promoted: " if promote else "rejected: ") + why
+        if promote and monitoring is not None and references_dir is not None:
+            store_reference(
+                connection, references_dir, spec, features, business_date, version, run_id, monitoring
+            )
     return result
+
+
+def store_reference(
+    connection: duckdb.DuckDBPyConnection,
+    directory: Path,
+    spec: SegmentationConfig,
+    features: pd.DataFrame,
+    business_date: dt.date,
+    version: str,
+    run_id: str,
+    monitoring,
+) -> int:
+    """Store a sample of the customers the promoted version was trained on as its reference."""
+    from daybreak import references
+
+    sampled = references.sample(features, monitoring.reference_rows, "customer_id")
+    frame = sampled.loc[:, ["customer_id", *spec.features]].assign(model_id=MODEL_ID)
+    return references.store(
+        connection,
+        directory,
+        model_kind=MODEL_KIND,
+        version=version,
+        frame=frame,
+        window=(business_date, business_date),
+        rule=references.sampling_rule(monitoring.reference_rows, "customer_id")
+        + f" of the customers in marts.features_customer_asof as of {business_date}",
+        source_rows=len(features),
+        promoted_on=business_date,
+        run_id=run_id,
+    )
 
 
 def save_model(model: SegmentModel, directory: Path) -> str:

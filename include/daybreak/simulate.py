@@ -359,8 +359,75 @@ _INVOICE_BASE = dt.date(2000, 1, 1).toordinal()
 _UNIX_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
-def _simulate_day(pop: _Population, seed: int, day: dt.date) -> tuple[str, int]:
-    """Generate the data rows of one open day as CSV text (no header). Returns (text, number of lines)."""
+@dataclass(frozen=True)
+class Shifts:
+    """Changes injected into the synthetic shop from a known day on, so monitoring can be tested against them.
+
+    Days before `from_day` are byte-identical to the shop without shifts.
+
+    Args:
+        from_day: the first day the shifts hold.
+        price_factor: every price is multiplied by it (a price change).
+        new_customers: a group of new wholesale customers (the champion type's habits) active from `from_day`.
+        location_demand: location name -> factor on its orders (a demand level shift in one location).
+    """
+
+    from_day: dt.date
+    price_factor: float = 1.0
+    new_customers: int = 0
+    location_demand: tuple[tuple[str, float], ...] = ()
+
+    def as_params(self) -> dict:
+        return {
+            "from_day": self.from_day.isoformat(),
+            "price_factor": self.price_factor,
+            "new_customers": self.new_customers,
+            "location_demand": [list(pair) for pair in self.location_demand],
+        }
+
+
+def _shifted(pop: _Population, seed: int, shifts: Shifts) -> _Population:
+    """The population from `shifts.from_day` on: prices scaled, the new customers added (their own stream)."""
+    import dataclasses
+
+    price_text = pop.price_text
+    if shifts.price_factor != 1.0:
+        cents = np.vectorize(lambda text: round(float(text) * 100))(pop.price_text)
+        scaled = np.maximum(1, np.round(cents * shifts.price_factor)).astype(np.int64)
+        price_text = np.vectorize(lambda c: f"{c // 100}.{c % 100:02d}", otypes=[object])(scaled)
+    n = shifts.new_customers
+    rng = np.random.default_rng([seed, 0, 2])
+    champion = 0
+    rate = (
+        CUSTOMER_TYPES[champion].orders_per_year
+        / 365.25
+        * rng.lognormal(-(FREQUENCY_SIGMA**2) / 2, FREQUENCY_SIGMA, n)
+    )
+    width = max(5, len(str(len(pop.customer_refs) + n)))
+    return dataclasses.replace(
+        pop,
+        price_text=price_text,
+        customer_type=np.concatenate([pop.customer_type, np.full(n, champion)]),
+        customer_rate=np.concatenate([pop.customer_rate, rate]),
+        customer_country=np.concatenate(
+            [pop.customer_country, rng.choice(len(pop.countries), size=n, p=pop.country_weights)]
+        ),
+        active_from=np.concatenate([pop.active_from, np.full(n, shifts.from_day.toordinal())]),
+        active_to=np.concatenate([pop.active_to, np.full(n, np.iinfo(np.int64).max // 2)]),
+        customer_refs=np.concatenate(
+            [pop.customer_refs, np.array([f"NW{i:0{width}d}" for i in range(n)], dtype=object)]
+        ),
+    )
+
+
+def _simulate_day(
+    pop: _Population, seed: int, day: dt.date, location_demand: dict[str, float] | None = None
+) -> tuple[str, int]:
+    """Generate the data rows of one open day as CSV text (no header). Returns (text, number of lines).
+
+    Args:
+        location_demand: location name -> factor on its customers' and walk-ins' orders (a shift).
+    """
     rng = np.random.default_rng([seed, day.toordinal()])
     ordinal = day.toordinal()
     mult = demand_multiplier(day) * pop.scale
@@ -368,12 +435,19 @@ def _simulate_day(pop: _Population, seed: int, day: dt.date) -> tuple[str, int]:
     # orders: who orders today
     active = (pop.active_from <= ordinal) & (ordinal <= pop.active_to)
     lam = pop.customer_rate * mult * active
+    country_weights = pop.country_weights
+    if location_demand:
+        factors = np.array([location_demand.get(name, 1.0) for name in pop.countries])
+        lam = lam * factors[pop.customer_country]
+        country_weights = pop.country_weights * factors / (pop.country_weights * factors).sum()
     per_customer = rng.poisson(lam)
     named_cust = np.repeat(np.arange(len(lam)), per_customer)
     named_lines = (lam * pop.group_mean_lines[pop.customer_type]).sum()
     anon_lam = named_lines * ANONYMOUS_LINE_SHARE / (1 - ANONYMOUS_LINE_SHARE) / ANONYMOUS_MEAN_LINES
     n_named = len(named_cust)
     # an open shop's export always has something: a tiny simulated shop gets at least one walk-in order
+    if location_demand:
+        anon_lam *= float((pop.country_weights * factors).sum())
     n_anon = max(int(rng.poisson(anon_lam)), 0 if n_named else 1)
     n_orders = n_named + n_anon
     if n_orders == 0:
@@ -382,7 +456,7 @@ def _simulate_day(pop: _Population, seed: int, day: dt.date) -> tuple[str, int]:
     named_cust = named_cust[rng.permutation(n_named)]
     order_cust = np.concatenate([named_cust, np.full(n_anon, -1)])
     order_group = np.concatenate([pop.customer_type[named_cust], np.full(n_anon, ANONYMOUS_GROUP)])
-    anon_country = rng.choice(len(pop.countries), size=n_anon, p=pop.country_weights)
+    anon_country = rng.choice(len(pop.countries), size=n_anon, p=country_weights)
     order_country = np.concatenate([pop.customer_country[named_cust], anon_country])
     minute = np.clip(np.round(rng.normal(12.8 * 60, 2.3 * 60, n_orders)), _OPEN_MINUTE, _CLOSE_MINUTE)
     order_minute = minute.astype(np.int64)
@@ -494,6 +568,7 @@ def simulate_synthetic(
     locations: int = 8,
     orders_per_day: float | None = None,
     overwrite: bool = False,
+    shifts: Shifts | None = None,
 ) -> SimulationSummary:
     """Write the synthetic shop's nightly exports for every day from `start` to `end` (inclusive).
 
@@ -518,6 +593,8 @@ def simulate_synthetic(
             (about 43 for the defaults, ~470 lines a day); set it to scale the volume for benchmarks without
             changing the customers (about 5100 gives 50 million lines over 2023-2024).
         overwrite: rewrite day files that already exist (default: skip them).
+        shifts: changes from a known day on (a price change, a new customer group, a location's demand), to
+            test monitoring; None for the stationary shop.
 
     Returns:
         A `SimulationSummary` of what was written and skipped.
@@ -538,6 +615,7 @@ def simulate_synthetic(
         "products": products,
         "locations": locations,
         "orders_per_day": orders_per_day,
+        **({"shifts": shifts.as_params()} if shifts is not None else {}),
     }
     params_path = landing_dir / "_truth" / "simulation.json"
     if params_path.is_file() and not overwrite:
@@ -549,12 +627,18 @@ def simulate_synthetic(
             )
     calendar = synthetic_calendar()
     pop = _build_population(seed, customers, products, locations, orders_per_day)
+    shifted = _shifted(pop, seed, shifts) if shifts is not None else pop
     _write_truth(landing_dir, pop, params)
 
     header = ",".join(SYNTHETIC_COLUMNS) + "\n"
 
     def render(day: dt.date) -> tuple[str, int]:
-        body, n = _simulate_day(pop, seed, day) if calendar.is_open(day) else ("", 0)
+        if not calendar.is_open(day):
+            return header, 0
+        if shifts is not None and day >= shifts.from_day:
+            body, n = _simulate_day(shifted, seed, day, dict(shifts.location_demand))
+        else:
+            body, n = _simulate_day(pop, seed, day)
         return header + body, n
 
     written, skipped, lines = _write_days(landing_dir, days, render, overwrite=overwrite)

@@ -516,6 +516,127 @@ _DECLARED = (
         None,
     ),
     Table(
+        "monitoring",
+        "model_references",
+        "The sample of data each promoted champion was trained on, stored once at its promotion and compared with "
+        "every later night's data (include/daybreak/references.py); one row per model version.",
+        (
+            _key("model_kind", "VARCHAR", "forecast or segmentation."),
+            _key("model_id", "VARCHAR", "The series (forecast) or `customers` (segmentation)."),
+            _key("version", "VARCHAR", "The champion's registry version."),
+            _c("reference_start", "DATE", "First day of the data the sample was drawn from."),
+            _c("reference_end", "DATE", "Last day of the data the sample was drawn from."),
+            _c(
+                "sampling_rule",
+                "VARCHAR",
+                "How the rows were chosen, seed included, so the sample can be redrawn.",
+            ),
+            _c("source_rows", "BIGINT", "Rows the sample was drawn from."),
+            _c("sample_rows", "BIGINT", "Rows in the sample."),
+            _c(
+                "path",
+                "VARCHAR",
+                "The Parquet file under DAYBREAK_HOME holding the sample (column model_id).",
+            ),
+            _c("promoted_on", "DATE", "The night the version was promoted and its reference stored."),
+            _RUN_ID,
+        ),
+        ("model_kind", "model_id", "version"),
+        None,
+    ),
+    Table(
+        "monitoring",
+        "drift_metrics",
+        "One row per night, model and feature: the feature's drift from the serving champion's reference, by the "
+        "named test; inputs (customer and series features) and predictions (segment mix, forecast level, width).",
+        (
+            _AS_OF,
+            _key("model_kind", "VARCHAR", "forecast or segmentation."),
+            _c("model_version", "VARCHAR", "The champion version whose reference was compared."),
+            _c("reference_start", "DATE", "First day of the reference window."),
+            _c("reference_end", "DATE", "Last day of the reference window."),
+            _key("scope", "VARCHAR", "inputs or predictions."),
+            _key("feature", "VARCHAR", "The feature (for series: `<series_id>:<column>`)."),
+            _c("test", "VARCHAR", "Evidently's test: wasserstein (numbers) or jensenshannon (categories)."),
+            _c("statistic", "DOUBLE", "The test's distance."),
+            _c(
+                "threshold",
+                "DOUBLE",
+                "The distance from which the feature counts as drifted (dataset config).",
+            ),
+            _c("drifted", "BOOLEAN", "statistic >= threshold."),
+            _c("reference_rows", "BIGINT", "Reference rows compared."),
+            _c("current_rows", "BIGINT", "Current rows compared."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "model_kind", "scope", "feature"),
+        "as_of_date",
+    ),
+    Table(
+        "monitoring",
+        "data_quality",
+        "One row per night and check of the day's sales lines: missing values per column, values outside the "
+        "reference window's range, and categories (locations, products) never seen before the day.",
+        (
+            _AS_OF,
+            _key("check_name", "VARCHAR", "missing_share, out_of_range_share or new_categories."),
+            _key("column_name", "VARCHAR", "The sales-line column checked."),
+            _c("value", "DOUBLE", "The share (missing, out of range) or the count of new categories."),
+            _c("threshold", "DOUBLE", "The value above which the check fails."),
+            _c("passed", "BOOLEAN", "value <= threshold."),
+            _c("detail", "VARCHAR", "The range compared, or the new categories (first 20)."),
+            _c(
+                "reference_start", "DATE", "First day of the window the range and known categories come from."
+            ),
+            _c("reference_end", "DATE", "Last day of that window."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "check_name", "column_name"),
+        "as_of_date",
+    ),
+    Table(
+        "monitoring",
+        "reports",
+        "The nightly Evidently HTML reports under DAYBREAK_HOME, one row per night and report, for dashboards "
+        "to link; each names the model version and reference window it compared with.",
+        (
+            _AS_OF,
+            _key(
+                "report",
+                "VARCHAR",
+                "segmentation_inputs, forecast_inputs, segmentation_predictions, forecast_predictions or "
+                "data_quality.",
+            ),
+            _c("model_kind", "VARCHAR", "forecast or segmentation; null for data quality."),
+            _c("model_version", "VARCHAR", "The champion version(s) compared with (comma-separated)."),
+            _c("reference_start", "DATE", "First day of the reference window."),
+            _c("reference_end", "DATE", "Last day of the reference window."),
+            _c("path", "VARCHAR", "The HTML file."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "report"),
+        "as_of_date",
+    ),
+    Table(
+        "monitoring",
+        "retrain_decisions",
+        "One row per night and model kind: whether the retraining policy (dataset config `retraining:`) retrains "
+        "it tonight and why; the forecast and segment jobs read it, the registry records the reason.",
+        (
+            _AS_OF,
+            _key("model_kind", "VARCHAR", "forecast or segmentation."),
+            _c("retrain", "BOOLEAN", "Whether tonight retrains this kind."),
+            _c("trigger", "VARCHAR", "drift, degradation, schedule, or none."),
+            _c("reason", "VARCHAR", "The policy's reason in words (what drifted or degraded, how much)."),
+            _c("share_drifted", "DOUBLE", "Share of the kind's input features that drifted."),
+            _c("error_ratio", "DOUBLE", "Rolling error of landed actuals / the champions' backtest error."),
+            _c("alerted", "BOOLEAN", "Whether an alert was sent."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "model_kind"),
+        "as_of_date",
+    ),
+    Table(
         "reference",
         "calendar_days",
         "The dataset's business calendar (include/daybreak/calendar.py), one row per day from the lake's first "

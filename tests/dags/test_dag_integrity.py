@@ -81,12 +81,17 @@ def test_nightly_wiring():
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in nightly.tasks}
     assert downstream == {
         "ingest": ["transform"],
-        "transform": ["drift", "forecast", "segment"],
+        "transform": ["drift"],
+        "drift": ["retrain_decision"],
+        "retrain_decision": ["forecast", "retrain", "segment"],
+        "retrain": ["forecast", "segment"],
         "forecast": ["publish"],
         "segment": ["publish"],
-        "drift": ["publish"],
         "publish": [],
     }
+    tasks = {task.task_id: task for task in nightly.tasks}
+    # a skipped retrain must not skip the models: they run on every night that nothing failed
+    assert tasks["forecast"].trigger_rule == tasks["segment"].trigger_rule == "none_failed"
 
 
 def test_dag_file_does_no_work_at_import():

@@ -65,6 +65,10 @@ CONTRACT = {
         "units_mean_7", "units_mean_28", "revenue_mean_7", "revenue_mean_28",
         "day_of_week", "is_weekend", "is_holiday",
     ],
+    "marts.fct_forecast_health": [
+        "as_of_date", "series_id", "scored", "model_versions", "rolling_smape", "naive_rolling_smape",
+        "backtest_smape", "naive_backtest_smape", "error_ratio", "naive_ratio",
+    ],
 }  # fmt: skip
 
 LINE_COLUMNS = ["order_id", "customer_id", "product_id", "product_name", "location", "quantity", "unit_price"]
@@ -219,6 +223,7 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
             "stg_reference__calendar_days",
             "stg_predictions__forecasts",
             "stg_planning__overrides",
+            "stg_predictions__backtest_metrics",
             "forecasts_latest",
             "forecast_accuracy",
             "forecast_value_added",
@@ -227,7 +232,7 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
         assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
         assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
-        assert sum(node.startswith("unit_test.") for node in statuses) == 5
+        assert sum(node.startswith("unit_test.") for node in statuses) == 6
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 

@@ -566,6 +566,61 @@ class Drift:
     current_days: int = Field(7, ge=1, description="Days in the current window, ending on the business date.")
 
 
+@section
+class Monitoring:
+    """What the nightly monitoring compares (docs/architecture.md, "Monitoring"): each champion's stored reference
+    sample against the current days, with Evidently's distance tests and these thresholds."""
+
+    reference_rows: int = Field(
+        5000, ge=100, description="Rows of a champion's training data kept as its reference (per model kind)."
+    )
+    reference_days: int = Field(
+        56, ge=7, description="A forecast reference holds a series' last this many training days."
+    )
+    current_days: int = Field(
+        14, ge=1, description="Days of series values compared with the forecast references, ending on D."
+    )
+    numeric_threshold: float = Field(
+        0.5,
+        gt=0,
+        description="Wasserstein distance (in reference standard deviations) from which a number drifted.",
+    )
+    series_threshold: float = Field(
+        1.0,
+        gt=0,
+        description="The same for a series' daily values, which are few and noisy (14 against 56).",
+    )
+    categorical_threshold: float = Field(
+        0.2, gt=0, le=1, description="Jensen-Shannon distance from which a category column drifted."
+    )
+    max_missing_share: float = Field(
+        0.5, ge=0, le=1, description="Data quality: a column with more missing values on the day fails."
+    )
+    max_out_of_range_share: float = Field(
+        0.05, ge=0, le=1, description="Data quality: share of values outside the reference range that fails."
+    )
+
+
+@section
+class Retraining:
+    """When monitoring retrains a model beside the schedule (forecasting.retrain, segmentation.retrain); the
+    promotion gate still decides what serves."""
+
+    drift_share: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Retrain a model kind when more than this share of its input features drifted.",
+    )
+    error_margin: float = Field(
+        0.5,
+        ge=0,
+        description="Retrain forecasts when the rolling error of landed actuals exceeds the champions' backtest "
+        "error by more than this share.",
+    )
+    min_scored: int = Field(7, ge=1, description="Landed actuals needed before the rolling error is trusted.")
+
+
 def _mapping_is_canonical(columns: dict, constants: dict, derived: dict) -> None:
     sources = {"columns": columns, "constants": constants, "derived": derived}
     for canonical in CANONICAL_COLUMNS:
@@ -631,6 +686,12 @@ class DatasetConfig:
         default_factory=SegmentationConfig, description="Customer segmentation (off unless enabled)."
     )
     drift: Drift = Field(default_factory=Drift, description="Drift windows.")
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="Model references, drift tests and data quality."
+    )
+    retraining: Retraining = Field(
+        default_factory=Retraining, description="The retraining policy monitoring applies each night."
+    )
     simulation: Simulation = Field(default_factory=dict, description="The synthetic shop's defaults.")
     forecasting: ForecastingConfig = Field(
         default_factory=ForecastingConfig, description="Model competition, backtests and retraining."

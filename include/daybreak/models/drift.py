@@ -87,3 +87,172 @@ def _drifted_columns_count(snapshot: Snapshot) -> dict[str, float]:
         if metric["config"]["type"].endswith(":DriftedColumnsCount"):
             return metric["value"]
     raise RuntimeError("the Evidently report holds no DriftedColumnsCount metric")
+
+
+NUMERIC_TEST, CATEGORY_TEST = "wasserstein", "jensenshannon"
+"""Distance tests for every sample size: p-value tests (KS, chi-squared) flag trivial shifts once samples are large,
+and their false alarms grow with the number of features; a distance with a fixed threshold does neither."""
+
+
+def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Numeric columns (bool excluded) and the others, which are compared as categories."""
+    numerical = [
+        column
+        for column in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+    ]
+    return numerical, [column for column in frame.columns if column not in numerical]
+
+
+def feature_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    numeric_threshold: float,
+    categorical_threshold: float,
+    timestamp: dt.datetime | None = None,
+    metadata: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, Snapshot | None]:
+    """Each column's drift from the reference, by Evidently's Wasserstein (numbers, in reference standard
+    deviations) or Jensen-Shannon (categories) distance against a fixed threshold.
+
+    Args:
+        reference: the model's reference sample; the same columns as `current`.
+        current: tonight's rows.
+        numeric_threshold: distance from which a numeric column drifted.
+        categorical_threshold: the same for categories.
+        timestamp: stamped on the report (the business date, never the wall clock).
+        metadata: written into the report (model kind, version, reference window), so the HTML names them.
+
+    Returns:
+        one row per column (`feature, test, statistic, threshold, drifted, reference_rows, current_rows`) and the
+        snapshot; no rows and None when either side has no rows or there are no columns.
+    """
+    columns = ["feature", "test", "statistic", "threshold", "drifted", "reference_rows", "current_rows"]
+    if list(reference.columns) != list(current.columns):
+        raise ValueError(
+            f"reference columns {list(reference.columns)} differ from current {list(current.columns)}"
+        )
+    usable = [c for c in current.columns if reference[c].notna().any() and current[c].notna().any()]
+    if reference.empty or current.empty or not usable:
+        return pd.DataFrame(columns=columns), None
+
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    reference, current = reference[usable], current[usable]
+    numerical, categorical = split_columns(pd.concat([reference.head(1), current.head(1)]))
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    snapshot = Report(
+        [
+            DataDriftPreset(
+                num_method=NUMERIC_TEST,
+                cat_method=CATEGORY_TEST,
+                num_threshold=numeric_threshold,
+                cat_threshold=categorical_threshold,
+            )
+        ],
+        metadata=metadata or {},
+    ).run(
+        Dataset.from_pandas(current.reset_index(drop=True), data_definition=definition),
+        Dataset.from_pandas(reference.reset_index(drop=True), data_definition=definition),
+        timestamp=timestamp,
+    )
+    rows = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if not config["type"].endswith(":ValueDrift"):
+            continue
+        column = config["column"]
+        statistic = float(metric["value"])
+        rows.append(
+            {
+                "feature": column,
+                "test": config["method"],
+                "statistic": statistic,
+                "threshold": float(config["threshold"]),
+                "drifted": bool(statistic >= float(config["threshold"])),
+                "reference_rows": int(reference[column].notna().sum()),
+                "current_rows": int(current[column].notna().sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns), snapshot
+
+
+def data_quality(
+    day: pd.DataFrame,
+    reference: pd.DataFrame,
+    known: dict[str, set],
+    *,
+    range_columns: tuple[str, ...],
+    max_missing_share: float,
+    max_out_of_range_share: float,
+) -> pd.DataFrame:
+    """The day's data-quality checks against the reference window.
+
+    Args:
+        day: the day's rows.
+        reference: the reference window's rows (the same columns): the ranges come from it.
+        known: per category column, the values seen before the day; a value not among them is new.
+        range_columns: numeric columns checked against the reference's min and max.
+
+    Returns:
+        one row per check and column: `check_name, column_name, value, threshold, passed, detail`.
+    """
+    rows = []
+    for column in day.columns:
+        share = float(day[column].isna().mean()) if len(day) else 0.0
+        rows.append(
+            {
+                "check_name": "missing_share",
+                "column_name": column,
+                "value": share,
+                "threshold": max_missing_share,
+                "detail": f"{int(day[column].isna().sum())} of {len(day)} rows missing",
+            }
+        )
+    for column in range_columns:
+        low, high = reference[column].min(), reference[column].max()
+        if pd.isna(low) or not len(day):
+            continue
+        outside = ~day[column].between(low, high) & day[column].notna()
+        rows.append(
+            {
+                "check_name": "out_of_range_share",
+                "column_name": column,
+                "value": float(outside.mean()),
+                "threshold": max_out_of_range_share,
+                "detail": f"reference range [{low:g}, {high:g}]; {int(outside.sum())} rows outside",
+            }
+        )
+    for column, seen in known.items():
+        new = sorted({str(v) for v in day[column].dropna().unique()} - {str(v) for v in seen})
+        rows.append(
+            {
+                "check_name": "new_categories",
+                "column_name": column,
+                "value": float(len(new)),
+                "threshold": 0.0,
+                "detail": ", ".join(new[:20]) if new else "none",
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["check_name", "column_name", "value", "threshold", "detail"])
+    return frame.assign(passed=frame["value"] <= frame["threshold"])
+
+
+def data_summary_report(
+    day: pd.DataFrame, reference: pd.DataFrame, *, timestamp: dt.datetime, metadata: dict[str, str]
+) -> Snapshot | None:
+    """Evidently's DataSummaryPreset of the day against the reference window (missing values, ranges, values)."""
+    if day.empty or reference.empty:
+        return None
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataSummaryPreset
+
+    numerical, categorical = split_columns(day)
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    return Report([DataSummaryPreset()], metadata=metadata).run(
+        Dataset.from_pandas(day.reset_index(drop=True), data_definition=definition),
+        Dataset.from_pandas(reference.reset_index(drop=True), data_definition=definition),
+        timestamp=timestamp,
+    )

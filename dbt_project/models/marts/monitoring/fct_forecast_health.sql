@@ -1,0 +1,103 @@
+{#- Forecast health as of run_date: the rolling error of the forecasts whose actuals landed in the last 28 nights,
+    against the backtest error the serving versions promised when they were trained and against the seasonal naive
+    on the same periods; per series and overall. sMAPE throughout, the one error comparable across series and
+    with the backtests (percent, 0..200). -#}
+{%- set window_days = 28 -%}
+
+with accuracy as (
+
+    select * from {{ ref('forecast_accuracy') }}
+    where scored_on <= cast('{{ var("run_date") }}' as date)
+        and scored_on > cast('{{ var("run_date") }}' as date) - interval {{ window_days }} day
+
+),
+
+backtests as (
+
+    select * from {{ ref('stg_predictions__backtest_metrics') }}
+
+),
+
+-- what each version promised: its own selected candidate's and the seasonal naive's mean backtest sMAPE
+promised as (
+
+    select
+        series_id,
+        as_of_date,
+        avg(case when selected then smape end) as backtest_smape,
+        avg(case when role = 'baseline' then smape end) as naive_backtest_smape
+    from backtests
+    group by series_id, as_of_date
+
+),
+
+scored as (
+
+    select
+        accuracy.series_id,
+        accuracy.model_version,
+        case when abs(accuracy.yhat) + abs(accuracy.actual) > 0
+            then 200 * accuracy.abs_error / (abs(accuracy.yhat) + abs(accuracy.actual)) else 0 end as smape,
+        case when accuracy.naive_yhat is null then null
+            when abs(accuracy.naive_yhat) + abs(accuracy.actual) > 0
+            then 200 * accuracy.naive_abs_error / (abs(accuracy.naive_yhat) + abs(accuracy.actual))
+            else 0 end as naive_smape,
+        promised.backtest_smape,
+        promised.naive_backtest_smape
+    from accuracy
+    left join promised
+        on accuracy.series_id = promised.series_id
+        and try_cast(accuracy.model_version as date) = promised.as_of_date
+
+),
+
+per_series as (
+
+    select
+        series_id,
+        count(*) as scored,
+        string_agg(distinct model_version, ',' order by model_version) as model_versions,
+        avg(smape) as rolling_smape,
+        avg(naive_smape) as naive_rolling_smape,
+        avg(backtest_smape) as backtest_smape,
+        avg(naive_backtest_smape) as naive_backtest_smape
+    from scored
+    group by series_id
+
+),
+
+overall as (
+
+    select
+        'overall' as series_id,
+        count(*) as scored,
+        string_agg(distinct model_version, ',' order by model_version) as model_versions,
+        avg(smape) as rolling_smape,
+        avg(naive_smape) as naive_rolling_smape,
+        avg(backtest_smape) as backtest_smape,
+        avg(naive_backtest_smape) as naive_backtest_smape
+    from scored
+    having count(*) > 0
+
+),
+
+health as (
+
+    select * from per_series
+    union all
+    select * from overall
+
+)
+
+select
+    cast('{{ var("run_date") }}' as date) as as_of_date,
+    series_id,
+    scored,
+    model_versions,
+    rolling_smape,
+    naive_rolling_smape,
+    backtest_smape,
+    naive_backtest_smape,
+    rolling_smape / nullif(backtest_smape, 0) as error_ratio,
+    rolling_smape / nullif(naive_rolling_smape, 0) as naive_ratio
+from health
