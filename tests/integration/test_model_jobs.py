@@ -271,51 +271,15 @@ def test_start_of_history_writes_an_empty_drift_row_and_no_report(settings):
 
 
 def test_output_columns_match_the_contract(settings):
+    """The jobs' tables have exactly the shape `daybreak.tables` declares: the one place a shape is written."""
+    from daybreak.tables import table
+
     _run_all(DAY_ONE, "run-a", settings)
-    expected = {
-        "predictions.forecasts": [
-            ("as_of_date", "DATE"),
-            ("series_id", "VARCHAR"),
-            ("target", "VARCHAR"),
-            ("target_date", "DATE"),
-            ("horizon_step", "INTEGER"),
-            ("yhat", "DOUBLE"),
-            ("yhat_lower_80", "DOUBLE"),
-            ("yhat_upper_80", "DOUBLE"),
-            ("yhat_lower_95", "DOUBLE"),
-            ("yhat_upper_95", "DOUBLE"),
-            ("model", "VARCHAR"),
-            ("model_version", "VARCHAR"),
-            ("run_id", "VARCHAR"),
-        ],
-        "predictions.customer_segments": [
-            ("as_of_date", "DATE"),
-            ("customer_id", "VARCHAR"),
-            ("segment_id", "INTEGER"),
-            ("segment_name", "VARCHAR"),
-            ("distance", "DOUBLE"),
-            ("probability", "DOUBLE"),
-            ("model_version", "VARCHAR"),
-            ("run_id", "VARCHAR"),
-        ],
-        "monitoring.drift_summary": [
-            ("as_of_date", "DATE"),
-            ("reference_start", "DATE"),
-            ("reference_end", "DATE"),
-            ("current_start", "DATE"),
-            ("current_end", "DATE"),
-            ("n_columns", "INTEGER"),
-            ("n_drifted_columns", "INTEGER"),
-            ("share_drifted", "DOUBLE"),
-            ("dataset_drift", "BOOLEAN"),
-            ("report_path", "VARCHAR"),
-            ("run_id", "VARCHAR"),
-        ],
-    }
     with connect(settings.warehouse_path, read_only=True) as connection:
-        for table, columns in expected.items():
-            described = connection.execute(f"describe {table}").fetchall()
-            assert [(name, kind) for name, kind, *_ in described] == columns, table
+        for name in ("predictions.forecasts", "predictions.customer_segments", "monitoring.drift_summary"):
+            described = connection.execute(f"describe {name}").fetchall()
+            declared = [(column.name, column.type) for column in table(name).columns]
+            assert [(column, kind) for column, kind, *_ in described] == declared, name
 
 
 def test_segment_skips_a_dataset_without_segmentation(tmp_path):
