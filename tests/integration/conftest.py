@@ -14,12 +14,22 @@ START, HISTORY_END, END = dt.date(2024, 1, 1), dt.date(2024, 3, 28), dt.date(202
 NIGHTS = [dt.date(2024, 3, 29), dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
 
 
-def run_night(day: dt.date):
-    """Run the DAG for business day `day` with real Airflow; returns the DagRun and its task states."""
+def run_night(day: dt.date, *, retries: int | None = None):
+    """Run the DAG for business day `day` with real Airflow; returns the DagRun and its task states.
+
+    The DAG file is parsed afresh for every night, as Airflow's dag-processor does: its schedule's start and end
+    come from the landed data (`daybreak.schedule`), which differ between the tests' data homes.
+    """
+    import importlib
+
     import pendulum
 
-    from dags.daybreak_nightly import nightly
+    import dags.daybreak_nightly
 
+    nightly = importlib.reload(dags.daybreak_nightly).nightly
+    if retries is not None:  # a test of a failing night wants the failure now, not after the retry delays
+        for task in nightly.tasks:
+            task.retries = retries
     logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
     dag_run = nightly.test(logical_date=logical)
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}

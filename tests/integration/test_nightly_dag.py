@@ -99,19 +99,10 @@ def test_backfilling_an_earlier_night_after_later_ones_reproduces_it(nightly):
 
 
 def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
-    from dags.daybreak_nightly import nightly as nightly_dag
-
     settings, _ = nightly
     missing_day = END + dt.timedelta(days=1)  # never simulated
     before = checksums(settings.warehouse_path)
-    retries = {task.task_id: task.retries for task in nightly_dag.tasks}
-    for task in nightly_dag.tasks:
-        task.retries = 0
-    try:
-        dag_run, states = run_night(missing_day)
-    finally:
-        for task in nightly_dag.tasks:
-            task.retries = retries[task.task_id]
+    dag_run, states = run_night(missing_day, retries=0)
     assert dag_run.state == "failed"
     assert states["ingest"] == "failed"
     assert all(
