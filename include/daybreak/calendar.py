@@ -122,7 +122,7 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
         the rows written.
     """
     from daybreak import tables
-    from daybreak.warehouse import transaction
+    from daybreak.warehouse import replace_table
 
     declared = tables.table(TABLE)
     first = (
@@ -133,13 +133,4 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
     days = calendar.frame(
         min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD)
     )
-    rows = declared.conform(days.assign(run_id=run_id))
-    tables.ensure(connection, declared)
-    connection.register("_calendar_days", rows)
-    try:
-        with transaction(connection):
-            connection.execute(f"delete from {declared.qualified}")  # noqa: S608 - a declared name
-            connection.execute(f"insert into {declared.qualified} by name select * from _calendar_days")  # noqa: S608
-    finally:
-        connection.unregister("_calendar_days")
-    return len(rows)
+    return replace_table(connection, declared, days.assign(run_id=run_id))

@@ -222,20 +222,9 @@ def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
 
 def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> int:
     """Replace `planning.overrides` with the log as it is now (the log is the source; this is its copy)."""
-    from daybreak import tables
-    from daybreak.warehouse import transaction
+    from daybreak.warehouse import replace_table
 
-    declared = tables.table(TABLE)
-    rows = declared.conform(overrides)
-    tables.ensure(connection, declared)
-    connection.register("_incoming_overrides", rows)
-    try:
-        with transaction(connection):
-            connection.execute(f"delete from {TABLE}")  # noqa: S608 - a declared name
-            connection.execute(f"insert into {TABLE} by name select * from _incoming_overrides")  # noqa: S608
-    finally:
-        connection.unregister("_incoming_overrides")
-    return len(rows)
+    return replace_table(connection, TABLE, overrides)
 
 
 def local_planner() -> str:

@@ -169,6 +169,26 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
     connection.execute("commit")
 
 
+def replace_table(connection: duckdb.DuckDBPyConnection, table: Table | str, frame: pd.DataFrame) -> int:
+    """Replace every row of a declared table with `frame`, atomically: for tables that are whole copies of a
+    source outside the warehouse (the calendar, the planners' override log), not per-date partitions.
+
+    Returns:
+        the rows written.
+    """
+    declared = _declared(table)
+    rows = declared.conform(frame)
+    tables.ensure(connection, declared)
+    connection.register("_incoming_table", rows)
+    try:
+        with transaction(connection):
+            connection.execute(f"delete from {declared.qualified}")  # noqa: S608 - a declared name
+            connection.execute(f"insert into {declared.qualified} by name select * from _incoming_table")  # noqa: S608
+    finally:
+        connection.unregister("_incoming_table")
+    return len(rows)
+
+
 def _declared(table: Table | str) -> Table:
     return table if isinstance(table, tables.Table) else tables.table(table)
 
