@@ -81,6 +81,7 @@ def test_an_unreachable_channel_is_logged_and_the_alert_still_logged(caplog):
 
 def test_the_deadline_counts_from_when_the_night_was_queued(monkeypatch):
     import asyncio
+    import concurrent.futures
 
     from daybreak import alerts
 
@@ -97,7 +98,9 @@ def test_the_deadline_counts_from_when_the_night_was_queued(monkeypatch):
             "logical_date": "2024-12-30",
         }
     }
-    asyncio.run(alerts.on_deadline_missed(context=context, hours=5))
+    # A fresh loop in its own thread: an earlier test (the browser's) may leave this thread's loop marked running.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, alerts.on_deadline_missed(context=context, hours=5)).result()
     assert "backfill__2024-12-30" in messages[0]["text"] and "5 h" in messages[0]["text"]
 
 
