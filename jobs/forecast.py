@@ -91,7 +91,7 @@ def run(
             monitoring=config.monitoring,
         )
         frames = night.tables(decisions, business_date, version, spec.target, run_id)
-        planned = night.apply_overrides(settings, frames, run_id)
+        planned = night.apply_overrides(settings, frames, business_date, run_id)
         written = replace_partitions(
             connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]
         )

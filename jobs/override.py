@@ -18,6 +18,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> dict:
     """Dispatch one `daybreak override` action; returns what to print."""
     author = (args.author or overrides.local_planner()) if args.action != "list" else ""
     now = dt.datetime.now(dt.UTC)  # the audit's record time, not pipeline logic
+    as_of = overrides.latest_night(settings)  # nights after the newest published one apply the change
     if args.action == "add":
         if (args.value is None) == (args.percent is None):
             raise overrides.OverrideError("give exactly one of --value and --percent")
@@ -31,12 +32,13 @@ def run_command(args: argparse.Namespace, settings: Settings) -> dict:
             reason=args.reason,
             author=author,
             now=now,
+            as_of_date=as_of,
         )
         return {"added": record, "log": str(overrides.log_path(settings))}
     if args.action == "revoke":
         return {
             "revoked": overrides.revoke(
-                settings, args.override_id, reason=args.reason, author=author, now=now
+                settings, args.override_id, reason=args.reason, author=author, now=now, as_of_date=as_of
             )
         }
     frame = overrides.current(settings)

@@ -311,17 +311,18 @@ def tables(
     return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
 
 
-def apply_overrides(settings: Settings, frames: dict[str, pd.DataFrame], run_id: str) -> pd.DataFrame:
-    """Apply the planners' active overrides (`daybreak.overrides`) to the night's forecasts in `frames`, in place.
+def apply_overrides(
+    settings: Settings, frames: dict[str, pd.DataFrame], business_date: dt.date, run_id: str
+) -> pd.DataFrame:
+    """Apply the overrides active as of the night (`daybreak.overrides`) to its forecasts in `frames`, in place.
 
     `predictions.forecasts` then holds the statistical and the final value side by side (`yhat_statistical`,
-    `yhat`); returns the override log as of tonight, for `overrides.ingest` to copy to `planning.overrides`.
+    `yhat`); returns the whole override log, for `overrides.ingest` to copy to `planning.overrides`.
     """
     from daybreak import overrides
 
-    planned = overrides.current(settings, run_id)
-    frames[TABLE] = overrides.apply(frames[TABLE], planned)
-    return planned
+    frames[TABLE] = overrides.apply(frames[TABLE], overrides.current(settings, night=business_date))
+    return overrides.current(settings, run_id)
 
 
 def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, run_id: str) -> pd.DataFrame:

@@ -9,8 +9,12 @@ log, applies the active overrides to its forecasts (`predictions.forecasts.yhat`
 model's stays in `yhat_statistical`, the override's id in `override_id`) and copies the log to
 `planning.overrides`, the audit analysts query (who changed what, when and why, and who revoked it).
 
-The log is the planners' current intent: a night applies the overrides active when it runs, to every target date
-they cover, whatever the night's date. The created and revoked times are wall-clock and kept for the audit only.
+Overrides are dated in business time, so nights stay as-of correct: each add or revoke line carries `as_of_date`,
+the business date of the newest published forecasts when the planner acted (what they were looking at). The night
+for business date D applies the overrides added, and not revoked, as of a date before D. The next night therefore
+applies a new override, while a rerun or backfill of a night already published gives the forecasts it gave before,
+whatever was recorded since. A line without a date (recorded before any night was published) counts as before
+every night. The created and revoked times are wall-clock and kept for the audit only.
 """
 
 from __future__ import annotations
@@ -84,8 +88,10 @@ def add(
     reason: str,
     author: str,
     now: dt.datetime,
+    as_of_date: dt.date | None,
 ) -> dict:
-    """Record an override and return it (with its id).
+    """Record an override and return it (with its id). `as_of_date` is the business date of the newest published
+    forecasts (`latest_night`): nights after it apply the override.
 
     Raises:
         OverrideError: end before start, an unknown kind, a negative value, a cut of 100% or more, no reason or
@@ -113,13 +119,23 @@ def add(
         "reason": reason.strip(),
         "author": author.strip(),
         "created_at": now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        "as_of_date": as_of_date.isoformat() if as_of_date else None,
     }
     record["override_id"] = "ov-" + hashlib.sha256(dumps(record).encode()).hexdigest()[:12]
     return _append(settings, record)
 
 
-def revoke(settings: Settings, override_id: str, *, reason: str, author: str, now: dt.datetime) -> dict:
-    """Record that an active override no longer applies (the next night's forecasts are the model's again).
+def revoke(
+    settings: Settings,
+    override_id: str,
+    *,
+    reason: str,
+    author: str,
+    now: dt.datetime,
+    as_of_date: dt.date | None,
+) -> dict:
+    """Record that an active override no longer applies: nights after `as_of_date` (the newest published
+    forecasts' business date) forecast with the model's value again.
 
     Raises:
         OverrideError: no active override has that id, or no reason was given.
@@ -137,16 +153,27 @@ def revoke(settings: Settings, override_id: str, *, reason: str, author: str, no
             "reason": reason.strip(),
             "author": author.strip(),
             "created_at": now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+            "as_of_date": as_of_date.isoformat() if as_of_date else None,
         },
     )
 
 
-def current(settings: Settings, run_id: str | None = None) -> pd.DataFrame:
-    """Every override with its state (active or revoked), as `planning.overrides` declares it, oldest first."""
+def _as_of(record: dict) -> dt.date | None:
+    return dt.date.fromisoformat(record["as_of_date"]) if record.get("as_of_date") else None
+
+
+def current(settings: Settings, run_id: str | None = None, *, night: dt.date | None = None) -> pd.DataFrame:
+    """Every override with its state (active or revoked), as `planning.overrides` declares it, oldest first.
+
+    With `night`, the state the night for that business date sees: only the lines dated before it.
+    """
     from daybreak import tables
 
     rows: dict[str, dict] = {}
     for record in read_log(settings):
+        dated = _as_of(record)
+        if night is not None and dated is not None and dated >= night:
+            continue
         if record.get("event") == "add":
             rows[record["override_id"]] = {
                 **{
@@ -156,9 +183,11 @@ def current(settings: Settings, run_id: str | None = None) -> pd.DataFrame:
                 "start_date": dt.date.fromisoformat(record["start_date"]),
                 "end_date": dt.date.fromisoformat(record["end_date"]),
                 "created_at": dt.datetime.fromisoformat(record["created_at"]),
+                "as_of_date": dated,
                 "status": "active",
                 "revoked_by": None,
                 "revoked_at": None,
+                "revoked_as_of_date": None,
                 "revoke_reason": None,
                 "run_id": run_id,
             }
@@ -167,6 +196,7 @@ def current(settings: Settings, run_id: str | None = None) -> pd.DataFrame:
                 status="revoked",
                 revoked_by=record["author"],
                 revoked_at=dt.datetime.fromisoformat(record["created_at"]),
+                revoked_as_of_date=dated,
                 revoke_reason=record["reason"],
             )
     import pandas as pd
@@ -220,8 +250,29 @@ def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def latest_night(settings: Settings) -> dt.date | None:
+    """The business date of the newest published forecasts (the serving copy), which a new override or revocation
+    is dated with; None before the first night is published."""
+    import duckdb
+
+    path = settings.serving_path
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as connection:
+        found = connection.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'predictions' and table_name = 'forecasts'"
+        ).fetchone()
+        return (
+            connection.execute("select max(as_of_date) from predictions.forecasts").fetchone()[0]
+            if found
+            else None
+        )
+
+
 def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> int:
-    """Replace `planning.overrides` with the log as it is now (the log is the source; this is its copy)."""
+    """Replace `planning.overrides` with the whole log (the log is the append-only source; this is its audit copy,
+    which only grows: the dates say which nights applied what)."""
     from daybreak.warehouse import replace_table
 
     return replace_table(connection, TABLE, overrides)

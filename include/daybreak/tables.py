@@ -487,7 +487,8 @@ _DECLARED = (
         "Planners' forecast overrides and their audit: who changed which series' forecast for which dates, by "
         "how much and why, and who revoked it. A copy of the append-only log outside the warehouse "
         "(`DAYBREAK_HOME/overrides/<dataset>.jsonl`, written by the Review page and `daybreak override`), "
-        "replaced whole by every forecast night, which applies the active ones.",
+        "replaced whole by every forecast night; the night for business date D applies those active as of a date "
+        "before D.",
         (
             _key("override_id", "VARCHAR", "The override's id (ov-<12 hex>), stable for its life."),
             _c("series_id", "VARCHAR", "The series whose forecast is overridden."),
@@ -506,9 +507,21 @@ _DECLARED = (
                 "Who: the signed-in user (OIDC) or, in the demo, the labelled local fallback.",
             ),
             _c("created_at", "TIMESTAMP", "Wall-clock time (UTC) the override was recorded; audit only."),
+            _c(
+                "as_of_date",
+                "DATE",
+                "The business date of the newest published forecasts when it was recorded: the nights after it "
+                "apply it (null: recorded before any night, so every night does).",
+            ),
             _c("status", "VARCHAR", "active or revoked."),
             _c("revoked_by", "VARCHAR", "Who revoked it; null while active."),
             _c("revoked_at", "TIMESTAMP", "When it was revoked (UTC); null while active."),
+            _c(
+                "revoked_as_of_date",
+                "DATE",
+                "The business date of the newest published forecasts when it was revoked: the nights after it no "
+                "longer apply it.",
+            ),
             _c("revoke_reason", "VARCHAR", "Why it was revoked."),
             _RUN_ID,
         ),

@@ -95,6 +95,15 @@ def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
     )
     assert others.loc[0, "n"] == 0
 
+    # and a rerun of the night the planner was looking at still gives the model's forecasts (as-of correct)
+    _night(SUNDAY, settings)
+    rerun = _rows(
+        settings,
+        "select count(*) as n from predictions.forecasts where as_of_date = ? and override_id is not null",
+        [SUNDAY],
+    )
+    assert rerun.loc[0, "n"] == 0
+
     # and the audit says who changed what and why
     audit = _rows(settings, "select * from planning.overrides")
     assert audit[["override_id", "series_id", "author", "reason", "status"]].values.tolist() == [

@@ -14,6 +14,7 @@ from daybreak.settings import Settings
 from jobs.cli import main
 
 NOW = dt.datetime(2024, 6, 30, 18, 0, tzinfo=dt.UTC)
+SEEN = dt.date(2024, 6, 29)  # the newest published night the planner was looking at
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def add(settings, **changes) -> dict:
         "reason": "summer promotion",
         "author": "ana",
         "now": NOW,
+        "as_of_date": SEEN,
     } | changes
     return overrides.add(settings, **request)
 
@@ -52,7 +54,9 @@ def forecasts(days: int = 5, series_id: str = "total") -> pd.DataFrame:
 
 def test_the_log_is_append_only_lines_outside_the_warehouse(settings):
     first = add(settings)
-    overrides.revoke(settings, first["override_id"], reason="promotion cancelled", author="ben", now=NOW)
+    overrides.revoke(
+        settings, first["override_id"], reason="promotion cancelled", author="ben", now=NOW, as_of_date=SEEN
+    )
 
     path = settings.home / "overrides" / "synthetic.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
@@ -83,7 +87,7 @@ def test_bad_requests_are_refused_and_nothing_is_written(settings, changes, mess
 
 def test_only_an_active_override_can_be_revoked(settings):
     with pytest.raises(overrides.OverrideError, match="no active override"):
-        overrides.revoke(settings, "ov-000000000000", reason="x", author="ben", now=NOW)
+        overrides.revoke(settings, "ov-000000000000", reason="x", author="ben", now=NOW, as_of_date=SEEN)
 
 
 def test_a_percentage_scales_the_point_and_the_bounds_of_the_covered_dates_only(settings):
@@ -111,7 +115,9 @@ def test_the_override_recorded_last_wins_and_a_revoked_one_does_not_apply(settin
     add(settings, amount=10.0)
     later = add(settings, kind="value", amount=150.0, reason="store reopening")
     other = add(settings, amount=-50.0, series_id="location=Germany")
-    overrides.revoke(settings, other["override_id"], reason="wrong series", author="ana", now=NOW)
+    overrides.revoke(
+        settings, other["override_id"], reason="wrong series", author="ana", now=NOW, as_of_date=SEEN
+    )
 
     applied = overrides.apply(
         pd.concat([forecasts(), forecasts(series_id="location=Germany")]), overrides.current(settings)
@@ -121,6 +127,40 @@ def test_the_override_recorded_last_wins_and_a_revoked_one_does_not_apply(settin
     assert set(applied["override_id"].iloc[:3]) == {later["override_id"]}
     assert applied["yhat"].iloc[5:].tolist() == [100.0] * 5
     assert applied["override_id"].iloc[5:].isna().all()
+
+
+def test_a_night_applies_what_was_recorded_before_it_so_reruns_of_published_nights_do_not_change(settings):
+    record = add(settings, as_of_date=SEEN)
+    later = add(settings, kind="value", amount=7.0, as_of_date=SEEN + dt.timedelta(days=1))
+    overrides.revoke(
+        settings,
+        record["override_id"],
+        reason="ended",
+        author="ben",
+        now=NOW,
+        as_of_date=SEEN + dt.timedelta(days=2),
+    )
+
+    def applied(night: dt.date) -> list:
+        return overrides.apply(forecasts(), overrides.current(settings, night=night))["override_id"].tolist()
+
+    assert set(applied(SEEN)) == {None}  # the rerun of the night the planner saw
+    assert applied(SEEN + dt.timedelta(days=1))[:3] == [record["override_id"]] * 3  # the next night
+    assert applied(SEEN + dt.timedelta(days=2))[:3] == [later["override_id"]] * 3
+    assert applied(SEEN + dt.timedelta(days=3))[:3] == [later["override_id"]] * 3  # the revoked one is gone
+    whole = overrides.current(settings).set_index("override_id")
+    assert whole.loc[record["override_id"], "revoked_as_of_date"] == SEEN + dt.timedelta(days=2)
+
+
+def test_a_line_recorded_before_any_night_applies_to_every_night(settings):
+    record = add(settings, as_of_date=None)
+
+    assert (
+        overrides.apply(forecasts(), overrides.current(settings, night=dt.date(2000, 1, 1)))[
+            "override_id"
+        ].tolist()[:3]
+        == [record["override_id"]] * 3
+    )
 
 
 def test_without_overrides_the_final_forecast_is_the_statistical_one(settings):

@@ -106,6 +106,7 @@ def _add_form(planner: str, series_ids: list[str], as_of: dt.date) -> None:
             reason=reason,
             author=planner,
             now=dt.datetime.now(dt.UTC),  # the audit's record time
+            as_of_date=data.latest_night(),  # the forecasts on screen: the nights after them apply it
         )
     except overrides.OverrideError as error:
         st.error(f"Not recorded: {error}.")
@@ -191,7 +192,12 @@ def _log(planner: str) -> None:
     if revoked:
         try:
             overrides.revoke(
-                get_settings(), override_id, reason=reason, author=planner, now=dt.datetime.now(dt.UTC)
+                get_settings(),
+                override_id,
+                reason=reason,
+                author=planner,
+                now=dt.datetime.now(dt.UTC),
+                as_of_date=data.latest_night(),
             )
         except overrides.OverrideError as error:
             st.error(f"Not revoked: {error}.")
