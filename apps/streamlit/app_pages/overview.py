@@ -156,7 +156,7 @@ def _movers(last_day: dt.date) -> None:
                 alt.Tooltip("change_text:N", title="Change"),
             ],
         )
-        .properties(height=50 + 34 * len(movers))
+        .properties(height=alt.Step(34))  # the plot grows with the bars; the axis title never squeezes them
     )
     st.altair_chart(chart, width="stretch")
 
