@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.apps.conftest import start_app
-from tests.apps.test_pages_browser import EXCEPTION, ERROR_TEXT, PAGES, visit
+from tests.apps.test_pages_browser import ERROR_TEXT, EXCEPTION, PAGES, visit
 from tests.integration.conftest import NIGHTS
 
 pytestmark = pytest.mark.integration

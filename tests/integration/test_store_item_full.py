@@ -43,7 +43,9 @@ def test_every_model_and_test_passes_on_the_whole_file(built):
     # Exposures (the dashboards' declared dependencies) have nothing to run: dbt reports them as no-op.
     exposures = {node for node in statuses if node.startswith("exposure.")}
     assert {statuses[node] for node in exposures} <= {"no-op"}, statuses
-    assert {status for node, status in statuses.items() if node not in exposures} <= {"success", "pass"}, statuses
+    assert {status for node, status in statuses.items() if node not in exposures} <= {"success", "pass"}, (
+        statuses
+    )
     assert sum(node.startswith("test.") for node in statuses) > 40
     assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
 

@@ -94,10 +94,11 @@ select
     series_id,
     scored,
     model_versions,
-    rolling_smape,
-    naive_rolling_smape,
-    backtest_smape,
-    naive_backtest_smape,
-    rolling_smape / nullif(backtest_smape, 0) as error_ratio,
-    rolling_smape / nullif(naive_rolling_smape, 0) as naive_ratio
+    -- rounded: a parallel avg() sums in thread order, so the last bits differ between runs of the same night
+    round(rolling_smape, 9) as rolling_smape,
+    round(naive_rolling_smape, 9) as naive_rolling_smape,
+    round(backtest_smape, 9) as backtest_smape,
+    round(naive_backtest_smape, 9) as naive_backtest_smape,
+    round(rolling_smape / nullif(backtest_smape, 0), 9) as error_ratio,
+    round(rolling_smape / nullif(naive_rolling_smape, 0), 9) as naive_ratio
 from health

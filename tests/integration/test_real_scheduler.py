@@ -32,7 +32,7 @@ NIGHTS = [END - dt.timedelta(days=offset) for offset in range(6, -1, -1)]
 PG_USER = "daybreak-pg"
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
 # lineage that names the run or the wall clock, and absolute paths, which lie under each copy's own data home
-IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path")
+IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path", "path")
 
 
 def checksums(path: Path) -> dict:
