@@ -12,6 +12,9 @@ long after it was queued raise an alert through `daybreak.alerts.send` (log, ema
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
 and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
 
+`previous_night` waits (without holding the writer slot) until the run before this one has finished, and fails
+at once if it failed: a night builds on the one before, and a backfill's runs and a scheduled run are limited
+separately by Airflow, so a scheduled night can be queued while a backfill still works through the days before it.
 `ingest` lands the day's export in the raw lake (failing, and stopping the run, when an open business day has no
 export) -> `transform` runs `dbt build` for the day -> `drift` monitors the models' inputs and predictions against
 their champions' references and applies the retraining policy -> `retrain_decision` branches: `retrain` runs when
@@ -67,6 +70,17 @@ BOUNDS = dag_bounds()
     doc_md=__doc__,
 )
 def daybreak_nightly():
+    @task.sensor(poke_interval=20, timeout=6 * 3600, mode="reschedule", pool="default_pool")
+    def previous_night(ti=None):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from daybreak.schedule import PreviousNightFailed, previous_night_finished
+
+        try:
+            return previous_night_finished(ti.get_previous_dagrun())
+        except PreviousNightFailed as error:  # retrying cannot help: fail now, with the reason
+            raise AirflowFailException(str(error)) from error
+
     @task
     def ingest(data_interval_start=None, run_id=None):
         from daybreak.schedule import check_business_date
@@ -119,7 +133,7 @@ def daybreak_nightly():
 
         return run(data_interval_start.date(), run_id)
 
-    decided = ingest() >> transform() >> drift() >> retrain_decision()
+    decided = previous_night() >> ingest() >> transform() >> drift() >> retrain_decision()
     models = [
         forecast.override(trigger_rule="none_failed")(),
         segment.override(trigger_rule="none_failed")(),

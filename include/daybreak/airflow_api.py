@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -99,6 +100,27 @@ class AirflowApi:
                 "max_active_runs": max_active_runs,
             },
         )
+
+    def trigger(self, dag_id: str, business_date: dt.date) -> dict:
+        """Start a manual run for `business_date`: its logical date is the day after, so its data interval (Airflow's
+        last complete interval before a manual run) starts on `business_date`, as a scheduled night's does."""
+        logical = business_date + dt.timedelta(days=1)
+        return self.request(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            {"logical_date": f"{logical.isoformat()}T00:00:00Z", "conf": {}},
+        )
+
+    def wait_for_run(self, dag_id: str, run_id: str, seconds: float = 3600) -> dict:
+        """The run once it has finished (success or failed)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            run = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")
+            if run["state"] in FINISHED:
+                return run
+            if time.monotonic() > deadline:
+                raise AirflowApiError(f"run {run_id} not finished in {seconds:.0f} s: {run['state']}")
+            time.sleep(5)
 
     def dag_runs(self, dag_id: str) -> list[dict]:
         answer = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=logical_date")

@@ -43,6 +43,32 @@ class OutsideDataError(ValueError):
     """A run was asked for a business day the dataset's exports do not cover."""
 
 
+class PreviousNightFailed(RuntimeError):
+    """The night before this one failed: this night would build on a state that night never wrote."""
+
+
+def previous_night_finished(previous) -> bool:
+    """May tonight start? Given the DAG run before it by logical date (Airflow's `get_previous_dagrun`: a
+    scheduled run, a backfill's, or a manual one), or None when there is none.
+
+    A night builds on the one before: its marts, the registry's champions as of D - 1, the forecasts its health
+    scores. Airflow limits concurrent runs per kind only (a backfill's runs apart from scheduled and manual ones), so
+    a scheduled night may be queued while a backfill still works through the days before it; every task takes the
+    one writer slot, but a slot does not order nights. So the first task waits until the run before has finished.
+
+    Raises:
+        PreviousNightFailed: the run before failed: rerun (clear) it, or mark it successful, first.
+    """
+    if previous is None or previous.state == "success":
+        return True
+    if previous.state == "failed":
+        raise PreviousNightFailed(
+            f"the run before this one ({previous.run_id}, data interval from {previous.data_interval_start}) "
+            "failed; clear it so it reruns, or mark it successful, before this night can start"
+        )
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class Bounds:
     """The first and last business day with a landed export."""

@@ -2,9 +2,15 @@
 and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 7-night backfill created through
 the REST API, and a warehouse equal, table by table, to seven sequential `daybreak night` runs.
 
+On PostgreSQL the same backfill also meets the two overlaps operators cause: a second, overlapping backfill
+requested while it runs (Airflow refuses it: one running backfill per DAG, so it cannot double-write), and the
+next night started as a separate run while the backfill still works through the days before it (the stand-in for
+the scheduled night; Airflow limits a backfill's runs and the other runs separately). That night's first task
+waits for the run before it, so the warehouse after it equals eight sequential nights.
+
 One small synthetic shop and its history load are shared: each case copies the loaded data home. The backfill
-runs nights one after another (the DAG's max_active_runs is 1) and every task takes the one-slot writer pool, so
-no task ever waits on DuckDB's file lock: the task logs have no lock error and no task needed a second try.
+runs nights one after another (its max_active_runs is 1) and every writing task takes the one-slot writer pool,
+so no task ever waits on DuckDB's file lock: the task logs have no lock error and no task needed a second try.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.airflow_api import AirflowApi
+from daybreak.airflow_api import AirflowApi, AirflowApiError
 from daybreak.airflow_env import DAG_ID, airflow_environment
 from daybreak.settings import Settings
 from tests.conftest import free_port, require, stop_process_group
@@ -28,7 +34,8 @@ from tests.conftest import free_port, require, stop_process_group
 pytestmark = pytest.mark.integration
 
 START, END = dt.date(2024, 1, 1), dt.date(2024, 2, 29)
-NIGHTS = [END - dt.timedelta(days=offset) for offset in range(6, -1, -1)]
+NEXT_NIGHT = END  # the night started beside the backfill
+NIGHTS = [END - dt.timedelta(days=offset) for offset in range(7, 0, -1)]
 PG_USER = "daybreak-pg"
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
 # lineage that names the run or the wall clock, and absolute paths, which lie under each copy's own data home
@@ -66,14 +73,16 @@ def copy_home(loaded_home: Path, name: str) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def sequential(loaded_home) -> dict:
-    """Table checksums after seven sequential `daybreak night` runs."""
+def sequential(loaded_home) -> dict[int, dict]:
+    """Table checksums after the seven sequential `daybreak night` runs, and after the next night too."""
     from jobs.pipeline import run_night
 
     settings = copy_home(loaded_home, "sequential")
     for day in NIGHTS:
         run_night(day, settings=settings)
-    return checksums(settings.warehouse_path)
+    after_seven = checksums(settings.warehouse_path)
+    run_night(NEXT_NIGHT, settings=settings)
+    return {7: after_seven, 8: checksums(settings.warehouse_path)}
 
 
 def postgres_url(workdir: Path) -> str:
@@ -184,6 +193,7 @@ def lock_errors(settings: Settings) -> list[str]:
 def test_a_rest_backfill_on_the_real_scheduler_equals_sequential_nights(backend, loaded_home, sequential):
     settings = copy_home(loaded_home, f"airflow-{backend}")
     pg_dir = Path(tempfile.mkdtemp(prefix="daybreak-pg-")) / "pg" if backend == "postgres" else None
+    overlapping = backend == "postgres"
     processes = []
     try:
         url = postgres_url(pg_dir) if pg_dir else None
@@ -191,12 +201,25 @@ def test_a_rest_backfill_on_the_real_scheduler_equals_sequential_nights(backend,
         api = AirflowApi.login(base_url, "admin", password)
         api.wait_for_dag(DAG_ID)
         api.unpause(DAG_ID)
-        runs = api.wait_for_backfill(api.backfill(DAG_ID, NIGHTS[0], NIGHTS[-1]), seconds=1800)
+        backfill = api.backfill(DAG_ID, NIGHTS[0], NIGHTS[-1])
+        if overlapping:
+            with pytest.raises(AirflowApiError, match="HTTP 409.*already a running backfill"):
+                api.backfill(DAG_ID, NIGHTS[3], NEXT_NIGHT)
+            next_night = api.trigger(DAG_ID, NEXT_NIGHT)
+        runs = api.wait_for_backfill(backfill, seconds=1800)
         assert sorted((run["logical_date"][:10], run["state"]) for run in runs) == [
             (day.isoformat(), "success") for day in NIGHTS
         ]
+        run_types = {"backfill"}
+        if overlapping:
+            finished = api.wait_for_run(DAG_ID, next_night["dag_run_id"], seconds=900)
+            assert (finished["state"], finished["data_interval_start"][:10]) == (
+                "success",
+                NEXT_NIGHT.isoformat(),
+            )
+            run_types.add("manual")
         # unpaused, with the schedule ending on the last landed day: the scheduler started nothing else
-        assert {run["run_type"] for run in api.dag_runs(DAG_ID)} == {"backfill"}
+        assert {run["run_type"] for run in api.dag_runs(DAG_ID)} == run_types
         attempts = [path.name for path in (settings.airflow_home / "logs").rglob("attempt=*.log")]
         assert attempts and all(name == "attempt=1.log" for name in attempts), attempts
         assert lock_errors(settings) == []
@@ -206,4 +229,4 @@ def test_a_rest_backfill_on_the_real_scheduler_equals_sequential_nights(backend,
         if pg_dir:
             stop_postgres(pg_dir)
             shutil.rmtree(pg_dir.parent, ignore_errors=True)
-    assert checksums(settings.warehouse_path) == sequential
+    assert checksums(settings.warehouse_path) == sequential[8 if overlapping else 7]

@@ -38,3 +38,19 @@ def test_a_day_outside_the_landed_range_fails_with_the_range(tmp_path, day):
     ):
         check_business_date(dt.date.fromisoformat(day), settings)
     check_business_date(dt.date(2024, 3, 31), settings)
+
+
+def test_a_night_starts_once_the_run_before_it_has_succeeded_and_never_after_a_failed_one():
+    from types import SimpleNamespace
+
+    from daybreak.schedule import PreviousNightFailed, previous_night_finished
+
+    def run(state: str) -> SimpleNamespace:
+        return SimpleNamespace(state=state, run_id="backfill__2024-02-28", data_interval_start="2024-02-28")
+
+    assert previous_night_finished(None)  # the first night Airflow knows of
+    assert previous_night_finished(run("success"))
+    assert not previous_night_finished(run("running"))
+    assert not previous_night_finished(run("queued"))
+    with pytest.raises(PreviousNightFailed, match="backfill__2024-02-28.*clear it"):
+        previous_night_finished(run("failed"))
