@@ -13,6 +13,7 @@ BENCHMARKS = {
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",
+    "dbt_tasks": "bench.dbt_tasks",
 }
 
 
