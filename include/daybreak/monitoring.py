@@ -284,7 +284,7 @@ def _predictions(connection, business_date, as_of, timestamp, night: Night) -> N
     if champion is not None and tables.exists(connection, segments):
         version = champion["version"]
         reference_date = dt.date.fromisoformat(version)
-        query = f"select segment_name from {segments} where as_of_date = ?"  # noqa: S608 - declared name
+        query = f"select segment_name from {segments} where as_of_date = ? order by customer_id"  # noqa: S608
         reference = connection.execute(query, [reference_date]).df()
         current = connection.execute(query, [as_of]).df()
         meta = _meta("segmentation", version, reference_date, reference_date)

@@ -164,7 +164,8 @@ def feature_drift(
         if not config["type"].endswith(":ValueDrift"):
             continue
         column = config["column"]
-        statistic = float(metric["value"])
+        # rounded: the distance sums in the rows' order, so the last bits could differ between identical nights
+        statistic = round(float(metric["value"]), 9)
         rows.append(
             {
                 "feature": column,
