@@ -27,9 +27,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP_SCRIPT = "apps/streamlit/app.py"
 BOUND_SECONDS = 2.0
 CHART = '[data-testid="stVegaLiteChart"]'
-EVERY_CHART_DRAWN = (
-    """(chart) => [...document.querySelectorAll(chart)].every((element) => element.querySelector("svg"))"""
-)
+CHARTS_DRAWN = """([chart, n]) => {
+    const charts = [...document.querySelectorAll(chart)];
+    return charts.length >= n && charts.every((element) => element.querySelector("svg"));
+}"""
 BASELINE_SCRIPT = """\
 import numpy as np
 import pandas as pd
@@ -113,12 +114,35 @@ def start_streamlit(script: str, home: Path, log_dir: Path) -> tuple[subprocess.
     raise RuntimeError(f"streamlit not healthy after 60 s: see {log_dir}")
 
 
-def render_seconds(browser, url: str, path: str, title: str) -> tuple[float, int]:
-    """A fresh browser context: goto, then wait for the h1, the app idle and an SVG in every chart the page made.
+def charts_on_page(browser, url: str, path: str, title: str) -> int:
+    """How many charts the page draws on this home, counted once the page has settled (no new chart for 3 s).
 
-    The chart count is what the page draws on this home (one published night draws fewer than the browser test's
-    fixture of several), so it is read from the page, not from the test's table; it is returned with the time.
+    One published night draws fewer than the browser test's fixture, so the count is read from the page, not
+    from the test's table. It cannot be read at "idle" alone: Streamlit loads its chart component lazily, so on a
+    fresh browser a chart's element appears only after its code has arrived, which can be after the run ended.
     """
+    from tests.apps.test_pages_browser import APP_IDLE, TIMEOUT_MS
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS * 4)
+        page.goto(f"{url}/{path}")
+        page.locator("h1").filter(has_text=title).wait_for()
+        page.wait_for_selector(APP_IDLE)
+        count, stable_since = -1, time.monotonic()
+        while time.monotonic() - stable_since < 3:
+            page.wait_for_timeout(250)
+            now = page.locator(CHART).count()
+            if now != count:
+                count, stable_since = now, time.monotonic()
+        return count
+    finally:
+        context.close()
+
+
+def render_seconds(browser, url: str, path: str, title: str, charts: int) -> float:
+    """A fresh browser context: goto, then wait for the h1, the app idle and `charts` charts with their SVG."""
     from tests.apps.test_pages_browser import APP_IDLE, EXCEPTION, TIMEOUT_MS
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -129,32 +153,32 @@ def render_seconds(browser, url: str, path: str, title: str) -> tuple[float, int
         page.goto(f"{url}/{path}")
         page.locator("h1").filter(has_text=title).wait_for()
         page.wait_for_selector(APP_IDLE)
-        page.wait_for_function(EVERY_CHART_DRAWN, arg=CHART)
+        page.wait_for_function(CHARTS_DRAWN, arg=[CHART, charts])
         seconds = time.perf_counter() - started
         if page.locator(EXCEPTION).count():
             raise RuntimeError(f"{path or 'overview'}: the page shows an exception")
-        return seconds, page.locator(CHART).count()
+        return seconds
     finally:
         context.close()
 
 
-def measure(browser, script: str, home: Path, log_dir: Path, path: str, title: str):
+def measure(browser, script: str, home: Path, log_dir: Path, path: str, title: str, charts: int):
     """Three first renders, each in a new browser context: cold (a new app process), after a publish (the same
     process once the serving file's mtime moved, which is what keys the connection and query caches: imports warm,
-    data caches cold) and warm (the same process and file again). Returns the three seconds and the chart count."""
+    data caches cold) and warm (the same process and file again). Returns the three seconds."""
     from tests.conftest import stop_process_group
 
     serving = home / "serving" / "synthetic.duckdb"
     process, url = start_streamlit(script, home, log_dir)
     try:
-        cold, charts = render_seconds(browser, url, path, title)
+        cold = render_seconds(browser, url, path, title, charts)
         if serving.exists():
             os.utime(serving)  # a nightly publish, as the app sees one: a new mtime
-        published, _ = render_seconds(browser, url, path, title)
-        warm, _ = render_seconds(browser, url, path, title)
+        published = render_seconds(browser, url, path, title, charts)
+        warm = render_seconds(browser, url, path, title, charts)
     finally:
         stop_process_group(process)
-    return (cold, published, warm), charts
+    return cold, published, warm
 
 
 def profile_queries(home: Path, pages: list[str]) -> None:
@@ -221,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=3, help="cold/warm pairs per page; the median is printed"
     )
+    parser.add_argument(
+        "--pages", help="comma-separated url paths to measure (overview,forecast,...); default: all six"
+    )
     parser.add_argument("--build-only", action="store_true", help="build the home and stop")
     parser.add_argument(
         "--profile", action="store_true", help="also time every page's queries in-process (AppTest) first"
@@ -248,23 +275,38 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     from tests.apps.test_pages_browser import PAGES
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, stop_process_group
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-pages-logs-"))
     baseline_script = log_dir / "baseline_app.py"
     baseline_script.write_text(BASELINE_SCRIPT)
     baseline = "baseline: title + one line chart"
     targets = [(baseline, str(baseline_script), "", "Baseline")]
-    targets += [(path or "overview", APP_SCRIPT, path, title) for path, (title, _) in PAGES.items()]
+    chosen = set(args.pages.split(",")) if args.pages else None
+    targets += [
+        (path or "overview", APP_SCRIPT, path, title)
+        for path, (title, _) in PAGES.items()
+        if chosen is None or (path or "overview") in chosen
+    ]
     runs: dict[str, list[tuple[float, float, float]]] = {}
     charts: dict[str, int] = {}
     print("load average before the renders: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()), flush=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
+            for script in dict.fromkeys(script for _, script, _, _ in targets):
+                process, url = start_streamlit(script, home, log_dir)
+                try:
+                    for name, _, path, title in (target for target in targets if target[1] == script):
+                        charts[name] = charts_on_page(browser, url, path, title)
+                finally:
+                    stop_process_group(process)
+            print(
+                "charts per page, counted once settled: " + ", ".join(f"{n} {c}" for n, c in charts.items())
+            )
             for repeat in range(1, args.repeats + 1):
                 for name, script, path, title in targets:
-                    seconds, charts[name] = measure(browser, script, home, log_dir, path, title)
+                    seconds = measure(browser, script, home, log_dir, path, title, charts[name])
                     runs.setdefault(name, []).append(seconds)
                     print(
                         f"  run {repeat} {name}: " + ", ".join(f"{s:.2f}" for s in seconds) + " s", flush=True
