@@ -4,10 +4,14 @@ The data home is the throughput benchmark's synthetic shop (`--orders-per-day 12
 2023-01-01..2024-12-31), loaded with `jobs.pipeline.load_history` up to the last day, so the serving file holds
 every mart and prediction table the pages read. A home that already has a serving copy is reused as it is.
 
-For each page, a freshly started `streamlit run apps/streamlit/app.py` (so Streamlit's caches are cold) and a fresh
-browser context: the time from `goto` to the page's h1, its charts drawn and the app idle ("cold"); then a second
-fresh context on the same app process ("warm": Streamlit's caches are filled, the browser's are not). Baseline in
-the same run, started the same way: a trivial Streamlit script (a title and one `st.line_chart` of 100 points).
+For each page, three first renders, each in a new chromium context (empty browser cache) and timed from `goto` to
+the page's h1, its charts drawn (as many as the page draws on this home, counted once beforehand) and the app
+idle: "cold" on a freshly started `streamlit run apps/streamlit/app.py` (imports and every Streamlit cache cold);
+"published" on the same process after the serving file's mtime moved, as a nightly publish moves it (the
+connection and query caches are keyed by it, so they are cold; imports are warm); "warm" once more. Medians of
+`--repeats`. Baseline in the same run, started and measured the same way: a trivial Streamlit script (a title and
+one `st.line_chart` of 100 points); every figure is also printed as a ratio to the baseline's in its column.
+`--profile` first times every page's queries in this process (AppTest, query cache emptied).
 """
 
 from __future__ import annotations
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2023-01-01")
     parser.add_argument("--end", default="2024-12-31")
     parser.add_argument(
-        "--repeats", type=int, default=3, help="cold/warm pairs per page; the median is printed"
+        "--repeats", type=int, default=3, help="rounds of the three renders per page; medians are printed"
     )
     parser.add_argument(
         "--pages", help="comma-separated url paths to measure (overview,forecast,...); default: all six"
@@ -269,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile_queries(
             home,
-            ["overview.py", "forecast.py", "segments.py", "model_health.py", "review.py"] + ["pipeline.py"],
+            ["overview.py", "forecast.py", "segments.py", "model_health.py", "review.py", "pipeline.py"],
         )
 
     from playwright.sync_api import sync_playwright
