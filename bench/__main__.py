@@ -10,6 +10,7 @@ BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
     "drift_report": "bench.drift_report",
     "incremental": "bench.incremental",
+    "pages": "bench.pages",
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",

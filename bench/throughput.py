@@ -42,6 +42,15 @@ def plain_duckdb(landing_dir: Path, out_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def simulate_history(landing_dir: Path, start: dt.date, end: dt.date, orders_per_day: float):
+    """The synthetic shop at benchmark scale (seed 42, the default population); returns the summary and seconds."""
+    from daybreak.simulate import simulate_synthetic
+
+    began = time.perf_counter()
+    summary = simulate_synthetic(landing_dir, start=start, end=end, seed=42, orders_per_day=orders_per_day)
+    return summary, time.perf_counter() - began
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench throughput", description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="data home (default: a new temporary folder)")
@@ -56,17 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
     from daybreak.settings import get_settings
-    from daybreak.simulate import simulate_synthetic
     from jobs import ingest, transform
     from jobs.pipeline import landed_days
 
     settings = get_settings()
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
-    began = time.perf_counter()
-    summary = simulate_synthetic(
-        settings.landing_dir, start=start, end=end, seed=42, orders_per_day=args.orders_per_day
-    )
-    simulate_seconds = time.perf_counter() - began
+    summary, simulate_seconds = simulate_history(settings.landing_dir, start, end, args.orders_per_day)
     lines = summary.lines_written
 
     plain_dir = home / "plain"

@@ -132,6 +132,9 @@ def test_model_health_embeds_the_chosen_nights_evidently_report(monkeypatch, ful
     app = run_page(monkeypatch, full_home, "model_health.py")
 
     assert app.selectbox(key="report_night").value == dt.date(2024, 6, 30)
+    assert not app.get("iframe"), "the report (megabytes) loads only when asked for"
+    app.toggle(key="show_report").set_value(True).run()
+    assert not app.exception
     html = [element for element in app.get("iframe")]
     assert html, "the report is embedded"
 

@@ -202,6 +202,10 @@ def _drift() -> None:
         return
     nights = reports["as_of_date"].tolist()[::-1]
     night = st.selectbox("Evidently report of the night", nights, format_func=fmt.day, key="report_night")
+    # a report is megabytes of HTML and script (about 4 MB for the synthetic shop); embedded on every visit it
+    # doubled the page's first render (docs/benchmarks.md, "Dashboard pages"), so it loads when asked for
+    if not st.toggle("Show the report", key="show_report"):
+        return
     html = data.report_html(reports.set_index("as_of_date").loc[night, "report_path"])
     if html is None:
         st.caption("That night's report file is no longer in the data home's reports folder.")
