@@ -569,14 +569,14 @@ def backtest_scores(as_of_date: dt.date | None = None) -> pd.DataFrame:
 
 
 def model_events(limit: int = 200) -> pd.DataFrame:
-    """The registry's audit log, newest first: `event_seq, logical_date, model_kind, model_id, version, action,
-    from_status, to_status, reason, actor`."""
+    """The registry's audit log, newest night first, each model's events in their order: `event_seq, logical_date,
+    model_kind, model_id, version, action, from_status, to_status, reason, actor`."""
     frame = _read(
         """
         select event_seq, logical_date, model_kind, model_id, version, action, from_status, to_status, reason,
             actor
         from registry.model_events
-        order by event_seq desc
+        order by logical_date desc, model_kind, model_id, event_seq desc
         limit ?
         """,
         (limit,),

@@ -6,7 +6,9 @@ in the warehouse, schema `registry`, so a version and the predictions it made ar
 * `registry.model_versions`: one row per (model_kind, model_id, version) with its training window, parameters,
   code version, metrics, status (`champion`, `challenger`, `retired`) and artifact path.
 * `registry.model_events`: the audit log, one row per change, appended and never updated or deleted. `event_seq`
-  orders events (logical dates alone cannot: a rollback can share its date with the promotion it undoes).
+  orders one model's events (logical dates alone cannot: a rollback can share its date with the promotion it
+  undoes). It counts per model, not across models: a night's forecast and segmentation tasks may finish in either
+  order under a real scheduler, and the table must come out the same.
 
 Promotion is gated: `daybreak.models.promotion.decide_promotion` is a pure function of two scores and a margin,
 and the functions here only record what was decided. Every write is one transaction, so a crash leaves the registry as it was; and every
@@ -459,24 +461,26 @@ def _event(
     run_id: str | None,
 ) -> None:
     (seq,) = connection.execute(
-        "select coalesce(max(event_seq), 0) + 1 from registry.model_events"
+        "select coalesce(max(event_seq), 0) + 1 from registry.model_events where model_kind = ? and model_id = ?",
+        [row["model_kind"], row["model_id"]],
     ).fetchone()
+    values = {
+        "event_seq": seq,
+        "model_kind": row["model_kind"],
+        "model_id": row["model_id"],
+        "version": row["version"],
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "logical_date": logical_date,
+        "actor": actor,
+        "run_id": run_id,
+    }
     connection.execute(
         f"insert into registry.model_events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 - constant names
         f"values ({', '.join('?' * len(EVENT_COLUMNS))})",
-        [
-            seq,
-            row["model_kind"],
-            row["model_id"],
-            row["version"],
-            action,
-            from_status,
-            to_status,
-            reason,
-            logical_date,
-            actor,
-            run_id,
-        ],
+        [values[name] for name in EVENT_COLUMNS],
     )
 
 

@@ -57,12 +57,18 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def ddl(self) -> str:
-        """`create table if not exists` with the declared columns (and the primary key of an unpartitioned one)."""
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        """The key the warehouse enforces: a partitioned table's rows are replaced by partition instead."""
+        return self.key if self.partition is None else ()
+
+    def ddl(self, name: str | None = None) -> str:
+        """`create table if not exists` with the declared columns (and the primary key of an unpartitioned one),
+        named `name` if given (a rebuild's staging table)."""
         parts = [f'"{c.name}" {c.type}{"" if c.nullable else " not null"}' for c in self.columns]
-        if self.partition is None and self.key:
-            parts.append(f"primary key ({', '.join(self.key)})")
-        return f"create table if not exists {self.qualified} ({', '.join(parts)})"
+        if self.primary_key:
+            parts.append(f"primary key ({', '.join(self.primary_key)})")
+        return f"create table if not exists {name or self.qualified} ({', '.join(parts)})"
 
     def empty(self) -> pd.DataFrame:
         """No rows, the declared columns and types: what a night with nothing to write writes."""
@@ -368,11 +374,14 @@ _DECLARED = (
         "model_events",
         "The registry's audit log, appended only: one row per register, promote, reject, rollback or retire.",
         (
-            _key(
-                "event_seq", "BIGINT", "Orders the events (a rollback can share its date with a promotion)."
-            ),
             _key("model_kind", "VARCHAR", "forecast or segmentation."),
             _key("model_id", "VARCHAR", "A series_id, or customers."),
+            _key(
+                "event_seq",
+                "BIGINT",
+                "Orders one model's events (a rollback can share its date with a promotion); counted per model, "
+                "so nights whose tasks finish in another order write the same numbers.",
+            ),
             _key("version", "VARCHAR", "The version changed."),
             _key("action", "VARCHAR", "register, promote, reject, rollback or retire."),
             _c("from_status", "VARCHAR", "Status before."),
@@ -382,7 +391,7 @@ _DECLARED = (
             _c("actor", "VARCHAR", "pipeline, or the engineer."),
             _RUN_ID,
         ),
-        ("event_seq",),
+        ("model_kind", "model_id", "event_seq"),
         None,
     ),
     Table(
@@ -688,7 +697,8 @@ def table(qualified: str) -> Table:
 
 
 def ensure(connection: duckdb.DuckDBPyConnection, *tables: Table) -> None:
-    """Create the tables' schemas and tables, and add the declared columns an older warehouse's tables lack."""
+    """Create the tables' schemas and tables, add the declared columns an older warehouse's tables lack, and
+    rebuild a table whose primary key changed (DuckDB cannot alter a key in place)."""
     if not tables:
         return
     present: dict[str, set[str]] = {}
@@ -697,6 +707,13 @@ def ensure(connection: duckdb.DuckDBPyConnection, *tables: Table) -> None:
         "where table_catalog = current_database()"
     ).fetchall():
         present.setdefault(f"{schema}.{name}", set()).add(column)
+    keys = {
+        f"{schema}.{name}": tuple(columns)
+        for schema, name, columns in connection.execute(
+            "select schema_name, table_name, constraint_column_names from duckdb_constraints() "
+            "where database_name = current_database() and constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    }
     for declared in tables:
         existing = present.get(declared.qualified)
         if existing is None:
@@ -708,6 +725,24 @@ def ensure(connection: duckdb.DuckDBPyConnection, *tables: Table) -> None:
                 connection.execute(
                     f'alter table {declared.qualified} add column "{column.name}" {column.type}'  # noqa: S608
                 )
+        if keys.get(declared.qualified, ()) != declared.primary_key:
+            _rebuild(connection, declared)
+
+
+def _rebuild(connection: duckdb.DuckDBPyConnection, declared: Table) -> None:
+    """Copy a table into its declared shape in one transaction: all its rows, or (on any error) nothing changed."""
+    from daybreak.warehouse import transaction
+
+    staged = f"{declared.schema}._rebuild_{declared.name}"
+    columns = ", ".join(f'"{name}"' for name in declared.column_names)
+    with transaction(connection):
+        connection.execute(f"drop table if exists {staged}")
+        connection.execute(declared.ddl(staged))
+        connection.execute(
+            f"insert into {staged} ({columns}) select {columns} from {declared.qualified}"  # noqa: S608
+        )
+        connection.execute(f"drop table {declared.qualified}")
+        connection.execute(f'alter table {staged} rename to "{declared.name}"')
 
 
 def exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:

@@ -88,8 +88,34 @@ def test_ensure_creates_tables_from_the_declaration_and_adds_columns_older_wareh
 
 
 def test_an_unpartitioned_table_enforces_its_key():
-    assert TABLES["registry.model_events"].ddl().endswith("primary key (event_seq))")
+    assert TABLES["registry.model_events"].ddl().endswith("primary key (model_kind, model_id, event_seq))")
     assert "primary key" not in T.ddl() and '"as_of_date" DATE not null' in T.ddl()
+
+
+def test_ensure_rebuilds_a_table_whose_key_changed_keeping_every_row():
+    events = TABLES["registry.model_events"]
+    with duckdb.connect() as connection:
+        connection.execute("create schema registry")
+        older = ", ".join(f'"{c.name}" {c.type}' for c in events.columns)
+        connection.execute(f"create table registry.model_events ({older}, primary key (event_seq))")
+        connection.execute(
+            "insert into registry.model_events (event_seq, model_kind, model_id, version, action) "
+            "values (1, 'forecast', 'total', 'v1', 'register'), (2, 'segmentation', 'customers', 'v1', 'register')"
+        )
+        tables.ensure(connection, events)
+        (key,) = connection.execute(
+            "select constraint_column_names from duckdb_constraints() "
+            "where table_name = 'model_events' and constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+        rows = connection.execute(
+            "select event_seq, model_id from registry.model_events order by 1"
+        ).fetchall()
+        connection.execute(
+            "insert into registry.model_events (event_seq, model_kind, model_id, version, action) "
+            "values (1, 'forecast', 'north', 'v1', 'register')"
+        )
+    assert tuple(key) == ("model_kind", "model_id", "event_seq")
+    assert rows == [(1, "total"), (2, "customers")]
 
 
 def test_the_committed_dbt_sources_and_docs_are_generated_from_the_declarations():
