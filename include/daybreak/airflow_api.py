@@ -85,8 +85,17 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/api/v2/dags/{dag_id}?update_mask=is_paused", {"is_paused": False})
 
-    def backfill(self, dag_id: str, first: dt.date, last: dt.date, *, max_active_runs: int = 1) -> dict:
-        """Create a backfill of the business days `first`..`last` (logical dates = interval starts)."""
+    def backfill(
+        self,
+        dag_id: str,
+        first: dt.date,
+        last: dt.date,
+        *,
+        max_active_runs: int = 1,
+        reprocess: str = "failed",
+    ) -> dict:
+        """Create a backfill of the business days `first`..`last` (logical dates = interval starts); `reprocess`
+        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`)."""
         return self.request(
             "POST",
             "/api/v2/backfills",
@@ -96,19 +105,9 @@ class AirflowApi:
                 "to_date": f"{last.isoformat()}T00:00:00Z",
                 "run_backwards": False,
                 "dag_run_conf": {},
-                "reprocess_behavior": "failed",
+                "reprocess_behavior": reprocess,
                 "max_active_runs": max_active_runs,
             },
-        )
-
-    def trigger(self, dag_id: str, business_date: dt.date) -> dict:
-        """Start a manual run for `business_date`: its logical date is the day after, so its data interval (Airflow's
-        last complete interval before a manual run) starts on `business_date`, as a scheduled night's does."""
-        logical = business_date + dt.timedelta(days=1)
-        return self.request(
-            "POST",
-            f"/api/v2/dags/{dag_id}/dagRuns",
-            {"logical_date": f"{logical.isoformat()}T00:00:00Z", "conf": {}},
         )
 
     def wait_for_run(self, dag_id: str, run_id: str, seconds: float = 3600) -> dict:
