@@ -39,6 +39,8 @@ QUALITY_COLUMNS = ("quantity", "unit_price", "revenue", "location", "product_id"
 RANGE_COLUMNS = ("quantity", "unit_price", "revenue")
 CATEGORY_COLUMNS = ("location", "product_id")
 QUALITY_SAMPLE = 20_000
+SURPRISE_SUFFIX = ":surprise"
+"""A series' feature name (`<series>:<target>`) plus this names its row of the day's surprise check."""
 PREDICTION_THRESHOLD = 0.1
 """Jensen-Shannon distance from which the segment mix counts as moved (five times it, in standard deviations, for
 the forecasts' level and width): predictions are reported, the retraining policy acts on the inputs."""
@@ -234,16 +236,48 @@ def _forecast(connection, config, business_date, as_of, timestamp, night: Night)
     )
     if snapshot is not None:
         night.reports["forecast_inputs"] = (snapshot, meta)
-    per_series = rows.assign(feature=rows["model_id"] + f":{target}").set_index("feature")
+    surprise = _surprise(connection, config, business_date, set(rows["model_id"]))
+    found = pd.concat([found, surprise], ignore_index=True) if len(surprise) else found
+    feature_series = {
+        f"{m}:{target}{suffix}": m for m in rows["model_id"] for suffix in ("", SURPRISE_SUFFIX)
+    }
+    series = found["feature"].map(feature_series)
+    per_series = rows.set_index("model_id")
     stamped = found.assign(
         model_kind=MODEL_KIND,
         scope="inputs",
-        model_version=found["feature"].map(per_series["version"]),
-        reference_start=found["feature"].map(per_series["reference_start"]),
-        reference_end=found["feature"].map(per_series["reference_end"]),
+        model_version=series.map(per_series["version"]),
+        reference_start=series.map(per_series["reference_start"]),
+        reference_end=series.map(per_series["reference_end"]),
     )
     night.drift.append(stamped)
     return stamped
+
+
+def _surprise(connection, config, business_date: dt.date, series: set[str]) -> pd.DataFrame:
+    """Each series' actual of D against the forecast published for D the night before (`forecast_surprise`):
+    a shift is flagged on its first night, while the windowed test needs days."""
+    import pandas as pd
+
+    from daybreak.models.drift import forecast_surprise
+
+    forecasts = tables.table("predictions.forecasts").qualified
+    if not tables.exists(connection, forecasts):
+        return pd.DataFrame()
+    target = "revenue" if config.series.target == "revenue" else "units"
+    day = connection.execute(
+        f"select f.series_id, coalesce(f.yhat_statistical, f.yhat) as yhat, "  # noqa: S608 - declared names
+        f"f.yhat_upper_95 + coalesce(f.yhat_statistical, f.yhat) - f.yhat as yhat_upper_95, a.{target} as y "
+        f"from {forecasts} f join marts.features_series_daily a "
+        "on a.series_id = f.series_id and a.sales_date = f.target_date "
+        "where f.as_of_date = ? and f.target_date = ? order by f.series_id",
+        [business_date - dt.timedelta(days=1), business_date],
+    ).df()
+    day = day[day["series_id"].isin(series)]
+    return forecast_surprise(
+        day.assign(feature=day["series_id"] + f":{config.series.target}{SURPRISE_SUFFIX}"),
+        threshold=config.monitoring.surprise_threshold,
+    )
 
 
 def _wide(frame: pd.DataFrame, target: str) -> pd.DataFrame:

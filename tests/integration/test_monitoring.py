@@ -22,34 +22,38 @@ pytestmark = pytest.mark.integration
 
 START = dt.date(2024, 2, 1)
 SHIFT_DAY = dt.date(2024, 4, 17)  # a Wednesday: not the weekly retrain night (Sunday)
+CUSTOMERS = 3000  # a shop's day must be large enough that one shifted day of a series stands out of its noise
 
 
 def _shop(tmp_path, monitoring: dict | None = None) -> Settings:
-    """The synthetic shop, lean: one cheap candidate, three locations; by default a short current window (3 days),
-    so a shift is seen the night it starts."""
+    """The synthetic shop, lean: one cheap candidate, three locations; the default monitoring windows and
+    thresholds unless `monitoring` says otherwise."""
     config = yaml.safe_load(dataset_path("synthetic").read_text(encoding="utf-8"))
     config["name"] = "shop"
     config["forecasting"] = {"candidates": ["seasonal_naive"], "backtest": {"folds": 2}}
     config["series"]["horizon"] = 14
     config["segmentation"].update(max_segments=4, selection_sample=200)
-    config["monitoring"] = {"current_days": 3, "reference_days": 28} if monitoring is None else monitoring
+    config["monitoring"] = monitoring or {}
     path = tmp_path / "shop.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return Settings(home=tmp_path / "home", dataset=str(path))
 
 
 SCENARIOS = {
-    # scenario: (the shift, the model kind it must retrain, a word its reason names)
+    # scenario: (the shift, the model kind it must retrain, a word its reason names, the shop's customers)
     "demand_shift_in_one_location": (
         Shifts(from_day=SHIFT_DAY, location_demand=(("Germany", 4.0),)),
         "forecast",
         "location=Germany",
+        CUSTOMERS,
     ),
-    "price_change": (Shifts(from_day=SHIFT_DAY, price_factor=2.0), "forecast", "revenue"),
+    "price_change": (Shifts(from_day=SHIFT_DAY, price_factor=2.0), "forecast", "revenue", CUSTOMERS),
+    # large against the shop: ten new customers for each existing one
     "new_large_customer_group": (
         Shifts(from_day=SHIFT_DAY, new_customers=3000),
         "segmentation",
         "segmentation",
+        300,
     ),
 }
 
@@ -58,13 +62,13 @@ SCENARIOS = {
 def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(scenario, tmp_path, caplog):
     from jobs.pipeline import load_history, run_night
 
-    shifts, kind, named = SCENARIOS[scenario]
+    shifts, kind, named, customers = SCENARIOS[scenario]
     settings = _shop(tmp_path)
     simulate_synthetic(
         settings.landing_dir,
         start=START,
         end=SHIFT_DAY,
-        customers=300,
+        customers=customers,
         products=60,
         locations=3,
         shifts=shifts,
@@ -111,10 +115,11 @@ def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(sc
 
 
 def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp_path, caplog):
-    """The monitoring job run on 30 consecutive as-of dates of one loaded warehouse (the champions and their
-    references of the history load), with the default monitoring windows: at most one drift alert (one event)."""
+    """The monitoring and forecast jobs run on 30 consecutive as-of dates of one loaded warehouse (the champions
+    and their references of the history load; each night's forecasts are what the next night's surprise check
+    compares with), with the default monitoring windows and thresholds: at most one drift alert (one event)."""
     from daybreak.datasets import load_dataset_config
-    from jobs import ingest, transform
+    from jobs import forecast, ingest, transform
     from jobs.drift import monitor
     from jobs.pipeline import load_history
 
@@ -122,7 +127,7 @@ def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp
     loaded = SHIFT_DAY - dt.timedelta(days=1)
     nights = [loaded + dt.timedelta(days=i) for i in range(1, 31)]
     simulate_synthetic(
-        settings.landing_dir, start=START, end=nights[-1], customers=300, products=60, locations=3
+        settings.landing_dir, start=START, end=nights[-1], customers=CUSTOMERS, products=60, locations=3
     )
     load_history(loaded, settings)
     list(ingest.run_days(nights, "later", settings))
@@ -135,4 +140,10 @@ def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp
             sent = monitor(day, "stationary", settings, config)["alerts"]
             if sent:
                 alerts[day] = sent
+            forecast.run(day, "stationary", settings)
     assert len(alerts) <= 1, alerts
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        (checked,) = connection.execute(
+            "select count(distinct as_of_date) from monitoring.drift_metrics where test = 'forecast_z'"
+        ).fetchone()
+    assert checked == len(nights), "every night compared its actuals with the night before's forecasts"

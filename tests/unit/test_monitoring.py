@@ -12,7 +12,7 @@ import pytest
 
 from daybreak import references
 from daybreak.datasets.schema import Retraining
-from daybreak.models.drift import data_quality, feature_drift
+from daybreak.models.drift import data_quality, feature_drift, forecast_surprise
 from daybreak.monitoring import alert_text, report_html
 from daybreak.retraining import policy
 
@@ -102,6 +102,28 @@ def test_feature_drift_refuses_different_columns_and_compares_nothing_when_a_sid
         categorical_threshold=1,
     )
     assert found.empty and snapshot is None
+
+
+def test_the_surprise_check_measures_the_actual_in_the_forecasts_standard_deviations():
+    day = pd.DataFrame(
+        {
+            "feature": ["steady", "shifted", "closed", "not landed"],
+            "y": [11.0, 30.0, 0.0, None],
+            "yhat": [10.0, 10.0, 0.0, 10.0],
+            "yhat_upper_95": [
+                19.8,
+                19.8,
+                0.0,
+                19.8,
+            ],  # a standard deviation of 5; a closed day has zero width
+        }
+    )
+    found = forecast_surprise(day, threshold=4.0)
+    assert found[["feature", "statistic", "drifted"]].values.tolist() == [
+        ["steady", 0.2, False],
+        ["shifted", 4.0, True],
+    ]
+    assert set(found["test"]) == {"forecast_z"} and set(found["threshold"]) == {4.0}
 
 
 def test_data_quality_finds_missing_values_out_of_range_values_and_a_new_location():

@@ -593,6 +593,12 @@ class Monitoring:
     categorical_threshold: float = Field(
         0.2, gt=0, le=1, description="Jensen-Shannon distance from which a category column drifted."
     )
+    surprise_threshold: float = Field(
+        4.0,
+        gt=0,
+        description="Distance of a series' actual from the champion's forecast for that day, in the forecast's "
+        "standard deviations (95% upper half-width / 1.96), from which the series shifted on its first night.",
+    )
     max_missing_share: float = Field(
         0.5, ge=0, le=1, description="Data quality: a column with more missing values on the day fails."
     )

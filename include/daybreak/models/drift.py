@@ -180,6 +180,46 @@ def feature_drift(
     return pd.DataFrame(rows, columns=columns), snapshot
 
 
+SURPRISE_TEST = "forecast_z"
+
+
+def forecast_surprise(day: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """How far each series' actual of the day landed from the forecast the champion made for it the night before,
+    in the forecast's own standard deviations: a short-window check beside `feature_drift`.
+
+    A distribution test over a window of days needs several shifted days before it moves (one day in fourteen
+    barely does), so a level shift would wait days for its flag. The forecast for tonight's day already knows the
+    weekday, the season and the calendar; its 95% interval says how wide the day's noise is. A day several of those
+    widths away is a shift on its first night, and on stationary days it almost never happens (at 4 standard
+    deviations, about 1 in 16,000 series-days if the intervals are calibrated).
+
+    Args:
+        day: one row per series: `feature`, `y` (the actual), `yhat`, `yhat_upper_95`. The standard deviation
+            is the upper half-width / 1.96 (the upper bound, because the lower one of a non-negative target is
+            clipped at zero). Rows without a forecast or with a zero-width interval (a closed day) are skipped.
+        threshold: distance, in standard deviations, from which a series counts as shifted.
+
+    Returns:
+        one row per series checked (`feature, test, statistic, threshold, drifted, reference_rows, current_rows`).
+    """
+    columns = ["feature", "test", "statistic", "threshold", "drifted", "reference_rows", "current_rows"]
+    sigma = (day["yhat_upper_95"] - day["yhat"]) / 1.96
+    usable = day[(sigma > 0) & day["y"].notna() & day["yhat"].notna()]
+    statistic = ((usable["y"] - usable["yhat"]).abs() / sigma[usable.index]).round(9)
+    return pd.DataFrame(
+        {
+            "feature": usable["feature"],
+            "test": SURPRISE_TEST,
+            "statistic": statistic.astype(float),
+            "threshold": float(threshold),
+            "drifted": statistic >= threshold,
+            "reference_rows": 1,
+            "current_rows": 1,
+        },
+        columns=columns,
+    ).reset_index(drop=True)
+
+
 def data_quality(
     day: pd.DataFrame,
     reference: pd.DataFrame,
