@@ -197,6 +197,29 @@ def _load(path: Path, mtime_ns: int, size: int) -> dict[str, Role]:
     return users
 
 
+def grant_single_user(settings: Settings, role: Role = Role.ADMIN) -> tuple[str, Role]:
+    """Make the local user `role` in the roles file when there is no roles file yet; the local user and their role.
+
+    For the demo (`make demo`): one person on one machine, who should see every page, customers included, and try
+    overrides, while the secure default (no file: a viewer) stays what every other installation starts from. An
+    existing roles file is never touched, so a configured installation keeps its roles.
+
+    Raises:
+        RolesFileError: the existing roles file is not valid.
+    """
+    from daybreak.files import write_text_atomic
+
+    user = local_user(settings)
+    path = settings.roles_path
+    if not path.exists():
+        write_text_atomic(
+            path,
+            "# written by `make demo` for its single local user; docs/privacy.md explains the roles\n"
+            + yaml.safe_dump({str(role): [user]}),
+        )
+    return user, role_of(user, path)
+
+
 def local_user(settings: Settings) -> str:
     """Who the command line (and a local single-user app) acts as: `DAYBREAK_USER`, else the operating-system
     user. Anyone with a shell can set either, so for the command line the roles are a guard against mistakes and

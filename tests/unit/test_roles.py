@@ -12,6 +12,7 @@ from daybreak.roles import (
     RolesFileError,
     allows,
     assignments,
+    grant_single_user,
     local_user,
     require,
     role_of,
@@ -121,3 +122,15 @@ def test_the_roles_file_and_the_local_user_come_from_the_settings(monkeypatch, t
     assert local_user(settings) == "ana"
     assert settings.user_header == "X-Forwarded-User"
     assert local_user(Settings(home=tmp_path, user="pat")) == "pat"
+
+
+def test_the_demo_makes_its_single_local_user_an_admin_only_without_a_roles_file(tmp_path):
+    settings = Settings(home=tmp_path, user="demo user")
+
+    assert grant_single_user(settings) == ("demo user", Role.ADMIN)
+    assert role_of("demo user", settings.roles_path) is Role.ADMIN
+    assert assignments(settings.roles_path) == {"demo user": Role.ADMIN}
+
+    settings.roles_path.write_text("analyst: [demo user]\n")  # a configured installation keeps its roles
+    assert grant_single_user(settings) == ("demo user", Role.ANALYST)
+    assert settings.roles_path.read_text() == "analyst: [demo user]\n"
