@@ -72,11 +72,11 @@ class Permission(enum.StrEnum):
 
 
 DESCRIPTIONS = {
-    Permission.CUSTOMERS: "see customer-level data (customer ids, one customer's segments, quarantined raw rows)",
+    Permission.CUSTOMERS: "see customer-level data: customer ids, one customer's segments, quarantined raw rows",
     Permission.OVERRIDES: "record and revoke forecast overrides",
-    Permission.REGISTRY: "change the model registry (promote, roll back)",
+    Permission.REGISTRY: "change the model registry: promote, roll back",
     Permission.IDENTIFY: "look a customer's source identifier up in the link store",
-    Permission.PRIVACY: "record and handle privacy requests (erasure)",
+    Permission.PRIVACY: "record and handle privacy requests such as erasure",
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

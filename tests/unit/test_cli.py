@@ -110,8 +110,7 @@ def test_each_role_may_run_exactly_its_commands(home, act_as, capsys, role):
         else:
             assert code == EXIT_REFUSED
             assert refusal(capsys).endswith(
-                "lacks the permission registry (change the model registry "
-                "(promote, roll back)); roles with it: admin"
+                "lacks the permission registry (change the model registry: promote, roll back); roles with it: admin"
             )
 
 
