@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     print(describe_home(serving), flush=True)
     from daybreak.roles import grant_single_user
 
-    grant_single_user(get_settings())  # measured as an admin sees them: every page and section (docs/privacy.md)
+    # measured as an admin sees them: every page and section (docs/privacy.md)
+    grant_single_user(get_settings())
     if args.build_only:
         return 0
     if args.profile:
