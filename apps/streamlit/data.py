@@ -99,7 +99,7 @@ def current_user() -> User:
         source = "proxy"
     else:
         name, source = roles.local_user(settings), "local"
-    if name is None:
+    if not name:
         return User(None, "anonymous", roles.LEAST)
     return User(str(name), source, roles.role_of(str(name), settings.roles_path))
 
