@@ -268,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
         build_home(home, args.orders_per_day, start, end)
     print(describe_home(serving), flush=True)
+    from daybreak.roles import grant_single_user
+
+    # measured as an admin sees them: every page and section (docs/privacy.md)
+    grant_single_user(get_settings())
     if args.build_only:
         return 0
     if args.profile:

@@ -2,6 +2,12 @@
 
 Options fall back to environment variables (`DAYBREAK_HOME`, `DAYBREAK_DATASET`, ...), so the same command works
 in a shell, in docker-compose and under Airflow.
+
+Commands that change what the business plans with, or reach customers, need a permission of the acting user's
+role (`daybreak.roles`; the user is `DAYBREAK_USER` or the OS user, the role from the roles file): `PERMISSIONS`
+below lists them, and `dispatch` checks it before anything runs. A refused command prints one line naming the user,
+the role and the permission, and exits 3 (2 stays "bad input"). The nightly steps need none: the scheduler runs
+them, and they print counts, never customer rows.
 """
 
 from __future__ import annotations
@@ -16,6 +22,16 @@ import sys
 from jobs.cli_parser import build_parser
 from jobs.pipeline import STEPS
 
+# (command, action) -> the permission it needs; action None: every action of the command
+PERMISSIONS = {
+    ("override", "add"): "overrides",
+    ("override", "revoke"): "overrides",
+    ("models", "promote"): "registry",
+    ("models", "rollback"): "registry",
+    ("privacy", None): "privacy",
+}
+EXIT_REFUSED = 3
+
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input (a config, a file, a date, a registry request): each says in one line what
@@ -26,6 +42,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.models.candidates import CandidateError
     from daybreak.overrides import OverrideError
     from daybreak.registry import RegistryError
+    from daybreak.roles import RolesFileError
     from daybreak.series_file import InputFileError
     from daybreak.settings import SettingsError
     from jobs.transform import TransformError
@@ -38,6 +55,7 @@ def user_errors() -> tuple[type[Exception], ...]:
         InputFileError,
         OverrideError,
         RegistryError,
+        RolesFileError,
         SettingsError,
         TransformError,
     )
@@ -54,8 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DAYBREAK_HOME"] = args.home
     if args.dataset:
         os.environ["DAYBREAK_DATASET"] = args.dataset
+    from daybreak.roles import PermissionDenied
+
     try:
         return dispatch(args)
+    except PermissionDenied as error:
+        if args.debug:
+            raise
+        print(f"daybreak {args.command}: refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except user_errors() as error:
         if args.debug:
             raise
@@ -70,6 +95,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return check_config(args.file)
     settings = get_settings()
+    authorize(args, settings)
     if args.command == "simulate":
         result = simulate(args, settings)
     elif args.command == "forecast" and (args.input or args.output):
@@ -125,6 +151,28 @@ def dispatch(args: argparse.Namespace) -> int:
         raise AssertionError(args.command)
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+def command_permission(args: argparse.Namespace) -> str | None:
+    """The permission `args`' command needs (`PERMISSIONS`), or None when every role may run it."""
+    action = getattr(args, "action", None)
+    return PERMISSIONS.get((args.command, action), PERMISSIONS.get((args.command, None)))
+
+
+def authorize(args: argparse.Namespace, settings) -> None:
+    """Refuse the command unless the local user's role grants what it needs.
+
+    Raises:
+        PermissionDenied: naming the user, their role and the permission.
+        RolesFileError: the roles file is not valid.
+    """
+    from daybreak import roles
+
+    needed = command_permission(args)
+    if needed is None:
+        return
+    user = roles.local_user(settings)
+    roles.require(roles.role_of(user, settings.roles_path), roles.Permission(needed), user)
 
 
 def forecast_file(args: argparse.Namespace) -> dict:

@@ -150,7 +150,7 @@ def _override_parser(commands) -> None:
     amount.add_argument("--value", type=float, help="the forecast per period")
     amount.add_argument("--percent", type=float, help="change the model's forecast by this percentage")
     add.add_argument("--reason", required=True, help="why (kept in the audit)")
-    add.add_argument("--author", help="who (default: DAYBREAK_PLANNER or the OS user, labelled local)")
+    add.add_argument("--author", help="who (default: DAYBREAK_USER or the OS user, labelled local)")
     listing = actions.add_parser("list", help="active overrides (with --all, revoked ones too)")
     listing.add_argument("--all", action="store_true")
     revoke = actions.add_parser("revoke", help="stop applying an override from the next night")

@@ -7,6 +7,10 @@ scheduler runs them one after another, and the UI lists them as backfill runs wi
 Streamlit app joins the running Airflow until interrupted (with SERVE=0 Airflow stops instead). The DAG is
 unpaused for the backfill; its schedule ends on the last landed day (`daybreak.schedule`), so no run for today
 starts. The timings go to `<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benchmarks.md.
+
+The demo has one local user, who should see everything the dashboards offer: when the data home has no roles file
+yet, the demo writes one making that user (`DAYBREAK_USER` or the OS user) an admin (`daybreak.roles`); an
+existing roles file is left as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import datetime as dt
 import logging
 import time
 
-from daybreak import tables
+from daybreak import roles, tables
 from daybreak.airflow_api import AirflowApi
 from daybreak.airflow_env import DAG_ID, airflow_environment, prepare_metadata
 from daybreak.datasets import load_dataset_config
@@ -85,6 +89,8 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
         write_json(timings_path, {"dataset": config.name, "stages_seconds": timings})
     print(f"\nDaybreak is loaded: warehouse {settings.warehouse_path}, serving copy {settings.serving_path}")
     print(f"stage timings: {timings_path}")
+    user, role = roles.grant_single_user(settings)
+    print(f"dashboards and commands act as {user}, role {role} (roles file {settings.roles_path})")
     if failed:
         stop([airflow])
         print(f"nights that failed in Airflow: {', '.join(failed)} (see the run's task logs in the UI)")

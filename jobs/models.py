@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-import os
 
 from daybreak import registry, tables
 from daybreak.registry import RegistryError
+from daybreak.roles import local_user
 from daybreak.settings import Settings
 from daybreak.warehouse import connect
 
@@ -37,7 +36,7 @@ def change_champion(
 ) -> dict:
     """Promote `version`, or roll back to the previous champion, recorded for `logical_date` (default: the last
     night that scored this kind of model), so the nights after it use the new champion."""
-    actor = os.environ.get("USER") or getpass.getuser()
+    actor = local_user(settings)
     run_id = f"cli__{action}"
     with connect(settings.warehouse_path) as connection:
         logical_date = logical_date or latest_night(connection, kind)

@@ -1,7 +1,7 @@
 """`daybreak override add|list|revoke`: planners' forecast overrides from the command line (`daybreak.overrides`).
 
 The same log the Review page writes; the next forecast night applies what is active. The author is the local
-planner (`DAYBREAK_PLANNER` or the OS user, labelled "(local)"), or `--author` for a script acting for someone.
+planner (`DAYBREAK_USER` or the OS user, labelled "(local)"), or `--author` for a script acting for someone.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from daybreak.settings import Settings
 
 def run_command(args: argparse.Namespace, settings: Settings) -> dict:
     """Dispatch one `daybreak override` action; returns what to print."""
-    author = (args.author or overrides.local_planner()) if args.action != "list" else ""
+    author = (args.author or overrides.local_planner(settings)) if args.action != "list" else ""
     now = dt.datetime.now(dt.UTC)  # the audit's record time, not pipeline logic
     as_of = overrides.latest_night(settings)  # nights after the newest published one apply the change
     if args.action == "add":

@@ -116,3 +116,29 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# one user per role, as the `act_as` fixture's roles file lists them
+CAST = {"viewer": "vera", "planner": "pat", "analyst": "ana", "admin": "ada"}
+
+
+def write_roles_file(path: Path, cast: dict[str, str] = CAST) -> Path:
+    """A roles file (`daybreak.roles`) giving each user of `cast` (role -> user) their role."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{role}: [{user}]\n" for role, user in cast.items()))
+    return path
+
+
+@pytest.fixture
+def act_as(tmp_path_factory, monkeypatch):
+    """Point `DAYBREAK_ROLES_FILE` at a file listing `CAST`; calling the result with a role makes that role's
+    user the local user (`DAYBREAK_USER`), and returns the user's name."""
+    monkeypatch.setenv(
+        "DAYBREAK_ROLES_FILE", str(write_roles_file(tmp_path_factory.mktemp("roles") / "roles.yml"))
+    )
+
+    def act(role: str) -> str:
+        monkeypatch.setenv("DAYBREAK_USER", CAST[role])
+        return CAST[role]
+
+    return act

@@ -1,7 +1,9 @@
 """Daybreak's dashboards: the entry script that `streamlit run apps/streamlit/app.py` starts.
 
 It only configures the app and routes: each page lives in `app_pages/`, and every query in `data.py`. Add a page
-by writing `app_pages/<name>.py` and listing it in `PAGES` below.
+by writing `app_pages/<name>.py` and listing it in `PAGES` below, with the permission it needs, if any
+(`daybreak.roles`): the navigation leaves out the pages the viewer's role cannot use. The sidebar says who is
+viewing, in which role, and offers the OIDC login when one is configured.
 """
 
 from __future__ import annotations
@@ -11,47 +13,92 @@ from pathlib import Path
 
 import streamlit as st
 
+from daybreak.roles import Permission, RolesFileError
+
 APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # so pages can `import data` from any working directory
     sys.path.insert(0, str(APP_DIR))
 
+import data  # noqa: E402 - found through the path set above
+
+# each page with the permission it needs (None: every role); a section may need more, checked where it is drawn
 PAGES = [
-    st.Page(
-        APP_DIR / "app_pages" / "overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+        None,
     ),
-    st.Page(
-        APP_DIR / "app_pages" / "forecast.py",
-        title="Forecast explorer",
-        icon=":material/show_chart:",
-        url_path="forecast",
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "forecast.py",
+            title="Forecast explorer",
+            icon=":material/show_chart:",
+            url_path="forecast",
+        ),
+        None,
     ),
-    st.Page(
-        APP_DIR / "app_pages" / "segments.py", title="Segments", icon=":material/groups:", url_path="segments"
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "segments.py",
+            title="Segments",
+            icon=":material/groups:",
+            url_path="segments",
+        ),
+        None,
     ),
-    st.Page(
-        APP_DIR / "app_pages" / "model_health.py",
-        title="Model health",
-        icon=":material/monitor_heart:",
-        url_path="model-health",
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "model_health.py",
+            title="Model health",
+            icon=":material/monitor_heart:",
+            url_path="model-health",
+        ),
+        None,
     ),
-    st.Page(
-        APP_DIR / "app_pages" / "review.py",
-        title="Review (planners)",
-        icon=":material/edit_note:",
-        url_path="review",
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "review.py",
+            title="Review (planners)",
+            icon=":material/edit_note:",
+            url_path="review",
+        ),
+        Permission.OVERRIDES,
     ),
-    st.Page(
-        APP_DIR / "app_pages" / "pipeline.py",
-        title="Pipeline",
-        icon=":material/account_tree:",
-        url_path="pipeline",
+    (
+        st.Page(
+            APP_DIR / "app_pages" / "pipeline.py",
+            title="Pipeline",
+            icon=":material/account_tree:",
+            url_path="pipeline",
+        ),
+        None,
     ),
 ]
 
+
+def sidebar_identity() -> None:
+    """Who is viewing and in which role; the OIDC login or logout when a provider is configured."""
+    user = data.current_user()
+    if data.auth_configured():
+        if user.source == "anonymous":
+            st.sidebar.button("Log in", on_click=st.login, icon=":material/login:")
+        else:
+            st.sidebar.button("Log out", on_click=st.logout)
+    who = user.name or "not signed in"
+    st.sidebar.caption(f"Viewing as **{who}**, role **{user.role}**")
+
+
 st.set_page_config(page_title="Daybreak", page_icon=":material/wb_twilight:", layout="wide")
 st.sidebar.markdown("### :material/wb_twilight: Daybreak")
-st.navigation(PAGES).run()
+try:
+    sidebar_identity()
+    visible = [page for page, needs in PAGES if needs is None or data.can(needs)]
+except RolesFileError as error:  # refuse rather than guess who may see what
+    st.error(f"**The dashboards cannot tell who may see what.** {error}", icon=":material/lock:")
+    st.stop()
+st.navigation(visible).run()

@@ -6,6 +6,15 @@ atomically every night; the connection is cached per (path, mtime) so the first 
 new file, and query results are cached per file version too, so they never outlive the data they came from.
 
 Pages call the public functions below; they never write SQL. Every value is bound as a parameter.
+
+Roles are enforced here too, not in the pages (`daybreak.roles`): every function that returns customer-level rows
+(customer ids, one customer's segments, quarantined raw rows, Evidently reports that profile the customer column)
+checks the viewing user's role first and raises `PermissionDenied` without it, and so do the functions that record
+and revoke overrides; a page that forgot to hide a section therefore shows a refusal, never the data. Pages ask
+`can(...)` to hide what the role cannot use. Who is viewing (`current_user`): the OIDC login when `[auth]` is
+configured in `.streamlit/secrets.toml`; else, behind the production reverse proxy (`DAYBREAK_USER_HEADER` set),
+the user the proxy authenticated, from that request header; else, a local single-user app, `DAYBREAK_USER` or the
+operating-system user. The roles file gives the role; anyone it does not list is a viewer.
 """
 
 from __future__ import annotations
@@ -17,9 +26,13 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from daybreak.settings import get_settings
+from daybreak import roles
+from daybreak.roles import Permission
+from daybreak.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import duckdb
     import pandas as pd
 
@@ -40,6 +53,71 @@ class ServingVersion:
     @property
     def published_at(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.mtime_ns / 1e9).astimezone()
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is viewing, how they were identified, and their role.
+
+    Attributes:
+        name: the login's e-mail, the proxy's user or the local user; None when nobody is identified (an OIDC
+            app before login, a proxy request without the header), who is a viewer.
+        source: `login`, `proxy`, `local` or `anonymous`.
+        role: from the roles file.
+    """
+
+    name: str | None
+    source: str
+    role: roles.Role
+
+
+def auth_configured() -> bool:
+    """Whether an identity provider is configured for `st.login` (an `[auth]` section in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+def _request_headers() -> Mapping[str, str]:
+    """The headers of the browser session's first request (through the proxy, with the header it sets)."""
+    return st.context.headers
+
+
+def current_user() -> User:
+    """Who is viewing now, and their role (see the module's docstring for the order the sources are tried in).
+
+    Raises:
+        RolesFileError: the roles file is not valid.
+    """
+    settings = get_settings()
+    if auth_configured():
+        name = (st.user.get("email") or st.user.get("name")) if st.user.get("is_logged_in", False) else None
+        source = "login"
+    elif settings.user_header:
+        name = _request_headers().get(settings.user_header) or None
+        source = "proxy"
+    else:
+        name, source = roles.local_user(settings), "local"
+    if not name:
+        return User(None, "anonymous", roles.LEAST)
+    return User(str(name), source, roles.role_of(str(name), settings.roles_path))
+
+
+def can(permission: Permission) -> bool:
+    """Whether the viewing user's role grants `permission` (for pages deciding what to show)."""
+    return roles.allows(current_user().role, permission)
+
+
+def _require(permission: Permission) -> User:
+    """The viewing user, when their role grants `permission`.
+
+    Raises:
+        PermissionDenied: naming the user, the role and the permission.
+    """
+    user = current_user()
+    roles.require(user.role, permission, user.name or "an anonymous user")
+    return user
 
 
 def serving_path() -> Path:
@@ -509,7 +587,8 @@ def segment_transitions(start: dt.date, end: dt.date) -> pd.DataFrame:
 
 
 def customer_history(customer_id: str) -> pd.DataFrame:
-    """One customer's segment on every scored night: `as_of_date, segment_name, distance`."""
+    """One customer's segment on every scored night: `as_of_date, segment_name, distance` (customer-level)."""
+    _require(Permission.CUSTOMERS)
     frame = _read(
         """
         select as_of_date, segment_name, distance
@@ -523,7 +602,8 @@ def customer_history(customer_id: str) -> pd.DataFrame:
 
 
 def sample_customers(as_of_date: dt.date, limit: int = 200) -> list[str]:
-    """Some customers scored on `as_of_date` to pick from (the first by id)."""
+    """Some customers scored on `as_of_date` to pick from (the first by id; customer-level)."""
+    _require(Permission.CUSTOMERS)
     frame = _read(
         "select customer_id from predictions.customer_segments where as_of_date = ? order by customer_id limit ?",
         (as_of_date, limit),
@@ -645,7 +725,9 @@ def quarantine_counts() -> pd.DataFrame:
 
 
 def quarantine_rows(rule: str, limit: int = 500) -> pd.DataFrame:
-    """The quarantined rows that broke `rule`, newest first."""
+    """The quarantined rows that broke `rule`, newest first; customer-level, as their raw values hold the
+    export's columns, customer included."""
+    _require(Permission.CUSTOMERS)
     frame = _read(
         """
         select business_date, source_file, source_row, detail, raw_values, revenue
@@ -701,8 +783,10 @@ def report_html(report_path: str) -> str | None:
     """The text of an Evidently report the drift job wrote, or None when the file is gone or unreadable.
 
     Only files under the data home's reports directory are read, so a path in the warehouse cannot make the
-    dashboard read anything else on the server.
+    dashboard read anything else on the server. Customer-level: the reports profile every column of the sales
+    lines and customer features, the customer's id among them (its most frequent values).
     """
+    _require(Permission.CUSTOMERS)
     reports = get_settings().reports_dir.resolve()
     path = Path(report_path).resolve()
     if not path.is_relative_to(reports):
@@ -776,3 +860,50 @@ def forecast_value_added() -> pd.DataFrame:
         order by author, reason
         """
     )
+
+
+def record_override(**request: object) -> dict:
+    """Record an override (`daybreak.overrides.add`) as the viewing user, who needs the overrides permission;
+    dated with the newest published forecasts, what the planner was looking at.
+
+    Raises:
+        PermissionDenied: the role cannot override.
+        OverrideError: a request that cannot be recorded.
+    """
+    from daybreak import overrides
+
+    settings = get_settings()
+    return overrides.add(
+        settings,
+        **request,
+        author=_author(_require(Permission.OVERRIDES), settings),
+        now=dt.datetime.now(dt.UTC),  # the audit's record time
+        as_of_date=latest_night(),  # the forecasts on screen: the nights after them apply it
+    )
+
+
+def revoke_override(override_id: str, reason: str) -> dict:
+    """Revoke an override (`daybreak.overrides.revoke`) as the viewing user, who needs the overrides permission.
+
+    Raises:
+        PermissionDenied: the role cannot override.
+        OverrideError: no such active override, or no reason.
+    """
+    from daybreak import overrides
+
+    settings = get_settings()
+    return overrides.revoke(
+        settings,
+        override_id,
+        reason=reason,
+        author=_author(_require(Permission.OVERRIDES), settings),
+        now=dt.datetime.now(dt.UTC),
+        as_of_date=latest_night(),
+    )
+
+
+def _author(user: User, settings: Settings) -> str:
+    """The name an override's audit records: a local user labelled so, since nobody authenticated them."""
+    from daybreak import overrides
+
+    return overrides.local_planner(settings) if user.source == "local" else str(user.name)

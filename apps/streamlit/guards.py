@@ -1,7 +1,10 @@
-"""Empty states shared by every page: what to say when nothing is published yet, or a table is not there yet.
+"""Empty states shared by every page: what to say when nothing is published yet, a table is not there yet, or
+the viewer's role does not include a section.
 
 A fresh install, a night that stopped before a step, or a table a newer release adds all look the same to a page:
 data it needs is absent. Each page asks here first and shows the explanation (and what to do) instead of failing.
+A section its viewer's role cannot see says so in its place (`allowed`); `data` enforces the same permission, so
+a page that skipped the question would show a refusal, never the data.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import data
 import streamlit as st
 
+from daybreak.roles import GRANTS, Permission, Role
+
 HOURGLASS = ":material/hourglass_empty:"
+LOCK = ":material/lock:"
 
 
 def published(*required_tables: str) -> bool:
@@ -44,3 +50,22 @@ def published_caption() -> None:
     version = data.serving_version()
     if version is not None:
         st.sidebar.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
+
+
+def allowed(permission: Permission, what: str) -> bool:
+    """Whether the viewer's role grants `permission`; when not, says in place of the section which role would
+    (`what` names the section), or asks an OIDC user who has not signed in yet to sign in."""
+    if data.can(permission):
+        return True
+    user = data.current_user()
+    holders = " or ".join(f"**{role}**" for role in Role if permission in GRANTS[role])
+    if user.source == "anonymous" and data.auth_configured():
+        st.info(f"**Sign in** (in the sidebar) to see {what}.", icon=LOCK)
+    else:
+        st.info(
+            f"**{what[0].upper()}{what[1:]}: not for your role.** You are **{user.name or 'not signed in'}**, "
+            f"role **{user.role}**; it needs the permission `{permission}` ({permission.description}), which "
+            f"{holders} have. An admin grants roles in the roles file (docs/privacy.md).",
+            icon=LOCK,
+        )
+    return False

@@ -278,10 +278,10 @@ def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> in
     return replace_table(connection, TABLE, overrides)
 
 
-def local_planner() -> str:
-    """Who is overriding when no identity provider signed them in (the demo, the CLI): `DAYBREAK_PLANNER`, else
-    the operating-system user. Recorded as `<name> (local)`, so the audit tells it from a signed-in identity."""
-    import getpass
-    import os
+def local_planner(settings: Settings) -> str:
+    """Who is overriding when no identity provider signed them in (the demo, the CLI): the local user
+    (`DAYBREAK_USER`, else the operating-system user; `daybreak.roles.local_user`). Recorded as `<name> (local)`,
+    so the audit tells it from a signed-in identity."""
+    from daybreak.roles import local_user
 
-    return f"{os.environ.get('DAYBREAK_PLANNER') or getpass.getuser()} (local)"
+    return f"{local_user(settings)} (local)"

@@ -7,6 +7,10 @@ variable, all without reloading modules.
 Everything Daybreak writes lives under one data home (`DAYBREAK_HOME`, default `./.daybreak`): the landing folder
 the source systems drop exports into, the raw Parquet lake, the DuckDB warehouse, model artifacts, reports and
 Airflow's own home.
+
+Who is acting, and what their role allows, is configured here too (`daybreak.roles`): the roles file
+(`DAYBREAK_ROLES_FILE`, default `DAYBREAK_HOME/roles.yml`), the local user's name (`DAYBREAK_USER`) and, behind a
+reverse proxy, the request header that carries the authenticated user (`DAYBREAK_USER_HEADER`).
 """
 
 from __future__ import annotations
@@ -39,11 +43,21 @@ class Settings:
         dataset: the active dataset config: a shipped dataset's name (`include/daybreak/datasets/<name>.yml`)
             or the absolute path of a YAML file anywhere (`daybreak.datasets.dataset_path`).
         engine: the transformation engine (`duckdb`; Spark is planned as a second engine for the same dbt models).
+        roles_file: the YAML that maps users to roles (`DAYBREAK_ROLES_FILE`); None means `roles_path`'s default,
+            `roles.yml` in the data home, so the demo's data home carries its own.
+        user: who the command line, and a local single-user app, act as (`DAYBREAK_USER`); None means the
+            operating-system user.
+        user_header: the request header a reverse proxy sets to the user it authenticated
+            (`DAYBREAK_USER_HEADER`, e.g. `X-Forwarded-User`); None: the app is not behind such a proxy and acts as
+            `user`. Set it only where the proxy is the sole way in, since any client can send a header.
     """
 
     home: Path
     dataset: str = DEFAULT_DATASET
     engine: str = DEFAULT_ENGINE
+    roles_file: Path | None = None
+    user: str | None = None
+    user_header: str | None = None
 
     @property
     def dataset_name(self) -> str:
@@ -93,6 +107,11 @@ class Settings:
         return self.home / "reports" / self.dataset_name
 
     @property
+    def roles_path(self) -> Path:
+        """The roles file in force: `roles_file`, else `roles.yml` in the data home (absent: everyone a viewer)."""
+        return self.roles_file if self.roles_file is not None else self.home / "roles.yml"
+
+    @property
     def airflow_home(self) -> Path:
         return self.home / "airflow"
 
@@ -129,6 +148,14 @@ def get_settings() -> Settings:
     engine = os.environ.get("DAYBREAK_ENGINE") or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
-    settings = Settings(home=home, dataset=dataset, engine=engine)
+    roles_file = os.environ.get("DAYBREAK_ROLES_FILE")
+    settings = Settings(
+        home=home,
+        dataset=dataset,
+        engine=engine,
+        roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
+        user=os.environ.get("DAYBREAK_USER") or None,
+        user_header=os.environ.get("DAYBREAK_USER_HEADER") or None,
+    )
     settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
     return settings

@@ -140,6 +140,13 @@ def serving_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def admin_by_default(act_as) -> str:
+    """Every app test acts as an admin (`tests.conftest.CAST`) unless it chooses another role with `act_as`, so the
+    pages' own tests see every section; the roles' tests narrow it."""
+    return act_as("admin")
+
+
 @pytest.fixture
 def empty_home(tmp_path: Path) -> Path:
     """A DAYBREAK_HOME where no nightly run has published yet."""
@@ -364,7 +371,9 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
         ]
         for seq, (model_id, action, before, after, reason) in enumerate(events, start=1):
             connection.execute(
-                "insert into registry.model_events values (?, 'forecast', ?, ?, ?, ?, ?, ?, ?, 'pipeline', ?)",
+                "insert into registry.model_events (event_seq, model_kind, model_id, version, action, from_status, "
+                "to_status, reason, logical_date, actor, run_id) values (?, 'forecast', ?, ?, ?, ?, ?, ?, ?, "
+                "'pipeline', ?)",
                 [
                     seq,
                     model_id,

@@ -153,10 +153,9 @@ def test_pipeline_drills_down_to_the_rows_of_a_rule(monkeypatch, full_home):
 def test_review_records_an_override_in_the_log_outside_the_warehouse(monkeypatch, full_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(full_home, home)
-    monkeypatch.setenv("DAYBREAK_PLANNER", "dana")
     warehouse_before = (home / "serving" / "synthetic.duckdb").read_bytes()
     app = run_page(monkeypatch, home, "review.py")
-    assert "Acting as **dana (local)**" in texts(app)
+    assert "Acting as **ada (local)**" in texts(app)
 
     app.selectbox(key="override_series").set_value("location=Germany")
     app.date_input(key="override_dates").set_value((dt.date(2024, 7, 2), dt.date(2024, 7, 4)))
@@ -174,7 +173,7 @@ def test_review_records_an_override_in_the_log_outside_the_warehouse(monkeypatch
         "2024-07-02",
         "2024-07-04",
     )
-    assert (added["kind"], added["amount"], added["author"]) == ("value", 7000.0, "dana (local)")
+    assert (added["kind"], added["amount"], added["author"]) == ("value", 7000.0, "ada (local)")
     assert (home / "serving" / "synthetic.duckdb").read_bytes() == warehouse_before, (
         "never writes the warehouse"
     )
@@ -194,18 +193,33 @@ def test_review_refuses_an_override_without_a_reason(monkeypatch, full_home, tmp
     assert len((home / "overrides" / "synthetic.jsonl").read_text().splitlines()) == 1
 
 
-def test_review_asks_for_the_oidc_login_when_auth_is_configured(monkeypatch, full_home):
+def test_with_oidc_configured_the_sidebar_offers_the_login_and_a_signed_in_user_gets_their_role(
+    monkeypatch, full_home
+):
     monkeypatch.setenv("DAYBREAK_HOME", str(full_home))
     monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
     app = AppTest.from_file(APP, default_timeout=60)
     app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test"}
     app.run()
-    app.switch_page("app_pages/review.py").run()
 
+    # before signing in: a viewer, whatever the local user's role, with the login in the sidebar
     assert not app.exception
-    assert "Planners sign in" in app.info[0].value
-    assert [button.label for button in app.button] == ["Log in"]
-    assert not charts(app)
+    assert [button.label for button in app.sidebar.button] == ["Log in"]
+    assert "Viewing as **not signed in**, role **viewer**" in texts(app)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("app_pages/review.py")
+    app.switch_page("app_pages/segments.py").run()
+    assert "**Sign in** (in the sidebar) to see one customer's history" in texts(app)
+
+    # signed in as the planner the roles file lists: the Review page, recorded under the login's name
+    app.user = {"email": "pat", "is_logged_in": True}
+    app.run()  # the navigation is built for the user of the run before
+    app.switch_page("app_pages/review.py").run()
+    assert not app.exception
+    assert [button.label for button in app.sidebar.button] == ["Log out"]
+    assert "Viewing as **pat**, role **planner**" in texts(app)
+    assert "Acting as" not in texts(app)
+    assert charts(app)
 
 
 def test_model_health_shows_forecast_value_added_per_planner(monkeypatch, full_home):

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 __all__ = ["start_app"]  # the dashboards' fixture: `streamlit run` against a data home
 
 
-def test_every_page_stays_readable_while_a_night_runs(nightly_home, page, start_app, tmp_path: Path):
+def test_every_page_stays_readable_while_a_night_runs(nightly_home, page, start_app, tmp_path: Path, act_as):
+    act_as("admin")  # every page, the Review page and the customer-level sections included
     settings, _ = nightly_home
     home = tmp_path / "home"
     shutil.copytree(settings.home, home)

@@ -205,7 +205,7 @@ def test_a_weak_challenger_is_not_promoted(settings, forecasting):
     assert dict(events.values.tolist()) == {"register": 3, "reject": 3}
 
 
-def test_rollback_restores_the_previous_champions_scoring(settings, forecasting):
+def test_rollback_restores_the_previous_champions_scoring(settings, forecasting, act_as):
     from jobs.cli import main
 
     forecasting(candidates=["seasonal_naive"])
@@ -219,7 +219,8 @@ def test_rollback_restores_the_previous_champions_scoring(settings, forecasting)
     )
     assert sunday.values.tolist() == [["auto_ets", SUNDAY.isoformat()]]
 
-    # an engineer rolls the total back, with an audit row naming them
+    # an engineer (an admin: the registry permission) rolls the total back, with an audit row naming them
+    act_as("admin")
     assert (
         main(
             [
@@ -252,7 +253,7 @@ def test_rollback_restores_the_previous_champions_scoring(settings, forecasting)
     last = events.iloc[-2:]
     assert last["action"].tolist() == ["rollback", "rollback"]
     assert last["logical_date"].dt.date.tolist() == [SUNDAY, SUNDAY], "recorded for the last night scored"
-    assert last["actor"].iloc[0] and last["actor"].iloc[0] != "pipeline"
+    assert last["actor"].iloc[0] == "ada"  # the acting user (DAYBREAK_USER), not the pipeline
     # Sunday itself still reproduces: a rerun reads the champions going into Sunday
     before = _rows(
         settings,

@@ -51,12 +51,12 @@ def build_views(settings, night: dt.date) -> None:
 
 
 def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
-    settings, forecasting, monkeypatch
+    settings, forecasting, monkeypatch, act_as
 ):
     forecasting()
     monkeypatch.setenv("DAYBREAK_HOME", str(settings.home))
     monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
-    monkeypatch.setenv("DAYBREAK_PLANNER", "erin")
+    act_as("planner")  # pat
     _night(SUNDAY, settings)
     publish(settings.warehouse_path, settings.serving_path)
 
@@ -107,7 +107,7 @@ def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
     # and the audit says who changed what and why
     audit = _rows(settings, "select * from planning.overrides")
     assert audit[["override_id", "series_id", "author", "reason", "status"]].values.tolist() == [
-        [override_id, "total", "erin (local)", "Easter promotion", "active"]
+        [override_id, "total", "pat (local)", "Easter promotion", "active"]
     ]
 
     # and once Tuesday's actuals are in, dbt scores the override against the model's own forecast
@@ -123,7 +123,7 @@ def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
     tuesday = overridden.iloc[0]
     assert added.loc[0, "final_abs_error"] == pytest.approx(abs(tuesday["yhat"] - actual))
     assert added.loc[0, "statistical_abs_error"] == pytest.approx(abs(tuesday["yhat_statistical"] - actual))
-    assert added.loc[0, "author"] == "erin (local)"
+    assert added.loc[0, "author"] == "pat (local)"
 
     # and the published dashboards show it: the explorer beside the model's, Review as applied, Model health
     publish(settings.warehouse_path, settings.serving_path)

@@ -1,11 +1,15 @@
-"""The command line on bad input: one line naming what is wrong, exit code 2; the traceback only with --debug."""
+"""The command line on bad input: one line naming what is wrong, exit code 2; the traceback only with --debug.
+A command the acting user's role does not allow: one line naming the user, role and permission, exit code 3."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from daybreak.canonical import IngestError
-from jobs.cli import main
+from daybreak.roles import PermissionDenied
+from jobs.cli import EXIT_REFUSED, PERMISSIONS, main
 
 DAY = "2024-03-05"
 
@@ -47,6 +51,95 @@ def test_a_missing_export_is_one_line(home, capsys):
     assert one_line_error(capsys).startswith(f"daybreak ingest: no export for business date {DAY}: expected")
 
 
-def test_a_registry_request_that_cannot_be_met_is_one_line(home, capsys):
+def test_a_registry_request_that_cannot_be_met_is_one_line(home, act_as, capsys):
+    act_as("admin")
     assert main(["models", "rollback", "--kind", "forecast", "--model-id", "x"]) == 2
     assert one_line_error(capsys) == "daybreak models: no night has scored forecast models yet; give --date"
+
+
+ADD = ["override", "add", "--series", "total", "--start", "2024-07-01", "--value", "5000", "--reason", "fair"]
+PROMOTE = ["models", "promote", "--kind", "forecast", "--model-id", "total", "--version", "v1", "--date", DAY]
+ROLLBACK = ["models", "rollback", "--kind", "forecast", "--model-id", "total"]
+# role -> the gated commands it may run (override list and the nightly steps need no permission)
+MAY = {
+    "viewer": set(),
+    "planner": {"override add", "override revoke"},
+    "analyst": set(),
+    "admin": {"override add", "override revoke", "models promote", "models rollback"},
+}
+
+
+def refusal(capsys) -> str:
+    line = one_line_error(capsys)
+    assert line.count("refused") == 1
+    return line
+
+
+@pytest.mark.parametrize("role", MAY)
+def test_each_role_may_run_exactly_its_commands(home, act_as, capsys, role):
+    user = act_as(role)
+
+    added = main(ADD)
+    if "override add" in MAY[role]:
+        assert added == 0
+        override_id = json.loads(capsys.readouterr().out)["added"]["override_id"]
+    else:
+        assert added == EXIT_REFUSED
+        assert refusal(capsys) == (
+            f"daybreak override: refused: {user} (role {role}) lacks the permission overrides "
+            "(record and revoke forecast overrides); roles with it: planner, admin"
+        )
+        override_id = "ov-000000000000"
+    assert not (home / "overrides" / "synthetic.jsonl").exists() or "override add" in MAY[role]
+
+    revoked = main(["override", "revoke", override_id, "--reason", "cancelled"])
+    assert revoked == (0 if "override revoke" in MAY[role] else EXIT_REFUSED)
+    if revoked:
+        assert "lacks the permission overrides" in refusal(capsys)
+    capsys.readouterr()
+
+    assert main(["override", "list", "--all"]) == 0  # every role reads the overrides' log
+    capsys.readouterr()
+
+    for command, arguments in (("models promote", PROMOTE), ("models rollback", ROLLBACK)):
+        code = main(arguments)
+        if command in MAY[role]:
+            # allowed: it reaches the registry, which has nothing to promote yet (bad input, exit 2)
+            assert code == 2
+            assert "refused" not in one_line_error(capsys)
+        else:
+            assert code == EXIT_REFUSED
+            assert refusal(capsys).endswith(
+                "lacks the permission registry (change the model registry: promote, roll back); roles with it: admin"
+            )
+
+
+def test_without_a_roles_file_the_command_line_acts_as_a_viewer(home, monkeypatch, capsys):
+    monkeypatch.delenv("DAYBREAK_ROLES_FILE", raising=False)
+    monkeypatch.setenv("DAYBREAK_USER", "root")
+
+    assert main(ROLLBACK) == EXIT_REFUSED
+    assert "root (role viewer) lacks the permission registry" in refusal(capsys)
+    with pytest.raises(PermissionDenied):
+        main(["--debug", *ROLLBACK])
+
+
+def test_the_data_homes_roles_file_is_the_default(home, monkeypatch, capsys):
+    monkeypatch.delenv("DAYBREAK_ROLES_FILE", raising=False)
+    monkeypatch.setenv("DAYBREAK_USER", "pat")
+    (home / "roles.yml").write_text("planner: [pat]\n")
+
+    assert main(ADD) == 0
+
+
+def test_a_broken_roles_file_is_one_line_and_grants_nothing(home, monkeypatch, capsys):
+    monkeypatch.setenv("DAYBREAK_USER", "ada")
+    (home / "roles.yml").write_text("admin: [ada]\nroot: [ada]\n")
+
+    assert main(ROLLBACK) == 2
+    line = one_line_error(capsys)
+    assert line.startswith(f"daybreak models: roles file {home / 'roles.yml'}: root: Extra inputs")
+
+
+def test_the_privacy_commands_are_for_admins():
+    assert PERMISSIONS[("privacy", None)] == "privacy"

@@ -91,3 +91,22 @@ def test_credential_files_are_private_and_nginx_can_check_the_password(tmp_path)
     user, value = ssha_entry("dashboards", "correct horse", salt=b"12345678").strip().split(":", 1)
     raw = base64.b64decode(value.removeprefix("{SSHA}"))
     assert user == "dashboards" and raw[:20] == hashlib.sha1(b"correct horse" + raw[20:]).digest()
+
+
+def test_the_dashboards_know_who_signed_in_and_the_roles_come_from_one_read_only_file():
+    nginx = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
+    # nginx replaces whatever the client sent with the user it authenticated
+    assert "proxy_set_header X-Forwarded-User $remote_user;" in nginx
+    streamlit = COMPOSE["services"]["streamlit"]
+    assert streamlit["environment"]["DAYBREAK_USER_HEADER"] == "X-Forwarded-User"
+    assert "ports" not in streamlit, "reachable only through nginx, or anyone could send the header"
+    for name in ("airflow-init", *AIRFLOW_SERVICES, "streamlit"):
+        service = COMPOSE["services"][name]
+        assert service["environment"]["DAYBREAK_ROLES_FILE"] == "/etc/daybreak/roles.yml", name
+        assert "${ROLES_FILE:-./deploy/roles.yml}:/etc/daybreak/roles.yml:ro" in service["volumes"], name
+
+
+def test_the_shipped_roles_file_grants_nothing_beyond_the_aggregates():
+    from daybreak.roles import Role, assignments
+
+    assert set(assignments(PROJECT_ROOT / "deploy" / "roles.yml").values()) == {Role.VIEWER}

@@ -12,6 +12,7 @@ import pytest
 from daybreak import overrides, tables
 from daybreak.settings import Settings
 from jobs.cli import main
+from tests.conftest import write_roles_file
 
 NOW = dt.datetime(2024, 6, 30, 18, 0, tzinfo=dt.UTC)
 SEEN = dt.date(2024, 6, 29)  # the newest published night the planner was looking at
@@ -186,7 +187,8 @@ def test_ingest_replaces_the_audit_table_with_the_log(settings):
 def test_the_command_line_adds_lists_and_revokes(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
-    monkeypatch.setenv("DAYBREAK_PLANNER", "carla")
+    monkeypatch.setenv("DAYBREAK_USER", "carla")
+    write_roles_file(tmp_path / "home" / "roles.yml", {"planner": "carla"})
 
     arguments = ["override", "add", "--series", "total", "--start", "2024-07-01", "--value", "5000"]
     assert main([*arguments, "--reason", "trade fair"]) == 0

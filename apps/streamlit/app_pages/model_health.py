@@ -1,5 +1,6 @@
 """Model health: what the models did. Champions and challengers with their backtest scores, the registry's
-promotions, rejections and rollbacks, drift over time, and a night's Evidently drift report.
+promotions, rejections and rollbacks, drift over time, and a night's Evidently drift report (customer-level, as it
+profiles the customer column: only for roles with the `customers` permission, `daybreak.roles`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import guards
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
+
+from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("registry.model_versions", "registry.model_events")
 ACTION_COLORS = {
@@ -199,6 +202,8 @@ def _drift() -> None:
         )
     reports = summary.dropna(subset=["report_path"])
     if reports.empty:
+        return
+    if not guards.allowed(Permission.CUSTOMERS, "the nightly Evidently reports (they profile customer ids)"):
         return
     nights = reports["as_of_date"].tolist()[::-1]
     night = st.selectbox("Evidently report of the night", nights, format_func=fmt.day, key="report_night")

@@ -1,5 +1,7 @@
 """Pipeline: did the nights account for every row and every euro? Rows and revenue in, loaded and quarantined
 per night, quarantine by rule with the rows behind it, dbt's test results, and links to Airflow and dbt docs.
+The quarantined rows themselves hold the export's raw values, customer included, so only roles with the
+`customers` permission see them (`daybreak.roles`); the counts are for everyone.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+
+from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("monitoring.ingest_runs", "monitoring.quarantine")
 STATUS_COLORS = {
@@ -115,6 +119,8 @@ def _quarantine() -> None:
         .properties(height=200),
         width="stretch",
     )
+    if not guards.allowed(Permission.CUSTOMERS, "the quarantined rows (their raw values)"):
+        return
     rules = sorted(set(counts["rule"]))
     rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
     st.dataframe(data.quarantine_rows(rule), hide_index=True, width="stretch", height=260)

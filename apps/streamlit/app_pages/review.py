@@ -2,9 +2,11 @@
 
 An override is recorded in the planners' log outside the warehouse (`daybreak.overrides`); the dashboards never
 write the warehouse. The next forecast night applies it: `predictions.forecasts` then holds the model's and the
-final value side by side, and `planning.overrides` the audit. Who overrides is the signed-in user: Streamlit's
-OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, else (the demo) the labelled local fallback,
-`DAYBREAK_PLANNER` or the operating-system user.
+final value side by side, and `planning.overrides` the audit. Who overrides is the viewing user (`data.current_user`:
+Streamlit's OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, the user the production proxy
+authenticated, or (the demo) the labelled local fallback, `DAYBREAK_USER` or the operating-system user), and only
+roles with the `overrides` permission may (`daybreak.roles`): the navigation hides this page from the others,
+reached anyway it says so, and `data.record_override` and `data.revoke_override` check the permission again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from daybreak import overrides
-from daybreak.settings import get_settings
+from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("predictions.forecasts",)
 DEFAULT_DAYS = 7
@@ -28,8 +30,16 @@ STATUS_COLORS = {"pending": "#e8710a", "applied": "#2e7d32", "revoked": "#90a4ae
 
 def render() -> None:
     st.title("Review forecasts")
-    planner = _planner()
-    if planner is None or not guards.published(*REQUIRED_TABLES):
+    if not guards.allowed(Permission.OVERRIDES, "reviewing and overriding forecasts"):
+        return
+    user = data.current_user()
+    if user.source == "local":
+        st.caption(
+            f"Acting as **{user.name} (local)**: the local sign-in (`DAYBREAK_USER` or the OS user). In "
+            "production, planners are the users the dashboards' proxy or OIDC login (`[auth]` in "
+            "`.streamlit/secrets.toml`) authenticated."
+        )
+    if not guards.published(*REQUIRED_TABLES):
         return
     guards.published_caption()
     series_ids = data.list_series()
@@ -37,37 +47,11 @@ def render() -> None:
     if not series_ids or as_of is None:
         guards.nothing_yet("No forecasts are published yet.", "Planners review them after the first night.")
         return
-    _add_form(planner, series_ids, as_of)
-    _log(planner)
+    _add_form(series_ids, as_of)
+    _log()
 
 
-def _auth_configured() -> bool:
-    """Whether an identity provider is configured for `st.login` (an `[auth]` section in secrets.toml)."""
-    try:
-        return "auth" in st.secrets
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        return False
-
-
-def _planner() -> str | None:
-    """Who is acting: the OIDC user when login is configured (asked to log in first), else the local fallback."""
-    if _auth_configured():
-        if not st.user.get("is_logged_in", False):
-            st.info("Planners sign in to override forecasts.", icon=":material/lock:")
-            st.button("Log in", on_click=st.login, icon=":material/login:")
-            return None
-        st.sidebar.caption(f"Signed in as **{st.user.get('email') or st.user.get('name')}**")
-        st.sidebar.button("Log out", on_click=st.logout)
-        return str(st.user.get("email") or st.user.get("name"))
-    planner = overrides.local_planner()
-    st.caption(
-        f"Acting as **{planner}**: the local demo sign-in (`DAYBREAK_PLANNER` or the OS user). In production, "
-        "configure OIDC in `.streamlit/secrets.toml` (`[auth]`) and planners log in instead."
-    )
-    return planner
-
-
-def _add_form(planner: str, series_ids: list[str], as_of: dt.date) -> None:
+def _add_form(series_ids: list[str], as_of: dt.date) -> None:
     st.subheader("Override a forecast")
     with st.form("override", clear_on_submit=False, border=True):
         series_id = st.selectbox("Series", series_ids, format_func=fmt.series_label, key="override_series")
@@ -96,17 +80,13 @@ def _add_form(planner: str, series_ids: list[str], as_of: dt.date) -> None:
         st.error("Pick a first and a last target date.")
         return
     try:
-        record = overrides.add(
-            get_settings(),
+        record = data.record_override(
             series_id=series_id,
             start_date=dates[0],
             end_date=dates[1],
             kind=kind,
             amount=float(amount),
             reason=reason,
-            author=planner,
-            now=dt.datetime.now(dt.UTC),  # the audit's record time
-            as_of_date=data.latest_night(),  # the forecasts on screen: the nights after them apply it
         )
     except overrides.OverrideError as error:
         st.error(f"Not recorded: {error}.")
@@ -118,7 +98,7 @@ def _add_form(planner: str, series_ids: list[str], as_of: dt.date) -> None:
     )
 
 
-def _log(planner: str) -> None:
+def _log() -> None:
     st.subheader("Overrides")
     log = data.override_log()
     if log.empty:
@@ -191,14 +171,7 @@ def _log(planner: str) -> None:
         revoked = st.form_submit_button("Revoke", icon=":material/undo:")
     if revoked:
         try:
-            overrides.revoke(
-                get_settings(),
-                override_id,
-                reason=reason,
-                author=planner,
-                now=dt.datetime.now(dt.UTC),
-                as_of_date=data.latest_night(),
-            )
+            data.revoke_override(override_id, reason)
         except overrides.OverrideError as error:
             st.error(f"Not revoked: {error}.")
             return

@@ -1,5 +1,6 @@
 """Segments: how the customer base splits and moves. Sizes and revenue share over time, what distinguishes each
-segment, who moved between two dates, and one customer's history.
+segment, how many moved between two dates (aggregates, for every role), and one customer's history (customer-level:
+only for roles with the `customers` permission, `daybreak.roles`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+
+from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("predictions.customer_segments", "predictions.segment_profiles")
 
@@ -127,6 +130,8 @@ def _transitions(dates: list) -> None:
 
 def _customer(dates: list) -> None:
     st.subheader("One customer's history")
+    if not guards.allowed(Permission.CUSTOMERS, "one customer's history"):
+        return
     customers = data.sample_customers(dates[-1])
     if not customers:
         st.caption("No customers were scored on the latest night.")
