@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
     "drift_report": "bench.drift_report",
+    "monitoring_detection": "bench.monitoring_detection",
     "incremental": "bench.incremental",
     "pages": "bench.pages",
     "segmentation": "bench.segmentation",
