@@ -20,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FINISHED = {"success", "failed"}
+LOCKED_ATTEMPTS = 5
 
 
 class AirflowApiError(RuntimeError):
@@ -95,20 +96,31 @@ class AirflowApi:
         reprocess: str = "failed",
     ) -> dict:
         """Create a backfill of the business days `first`..`last` (logical dates = interval starts); `reprocess`
-        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`)."""
-        return self.request(
-            "POST",
-            "/api/v2/backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": f"{first.isoformat()}T00:00:00Z",
-                "to_date": f"{last.isoformat()}T00:00:00Z",
-                "run_backwards": False,
-                "dag_run_conf": {},
-                "reprocess_behavior": reprocess,
-                "max_active_runs": max_active_runs,
-            },
-        )
+        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`).
+
+        On SQLite Airflow answers 503 ("Database is locked") when the scheduler holds the database at that moment;
+        the backfill was then not created, so asking again a few times is safe (PostgreSQL never answers so).
+        """
+        body = {
+            "dag_id": dag_id,
+            "from_date": f"{first.isoformat()}T00:00:00Z",
+            "to_date": f"{last.isoformat()}T00:00:00Z",
+            "run_backwards": False,
+            "dag_run_conf": {},
+            "reprocess_behavior": reprocess,
+            "max_active_runs": max_active_runs,
+        }
+        for attempt in range(1, LOCKED_ATTEMPTS + 1):
+            try:
+                return self.request("POST", "/api/v2/backfills", body)
+            except AirflowApiError as error:
+                if "HTTP 503" not in str(error) or attempt == LOCKED_ATTEMPTS:
+                    raise
+                log.info(
+                    "Airflow's database was locked creating the backfill (attempt %d); asking again", attempt
+                )
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")
 
     def wait_for_run(self, dag_id: str, run_id: str, seconds: float = 3600) -> dict:
         """The run once it has finished (success or failed)."""

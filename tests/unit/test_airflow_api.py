@@ -1,0 +1,42 @@
+"""The REST client's one retry rule: a backfill refused because SQLite was locked is asked for again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from daybreak import airflow_api
+from daybreak.airflow_api import AirflowApi, AirflowApiError
+
+DAY = dt.date(2024, 12, 25)
+
+
+def _answers(monkeypatch, *answers):
+    calls = []
+
+    def request(self, method, path, body=None, *, auth=True):
+        calls.append((method, path))
+        answer = answers[len(calls) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(AirflowApi, "request", request)
+    monkeypatch.setattr(airflow_api.time, "sleep", lambda seconds: None)
+    return calls
+
+
+def test_a_backfill_refused_while_sqlite_was_locked_is_asked_for_again(monkeypatch):
+    locked = AirflowApiError('POST /api/v2/backfills: HTTP 503 {"detail":"Database is locked."}')
+    calls = _answers(monkeypatch, locked, locked, {"id": 7})
+    assert AirflowApi("http://airflow").backfill("daybreak_nightly", DAY, DAY) == {"id": 7}
+    assert calls == [("POST", "/api/v2/backfills")] * 3
+
+
+def test_any_other_refusal_is_raised_at_once(monkeypatch):
+    conflict = AirflowApiError("POST /api/v2/backfills: HTTP 409 already a running backfill")
+    calls = _answers(monkeypatch, conflict, {"id": 7})
+    with pytest.raises(AirflowApiError, match="HTTP 409"):
+        AirflowApi("http://airflow").backfill("daybreak_nightly", DAY, DAY)
+    assert len(calls) == 1
