@@ -36,6 +36,16 @@ def temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write `data` (text as UTF-8) to a file only its owner can read, created that way (never briefly
+    world-readable): credentials, generated keys, the encrypted link store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data.encode("utf-8") if isinstance(data, str) else data)
+    path.chmod(0o600)
+
+
 def write_text_atomic(target: Path, text: str) -> Path:
     """`write_atomic` for UTF-8 text, line endings as given (the same text gives the same bytes everywhere)."""
     return write_atomic(target, lambda path: path.write_text(text, encoding="utf-8", newline=""))

@@ -26,6 +26,9 @@ from daybreak.calendar import BusinessCalendar
 from daybreak.canonical import LOADED_COLUMNS, FileResult, IngestError, to_canonical
 from daybreak.exports import ExportReadError, read_export
 from daybreak.ingest import accounting, lake
+from daybreak.privacy.links import LinkStore
+from daybreak.privacy.pseudonyms import pseudonymise
+from daybreak.settings import pseudonym_key
 
 if TYPE_CHECKING:
     import duckdb
@@ -201,6 +204,7 @@ def ingest_day(
         accounting.record(connection, [row], [], [], **record)
         raise IngestError(night.refusal.reason)
     _check_day_has_lines(settings, config, business_date, manifest, night)
+    night.new_files = pseudonymised(settings, config, night.new_files)
 
     for delivery, checksum, result, _ in night.new_files:
         lake.keep_landed_copy(
@@ -254,6 +258,30 @@ def ingest_day(
     }
     log.info("ingested %s", summary)
     return summary
+
+
+def pseudonymised(
+    settings: Settings, config: DatasetConfig, new_files: list[tuple[Delivery, str, FileResult, str | None]]
+) -> list[tuple[Delivery, str, FileResult, str | None]]:
+    """The new files with every customer id replaced by its pseudonym; their links are stored first, so no line
+    reaches the lake without its link (`daybreak.privacy`).
+
+    Raises:
+        SettingsError: `DAYBREAK_PSEUDONYM_KEY` or `DAYBREAK_LINK_STORE_KEY` is unset.
+    """
+    if not new_files:
+        return new_files
+    key = pseudonym_key()
+    store = LinkStore.open(settings)
+    result = []
+    changed = False
+    for delivery, checksum, read, encoding in new_files:
+        read, links = pseudonymise(read, config, key)
+        changed |= store.add(links, delivery.business_date)
+        result.append((delivery, checksum, read, encoding))
+    if changed:
+        store.save()
+    return result
 
 
 def _check_day_has_lines(
