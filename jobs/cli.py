@@ -25,6 +25,8 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.exports import ExportReadError
     from daybreak.models.candidates import CandidateError
     from daybreak.overrides import OverrideError
+    from daybreak.privacy.erasure import ErasureError
+    from daybreak.privacy.links import LinkStoreError
     from daybreak.registry import RegistryError
     from daybreak.series_file import InputFileError
     from daybreak.settings import SettingsError
@@ -33,9 +35,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (
         CandidateError,
         DatasetConfigError,
+        ErasureError,
         ExportReadError,
         IngestError,
         InputFileError,
+        LinkStoreError,
         OverrideError,
         RegistryError,
         SettingsError,
@@ -78,6 +82,10 @@ def dispatch(args: argparse.Namespace) -> int:
         result = models(args, settings)
     elif args.command == "override":
         from jobs.override import run_command
+
+        result = run_command(args, settings)
+    elif args.command == "privacy":
+        from jobs.privacy import run_command
 
         result = run_command(args, settings)
     elif args.command in STEPS:

@@ -130,9 +130,16 @@ class Plan:
 
 
 def plan(
-    manifest: pd.DataFrame, found: list[Delivery], config: DatasetConfig, business_date: dt.date
+    manifest: pd.DataFrame,
+    found: list[Delivery],
+    config: DatasetConfig,
+    business_date: dt.date,
+    settings: Settings | None = None,
 ) -> Plan:
-    """Sort the night's deliveries against what already landed; stops at the first file it refuses."""
+    """Sort the night's deliveries against what already landed; stops at the first file it refuses.
+
+    A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
+    landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
     recorded = {
         (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
         for row in manifest.itertuples(index=False)
@@ -150,7 +157,9 @@ def plan(
             continue  # landed on an earlier night; the size is enough to skip re-reading it every night
         checksum = lake.sha256_of(delivery.path)
         if key in recorded:
-            if recorded[key][0] != checksum:
+            if recorded[key][0] != checksum and not _scrubbed_alike(
+                settings, delivery, recorded[key][0], checksum
+            ):
                 result.refusal = Refusal(
                     delivery,
                     checksum,
@@ -177,6 +186,13 @@ def plan(
     return result
 
 
+def _scrubbed_alike(settings: Settings | None, delivery: Delivery, landed_sha: str, checksum: str) -> bool:
+    if settings is None:
+        return False
+    copy = lake.landed_copy(settings, delivery.business_date, landed_sha, delivery.name)
+    return copy.exists() and lake.sha256_of(copy) == checksum
+
+
 def ingest_day(
     connection: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -193,7 +209,7 @@ def ingest_day(
         IngestError: a file was refused (accounted as `refused` first), or an open day holds no valid line.
     """
     manifest = accounting.landed_manifest(connection)
-    night = plan(manifest, found, config, business_date)
+    night = plan(manifest, found, config, business_date, settings)
     record = dict(run_date=business_date, ingested_at=ingested_at, run_id=run_id)
     if night.refusal is not None:
         d = night.refusal.delivery
