@@ -31,6 +31,8 @@ REQUIRED = {
     "AIRFLOW_ADMIN_PASSWORD": "the Airflow UI's admin password",
     "DASHBOARD_PASSWORD": "the dashboards' password (user `dashboards`)",
     "DASHBOARD_HTPASSWD_FILE": "where the dashboards' basic-auth file is written",
+    "DAYBREAK_PSEUDONYM_KEY": "the key ingest pseudonymises customer ids with (docs/privacy.md)",
+    "DAYBREAK_LINK_STORE_KEY": "the Fernet key of the customer link store (docs/privacy.md)",
 }
 
 

@@ -92,3 +92,54 @@ def test_the_demo_generates_keys_for_a_fresh_home_only(tmp_path, monkeypatch):
     settings.lake_dir.mkdir(parents=True)
     with pytest.raises(SettingsError, match="second pseudonym"):
         local_keys.ensure_local_keys(settings)
+
+
+def test_scrubbing_an_export_blanks_the_ids_fields_only_and_is_deterministic(tmp_path):
+    from daybreak.privacy.scrub import scrub_export
+
+    text = 'order,customer,sku\n1,C0001,C00011\n2,"C0001",X\n3,C0001.0,C0001-B\n'
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (first, second):
+        path.write_text(text)
+        path.chmod(0o444)
+        assert scrub_export(path, "csv", "C0001") == 3
+    assert first.read_text() == 'order,customer,sku\n1,,C00011\n2,"",X\n3,,C0001-B\n'
+    assert first.read_bytes() == second.read_bytes() and stat.S_IMODE(first.stat().st_mode) == 0o444
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text(
+        '{"customer": "17850.0", "qty": 1}\n{"customer": 17850, "qty": 2}\n{"customer": 178501}\n'
+    )
+    assert scrub_export(jsonl, "jsonl", "17850") == 2
+    assert (
+        jsonl.read_text()
+        == '{"customer": "", "qty": 1}\n{"customer": null, "qty": 2}\n{"customer": 178501}\n'
+    )
+
+
+def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_path):
+    from daybreak.ingest import lake
+    from daybreak.privacy.retention import remove_expired
+    from daybreak.warehouse import connect
+    from jobs import ingest
+
+    settings = Settings(home=tmp_path)
+    header = "invoice_no,invoice_ts,customer_ref,sku,description,country,qty,unit_price\n"
+    days = [dt.date(2024, 3, d) for d in (1, 2, 3, 4)]
+    for day in days:
+        folder = settings.landing_dir / day.isoformat()
+        folder.mkdir(parents=True)
+        (folder / "sales.csv").write_text(header + f"1,{day} 09:00:00,C0001,SKU-1,Mug,UK,1,2.50\n")
+        ingest.run(day, "r", settings)
+    with connect(settings.warehouse_path) as connection:
+        assert remove_expired(connection, settings, days[-1], None, "r") == []
+        rows = remove_expired(connection, settings, days[-1], 2, "r")  # keeps 03-02 on: removes 03-01
+        again = remove_expired(connection, settings, days[-1], 2, "r")
+        (accounted,) = connection.execute("select count(*) from monitoring.ingest_runs").fetchone()
+    assert sorted(target.split("/")[0] for _, _, _, target, *_ in rows) == ["lake", "landing"]
+    assert again == [] and accounted == 4
+    assert not (settings.landing_dir / "2024-03-01" / "sales.csv").exists()
+    assert (settings.landing_dir / "2024-03-01").is_dir(), (
+        "the day folder stays: the schedule knows it landed"
+    )
+    assert (settings.landing_dir / "2024-03-02" / "sales.csv").exists()
+    assert len(list(lake.partition_dir(settings, days[0]).glob("*.parquet"))) == 1, "the validated lines stay"
