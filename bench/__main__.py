@@ -11,6 +11,7 @@ BENCHMARKS = {
     "drift_report": "bench.drift_report",
     "incremental": "bench.incremental",
     "pages": "bench.pages",
+    "pseudonyms": "bench.pseudonyms",
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",
