@@ -143,3 +143,24 @@ def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_p
     )
     assert (settings.landing_dir / "2024-03-02" / "sales.csv").exists()
     assert len(list(lake.partition_dir(settings, days[0]).glob("*.parquet"))) == 1, "the validated lines stay"
+
+
+def test_the_cli_records_a_request_for_a_linked_customer_only(tmp_path, monkeypatch, capsys):
+    from daybreak.privacy.erasure import pending, read_requests
+    from jobs import cli
+
+    monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path))
+    settings = Settings(home=tmp_path)
+    store = LinkStore.open(settings)
+    store.add({"C0001": pseudonym("C0001", pseudonym_key())}, DAY)
+    store.save()
+    assert cli.main(["privacy", "erase", "--customer", "C0002", "--reason", "asked"]) == 2
+    assert "no customer 'C0002' is linked" in capsys.readouterr().err
+    assert cli.main(["privacy", "erase", "--customer", "C0001", "--reason", "asked"]) == 0
+    assert cli.main(["privacy", "erase", "--customer", "C0001", "--reason", "again"]) == 0
+    (request,) = read_requests(settings)
+    assert request["pseudonym"] == pseudonym("C0001", pseudonym_key()) and "C0001" not in json.dumps(request)
+    assert pending(settings, DAY) == [request], "made before any night: the next night carries it out"
+    monkeypatch.delenv("DAYBREAK_LINK_STORE_KEY")
+    assert cli.main(["privacy", "lookup", "--customer", "C0001"]) == 2
+    assert capsys.readouterr().err.strip().startswith("daybreak privacy: DAYBREAK_LINK_STORE_KEY is not set")
