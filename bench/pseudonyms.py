@@ -5,7 +5,8 @@ before the last simulated day; then the last night runs `--repeat` times in each
 of that data home (so ingest really lands the day's file every time): `with` is Daybreak as shipped (HMAC of every
 customer id, the encrypted link store updated before the lake is written), `without` skips that one function
 (`daybreak.ingest.day.pseudonymised`), the baseline measured in the same run. Printed: the median seconds of the
-ingest step and of the whole night (`jobs.pipeline.run_night`: ingest, privacy, transform, drift, forecast,
+history's ingest (every day up to the night, into an empty home: where the hashing and the link store's rewrites
+add up), of the night's ingest step and of the whole night (`jobs.pipeline.run_night`: ingest, privacy, transform, drift, forecast,
 segment, publish) per mode, and with / without.
 """
 
@@ -17,6 +18,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.privacy.local_keys import ensure_local_keys
     from daybreak.settings import Settings
     from daybreak.simulate import simulate_synthetic
+    from jobs import ingest
     from jobs.pipeline import load_history, run_night
 
     start = dt.date(2023, 1, 1)  # the demo shop's first day
@@ -47,14 +50,21 @@ def main(argv: list[str] | None = None) -> int:
 
     real = ingest_day.pseudonymised
     modes = {"without": lambda settings, config, new_files: new_files, "with": real}
-    seconds: dict[str, dict[str, list[float]]] = {mode: {"ingest": [], "night": []} for mode in modes}
+    parts = ("history", "ingest", "night")
+    seconds: dict[str, dict[str, list[float]]] = {mode: {part: [] for part in parts} for mode in modes}
+    days = [start + dt.timedelta(days=offset) for offset in range(args.days)]
     for attempt in range(args.repeat):
         for mode, function in modes.items():
             home = base / f"{mode}-{attempt}"
-            shutil.rmtree(home, ignore_errors=True)
-            shutil.copytree(history.home, home)
             ingest_day.pseudonymised = function
             try:
+                shutil.rmtree(home, ignore_errors=True)
+                shutil.copytree(history.landing_dir, Settings(home=home, dataset="synthetic").landing_dir)
+                started = time.perf_counter()
+                ingest.run_days(days, "bench-history", Settings(home=home, dataset="synthetic"))
+                seconds[mode]["history"].append(time.perf_counter() - started)
+                shutil.rmtree(home)
+                shutil.copytree(history.home, home)
                 steps = run_night(night, f"bench-{mode}-{attempt}", Settings(home=home, dataset="synthetic"))
             finally:
                 ingest_day.pseudonymised = real
@@ -64,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
 
     medians = {mode: {k: statistics.median(v) for k, v in parts.items()} for mode, parts in seconds.items()}
     print(f"night {night} after {args.days} days of the demo shop, {args.repeat} runs per mode (medians)")
-    print(f"{'mode':10} {'ingest (s)':>11} {'whole night (s)':>16}")
+    print(f"{'mode':10} {'history ingest (s)':>19} {'night ingest (s)':>17} {'whole night (s)':>16}")
     for mode, values in medians.items():
-        print(f"{mode:10} {values['ingest']:11.2f} {values['night']:16.2f}")
+        print(f"{mode:10} {values['history']:19.2f} {values['ingest']:17.2f} {values['night']:16.2f}")
+    ratios = {part: medians["with"][part] / medians["without"][part] for part in parts}
     print(
-        f"with / without: ingest {medians['with']['ingest'] / medians['without']['ingest']:.2f}, "
-        f"whole night {medians['with']['night'] / medians['without']['night']:.2f}"
+        f"with / without: history ingest {ratios['history']:.2f}, night ingest {ratios['ingest']:.2f}, "
+        f"whole night {ratios['night']:.2f}"
     )
     print(f"data home: {base}")
     return 0

@@ -148,7 +148,8 @@ def secret(name: str, purpose: str) -> str:
     value = os.environ.get(name, "")
     if not value:
         raise SettingsError(
-            f"{name} is not set: {purpose} (set it in the environment or .env; see docs/privacy.md)"
+            f"{name} is not set: {purpose} (set it in the environment or .env; a demo home keeps the one "
+            f"`daybreak demo` generated in DAYBREAK_HOME/secrets/{name.lower()}; see docs/privacy.md)"
         )
     return value
 
