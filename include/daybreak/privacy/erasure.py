@@ -7,15 +7,15 @@ newest published night when it was made, so the night for business date D carrie
 D (a rerun or backfill of an earlier night does not). Carrying one out, in this order (each step idempotent, so a
 night that fails half-way finishes the job when it is rerun):
 
-1. the lake's Parquet lines of the customer keep their revenue but lose their customer id (set to null), and
+1. the retained landed files that held the customer (the lake's landed copy and the landing folder's export) are
+   rewritten with the id's fields blank;
+2. the lake's Parquet lines of the customer keep their revenue but lose their customer id (set to null), and
    so do the warehouse's line-level marts (`LINE_TABLES`);
-2. every other warehouse table with a `customer_id` column (features, segments, transitions, dimensions) loses
+3. every other warehouse table with a `customer_id` column (features, segments, transitions, dimensions) loses
    the customer's rows across all as-of dates, and the quarantine's raw values lose the id;
-3. every Parquet file under the data home with a `customer_id` column (the monitoring references' samples) loses
-   the customer's rows;
-4. the retained landed files that held the customer (the lake's landed copy and the landing folder's export) are
-   rewritten with the id's fields blank, and every text report or log under the data home that names the
-   pseudonym or the id is scrubbed;
+4. every Parquet file under the data home with a `customer_id` column (the monitoring references' samples) loses
+   the customer's rows, and every text report or log under the data home that names the pseudonym or the id is
+   scrubbed;
 5. the link is removed from the link store, then the request is marked done and its pseudonym dropped from the
    log. Each step writes an audit row to `monitoring.privacy_audit`, which never holds the id or pseudonym.
 """
@@ -128,6 +128,12 @@ def carry_out(
         source_id = store.source_id(code)
         audit: list[tuple[str, str, int]] = []
         files = _lake_files_of(connection, settings, code)
+        # the landed files first: they are found through the lake's and the quarantine's rows, which a rerun
+        # after a failure half-way would no longer find
+        if source_id is not None:
+            for path in _landed_files(connection, settings, files, [code, source_id]):
+                count = scrub.scrub_export(path, config.landing_format, source_id)
+                audit.append(("rewrite_landed_file", _relative(settings, path), count))
         for path, _, _ in files:
             audit.append(("unlink_lines", _relative(settings, path), _unlink_lake(path, code)))
         for table in LINE_TABLES:
@@ -149,10 +155,6 @@ def carry_out(
                 continue
             count = scrub.scrub_parquet_rows(path, "customer_id", code, delete=True)
             audit.append(("delete_rows", _relative(settings, path), count))
-        if source_id is not None:
-            for path in _landed_files(connection, settings, files, [code, source_id]):
-                count = scrub.scrub_export(path, config.landing_format, source_id)
-                audit.append(("rewrite_landed_file", _relative(settings, path), count))
         needles = [code] + ([source_id] if source_id else [])
         for path in sorted(settings.home.rglob("*")):
             if path.is_file() and path.suffix in TEXT_SUFFIXES and not _skipped(settings, path):
