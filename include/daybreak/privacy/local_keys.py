@@ -58,7 +58,8 @@ def ensure_local_keys(settings: Settings) -> dict[str, str]:
         else:
             raise SettingsError(
                 f"{variable} is not set and {path} does not exist, but {settings.lake_dir} already holds data: "
-                "set the key it was ingested with (a new key would give every customer a second pseudonym)"
+                "set the key it was ingested with (a new key would give every customer a second pseudonym), or "
+                "start from a fresh home (`make clean-data`; a home ingested before pseudonyms holds source ids)"
             )
         os.environ[variable] = path.read_text().strip()
     return origin
