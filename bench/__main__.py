@@ -12,6 +12,7 @@ BENCHMARKS = {
     "monitoring_detection": "bench.monitoring_detection",
     "incremental": "bench.incremental",
     "pages": "bench.pages",
+    "pseudonyms": "bench.pseudonyms",
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",

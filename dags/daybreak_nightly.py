@@ -16,7 +16,8 @@ and overlapping backfills queue instead of contending for DuckDB's single-writer
 at once if it failed: a night builds on the one before, and a backfill's runs and a scheduled run are limited
 separately by Airflow, so a scheduled night can be queued while a backfill still works through the days before it.
 `ingest` lands the day's export in the raw lake (failing, and stopping the run, when an open business day has no
-export) -> `transform` runs `dbt build` for the day -> `drift` monitors the models' inputs and predictions against
+export) -> `privacy` carries out the customers' erasure requests made before the day and removes landed files
+past the dataset's retention (docs/privacy.md) -> `transform` runs `dbt build` for the day -> `drift` monitors the models' inputs and predictions against
 their champions' references and applies the retraining policy -> `retrain_decision` branches: `retrain` runs when
 the policy retrains a model for drift or degradation, and is skipped otherwise (the reason is in the branch's log
 and return value) -> `forecast` and `segment` score the day (retraining as decided) -> `publish` copies the
@@ -91,6 +92,12 @@ def daybreak_nightly():
         return run(data_interval_start.date(), run_id)
 
     @task
+    def privacy(data_interval_start=None, run_id=None):
+        from jobs.privacy import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
     def transform(data_interval_start=None, run_id=None):
         from jobs.transform import run
 
@@ -133,7 +140,7 @@ def daybreak_nightly():
 
         return run(data_interval_start.date(), run_id)
 
-    decided = previous_night() >> ingest() >> transform() >> drift() >> retrain_decision()
+    decided = previous_night() >> ingest() >> privacy() >> transform() >> drift() >> retrain_decision()
     models = [
         forecast.override(trigger_rule="none_failed")(),
         segment.override(trigger_rule="none_failed")(),

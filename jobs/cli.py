@@ -28,7 +28,8 @@ PERMISSIONS = {
     ("override", "revoke"): "overrides",
     ("models", "promote"): "registry",
     ("models", "rollback"): "registry",
-    ("privacy", None): "privacy",
+    ("privacy", "lookup"): "identify",
+    ("privacy", "erase"): "privacy",
 }
 EXIT_REFUSED = 3
 
@@ -41,6 +42,8 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.exports import ExportReadError
     from daybreak.models.candidates import CandidateError
     from daybreak.overrides import OverrideError
+    from daybreak.privacy.erasure import ErasureError
+    from daybreak.privacy.links import LinkStoreError
     from daybreak.registry import RegistryError
     from daybreak.roles import RolesFileError
     from daybreak.series_file import InputFileError
@@ -50,9 +53,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (
         CandidateError,
         DatasetConfigError,
+        ErasureError,
         ExportReadError,
         IngestError,
         InputFileError,
+        LinkStoreError,
         OverrideError,
         RegistryError,
         RolesFileError,
@@ -104,6 +109,10 @@ def dispatch(args: argparse.Namespace) -> int:
         result = models(args, settings)
     elif args.command == "override":
         from jobs.override import run_command
+
+        result = run_command(args, settings)
+    elif args.command == "privacy":
+        from jobs.privacy import run_command
 
         result = run_command(args, settings)
     elif args.command in STEPS:

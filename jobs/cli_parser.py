@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--overwrite", action="store_true", help="rewrite days that already have a file")
 
     for step in STEPS:
+        if step == "privacy":  # `daybreak privacy run --date`, beside lookup and erase
+            continue
         command = commands.add_parser(step, help=f"run the {step} job for one business date")
         command.add_argument(
             "--date", type=_date, required=step != "forecast", help="business date (YYYY-MM-DD)"
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _models_parser(commands)
     _override_parser(commands)
+    _privacy_parser(commands)
 
     night = commands.add_parser("night", help="run the whole nightly pipeline for one date, without Airflow")
     night.add_argument("--date", type=_date, required=True)
@@ -157,3 +160,21 @@ def _override_parser(commands) -> None:
     revoke.add_argument("override_id")
     revoke.add_argument("--reason", required=True)
     revoke.add_argument("--author")
+
+
+def _privacy_parser(commands) -> None:
+    privacy = commands.add_parser(
+        "privacy",
+        help="customer privacy: look a customer up, request an erasure, run the nightly privacy step",
+    )
+    actions = privacy.add_subparsers(dest="action", required=True)
+    run = actions.add_parser(
+        "run", help="the nightly step: carry out erasure requests and landed-file retention"
+    )
+    run.add_argument("--date", type=_date, required=True, help="business date (YYYY-MM-DD)")
+    run.add_argument("--run-id", help="lineage id written with the audit rows (default cli__<date>)")
+    lookup = actions.add_parser("lookup", help="print a customer's pseudonym (from the encrypted link store)")
+    lookup.add_argument("--customer", required=True, help="the customer's id in the source system")
+    erase = actions.add_parser("erase", help="request an erasure, carried out by the next night")
+    erase.add_argument("--customer", required=True, help="the customer's id in the source system")
+    erase.add_argument("--reason", required=True, help="why (kept in monitoring.privacy_audit)")

@@ -6,7 +6,8 @@ api-server, on 127.0.0.1), and run the last seven nights as a backfill created t
 scheduler runs them one after another, and the UI lists them as backfill runs with their true durations. Then the
 Streamlit app joins the running Airflow until interrupted (with SERVE=0 Airflow stops instead). The DAG is
 unpaused for the backfill; its schedule ends on the last landed day (`daybreak.schedule`), so no run for today
-starts. The timings go to `<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benchmarks.md.
+starts. A fresh data home gets its privacy keys generated first (`daybreak.privacy.local_keys`). The timings go to
+`<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benchmarks.md.
 
 The demo has one local user, who should see everything the dashboards offer: when the data home has no roles file
 yet, the demo writes one making that user (`DAYBREAK_USER` or the OS user) an admin (`daybreak.roles`); an
@@ -24,6 +25,7 @@ from daybreak.airflow_api import AirflowApi
 from daybreak.airflow_env import DAG_ID, airflow_environment, prepare_metadata
 from daybreak.datasets import load_dataset_config
 from daybreak.files import write_json
+from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
 from daybreak.settings import Settings
 from daybreak.simulate import simulate_dataset
@@ -49,7 +51,6 @@ def history_loaded(settings: Settings, until: dt.date) -> bool:
 def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
     timings: dict[str, float] = {}
     config = load_dataset_config(settings.dataset)
-    env = airflow_environment(settings)
 
     def timed(stage: str, function, *args, **kwargs):
         started = time.perf_counter()
@@ -59,6 +60,8 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
         print(f"    {stage}: {timings[stage]} s", flush=True)
         return result
 
+    for variable, origin in ensure_local_keys(settings).items():
+        print(f"    {variable}: {origin}", flush=True)
     timed("simulate", simulate_dataset, config, settings.landing_dir)
     end = landed_days(settings)[-1]
     history_end = end - dt.timedelta(days=nights)
@@ -67,6 +70,7 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
     else:
         timed("load_history", load_history, history_end, settings)
 
+    env = airflow_environment(settings)  # after the keys: Airflow's tasks inherit them
     timed("airflow_prepare", prepare_metadata, env)
     airflow = start_standalone(settings, env)
     try:

@@ -17,8 +17,9 @@ from daybreak.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-STEPS = ("ingest", "transform", "drift", "forecast", "segment", "publish")
-"""drift (the monitoring) runs before the models: its retrain decisions are theirs to act on."""
+STEPS = ("ingest", "privacy", "transform", "drift", "forecast", "segment", "publish")
+"""privacy (erasures, retention) runs before the marts are built; drift (the monitoring) runs before the models:
+its retrain decisions are theirs to act on."""
 
 
 def step_function(name: str) -> Callable[..., dict]:
@@ -51,7 +52,8 @@ def run_night(
 def load_history(
     until: dt.date, settings: Settings | None = None, run_id: str | None = None
 ) -> dict[str, dict]:
-    """Initial load: ingest every landed day up to `until`, full-refresh the marts, score `until`, publish."""
+    """Initial load: ingest every landed day up to `until`, apply the privacy step as of `until`, full-refresh
+    the marts, score `until`, publish."""
     settings = settings or get_settings()
     run_id = run_id or f"history__{until.isoformat()}"
     days = [day for day in landed_days(settings) if day <= until]
@@ -59,7 +61,7 @@ def load_history(
         raise RuntimeError(
             f"nothing landed in {settings.landing_dir} up to {until}; run `daybreak simulate` first"
         )
-    from jobs import ingest, transform
+    from jobs import ingest, privacy, transform
 
     timings: dict[str, dict] = {}
     started = time.perf_counter()
@@ -70,9 +72,12 @@ def load_history(
         "seconds": round(time.perf_counter() - started, 2),
     }
     started = time.perf_counter()
+    timings["privacy"] = privacy.run(until, run_id, settings)
+    timings["privacy"]["seconds"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
     timings["transform"] = transform.run(until, run_id, settings, full_refresh=True)
     timings["transform"]["seconds"] = round(time.perf_counter() - started, 2)
-    for name in STEPS[2:]:
+    for name in STEPS[STEPS.index("transform") + 1 :]:
         started = time.perf_counter()
         timings[name] = step_function(name)(until, run_id, settings)
         timings[name]["seconds"] = round(time.perf_counter() - started, 2)

@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+TEST_PSEUDONYM_KEY = "daybreak-tests-pseudonym-key"
+TEST_LINK_STORE_KEY = "ZGF5YnJlYWstdGVzdHMtbGluay1zdG9yZS1rZXktMzI="
+
 _session_dir = Path(tempfile.mkdtemp(prefix="daybreak-tests-"))
 
 
@@ -44,6 +47,9 @@ def pytest_configure(config):
         if key.startswith("AIRFLOW"):
             os.environ[key] = value
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # the privacy keys a deployment sets in .env (docs/privacy.md); fixed, so pseudonyms are the same every run
+    os.environ.setdefault("DAYBREAK_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
+    os.environ.setdefault("DAYBREAK_LINK_STORE_KEY", TEST_LINK_STORE_KEY)
 
 
 def pytest_unconfigure(config):

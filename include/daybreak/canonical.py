@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from daybreak.exports import MalformedRow
 TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
 REQUIRED_VALUES = ("product_id", "location")
 LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
+# customer ids exported from float columns arrive as "17850.0"; the id is "17850"
+FLOAT_SUFFIX = re.compile(r"\.0+$")
 
 
 @dataclass(frozen=True)
@@ -256,8 +259,7 @@ def to_canonical(
             lines[column] = None
     if lines["order_id"].isna().all() and "order_id" not in text:
         lines["order_id"] = source_file + ":" + source_row.astype(str)
-    # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
-    lines["customer_id"] = lines["customer_id"].str.replace(r"\.0+$", "", regex=True)
+    lines["customer_id"] = lines["customer_id"].str.replace(FLOAT_SUFFIX, "", regex=True)
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
     timestamp_format = config.landing.timestamp_format

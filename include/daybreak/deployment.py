@@ -21,6 +21,7 @@ import secrets
 from pathlib import Path
 
 from daybreak.airflow_env import prepare_metadata
+from daybreak.files import write_private
 
 REQUIRED = {
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "the metadata database's URL",
@@ -30,6 +31,8 @@ REQUIRED = {
     "AIRFLOW_ADMIN_PASSWORD": "the Airflow UI's admin password",
     "DASHBOARD_PASSWORD": "the dashboards' password (user `dashboards`)",
     "DASHBOARD_HTPASSWD_FILE": "where the dashboards' basic-auth file is written",
+    "DAYBREAK_PSEUDONYM_KEY": "the key ingest pseudonymises customer ids with (docs/privacy.md)",
+    "DAYBREAK_LINK_STORE_KEY": "the Fernet key of the customer link store (docs/privacy.md)",
 }
 
 
@@ -41,15 +44,6 @@ def check_environment(env: dict[str, str]) -> None:
     missing = [f"{name} ({why})" for name, why in REQUIRED.items() if not env.get(name)]
     if missing:
         raise MissingSecretError("cannot start: set these in .env (see .env.example): " + "; ".join(missing))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to a file only its owner can read, created that way (never briefly world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    path.chmod(0o600)
 
 
 def ssha_entry(user: str, password: str, salt: bytes | None = None) -> str:

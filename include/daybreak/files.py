@@ -6,10 +6,12 @@ simulator's exports) and of the JSON encoding Daybreak writes (dates as ISO text
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,29 @@ def temporary_sibling(path: Path) -> Path:
     """A hidden name beside `path` for a copy being written, naming this process, so a leftover of a killed
     process can be told from a live writer's (`warehouse.remove_stale_temporaries`)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Serialise the writers of an append-only log (the dashboard's sessions, the CLI, the night) so no appended
+    line is lost: an exclusive lock on a hidden sibling file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write `data` (text as UTF-8) to a file only its owner can read, created that way (never briefly
+    world-readable): credentials, generated keys, the encrypted link store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data.encode("utf-8") if isinstance(data, str) else data)
+    path.chmod(0o600)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:

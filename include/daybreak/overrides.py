@@ -19,16 +19,13 @@ every night. The created and revoked times are wall-clock and kept for the audit
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daybreak.files import dumps, write_text_atomic
+from daybreak.files import dumps, locked, write_text_atomic
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,18 +46,6 @@ def log_path(settings: Settings) -> Path:
     return settings.home / "overrides" / f"{settings.dataset_name}.jsonl"
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise writers (the dashboard's sessions and the CLI) so no appended line is lost."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (path.parent / f".{path.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def read_log(settings: Settings) -> list[dict]:
     """Every line of the log, oldest first (empty when no override was ever recorded)."""
     path = log_path(settings)
@@ -71,7 +56,7 @@ def read_log(settings: Settings) -> list[dict]:
 
 def _append(settings: Settings, record: dict) -> dict:
     path = log_path(settings)
-    with _locked(path):
+    with locked(path):
         existing = path.read_text(encoding="utf-8") if path.exists() else ""
         write_text_atomic(path, existing + dumps(record) + "\n")
     return record

@@ -159,3 +159,33 @@ def get_settings() -> Settings:
     )
     settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
     return settings
+
+
+PSEUDONYM_KEY = "DAYBREAK_PSEUDONYM_KEY"
+LINK_STORE_KEY = "DAYBREAK_LINK_STORE_KEY"
+
+
+def secret(name: str, purpose: str) -> str:
+    """A secret from the environment, read now (never at import, never from a file in the repository): docker
+    compose passes it from `.env`, `daybreak demo` generates it for a fresh local data home (`daybreak.privacy`).
+
+    Raises:
+        SettingsError: the variable is unset or empty; one line naming it and what it is for.
+    """
+    value = os.environ.get(name, "")
+    if not value:
+        raise SettingsError(
+            f"{name} is not set: {purpose} (set it in the environment or .env; a demo home keeps the one "
+            f"`daybreak demo` generated in DAYBREAK_HOME/secrets/{name.lower()}; see docs/privacy.md)"
+        )
+    return value
+
+
+def pseudonym_key() -> bytes:
+    """The key of the keyed hash that replaces every customer id at ingest (`daybreak.privacy.pseudonym`)."""
+    return secret(PSEUDONYM_KEY, "the key ingest pseudonymises customer ids with").encode()
+
+
+def link_store_key() -> bytes:
+    """The Fernet key that encrypts the link store (pseudonym -> source customer id)."""
+    return secret(LINK_STORE_KEY, "the Fernet key of the customer link store").encode()

@@ -659,6 +659,28 @@ _DECLARED = (
         "as_of_date",
     ),
     Table(
+        "monitoring",
+        "privacy_audit",
+        "What the nightly privacy step did (include/daybreak/privacy/): per erasure request, the link removed, the "
+        "lines unlinked, the customer-level rows deleted and the files rewritten or scrubbed; per landed file past "
+        "`landing.retention_days`, its removal. Never holds a customer id or pseudonym. Appended, never replaced.",
+        (
+            _AS_OF,
+            _key("request_id", "VARCHAR", "The erasure request (daybreak privacy erase), or `retention`."),
+            _key(
+                "action",
+                "VARCHAR",
+                "remove_link, unlink_lines, delete_rows, rewrite_landed_file, scrub_file or remove_landed_file.",
+            ),
+            _key("target", "VARCHAR", "The table, or the file's path under DAYBREAK_HOME."),
+            _c("rows_affected", "BIGINT", "Rows (or fields, in a landed file) changed, deleted or removed."),
+            _c("reason", "VARCHAR", "The request's reason, or the retention rule applied."),
+            _RUN_ID,
+        ),
+        ("as_of_date", "request_id", "action", "target"),
+        None,
+    ),
+    Table(
         "reference",
         "calendar_days",
         "The dataset's business calendar (include/daybreak/calendar.py), one row per day from the lake's first "

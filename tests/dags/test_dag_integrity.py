@@ -83,7 +83,8 @@ def test_nightly_wiring():
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in nightly.tasks}
     assert downstream == {
         "previous_night": ["ingest"],
-        "ingest": ["transform"],
+        "ingest": ["privacy"],
+        "privacy": ["transform"],
         "transform": ["drift"],
         "drift": ["retrain_decision"],
         "retrain_decision": ["forecast", "retrain", "segment"],

@@ -107,7 +107,16 @@ def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
     assert states["ingest"] == "failed"
     assert all(
         states[task] == "upstream_failed"
-        for task in ("transform", "drift", "retrain_decision", "retrain", "forecast", "segment", "publish")
+        for task in (
+            "privacy",
+            "transform",
+            "drift",
+            "retrain_decision",
+            "retrain",
+            "forecast",
+            "segment",
+            "publish",
+        )
     )
     assert checksums(settings.warehouse_path) == before
 

@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.settings import get_settings
+from daybreak.privacy.pseudonyms import pseudonym
+from daybreak.settings import get_settings, pseudonym_key
 from daybreak.warehouse import table_checksums
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,7 @@ def test_segments_recover_the_true_customer_types(shop):
 
     settings, first, _ = shop
     truth = pd.read_csv(settings.landing_dir / "_truth" / "customers.csv", dtype=str)
+    truth["customer_ref"] = truth["customer_ref"].map(lambda ref: pseudonym(ref, pseudonym_key()))
     for night in (FIRST_NIGHT, RETRAIN_NIGHT):
         segments = query(
             settings,

@@ -141,5 +141,18 @@ def test_a_broken_roles_file_is_one_line_and_grants_nothing(home, monkeypatch, c
     assert line.startswith(f"daybreak models: roles file {home / 'roles.yml'}: root: Extra inputs")
 
 
-def test_the_privacy_commands_are_for_admins():
-    assert PERMISSIONS[("privacy", None)] == "privacy"
+@pytest.mark.parametrize("role", MAY)
+def test_only_an_admin_may_look_a_customer_up_or_request_an_erasure(home, act_as, capsys, role):
+    act_as(role)
+    for arguments, permission in (
+        (["privacy", "lookup", "--customer", "17850"], "identify"),
+        (["privacy", "erase", "--customer", "17850", "--reason", "request 42"], "privacy"),
+    ):
+        code = main(arguments)
+        if role == "admin":
+            # allowed: it reaches the link store, which has never seen the customer (bad input, exit 2)
+            assert code == 2 and "refused" not in one_line_error(capsys)
+        else:
+            assert code == EXIT_REFUSED
+            assert f"lacks the permission {permission}" in refusal(capsys)
+    assert PERMISSIONS.get(("privacy", "run")) is None  # the nightly step carries out what admins requested

@@ -166,6 +166,14 @@ class Landing:
         description="Each night also picks up files that arrived late for this many earlier days (see "
         "docs/architecture.md, 'Late files, duplicates and rebuilds').",
     )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="How many days the raw landed files (the landing folder's exports and the lake's landed "
+        "copies) are kept: the night for business date D removes those of days before D - retention_days, "
+        "keeping their checksums and accounting (monitoring.ingest_runs) and writing an audit row per file "
+        "(monitoring.privacy_audit; docs/privacy.md). The validated Parquet lake is kept. Default: kept forever.",
+    )
 
     @field_validator("delimiter")
     @classmethod
@@ -734,6 +742,10 @@ class DatasetConfig:
     @property
     def late_files_lookback_days(self) -> int:
         return self.landing.late_files_lookback_days
+
+    @property
+    def retention_days(self) -> int | None:
+        return self.landing.retention_days
 
     @property
     def drift_reference_days(self) -> int:

@@ -26,6 +26,9 @@ from daybreak.calendar import BusinessCalendar
 from daybreak.canonical import LOADED_COLUMNS, FileResult, IngestError, to_canonical
 from daybreak.exports import ExportReadError, read_export
 from daybreak.ingest import accounting, lake
+from daybreak.privacy.links import LinkStore
+from daybreak.privacy.pseudonyms import pseudonymise
+from daybreak.settings import pseudonym_key
 
 if TYPE_CHECKING:
     import duckdb
@@ -127,9 +130,16 @@ class Plan:
 
 
 def plan(
-    manifest: pd.DataFrame, found: list[Delivery], config: DatasetConfig, business_date: dt.date
+    manifest: pd.DataFrame,
+    found: list[Delivery],
+    config: DatasetConfig,
+    business_date: dt.date,
+    settings: Settings | None = None,
 ) -> Plan:
-    """Sort the night's deliveries against what already landed; stops at the first file it refuses."""
+    """Sort the night's deliveries against what already landed; stops at the first file it refuses.
+
+    A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
+    landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
     recorded = {
         (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
         for row in manifest.itertuples(index=False)
@@ -147,7 +157,9 @@ def plan(
             continue  # landed on an earlier night; the size is enough to skip re-reading it every night
         checksum = lake.sha256_of(delivery.path)
         if key in recorded:
-            if recorded[key][0] != checksum:
+            if recorded[key][0] != checksum and not _scrubbed_alike(
+                settings, delivery, recorded[key][0], checksum
+            ):
                 result.refusal = Refusal(
                     delivery,
                     checksum,
@@ -174,6 +186,13 @@ def plan(
     return result
 
 
+def _scrubbed_alike(settings: Settings | None, delivery: Delivery, landed_sha: str, checksum: str) -> bool:
+    if settings is None:
+        return False
+    copy = lake.landed_copy(settings, delivery.business_date, landed_sha, delivery.name)
+    return copy.exists() and lake.sha256_of(copy) == checksum
+
+
 def ingest_day(
     connection: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -190,7 +209,7 @@ def ingest_day(
         IngestError: a file was refused (accounted as `refused` first), or an open day holds no valid line.
     """
     manifest = accounting.landed_manifest(connection)
-    night = plan(manifest, found, config, business_date)
+    night = plan(manifest, found, config, business_date, settings)
     record = dict(run_date=business_date, ingested_at=ingested_at, run_id=run_id)
     if night.refusal is not None:
         d = night.refusal.delivery
@@ -201,6 +220,7 @@ def ingest_day(
         accounting.record(connection, [row], [], [], **record)
         raise IngestError(night.refusal.reason)
     _check_day_has_lines(settings, config, business_date, manifest, night)
+    night.new_files = pseudonymised(settings, config, night.new_files)
 
     for delivery, checksum, result, _ in night.new_files:
         lake.keep_landed_copy(
@@ -254,6 +274,30 @@ def ingest_day(
     }
     log.info("ingested %s", summary)
     return summary
+
+
+def pseudonymised(
+    settings: Settings, config: DatasetConfig, new_files: list[tuple[Delivery, str, FileResult, str | None]]
+) -> list[tuple[Delivery, str, FileResult, str | None]]:
+    """The new files with every customer id replaced by its pseudonym; their links are stored first, so no line
+    reaches the lake without its link (`daybreak.privacy`).
+
+    Raises:
+        SettingsError: `DAYBREAK_PSEUDONYM_KEY` or `DAYBREAK_LINK_STORE_KEY` is unset.
+    """
+    if not new_files:
+        return new_files
+    key = pseudonym_key()
+    store = LinkStore.open(settings)
+    result = []
+    changed = False
+    for delivery, checksum, read, encoding in new_files:
+        read, links = pseudonymise(read, config, key)
+        changed |= store.add(links, delivery.business_date)
+        result.append((delivery, checksum, read, encoding))
+    if changed:
+        store.save()
+    return result
 
 
 def _check_day_has_lines(

@@ -1,0 +1,179 @@
+"""Erasure and retention through the real jobs: ingest, the privacy step, dbt, segmentation, publish.
+
+Given a small synthetic shop built night by night, segmented and published, when a customer's erasure is requested
+through the CLI and the next night runs, then no table (every column as text), no Parquet file, no retained landed
+file and no other file under DAYBREAK_HOME holds the customer's source id or pseudonym, the day's revenue still
+reconciles with ingest to the cent (dbt's tests in the transform, and here), the audit says what was done
+without naming the customer, and a rerun of the night changes nothing. The same nights remove the landed files past `landing.retention_days`, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from daybreak.datasets import load_dataset_config
+from daybreak.privacy.pseudonyms import pseudonym
+from daybreak.settings import Settings, pseudonym_key
+
+pytestmark = pytest.mark.integration
+
+START, FIRST_NIGHT, NIGHT = dt.date(2024, 1, 1), dt.date(2024, 2, 27), dt.date(2024, 2, 28)
+RETENTION_DAYS = 30
+
+
+def night(day: dt.date, settings: Settings, *, full_refresh: bool = False) -> dict:
+    from jobs import privacy, publish, segment, transform
+
+    run_id = f"night-{day}"
+    done = {"privacy": privacy.run(day, run_id, settings)}
+    done["transform"] = transform.run(day, run_id, settings, full_refresh=full_refresh)
+    done["segment"] = segment.run(day, run_id, settings)
+    done["publish"] = publish.run(day, run_id, settings)
+    return done
+
+
+@pytest.fixture(scope="module")
+def erased(tmp_path_factory):
+    from daybreak.simulate import simulate_synthetic
+    from jobs import cli, ingest, privacy
+
+    home = tmp_path_factory.mktemp("privacy")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DAYBREAK_HOME", str(home))
+    patch.setenv("DAYBREAK_DATASET", "synthetic")
+    config = load_dataset_config("synthetic")
+    kept = dataclasses.replace(
+        config, landing=dataclasses.replace(config.landing, retention_days=RETENTION_DAYS)
+    )
+    patch.setattr(privacy, "load_dataset_config", lambda name: kept)
+    settings = Settings(home=home, dataset="synthetic")
+    try:
+        simulate_synthetic(
+            settings.landing_dir,
+            start=START,
+            end=NIGHT,
+            seed=5,
+            customers=200,
+            products=40,
+            locations=3,
+            orders_per_day=25,
+        )
+        days = [START + dt.timedelta(days=i) for i in range((FIRST_NIGHT - START).days + 1)]
+        ingest.run_days(days, "history", settings)
+        first = night(FIRST_NIGHT, settings, full_refresh=True)
+        # the customer: one who buys tonight and bought before (segmented, with lines in earlier files)
+        tonight = pd.read_csv(settings.landing_dir / NIGHT.isoformat() / f"sales_{NIGHT}.csv", dtype=str)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+            segmented = {
+                c
+                for (c,) in connection.execute(
+                    "select customer_id from predictions.customer_segments"
+                ).fetchall()
+            }
+        key = pseudonym_key()
+        customer = sorted(c for c in tonight["customer_ref"].dropna() if pseudonym(c, key) in segmented)[0]
+        assert cli.main(["privacy", "lookup", "--customer", customer]) == 0
+        assert cli.main(["privacy", "erase", "--customer", customer, "--reason", "data subject request"]) == 0
+        ingest.run(NIGHT, f"night-{NIGHT}", settings)
+        second = night(NIGHT, settings)
+        # a rerun of the night: ingest takes the scrubbed export for the one it landed (its landed copy, scrubbed
+        # alike), and nothing is left to erase or remove
+        assert ingest.run(NIGHT, "rerun", settings)["new_files"] == []
+        rerun = privacy.run(NIGHT, "rerun", settings)
+        assert cli.main(["privacy", "lookup", "--customer", customer]) == 2, "the link is gone"
+    finally:
+        patch.undo()
+    return settings, customer, first, second, rerun
+
+
+def texts_holding(connection, needles: list[str]) -> dict[str, int]:
+    """Every base table's rows (all columns cast to text) that contain a needle, by table."""
+    found = {}
+    for schema, name in connection.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = current_database() and table_type = 'BASE TABLE'"
+    ).fetchall():
+        for needle in needles:
+            (count,) = connection.execute(
+                f'select count(*) from "{schema}"."{name}" t where contains(t::varchar, ?)',  # noqa: S608
+                [needle],
+            ).fetchone()
+            if count:
+                found[f"{schema}.{name} {needle}"] = count
+    return found
+
+
+def test_nothing_under_the_data_home_holds_the_erased_customer(erased):
+    settings, customer, *_ = erased
+    needles = [customer, pseudonym(customer, pseudonym_key())]
+    for database in (settings.warehouse_path, settings.serving_path):
+        with duckdb.connect(str(database), read_only=True) as connection:
+            assert texts_holding(connection, needles) == {}, database
+    held = []
+    with duckdb.connect() as connection:
+        for path in sorted(settings.home.rglob("*")):
+            if not path.is_file():
+                continue
+            if path.suffix == ".parquet":
+                for needle in needles:
+                    (count,) = connection.execute(
+                        "select count(*) from read_parquet(?) t where contains(t::varchar, ?)",
+                        [str(path), needle],
+                    ).fetchone()
+                    if count:
+                        held.append(str(path))
+            elif path.suffix not in (".duckdb", ".wal") and any(
+                n.encode() in path.read_bytes() for n in needles
+            ):
+                held.append(str(path))
+    assert held == []
+
+
+def test_the_lines_stay_unlinked_and_the_revenue_still_reconciles(erased):
+    settings, customer, _, second, _ = erased
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        marts, ingested = connection.execute(
+            """
+            select
+                (select round(sum(revenue), 2) from marts.fct_sales_lines where business_date = ?),
+                (select round(sum(revenue_loaded), 2) from monitoring.ingest_runs
+                 where business_date = ? and status = 'loaded')
+            """,
+            [NIGHT, NIGHT],
+        ).fetchone()
+        (unlinked,) = connection.execute(
+            "select count(*) from marts.fct_sales_lines where customer_id is null and business_date = ?",
+            [NIGHT],
+        ).fetchone()
+        audit = connection.execute(
+            "select action, count(*) from monitoring.privacy_audit where request_id <> 'retention' group by 1"
+        ).fetchall()
+    assert marts == ingested
+    assert unlinked >= 1, "tonight's lines of the erased customer remain, without a customer"
+    actions = dict(audit)
+    assert {"unlink_lines", "delete_rows", "rewrite_landed_file", "remove_link"} <= set(actions)
+    assert [e["request_id"] for e in second["privacy"]["erasures"]] != []
+    assert second["transform"] is not None
+
+
+def test_landed_files_past_retention_are_removed_once_with_their_accounting_kept(erased):
+    settings, _, first, second, rerun = erased
+    cutoff = NIGHT - dt.timedelta(days=RETENTION_DAYS)
+    remaining = sorted(p.parent.name for p in settings.landing_dir.glob("*/*.csv"))
+    assert remaining and min(remaining) >= cutoff.isoformat()
+    assert first["privacy"]["landed_files_removed"] > 0 and second["privacy"]["landed_files_removed"] == 2
+    assert rerun == {"erasures": [], "landed_files_removed": 0}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        (accounted,) = connection.execute(
+            "select count(*) from monitoring.ingest_runs where business_date < ?", [cutoff]
+        ).fetchone()
+        (audited,) = connection.execute(
+            "select count(*) from monitoring.privacy_audit where action = 'remove_landed_file'"
+        ).fetchone()
+    assert accounted >= (cutoff - START).days, "the removed files' accounting stays"
+    assert audited == 2 * accounted, "one audit row per removed file: the landing export and the landed copy"
