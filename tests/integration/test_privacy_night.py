@@ -19,6 +19,7 @@ import pytest
 from daybreak.datasets import load_dataset_config
 from daybreak.privacy.pseudonyms import pseudonym
 from daybreak.settings import Settings, pseudonym_key
+from tests.conftest import CAST, write_roles_file
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +47,9 @@ def erased(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("DAYBREAK_HOME", str(home))
     patch.setenv("DAYBREAK_DATASET", "synthetic")
+    # looking a customer up and requesting an erasure are an admin's (daybreak.roles)
+    patch.setenv("DAYBREAK_ROLES_FILE", str(write_roles_file(home / "roles.yml")))
+    patch.setenv("DAYBREAK_USER", CAST["admin"])
     config = load_dataset_config("synthetic")
     kept = dataclasses.replace(
         config, landing=dataclasses.replace(config.landing, retention_days=RETENTION_DAYS)
