@@ -145,10 +145,11 @@ def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_p
     assert len(list(lake.partition_dir(settings, days[0]).glob("*.parquet"))) == 1, "the validated lines stay"
 
 
-def test_the_cli_records_a_request_for_a_linked_customer_only(tmp_path, monkeypatch, capsys):
+def test_the_cli_records_a_request_for_a_linked_customer_only(tmp_path, monkeypatch, act_as, capsys):
     from daybreak.privacy.erasure import pending, read_requests
     from jobs import cli
 
+    act_as("admin")
     monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path))
     settings = Settings(home=tmp_path)
     store = LinkStore.open(settings)
