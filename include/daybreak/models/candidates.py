@@ -393,16 +393,15 @@ def stan_workspace():
     """
     import cmdstanpy  # noqa: F401 - loads the modules whose folder name is swapped below
 
-    workspace = tempfile.mkdtemp(prefix="daybreak-stan-")
     modules = [sys.modules[name] for name in STAN_MODULES if name in sys.modules]
     original = {module: module._TMPDIR for module in modules}
-    for module in modules:
-        module._TMPDIR = workspace
+    # the handler is in place before the folder exists, so no SIGTERM can fall between the two
+    created: list[str] = []
     handler_installed = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if handler_installed else None
 
     def _terminated(signum, frame):
-        for folder in {workspace, *original.values()}:
+        for folder in {*created, *original.values()}:
             shutil.rmtree(folder, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         if callable(previous):
@@ -413,13 +412,18 @@ def stan_workspace():
     if handler_installed:
         signal.signal(signal.SIGTERM, _terminated)
     try:
+        created.append(tempfile.mkdtemp(prefix="daybreak-stan-"))
+        workspace = created[0]
+        for module in modules:
+            module._TMPDIR = workspace
         yield workspace
     finally:
         if handler_installed:
             signal.signal(signal.SIGTERM, previous)
         for module, folder in original.items():
             module._TMPDIR = folder
-        shutil.rmtree(workspace, ignore_errors=True)
+        for folder in created:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
