@@ -21,63 +21,27 @@ if str(APP_DIR) not in sys.path:  # so pages can `import data` from any working 
 
 import data  # noqa: E402 - found through the path set above
 
-# each page with the permission it needs (None: every role); a section may need more, checked where it is drawn
+# each page (file in app_pages/, title, icon, URL) with the permission it needs (None: every role); a section may
+# need more, checked where it is drawn
 PAGES = [
     (
         st.Page(
-            APP_DIR / "app_pages" / "overview.py",
-            title="Overview",
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
+            APP_DIR / "app_pages" / f"{name}.py",
+            title=title,
+            icon=f":material/{icon}:",
+            url_path=url,
+            default=name == "overview",
         ),
-        None,
-    ),
-    (
-        st.Page(
-            APP_DIR / "app_pages" / "forecast.py",
-            title="Forecast explorer",
-            icon=":material/show_chart:",
-            url_path="forecast",
-        ),
-        None,
-    ),
-    (
-        st.Page(
-            APP_DIR / "app_pages" / "segments.py",
-            title="Segments",
-            icon=":material/groups:",
-            url_path="segments",
-        ),
-        None,
-    ),
-    (
-        st.Page(
-            APP_DIR / "app_pages" / "model_health.py",
-            title="Model health",
-            icon=":material/monitor_heart:",
-            url_path="model-health",
-        ),
-        None,
-    ),
-    (
-        st.Page(
-            APP_DIR / "app_pages" / "review.py",
-            title="Review (planners)",
-            icon=":material/edit_note:",
-            url_path="review",
-        ),
-        Permission.OVERRIDES,
-    ),
-    (
-        st.Page(
-            APP_DIR / "app_pages" / "pipeline.py",
-            title="Pipeline",
-            icon=":material/account_tree:",
-            url_path="pipeline",
-        ),
-        None,
-    ),
+        needs,
+    )
+    for name, title, icon, url, needs in (
+        ("overview", "Overview", "dashboard", "overview", None),
+        ("forecast", "Forecast explorer", "show_chart", "forecast", None),
+        ("segments", "Segments", "groups", "segments", None),
+        ("model_health", "Model health", "monitor_heart", "model-health", None),
+        ("review", "Review (planners)", "edit_note", "review", Permission.OVERRIDES),
+        ("pipeline", "Pipeline", "account_tree", "pipeline", None),
+    )
 ]
 
 
