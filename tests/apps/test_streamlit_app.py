@@ -24,6 +24,13 @@ def open_app(page, url: str) -> None:
     page.wait_for_selector(APP_IDLE)
 
 
+def wait_for_charts(page, count: int) -> None:
+    """Streamlit mounts its Vega charts lazily, after the script has finished: wait until `count` are drawn."""
+    page.wait_for_function(
+        "([selector, n]) => document.querySelectorAll(selector).length >= n", arg=[f"{CHART} svg", count]
+    )
+
+
 def line_paths(page) -> list[str]:
     """The line paths of the page's first chart (the forecast chart)."""
     lines = page.locator(CHART).first.locator("svg .mark-line path")
@@ -48,6 +55,7 @@ def test_forecast_page_draws_the_chart_and_follows_the_series_selector(
 
     # Then the page is the forecast page of the Daybreak app, with its chart drawn and no exception
     page.wait_for_selector(CHART_LINES)
+    wait_for_charts(page, 2)
     assert page.title() == "Daybreak"
     assert page.locator("h1").filter(has_text="Forecast explorer").count() == 1
     assert page.locator(EXCEPTION).count() == 0
@@ -123,6 +131,7 @@ def test_forecast_components_explain_the_forecast_when_published(page, start_app
     # Then below the forecast the page shows what it is made of, without an exception
     page.get_by_text("What drives this forecast").wait_for()
     page.wait_for_selector(APP_IDLE)
+    wait_for_charts(page, 3)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == 3, "the forecast, its components and how it moved"
     assert (
