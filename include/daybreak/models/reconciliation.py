@@ -93,10 +93,15 @@ class Hierarchy:
 
     @property
     def is_strict(self) -> bool:
-        """A tree: every node has one parent (the top-down methods need it, and one top)."""
-        from hierarchicalforecast.utils import is_strictly_hierarchical
-
-        return self.has_single_top and bool(is_strictly_hierarchical(self.S, self.tags()))
+        """A tree with one top: every level above the bottom splits the bottom series, each into exactly one of its
+        nodes (the top-down methods need it; a grouped structure, locations and products, is not one)."""
+        keys = sorted((set(level.split("/")) - {TOTAL} for level in self.levels), key=len)
+        nested = all(a < b for a, b in zip(keys, keys[1:], strict=False))
+        return (
+            self.has_single_top
+            and nested
+            and all((self.S[index].sum(axis=0) == 1).all() for index in self.tags().values())
+        )
 
     def methods(self) -> tuple[str, ...]:
         """The methods that apply to this structure, in `METHODS` order (the tie-break)."""
