@@ -176,7 +176,8 @@ _DECLARED = (
             _c(
                 "yhat_statistical",
                 "DOUBLE",
-                "The model's point forecast before any planner's override; null in rows written before overrides "
+                "The model's point forecast, reconciled over the series hierarchy (predictions."
+                "forecast_reconciliation), before any planner's override; null in rows written before overrides "
                 "existed (read it as yhat).",
             ),
             _c(
