@@ -43,7 +43,7 @@ where sales_date <= ?
 order by series_id, sales_date
 """
 PREVIOUS_CHOICE_SQL = """
-select method, metric, score, folds, series, chosen_on
+select method, metric, score, folds, series, chosen_on, reason
 from predictions.forecast_reconciliation
 where as_of_date < ? and chosen
 order by as_of_date desc
@@ -370,7 +370,7 @@ def reconcile(
                 non_negative=context.non_negative,
             )
             choices = scores.assign(
-                metric=metric, chosen_on=business_date, reason="chosen on tonight's backtest"
+                metric=metric, chosen_on=business_date, reason=f"chosen on the backtest of {business_date}"
             )
         if not len(choices) or not choices["chosen"].any():
             choices = _previous_choice(connection, business_date, hierarchy, metric)
@@ -379,17 +379,15 @@ def reconcile(
             frame = rec.reconcile(
                 frame, hierarchy, method, history=periods, non_negative=context.non_negative
             )
-        except ValueError as error:
-            choices.loc[choices["chosen"], "chosen"] = False
-            fallback = {
-                "method": rec.DEFAULT_METHOD,
-                "metric": metric,
-                "chosen": True,
-                "chosen_on": business_date,
-            }
-            reason = f"{method} failed tonight ({str(error)[:200]}); bottom-up instead"
-            choices = pd.concat([choices, pd.DataFrame([fallback | {"reason": reason}])], ignore_index=True)
-            choices = choices.drop_duplicates("method", keep="last")
+        except Exception as error:  # noqa: BLE001 - reconciliation never fails the night: bottom-up cannot fail
+            reason = f"{method} failed on {business_date} ({str(error)[:200]}): bottom-up instead"
+            choices["chosen"] = False
+            default = choices["method"] == rec.DEFAULT_METHOD
+            if not default.any():
+                fallback = {"method": rec.DEFAULT_METHOD, "metric": metric, "chosen_on": business_date}
+                choices = pd.concat([choices, pd.DataFrame([fallback])], ignore_index=True)
+                default = choices["method"] == rec.DEFAULT_METHOD
+            choices.loc[default, ["chosen", "reason"]] = [True, reason]
             frame = rec.reconcile(frame, hierarchy, rec.DEFAULT_METHOD, non_negative=context.non_negative)
     frames[TABLE] = declared.table(TABLE).conform(frame.rename(columns={"ds": "target_date"}))
     frames[RECONCILIATION_TABLE] = _conformed(
@@ -401,23 +399,20 @@ def reconcile(
 def _previous_choice(connection, business_date: dt.date, hierarchy: Hierarchy, metric: str) -> pd.DataFrame:
     """The reconciliation method in force going into the night (latest choice as of D - 1), as tonight's row.
 
-    The default (bottom-up) when none was recorded yet, or the recorded one does not apply to tonight's hierarchy.
+    The row is copied as it was chosen (score, `chosen_on`, reason), so every night until the next retrain says
+    which backtest chose it. The default (bottom-up) when none was recorded yet, or the recorded one does not apply to tonight's hierarchy.
     """
     import pandas as pd
 
+    from daybreak import tables as declared
     from daybreak.models import reconciliation as rec
 
     row = None
-    exists = connection.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'predictions' and table_name = 'forecast_reconciliation'"
-    ).fetchone()[0]
-    if exists:
+    if declared.exists(connection, RECONCILIATION_TABLE):
         found = connection.execute(PREVIOUS_CHOICE_SQL, [business_date]).df()
         row = found.iloc[0].to_dict() if len(found) else None
     if row is not None and row["method"] in hierarchy.methods():
-        chosen_on = pd.Timestamp(row["chosen_on"]).date()
-        return pd.DataFrame([row | {"chosen": True, "reason": f"chosen on the backtest of {chosen_on}"}])
+        return pd.DataFrame([row | {"chosen": True}])
     reason = (
         "no backtest has chosen a method yet" if row is None else f"{row['method']} does not apply tonight"
     )

@@ -219,8 +219,17 @@ _DECLARED = (
             _c("folds", "INTEGER", "Backtest folds reconciled (covering every series of the hierarchy)."),
             _c("series", "INTEGER", "Series scored."),
             _c("chosen", "BOOLEAN", "Whether the night published this method's forecasts."),
-            _c("chosen_on", "DATE", "The night whose backtest chose the method in force."),
-            _c("reason", "VARCHAR", "Why this method: chosen tonight, reused from a night, the default."),
+            _c(
+                "chosen_on",
+                "DATE",
+                "The night whose backtest chose the method in force (reused, with its score, until the next).",
+            ),
+            _c(
+                "reason",
+                "VARCHAR",
+                "Why this method: the backtest of chosen_on chose it, the default before any backtest, or a "
+                "fallback to bottom_up when the method failed.",
+            ),
             _RUN_ID,
         ),
         ("as_of_date", "method"),
