@@ -223,3 +223,35 @@ def test_overrides_are_re_summed_into_parents_that_were_not_overridden():
     parent_too = overridden | ((out["series_id"] == "total") & (out["ds"] == DATES[1])).to_numpy()
     kept = rec.aggregate_bottom_up(out, hierarchy, parent_too)
     assert kept.loc[parent_too & (out["series_id"] == "total").to_numpy(), "yhat"].tolist() == [101 + 151 + 2]
+
+
+@pytest.mark.parametrize(
+    "method", ["bottom_up", "top_down_average_proportions", "min_trace_ols", "min_trace_wls_struct"]
+)
+def test_the_intervals_are_hierarchicalforecasts_normality_in_closed_form(method):
+    from hierarchicalforecast.methods import BottomUp, MinTrace, TopDown
+
+    hierarchy = rec.build_hierarchy(LOCATIONS)
+    base = np.array([[300.0, 310.0], [100.0, 90.0], [150.0, 170.0]])
+    sigma = np.array([[20.0, 25.0], [8.0, 9.0], [12.0, 11.0]])
+    history = _history({"total": 300.0, "location=A": 120.0, "location=B": 180.0})
+    reconciler = {
+        "bottom_up": BottomUp(),
+        "top_down_average_proportions": TopDown("average_proportions"),
+        "min_trace_ols": MinTrace("ols"),
+        "min_trace_wls_struct": MinTrace("wls_struct"),
+    }[method]
+    extra = {"tags": hierarchy.tags(), "y_insample": rec._shares_history(hierarchy, history)}
+    library = reconciler.fit_predict(
+        S=hierarchy.S,
+        y_hat=base,
+        sigmah=sigma,
+        level=[80, 95],
+        intervals_method="normality",
+        **(extra if method.startswith("top_down") else {}),
+    )
+
+    mine = rec._apply(method, hierarchy, base, sigma=sigma, history=history)
+
+    np.testing.assert_allclose(mine["mean"], library["mean"])
+    np.testing.assert_allclose(mine["quantiles"], library["quantiles"], rtol=1e-9)

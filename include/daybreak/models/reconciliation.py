@@ -362,30 +362,48 @@ def _apply(
     history: pd.DataFrame | None = None,
     non_negative: bool = False,
 ) -> dict:
-    """hierarchicalforecast's reconciler for `method` on `base` (S's rows x steps): `{"mean", "quantiles"?}`."""
+    """hierarchicalforecast's reconciler for `method` on `base` (S's rows x steps): `{"mean", "quantiles"?}`.
+
+    With `sigma` (the base standard deviations, S's rows x steps), also the LEVELS' quantiles of the reconciled
+    Gaussian, as hierarchicalforecast's `normality` gives them for a diagonal W (every method here has one: the
+    identity, or structural weights), whose correlation is the identity: the reconciled variance of a series is
+    `((S P) ** 2) @ sigma ** 2`. It is computed here in that closed form because the library builds the full
+    covariance `S P W_h P' S'` for every step, cubic in the series (14 s for 500 series and 90 steps; this: 0.1).
+    """
     from hierarchicalforecast.methods import BottomUp, MinTrace, TopDown
 
     S, tags = hierarchy.S, hierarchy.tags()
-    probabilistic = {}
-    if sigma is not None and method != "top_down_forecast_proportions":
-        probabilistic = {"sigmah": sigma, "level": list(LEVELS), "intervals_method": "normality"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # hierarchicalforecast warns about NaN shares and zero variances
         if method == "bottom_up":
-            result = BottomUp().fit_predict(S=S, y_hat=base, **probabilistic)
+            reconciler = BottomUp()
+            result = reconciler.fit_predict(S=S, y_hat=base)
         elif method == "top_down_forecast_proportions":
-            result = TopDown("forecast_proportions").fit_predict(S=S, y_hat=base, tags=tags)
+            reconciler = TopDown("forecast_proportions")
+            result = reconciler.fit_predict(S=S, y_hat=base, tags=tags)
         elif method == "top_down_average_proportions":
-            result = TopDown("average_proportions").fit_predict(
-                S=S, y_hat=base, tags=tags, y_insample=_shares_history(hierarchy, history), **probabilistic
+            reconciler = TopDown("average_proportions")
+            result = reconciler.fit_predict(
+                S=S, y_hat=base, tags=tags, y_insample=_shares_history(hierarchy, history)
             )
         else:
             kind = method.removeprefix("min_trace_")
-            result = MinTrace(kind).fit_predict(S=S, y_hat=base, **probabilistic)
+            reconciler = MinTrace(kind)
+            result = reconciler.fit_predict(S=S, y_hat=base)
             if non_negative and (result["mean"] < -1e-9).any():
-                result = MinTrace(kind, nonnegative=True).fit_predict(S=S, y_hat=base, **probabilistic)
+                reconciler = MinTrace(kind, nonnegative=True)
+                result = reconciler.fit_predict(S=S, y_hat=base)
     if not np.isfinite(result["mean"]).all():
         raise ValueError(f"{method} gave non-finite forecasts")
+    if sigma is not None and method != "top_down_forecast_proportions":
+        sd = np.sqrt((S @ reconciler.P) ** 2 @ sigma**2)
+        result["quantiles"] = np.stack(
+            [
+                result["mean"] + sign * _z(level) * sd
+                for sign, level in ((-1, 95), (-1, 80), (1, 80), (1, 95))
+            ],
+            axis=2,
+        )
     return result
 
 
