@@ -400,7 +400,8 @@ def _previous_choice(connection, business_date: dt.date, hierarchy: Hierarchy, m
     """The reconciliation method in force going into the night (latest choice as of D - 1), as tonight's row.
 
     The row is copied as it was chosen (score, `chosen_on`, reason), so every night until the next retrain says
-    which backtest chose it. The default (bottom-up) when none was recorded yet, or the recorded one does not apply to tonight's hierarchy.
+    which backtest chose it. The default (bottom-up) when none was recorded yet, or the recorded one does not
+    apply to tonight's hierarchy.
     """
     import pandas as pd
 

@@ -19,13 +19,14 @@ series in the hierarchy onto coherent ones, `S @ P @ yhat`, with one of `METHODS
 What is coherent: the point forecast `yhat`, always: every parent equals the sum of its children at every step
 (to rounding). The intervals are not sums, and must not be: a quantile of a sum is not the sum of the quantiles
 (unless the children move in lockstep). For every method but `top_down_forecast_proportions` they are the 80% and
-95% intervals of a coherent Gaussian forecast distribution (hierarchicalforecast's `normality`: the base
-standard deviations are read off each series' own 80/95% bounds, and the reconciled distribution is
-`N(S P yhat, S P W_h P' S')`), so a draw from it adds up, the bounds are centred on the reconciled yhat, and a
-parent's interval is never wider than the sum of its children's widths. `top_down_forecast_proportions` has
-intervals in hierarchicalforecast only by bootstrapping in-sample residuals, which the night has not: each
-series keeps its base interval shifted by its reconciliation adjustment (centred on the coherent yhat, but not
-derived from a coherent distribution). For a non-negative target lower bounds are clipped at zero.
+95% intervals of a coherent Gaussian forecast distribution (hierarchicalforecast's `normality`: the base standard
+deviations are read off each series' own 80/95% bounds, and the reconciled distribution is
+`N(S P yhat, S P W_h P' S')`, computed in closed form as every W here is diagonal), so a draw from it adds up, the
+bounds are centred on the reconciled yhat, and a parent's interval is never wider than the sum of its children's
+widths. `top_down_forecast_proportions` has intervals in hierarchicalforecast only by bootstrapping in-sample
+residuals, which the night has not: each series keeps its base interval shifted by its reconciliation adjustment
+(centred on the coherent yhat, but not derived from a coherent distribution). For a non-negative target lower
+bounds are clipped at zero.
 
 The method is chosen on the backtest (`backtest_scores`): each fold's base predictions are reconciled with every
 method and scored with the dataset's selection metric, averaged over the folds and then over the series of the
