@@ -35,6 +35,7 @@ TABLES = (
     "predictions.forecast_components",
     "predictions.backtest_metrics",
     "predictions.forecast_selection",
+    "predictions.forecast_reconciliation",
     "registry.model_versions",
     "registry.model_events",
 )
