@@ -54,7 +54,7 @@ def test_the_total_is_the_parent_of_the_locations():
     hierarchy = rec.build_hierarchy(["location=B", "total", "location=A"])
 
     assert hierarchy.series == LOCATIONS and hierarchy.bottom == LOCATIONS[1:]
-    np.testing.assert_array_equal(hierarchy.S, [[1, 1], [1, 0], [0, 1]])
+    np.testing.assert_array_equal(hierarchy.S.toarray(), [[1, 1], [1, 0], [0, 1]])
     assert hierarchy.parents == {"total": ("location=A", "location=B")}
     assert hierarchy.levels == {"total": ("total",), "location": ("location=A", "location=B")}
     assert hierarchy.methods() == rec.METHODS
@@ -243,7 +243,7 @@ def test_the_intervals_are_hierarchicalforecasts_normality_in_closed_form(method
     }[method]
     extra = {"tags": hierarchy.tags(), "y_insample": rec._shares_history(hierarchy, history)}
     library = reconciler.fit_predict(
-        S=hierarchy.S,
+        S=hierarchy.S.toarray(),
         y_hat=base,
         sigmah=sigma,
         level=[80, 95],
@@ -255,3 +255,16 @@ def test_the_intervals_are_hierarchicalforecasts_normality_in_closed_form(method
 
     np.testing.assert_allclose(mine["mean"], library["mean"])
     np.testing.assert_allclose(mine["quantiles"], library["quantiles"], rtol=1e-9)
+
+
+def test_a_large_hierarchy_is_reconciled_bottom_up_on_the_sparse_summing_matrix(monkeypatch):
+    monkeypatch.setattr(rec, "DENSE_LIMIT", 2)
+    hierarchy = rec.build_hierarchy(LOCATIONS)
+    forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0})
+
+    assert hierarchy.methods() == ("bottom_up",)
+    out = rec.reconcile(forecasts, hierarchy, "bottom_up")
+    wide = _wide(out)
+    np.testing.assert_allclose(wide["total"], wide["location=A"] + wide["location=B"])
+    with pytest.raises(ValueError, match="does not apply"):
+        rec.reconcile(forecasts, hierarchy, "min_trace_ols")

@@ -41,6 +41,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 TOTAL = "total"
 METHODS = (
@@ -52,6 +53,9 @@ METHODS = (
 )
 DEFAULT_METHOD = "bottom_up"
 """What a night reconciles with before any backtest has chosen (the simplest coherent method)."""
+DENSE_LIMIT = 3000
+"""Above this many series in the hierarchy only bottom-up is offered, on the sparse S (BottomUpSparse): the other
+methods need S, P and the interval's S P as dense matrices (at 50,000 series, 20 GB each)."""
 BASE = "base"
 """The unreconciled forecasts' label in the backtest scores (for comparison; never chosen: it is incoherent)."""
 LEVELS = (80, 95)
@@ -65,23 +69,21 @@ class Hierarchy:
     Args:
         series: S's rows: the parents (fewest keys first, then by id), then the bottom series (by id).
         bottom: the bottom series, S's columns.
-        S: the summing matrix, `len(series) x len(bottom)`, 1 where a bottom series counts towards a row's series.
+        S: the summing matrix (sparse), `len(series) x len(bottom)`, 1 where a bottom series counts towards a
+            row's series.
         levels: level name (`total`, `location`, `location/product_id`, ...) -> its series.
     """
 
     series: tuple[str, ...]
     bottom: tuple[str, ...]
-    S: np.ndarray
+    S: sparse.csr_matrix
     levels: dict[str, tuple[str, ...]]
 
     @property
     def parents(self) -> dict[str, tuple[str, ...]]:
         """Each parent -> the bottom series it sums."""
         n_parents = len(self.series) - len(self.bottom)
-        return {
-            self.series[i]: tuple(b for b, one in zip(self.bottom, self.S[i], strict=True) if one)
-            for i in range(n_parents)
-        }
+        return {self.series[i]: tuple(self.bottom[j] for j in self.S[i].indices) for i in range(n_parents)}
 
     def tags(self) -> dict[str, np.ndarray]:
         """hierarchicalforecast's tags: level -> row indices of S."""
@@ -90,7 +92,7 @@ class Hierarchy:
 
     @property
     def has_single_top(self) -> bool:
-        return bool(len(self.S) and self.S.sum(axis=1).max() == len(self.bottom))
+        return bool(self.S.shape[0] and self.S.sum(axis=1).max() == len(self.bottom))
 
     @property
     def is_strict(self) -> bool:
@@ -101,11 +103,13 @@ class Hierarchy:
         return (
             self.has_single_top
             and nested
-            and all((self.S[index].sum(axis=0) == 1).all() for index in self.tags().values())
+            and all((np.asarray(self.S[index].sum(axis=0)) == 1).all() for index in self.tags().values())
         )
 
     def methods(self) -> tuple[str, ...]:
         """The methods that apply to this structure, in `METHODS` order (the tie-break)."""
+        if len(self.series) > DENSE_LIMIT:
+            return (DEFAULT_METHOD,)
         return tuple(m for m in METHODS if not m.startswith("top_down") or self.is_strict)
 
 
@@ -143,14 +147,17 @@ def build_hierarchy(series_ids, *, complete: bool = True) -> Hierarchy | None:
     parents = []
     for series_id, keys in parsed.items():
         if len(keys) < width and set(keys) < set(key_set):
-            row = [all(parsed[b][key] == value for key, value in keys.items()) for b in bottom]
-            if any(row):
-                parents.append((len(keys), series_id, row))
+            children = [j for j, b in enumerate(bottom) if all(parsed[b][k] == v for k, v in keys.items())]
+            if children:
+                parents.append((len(keys), series_id, children))
     if not parents:
         return None
     parents.sort()
     series = tuple(p[1] for p in parents) + bottom
-    S = np.vstack([np.array([p[2] for p in parents], dtype=float), np.eye(len(bottom))])
+    rows = np.concatenate([np.full(len(p[2]), i) for i, p in enumerate(parents)])
+    columns = np.concatenate([p[2] for p in parents])
+    upper = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(parents), len(bottom)))
+    S = sparse.vstack([upper, sparse.identity(len(bottom), format="csr")], format="csr")
     levels: dict[str, list[str]] = {}
     for series_id in series:
         keys = parsed[series_id]
@@ -186,19 +193,14 @@ def reconcile(
         return forecasts.copy()
     if method not in hierarchy.methods():
         raise ValueError(f"method {method!r} does not apply to this hierarchy; one of {hierarchy.methods()}")
-    bands = {c: _matrix(forecasts, hierarchy, c) for c in BAND_COLUMNS}
-    dates = bands["yhat"].columns
-    base = bands["yhat"].to_numpy(dtype=float)
+    frame = forecasts.copy()
+    for column in BAND_COLUMNS:
+        frame[column] = frame[column].astype("float64")
+    grid = _Grid(frame, hierarchy)
+    bands = {c: grid.matrix(frame[c].to_numpy(), c) for c in BAND_COLUMNS}
+    base = bands["yhat"]
     sigma = np.mean(
-        [
-            (
-                bands[f"yhat_upper_{level}"].to_numpy(dtype=float)
-                - bands[f"yhat_lower_{level}"].to_numpy(dtype=float)
-            )
-            / (2 * _z(level))
-            for level in LEVELS
-        ],
-        axis=0,
+        [(bands[f"yhat_upper_{lv}"] - bands[f"yhat_lower_{lv}"]) / (2 * _z(lv)) for lv in LEVELS], axis=0
     )
     result = _apply(method, hierarchy, base, sigma=sigma, history=history, non_negative=non_negative)
     out = {"yhat": result["mean"]}
@@ -212,20 +214,40 @@ def reconcile(
         }
     else:
         shift = result["mean"] - base
-        out |= {c: bands[c].to_numpy(dtype=float) + shift for c in BAND_COLUMNS if c != "yhat"}
-    if non_negative:
-        out = {c: np.maximum(v, 0.0) for c, v in out.items()}
-    frame = forecasts.copy()
-    for column in BAND_COLUMNS:
-        frame[column] = frame[column].astype("float64")
-    index = pd.MultiIndex.from_arrays([frame["series_id"].astype(str), pd.to_datetime(frame["ds"])])
-    inside = index.isin(pd.MultiIndex.from_product([hierarchy.series, dates]))
+        out |= {c: bands[c] + shift for c in BAND_COLUMNS if c != "yhat"}
     for column, values in out.items():
-        long = pd.Series(
-            values.ravel(), index=pd.MultiIndex.from_product([hierarchy.series, dates]), dtype=float
+        frame[column] = grid.long(
+            frame[column].to_numpy(), np.maximum(values, 0.0) if non_negative else values
         )
-        frame.loc[inside, column] = long.reindex(index[inside]).to_numpy()
     return frame
+
+
+class _Grid:
+    """Where each row of a long frame sits in the hierarchy's series x periods matrix (rows outside: -1)."""
+
+    def __init__(self, frame: pd.DataFrame, hierarchy: Hierarchy):
+        codes = pd.Categorical(frame["series_id"].astype(str), categories=list(hierarchy.series)).codes
+        self.inside = codes >= 0
+        ds = pd.to_datetime(frame["ds"]).to_numpy()[self.inside]
+        self.dates = np.unique(ds)
+        self.rows, self.columns = codes[self.inside], np.searchsorted(self.dates, ds)
+        self.shape = (len(hierarchy.series), len(self.dates))
+        self.series = hierarchy.series
+
+    def matrix(self, values: np.ndarray, name: str) -> np.ndarray:
+        """The rows' `values` as series x periods; every series of the hierarchy needs every period."""
+        matrix = np.full(self.shape, np.nan)
+        matrix[self.rows, self.columns] = values[self.inside]
+        if np.isnan(matrix).any():
+            missing = [self.series[i] for i in np.flatnonzero(np.isnan(matrix).any(axis=1))]
+            raise ValueError(f"series of the hierarchy without a {name} for every period: {missing[:5]}")
+        return matrix
+
+    def long(self, values: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """`values` (one per row) with the hierarchy's rows taken from `matrix`."""
+        values = values.astype("float64", copy=True)
+        values[self.inside] = matrix[self.rows, self.columns]
+        return values
 
 
 def backtest_scores(
@@ -371,15 +393,18 @@ def _apply(
     `((S P) ** 2) @ sigma ** 2`. It is computed here in that closed form because the library builds the full
     covariance `S P W_h P' S'` for every step, cubic in the series (14 s for 500 series and 90 steps; this: 0.1).
     """
-    from hierarchicalforecast.methods import BottomUp, MinTrace, TopDown
+    from hierarchicalforecast.methods import BottomUpSparse, MinTrace, TopDown
 
-    S, tags = hierarchy.S, hierarchy.tags()
+    if method == "bottom_up":  # P = [0 | I]: S P is S with zero columns for the parents, kept sparse
+        n_parents = len(hierarchy.series) - len(hierarchy.bottom)
+        result = BottomUpSparse().fit_predict(S=hierarchy.S, y_hat=base)
+        if sigma is not None:
+            result["quantiles"] = _quantiles(result["mean"], np.sqrt(hierarchy.S @ sigma[n_parents:] ** 2))
+        return result
+    S, tags = hierarchy.S.toarray(), hierarchy.tags()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # hierarchicalforecast warns about NaN shares and zero variances
-        if method == "bottom_up":
-            reconciler = BottomUp()
-            result = reconciler.fit_predict(S=S, y_hat=base)
-        elif method == "top_down_forecast_proportions":
+        if method == "top_down_forecast_proportions":
             reconciler = TopDown("forecast_proportions")
             result = reconciler.fit_predict(S=S, y_hat=base, tags=tags)
         elif method == "top_down_average_proportions":
@@ -397,15 +422,15 @@ def _apply(
     if not np.isfinite(result["mean"]).all():
         raise ValueError(f"{method} gave non-finite forecasts")
     if sigma is not None and method != "top_down_forecast_proportions":
-        sd = np.sqrt((S @ reconciler.P) ** 2 @ sigma**2)
-        result["quantiles"] = np.stack(
-            [
-                result["mean"] + sign * _z(level) * sd
-                for sign, level in ((-1, 95), (-1, 80), (1, 80), (1, 95))
-            ],
-            axis=2,
-        )
+        result["quantiles"] = _quantiles(result["mean"], np.sqrt((S @ reconciler.P) ** 2 @ sigma**2))
     return result
+
+
+def _quantiles(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """The LEVELS' Gaussian bounds, rows x steps x (lower 95, lower 80, upper 80, upper 95)."""
+    return np.stack(
+        [mean + sign * _z(level) * sd for sign, level in ((-1, 95), (-1, 80), (1, 80), (1, 95))], axis=2
+    )
 
 
 def _shares_history(hierarchy: Hierarchy, history: pd.DataFrame | None) -> np.ndarray:
@@ -422,25 +447,12 @@ def _shares_history(hierarchy: Hierarchy, history: pd.DataFrame | None) -> np.nd
         .reindex(list(hierarchy.series))
         .to_numpy(dtype=float)
     )
-    top = int(hierarchy.S.sum(axis=1).argmax())
+    top = int(np.asarray(hierarchy.S.sum(axis=1)).ravel().argmax())
     usable = matrix[top] > 0
     if not usable.any():
         raise ValueError("top_down_average_proportions: the top series has no positive value in the history")
     matrix = np.nan_to_num(matrix[:, usable], nan=0.0)
     return matrix
-
-
-def _matrix(forecasts: pd.DataFrame, hierarchy: Hierarchy, column: str) -> pd.DataFrame:
-    """One band as S's rows x periods; every series of the hierarchy needs every period."""
-    frame = forecasts.assign(series_id=forecasts["series_id"].astype(str), ds=pd.to_datetime(forecasts["ds"]))
-    wide = frame[frame["series_id"].isin(hierarchy.series)].pivot_table(
-        index="series_id", columns="ds", values=column, aggfunc="first"
-    )
-    wide = wide.reindex(list(hierarchy.series))
-    if wide.isna().any().any():
-        missing = wide.index[wide.isna().any(axis=1)].tolist()
-        raise ValueError(f"series of the hierarchy without a {column} for every period: {missing[:5]}")
-    return wide
 
 
 def _z(level: int) -> float:
