@@ -281,6 +281,11 @@ def backtest_scores(
     folds = folds.assign(series_id=folds["series_id"].astype(str), ds=pd.to_datetime(folds["ds"]))
     folds = folds[folds["series_id"].isin(hierarchy.series)]
     history = history.assign(series_id=history["series_id"].astype(str), ds=pd.to_datetime(history["ds"]))
+    history = history[history["series_id"].isin(hierarchy.series)].sort_values(["series_id", "ds"])
+    histories = {
+        s: (g["ds"].to_numpy(), g["y"].to_numpy(dtype=float))
+        for s, g in history.groupby("series_id", sort=False)
+    }
     methods = hierarchy.methods()
     per_series: dict[str, dict[str, list[float]]] = {m: {} for m in (*methods, BASE)}
     used = 0
@@ -294,10 +299,10 @@ def backtest_scores(
             .reindex(index=list(hierarchy.series), columns=yhat.columns)
             .to_numpy(dtype=float)
         )
-        past = history[history["ds"] <= cutoff]
+        past = history[history["ds"] <= cutoff] if "top_down_average_proportions" in methods else None
         trains = {
-            s: g.sort_values("ds")["y"].to_numpy(dtype=float)
-            for s, g in past.groupby("series_id", sort=False)
+            s: y[: np.searchsorted(ds, cutoff.to_datetime64(), side="right")]
+            for s, (ds, y) in histories.items()
         }
         used += 1
         candidates = {BASE: yhat.to_numpy(dtype=float)}
