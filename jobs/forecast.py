@@ -9,9 +9,9 @@ on the new data and scores.
 Writes, in one transaction, D's rows of `predictions.forecasts` (reconciled so that every parent series is the
 sum of its children, then the planners' overrides applied), `predictions.forecast_components`,
 `predictions.backtest_metrics`, `predictions.forecast_selection` and `predictions.forecast_reconciliation`;
-earlier nights' rows are never touched. The
-dbt views `predictions.forecast_accuracy` and `predictions.forecasts_latest` read them. The per-series work is
-pure (`daybreak.models.forecasting`); the night's inputs and outputs are assembled in `daybreak.forecast_night`.
+earlier nights' rows are never touched. The dbt views `predictions.forecast_accuracy` and
+`predictions.forecasts_latest` read them. The per-series work is pure (`daybreak.models.forecasting`,
+`daybreak.models.reconciliation`); the night's inputs and outputs are assembled in `daybreak.forecast_night`.
 
 Rerunning D reproduces D's rows exactly: the champion going in is read as of D - 1, and a promotion decision
 already recorded for version D is reused rather than made again (so no duplicate audit rows either).

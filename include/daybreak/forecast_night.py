@@ -332,9 +332,9 @@ def reconcile(
 ) -> Hierarchy | None:
     """Make the night's forecasts in `frames` coherent (`daybreak.models.reconciliation`), in place.
 
-    The method is chosen on tonight's backtest folds when every series of the hierarchy was backtested tonight (a
-    retrain night); otherwise the choice in force going into the night (the latest as of D - 1) is reused, so a
-    normal night and any rerun reconcile as that retrain did. `yhat_base` keeps the unreconciled forecast; the
+    The method is chosen on tonight's backtest folds on a retrain night (`reconciliation.backtest_scores`);
+    otherwise the choice in force going into the night (the latest as of D - 1) is reused, so a normal night and
+    any rerun reconcile as that retrain did. `yhat_base` keeps the unreconciled forecast; the
     choice (with every method's score on a retrain night) goes to `predictions.forecast_reconciliation`.
 
     Returns:

@@ -190,15 +190,18 @@ def test_the_backtest_prefers_bottom_up_when_the_total_is_badly_forecast():
     assert base["bottom_up"] < base[rec.BASE]
 
 
-def test_the_backtest_without_a_fold_covering_the_hierarchy_chooses_nothing():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+def test_a_series_without_backtest_predictions_counts_as_zero_and_is_not_scored():
+    hierarchy = rec.build_hierarchy([*LOCATIONS, "location=New"])
     actual = {"total": 300.0, "location=A": 100.0, "location=B": 200.0}
-    folds = _folds(actual, actual)
-    folds = folds[folds["series_id"] != "total"]
+    folds = _folds({"total": 280.0, "location=A": 101.0, "location=B": 199.0}, actual)
 
     scores = rec.backtest_scores(folds, hierarchy, _history(actual), metric="smape", season_length=7)
 
-    assert scores.empty
+    assert (scores["series"] == 3).all() and (scores["folds"] == 2).all()
+    assert scores.loc[scores["chosen"], "method"].tolist() == ["bottom_up"]
+    assert rec.backtest_scores(
+        folds.iloc[:0], hierarchy, _history(actual), metric="smape", season_length=7
+    ).empty
 
 
 def test_overrides_are_re_summed_into_parents_that_were_not_overridden():

@@ -261,10 +261,12 @@ def backtest_scores(
 ) -> pd.DataFrame:
     """Every applicable method's (and the base forecasts') backtest score on the hierarchy's series.
 
-    Each fold (a cutoff every series of the hierarchy was backtested at, over the periods all of them predicted)
-    is reconciled as of its cutoff (the history up to it) and scored per series with the selection metric
+    Each fold (a cutoff, over the periods every series backtested at it predicted) is reconciled as of its cutoff
+    (the history up to it) and scored per series with the selection metric
     (`daybreak.models.forecasting.fold_metrics`, the same as the candidates' selection); a series' score is its
-    mean over folds, a method's the mean over series.
+    mean over folds, a method's the mean over series. A series without predictions at a cutoff (too short or all
+    zero to be backtested then, so a model would have forecast about nothing) counts as forecasting zero there,
+    and is not scored on that fold.
 
     Args:
         folds: `series_id, cutoff, ds, y, yhat`: each series' backtest predictions of its scoring model.
@@ -274,7 +276,7 @@ def backtest_scores(
 
     Returns:
         one row per method, `METHODS` order then `base`: `method, score, folds, series, chosen`; empty when no
-        fold covers the whole hierarchy. `chosen` marks the lowest finite score (ties: the earlier method).
+        series of the hierarchy was backtested. `chosen` marks the lowest finite score (ties: the earlier method).
     """
     from daybreak.models.forecasting import fold_metrics
 
@@ -291,7 +293,9 @@ def backtest_scores(
     used = 0
     for cutoff, fold in folds.groupby(pd.to_datetime(folds["cutoff"]), sort=True):
         yhat = fold.pivot_table(index="series_id", columns="ds", values="yhat", aggfunc="first")
-        yhat = yhat.reindex(list(hierarchy.series)).dropna(axis=1)
+        yhat = yhat.reindex(list(hierarchy.series))
+        scored = yhat.notna().any(axis=1).to_numpy()
+        yhat = yhat.dropna(axis=1, subset=yhat.index[scored]).fillna(0.0)
         if yhat.shape[1] == 0:
             continue
         actual = (
@@ -315,6 +319,8 @@ def backtest_scores(
                 candidates[method] = np.full_like(candidates[BASE], np.nan)
         for method, values in candidates.items():
             for i, series_id in enumerate(hierarchy.series):
+                if not scored[i]:
+                    continue
                 point = {"yhat": values[i]} | {
                     f"yhat_{s}_{lv}": values[i] for s in ("lower", "upper") for lv in LEVELS
                 }
