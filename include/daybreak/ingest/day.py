@@ -157,10 +157,54 @@ class Plan:
     )
     duplicates: list[tuple[Delivery, str, str]] = dataclasses.field(default_factory=list)
     refusal: Refusal | None = None
+    # what had landed before the night: a loaded file of its own day, and the latest day with a loaded file
+    day_landed_before: bool = False
+    latest_landed: dt.date | None = None
+
+
+@dataclass
+class Manifest:
+    """What has landed, as a night's plan reads it: read from `monitoring.ingest_runs` once, then carried forward
+    night by night, so a bulk load of hundreds of nights does not re-read a growing table for each.
+
+    Attributes:
+        recorded: (business date, file name) -> (SHA-256, bytes) of every landed file (loaded or duplicate).
+        first_delivery: SHA-256 -> `<day>/<name>` of the loaded file with those bytes and at least one row.
+        loaded_days: the days with a loaded file.
+    """
+
+    recorded: dict[tuple[dt.date, str], tuple[str, int]]
+    first_delivery: dict[str, str]
+    loaded_days: set[dt.date]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Manifest:
+        """From `accounting.landed_manifest`."""
+        manifest = cls({}, {}, set())
+        for row in frame.itertuples(index=False):
+            manifest.add(
+                row.business_date, row.source_file, row.file_sha256, row.file_bytes, row.status, row.rows_in
+            )
+        return manifest
+
+    def add(self, day: dt.date, name: str, checksum: str, size: int, status: str, rows_in: int) -> None:
+        self.recorded[(day, name)] = (checksum, size)
+        if status == accounting.STATUS_LOADED:
+            self.loaded_days.add(day)
+            # files without rows (a closed day's header-only export) are alike by nature, not duplicates
+            if rows_in > 0:
+                self.first_delivery[checksum] = f"{day.isoformat()}/{name}"
+
+    def land(self, night: Plan) -> None:
+        """Add a planned night's new files and duplicates."""
+        for d, checksum, read, _ in night.new_files:
+            self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_LOADED, read.rows_in)
+        for d, checksum, _ in night.duplicates:
+            self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_DUPLICATE, 0)
 
 
 def plan(
-    manifest: pd.DataFrame,
+    manifest: Manifest,
     found: list[Delivery],
     config: DatasetConfig,
     business_date: dt.date,
@@ -170,17 +214,12 @@ def plan(
 
     A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
     landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
-    recorded = {
-        (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
-        for row in manifest.itertuples(index=False)
-    }
-    # files without rows (a closed day's header-only export) are alike by nature, not duplicates of each other
-    first_delivery = {
-        row.file_sha256: f"{row.business_date.isoformat()}/{row.source_file}"
-        for row in manifest.itertuples(index=False)
-        if row.status == accounting.STATUS_LOADED and row.rows_in > 0
-    }
-    result = Plan()
+    recorded = manifest.recorded
+    first_delivery = dict(manifest.first_delivery)
+    result = Plan(
+        day_landed_before=business_date in manifest.loaded_days,
+        latest_landed=max(manifest.loaded_days, default=None),
+    )
     for delivery in found:
         key = (delivery.business_date, delivery.name)
         if key in recorded and delivery.business_date != business_date and recorded[key][1] == delivery.size:
@@ -245,26 +284,27 @@ def ingest_days(
         IngestError: the first night with a refused file (accounted as `refused` first) or, on an open day, no
             valid line; the nights before it have landed.
     """
-    manifest = landed = accounting.landed_manifest(connection)
-    planned: list[tuple[dt.date, Plan, pd.DataFrame]] = []  # each night with the manifest it was planned on
+    landed = accounting.landed_manifest(connection)
+    manifest = Manifest.of(landed)
+    planned: list[tuple[dt.date, Plan]] = []
     refused: tuple[dt.date, Refusal] | None = None
     for business_date, found in nights:
         night = plan(manifest, found, config, business_date, settings)
         if night.refusal is not None:
             refused = (business_date, night.refusal)
             break
-        planned.append((business_date, night, manifest))
-        manifest = _landed(manifest, night)
-    map_new_files([night for _, night, _ in planned], config)
+        planned.append((business_date, night))
+        manifest.land(night)
+    map_new_files([night for _, night in planned], config)
     failure: IngestError | None = None
-    for position, (business_date, night, before) in enumerate(planned):
+    for position, (business_date, night) in enumerate(planned):
         try:
-            _check_day_has_lines(settings, config, business_date, before, night)
+            _check_day_has_lines(settings, config, business_date, night)
         except IngestError as error:
             failure, refused, planned = error, None, planned[:position]
             break
 
-    landing = pseudonymised(settings, config, [new for _, night, _ in planned for new in night.new_files])
+    landing = pseudonymised(settings, config, [new for _, night in planned for new in night.new_files])
     for delivery, checksum, result, _ in landing:
         lake.keep_landed_copy(
             delivery.path, lake.landed_copy(settings, delivery.business_date, checksum, delivery.name)
@@ -276,18 +316,18 @@ def ingest_days(
             )
     records, summaries = [], []
     totals = _loaded_totals(landed)
-    for business_date, night, before in planned:
+    for business_date, night in planned:
         night.new_files, landing = landing[: len(night.new_files)], landing[len(night.new_files) :]
-        records.append(_night_record(night, business_date, before))
+        records.append(_night_record(night, business_date))
         for row in records[-1].rows:
             if row["status"] == accounting.STATUS_LOADED:
                 day = totals.setdefault(row["business_date"], dict.fromkeys(accounting.DAY_TOTALS, 0))
                 day["files"] += 1
                 for count in ("rows_in", "rows_loaded", "rows_quarantined"):
                     day[count] += row[count]
-        summaries.append(_summary(config, business_date, night, before, totals))
+        summaries.append(_summary(config, business_date, night, totals))
     accounting.record_nights(connection, records, ingested_at=ingested_at, run_id=run_id)
-    if any(len(r.loaded) for _, night, _ in planned for _, _, r, _ in night.new_files):
+    if any(len(r.loaded) for _, night in planned for _, _, r, _ in night.new_files):
         lake.ensure_raw_view(connection, settings)
     for summary in summaries:
         log.info("ingested %s", summary)
@@ -306,34 +346,6 @@ def ingest_days(
     return summaries
 
 
-def _landed(manifest: pd.DataFrame, night: Plan) -> pd.DataFrame:
-    """The manifest after `night` lands: its new files loaded, its duplicates accounted."""
-    rows = [
-        {
-            "business_date": d.business_date,
-            "source_file": d.name,
-            "file_sha256": checksum,
-            "file_bytes": d.size,
-            "status": accounting.STATUS_LOADED,
-            "rows_in": read.rows_in,
-        }
-        for d, checksum, read, _ in night.new_files
-    ] + [
-        {
-            "business_date": d.business_date,
-            "source_file": d.name,
-            "file_sha256": checksum,
-            "file_bytes": d.size,
-            "status": accounting.STATUS_DUPLICATE,
-            "rows_in": 0,
-        }
-        for d, checksum, _ in night.duplicates
-    ]
-    if not rows:
-        return manifest
-    return pd.concat([manifest, pd.DataFrame(rows)], ignore_index=True)
-
-
 def _loaded_totals(manifest: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     """Each day's loaded files and their rows in the manifest (`accounting.DAY_TOTALS`), carried forward night
     by night as the nights land."""
@@ -347,7 +359,7 @@ def _loaded_totals(manifest: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     return totals
 
 
-def _night_record(night: Plan, business_date: dt.date, before: pd.DataFrame) -> accounting.Night:
+def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
     """A landed night's accounting rows, quarantined rows and rebuild requests (its late files)."""
     rows = [
         accounting.file_row(d.business_date, d.name, d.path, checksum, d.size, r, encoding=encoding)
@@ -369,15 +381,14 @@ def _night_record(night: Plan, business_date: dt.date, before: pd.DataFrame) -> 
     ]
     requests = [
         {"business_date": d.business_date, "source_file": d.name, "file_sha256": c}
-        for d, c in _late_files(night, business_date, before)
+        for d, c in _late_files(night, business_date)
     ]
     return accounting.Night(business_date, rows, quarantined, requests)
 
 
-def _late_files(night: Plan, business_date: dt.date, before: pd.DataFrame) -> list[tuple[Delivery, str]]:
+def _late_files(night: Plan, business_date: dt.date) -> list[tuple[Delivery, str]]:
     """A new file for a day before the latest one already landed (or before tonight) arrived late."""
-    landed_before = before.loc[before["status"] == accounting.STATUS_LOADED, "business_date"]
-    latest = max([business_date, *landed_before])
+    latest = max(business_date, night.latest_landed or business_date)
     return [(d, c) for d, c, _, _ in night.new_files if d.business_date < latest]
 
 
@@ -385,10 +396,9 @@ def _summary(
     config: DatasetConfig,
     business_date: dt.date,
     night: Plan,
-    before: pd.DataFrame,
     totals: dict[dt.date, dict[str, int]],
 ) -> dict:
-    late = _late_files(night, business_date, before)
+    late = _late_files(night, business_date)
     return {
         "business_date": business_date.isoformat(),
         **totals.get(business_date, dict.fromkeys(accounting.DAY_TOTALS, 0)),
@@ -431,16 +441,13 @@ def pseudonymised(
 
 
 def _check_day_has_lines(
-    settings: Settings, config: DatasetConfig, business_date: dt.date, manifest: pd.DataFrame, night: Plan
+    settings: Settings, config: DatasetConfig, business_date: dt.date, night: Plan
 ) -> None:
     """An open day must end the night with at least one valid line landed (tonight or before)."""
     if not BusinessCalendar.from_config(config).is_open(business_date):
         return
     own_new = [r for d, _, r, _ in night.new_files if d.business_date == business_date]
-    own_landed = manifest[
-        (manifest["business_date"] == business_date) & (manifest["status"] == accounting.STATUS_LOADED)
-    ]
-    if not own_landed.empty or any(len(r.loaded) for r in own_new):
+    if night.day_landed_before or any(len(r.loaded) for r in own_new):
         return
     day_dir = settings.landing_dir / business_date.isoformat()
     own_duplicates = [original for d, _, original in night.duplicates if d.business_date == business_date]
