@@ -364,9 +364,11 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
 
     rule = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series(None, index=raw.index, dtype=object)
+    unnamed = np.ones(len(raw), dtype=bool)  # no rule broken yet
     for each in rules_for(config):
-        hit = each.broken(lines, business_date).astype(bool) & rule.isna()
+        hit = each.broken(lines, business_date).astype(bool) & unnamed
         if hit.any():
+            unnamed &= ~hit.to_numpy()
             rule.loc[hit] = each.name
             detail.loc[hit] = pd.Series(each.describe(lines.loc[hit]), index=lines.index[hit]).astype(str)
 
@@ -379,7 +381,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
         if unexpected
         else None
     )
-    bad = rule.notna()
+    bad = pd.Series(~unnamed, index=raw.index)
     malformed = [(position, m) for position, f in enumerate(files) for m in f.malformed]
     quarantined = pd.concat(
         [
