@@ -315,16 +315,12 @@ def ingest_days(
                 result.loaded.assign(file_sha256=checksum),
             )
     records, summaries = [], []
-    totals = _loaded_totals(landed)
+    totals: dict[dt.date, dict[str, int]] = {}
+    _add_loaded(totals, landed.to_dict("records"))
     for business_date, night in planned:
         night.new_files, landing = landing[: len(night.new_files)], landing[len(night.new_files) :]
         records.append(_night_record(night, business_date))
-        for row in records[-1].rows:
-            if row["status"] == accounting.STATUS_LOADED:
-                day = totals.setdefault(row["business_date"], dict.fromkeys(accounting.DAY_TOTALS, 0))
-                day["files"] += 1
-                for count in ("rows_in", "rows_loaded", "rows_quarantined"):
-                    day[count] += row[count]
+        _add_loaded(totals, records[-1].rows)
         summaries.append(_summary(config, business_date, night, totals))
     accounting.record_nights(connection, records, ingested_at=ingested_at, run_id=run_id)
     if any(len(r.loaded) for _, night in planned for _, _, r, _ in night.new_files):
@@ -346,17 +342,15 @@ def ingest_days(
     return summaries
 
 
-def _loaded_totals(manifest: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
-    """Each day's loaded files and their rows in the manifest (`accounting.DAY_TOTALS`), carried forward night
-    by night as the nights land."""
-    loaded = manifest[manifest["status"] == accounting.STATUS_LOADED]
-    totals: dict[dt.date, dict[str, int]] = {}
-    for row in loaded.itertuples(index=False):
-        day = totals.setdefault(row.business_date, dict.fromkeys(accounting.DAY_TOTALS, 0))
-        day["files"] += 1
-        for count in ("rows_in", "rows_loaded", "rows_quarantined"):
-            day[count] += int(getattr(row, count))
-    return totals
+def _add_loaded(totals: dict[dt.date, dict[str, int]], rows: list[dict]) -> None:
+    """Add the loaded files among accounting rows to each day's counts (`accounting.DAY_TOTALS`), which a night's
+    summary reports over every night that landed a file of that day."""
+    for row in rows:
+        if row["status"] == accounting.STATUS_LOADED:
+            day = totals.setdefault(row["business_date"], dict.fromkeys(accounting.DAY_TOTALS, 0))
+            day["files"] += 1
+            for count in ("rows_in", "rows_loaded", "rows_quarantined"):
+                day[count] += int(row[count])
 
 
 def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
