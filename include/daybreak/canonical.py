@@ -31,7 +31,8 @@ FLOAT_SUFFIX = re.compile(r"\.0+$")
 @dataclass(frozen=True)
 class Rule:
     """One row rule: `broken(lines, business_date)` flags the canonical lines (see `to_canonical`) that break it,
-    and `describe(lines)` says, per line, what is wrong, for the quarantine's `detail` column."""
+    and `describe(lines)` says, per line, what is wrong, for the quarantine's `detail` column. `business_date` is
+    the file's day, or a Series giving each line its file's day when several files are checked together."""
 
     name: str
     broken: Callable[[pd.DataFrame, dt.date], pd.Series]
@@ -192,16 +193,52 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, is_number
 
 
-def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series) -> pd.Series:
-    """For each row identical in every field to an earlier row, that earlier row's number; else NA."""
+def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series, part: np.ndarray) -> pd.Series:
+    """For each row identical in every field to an earlier row of the same file (`part`), that earlier row's
+    number; else NA."""
     if raw.empty or raw.columns.empty:
         return pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    repeated = raw.duplicated(keep="first")
+    key = "file#"
+    while key in raw.columns:
+        key += "#"
+    keyed = raw.assign(**{key: part})
+    repeated = keyed.duplicated(keep="first")
     if not repeated.any():
         return pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    group = raw.groupby(list(raw.columns), sort=False, dropna=False).ngroup()
+    group = keyed.groupby(list(keyed.columns), sort=False, dropna=False).ngroup()
     first = source_row.groupby(group).transform("min")
     return first.where(repeated).astype("Int64")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One export's rows as read, to be mapped by `to_canonical_many` (the arguments of `to_canonical`)."""
+
+    raw: pd.DataFrame
+    source_file: str
+    business_date: dt.date
+    source_rows: Sequence[int] | None = None
+    malformed: Sequence[MalformedRow] = ()
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.raw) + len(self.malformed)
+
+
+def check_columns(
+    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date
+) -> None:
+    """Refuse an export that lacks a column the config reads, mapped or in a derived column.
+
+    Raises:
+        IngestError: names the file, the business date and the missing columns.
+    """
+    missing = [source for source in config.export_columns if source not in columns]
+    if missing:
+        raise IngestError(
+            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
+            f"(dataset {config.name!r} reads {list(config.export_columns)})"
+        )
 
 
 def to_canonical(
@@ -233,15 +270,57 @@ def to_canonical(
         IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
             and the columns).
     """
-    missing = [source for source in config.export_columns if source not in raw.columns]
-    if missing:
-        raise IngestError(
-            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} reads {list(config.export_columns)})"
+    return to_canonical_many([RawFile(raw, source_file, business_date, source_rows, malformed)], config)[0]
+
+
+def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+    """`to_canonical` of several files, each file's result exactly what `to_canonical` gives it alone.
+
+    Files with the same columns are checked together, in one pass of every rule: the rules cost far more per
+    call than per row, so the bulk history load maps its many small daily files in a few passes.
+
+    Raises:
+        IngestError: the first file that lacks a column the config reads.
+    """
+    for file in files:
+        check_columns(list(file.raw.columns), config, file.source_file, file.business_date)
+    results: list[FileResult | None] = [None] * len(files)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for position, file in enumerate(files):
+        groups.setdefault(tuple(file.raw.columns), []).append(position)
+    for positions in groups.values():
+        for position, result in zip(
+            positions, _map_files([files[p] for p in positions], config), strict=True
+        ):
+            results[position] = result
+    return results
+
+
+def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+    """Map files with the same columns in one pass; row `i` of the concatenation belongs to file `part[i]`."""
+    counts = [len(file.raw) for file in files]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
+    raw = files[0].raw if len(files) == 1 else pd.concat([file.raw for file in files])
+    raw = raw.reset_index(drop=True)
+    part = np.repeat(np.arange(len(files)), counts)
+    source_row = pd.Series(
+        np.concatenate(
+            [
+                np.arange(1, n + 1) if f.source_rows is None else list(f.source_rows)
+                for f, n in zip(files, counts, strict=True)
+            ]
         )
-    rows = len(raw)
-    numbers = range(1, rows + 1) if source_rows is None else list(source_rows)
-    source_row = pd.Series(numbers, index=raw.index, dtype="int64")
+        if len(raw)
+        else [],
+        index=raw.index,
+        dtype="int64",
+    )
+    # one file's day and name as scalars, as `to_canonical` always had them; several files' per line
+    business_date = files[0].business_date
+    source_file: str | pd.Series = files[0].source_file
+    if len(files) > 1:
+        business_date = pd.Series(np.repeat(np.array([f.business_date for f in files], dtype=object), counts))
+        source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
     read = set(config.export_columns)
     unexpected = tuple(c for c in raw.columns if c not in read)
     stripped = {source: raw[source].str.strip() for source in config.export_columns}
@@ -281,13 +360,15 @@ def to_canonical(
     for column in TEXT_COLUMNS:
         lines[f"_{column}_text"] = lines[column].fillna("")
     if config.validation.quarantine_duplicate_lines:
-        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row)
+        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row, part)
 
     rule = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series(None, index=raw.index, dtype=object)
+    unnamed = np.ones(len(raw), dtype=bool)  # no rule broken yet
     for each in rules_for(config):
-        hit = each.broken(lines, business_date).astype(bool) & rule.isna()
+        hit = each.broken(lines, business_date).astype(bool) & unnamed
         if hit.any():
+            unnamed &= ~hit.to_numpy()
             rule.loc[hit] = each.name
             detail.loc[hit] = pd.Series(each.describe(lines.loc[hit]), index=lines.index[hit]).astype(str)
 
@@ -300,11 +381,13 @@ def to_canonical(
         if unexpected
         else None
     )
-    bad = rule.notna()
+    bad = pd.Series(~unnamed, index=raw.index)
+    malformed = [(position, m) for position, f in enumerate(files) for m in f.malformed]
     quarantined = pd.concat(
         [
             pd.DataFrame(
                 {
+                    "part": part[bad.to_numpy()],
                     "source_row": source_row[bad],
                     "rule": rule[bad],
                     "detail": detail[bad],
@@ -314,36 +397,47 @@ def to_canonical(
             ),
             pd.DataFrame(
                 {
-                    "source_row": [m.source_row for m in malformed],
-                    "rule": [m.rule for m in malformed],
+                    "part": [position for position, _ in malformed],
+                    "source_row": [m.source_row for _, m in malformed],
+                    "rule": [m.rule for _, m in malformed],
                     "detail": [
-                        f"line {m.line_number} cannot be split into the header's fields" for m in malformed
+                        f"line {m.line_number} cannot be split into the header's fields" for _, m in malformed
                     ],
                     "raw_values": [
                         json.dumps({"line_number": m.line_number, "raw_text": m.raw_text}, ensure_ascii=False)
-                        for m in malformed
+                        for _, m in malformed
                     ],
                     "revenue": [np.nan] * len(malformed),
                 }
             ),
         ],
         ignore_index=True,
-    ).astype({"source_row": "int64", "revenue": "float64"})
-    quarantined = quarantined.sort_values("source_row", kind="stable", ignore_index=True)
-    quarantined.insert(0, "business_date", business_date)
-    quarantined.insert(1, "source_file", source_file)
+    ).astype({"part": "int64", "source_row": "int64", "revenue": "float64"})
+    quarantined = quarantined.sort_values(["part", "source_row"], kind="stable", ignore_index=True)
+    quarantined_bounds = np.searchsorted(quarantined["part"].to_numpy(), np.arange(len(files) + 1))
+    quarantined = quarantined.drop(columns="part")
     loaded = lines.loc[~bad, list(LOADED_COLUMNS)].reset_index(drop=True)
     loaded["quantity"] = loaded["quantity"].astype("float64")
     loaded["unit_price"] = loaded["unit_price"].astype("float64")
-    return FileResult(
-        source_file,
-        "",
-        rows + len(malformed),
-        loaded,
-        quarantined,
-        unexpected,
-        revenue_in=float(revenue.sum()),
-    )
+    loaded_bounds = np.searchsorted(part[~bad.to_numpy()], np.arange(len(files) + 1))
+    results = []
+    for position, file in enumerate(files):
+        own = quarantined.iloc[quarantined_bounds[position] : quarantined_bounds[position + 1]]
+        own = own.reset_index(drop=True)
+        own.insert(0, "business_date", file.business_date)
+        own.insert(1, "source_file", file.source_file)
+        results.append(
+            FileResult(
+                file.source_file,
+                "",
+                counts[position] + len(file.malformed),
+                loaded.iloc[loaded_bounds[position] : loaded_bounds[position + 1]].reset_index(drop=True),
+                own,
+                unexpected,
+                revenue_in=float(revenue.iloc[bounds[position] : bounds[position + 1]].sum()),
+            )
+        )
+    return results
 
 
 def _derive(column: str, expression: str, stripped: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:

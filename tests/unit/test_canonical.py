@@ -3,13 +3,14 @@ they cannot map, quarantined under a rule like every other bad row."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from daybreak.canonical import IngestError, rules_for, to_canonical
+from daybreak.canonical import IngestError, RawFile, rules_for, to_canonical, to_canonical_many
 from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
 from daybreak.exports import read_export
 
@@ -100,3 +101,44 @@ def test_derived_and_constant_columns_are_checked_when_the_config_loads():
     assert refused() == (
         "shop.yml: required canonical columns not mapped (columns, constants or derived): ['unit_price']"
     )
+
+
+def test_many_files_mapped_together_give_each_file_its_own_result():
+    """The bulk load maps many files in one pass (`to_canonical_many`); each result must be `to_canonical`'s."""
+    synthetic = load_dataset_config("synthetic")
+    validation = dataclasses.replace(synthetic.validation, duplicate_lines="quarantine")
+    config = dataclasses.replace(synthetic, validation=validation)
+    names = ["good.csv", "wrong_types.csv", "malformed_rows.csv", "config_rules.csv", "extra_column.csv"]
+    files = []
+    for offset, name in enumerate(names * 2):  # the same rows twice: duplicates are found within a file only
+        export = read_export(str(BAD_EXPORTS / name), "csv")
+        day = DAY + dt.timedelta(days=offset % 2)
+        files.append(RawFile(export.rows, f"{offset}-{name}", day, export.rows.index, export.malformed))
+
+    together = to_canonical_many(files, config)
+
+    for file, result in zip(files, together, strict=True):
+        alone = to_canonical(
+            file.raw,
+            config,
+            source_file=file.source_file,
+            business_date=file.business_date,
+            source_rows=file.source_rows,
+            malformed=file.malformed,
+        )
+        assert result.rows_in == alone.rows_in
+        assert result.revenue_in == alone.revenue_in
+        assert result.unexpected_columns == alone.unexpected_columns
+        pd.testing.assert_frame_equal(result.loaded, alone.loaded)
+        if len(alone.quarantined):
+            pd.testing.assert_frame_equal(result.quarantined, alone.quarantined)
+        else:  # an empty frame's column types are pandas' guess, and nothing reads them
+            assert (
+                list(result.quarantined.columns) == list(alone.quarantined.columns)
+                and result.quarantined.empty
+            )
+    assert {rule for result in together for rule in result.quarantined["rule"]} >= {
+        "malformed_row",
+        "duplicate_line",
+        "ordered_at_not_on_business_date",
+    }

@@ -625,3 +625,71 @@ def test_allowed_values_and_patterns_from_the_config_quarantine_with_a_detail():
         [4, "location_not_allowed", "location 'Germany' is not one of United Kingdom"],
     ]
     assert result.rows_in == len(result.loaded) + len(result.quarantined) == 4
+
+
+def _bulk_history(settings: Settings) -> list[dt.date]:
+    """Five days: wrong rows, a file resent on a later day, and a second file for the first day."""
+    days = [DAY + dt.timedelta(days=offset) for offset in range(5)]
+    for day in days:
+        rows = GOOD_ROWS.replace("03-05", day.isoformat()[5:]).replace("100001", f"1{day.day:02}001")
+        land(
+            settings,
+            day,
+            HEADER + rows + f"1{day.day:02}009,{day} 11:00:00,C0002,SKU-3,Bowl,Germany,x,2.00\n",
+        )
+    land(
+        settings,
+        days[2],
+        (settings.landing_dir / DAY.isoformat() / "sales.csv").read_text(),
+        name="resent.csv",
+    )
+    land(settings, DAY, HEADER + GOOD_ROWS.replace("100001", "100101"), name="second.csv")
+    return days
+
+
+def _outcome(settings: Settings) -> dict:
+    return {
+        "runs": warehouse_rows(
+            settings,
+            "select * exclude (source_path, ingested_at, run_id) from monitoring.ingest_runs "
+            "order by business_date, source_file",
+        ),
+        "quarantine": warehouse_rows(
+            settings, "select * exclude (run_id) from monitoring.quarantine order by all"
+        ),
+        "lines": warehouse_rows(settings, "select * from raw.sales_lines order by all"),
+    }
+
+
+def test_a_bulk_load_ends_as_the_nights_one_by_one(tmp_path):
+    one_by_one = Settings(home=tmp_path / "nightly", dataset="synthetic")
+    bulk = Settings(home=tmp_path / "bulk", dataset="synthetic")
+    days = _bulk_history(one_by_one)
+    _bulk_history(bulk)
+
+    nightly = [ingest.run(day, "run", one_by_one) for day in days]
+    together = ingest.run_days(days, "run", bulk)
+
+    assert together == nightly
+    assert together[2]["duplicates"] == {f"{days[2]}/resent.csv": f"{DAY}/sales.csv"}
+    assert _outcome(bulk) == _outcome(one_by_one)
+
+
+def test_a_bulk_load_stops_at_the_first_failing_night_with_the_nights_before_it_landed(settings, monkeypatch):
+    days = _bulk_history(settings)
+    land(settings, days[3], HEADER + "100201,2024-03-08 11:00:00,C0002,SKU-3,Bowl,Germany,x,2.00\n")
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 1 << 30)  # every night in one batch
+
+    with pytest.raises(ingest.IngestError, match=f"{days[3]}.*hold no valid line"):
+        ingest.run_days(days, "run", settings)
+
+    assert warehouse_rows(
+        settings, "select distinct business_date from monitoring.ingest_runs order by 1"
+    ) == [(day,) for day in days[:3]]
+    # a refused file is recorded on its night, after the nights before it landed
+    land(settings, days[3], HEADER, name="sales.csv")
+    with pytest.raises(ingest.IngestError, match="is empty"):
+        ingest.run_days(days[3:], "run", settings)
+    assert warehouse_rows(
+        settings, "select business_date, status from monitoring.ingest_runs where status = 'refused'"
+    ) == [(days[3], "refused")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -28,6 +29,8 @@ REBUILDS = tables.table("monitoring.rebuild_requests")
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate"
 STATUS_REFUSED = "refused"
+# a day's counts in a night's summary: its loaded files and their rows, over every night that landed one
+DAY_TOTALS = ("files", "rows_in", "rows_loaded", "rows_quarantined")
 
 
 def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -47,7 +50,8 @@ def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
 def landed_manifest(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every file already landed (loaded or duplicate) per `monitoring.ingest_runs`; refused files never landed."""
     frame = connection.execute(
-        "select business_date, source_file, file_sha256, file_bytes, status, rows_in from monitoring.ingest_runs "
+        "select business_date, source_file, file_sha256, file_bytes, status, rows_in, rows_loaded, rows_quarantined "
+        "from monitoring.ingest_runs "
         "where status <> ?",
         [STATUS_REFUSED],
     ).df()
@@ -112,12 +116,35 @@ def record(
         quarantined: the loaded files' quarantined rows, each with its `file_sha256`.
         requests: `(business_date, source_file, file_sha256)` mappings of late files.
     """
-    lineage = {"run_id": run_id}
-    accounting = RUNS.conform(
-        pd.DataFrame(rows, columns=[c for c in RUNS.column_names if c not in ("landed_by_run_date",)]).assign(
-            landed_by_run_date=run_date, ingested_at=ingested_at, **lineage
-        )
+    record_nights(
+        connection, [Night(run_date, rows, quarantined, requests)], ingested_at=ingested_at, run_id=run_id
     )
+
+
+@dataclass(frozen=True)
+class Night:
+    """One night's accounting rows (`record`'s arguments), for `record_nights`."""
+
+    run_date: dt.date
+    rows: list[dict]
+    quarantined: list[pd.DataFrame]
+    requests: list[dict]
+
+
+def record_nights(
+    connection: duckdb.DuckDBPyConnection, nights: list[Night], *, ingested_at: dt.datetime, run_id: str
+) -> None:
+    """`record` for several nights in one transaction: the bulk load's, whose per-night transactions cost more
+    than their rows. Each row keeps its own night as `landed_by_run_date` / `requested_by_run_date`."""
+    lineage = {"run_id": run_id}
+    columns = [c for c in RUNS.column_names if c not in ("landed_by_run_date",)]
+    accounting = RUNS.conform(
+        pd.DataFrame(
+            [{**row, "landed_by_run_date": night.run_date} for night in nights for row in night.rows],
+            columns=[*columns, "landed_by_run_date"],
+        ).assign(ingested_at=ingested_at, **lineage)
+    )
+    quarantined = [frame for night in nights for frame in night.quarantined]
     quarantine = QUARANTINE.conform(
         pd.concat(
             quarantined or [pd.DataFrame(columns=[c for c in QUARANTINE.column_names if c != "run_id"])],
@@ -125,9 +152,14 @@ def record(
         ).assign(**lineage)
     )
     rebuilds = REBUILDS.conform(
-        pd.DataFrame(requests, columns=["business_date", "source_file", "file_sha256"]).assign(
-            requested_by_run_date=run_date, done_by_run_date=None, **lineage
-        )
+        pd.DataFrame(
+            [
+                {**request, "requested_by_run_date": night.run_date}
+                for night in nights
+                for request in night.requests
+            ],
+            columns=["business_date", "source_file", "file_sha256", "requested_by_run_date"],
+        ).assign(done_by_run_date=None, **lineage)
     )
     if not len(accounting):
         return
@@ -156,21 +188,3 @@ def record(
     finally:
         for name in frames:
             connection.unregister(name)
-
-
-def day_totals(connection: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, int]:
-    """The loaded files of a day and their rows, over every night that landed one."""
-    files, rows_in, rows_loaded, rows_quarantined = connection.execute(
-        """
-        select count(*), coalesce(sum(rows_in), 0), coalesce(sum(rows_loaded), 0),
-            coalesce(sum(rows_quarantined), 0)
-        from monitoring.ingest_runs where business_date = ? and status = ?
-        """,
-        [business_date, STATUS_LOADED],
-    ).fetchone()
-    return {
-        "files": int(files),
-        "rows_in": int(rows_in),
-        "rows_loaded": int(rows_loaded),
-        "rows_quarantined": int(rows_quarantined),
-    }

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from daybreak.calendar import BusinessCalendar
-from daybreak.canonical import LOADED_COLUMNS, FileResult, IngestError, to_canonical
+from daybreak.canonical import (
+    LOADED_COLUMNS,
+    FileResult,
+    IngestError,
+    RawFile,
+    check_columns,
+    to_canonical_many,
+)
 from daybreak.exports import ExportReadError, read_export
 from daybreak.ingest import accounting, lake
 from daybreak.privacy.links import LinkStore
@@ -58,16 +65,29 @@ class Refusal:
     reason: str
 
 
-def deliveries(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[Delivery]:
-    """The run date's files, then files in the lookback window's folders, oldest day first."""
+def deliveries(
+    settings: Settings,
+    config: DatasetConfig,
+    business_date: dt.date,
+    listed: dict[dt.date, list[Delivery]] | None = None,
+) -> list[Delivery]:
+    """The run date's files, then files in the lookback window's folders, oldest day first.
+
+    Args:
+        listed: folders already listed by this run, by day (filled in here): consecutive nights of a bulk load
+            share 14 of their 15 folders, so each is listed once.
+    """
+    listed = {} if listed is None else listed
     days = [
         business_date - dt.timedelta(days=back) for back in range(config.late_files_lookback_days, -1, -1)
     ]
-    return [
-        Delivery(day, str(path), posixpath.basename(str(path)), lake.size_of(path))
-        for day in days
-        for path in lake.find_exports(settings, config, day)
-    ]
+    for day in days:
+        if day not in listed:
+            listed[day] = [
+                Delivery(day, str(path), posixpath.basename(str(path)), lake.size_of(path))
+                for path in lake.find_exports(settings, config, day)
+            ]
+    return [delivery for day in days for delivery in listed[day]]
 
 
 def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.date, found: list[Delivery]):
@@ -82,11 +102,12 @@ def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.
     )
 
 
-def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[FileResult, str | None]:
-    """Read and map one file; its loaded and quarantined rows, and its encoding when not UTF-8.
+def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | FileResult, str | None]:
+    """Read one file and check it has the columns the config reads; its rows for `to_canonical_many` (an empty
+    file's result at once), and its encoding when not UTF-8.
 
     Raises:
-        IngestError: the file cannot be read, or is empty although the shop was open that day.
+        IngestError: the file cannot be read, lacks a column, or is empty although the shop was open that day.
     """
     try:
         export = read_export(delivery.path, config.landing_format, config.landing.delimiter)
@@ -103,34 +124,87 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[FileResult
     if export.rows_in == 0 and export.rows.columns.empty:
         empty = pd.DataFrame(columns=list(LOADED_COLUMNS))
         return FileResult(delivery.name, "", 0, empty, pd.DataFrame()), None
-    result = to_canonical(
-        export.rows,
-        config,
-        source_file=delivery.name,
-        business_date=delivery.business_date,
-        source_rows=export.rows.index,
-        malformed=export.malformed,
-    )
-    if result.unexpected_columns:
-        log.warning(
-            "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
-            delivery.path,
-            list(result.unexpected_columns),
-        )
-    return result, export.encoding
+    check_columns(list(export.rows.columns), config, delivery.name, delivery.business_date)
+    rows = RawFile(export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed)
+    return rows, export.encoding
+
+
+def map_new_files(plans: list[Plan], config: DatasetConfig) -> None:
+    """Map every new file of the nights' plans onto canonical lines, in one `to_canonical_many` call."""
+    pending = [
+        (night, i) for night in plans for i, new in enumerate(night.new_files) if isinstance(new[2], RawFile)
+    ]
+    results = to_canonical_many([night.new_files[i][2] for night, i in pending], config)
+    for (night, i), result in zip(pending, results, strict=True):
+        delivery, checksum, _, encoding = night.new_files[i]
+        night.new_files[i] = (delivery, checksum, dataclasses.replace(result, file_sha256=checksum), encoding)
+        if result.unexpected_columns:
+            log.warning(
+                "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
+                delivery.path,
+                list(result.unexpected_columns),
+            )
 
 
 @dataclass
 class Plan:
-    """What a night does with its deliveries: the files to land, the duplicates to account, a refusal."""
+    """What a night does with its deliveries: the files to land, the duplicates to account, a refusal.
 
-    new_files: list[tuple[Delivery, str, FileResult, str | None]] = dataclasses.field(default_factory=list)
+    A new file holds its rows as read (`RawFile`) until `map_new_files` maps them (`FileResult`)."""
+
+    new_files: list[tuple[Delivery, str, RawFile | FileResult, str | None]] = dataclasses.field(
+        default_factory=list
+    )
     duplicates: list[tuple[Delivery, str, str]] = dataclasses.field(default_factory=list)
     refusal: Refusal | None = None
+    # what had landed before the night: a loaded file of its own day, and the latest day with a loaded file
+    day_landed_before: bool = False
+    latest_landed: dt.date | None = None
+
+
+@dataclass
+class Manifest:
+    """What has landed, as a night's plan reads it: read from `monitoring.ingest_runs` once, then carried forward
+    night by night, so a bulk load of hundreds of nights does not re-read a growing table for each.
+
+    Attributes:
+        recorded: (business date, file name) -> (SHA-256, bytes) of every landed file (loaded or duplicate).
+        first_delivery: SHA-256 -> `<day>/<name>` of the loaded file with those bytes and at least one row.
+        loaded_days: the days with a loaded file.
+    """
+
+    recorded: dict[tuple[dt.date, str], tuple[str, int]]
+    first_delivery: dict[str, str]
+    loaded_days: set[dt.date]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Manifest:
+        """From `accounting.landed_manifest`."""
+        manifest = cls({}, {}, set())
+        for row in frame.itertuples(index=False):
+            manifest.add(
+                row.business_date, row.source_file, row.file_sha256, row.file_bytes, row.status, row.rows_in
+            )
+        return manifest
+
+    def add(self, day: dt.date, name: str, checksum: str, size: int, status: str, rows_in: int) -> None:
+        self.recorded[(day, name)] = (checksum, size)
+        if status == accounting.STATUS_LOADED:
+            self.loaded_days.add(day)
+            # files without rows (a closed day's header-only export) are alike by nature, not duplicates
+            if rows_in > 0:
+                self.first_delivery[checksum] = f"{day.isoformat()}/{name}"
+
+    def land(self, night: Plan) -> None:
+        """Add a planned night's new files and duplicates."""
+        for d, checksum, read, _ in night.new_files:
+            self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_LOADED, read.rows_in)
+        for d, checksum, _ in night.duplicates:
+            self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_DUPLICATE, 0)
 
 
 def plan(
-    manifest: pd.DataFrame,
+    manifest: Manifest,
     found: list[Delivery],
     config: DatasetConfig,
     business_date: dt.date,
@@ -140,17 +214,12 @@ def plan(
 
     A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
     landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
-    recorded = {
-        (row.business_date, row.source_file): (row.file_sha256, row.file_bytes)
-        for row in manifest.itertuples(index=False)
-    }
-    # files without rows (a closed day's header-only export) are alike by nature, not duplicates of each other
-    first_delivery = {
-        row.file_sha256: f"{row.business_date.isoformat()}/{row.source_file}"
-        for row in manifest.itertuples(index=False)
-        if row.status == accounting.STATUS_LOADED and row.rows_in > 0
-    }
-    result = Plan()
+    recorded = manifest.recorded
+    first_delivery = dict(manifest.first_delivery)
+    result = Plan(
+        day_landed_before=business_date in manifest.loaded_days,
+        latest_landed=max(manifest.loaded_days, default=None),
+    )
     for delivery in found:
         key = (delivery.business_date, delivery.name)
         if key in recorded and delivery.business_date != business_date and recorded[key][1] == delivery.size:
@@ -178,9 +247,9 @@ def plan(
         except IngestError as error:
             result.refusal = Refusal(delivery, checksum, str(error))
             return result
-        result.new_files.append(
-            (delivery, checksum, dataclasses.replace(read, file_sha256=checksum), encoding)
-        )
+        if isinstance(read, FileResult):
+            read = dataclasses.replace(read, file_sha256=checksum)
+        result.new_files.append((delivery, checksum, read, encoding))
         if read.rows_in:
             first_delivery[checksum] = f"{delivery.business_date.isoformat()}/{delivery.name}"
     return result
@@ -193,36 +262,50 @@ def _scrubbed_alike(settings: Settings | None, delivery: Delivery, landed_sha: s
     return copy.exists() and lake.sha256_of(copy) == checksum
 
 
-def ingest_day(
+def ingest_days(
     connection: duckdb.DuckDBPyConnection,
     settings: Settings,
     config: DatasetConfig,
-    business_date: dt.date,
-    found: list[Delivery],
+    nights: list[tuple[dt.date, list[Delivery]]],
     *,
     ingested_at: dt.datetime,
     run_id: str,
-) -> dict:
-    """Land the day's new files, account for every delivery, and summarise the day.
+) -> list[dict]:
+    """Ingest nights in order: land each one's new files, account for every delivery, and summarise each day.
+
+    Each night is planned against what the nights before it landed and ends exactly as it would alone; the
+    nights share one pass of the rules over their new files (`to_canonical_many`), one link-store update and one
+    accounting transaction, because those cost per call far more than per line (one night is a list of one).
+
+    Returns:
+        one summary per night (`jobs.ingest.run`'s).
 
     Raises:
-        IngestError: a file was refused (accounted as `refused` first), or an open day holds no valid line.
+        IngestError: the first night with a refused file (accounted as `refused` first) or, on an open day, no
+            valid line; the nights before it have landed.
     """
-    manifest = accounting.landed_manifest(connection)
-    night = plan(manifest, found, config, business_date, settings)
-    record = dict(run_date=business_date, ingested_at=ingested_at, run_id=run_id)
-    if night.refusal is not None:
-        d = night.refusal.delivery
-        row = accounting.file_row(
-            d.business_date, d.name, d.path, night.refusal.file_sha256, d.size,
-            status=accounting.STATUS_REFUSED, reason=night.refusal.reason,
-        )  # fmt: skip
-        accounting.record(connection, [row], [], [], **record)
-        raise IngestError(night.refusal.reason)
-    _check_day_has_lines(settings, config, business_date, manifest, night)
-    night.new_files = pseudonymised(settings, config, night.new_files)
+    landed = accounting.landed_manifest(connection)
+    manifest = Manifest.of(landed)
+    planned: list[tuple[dt.date, Plan]] = []
+    refused: tuple[dt.date, Refusal] | None = None
+    for business_date, found in nights:
+        night = plan(manifest, found, config, business_date, settings)
+        if night.refusal is not None:
+            refused = (business_date, night.refusal)
+            break
+        planned.append((business_date, night))
+        manifest.land(night)
+    map_new_files([night for _, night in planned], config)
+    failure: IngestError | None = None
+    for position, (business_date, night) in enumerate(planned):
+        try:
+            _check_day_has_lines(settings, config, business_date, night)
+        except IngestError as error:
+            failure, refused, planned = error, None, planned[:position]
+            break
 
-    for delivery, checksum, result, _ in night.new_files:
+    landing = pseudonymised(settings, config, [new for _, night in planned for new in night.new_files])
+    for delivery, checksum, result, _ in landing:
         lake.keep_landed_copy(
             delivery.path, lake.landed_copy(settings, delivery.business_date, checksum, delivery.name)
         )
@@ -231,6 +314,47 @@ def ingest_day(
                 lake.lake_file(settings, delivery.business_date, checksum),
                 result.loaded.assign(file_sha256=checksum),
             )
+    records, summaries = [], []
+    totals: dict[dt.date, dict[str, int]] = {}
+    _add_loaded(totals, landed.to_dict("records"))
+    for business_date, night in planned:
+        night.new_files, landing = landing[: len(night.new_files)], landing[len(night.new_files) :]
+        records.append(_night_record(night, business_date))
+        _add_loaded(totals, records[-1].rows)
+        summaries.append(_summary(config, business_date, night, totals))
+    accounting.record_nights(connection, records, ingested_at=ingested_at, run_id=run_id)
+    if any(len(r.loaded) for _, night in planned for _, _, r, _ in night.new_files):
+        lake.ensure_raw_view(connection, settings)
+    for summary in summaries:
+        log.info("ingested %s", summary)
+    if refused is not None:
+        business_date, refusal = refused
+        d = refusal.delivery
+        row = accounting.file_row(
+            d.business_date, d.name, d.path, refusal.file_sha256, d.size,
+            status=accounting.STATUS_REFUSED, reason=refusal.reason,
+        )  # fmt: skip
+        record = accounting.Night(business_date, [row], [], [])
+        accounting.record_nights(connection, [record], ingested_at=ingested_at, run_id=run_id)
+        raise IngestError(refusal.reason)
+    if failure is not None:
+        raise failure
+    return summaries
+
+
+def _add_loaded(totals: dict[dt.date, dict[str, int]], rows: list[dict]) -> None:
+    """Add the loaded files among accounting rows to each day's counts (`accounting.DAY_TOTALS`), which a night's
+    summary reports over every night that landed a file of that day."""
+    for row in rows:
+        if row["status"] == accounting.STATUS_LOADED:
+            day = totals.setdefault(row["business_date"], dict.fromkeys(accounting.DAY_TOTALS, 0))
+            day["files"] += 1
+            for count in ("rows_in", "rows_loaded", "rows_quarantined"):
+                day[count] += int(row[count])
+
+
+def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
+    """A landed night's accounting rows, quarantined rows and rebuild requests (its late files)."""
     rows = [
         accounting.file_row(d.business_date, d.name, d.path, checksum, d.size, r, encoding=encoding)
         for d, checksum, r, encoding in night.new_files
@@ -249,17 +373,29 @@ def ingest_day(
     quarantined = [
         r.quarantined.assign(file_sha256=c) for _, c, r, _ in night.new_files if len(r.quarantined)
     ]
-    # a new file for a day before the latest one already landed (or before tonight) arrived late
-    landed_before = manifest.loc[manifest["status"] == accounting.STATUS_LOADED, "business_date"]
-    latest = max([business_date, *landed_before])
-    late = [(d, c) for d, c, _, _ in night.new_files if d.business_date < latest]
-    requests = [{"business_date": d.business_date, "source_file": d.name, "file_sha256": c} for d, c in late]
-    accounting.record(connection, rows, quarantined, requests, **record)
-    if any(len(r.loaded) for _, _, r, _ in night.new_files):
-        lake.ensure_raw_view(connection, settings)
-    summary = {
+    requests = [
+        {"business_date": d.business_date, "source_file": d.name, "file_sha256": c}
+        for d, c in _late_files(night, business_date)
+    ]
+    return accounting.Night(business_date, rows, quarantined, requests)
+
+
+def _late_files(night: Plan, business_date: dt.date) -> list[tuple[Delivery, str]]:
+    """A new file for a day before the latest one already landed (or before tonight) arrived late."""
+    latest = max(business_date, night.latest_landed or business_date)
+    return [(d, c) for d, c, _, _ in night.new_files if d.business_date < latest]
+
+
+def _summary(
+    config: DatasetConfig,
+    business_date: dt.date,
+    night: Plan,
+    totals: dict[dt.date, dict[str, int]],
+) -> dict:
+    late = _late_files(night, business_date)
+    return {
         "business_date": business_date.isoformat(),
-        **accounting.day_totals(connection, business_date),
+        **totals.get(business_date, dict.fromkeys(accounting.DAY_TOTALS, 0)),
         "open_day": BusinessCalendar.from_config(config).is_open(business_date),
         "new_files": [f"{d.business_date.isoformat()}/{d.name}" for d, _, _, _ in night.new_files],
         "duplicates": {f"{d.business_date.isoformat()}/{d.name}": o for d, _, o in night.duplicates},
@@ -272,8 +408,6 @@ def ingest_day(
         },
         "encodings": {r.source_file: e for _, _, r, e in night.new_files if e},
     }
-    log.info("ingested %s", summary)
-    return summary
 
 
 def pseudonymised(
@@ -301,16 +435,13 @@ def pseudonymised(
 
 
 def _check_day_has_lines(
-    settings: Settings, config: DatasetConfig, business_date: dt.date, manifest: pd.DataFrame, night: Plan
+    settings: Settings, config: DatasetConfig, business_date: dt.date, night: Plan
 ) -> None:
     """An open day must end the night with at least one valid line landed (tonight or before)."""
     if not BusinessCalendar.from_config(config).is_open(business_date):
         return
     own_new = [r for d, _, r, _ in night.new_files if d.business_date == business_date]
-    own_landed = manifest[
-        (manifest["business_date"] == business_date) & (manifest["status"] == accounting.STATUS_LOADED)
-    ]
-    if not own_landed.empty or any(len(r.loaded) for r in own_new):
+    if night.day_landed_before or any(len(r.loaded) for r in own_new):
         return
     day_dir = settings.landing_dir / business_date.isoformat()
     own_duplicates = [original for d, _, original in night.duplicates if d.business_date == business_date]
