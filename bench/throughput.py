@@ -64,11 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(home)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
+    from daybreak.privacy.local_keys import ensure_local_keys
     from daybreak.settings import get_settings
     from jobs import ingest, transform
     from jobs.pipeline import landed_days
 
     settings = get_settings()
+    ensure_local_keys(settings)  # the privacy keys, as the demo makes them for a fresh home
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
     summary, simulate_seconds = simulate_history(settings.landing_dir, start, end, args.orders_per_day)
     lines = summary.lines_written
