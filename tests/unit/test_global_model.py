@@ -84,10 +84,10 @@ def test_it_cannot_be_fitted_one_series_at_a_time():
         fit_forecast(GLOBAL, ds, np.ones(60), ds[-7:] + pd.Timedelta(days=7), SeriesContext(freq="D"))
 
 
-def test_two_runs_give_the_same_forecasts():
+def test_two_runs_give_the_same_forecasts_whether_the_fits_run_side_by_side_or_not():
     tasks = _tasks(_panel())
 
-    first, second = run_all(tasks, max_workers=1), run_all(tasks, max_workers=1)
+    first, second = run_all(tasks, max_workers=1), run_all(tasks, max_workers=2)
 
     for a, b in zip(first, second, strict=True):
         pd.testing.assert_frame_equal(a.forecast, b.forecast)

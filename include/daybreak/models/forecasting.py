@@ -713,7 +713,7 @@ def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[
     """
     if not tasks:
         return []
-    tasks = with_panel_forecasts(tasks)
+    tasks = with_panel_forecasts(tasks, max_workers=max_workers)
     workers = min(max_workers or os.cpu_count() or 1, len(tasks))
     if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         return [run_series(task) for task in tasks]
@@ -722,13 +722,14 @@ def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[
         return list(pool.map(run_series, tasks, chunksize=1))
 
 
-def with_panel_forecasts(tasks: list[SeriesTask]) -> list[SeriesTask]:
+def with_panel_forecasts(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[SeriesTask]:
     """The tasks with their global candidates' forecasts (`SeriesTask.panel`), fitted across all series.
 
     Series that share an origin, a context and the backtest's shape share the fits: for every global spec a
     series backtests (a candidate on a retrain night) or scores with (its champion), one fit per backtest fold
     on every eligible series' history up to the fold's cutoff (the same cutoffs `backtest_cutoffs` gives each
-    series: they count back from the common origin), and one on the full histories. Each series then scores
+    series: they count back from the common origin), and one on the full histories. The fits are independent
+    and single-threaded, so they run side by side in up to `max_workers` processes. Each series then scores
     its share like any other candidate's, in its own selection and promotion gate. A fit that fails leaves its
     series a reason instead, never a failed night.
     """
@@ -747,17 +748,43 @@ def with_panel_forecasts(tasks: list[SeriesTask]) -> list[SeriesTask]:
         o = task.options
         key = (pd.Timestamp(task.origin), task.context, o.horizon, o.bt_horizon, o.bt_step, o.folds)
         groups.setdefault(key, []).append(index)
-    panels: dict[int, dict] = {}
+    entries: dict[tuple[int, str], dict] = {}
+    fits: list[tuple[str, pd.Timestamp | None, dict, tuple]] = []
     for members in groups.values():
         if any(i in wanted for i in members):
-            panels.update(_group_panel(tasks, members, wanted))
+            _plan_group(tasks, members, wanted, entries, fits)
+    workers = min(max_workers or os.cpu_count() or 1, len(fits))
+    jobs = [job for _, _, _, job in fits]
+    if workers < 2:
+        outcomes = [_panel_fit(job) for job in jobs]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(_panel_fit, jobs))
+    for (name, end, part, _), (bands, failure) in zip(fits, outcomes, strict=True):
+        for i in part:
+            entry = entries[(i, name)]
+            if failure is not None:
+                entry["reason"] = failure
+            elif end is None:
+                entry.update(final=bands[tasks[i].series_id], reason=None)
+            else:
+                entry["folds"][end] = bands[tasks[i].series_id]
+    panels: dict[int, dict] = {}
+    for (i, name), entry in entries.items():
+        panels.setdefault(i, {})[name] = entry
     return [dataclasses.replace(t, panel=panels[i]) if i in panels else t for i, t in enumerate(tasks)]
 
 
-def _group_panel(
-    tasks: list[SeriesTask], members: list[int], wanted: dict[int, list[dict]]
-) -> dict[int, dict]:
-    """The global fits of one group of series that share an origin and a context (see `with_panel_forecasts`)."""
+def _plan_group(
+    tasks: list[SeriesTask],
+    members: list[int],
+    wanted: dict[int, list[dict]],
+    entries: dict[tuple[int, str], dict],
+    fits: list,
+) -> None:
+    """The global fits of one group of series sharing an origin and a context (see `with_panel_forecasts`):
+    adds each series' empty entry per spec to `entries`, and each fit, `(label, fold end or None for the final
+    fit, the series in it, the job for _panel_fit)`, to `fits`."""
     first = tasks[members[0]]
     ctx, options = first.context, first.options
     origin = pd.Timestamp(first.origin)
@@ -769,16 +796,13 @@ def _group_panel(
     retrained = any(tasks[i].retrain and i in wanted for i in members)
     m = ctx.season_length
     offsets = [options.bt_horizon + options.bt_step * (options.folds - 1 - k) for k in range(options.folds)]
-    made: dict[int, dict] = {i: {} for i in members}
     for spec in specs:
         name = label(spec)
         reasons = {i: global_model.ineligible(spec, histories[i][1], ctx, options.horizon) for i in usable}
-        final_ids = [i for i in usable if reasons[i] is None]
-        entries = {
-            i: {"folds": {}, "final": None, "reason": reasons.get(i) or "no known non-zero value"}
-            for i in members
-        }
-        fits = [(None, options.horizon, {i: histories[i] for i in final_ids})]
+        for i in members:
+            reason = reasons.get(i, "no known non-zero value")
+            entries[(i, name)] = {"folds": {}, "final": None, "reason": reason}
+        planned = [(None, options.horizon, {i: histories[i] for i in usable if reasons[i] is None})]
         if retrained:
             for offset in offsets:
                 part = {}
@@ -790,27 +814,20 @@ def _group_panel(
                     ):
                         part[i] = (ds[:cutoff], y[:cutoff])
                 if part:
-                    end = next(iter(part.values()))[0][-1]
-                    fits.append((end, options.bt_horizon, part))
-        for end, horizon, part in fits:
-            if not part:
-                continue
-            keyed = {tasks[i].series_id: value for i, value in part.items()}
-            try:
-                bands = global_model.fit_predict_panel(spec, keyed, horizon, ctx)
-            except Exception as error:  # noqa: BLE001 - a failed global fit leaves reasons, not a failed night
-                failure = f"the global fit failed: {type(error).__name__}: {str(error)[:200]}"
-                for i in part:
-                    entries[i]["reason"] = failure
-                continue
-            for i in part:
-                if end is None:
-                    entries[i].update(final=bands[tasks[i].series_id], reason=None)
-                else:
-                    entries[i]["folds"][end] = bands[tasks[i].series_id]
-        for i in members:
-            made[i][name] = entries[i]
-    return made
+                    planned.append((next(iter(part.values()))[0][-1], options.bt_horizon, part))
+        for end, horizon, part in planned:
+            if part:
+                keyed = {tasks[i].series_id: value for i, value in part.items()}
+                fits.append((name, end, part, (spec, keyed, horizon, ctx)))
+
+
+def _panel_fit(job: tuple) -> tuple[dict | None, str | None]:
+    """One global fit: (bands per series, None), or (None, why it failed) - a failure never fails the night."""
+    spec, keyed, horizon, ctx = job
+    try:
+        return global_model.fit_predict_panel(spec, keyed, horizon, ctx), None
+    except Exception as error:  # noqa: BLE001 - a failed global fit leaves reasons, not a failed night
+        return None, f"the global fit failed: {type(error).__name__}: {str(error)[:200]}"
 
 
 def _warm_up() -> None:
