@@ -810,7 +810,7 @@ def _plan_group(
                     ds, y = histories[i]
                     cutoff = len(y) - offset
                     if cutoff >= max(2 * m + 2, 3) and not global_model.ineligible(
-                        spec, y[:cutoff], ctx, options.bt_horizon
+                        spec, y[:cutoff], ctx, options.bt_horizon, options.horizon
                     ):
                         part[i] = (ds[:cutoff], y[:cutoff])
                 if part:
@@ -818,14 +818,14 @@ def _plan_group(
         for end, horizon, part in planned:
             if part:
                 keyed = {tasks[i].series_id: value for i, value in part.items()}
-                fits.append((name, end, part, (spec, keyed, horizon, ctx)))
+                fits.append((name, end, part, (spec, keyed, horizon, ctx, options.horizon)))
 
 
 def _panel_fit(job: tuple) -> tuple[dict | None, str | None]:
     """One global fit: (bands per series, None), or (None, why it failed) - a failure never fails the night."""
-    spec, keyed, horizon, ctx = job
+    spec, keyed, horizon, ctx, reach = job
     try:
-        return global_model.fit_predict_panel(spec, keyed, horizon, ctx), None
+        return global_model.fit_predict_panel(spec, keyed, horizon, ctx, reach), None
     except Exception as error:  # noqa: BLE001 - a failed global fit leaves reasons, not a failed night
         return None, f"the global fit failed: {type(error).__name__}: {str(error)[:200]}"
 
