@@ -7,9 +7,14 @@ Holdout: the last `--holdout` days (90) of every series. In one run, on the same
 2. a plain loop fitting default `Prophet()` per series and predicting the holdout dates (one process);
 3. a Daybreak normal night: each series' champion from step 1 refit (warm-started) on the same history, scored;
 4. the baseline, what a user writes first: Prophet's quickstart per series in a plain loop
-   (`make_future_dataframe` + `predict`, which predicts the history too).
+   (`make_future_dataframe` + `predict`, which predicts the history too);
+5. a retrain night with the global candidate (`global_lgbm`, one LightGBM model across all series) competing
+   beside the per-series candidates of step 1 (step 1 runs without it whatever `store_item.yml` says);
+6. the global candidate alone: one fit across all series on the full training history, forecasting the
+   holdout (what a normal night whose champions are all global costs), with its sMAPE and interval coverage.
 
-Steps 2 to 4 run back to back so that they see similar load from anything else on the machine; CPU seconds
+`--no-global` leaves out steps 5 and 6; `--global-only` runs step 6 alone (the global candidate's accuracy on
+many series without the hours the per-series steps take). Steps 2 to 4 run back to back so that they see similar load from anything else on the machine; CPU seconds
 (this process and its workers) are printed beside the wall times for the same reason. Accuracy is mean sMAPE
 (percent) over series against the holdout. The engine is the same `run_all` the forecast job calls; the job's
 warehouse reads and writes are not included.
@@ -102,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ensemble-top", type=int, help="override store_item.yml's ensemble_top (0: no ensembles)"
     )
+    parser.add_argument(
+        "--no-global", action="store_true", help="leave out the global candidate's runs (steps 5 and 6)"
+    )
+    parser.add_argument(
+        "--global-only",
+        action="store_true",
+        help="only step 6, the global candidate alone: its accuracy and coverage on every series, quickly",
+    )
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore")
@@ -112,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.calendar import BusinessCalendar
     from daybreak.datasets import load_dataset_config
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import CalendarDays, SeriesContext
-    from daybreak.models.forecasting import SeriesTask, run_all
+    from daybreak.models.candidates import GLOBAL_MODELS, CalendarDays, SeriesContext, label
+    from daybreak.models.forecasting import SeriesTask, run_all, with_panel_forecasts
 
     frame = load(args.source, args.series)
     last = frame["ds"].max()
@@ -132,14 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     section = dataclasses.replace(config.forecasting, backtest=backtest)
     if args.ensemble_top is not None:
         section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
-    options = section.options(args.holdout)
+    shipped = section.options(args.holdout)
+    global_spec = next(
+        (c for c in shipped.candidates if c["name"] in GLOBAL_MODELS), {"name": "global_lgbm", "params": {}}
+    )
+    per_series = tuple(c for c in shipped.candidates if c["name"] not in GLOBAL_MODELS)
+    options = dataclasses.replace(shipped, candidates=per_series)
+    with_global = dataclasses.replace(shipped, candidates=(*per_series, global_spec))
     calendar = BusinessCalendar.from_config(config).frame(frame["ds"].min().date(), last.date())
     context = SeriesContext(
         freq="D", seed=DEFAULT_SEED, calendar=CalendarDays.from_frame(calendar), non_negative=True
     )
     groups = list(train.groupby("series_id", sort=True))
 
-    def tasks(champions: dict | None) -> list[SeriesTask]:
+    def tasks(champions: dict | None, options=options) -> list[SeriesTask]:
         return [
             SeriesTask(
                 series_id=sid,
@@ -154,12 +173,43 @@ def main(argv: list[str] | None = None) -> int:
             for sid, g in groups
         ]
 
+    if args.global_only:
+        global_champions = {
+            sid: {"version": "bench", "spec": global_spec, "state": None} for sid, _ in groups
+        }
+        alone, alone_seconds, alone_cpu = timed(lambda: with_panel_forecasts(tasks(global_champions)))
+        made = {t.series_id: t.panel[label(global_spec)]["final"] for t in alone}
+        made = {sid: f for sid, f in made.items() if f is not None}
+        inside = {
+            level: np.mean(
+                [
+                    np.mean((f[f"yhat_lower_{level}"] <= actual[s]) & (actual[s] <= f[f"yhat_upper_{level}"]))
+                    for s, f in made.items()
+                ]
+            )
+            for level in ("80", "95")
+        }
+        print(
+            f"global candidate alone, {label(global_spec)}: {len(made)} series forecast, wall {alone_seconds:.1f} s, "
+            f"CPU {alone_cpu:.1f} s, mean sMAPE {np.mean([smape(actual[s], f['yhat']) for s, f in made.items()]):.3f}, "
+            f"coverage 80% -> {inside['80']:.3f}, 95% -> {inside['95']:.3f}"
+        )
+        return 0
     retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
     champions = {
         r.series_id: {"version": "bench", "spec": r.challenger["spec"], "state": r.challenger["state"]}
         for r in retrained
     }
+    if not args.no_global:
+        retrained_global, global_retrain_seconds, global_retrain_cpu = timed(
+            lambda: run_all(tasks(None, with_global), max_workers=args.workers)
+        )
     lean, lean_seconds, lean_cpu = timed(lambda: plain_prophet_loop(train, holdout_dates, quickstart=False))
+    if not args.no_global:
+        global_champions = {
+            sid: {"version": "bench", "spec": global_spec, "state": None} for sid, _ in groups
+        }
+        alone, alone_seconds, alone_cpu = timed(lambda: with_panel_forecasts(tasks(global_champions)))
     refit, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
     baseline, baseline_seconds, baseline_cpu = timed(
         lambda: plain_prophet_loop(train, holdout_dates, quickstart=True)
@@ -168,15 +218,18 @@ def main(argv: list[str] | None = None) -> int:
     def mean_smape(forecasts: dict[str, np.ndarray]) -> float:
         return float(np.mean([smape(actual[s], forecasts[s]) for s in actual]))
 
-    def coverage(results, level: str) -> float:
+    def coverage(forecasts: dict[str, dict], level: str) -> float:
         inside = [
             np.mean(
-                (r.forecast[f"yhat_lower_{level}"].to_numpy() <= actual[r.series_id])
-                & (actual[r.series_id] <= r.forecast[f"yhat_upper_{level}"].to_numpy())
+                (np.asarray(f[f"yhat_lower_{level}"]) <= actual[sid])
+                & (actual[sid] <= np.asarray(f[f"yhat_upper_{level}"]))
             )
-            for r in results
+            for sid, f in forecasts.items()
         ]
         return float(np.mean(inside))
+
+    def bands(results) -> dict[str, dict]:
+        return {r.series_id: r.forecast for r in results}
 
     baseline_smape = mean_smape(baseline)
     selected_smape = mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in retrained})
@@ -184,15 +237,36 @@ def main(argv: list[str] | None = None) -> int:
     winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
     fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained + refit)
 
-    print()
-    print(f"{'run':52} {'wall s':>8} {'x loop':>7} {'CPU s':>8} {'mean sMAPE':>11}")
-    for name, wall, cpu, score in (
+    runs = [
         ("plain loop: Prophet quickstart per series", baseline_seconds, baseline_cpu, baseline_smape),
         ("plain loop: default Prophet, holdout dates only", lean_seconds, lean_cpu, mean_smape(lean)),
         ("Daybreak retrain night (backtests + selection)", retrain_seconds, retrain_cpu, selected_smape),
         ("Daybreak normal night (champion refit + score)", night_seconds, night_cpu, night_smape),
-    ):
-        print(f"{name:52} {wall:8.1f} {wall / baseline_seconds:7.2f} {cpu:8.1f} {score:11.3f}")
+    ]
+    if not args.no_global:
+        global_final = {t.series_id: t.panel[label(global_spec)]["final"] for t in alone}
+        runs += [
+            (
+                "Daybreak retrain night with the global candidate",
+                global_retrain_seconds,
+                global_retrain_cpu,
+                mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in retrained_global}),
+            ),
+            (
+                "global candidate alone (one fit, all series)",
+                alone_seconds,
+                alone_cpu,
+                mean_smape({s: f["yhat"] for s, f in global_final.items() if f is not None}),
+            ),
+        ]
+    print()
+    print(f"{'run':52} {'wall s':>8} {'x loop':>7} {'x lean':>7} {'CPU s':>8} {'mean sMAPE':>11}")
+    for name, wall, cpu, score in runs:
+        print(
+            f"{name:52} {wall:8.1f} {wall / baseline_seconds:7.2f} {wall / lean_seconds:7.2f} {cpu:8.1f} "
+            f"{score:11.3f}"
+        )
+    print("(x loop: against the quickstart loop; x lean: against the holdout-only default-Prophet loop)")
     print()
     print(
         f"Daybreak's selected forecasts: mean sMAPE {100 * (1 - selected_smape / baseline_smape):.1f}% below the loop's"
@@ -202,10 +276,30 @@ def main(argv: list[str] | None = None) -> int:
         f"(bound 0.5), {night_seconds / lean_seconds:.2f} against the holdout-only loop; {args.workers} workers"
     )
     print(
-        f"holdout coverage, selected forecasts: 80% -> {coverage(retrained, '80'):.3f}, 95% -> {coverage(retrained, '95'):.3f}"
+        f"holdout coverage, selected forecasts: 80% -> {coverage(bands(retrained), '80'):.3f}, "
+        f"95% -> {coverage(bands(retrained), '95'):.3f}"
     )
     print(f"fallbacks flagged: {fallbacks}")
     print("winners:")
     for name, count in winners.items():
         print(f"  {count:4d}  {name}")
+    if not args.no_global:
+        print()
+        print(
+            f"global candidate: {label(global_spec)}; {sum(f is None for f in global_final.values())} ineligible"
+        )
+        covered = {s: f for s, f in global_final.items() if f is not None}
+        print(
+            f"holdout coverage, global candidate alone: 80% -> {coverage(covered, '80'):.3f}, "
+            f"95% -> {coverage(covered, '95'):.3f}"
+        )
+        print(
+            f"holdout coverage, selected with the global candidate: 80% -> "
+            f"{coverage(bands(retrained_global), '80'):.3f}, 95% -> {coverage(bands(retrained_global), '95'):.3f}"
+        )
+        print("winners with the global candidate:")
+        for name, count in (
+            pd.Series([r.selection["scoring_model"] for r in retrained_global]).value_counts().items()
+        ):
+            print(f"  {count:4d}  {name}")
     return 0

@@ -139,7 +139,9 @@ _RUN_ID = _c(
 )
 _SERIES = _key("series_id", "VARCHAR", "The series (`location|product_id`, or as the dataset defines it).")
 _MODEL = _c(
-    "model", "VARCHAR", "The model that made the row: seasonal_naive, prophet, auto_ets, ... or ensemble."
+    "model",
+    "VARCHAR",
+    "The model that made the row: seasonal_naive, prophet, auto_ets, ..., global_lgbm or ensemble.",
 )
 _MODEL_VERSION = _c(
     "model_version", "VARCHAR", "The registry version (registry.model_versions.version) whose model scored."

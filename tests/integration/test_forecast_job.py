@@ -43,9 +43,14 @@ TABLES = (
 
 @pytest.fixture()
 def settings(tmp_path) -> Settings:
+    return _warehouse(tmp_path, FIRST_DAY)
+
+
+def _warehouse(tmp_path, first_day: dt.date) -> Settings:
+    """A warehouse with the three series' daily marts from `first_day` to TUESDAY, and the calendar."""
     settings = Settings(home=tmp_path / "home", dataset="synthetic")
     rng = np.random.default_rng(5)
-    days = pd.date_range(FIRST_DAY, TUESDAY, freq="D")
+    days = pd.date_range(first_day, TUESDAY, freq="D")
     t = np.arange(len(days))
     frames = []
     for i, series_id in enumerate(SERIES):
@@ -53,7 +58,7 @@ def settings(tmp_path) -> Settings:
         frames.append(pd.DataFrame({"series_id": series_id, "sales_date": days.date, "revenue": revenue}))
     daily = pd.concat(frames, ignore_index=True).assign(units=lambda f: (f["revenue"] / 10).round())
     calendar = BusinessCalendar.from_config(load_dataset_config("synthetic")).frame(
-        FIRST_DAY, TUESDAY + dt.timedelta(days=90)
+        first_day, TUESDAY + dt.timedelta(days=90)
     )
     with connect(settings.warehouse_path) as connection:
         connection.execute("create schema marts")
@@ -175,6 +180,33 @@ def test_two_nights_two_versions_and_a_rerun_reproduces_every_table(settings, fo
     _night(SUNDAY, settings, run_id="rerun-a")
     _night(MONDAY, settings, run_id="rerun-b")
     assert _checksums(settings) == before
+
+
+def test_the_global_candidate_competes_in_the_night_and_serves_as_champion(tmp_path, forecasting):
+    # given eight months of history: the global model needs 147 days at the oldest of the 3 folds
+    settings = _warehouse(tmp_path, dt.date(2023, 8, 1))
+    forecasting(candidates=["seasonal_naive", {"model": "global_lgbm", "learning_rate": 0.1}])
+
+    # when a retraining night and a normal night run
+    sunday = _night(SUNDAY, settings)
+    monday = _night(MONDAY, settings)
+
+    # then the global model is backtested on every series' folds and, where it wins, serves the next night
+    backtests = _rows(settings, "select * from predictions.backtest_metrics where model = 'global_lgbm'")
+    assert set(backtests["series_id"]) == set(SERIES)
+    assert backtests.groupby("series_id")["fold"].nunique().eq(3).all()
+    naive = _rows(settings, "select * from predictions.backtest_metrics where model = 'seasonal_naive'")
+    assert sorted(backtests["cutoff"].unique()) == sorted(naive["cutoff"].unique()), "the same folds"
+    assert sunday["models"].get("global_lgbm(learning_rate=0.1)", 0) >= 1, sunday["models"]
+    assert sunday["fallbacks"] == 0
+    assert monday["models"] == sunday["models"] and monday["fallbacks"] == 0
+    forecasts = _rows(
+        settings,
+        "select * from predictions.forecasts where as_of_date = ? and model = 'global_lgbm'",
+        [MONDAY],
+    )
+    assert (forecasts["yhat_lower_95"] <= forecasts["yhat_lower_80"]).all()
+    assert (forecasts["yhat_upper_80"] <= forecasts["yhat_upper_95"]).all()
 
 
 def test_a_weak_challenger_is_not_promoted(settings, forecasting):

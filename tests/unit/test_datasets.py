@@ -133,6 +133,7 @@ def test_forecasting_section_defaults_and_search_expansion():
                 "candidates": [
                     "auto_ets",
                     {"model": "prophet", "seasonality_mode": "search", "regressors": ["closed"]},
+                    {"model": "global_lgbm", "n_estimators": 200, "transform": "log1p"},
                 ],
                 "backtest": {"folds": 4, "horizon": 14, "step": 7},
                 "selection_metric": "smape",
@@ -147,7 +148,9 @@ def test_forecasting_section_defaults_and_search_expansion():
         ("auto_ets", None),
         ("prophet", "additive"),
         ("prophet", "multiplicative"),
+        ("global_lgbm", None),
     ]
+    assert config.candidates[-1]["params"] == {"n_estimators": 200, "transform": "log1p"}
     assert config.is_retrain_day(dt.date(2024, 5, 1)) and not config.is_retrain_day(dt.date(2024, 5, 2))
     options = config.options(horizon=28)
     assert (options.folds, options.bt_horizon, options.bt_step, options.metric) == (4, 14, 7, "smape")
@@ -187,6 +190,7 @@ def test_segmentation_section_is_parsed_with_defaults():
     [
         ({"candidates": ["arima_deluxe"]}, "unknown model"),
         ({"candidates": [{"model": "auto_ets", "season_length": 7}]}, "does not take"),
+        ({"candidates": [{"model": "global_lgbm", "conformal_windows": 1}]}, "at least 2"),
         ({"retrain": "hourly"}, r"forecasting\.retrain: Input should be 'daily', 'weekly' or 'monthly'"),
         ({"selection_metric": "mape"}, "selection_metric"),
         (

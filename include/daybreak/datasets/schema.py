@@ -415,7 +415,9 @@ class ForecastingConfig:
         tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES),
         description="Models that compete: a model name, or a mapping with `model:` and its parameters "
         "(daybreak.models.candidates); prophet's `seasonality_mode: search` stands for additive and "
-        "multiplicative. Default: seasonal_naive and prophet.",
+        "multiplicative; `global_lgbm` is one LightGBM model fitted across all the dataset's series "
+        "(n_estimators, learning_rate, num_leaves, conformal_windows, transform), scored per series like the "
+        "others. Default: seasonal_naive and prophet.",
     )
     backtest: Backtest = Field(default_factory=Backtest, description="How candidates are backtested.")
     selection_metric: Literal["mase", "smape", "rmse"] = Field(

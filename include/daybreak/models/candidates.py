@@ -2,7 +2,8 @@
 
 Candidates: `seasonal_naive` (the baseline every other model must beat, and the fallback), `prophet` (the
 calendar's holidays, calendar regressors, additive or multiplicative seasonality, optional log1p transform), and
-statsforecast's `auto_ets`, `auto_arima`, `mstl` and `theta`.
+statsforecast's `auto_ets`, `auto_arima`, `mstl` and `theta`; and `global_lgbm`, one LightGBM model across all
+series (`daybreak.models.global_model`), which `forecasting.run_all` fits once for every series instead.
 
 A spec is a plain dict, `{"name": ..., "params": {...}}`, so it pickles to worker processes, serialises to the
 registry as JSON and compares by value. A *search* spec (`auto_ets` with no `model`) lets the model choose its
@@ -35,7 +36,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MODEL_NAMES = ("seasonal_naive", "prophet", "auto_ets", "auto_arima", "mstl", "theta", "ensemble")
+MODEL_NAMES = (
+    "seasonal_naive",
+    "prophet",
+    "auto_ets",
+    "auto_arima",
+    "mstl",
+    "theta",
+    "global_lgbm",
+    "ensemble",
+)
+GLOBAL_MODELS = ("global_lgbm",)
+"""Candidates fitted once across every series of a dataset (`daybreak.models.global_model`), not per series."""
+GLOBAL_PARAMS = ("n_estimators", "learning_rate", "num_leaves", "conformal_windows", "transform")
+"""What a global_lgbm spec may set (defaults in `daybreak.models.global_model.DEFAULTS`)."""
 STATSFORECAST_MODELS = ("auto_ets", "auto_arima", "mstl", "theta")
 BAND_COLUMNS = ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
 NORMAL_Z = {"80": 1.2815515655446004, "95": 1.959963984540054}
@@ -187,6 +201,7 @@ def check_spec(candidate: dict) -> dict:
         "auto_arima": ("order", "seasonal_order", "include_mean", "include_drift"),
         "mstl": ("season_lengths",),
         "theta": ("model",),
+        "global_lgbm": GLOBAL_PARAMS,
         "ensemble": ("members",),
     }[name]
     if unknown := sorted(set(params) - set(allowed)):
@@ -200,7 +215,26 @@ def check_spec(candidate: dict) -> dict:
             raise CandidateError(
                 f"unknown regressors {bad}; calendar regressors are {list(CALENDAR_REGRESSORS)}"
             )
+    if name == "global_lgbm":
+        _check_global(params)
     return {"name": name, "params": dict(sorted(params.items()))}
+
+
+def _check_global(params: dict) -> None:
+    if params.get("transform", "none") not in ("none", "log1p"):
+        raise CandidateError("global_lgbm transform must be none or log1p")
+    if int(params.get("conformal_windows", 2)) < 2:
+        raise CandidateError(
+            "global_lgbm conformal_windows must be at least 2 (conformal intervals need two)"
+        )
+    if (
+        int(params.get("n_estimators", 1)) < 1
+        or int(params.get("num_leaves", 2)) < 2
+        or not 0 < float(params.get("learning_rate", 0.1)) <= 1
+    ):
+        raise CandidateError(
+            "global_lgbm needs n_estimators >= 1, num_leaves >= 2 and 0 < learning_rate <= 1"
+        )
 
 
 def label(candidate: dict) -> str:
@@ -275,6 +309,10 @@ def fit_forecast(
 
 def _fit(candidate, ds, y, future, ctx, state, components) -> Fitted:
     name = candidate["name"]
+    if name in GLOBAL_MODELS:
+        raise CandidateError(
+            f"{name} is fitted across all series at once (forecasting.run_all), not one series at a time"
+        )
     if name == "seasonal_naive":
         return Fitted(seasonal_naive(y, len(future), ctx.season_length), candidate)
     if name == "prophet":

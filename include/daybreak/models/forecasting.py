@@ -33,8 +33,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from daybreak.models import global_model
 from daybreak.models.candidates import (
     BAND_COLUMNS,
+    GLOBAL_MODELS,
+    Fitted,
     SeriesContext,
     calendar_bands,
     check_spec,
@@ -130,6 +133,9 @@ class SeriesTask:
         decision: `decide` (apply the promotion rule), or the outcome already recorded for this night's version,
             `promote` or `reject` (a rerun repeats what the first run decided).
         decision_reason: the recorded reason, with a recorded decision.
+        panel: the global candidates' forecasts for this series, made across all series by `run_all`
+            (`with_panel_forecasts`): label -> `{"folds": {fold's last training period: bands}, "final": bands
+            or None, "reason": why the series has none, or None}`.
     """
 
     series_id: str
@@ -143,6 +149,7 @@ class SeriesTask:
     decision: str = "decide"
     decision_reason: str | None = None
     components: bool = True
+    panel: dict | None = None
 
 
 @dataclasses.dataclass
@@ -452,7 +459,9 @@ def _run_series(task: SeriesTask) -> SeriesResult:
             raise ValueError(f"series {task.series_id!r}: no champion to refit and retrain is off")
         scoring_spec, scoring_state = task.champion["spec"], task.champion.get("state")
 
-    fitted, fallback = _final_fit(scoring_spec, ds, y, future, ctx, scoring_state, options, task.components)
+    fitted, fallback = _final_fit(
+        scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel
+    )
     if fallback:
         selection["fallback_reason"] = "; ".join(r for r in (selection["fallback_reason"], fallback) if r)
         if scoring_role == "challenger" and task.decision == "decide" and task.champion is not None:
@@ -467,6 +476,7 @@ def _run_series(task: SeriesTask) -> SeriesResult:
                 task.champion.get("state"),
                 options,
                 task.components,
+                task.panel,
             )
             if not again:
                 fitted, scoring_role = refit, "champion"
@@ -524,8 +534,17 @@ def _fold_frame(folds: dict, spec: dict, best: dict, ds, y, horizon: int) -> pd.
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(FOLD_COLUMNS))
 
 
-def _final_fit(spec, ds, y, future, ctx, state, options, components):
-    """Fit the scoring model on the whole history; on failure or timeout the seasonal naive, with the reason."""
+def _final_fit(spec, ds, y, future, ctx, state, options, components, panel=None):
+    """Fit the scoring model on the whole history; on failure or timeout the seasonal naive, with the reason.
+
+    A global candidate was fitted across all series already (`with_panel_forecasts`): its forecast is looked up.
+    """
+    if spec["name"] in GLOBAL_MODELS:
+        made = (panel or {}).get(label(spec)) or {"final": None, "reason": "no global forecast was made"}
+        if made["final"] is not None:
+            return Fitted(made["final"], spec), None
+        reason = f"{label(spec)} cannot fit: {made['reason']}"
+        return fit_forecast(BASELINE, ds, y, future, ctx), reason
     reason = ineligible(spec, y, ctx)
     if reason is None:
         try:
@@ -575,6 +594,13 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
         name = label(candidate)
         if name in results:
             continue
+        if candidate["name"] in GLOBAL_MODELS:
+            folds, reason = _panel_folds(task.panel, candidate, ds, y, cutoffs, options.bt_horizon, m)
+            if reason:
+                skipped[name] = reason
+            else:
+                results[name] = {"role": role, "spec": candidate, "folds": folds}
+            continue
         if reason := ineligible(candidate, y, ctx):
             skipped[name] = reason
             continue
@@ -601,7 +627,13 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
         results[name] = {"role": role, "spec": candidate, "folds": folds}
     ranked = [n for n, r in results.items() if r["role"] in ("baseline", "candidate")]
     if options.ensemble_top >= 2:
-        finite = [n for n in ranked if np.isfinite(_score(results[n], options.metric))]
+        # a global member could not be refitted per series, so ensembles are of per-series models
+        finite = [
+            n
+            for n in ranked
+            if np.isfinite(_score(results[n], options.metric))
+            and results[n]["spec"]["name"] not in GLOBAL_MODELS
+        ]
         top = sorted(finite, key=lambda n: (_score(results[n], options.metric), ranked.index(n)))[
             : options.ensemble_top
         ]
@@ -647,6 +679,32 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
     }
 
 
+def _panel_folds(
+    panel: dict | None,
+    candidate: dict,
+    ds: pd.DatetimeIndex,
+    y: np.ndarray,
+    cutoffs: list[int],
+    horizon: int,
+    m: int,
+) -> tuple[list, str | None]:
+    """A global candidate's backtest folds for this series from the fits across all series: (folds, None), or
+    ([], why not) when a fold has no forecast (the series was too short at that cutoff, or the fit failed)."""
+    made = (panel or {}).get(label(candidate))
+    if made is None:
+        return [], "no global forecast was made"
+    if made["reason"]:
+        return [], made["reason"]
+    folds = []
+    for cutoff in cutoffs:
+        bands = made["folds"].get(ds[cutoff - 1])
+        if bands is None:
+            return [], f"too short for the global model at the fold ending {ds[cutoff - 1].date()}"
+        test_end = cutoff + horizon
+        folds.append((cutoff, bands, fold_metrics(y[cutoff:test_end], bands, y[:cutoff], m)))
+    return folds, None
+
+
 def _score(result: dict, metric: str) -> float:
     values = [f[2][metric] for f in result["folds"] if np.isfinite(f[2][metric])]
     return float(np.mean(values)) if values else float("nan")
@@ -676,17 +734,126 @@ def _component_frame(parts: pd.DataFrame | None, future: pd.DatetimeIndex) -> pd
 def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[SeriesResult]:
     """`run_series` over many series, in worker processes when there are more than a handful.
 
-    Each series is independent, so the results do not depend on how the work is split; they come back in the
-    tasks' order.
+    The global candidates are fitted first, across all series (`with_panel_forecasts`); then each series is
+    independent, so the results do not depend on how the work is split; they come back in the tasks' order.
     """
     if not tasks:
         return []
+    tasks = with_panel_forecasts(tasks, max_workers=max_workers)
     workers = min(max_workers or os.cpu_count() or 1, len(tasks))
     if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         return [run_series(task) for task in tasks]
     _warm_up()  # forked workers inherit the imports instead of each paying
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
         return list(pool.map(run_series, tasks, chunksize=1))
+
+
+def with_panel_forecasts(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[SeriesTask]:
+    """The tasks with their global candidates' forecasts (`SeriesTask.panel`), fitted across all series.
+
+    Series that share an origin, a context and the backtest's shape share the fits: for every global spec a
+    series backtests (a candidate on a retrain night) or scores with (its champion), one fit per backtest fold
+    on every eligible series' history up to the fold's cutoff (the same cutoffs `backtest_cutoffs` gives each
+    series: they count back from the common origin), and one on the full histories. The fits are independent
+    and single-threaded, so they run side by side in up to `max_workers` processes. Each series then scores
+    its share like any other candidate's, in its own selection and promotion gate. A fit that fails leaves its
+    series a reason instead, never a failed night.
+    """
+    wanted: dict[int, list[dict]] = {}
+    for index, task in enumerate(tasks):
+        specs = [c for c in task.options.candidates if c["name"] in GLOBAL_MODELS] if task.retrain else []
+        champion = (task.champion or {}).get("spec")
+        if champion is not None and champion["name"] in GLOBAL_MODELS and champion not in specs:
+            specs.append(champion)
+        if specs:
+            wanted[index] = specs
+    if not wanted:
+        return tasks
+    groups: dict[tuple, list[int]] = {}
+    for index, task in enumerate(tasks):
+        o = task.options
+        key = (pd.Timestamp(task.origin), task.context, o.horizon, o.bt_horizon, o.bt_step, o.folds)
+        groups.setdefault(key, []).append(index)
+    entries: dict[tuple[int, str], dict] = {}
+    fits: list[tuple[str, pd.Timestamp | None, dict, tuple]] = []
+    for members in groups.values():
+        if any(i in wanted for i in members):
+            _plan_group(tasks, members, wanted, entries, fits)
+    workers = min(max_workers or os.cpu_count() or 1, len(fits))
+    jobs = [job for _, _, _, job in fits]
+    if workers < 2:
+        outcomes = [_panel_fit(job) for job in jobs]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(_panel_fit, jobs))
+    for (name, end, part, _), (bands, failure) in zip(fits, outcomes, strict=True):
+        for i in part:
+            entry = entries[(i, name)]
+            if failure is not None:
+                entry["reason"] = failure
+            elif end is None:
+                entry.update(final=bands[tasks[i].series_id], reason=None)
+            else:
+                entry["folds"][end] = bands[tasks[i].series_id]
+    panels: dict[int, dict] = {}
+    for (i, name), entry in entries.items():
+        panels.setdefault(i, {})[name] = entry
+    return [dataclasses.replace(t, panel=panels[i]) if i in panels else t for i, t in enumerate(tasks)]
+
+
+def _plan_group(
+    tasks: list[SeriesTask],
+    members: list[int],
+    wanted: dict[int, list[dict]],
+    entries: dict[tuple[int, str], dict],
+    fits: list,
+) -> None:
+    """The global fits of one group of series sharing an origin and a context (see `with_panel_forecasts`):
+    adds each series' empty entry per spec to `entries`, and each fit, `(label, fold end or None for the final
+    fit, the series in it, the job for _panel_fit)`, to `fits`."""
+    first = tasks[members[0]]
+    ctx, options = first.context, first.options
+    origin = pd.Timestamp(first.origin)
+    histories = {i: regular_history(tasks[i].ds, tasks[i].y, origin, ctx.freq) for i in members}
+    usable = [i for i in members if degenerate(histories[i][1]) is None]
+    specs: list[dict] = []
+    for i in members:
+        specs.extend(s for s in wanted.get(i, []) if s not in specs)
+    retrained = any(tasks[i].retrain and i in wanted for i in members)
+    m = ctx.season_length
+    offsets = [options.bt_horizon + options.bt_step * (options.folds - 1 - k) for k in range(options.folds)]
+    for spec in specs:
+        name = label(spec)
+        reasons = {i: global_model.ineligible(spec, histories[i][1], ctx, options.horizon) for i in usable}
+        for i in members:
+            reason = reasons.get(i, "no known non-zero value")
+            entries[(i, name)] = {"folds": {}, "final": None, "reason": reason}
+        planned = [(None, options.horizon, {i: histories[i] for i in usable if reasons[i] is None})]
+        if retrained:
+            for offset in offsets:
+                part = {}
+                for i in usable:
+                    ds, y = histories[i]
+                    cutoff = len(y) - offset
+                    if cutoff >= max(2 * m + 2, 3) and not global_model.ineligible(
+                        spec, y[:cutoff], ctx, options.bt_horizon, options.horizon
+                    ):
+                        part[i] = (ds[:cutoff], y[:cutoff])
+                if part:
+                    planned.append((next(iter(part.values()))[0][-1], options.bt_horizon, part))
+        for end, horizon, part in planned:
+            if part:
+                keyed = {tasks[i].series_id: value for i, value in part.items()}
+                fits.append((name, end, part, (spec, keyed, horizon, ctx, options.horizon)))
+
+
+def _panel_fit(job: tuple) -> tuple[dict | None, str | None]:
+    """One global fit: (bands per series, None), or (None, why it failed) - a failure never fails the night."""
+    spec, keyed, horizon, ctx, reach = job
+    try:
+        return global_model.fit_predict_panel(spec, keyed, horizon, ctx, reach), None
+    except Exception as error:  # noqa: BLE001 - a failed global fit leaves reasons, not a failed night
+        return None, f"the global fit failed: {type(error).__name__}: {str(error)[:200]}"
 
 
 def _warm_up() -> None:
