@@ -175,7 +175,9 @@ def get_settings() -> Settings:
         raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
     spark_method = os.environ.get("DAYBREAK_SPARK_METHOD") or "session"
     if spark_method not in SPARK_METHODS:
-        raise SettingsError(f"DAYBREAK_SPARK_METHOD={spark_method!r} is not one of {', '.join(SPARK_METHODS)}")
+        raise SettingsError(
+            f"DAYBREAK_SPARK_METHOD={spark_method!r} is not one of {', '.join(SPARK_METHODS)}"
+        )
     if engine == "spark" and spark_method == "session":
         check_spark_session()
     roles_file = os.environ.get("DAYBREAK_ROLES_FILE")

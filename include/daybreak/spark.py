@@ -54,22 +54,22 @@ def export_sources(settings: Settings) -> dict[str, str]:
     paths = {RAW_TABLE: source_path(settings, RAW_TABLE)}
     with connect(settings.warehouse_path, read_only=True) as connection:
         for qualified, declared in sorted(tables.TABLES.items()):
+            frame = None if tables.exists(connection, qualified) else declared.empty()
+
+            def write(target: Path, declared=declared, frame=frame) -> None:
+                columns = ", ".join(f'"{name}"' for name in declared.column_names)
+                cursor = connection.cursor()
+                if frame is not None:
+                    cursor.register("empty_table", frame)
+                relation = declared.qualified if frame is None else "empty_table"
+                query = f"select {columns} from {relation}"  # noqa: S608 - declared names only
+                quoted = str(target).replace(
+                    "'", "''"
+                )  # COPY takes no bound parameters; the data home's path
+                cursor.execute(f"copy ({query}) to '{quoted}' (format parquet)")
+                cursor.close()
+
             path = source_path(settings, qualified)
-            columns = ", ".join(f'"{name}"' for name in declared.column_names)
-            present = tables.exists(connection, qualified)
-
-            def write(target: Path, declared=declared, present=present, columns=columns) -> None:
-                target_sql = str(target).replace("'", "''")
-                if present:
-                    query = f"select {columns} from {declared.qualified}"  # noqa: S608 - declared names only
-                else:
-                    connection.register("_empty", declared.empty())
-                    query = f"select {columns} from _empty"  # noqa: S608
-                connection.execute(f"copy ({query}) to '{target_sql}' (format parquet)")
-                if not present:
-                    connection.unregister("_empty")
-
-            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, write)
             paths[qualified] = path
     return {qualified: str(path) for qualified, path in paths.items()}
