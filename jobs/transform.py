@@ -112,7 +112,7 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **(spark.dbt_env(settings) if settings.engine == "spark" else {}),
+        **spark.dbt_env(settings),
     }
     return command, env
 
@@ -168,9 +168,8 @@ def generate_docs(business_date: dt.date, settings: Settings | None = None) -> P
     """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
-    invoke_dbt(
-        settings, ["docs", "generate", "--vars", json.dumps(dbt_vars(config, business_date))], business_date
-    )
+    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
+    invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(variables)], business_date)
     return settings.dbt_target_dir / "index.html"
 
 
@@ -189,9 +188,7 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
-    variables = dbt_vars(config, business_date, stale_from)
-    if settings.engine == "spark":
-        variables["spark_sources"] = spark.export_sources(settings)
+    variables = {**dbt_vars(config, business_date, stale_from), **spark.dbt_vars(settings)}
     args = ["build", "--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")

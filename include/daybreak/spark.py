@@ -75,8 +75,16 @@ def export_sources(settings: Settings) -> dict[str, str]:
     return {qualified: str(path) for qualified, path in paths.items()}
 
 
+def dbt_vars(settings: Settings) -> dict:
+    """The dbt vars the engine adds to the dataset's: on Spark, the sources, exported now; nothing on DuckDB."""
+    return {"spark_sources": export_sources(settings)} if settings.engine == "spark" else {}
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """The environment dbt_project/profiles.yml reads for the Spark outputs (the session's files and master)."""
+    """The environment dbt_project/profiles.yml reads for the Spark session (its files and master); nothing on
+    DuckDB."""
+    if settings.engine != "spark":
+        return {}
     spark_dir = settings.spark_dir
     return {
         "DAYBREAK_SPARK_MASTER": settings.spark_master,
