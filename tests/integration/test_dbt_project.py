@@ -171,7 +171,9 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
         success=process.returncode == 0,
         output=process.stdout + process.stderr,
         # the project's on-run-start hook (Spark's source views; nothing on DuckDB) is no node of the project
-        statuses={r["unique_id"]: r["status"] for r in results if not r["unique_id"].startswith("operation.")},
+        statuses={
+            r["unique_id"]: r["status"] for r in results if not r["unique_id"].startswith("operation.")
+        },
     )
 
 
