@@ -209,9 +209,8 @@ def check_spark_session() -> None:
             "DAYBREAK_ENGINE=spark needs PySpark, which is not installed: install dbt-spark[session] (it brings "
             "pyspark), or set DAYBREAK_SPARK_METHOD=thrift to use a Spark Thrift server"
         )
-    java_home = os.environ.get("JAVA_HOME")
-    java = Path(java_home) / "bin" / "java" if java_home else None
-    if not (java and java.exists()) and shutil.which("java") is None:
+    java_home = os.environ.get("JAVA_HOME")  # Spark's launcher takes it over the PATH when it is set
+    if not (Path(java_home, "bin", "java").exists() if java_home else shutil.which("java")):
         where = f"JAVA_HOME={java_home} has no bin/java" if java_home else "no java on the PATH"
         raise SettingsError(
             f"DAYBREAK_ENGINE=spark needs a Java runtime (17 or later) for the local Spark session: {where}"
