@@ -4,6 +4,9 @@ dbt runs as a subprocess of the same environment so that each invocation starts 
 between in-process invocations) and its log streams into the task log. It waits for the warehouse like the Python
 jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another process has open. The dataset config becomes dbt vars, so the
 SQL never needs to know which dataset it is building.
+
+`DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
+Python jobs wrote are first exported to Parquet and registered in Spark's catalog (`daybreak.spark`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from daybreak import tables
+from daybreak import spark, tables
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.settings import Settings, get_settings
@@ -102,11 +105,14 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
         str(settings.dbt_target_dir),
         "--log-path",
         str(settings.dbt_target_dir.parent / "logs"),
+        "--target",
+        settings.dbt_target,
     ]
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **spark.dbt_env(settings),
     }
     return command, env
 
@@ -119,11 +125,13 @@ def invoke_dbt(
     dbt-duckdb opens the file itself and fails at once while another process has it open, even read-only. So
     the job first waits for the file through `connect` (the Python jobs' waiting policy), then runs dbt; if
     another process took the file in between, dbt's lock error sends it back to waiting, within the same
-    `wait_seconds` (a build is idempotent for its night, so running it again is safe).
+    `wait_seconds` (a build is idempotent for its night, so running it again is safe). On Spark dbt runs at once.
 
     Raises:
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
+    if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
+        return _run_dbt(settings, args, business_date)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
@@ -160,9 +168,8 @@ def generate_docs(business_date: dt.date, settings: Settings | None = None) -> P
     """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
-    invoke_dbt(
-        settings, ["docs", "generate", "--vars", json.dumps(dbt_vars(config, business_date))], business_date
-    )
+    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
+    invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(variables)], business_date)
     return settings.dbt_target_dir / "index.html"
 
 
@@ -181,7 +188,8 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
-    args = ["build", "--vars", json.dumps(dbt_vars(config, business_date, stale_from))]
+    variables = {**dbt_vars(config, business_date, stale_from), **spark.dbt_vars(settings)}
+    args = ["build", "--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")
     invoke_dbt(settings, args, business_date)

@@ -15,12 +15,16 @@ reverse proxy, the request header that carries the authenticated user (`DAYBREAK
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
+SPARK_METHODS = ("session", "thrift")
+DEFAULT_SPARK_MASTER = "local[2]"
 DEFAULT_HOME = ".daybreak"
 DEFAULT_DATASET = "synthetic"
 DEFAULT_ENGINE = "duckdb"
@@ -42,7 +46,12 @@ class Settings:
         home: the data home; every path below is derived from it.
         dataset: the active dataset config: a shipped dataset's name (`include/daybreak/datasets/<name>.yml`)
             or the absolute path of a YAML file anywhere (`daybreak.datasets.dataset_path`).
-        engine: the transformation engine (`duckdb`; Spark is planned as a second engine for the same dbt models).
+        engine: the transformation engine, `duckdb` or `spark`: the same dbt models built by dbt-duckdb or by
+            dbt-spark (`daybreak.spark`); the Python jobs write the warehouse either way.
+        spark_method: how dbt reaches Spark (`DAYBREAK_SPARK_METHOD`): `session`, a PySpark session inside the
+            dbt process (master `spark_master`), or `thrift`, a Spark Thrift server (profile `spark_thrift`, its
+            host, port and user from `DAYBREAK_SPARK_HOST`, `DAYBREAK_SPARK_PORT`, `DAYBREAK_SPARK_USER`).
+        spark_master: the master of the session (`DAYBREAK_SPARK_MASTER`, default `local[2]`).
         roles_file: the YAML that maps users to roles (`DAYBREAK_ROLES_FILE`); None means `roles_path`'s default,
             `roles.yml` in the data home, so the demo's data home carries its own.
         user: who the command line, and a local single-user app, act as (`DAYBREAK_USER`); None means the
@@ -55,6 +64,8 @@ class Settings:
     home: Path
     dataset: str = DEFAULT_DATASET
     engine: str = DEFAULT_ENGINE
+    spark_method: str = "session"
+    spark_master: str = DEFAULT_SPARK_MASTER
     roles_file: Path | None = None
     user: str | None = None
     user_header: str | None = None
@@ -120,6 +131,19 @@ class Settings:
         return PROJECT_ROOT / "dbt_project"
 
     @property
+    def dbt_target(self) -> str:
+        """The output of dbt_project/profiles.yml this engine builds with."""
+        if self.engine == "spark":
+            return "spark" if self.spark_method == "session" else "spark_thrift"
+        return self.engine
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark's files for this dataset: its warehouse (the marts' Parquet), its metastore and the Parquet
+        copies of the tables the Python jobs write to DuckDB (`daybreak.spark`)."""
+        return self.home / "spark" / self.dataset_name
+
+    @property
     def dbt_target_dir(self) -> Path:
         """dbt's compiled output, kept per dataset under the data home so parallel datasets never collide."""
         return self.home / "dbt" / self.dataset_name / "target"
@@ -132,7 +156,8 @@ def get_settings() -> Settings:
     started elsewhere, an Airflow task, finds the same file).
 
     Raises:
-        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have, or `DAYBREAK_DATASET` is
+        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have (or `spark`, with a local
+            session, on a machine without PySpark or Java), or `DAYBREAK_DATASET` is
             neither a shipped dataset nor an existing YAML file, or its name is no safe identifier.
     """
     from daybreak.datasets import DatasetConfigError, dataset_path
@@ -148,17 +173,48 @@ def get_settings() -> Settings:
     engine = os.environ.get("DAYBREAK_ENGINE") or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
+    spark_method = os.environ.get("DAYBREAK_SPARK_METHOD") or "session"
+    if spark_method not in SPARK_METHODS:
+        raise SettingsError(
+            f"DAYBREAK_SPARK_METHOD={spark_method!r} is not one of {', '.join(SPARK_METHODS)}"
+        )
+    if engine == "spark" and spark_method == "session":
+        check_spark_session()
     roles_file = os.environ.get("DAYBREAK_ROLES_FILE")
     settings = Settings(
         home=home,
         dataset=dataset,
         engine=engine,
+        spark_method=spark_method,
+        spark_master=os.environ.get("DAYBREAK_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
         roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
         user=os.environ.get("DAYBREAK_USER") or None,
         user_header=os.environ.get("DAYBREAK_USER_HEADER") or None,
     )
     settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
     return settings
+
+
+def check_spark_session() -> None:
+    """Refuse `DAYBREAK_ENGINE=spark` at start-up where a local Spark session cannot start, instead of in the
+    middle of a night: PySpark must be installed and a Java runtime on `JAVA_HOME` or the `PATH`.
+
+    Checked without importing PySpark or starting Java, so reading the settings stays cheap.
+
+    Raises:
+        SettingsError: naming what is missing and how to provide it.
+    """
+    if importlib.util.find_spec("pyspark") is None:
+        raise SettingsError(
+            "DAYBREAK_ENGINE=spark needs PySpark, which is not installed: install dbt-spark[session] (it brings "
+            "pyspark), or set DAYBREAK_SPARK_METHOD=thrift to use a Spark Thrift server"
+        )
+    java_home = os.environ.get("JAVA_HOME")  # Spark's launcher takes it over the PATH when it is set
+    if not (Path(java_home, "bin", "java").exists() if java_home else shutil.which("java")):
+        where = f"JAVA_HOME={java_home} has no bin/java" if java_home else "no java on the PATH"
+        raise SettingsError(
+            f"DAYBREAK_ENGINE=spark needs a Java runtime (17 or later) for the local Spark session: {where}"
+        )
 
 
 PSEUDONYM_KEY = "DAYBREAK_PSEUDONYM_KEY"

@@ -94,3 +94,39 @@ def test_a_yaml_whose_name_could_leave_the_home_is_refused(monkeypatch, tmp_path
         get_settings()
     with pytest.raises(SettingsError, match="got '..'"):
         Settings(home=tmp_path, dataset="..").landing_dir  # noqa: B018
+
+
+def test_spark_is_an_engine_validated_at_start_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path))
+    monkeypatch.setenv("DAYBREAK_ENGINE", "spark")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    (tmp_path / "jdk" / "bin").mkdir(parents=True)
+    (tmp_path / "jdk" / "bin" / "java").touch()
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())
+    settings = get_settings()
+    assert (settings.engine, settings.spark_method, settings.spark_master) == ("spark", "session", "local[2]")
+    assert settings.dbt_target == "spark"
+    assert settings.spark_dir == tmp_path / "spark" / "synthetic"
+    monkeypatch.setenv("DAYBREAK_SPARK_METHOD", "thrift")
+    assert get_settings().dbt_target == "spark_thrift"
+    monkeypatch.delenv("DAYBREAK_ENGINE")
+    assert get_settings().dbt_target == "duckdb"
+
+
+def test_spark_without_java_or_pyspark_is_refused_with_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYBREAK_HOME", str(tmp_path))
+    monkeypatch.setenv("DAYBREAK_ENGINE", "spark")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())
+    with pytest.raises(SettingsError, match="needs a Java runtime.*no-jdk has no bin/java"):
+        get_settings()
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(SettingsError, match="needs PySpark"):
+        get_settings()
+    # a Thrift server runs Spark elsewhere: nothing local to check
+    monkeypatch.setenv("DAYBREAK_SPARK_METHOD", "thrift")
+    assert get_settings().engine == "spark"
+    monkeypatch.setenv("DAYBREAK_SPARK_METHOD", "jdbc")
+    with pytest.raises(SettingsError, match="DAYBREAK_SPARK_METHOD='jdbc'"):
+        get_settings()

@@ -7,8 +7,8 @@
 with accuracy as (
 
     select * from {{ ref('forecast_accuracy') }}
-    where scored_on <= cast('{{ var("run_date") }}' as date)
-        and scored_on > cast('{{ var("run_date") }}' as date) - interval {{ window_days }} day
+    where scored_on <= {{ run_date() }}
+        and scored_on > {{ dbt.dateadd('day', -window_days, run_date()) }}
 
 ),
 
@@ -18,14 +18,15 @@ backtests as (
 
 ),
 
--- what each version promised: its own selected candidate's and the seasonal naive's mean backtest sMAPE
+-- what each version promised: its own selected candidate's and the seasonal naive's mean backtest sMAPE (as
+-- doubles: Spark averages decimals as decimals, rounded to their scale)
 promised as (
 
     select
         series_id,
         as_of_date,
-        avg(case when selected then smape end) as backtest_smape,
-        avg(case when role = 'baseline' then smape end) as naive_backtest_smape
+        avg(case when selected then cast(smape as double) end) as backtest_smape,
+        avg(case when role = 'baseline' then cast(smape as double) end) as naive_backtest_smape
     from backtests
     group by series_id, as_of_date
 
@@ -37,17 +38,17 @@ scored as (
         accuracy.series_id,
         accuracy.model_version,
         case when abs(accuracy.yhat) + abs(accuracy.actual) > 0
-            then 200 * accuracy.abs_error / (abs(accuracy.yhat) + abs(accuracy.actual)) else 0 end as smape,
+            then cast(200 as double) * accuracy.abs_error / (abs(accuracy.yhat) + abs(accuracy.actual)) else 0 end as smape,
         case when accuracy.naive_yhat is null then null
             when abs(accuracy.naive_yhat) + abs(accuracy.actual) > 0
-            then 200 * accuracy.naive_abs_error / (abs(accuracy.naive_yhat) + abs(accuracy.actual))
+            then cast(200 as double) * accuracy.naive_abs_error / (abs(accuracy.naive_yhat) + abs(accuracy.actual))
             else 0 end as naive_smape,
         promised.backtest_smape,
         promised.naive_backtest_smape
     from accuracy
     left join promised
         on accuracy.series_id = promised.series_id
-        and try_cast(accuracy.model_version as date) = promised.as_of_date
+        and {{ try_cast('accuracy.model_version', 'date') }} = promised.as_of_date
 
 ),
 
@@ -56,7 +57,7 @@ per_series as (
     select
         series_id,
         count(*) as scored,
-        string_agg(distinct model_version, ',' order by model_version) as model_versions,
+        {{ distinct_list('model_version') }} as model_versions,
         avg(smape) as rolling_smape,
         avg(naive_smape) as naive_rolling_smape,
         avg(backtest_smape) as backtest_smape,
@@ -71,7 +72,7 @@ overall as (
     select
         'overall' as series_id,
         count(*) as scored,
-        string_agg(distinct model_version, ',' order by model_version) as model_versions,
+        {{ distinct_list('model_version') }} as model_versions,
         avg(smape) as rolling_smape,
         avg(naive_smape) as naive_rolling_smape,
         avg(backtest_smape) as backtest_smape,
@@ -90,7 +91,7 @@ health as (
 )
 
 select
-    cast('{{ var("run_date") }}' as date) as as_of_date,
+    {{ run_date() }} as as_of_date,
     series_id,
     scored,
     model_versions,

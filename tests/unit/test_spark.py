@@ -1,0 +1,48 @@
+"""What the Spark engine needs besides the models: the sources as Parquet, and dbt's target and environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow.parquet as pq
+
+from daybreak import spark, tables
+from daybreak.settings import Settings
+from jobs import transform
+
+
+def test_every_declared_table_and_the_lake_become_a_spark_source(tmp_path):
+    settings = Settings(home=tmp_path, dataset="synthetic", engine="spark")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        forecasts = tables.table("predictions.forecasts")
+        tables.ensure(connection, forecasts)
+        connection.execute(
+            "insert into predictions.forecasts (as_of_date, series_id, target_date, yhat) values (?, ?, ?, ?)",
+            [dt.date(2024, 3, 1), "total", dt.date(2024, 3, 2), 1.5],
+        )
+    sources = spark.export_sources(settings)
+    assert set(sources) == {spark.RAW_TABLE, *tables.TABLES}
+    assert sources[spark.RAW_TABLE] == str(settings.lake_dir / "sales_lines")
+    written = pq.read_table(sources["predictions.forecasts"])
+    assert written.column_names == list(forecasts.column_names)
+    assert written.to_pydict()["yhat"] == [1.5]
+    # a table no job has written yet is an empty file with its declared columns
+    empty = pq.read_table(sources["monitoring.drift_metrics"])
+    assert (empty.num_rows, empty.column_names) == (
+        0,
+        list(tables.table("monitoring.drift_metrics").column_names),
+    )
+    assert str(empty.schema.field("as_of_date").type) == "date32[day]"
+
+
+def test_dbt_runs_the_engines_target_with_its_environment(tmp_path):
+    command, _ = transform.dbt_command(Settings(home=tmp_path), ["build"])
+    assert command[command.index("--target") + 1] == "duckdb"
+    on_spark = Settings(home=tmp_path, engine="spark", spark_master="local[1]")
+    command, env = transform.dbt_command(on_spark, ["build"])
+    assert command[command.index("--target") + 1] == "spark"
+    assert env["DAYBREAK_SPARK_MASTER"] == "local[1]"
+    assert env["DAYBREAK_SPARK_WAREHOUSE_DIR"] == str(tmp_path / "spark" / "synthetic" / "warehouse")
+    assert env["DAYBREAK_SPARK_METASTORE_DIR"] == str(tmp_path / "spark" / "synthetic" / "metastore")
