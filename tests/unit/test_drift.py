@@ -85,3 +85,22 @@ def test_an_empty_window_gives_the_empty_summary_and_no_report(empty):
 def test_windows_with_different_columns_are_refused():
     with pytest.raises(ValueError, match="differ"):
         drift_summary(_lines(10, seed=1), _lines(10, seed=2).drop(columns="location"))
+
+
+def test_a_flat_column_with_floating_point_noise_is_compared_as_the_constant_it_is():
+    """A flat forecast after reconciliation's matrix product: 1.0 and 1.0000000000000002. numpy's histogram, under
+    Evidently, refuses such a column ("Too many bins for data range"); the night must not fail on it."""
+    from daybreak.models.drift import feature_drift
+
+    noisy = pd.DataFrame({"forecast_level": [1.0, np.nextafter(1.0, 2.0)] * 10, "forecast_width": 2.5})
+    found, snapshot = feature_drift(
+        noisy,
+        noisy.iloc[::-1],
+        numeric_threshold=0.5,
+        categorical_threshold=0.1,
+        timestamp=dt.datetime(2024, 3, 1),
+    )
+
+    assert snapshot is not None
+    assert set(found["feature"]) == {"forecast_level", "forecast_width"}
+    assert not found["drifted"].any()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -55,12 +56,8 @@ def drift_summary(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    numerical = [
-        column
-        for column in current.columns
-        if pd.api.types.is_numeric_dtype(current[column]) and not pd.api.types.is_bool_dtype(current[column])
-    ]
-    categorical = [column for column in current.columns if column not in numerical]
+    numerical, categorical = split_columns(current)
+    reference, current = _significant(reference, current, numerical)
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
     snapshot = Report([DataDriftPreset(drift_share=drift_share)]).run(
         Dataset.from_pandas(current.reset_index(drop=True), data_definition=definition),
@@ -104,6 +101,34 @@ def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return numerical, [column for column in frame.columns if column not in numerical]
 
 
+SIGNIFICANT_DIGITS = 12
+
+
+def _significant(
+    reference: pd.DataFrame, current: pd.DataFrame, numerical: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Numeric columns rounded to `SIGNIFICANT_DIGITS` of their largest magnitude (on both sides alike).
+
+    Evidently histograms every numeric column, and numpy refuses a column whose values differ only in their last
+    bits ("Too many bins for data range"): a flat forecast that went through a matrix product (reconciliation)
+    is such a column, 1.0 and 1.0000000000000002. Rounding away the floating-point noise makes it the constant it
+    is, which numpy handles; no difference a drift test could see is lost.
+    """
+    reference, current = reference.copy(), current.copy()
+    for column in numerical:
+        values = pd.concat([reference[column], current[column]])
+        if not pd.api.types.is_float_dtype(values):
+            continue  # whole numbers carry no floating-point noise
+        values = values.astype("float64")
+        largest = float(np.nanmax(np.abs(values))) if values.notna().any() else 0.0
+        if not np.isfinite(largest) or largest == 0.0:
+            continue
+        decimals = SIGNIFICANT_DIGITS - int(np.ceil(np.log10(largest)))
+        reference[column] = reference[column].astype("float64").round(decimals)
+        current[column] = current[column].astype("float64").round(decimals)
+    return reference, current
+
+
 def feature_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -142,6 +167,7 @@ def feature_drift(
 
     reference, current = reference[usable], current[usable]
     numerical, categorical = split_columns(pd.concat([reference.head(1), current.head(1)]))
+    reference, current = _significant(reference, current, numerical)
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
     snapshot = Report(
         [
@@ -291,6 +317,7 @@ def data_summary_report(
     from evidently.presets import DataSummaryPreset
 
     numerical, categorical = split_columns(day)
+    day, reference = _significant(day, reference, numerical)
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
     return Report([DataSummaryPreset()], metadata=metadata).run(
         Dataset.from_pandas(day.reset_index(drop=True), data_definition=definition),
