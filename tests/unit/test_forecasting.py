@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from daybreak.calendar import BusinessCalendar
+from daybreak.models import forecasting
 from daybreak.models.candidates import (
     BAND_COLUMNS,
     CalendarDays,
@@ -210,6 +211,40 @@ def test_a_recorded_decision_is_repeated_not_remade():
 
     assert (result.selection["decision"], result.selection["decision_reason"]) == ("reject", "recorded")
     assert (result.forecast["model"] == "seasonal_naive").all()
+
+
+def test_a_challenger_that_fails_its_final_fit_is_rejected_as_a_rerun_rejects_it(monkeypatch):
+    """The winner fits every backtest fold but not the full history: the champion scores, and the rerun of the
+    night (which repeats the recorded rejection) gives the same selection and registers the same challenger."""
+    history = _history()
+    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
+    fit = forecasting.fit_forecast
+
+    def refuses_the_full_history(candidate, ds, *args, **kwargs):
+        if candidate["name"] == "auto_ets" and len(ds) == len(history):
+            raise ValueError("refused")
+        return fit(candidate, ds, *args, **kwargs)
+
+    monkeypatch.setattr(forecasting, "fit_forecast", refuses_the_full_history)
+
+    first = run_series(_task(history, [spec("auto_ets")], champion=champion))
+    rerun = run_series(
+        _task(
+            history,
+            [spec("auto_ets")],
+            champion=champion,
+            decision=first.selection["decision"],
+            decision_reason=first.selection["decision_reason"],
+        )
+    )
+
+    assert first.selection["decision"] == "reject"
+    assert first.selection["decision_reason"].startswith("challenger's final fit failed: auto_ets failed")
+    assert (first.selection["scoring_role"], first.selection["fallback_reason"]) == ("champion", None)
+    assert first.challenger["spec"]["name"] == "auto_ets"
+    assert rerun.selection == first.selection
+    assert rerun.challenger["spec"] == first.challenger["spec"]
+    pd.testing.assert_frame_equal(rerun.forecast, first.forecast)
 
 
 def test_a_night_without_retraining_refits_the_champion():

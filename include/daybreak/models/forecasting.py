@@ -459,24 +459,18 @@ def _run_series(task: SeriesTask) -> SeriesResult:
     fitted, fallback = _final_fit(
         scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel
     )
+    if fallback and scoring_role == "challenger" and task.decision == "decide" and task.champion is not None:
+        # the winner could not be fitted on the full history: it is rejected and the champion scores. What the
+        # selection says is then what a rerun, which repeats the recorded rejection, says: the challenger's
+        # failure is the decision's reason, the fallback reason only the champion's own, and the challenger is
+        # registered as what was backtested, not as the fallback that stood in for it
+        selection.update(decision="reject", decision_reason=f"challenger's final fit failed: {fallback}")
+        scoring_spec, scoring_state, scoring_role = task.champion["spec"], task.champion.get("state"), "champion"
+        fitted, fallback = _final_fit(
+            scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel
+        )
     if fallback:
         selection["fallback_reason"] = "; ".join(r for r in (selection["fallback_reason"], fallback) if r)
-        if scoring_role == "challenger" and task.decision == "decide" and task.champion is not None:
-            # the winner could not be fitted on the full history: keep the champion scoring instead
-            selection.update(decision="reject", decision_reason=f"challenger's final fit failed: {fallback}")
-            refit, again = _final_fit(
-                task.champion["spec"],
-                ds,
-                y,
-                future,
-                ctx,
-                task.champion.get("state"),
-                options,
-                task.components,
-                task.panel,
-            )
-            if not again:
-                fitted, scoring_role = refit, "champion"
     if challenger is not None and scoring_role == "challenger":
         challenger.update(spec=fitted.spec, state=fitted.state)
     selection["scoring_model"] = label(fitted.spec)
