@@ -465,7 +465,11 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         # failure is the decision's reason, the fallback reason only the champion's own, and the challenger is
         # registered as what was backtested, not as the fallback that stood in for it
         selection.update(decision="reject", decision_reason=f"challenger's final fit failed: {fallback}")
-        scoring_spec, scoring_state, scoring_role = task.champion["spec"], task.champion.get("state"), "champion"
+        scoring_spec, scoring_state, scoring_role = (
+            task.champion["spec"],
+            task.champion.get("state"),
+            "champion",
+        )
         fitted, fallback = _final_fit(
             scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel
         )
