@@ -6,10 +6,12 @@ no champion yet) every candidate is backtested and the winner is registered as v
 beats the champion on the same backtest by the configured margin; on other nights each series' champion is refit
 on the new data and scores.
 
-Writes, in one transaction, D's rows of `predictions.forecasts`, `predictions.forecast_components`,
-`predictions.backtest_metrics` and `predictions.forecast_selection`; earlier nights' rows are never touched. The
-dbt views `predictions.forecast_accuracy` and `predictions.forecasts_latest` read them. The per-series work is
-pure (`daybreak.models.forecasting`); the night's inputs and outputs are assembled in `daybreak.forecast_night`.
+Writes, in one transaction, D's rows of `predictions.forecasts` (reconciled so that every parent series is the
+sum of its children, then the planners' overrides applied), `predictions.forecast_components`,
+`predictions.backtest_metrics`, `predictions.forecast_selection` and `predictions.forecast_reconciliation`;
+earlier nights' rows are never touched. The dbt views `predictions.forecast_accuracy` and
+`predictions.forecasts_latest` read them. The per-series work is pure (`daybreak.models.forecasting`,
+`daybreak.models.reconciliation`); the night's inputs and outputs are assembled in `daybreak.forecast_night`.
 
 Rerunning D reproduces D's rows exactly: the champion going in is read as of D - 1, and a promotion decision
 already recorded for version D is reused rather than made again (so no duplicate audit rows either).
@@ -91,7 +93,10 @@ def run(
             monitoring=config.monitoring,
         )
         frames = night.tables(decisions, business_date, version, spec.target, run_id)
-        planned = night.apply_overrides(settings, frames, business_date, run_id)
+        hierarchy = night.reconcile(
+            connection, frames, decisions, periods, config, context, business_date, run_id
+        )
+        planned = night.apply_overrides(settings, frames, business_date, run_id, hierarchy)
         written = replace_partitions(
             connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]
         )
@@ -112,6 +117,7 @@ def run(
         "monitoring_retrain": triggered,
         "forecasting": json.loads(json.dumps(dataclasses.asdict(forecasting), default=str)),
         "models": dict(zip(selection["series_id"], selection["scoring_model"], strict=True)),
+        "reconciliation": _chosen(frames[night.RECONCILIATION_TABLE]),
     }
     manifest_path = settings.models_dir / night.MODEL_KIND / business_date.isoformat() / "params.json"
     write_json(manifest_path, manifest)
@@ -130,9 +136,16 @@ def run(
         "horizon": spec.horizon,
         "params_path": str(manifest_path),
         "fit_seconds": round(float(np.sum([r.seconds for r in results])), 2),
+        "reconciliation": _chosen(frames[night.RECONCILIATION_TABLE]),
     }
     log.info("forecast %s: %s", business_date, {k: v for k, v in summary.items() if k != "models"})
     return summary
+
+
+def _chosen(choices) -> str | None:
+    """The reconciliation method the night published (None: the series form no hierarchy)."""
+    chosen = choices.loc[choices["chosen"].fillna(False).astype(bool), "method"]
+    return str(chosen.iloc[0]) if len(chosen) else None
 
 
 def retrain_now(business_date: dt.date, run_id: str, settings: Settings | None = None) -> dict:

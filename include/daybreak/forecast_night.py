@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from daybreak.datasets import DatasetConfig
     from daybreak.models.candidates import SeriesContext
     from daybreak.models.forecasting import SeriesResult, SeriesTask
+    from daybreak.models.reconciliation import Hierarchy
     from daybreak.settings import Settings
 
 MODEL_KIND = "forecast"
@@ -32,6 +33,7 @@ TABLE = "predictions.forecasts"
 COMPONENTS_TABLE = "predictions.forecast_components"
 BACKTEST_TABLE = "predictions.backtest_metrics"
 SELECTION_TABLE = "predictions.forecast_selection"
+RECONCILIATION_TABLE = "predictions.forecast_reconciliation"
 NON_NEGATIVE_TARGETS = ("units", "revenue")
 """Targets that cannot go below zero: no forecast or interval bound of theirs does."""
 HISTORY_SQL = """
@@ -39,6 +41,13 @@ select series_id, sales_date, units, revenue
 from marts.features_series_daily
 where sales_date <= ?
 order by series_id, sales_date
+"""
+PREVIOUS_CHOICE_SQL = """
+select method, metric, score, folds, series, chosen_on, reason
+from predictions.forecast_reconciliation
+where as_of_date < ? and chosen
+order by as_of_date desc
+limit 1
 """
 CALENDAR_SQL = """
 select date_day, is_closed, holiday_name
@@ -311,17 +320,130 @@ def tables(
     return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
 
 
+def reconcile(
+    connection,
+    frames: dict[str, pd.DataFrame],
+    decisions,
+    periods: pd.DataFrame,
+    config: DatasetConfig,
+    context: SeriesContext,
+    business_date: dt.date,
+    run_id: str,
+) -> Hierarchy | None:
+    """Make the night's forecasts in `frames` coherent (`daybreak.models.reconciliation`), in place.
+
+    The method is chosen on tonight's backtest folds on a retrain night (`reconciliation.backtest_scores`);
+    otherwise the choice in force going into the night (the latest as of D - 1) is reused, so a normal night and
+    any rerun reconcile as that retrain did. `yhat_base` keeps the unreconciled forecast; the
+    choice (with every method's score on a retrain night) goes to `predictions.forecast_reconciliation`.
+
+    Returns:
+        the hierarchy (None: the series have none, and the forecasts pass through unchanged).
+    """
+    import pandas as pd
+
+    from daybreak import tables as declared
+    from daybreak.models import reconciliation as rec
+
+    frame = frames[TABLE].rename(columns={"target_date": "ds"})
+    for column in rec.BAND_COLUMNS:
+        frame[column] = frame[column].astype("float64")
+    frame["yhat_base"] = frame["yhat"]
+    hierarchy = rec.build_hierarchy(
+        frame["series_id"].astype(str).unique(), complete=not config.series.include
+    )
+    choices = pd.DataFrame()
+    if hierarchy is not None:
+        metric = config.forecasting.metric
+        folds = [
+            result.folds.assign(series_id=task.series_id)
+            for task, result in decisions
+            if result.folds is not None and len(result.folds)
+        ]
+        if folds:
+            scores = rec.backtest_scores(
+                pd.concat(folds, ignore_index=True),
+                hierarchy,
+                periods,
+                metric=metric,
+                season_length=context.season_length,
+                non_negative=context.non_negative,
+            )
+            choices = scores.assign(
+                metric=metric, chosen_on=business_date, reason=f"chosen on the backtest of {business_date}"
+            )
+        if not len(choices) or not choices["chosen"].any():
+            choices = _previous_choice(connection, business_date, hierarchy, metric)
+        method = choices.loc[choices["chosen"], "method"].iloc[0]
+        try:
+            frame = rec.reconcile(
+                frame, hierarchy, method, history=periods, non_negative=context.non_negative
+            )
+        except Exception as error:  # noqa: BLE001 - reconciliation never fails the night: bottom-up cannot fail
+            reason = f"{method} failed on {business_date} ({str(error)[:200]}): bottom-up instead"
+            choices["chosen"] = False
+            default = choices["method"] == rec.DEFAULT_METHOD
+            if not default.any():
+                fallback = {"method": rec.DEFAULT_METHOD, "metric": metric, "chosen_on": business_date}
+                choices = pd.concat([choices, pd.DataFrame([fallback])], ignore_index=True)
+                default = choices["method"] == rec.DEFAULT_METHOD
+            choices.loc[default, ["chosen", "reason"]] = [True, reason]
+            frame = rec.reconcile(frame, hierarchy, rec.DEFAULT_METHOD, non_negative=context.non_negative)
+    frames[TABLE] = declared.table(TABLE).conform(frame.rename(columns={"ds": "target_date"}))
+    frames[RECONCILIATION_TABLE] = _conformed(
+        RECONCILIATION_TABLE, choices if len(choices) else None, business_date, run_id
+    )
+    return hierarchy
+
+
+def _previous_choice(connection, business_date: dt.date, hierarchy: Hierarchy, metric: str) -> pd.DataFrame:
+    """The reconciliation method in force going into the night (latest choice as of D - 1), as tonight's row.
+
+    The row is copied as it was chosen (score, `chosen_on`, reason), so every night until the next retrain says
+    which backtest chose it. The default (bottom-up) when none was recorded yet, or the recorded one does not
+    apply to tonight's hierarchy.
+    """
+    import pandas as pd
+
+    from daybreak import tables as declared
+    from daybreak.models import reconciliation as rec
+
+    row = None
+    if declared.exists(connection, RECONCILIATION_TABLE):
+        found = connection.execute(PREVIOUS_CHOICE_SQL, [business_date]).df()
+        row = found.iloc[0].to_dict() if len(found) else None
+    if row is not None and row["method"] in hierarchy.methods():
+        return pd.DataFrame([row | {"chosen": True}])
+    reason = (
+        "no backtest has chosen a method yet" if row is None else f"{row['method']} does not apply tonight"
+    )
+    default = {"method": rec.DEFAULT_METHOD, "metric": metric, "chosen": True, "chosen_on": business_date}
+    return pd.DataFrame([default | {"reason": f"{reason}: the default, bottom-up"}])
+
+
 def apply_overrides(
-    settings: Settings, frames: dict[str, pd.DataFrame], business_date: dt.date, run_id: str
+    settings: Settings,
+    frames: dict[str, pd.DataFrame],
+    business_date: dt.date,
+    run_id: str,
+    hierarchy: Hierarchy | None = None,
 ) -> pd.DataFrame:
     """Apply the overrides active as of the night (`daybreak.overrides`) to its forecasts in `frames`, in place.
 
     `predictions.forecasts` then holds the statistical and the final value side by side (`yhat_statistical`,
-    `yhat`); returns the whole override log, for `overrides.ingest` to copy to `planning.overrides`.
+    `yhat`). Overrides come after reconciliation, and keep the hierarchy coherent where they can: a parent that was
+    not overridden itself is re-summed from its children's final values on the dates one of them was overridden
+    (its bounds shifted with it); an overridden parent stands as the planner set it, so it need not equal its
+    children. Returns the whole override log, for `overrides.ingest` to copy to `planning.overrides`.
     """
     from daybreak import overrides
+    from daybreak.models.reconciliation import aggregate_bottom_up
 
-    frames[TABLE] = overrides.apply(frames[TABLE], overrides.current(settings, night=business_date))
+    applied = overrides.apply(frames[TABLE], overrides.current(settings, night=business_date))
+    applied = aggregate_bottom_up(
+        applied.rename(columns={"target_date": "ds"}), hierarchy, applied["override_id"].notna().to_numpy()
+    ).rename(columns={"ds": "target_date"})
+    frames[TABLE] = applied
     return overrides.current(settings, run_id)
 
 

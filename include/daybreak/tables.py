@@ -178,7 +178,8 @@ _DECLARED = (
             _c(
                 "yhat_statistical",
                 "DOUBLE",
-                "The model's point forecast before any planner's override; null in rows written before overrides "
+                "The model's point forecast, reconciled over the series hierarchy (predictions."
+                "forecast_reconciliation), before any planner's override; null in rows written before overrides "
                 "existed (read it as yhat).",
             ),
             _c(
@@ -186,8 +187,54 @@ _DECLARED = (
                 "VARCHAR",
                 "The planner's override applied to this row (planning.overrides); null when the model's stands.",
             ),
+            _c(
+                "yhat_base",
+                "DOUBLE",
+                "The series' own model forecast before hierarchical reconciliation (yhat_statistical is after it); "
+                "null in rows written before reconciliation existed.",
+            ),
         ),
         ("as_of_date", "series_id", "target_date"),
+        "as_of_date",
+    ),
+    Table(
+        "predictions",
+        "forecast_reconciliation",
+        "How each night made its forecasts coherent (every parent series the sum of its children): on a "
+        "retraining night every reconciliation method's backtest score, the best chosen; on other nights the "
+        "choice in force, reused. No rows when the series form no hierarchy.",
+        (
+            _AS_OF,
+            _key(
+                "method",
+                "VARCHAR",
+                "bottom_up, top_down_forecast_proportions, top_down_average_proportions, min_trace_ols, "
+                "min_trace_wls_struct, or base (the unreconciled forecasts, scored for comparison, never chosen).",
+            ),
+            _c("metric", "VARCHAR", "The dataset's selection metric: mase, smape or rmse."),
+            _c(
+                "score",
+                "DOUBLE",
+                "The metric on the backtest folds, averaged over folds and then over the hierarchy's series; "
+                "lower is better. On a reused choice, the score it was chosen with.",
+            ),
+            _c("folds", "INTEGER", "Backtest folds reconciled (covering every series of the hierarchy)."),
+            _c("series", "INTEGER", "Series scored."),
+            _c("chosen", "BOOLEAN", "Whether the night published this method's forecasts."),
+            _c(
+                "chosen_on",
+                "DATE",
+                "The night whose backtest chose the method in force (reused, with its score, until the next).",
+            ),
+            _c(
+                "reason",
+                "VARCHAR",
+                "Why this method: the backtest of chosen_on chose it, the default before any backtest, or a "
+                "fallback to bottom_up when the method failed.",
+            ),
+            _RUN_ID,
+        ),
+        ("as_of_date", "method"),
         "as_of_date",
     ),
     Table(

@@ -35,6 +35,7 @@ TABLES = (
     "predictions.forecast_components",
     "predictions.backtest_metrics",
     "predictions.forecast_selection",
+    "predictions.forecast_reconciliation",
     "registry.model_versions",
     "registry.model_events",
 )
@@ -344,3 +345,66 @@ def test_closed_days_are_zero_and_no_bound_is_below_zero(settings, forecasting):
     assert (forecasts.loc[shut, bands] == 0).all().all()
     assert (forecasts.loc[~shut, "yhat"] > 0).all()
     assert (forecasts[bands] >= 0).all().all()
+
+
+def _parent_gaps(settings: Settings, night: dt.date, column: str) -> pd.Series:
+    """Per target date, the total's `column` minus the sum of its locations' (the hierarchy's one parent)."""
+    forecasts = _rows(settings, "select * from predictions.forecasts where as_of_date = ?", [night])
+    wide = forecasts.pivot(index="target_date", columns="series_id", values=column)
+    return wide["total"] - wide["location=France"] - wide["location=Germany"]
+
+
+def test_every_night_publishes_coherent_forecasts_and_records_the_method(settings, forecasting):
+    """The fixture's total is its own series (about 280 a day against locations summing to about 440), so the
+    base forecasts are far from coherent; what is published must add up, on the retraining night, on the next
+    night (reusing its method), and after a planner overrides one location."""
+    from daybreak import overrides
+    from daybreak.models.reconciliation import METHODS
+
+    forecasting()
+    _night(SUNDAY, settings)  # retraining night: the method is chosen on the backtest
+    overrides.add(
+        settings,
+        series_id="location=France",
+        start_date=MONDAY + dt.timedelta(days=1),
+        end_date=MONDAY + dt.timedelta(days=3),
+        kind="value",
+        amount=500.0,
+        reason="a promotion",
+        author="planner",
+        now=dt.datetime(2024, 4, 1, 9),
+        as_of_date=SUNDAY,
+    )
+    _night(MONDAY, settings)  # champions refit: the method in force is reused; the override applies
+
+    for night in (SUNDAY, MONDAY):
+        assert _parent_gaps(settings, night, "yhat").abs().max() < 0.01
+        assert _parent_gaps(settings, night, "yhat_statistical").abs().max() < 0.01
+    base_gap = _parent_gaps(settings, SUNDAY, "yhat_base").abs()
+    assert base_gap.min() > 50, "the base forecasts were incoherent; reconciliation made them add up"
+
+    choices = _rows(settings, "select * from predictions.forecast_reconciliation order by as_of_date, method")
+    sunday = choices[choices["as_of_date"].dt.date == SUNDAY]
+    assert set(sunday["method"]) == {*METHODS, "base"}
+    assert sunday["score"].notna().all() and (sunday["folds"] == 3).all() and (sunday["series"] == 3).all()
+    winner = sunday.loc[sunday["chosen"]]
+    assert len(winner) == 1 and winner["method"].iloc[0] != "base"
+    assert winner["score"].iloc[0] == sunday.loc[sunday["method"] != "base", "score"].min()
+    monday = choices[choices["as_of_date"].dt.date == MONDAY]
+    assert monday[["method", "score", "chosen"]].values.tolist() == [
+        [winner["method"].iloc[0], winner["score"].iloc[0], True]
+    ]
+    assert monday["chosen_on"].dt.date.tolist() == [SUNDAY]
+
+    forecasts = _rows(settings, "select * from predictions.forecasts where as_of_date = ?", [MONDAY])
+    overridden = forecasts[forecasts["override_id"].notna()]
+    assert set(overridden["series_id"]) == {"location=France"} and (overridden["yhat"] == 500).all()
+    total = forecasts[forecasts["series_id"] == "total"].set_index("target_date")
+    moved = total.loc[overridden["target_date"]]
+    assert (moved["yhat"] != moved["yhat_statistical"]).all(), "the total follows its overridden location"
+    bands = ["yhat_lower_95", "yhat_lower_80", "yhat", "yhat_upper_80", "yhat_upper_95"]
+    assert (forecasts[bands].diff(axis=1).iloc[:, 1:] >= -1e-9).all().all(), "bounds still nest"
+    if winner["method"].iloc[0] != "top_down_forecast_proportions":  # a coherent Gaussian's intervals
+        widths = forecasts.assign(width=forecasts["yhat_upper_95"] - forecasts["yhat_lower_95"])
+        width = widths.pivot(index="target_date", columns="series_id", values="width")
+        assert (width["total"] <= width["location=France"] + width["location=Germany"] + 1e-6).all()

@@ -55,8 +55,21 @@ def test_every_output_table_holds_each_night(nightly):
         for as_of, series, first_target, steps, rows in per_night:
             assert first_target == as_of + dt.timedelta(days=1)
             assert steps == 28 and rows == series * 28
-        # the series: three locations and the total
+        # the series: three locations and the total, which every night publishes as their sum (reconciled)
         assert per_night[-1][1] == 4
+        incoherent = connection.execute(
+            """select count(*) from (
+                   select as_of_date, target_date,
+                          sum(case when series_id = 'total' then yhat else -yhat end) as gap
+                   from predictions.forecasts group by all)
+               where abs(gap) > 0.01"""
+        ).fetchone()[0]
+        assert incoherent == 0, (
+            "the total's forecast is the sum of its locations' at every step of every night"
+        )
+        assert set(NIGHTS) <= dates(
+            "select distinct as_of_date from predictions.forecast_reconciliation where chosen"
+        )
         # a forecast never reads past its night: its first target is after every actual it was fitted on
         bounds = connection.execute(
             "select count(*) from predictions.forecasts where yhat_lower_95 > yhat_lower_80 "

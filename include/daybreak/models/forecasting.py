@@ -66,6 +66,7 @@ BACKTEST_COLUMNS = (
     *METRICS,
     "selected",
 )
+FOLD_COLUMNS = ("cutoff", "ds", "y", "yhat")
 BASELINE = {"name": "seasonal_naive", "params": {}}
 SEQUENTIAL_MAX_SERIES = 4
 """Up to this many series run in a loop: starting worker processes costs more than it saves."""
@@ -163,6 +164,8 @@ class SeriesResult:
     challenger: dict | None = None
     scoring_state: dict | None = None
     seconds: float = 0.0
+    folds: pd.DataFrame | None = None
+    """On a retrain night, the scoring model's backtest predictions (`FOLD_COLUMNS`): reconciliation's folds."""
 
 
 def to_periods(daily: pd.DataFrame, *, frequency: str, as_of: dt.date) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -493,6 +496,9 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         }
     )
     components = _component_frame(fitted.components, future)
+    folds = None
+    if task.retrain:
+        folds = _fold_frame(bt["folds"], fitted.spec, best["spec"], ds, y, options.bt_horizon)
     if challenger is not None:
         challenger["data_start"] = ds[~np.isnan(y)].min().date() if len(known) else None
         challenger["data_end"] = origin.date()
@@ -505,7 +511,25 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         challenger=challenger,
         scoring_state=fitted.state,
         seconds=time.perf_counter() - started,
+        folds=folds,
     )
+
+
+def _fold_frame(folds: dict, spec: dict, best: dict, ds, y, horizon: int) -> pd.DataFrame:
+    """The backtest predictions of the model that scores tonight (else the backtest's winner) as FOLD_COLUMNS."""
+    chosen = folds.get(label(spec), folds.get(label(best), []))
+    parts = [
+        pd.DataFrame(
+            {
+                "cutoff": ds[cutoff - 1],
+                "ds": ds[cutoff : cutoff + horizon],
+                "y": y[cutoff : cutoff + horizon],
+                "yhat": bands["yhat"],
+            }
+        )
+        for cutoff, bands, _ in chosen
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(FOLD_COLUMNS))
 
 
 def _final_fit(spec, ds, y, future, ctx, state, options, components, panel=None):
@@ -560,6 +584,7 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
             "baseline_score": None,
             "champion_score": None,
             "reason": reason,
+            "folds": {},
         }
     results: dict[str, dict] = {}
     rows: list[dict] = []
@@ -648,6 +673,7 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
         "baseline_score": _finite(scores.get(label(BASELINE))),
         "champion_score": _finite(scores.get(champion_name)) if champion_name in scores else None,
         "reason": None,
+        "folds": {name: result["folds"] for name, result in results.items()},
     }
 
 

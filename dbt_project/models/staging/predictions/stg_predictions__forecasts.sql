@@ -16,7 +16,9 @@ with forecasts as (
         cast(run_id as string) as run_id,
         -- rows written before planners' overrides existed hold the model's value in yhat only
         cast(coalesce(yhat_statistical, yhat) as double) as yhat_statistical,
-        cast(override_id as string) as override_id
+        cast(override_id as string) as override_id,
+        -- rows written before reconciliation existed were published as their own model forecast them
+        cast(coalesce(yhat_base, yhat_statistical, yhat) as double) as yhat_base
     from {{ source('predictions', 'forecasts') }}
 
 )
