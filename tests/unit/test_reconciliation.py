@@ -271,3 +271,26 @@ def test_a_large_hierarchy_is_reconciled_bottom_up_on_the_sparse_summing_matrix(
     np.testing.assert_allclose(wide["total"], wide["location=A"] + wide["location=B"])
     with pytest.raises(ValueError, match="does not apply"):
         rec.reconcile(forecasts, hierarchy, "min_trace_ols")
+
+
+@pytest.mark.parametrize("method", rec.METHODS)
+def test_no_band_is_narrower_than_the_series_own_moved_with_its_point(method):
+    """The Gaussian of independent base errors would narrow the locations' bands under MinTrace (the total's own
+    small spread pulls them in); each bound is the wider of it and the series' own bound shifted with its point."""
+    hierarchy = rec.build_hierarchy(LOCATIONS)
+    levels = {"total": 290.0, "location=A": 100.0, "location=B": 150.0}
+    base = _forecasts(levels, spread=10.0)
+    base.loc[base["series_id"] == "total", ["yhat_lower_80", "yhat_upper_80"]] += np.array([8.0, -8.0])
+    base.loc[base["series_id"] == "total", ["yhat_lower_95", "yhat_upper_95"]] += np.array([12.0, -12.0])
+
+    out = rec.reconcile(base, hierarchy, method, history=_history(levels))
+
+    shift = _wide(out) - _wide(base)
+    for column in rec.BAND_COLUMNS[1:]:
+        own = _wide(base, column) + shift
+        widest = np.minimum if "lower" in column else np.maximum
+        np.testing.assert_allclose(widest(_wide(out, column), own), _wide(out, column))
+    from_children = not method.startswith("top_down")
+    total_80 = _wide(out, "yhat_upper_80")["total"] - _wide(out, "yhat_lower_80")["total"]
+    # the total's own 80% band is 4 wide; where the children make it, their Gaussian (each 20 wide) is wider
+    assert (total_80 > 4.0 + 1e-9).all() == from_children
