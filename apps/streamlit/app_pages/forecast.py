@@ -342,32 +342,31 @@ def _detail_table(
         width="stretch",
     )
 
-    def amount(label: str) -> st.column_config.NumberColumn:
-        return st.column_config.NumberColumn(label, format="localized")
-
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        height=318,
-        placeholder="—",
-        column_config={
-            "target_date": st.column_config.DateColumn("Date", format="ddd D MMM YYYY"),
-            "horizon_step": st.column_config.NumberColumn("Day ahead", format="%d"),
-            "yhat": amount(f"{FORECAST} {fmt.target_label(target).lower()}"),
-            "yhat_statistical": amount("Model's forecast"),
-            "yhat_lower_80": amount("80% low"),
-            "yhat_upper_80": amount("80% high"),
-            "yhat_lower_95": amount("95% low"),
-            "yhat_upper_95": amount("95% high"),
-            "actual": amount(ACTUAL),
-            "versus": st.column_config.NumberColumn(
-                "Actual vs forecast",
-                format="percent",
-                help="How far the actual came in above (+) or below (-)",
-            ),
-        },
+    # a styled static table rather than st.dataframe: the horizon's few rows do not need the data grid, whose
+    # half-megabyte of script was a large share of this page's first render (docs/benchmarks.md)
+    labels = {
+        "target_date": "Date",
+        "horizon_step": "Day ahead",
+        "yhat": f"{FORECAST} {fmt.target_label(target).lower()}",
+        "yhat_statistical": "Model's forecast",
+        "yhat_lower_80": "80% low",
+        "yhat_upper_80": "80% high",
+        "yhat_lower_95": "95% low",
+        "yhat_upper_95": "95% high",
+        "actual": ACTUAL,
+        "versus": "Actual vs forecast",
+    }
+    amounts = [labels[column] for column in columns[2:-1]]
+    styled = (
+        table.rename(columns=labels)
+        .style.format(
+            {labels["target_date"]: fmt.day, labels["versus"]: "{:+.1%}"} | dict.fromkeys(amounts, "{:,.0f}"),
+            na_rep="—",
+        )
+        .set_properties(subset=[labels[column] for column in columns[1:]], **{"text-align": "right"})
     )
+    st.table(styled, hide_index=True, height=318)
+    st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
 
 
 def _components(series_id: str, as_of_date: dt.date) -> None:

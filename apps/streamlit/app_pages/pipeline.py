@@ -59,40 +59,42 @@ def _accounting(accounting: pd.DataFrame) -> None:
     st.subheader("Recent nights: rows and revenue")
     frame = accounting.copy()
     frame["business_date"] = pd.to_datetime(frame["business_date"])
-    rows = frame.melt(
+    long = frame.melt(
         id_vars=["business_date"],
-        value_vars=["rows_loaded", "rows_quarantined"],
-        var_name="kind",
+        value_vars=["rows_loaded", "rows_quarantined", "revenue_loaded", "revenue_quarantined"],
+        var_name="column",
         value_name="n",
     )
-    rows["kind"] = rows["kind"].map({"rows_loaded": "loaded", "rows_quarantined": "quarantined"})
-    revenue = frame.melt(
-        id_vars=["business_date"],
-        value_vars=["revenue_loaded", "revenue_quarantined"],
-        var_name="kind",
-        value_name="n",
-    )
-    revenue["kind"] = revenue["kind"].map({"revenue_loaded": "loaded", "revenue_quarantined": "quarantined"})
-    color = charts.field(
-        "kind:N", scale=charts.scale({"loaded": charts.INK, "quarantined": charts.BAD}), title=None
-    )
-    left, right = st.columns(2)
-    for column, long, title in ((left, rows, "Rows"), (right, revenue, "Revenue")):
-        spec = {
+    long[["measure", "kind"]] = long["column"].str.split("_", n=1, expand=True)
+
+    def bars(measure: str, title: str) -> charts.Spec:
+        return {
+            "transform": [{"filter": {"field": "measure", "equal": measure}}],
             "mark": "bar",
             "encoding": {
                 "x": charts.field("business_date:T", title=None),
                 "y": charts.field("n:Q", title=title, axis={"format": "~s"}),
-                "color": color,
+                "color": charts.field(
+                    "kind:N",
+                    scale=charts.scale({"loaded": charts.INK, "quarantined": charts.BAD}),
+                    title=None,
+                ),
                 "tooltip": [
                     charts.field("business_date:T"),
                     charts.field("kind:N"),
                     charts.field("n:Q", format=",.0f"),
                 ],
             },
-            "height": 220,
+            "height": 160,
         }
-        charts.draw(spec, long, where=column)
+
+    # one view, rows above revenue on the same dates: every separate chart is another Vega view for the
+    # browser to build on the page's first render
+    spec = {
+        "vconcat": [bars("rows", "Rows"), bars("revenue", "Revenue")],
+        "resolve": {"scale": {"y": "independent"}},
+    }
+    charts.draw(spec, long[["business_date", "measure", "kind", "n"]])
     latest = accounting.iloc[0]
     st.caption(
         f"{fmt.day(latest['business_date'])}: {int(latest['files_loaded'])} file(s) loaded, "
