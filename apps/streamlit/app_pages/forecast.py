@@ -342,9 +342,10 @@ def _detail_table(
         width="stretch",
     )
 
-    # a styled static table rather than st.dataframe: the horizon's few rows do not need the data grid, whose
-    # half-megabyte of script was a large share of this page's first render (docs/benchmarks.md)
-    labels = {
+    # one Markdown table in a scrolling box rather than st.dataframe or st.table: the horizon's few rows need
+    # neither the data grid (half a megabyte of script) nor a Markdown element per cell, both of which cost this
+    # page's first render more than its chart did (docs/benchmarks.md, "Dashboard pages")
+    headers = {
         "target_date": "Date",
         "horizon_step": "Day ahead",
         "yhat": f"{FORECAST} {fmt.target_label(target).lower()}",
@@ -356,16 +357,21 @@ def _detail_table(
         "actual": ACTUAL,
         "versus": "Actual vs forecast",
     }
-    amounts = [labels[column] for column in columns[2:-1]]
-    styled = (
-        table.rename(columns=labels)
-        .style.format(
-            {labels["target_date"]: fmt.day, labels["versus"]: "{:+.1%}"} | dict.fromkeys(amounts, "{:,.0f}"),
-            na_rep="—",
-        )
-        .set_properties(subset=[labels[column] for column in columns[1:]], **{"text-align": "right"})
+    cells = pd.DataFrame(
+        {
+            "target_date": table["target_date"].map(fmt.day),
+            "horizon_step": table["horizon_step"].map(str),
+            **{column: charts.number_text(table[column]) for column in columns[2:-1]},
+            "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
+        }
     )
-    st.table(styled, hide_index=True, height=318)
+    lines = [
+        "| " + " | ".join(headers[column] for column in columns) + " |",
+        "|:--|" + "--:|" * (len(columns) - 1),
+        *("| " + " | ".join(row) + " |" for row in cells[columns].itertuples(index=False)),
+    ]
+    with st.container(height=318, border=False):
+        st.markdown("\n".join(lines))
     st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
 
 
