@@ -47,10 +47,10 @@ def scale(colors: Mapping[str, str]) -> Spec:
     return {"domain": list(colors), "range": list(colors.values())}
 
 
-def draw(spec: Spec, data: pd.DataFrame | None = None, *, where: Any = st, width: str = "stretch") -> None:
-    """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme; `where` is a column
-    or container, the page by default. Send only the columns the spec reads: every cell travels to the browser."""
-    where.vega_lite_chart(data, spec, width=width)
+def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch") -> None:
+    """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
+    the spec reads: every cell travels to the browser."""
+    st.vega_lite_chart(data, spec, width=width)
 
 
 def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str) -> Spec:
