@@ -342,9 +342,9 @@ def _detail_table(
         width="stretch",
     )
 
-    # one Markdown table in a scrolling box rather than st.dataframe or st.table: the horizon's few rows need
-    # neither the data grid (half a megabyte of script) nor a Markdown element per cell, both of which cost this
-    # page's first render more than its chart did (docs/benchmarks.md, "Dashboard pages")
+    # one Markdown table in a scrolling box: the horizon's few rows need neither st.dataframe's data grid (half a
+    # megabyte of script, loaded on the page's first render) nor st.table's Markdown element per cell, both plain
+    # in a CPU profile of the page in chromium (docs/benchmarks.md, "Dashboard pages")
     headers = {
         "target_date": "Date",
         "horizon_step": "Day ahead",
