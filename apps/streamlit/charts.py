@@ -1,27 +1,61 @@
-"""Charts more than one page draws, in the dashboards' one visual language (colours, axes, tooltips)."""
+"""The dashboards' one visual language (colours, axes, tooltips) and the charts more than one page draws.
+
+Every chart is a plain Vega-Lite spec (a dict) drawn with `st.vega_lite_chart`, not an Altair chart: the browser
+receives the same spec either way, but building layered Altair charts and Streamlit's validation of them against
+the whole Vega-Lite schema took about two thirds of the Forecast explorer's server time on a 10-million-line
+history (docs/benchmarks.md, "Dashboard pages"). `field` spells an encoding the way Altair's shorthand does
+(`"date:T"`), so a page's spec reads like the chart it draws.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import formatting as fmt
 import pandas as pd
+import streamlit as st
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ACTUAL = "Actual"
 FORECAST = "Forecast"
 BAND_80 = "80% interval"
 BAND_95 = "95% interval"
 STATISTICAL = "Model's forecast (before override)"
-COLORS = {ACTUAL: "#1f3b57", FORECAST: "#e8710a", BAND_80: "#f7bd85", BAND_95: "#fde3cb"}
+INK = "#1f3b57"  # the dashboards' dark blue: actuals, champions, what was loaded
+ACCENT = "#e8710a"  # the theme's orange (.streamlit/config.toml): forecasts, challengers
+COLORS = {ACTUAL: INK, FORECAST: ACCENT, BAND_80: "#f7bd85", BAND_95: "#fde3cb"}
 STATISTICAL_COLOR = "#6a4c93"
 MUTED = "#7b8794"
+GRID = "#e4e7eb"
+GOOD, BAD = "#2e7d32", "#c62828"  # improved / worsened, up / down, passed / failed
+TYPES = {"Q": "quantitative", "T": "temporal", "N": "nominal", "O": "ordinal"}
+
+Spec = dict[str, Any]
 
 
-def forecast_chart(
-    history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str
-) -> alt.LayerChart:
-    """Actuals as a line, the forecast as a line over its 80% and 95% bands, and a rule at the as-of date."""
+def field(shorthand: str, **properties: Any) -> Spec:
+    """An encoding of a column: `field("date:T", title=None)` -> {"field": "date", "type": "temporal", ...}."""
+    name, _, kind = shorthand.rpartition(":")
+    return {"field": name, "type": TYPES[kind], **properties}
+
+
+def scale(colors: Mapping[str, str]) -> Spec:
+    """A colour scale giving each category its fixed colour, in the mapping's order (which the legend follows)."""
+    return {"domain": list(colors), "range": list(colors.values())}
+
+
+def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch") -> None:
+    """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
+    the spec reads: every cell travels to the browser."""
+    st.vega_lite_chart(data, spec, width=width)
+
+
+def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str) -> Spec:
+    """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the as-of date, and a
+    hover rule whose tooltip reads every value of the day. The data travels in the spec (`datasets`)."""
     overridden = "override_id" in rows and rows["override_id"].notna().any()
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
@@ -36,72 +70,107 @@ def forecast_chart(
     frame["band_80"] = number_text(frame["yhat_lower_80"]) + " – " + number_text(frame["yhat_upper_80"])
     frame["band_95"] = number_text(frame["yhat_lower_95"]) + " – " + number_text(frame["yhat_upper_95"])
     frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
-
-    label = fmt.target_label(target)
-    color = alt.Color(
-        "layer:N",
-        scale=alt.Scale(domain=list(colors), range=list(colors.values())),
-        legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
-    )
-    base = alt.Chart(frame).encode(
-        x=alt.X(
-            "date:T", title=None, axis=alt.Axis(format="%-d %b", grid=False, labelColor=MUTED, tickCount=8)
-        )
-    )
-
-    def tagged(chart: alt.Chart, layer: str) -> alt.Chart:
-        return chart.transform_calculate(layer=f"'{layer}'").encode(color=color)
-
-    y_axis = alt.Axis(format="~s", labelColor=MUTED, titleColor=MUTED, gridColor="#e4e7eb")
-    band_95 = tagged(
-        base.mark_area().encode(
-            y=alt.Y("yhat_lower_95:Q", title=f"{label} per day", axis=y_axis), y2="yhat_upper_95:Q"
-        ),
-        BAND_95,
-    )
-    band_80 = tagged(base.mark_area().encode(y="yhat_lower_80:Q", y2="yhat_upper_80:Q"), BAND_80)
-    actual_line = tagged(base.mark_line(strokeWidth=1.8).encode(y="actual:Q"), ACTUAL)
-    forecast_line = tagged(base.mark_line(strokeWidth=2.4).encode(y="yhat:Q"), FORECAST)
-
-    hover = alt.selection_point(
-        fields=["date"], nearest=True, on="pointerover", clear="pointerout", empty=False
-    )
-    hover_rule = (
-        base.mark_rule(color=MUTED, strokeWidth=1)
-        .encode(
-            opacity=alt.condition(hover, alt.value(0.5), alt.value(0)),
-            tooltip=[
-                alt.Tooltip("date:T", title="Date", format="%a %d %b %Y"),
-                alt.Tooltip("actual_text:N", title=ACTUAL),
-                alt.Tooltip("yhat_text:N", title=FORECAST),
-                alt.Tooltip("band_80:N", title=BAND_80),
-                alt.Tooltip("band_95:N", title=BAND_95),
-            ],
-        )
-        .add_params(hover)
-    )
-    hover_points = alt.layer(
-        base.mark_circle(size=45, color=COLORS[ACTUAL]).encode(y="actual:Q"),
-        base.mark_circle(size=45, color=COLORS[FORECAST]).encode(y="yhat:Q"),
-    ).transform_filter(hover)
-
     as_of = pd.DataFrame(
         {"date": [pd.Timestamp(as_of_date)], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]}
     )
-    as_of_rule = alt.Chart(as_of).mark_rule(color=MUTED, strokeDash=[4, 4]).encode(x="date:T")
-    as_of_text = (
-        alt.Chart(as_of)
-        .mark_text(align="right", baseline="top", dx=-6, dy=6, color=MUTED, fontSize=12)
-        .encode(x="date:T", y=alt.value(0), text="text:N")
+
+    color = field(
+        "layer:N",
+        scale=scale(colors),
+        legend={"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"},
     )
-    layers = [band_95, band_80, actual_line, forecast_line]
+    x = field(
+        "date:T", title=None, axis={"format": "%-d %b", "grid": False, "labelColor": MUTED, "tickCount": 8}
+    )
+
+    def tagged(layer: str, mark: Spec, **encoding: Any) -> Spec:
+        """A layer of the series frame whose colour (and legend entry) is `layer`."""
+        return {
+            "transform": [{"calculate": f"'{layer}'", "as": "layer"}],
+            "mark": mark,
+            "encoding": {"x": x, "color": color, **encoding},
+        }
+
+    y_axis = {"format": "~s", "labelColor": MUTED, "titleColor": MUTED, "gridColor": GRID}
+    layers = [
+        tagged(
+            BAND_95,
+            {"type": "area"},
+            y=field("yhat_lower_95:Q", title=f"{fmt.target_label(target)} per day", axis=y_axis),
+            y2={"field": "yhat_upper_95"},
+        ),
+        tagged(BAND_80, {"type": "area"}, y=field("yhat_lower_80:Q"), y2={"field": "yhat_upper_80"}),
+        tagged(ACTUAL, {"type": "line", "strokeWidth": 1.8}, y=field("actual:Q")),
+        tagged(FORECAST, {"type": "line", "strokeWidth": 2.4}, y=field("yhat:Q")),
+    ]
     if overridden:  # the planner's final forecast is the orange line; the model's is kept beside it, dashed
         layers.append(
             tagged(
-                base.mark_line(strokeWidth=1.8, strokeDash=[6, 4]).encode(y="yhat_statistical:Q"), STATISTICAL
+                STATISTICAL,
+                {"type": "line", "strokeWidth": 1.8, "strokeDash": [6, 4]},
+                y=field("yhat_statistical:Q"),
             )
         )
-    return alt.layer(*layers, as_of_rule, as_of_text, hover_rule, hover_points).properties(height=420)
+    as_of_layer = {"data": {"name": "as_of"}, "encoding": {"x": field("date:T")}}
+    hover = {"param": "hover", "empty": False}
+    layers += [
+        as_of_layer | {"mark": {"type": "rule", "color": MUTED, "strokeDash": [4, 4]}},
+        as_of_layer
+        | {
+            "mark": {
+                "type": "text",
+                "align": "right",
+                "baseline": "top",
+                "dx": -6,
+                "dy": 6,
+                "color": MUTED,
+                "fontSize": 12,
+            },
+            "encoding": as_of_layer["encoding"] | {"y": {"value": 0}, "text": field("text:N")},
+        },
+        {
+            "params": [
+                {
+                    "name": "hover",
+                    "select": {
+                        "type": "point",
+                        "fields": ["date"],
+                        "nearest": True,
+                        "on": "pointerover",
+                        "clear": "pointerout",
+                    },
+                }
+            ],
+            "mark": {"type": "rule", "color": MUTED, "strokeWidth": 1},
+            "encoding": {
+                "x": x,
+                "opacity": {"condition": hover | {"value": 0.5}, "value": 0},
+                "tooltip": [
+                    field("date:T", title="Date", format="%a %d %b %Y"),
+                    field("actual_text:N", title=ACTUAL),
+                    field("yhat_text:N", title=FORECAST),
+                    field("band_80:N", title=BAND_80),
+                    field("band_95:N", title=BAND_95),
+                ],
+            },
+        },
+        {
+            "transform": [{"filter": hover}],
+            "layer": [
+                {
+                    "mark": {"type": "circle", "size": 45, "color": COLORS[line]},
+                    "encoding": {"x": x, "y": field(column)},
+                }
+                for line, column in ((ACTUAL, "actual:Q"), (FORECAST, "yhat:Q"))
+            ],
+        },
+    ]
+    return {
+        "datasets": {"series": frame, "as_of": as_of},
+        "data": {"name": "series"},
+        "height": 420,
+        "layer": layers,
+    }
 
 
 def number_text(values: pd.Series) -> pd.Series:

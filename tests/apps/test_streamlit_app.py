@@ -73,7 +73,9 @@ def test_forecast_page_draws_the_chart_and_follows_the_series_selector(
     assert metrics.count() == 4
     assert "Revenue, last 7 days" in metrics.nth(0).inner_text()
     assert "vs last year" in metrics.nth(0).inner_text()
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    detail = page.locator('[data-testid="stMarkdown"] table')
+    assert detail.count() == 1, "the forecast detail, one Markdown table"
+    assert "Forecast revenue" in detail.inner_text() and "Mon 01 Jul 2024" in detail.inner_text()
 
     # When another series is chosen
     choose(page, "Series", "Location Germany")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import charts
 import data
 import formatting as fmt
@@ -111,10 +110,7 @@ def render() -> None:
         )
     with st.container(border=True):
         st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
-        st.altair_chart(
-            charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target),
-            width="stretch",
-        )
+        charts.draw(charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target))
     _detail_table(rows, sales, series_id, as_of_date, target)
     _components(series_id, as_of_date)
     _revisions(series_id, rows)
@@ -167,18 +163,32 @@ def _revisions(series_id: str, rows: pd.DataFrame) -> None:
         "all of it, with its 80% interval."
     )
     moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
-    base = alt.Chart(moves).encode(x=alt.X("as_of_date:T", title="Forecast made on"))
-    chart = alt.layer(
-        base.mark_area(color=charts.COLORS[charts.BAND_80], opacity=0.7).encode(
-            y=alt.Y("yhat_lower_80:Q", title="Forecast total", axis=alt.Axis(format="~s")),
-            y2="yhat_upper_80:Q",
-        ),
-        base.mark_line(point=True, color=charts.COLORS[FORECAST]).encode(
-            y="yhat:Q",
-            tooltip=[alt.Tooltip("as_of_date:T", title="Made on"), alt.Tooltip("yhat:Q", format=",.0f")],
-        ),
-    ).properties(height=220)
-    st.altair_chart(chart, width="stretch")
+    x = charts.field("as_of_date:T", title="Forecast made on")
+    spec = {
+        "layer": [
+            {
+                "mark": {"type": "area", "color": charts.COLORS[charts.BAND_80], "opacity": 0.7},
+                "encoding": {
+                    "x": x,
+                    "y": charts.field("yhat_lower_80:Q", title="Forecast total", axis={"format": "~s"}),
+                    "y2": {"field": "yhat_upper_80"},
+                },
+            },
+            {
+                "mark": {"type": "line", "point": True, "color": charts.COLORS[FORECAST]},
+                "encoding": {
+                    "x": x,
+                    "y": charts.field("yhat:Q"),
+                    "tooltip": [
+                        charts.field("as_of_date:T", title="Made on"),
+                        charts.field("yhat:Q", format=",.0f"),
+                    ],
+                },
+            },
+        ],
+        "height": 220,
+    }
+    charts.draw(spec, moves[["as_of_date", "yhat", "yhat_lower_80", "yhat_upper_80"]])
 
 
 def _accuracy(series_id: str) -> None:
@@ -202,24 +212,26 @@ def _accuracy(series_id: str) -> None:
         "Weighted absolute percentage error (lower is better) of the forecasts made that many days ahead, beside "
         "the seasonal naive on the same days: where the line is below the naive's, the model adds value."
     )
-    chart = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("horizon_step:Q", title="Days ahead"),
-            y=alt.Y("value:Q", title="WAPE", axis=alt.Axis(format="%")),
-            color=alt.Color(
+    spec = {
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": charts.field("horizon_step:Q", title="Days ahead"),
+            "y": charts.field("value:Q", title="WAPE", axis={"format": "%"}),
+            "color": charts.field(
                 "forecast:N",
-                scale=alt.Scale(
-                    domain=["Forecast", "Seasonal naive"], range=[charts.COLORS[FORECAST], charts.MUTED]
-                ),
-                legend=alt.Legend(title=None, orient="top"),
+                scale=charts.scale({"Forecast": charts.COLORS[FORECAST], "Seasonal naive": charts.MUTED}),
+                legend={"title": None, "orient": "top"},
             ),
-            tooltip=["horizon_step:Q", "forecast:N", alt.Tooltip("value:Q", format=".1%"), "scored:Q"],
-        )
-        .properties(height=220)
-    )
-    st.altair_chart(chart, width="stretch")
+            "tooltip": [
+                charts.field("horizon_step:Q"),
+                charts.field("forecast:N"),
+                charts.field("value:Q", format=".1%"),
+                charts.field("scored:Q"),
+            ],
+        },
+        "height": 220,
+    }
+    charts.draw(spec, long)
 
 
 def _window_sum(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
@@ -330,32 +342,37 @@ def _detail_table(
         width="stretch",
     )
 
-    def amount(label: str) -> st.column_config.NumberColumn:
-        return st.column_config.NumberColumn(label, format="localized")
-
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        height=318,
-        placeholder="—",
-        column_config={
-            "target_date": st.column_config.DateColumn("Date", format="ddd D MMM YYYY"),
-            "horizon_step": st.column_config.NumberColumn("Day ahead", format="%d"),
-            "yhat": amount(f"{FORECAST} {fmt.target_label(target).lower()}"),
-            "yhat_statistical": amount("Model's forecast"),
-            "yhat_lower_80": amount("80% low"),
-            "yhat_upper_80": amount("80% high"),
-            "yhat_lower_95": amount("95% low"),
-            "yhat_upper_95": amount("95% high"),
-            "actual": amount(ACTUAL),
-            "versus": st.column_config.NumberColumn(
-                "Actual vs forecast",
-                format="percent",
-                help="How far the actual came in above (+) or below (-)",
-            ),
-        },
+    # one Markdown table in a scrolling box: the horizon's few rows need neither st.dataframe's data grid (half a
+    # megabyte of script, loaded on the page's first render) nor st.table's Markdown element per cell, both plain
+    # in a CPU profile of the page in chromium (docs/benchmarks.md, "Dashboard pages")
+    headers = {
+        "target_date": "Date",
+        "horizon_step": "Day ahead",
+        "yhat": f"{FORECAST} {fmt.target_label(target).lower()}",
+        "yhat_statistical": "Model's forecast",
+        "yhat_lower_80": "80% low",
+        "yhat_upper_80": "80% high",
+        "yhat_lower_95": "95% low",
+        "yhat_upper_95": "95% high",
+        "actual": ACTUAL,
+        "versus": "Actual vs forecast",
+    }
+    cells = pd.DataFrame(
+        {
+            "target_date": table["target_date"].map(fmt.day),
+            "horizon_step": table["horizon_step"].map(str),
+            **{column: charts.number_text(table[column]) for column in columns[2:-1]},
+            "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
+        }
     )
+    lines = [
+        "| " + " | ".join(headers[column] for column in columns) + " |",
+        "|:--|" + "--:|" * (len(columns) - 1),
+        *("| " + " | ".join(row) + " |" for row in cells[columns].itertuples(index=False)),
+    ]
+    with st.container(height=318, border=False):
+        st.markdown("\n".join(lines))
+    st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
 
 
 def _components(series_id: str, as_of_date: dt.date) -> None:
@@ -379,20 +396,26 @@ def _components(series_id: str, as_of_date: dt.date) -> None:
             else ""
         )
     )
-    chart = (
-        alt.Chart(parts)
-        .mark_bar()
-        .encode(
-            x=alt.X("target_date:T", title=None),
-            y=alt.Y("value:Q", title=None),
-            color=alt.Color("component:N", title="Component"),
-            tooltip=["target_date:T", "component:N", alt.Tooltip("value:Q", format=",.3~f"), "mode:N"],
-        )
-        .properties(height=160)
-        .facet(row=alt.Row("component:N", title=None))
-        .resolve_scale(y="independent")
-    )
-    st.altair_chart(chart, width="stretch")
+    spec = {
+        "facet": {"row": charts.field("component:N", title=None)},
+        "spec": {
+            "mark": "bar",
+            "encoding": {
+                "x": charts.field("target_date:T", title=None),
+                "y": charts.field("value:Q", title=None),
+                "color": charts.field("component:N", title="Component"),
+                "tooltip": [
+                    charts.field("target_date:T"),
+                    charts.field("component:N"),
+                    charts.field("value:Q", format=",.3~f"),
+                    charts.field("mode:N"),
+                ],
+            },
+            "height": 160,
+        },
+        "resolve": {"scale": {"y": "independent"}},
+    }
+    charts.draw(spec, parts[["target_date", "component", "value", "mode"]])
 
 
 render()

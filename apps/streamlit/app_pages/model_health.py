@@ -5,7 +5,7 @@ profiles the customer column: only for roles with the `customers` permission, `d
 
 from __future__ import annotations
 
-import altair as alt
+import charts
 import data
 import formatting as fmt
 import guards
@@ -18,10 +18,16 @@ from daybreak.roles import Permission
 REQUIRED_TABLES = ("registry.model_versions", "registry.model_events")
 ACTION_COLORS = {
     "register": "#90a4ae",
-    "promote": "#2e7d32",
+    "promote": charts.GOOD,
     "reject": "#ef6c00",
-    "rollback": "#c62828",
+    "rollback": charts.BAD,
     "retire": "#5d4037",
+}
+PICK_COLORS = {
+    "champion": charts.INK,
+    "challenger": charts.ACCENT,
+    "candidate": "#b0bec5",
+    "seasonal naive": charts.MUTED,
 }
 
 
@@ -69,31 +75,23 @@ def _champions() -> None:
     frame["pick"] = frame["selected"].map(lambda chosen: "challenger" if chosen else "candidate")
     frame.loc[frame["role"] == "baseline", "pick"] = "seasonal naive"
     frame.loc[frame["role"] == "champion", "pick"] = "champion"
-    chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            y=alt.Y("candidate:N", sort="x", title=None),
-            x=alt.X("mase:Q", title="MASE"),
-            color=alt.Color(
-                "pick:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=["champion", "challenger", "candidate", "seasonal naive"],
-                    range=["#1f3b57", "#e8710a", "#b0bec5", "#7b8794"],
-                ),
-            ),
-            tooltip=[
-                "candidate:N",
-                "role:N",
-                alt.Tooltip("mase:Q", format=".3f"),
-                alt.Tooltip("smape:Q", format=".1f"),
-                alt.Tooltip("coverage_80:Q", format=".0%"),
+    spec = {
+        "mark": "bar",
+        "encoding": {
+            "y": charts.field("candidate:N", sort="x", title=None),
+            "x": charts.field("mase:Q", title="MASE"),
+            "color": charts.field("pick:N", title=None, scale=charts.scale(PICK_COLORS)),
+            "tooltip": [
+                charts.field("candidate:N"),
+                charts.field("role:N"),
+                charts.field("mase:Q", format=".3f"),
+                charts.field("smape:Q", format=".1f"),
+                charts.field("coverage_80:Q", format=".0%"),
             ],
-        )
-        .properties(height=36 * len(frame) + 40)
-    )
-    st.altair_chart(chart, width="stretch")
+        },
+        "height": 36 * len(frame) + 40,
+    }
+    charts.draw(spec, frame[["candidate", "mase", "pick", "role", "smape", "coverage_80"]])
 
 
 def _events() -> None:
@@ -105,22 +103,22 @@ def _events() -> None:
         return
     events["logical_date"] = pd.to_datetime(events["logical_date"])
     events["model"] = events["model_id"].map(fmt.series_label)
-    chart = (
-        alt.Chart(events)
-        .mark_point(filled=True, size=90)
-        .encode(
-            x=alt.X("logical_date:T", title=None, axis=alt.Axis(format="%-d %b", tickCount="day")),
-            y=alt.Y("model:N", title=None, scale=alt.Scale(padding=0.5)),
-            color=alt.Color(
-                "action:N",
-                scale=alt.Scale(domain=list(ACTION_COLORS), range=list(ACTION_COLORS.values())),
-                legend=alt.Legend(orient="top", title=None),
+    spec = {
+        "mark": {"type": "point", "filled": True, "size": 90},
+        "encoding": {
+            "x": charts.field("logical_date:T", title=None, axis={"format": "%-d %b", "tickCount": "day"}),
+            "y": charts.field("model:N", title=None, scale={"padding": 0.5}),
+            "color": charts.field(
+                "action:N", scale=charts.scale(ACTION_COLORS), legend={"orient": "top", "title": None}
             ),
-            tooltip=["logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N"],
-        )
-        .properties(height=48 * events["model"].nunique() + 50)
-    )
-    st.altair_chart(chart, width="stretch")
+            "tooltip": [
+                charts.field(name)
+                for name in ("logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N")
+            ],
+        },
+        "height": 48 * events["model"].nunique() + 50,
+    }
+    charts.draw(spec, events[["logical_date", "model", "action", "version", "reason", "actor"]])
 
 
 def _value_added() -> None:
@@ -143,27 +141,24 @@ def _value_added() -> None:
         "The model's absolute error minus the final (overridden) forecast's, summed over the scored days each "
         "override changed: to the right of zero the planners' changes made the forecast better."
     )
-    chart = (
-        alt.Chart(grouped)
-        .mark_bar(size=20)
-        .encode(
-            y=alt.Y(f"{by}:N", title=None, sort="-x"),
-            x=alt.X("value_added:Q", title="Absolute error removed", axis=alt.Axis(format="~s")),
-            color=alt.Color(
-                "better:N",
-                scale=alt.Scale(domain=["improved", "worsened"], range=["#2e7d32", "#c62828"]),
-                legend=None,
+    spec = {
+        "mark": {"type": "bar", "size": 20},
+        "encoding": {
+            "y": charts.field(f"{by}:N", title=None, sort="-x"),
+            "x": charts.field("value_added:Q", title="Absolute error removed", axis={"format": "~s"}),
+            "color": charts.field(
+                "better:N", scale=charts.scale({"improved": charts.GOOD, "worsened": charts.BAD}), legend=None
             ),
-            tooltip=[
-                f"{by}:N",
-                alt.Tooltip("value_added:Q", format=",.0f"),
-                alt.Tooltip("final_abs_error:Q", format=",.0f"),
-                alt.Tooltip("statistical_abs_error:Q", format=",.0f"),
+            "tooltip": [
+                charts.field(f"{by}:N"),
+                charts.field("value_added:Q", format=",.0f"),
+                charts.field("final_abs_error:Q", format=",.0f"),
+                charts.field("statistical_abs_error:Q", format=",.0f"),
             ],
-        )
-        .properties(height=40 * len(grouped) + 40)
-    )
-    st.altair_chart(chart, width="stretch")
+        },
+        "height": 40 * len(grouped) + 40,
+    }
+    charts.draw(spec, grouped)
 
 
 def _drift() -> None:
@@ -179,27 +174,34 @@ def _drift() -> None:
         return
     frame = summary.copy()
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    chart = (
-        alt.Chart(frame)
-        .mark_line(point=True, color="#1f3b57")
-        .encode(
-            x=alt.X("as_of_date:T", title=None),
-            y=alt.Y("share_drifted:Q", title="Share of columns drifted", axis=alt.Axis(format="%")),
-            tooltip=["as_of_date:T", "n_drifted_columns:Q", "n_columns:Q", "dataset_drift:N"],
-        )
-        .properties(height=200)
+    spec = {
+        "mark": {"type": "line", "point": True, "color": charts.INK},
+        "encoding": {
+            "x": charts.field("as_of_date:T", title=None),
+            "y": charts.field("share_drifted:Q", title="Share of columns drifted", axis={"format": "%"}),
+            "tooltip": [
+                charts.field(name)
+                for name in ("as_of_date:T", "n_drifted_columns:Q", "n_columns:Q", "dataset_drift:N")
+            ],
+        },
+        "height": 200,
+    }
+    charts.draw(
+        spec, frame[["as_of_date", "share_drifted", "n_drifted_columns", "n_columns", "dataset_drift"]]
     )
-    st.altair_chart(chart, width="stretch")
     per_column = data.drift_metrics()
     if {"as_of_date", "column_name", "drift_score"} <= set(per_column.columns) and not per_column.empty:
         per_column["as_of_date"] = pd.to_datetime(per_column["as_of_date"])
-        st.altair_chart(
-            alt.Chart(per_column)
-            .mark_line()
-            .encode(x=alt.X("as_of_date:T", title=None), y="drift_score:Q", color="column_name:N")
-            .properties(height=200),
-            width="stretch",
-        )
+        spec = {
+            "mark": "line",
+            "encoding": {
+                "x": charts.field("as_of_date:T", title=None),
+                "y": charts.field("drift_score:Q"),
+                "color": charts.field("column_name:N"),
+            },
+            "height": 200,
+        }
+        charts.draw(spec, per_column[["as_of_date", "drift_score", "column_name"]])
     reports = summary.dropna(subset=["report_path"])
     if reports.empty:
         return

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import charts
 import data
 import formatting as fmt
@@ -48,7 +47,7 @@ def render() -> None:
             f"and the forecast made {fmt.day(as_of)}**"
         )
         recent = history[history.index > last_day - dt.timedelta(days=HISTORY_DAYS)][_target(rows)]
-        st.altair_chart(charts.forecast_chart(recent, rows, as_of, _target(rows)), width="stretch")
+        charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows)))
     _movers(last_day)
 
 
@@ -138,27 +137,26 @@ def _movers(last_day: dt.date) -> None:
     movers["series"] = movers["series_id"].map(fmt.series_label)
     movers["direction"] = movers["change"].map(lambda change: "up" if change >= 0 else "down")
     movers["change_text"] = movers["change_pct"].map(lambda v: "new" if v != v else f"{v:+.1%}")
-    chart = (
-        alt.Chart(movers)
-        .mark_bar(size=20)
-        .encode(
-            y=alt.Y("series:N", sort="-x", title=None, scale=alt.Scale(paddingInner=0.25)),
-            x=alt.X("change:Q", title="Revenue, last 7 days minus the 7 before", axis=alt.Axis(format="~s")),
-            color=alt.Color(
-                "direction:N",
-                scale=alt.Scale(domain=["up", "down"], range=["#2e7d32", "#c62828"]),
-                legend=None,
+    spec = {
+        "mark": {"type": "bar", "size": 20},
+        "encoding": {
+            "y": charts.field("series:N", sort="-x", title=None, scale={"paddingInner": 0.25}),
+            "x": charts.field(
+                "change:Q", title="Revenue, last 7 days minus the 7 before", axis={"format": "~s"}
             ),
-            tooltip=[
-                alt.Tooltip("series:N", title="Series"),
-                alt.Tooltip("current:Q", format=",.0f"),
-                alt.Tooltip("previous:Q", format=",.0f"),
-                alt.Tooltip("change_text:N", title="Change"),
+            "color": charts.field(
+                "direction:N", scale=charts.scale({"up": charts.GOOD, "down": charts.BAD}), legend=None
+            ),
+            "tooltip": [
+                charts.field("series:N", title="Series"),
+                charts.field("current:Q", format=",.0f"),
+                charts.field("previous:Q", format=",.0f"),
+                charts.field("change_text:N", title="Change"),
             ],
-        )
-        .properties(height=alt.Step(34))  # the plot grows with the bars; the axis title never squeezes them
-    )
-    st.altair_chart(chart, width="stretch")
+        },
+        "height": {"step": 34},  # the plot grows with the bars; the axis title never squeezes them
+    }
+    charts.draw(spec, movers[["series", "change", "direction", "current", "previous", "change_text"]])
 
 
 render()

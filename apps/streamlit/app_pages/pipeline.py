@@ -6,7 +6,7 @@ The quarantined rows themselves hold the export's raw values, customer included,
 
 from __future__ import annotations
 
-import altair as alt
+import charts
 import data
 import formatting as fmt
 import guards
@@ -17,11 +17,11 @@ from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("monitoring.ingest_runs", "monitoring.quarantine")
 STATUS_COLORS = {
-    "pass": "#2e7d32",
-    "success": "#2e7d32",
+    "pass": charts.GOOD,
+    "success": charts.GOOD,
     "warn": "#ef6c00",
-    "error": "#c62828",
-    "fail": "#c62828",
+    "error": charts.BAD,
+    "fail": charts.BAD,
     "skipped": "#90a4ae",
 }
 
@@ -59,37 +59,42 @@ def _accounting(accounting: pd.DataFrame) -> None:
     st.subheader("Recent nights: rows and revenue")
     frame = accounting.copy()
     frame["business_date"] = pd.to_datetime(frame["business_date"])
-    rows = frame.melt(
+    long = frame.melt(
         id_vars=["business_date"],
-        value_vars=["rows_loaded", "rows_quarantined"],
-        var_name="kind",
+        value_vars=["rows_loaded", "rows_quarantined", "revenue_loaded", "revenue_quarantined"],
+        var_name="column",
         value_name="n",
     )
-    rows["kind"] = rows["kind"].map({"rows_loaded": "loaded", "rows_quarantined": "quarantined"})
-    revenue = frame.melt(
-        id_vars=["business_date"],
-        value_vars=["revenue_loaded", "revenue_quarantined"],
-        var_name="kind",
-        value_name="n",
-    )
-    revenue["kind"] = revenue["kind"].map({"revenue_loaded": "loaded", "revenue_quarantined": "quarantined"})
-    color = alt.Color(
-        "kind:N", scale=alt.Scale(domain=["loaded", "quarantined"], range=["#1f3b57", "#c62828"]), title=None
-    )
-    left, right = st.columns(2)
-    for column, long, title in ((left, rows, "Rows"), (right, revenue, "Revenue")):
-        column.altair_chart(
-            alt.Chart(long)
-            .mark_bar()
-            .encode(
-                x=alt.X("business_date:T", title=None),
-                y=alt.Y("n:Q", title=title, axis=alt.Axis(format="~s")),
-                color=color,
-                tooltip=["business_date:T", "kind:N", alt.Tooltip("n:Q", format=",.0f")],
-            )
-            .properties(height=220),
-            width="stretch",
-        )
+    long[["measure", "kind"]] = long["column"].str.split("_", n=1, expand=True)
+
+    def bars(measure: str, title: str) -> charts.Spec:
+        return {
+            "transform": [{"filter": {"field": "measure", "equal": measure}}],
+            "mark": "bar",
+            "encoding": {
+                "x": charts.field("business_date:T", title=None),
+                "y": charts.field("n:Q", title=title, axis={"format": "~s"}),
+                "color": charts.field(
+                    "kind:N",
+                    scale=charts.scale({"loaded": charts.INK, "quarantined": charts.BAD}),
+                    title=None,
+                ),
+                "tooltip": [
+                    charts.field("business_date:T"),
+                    charts.field("kind:N"),
+                    charts.field("n:Q", format=",.0f"),
+                ],
+            },
+            "height": 160,
+        }
+
+    # one view, rows above revenue on the same dates: every separate chart is another Vega view for the
+    # browser to build on the page's first render
+    spec = {
+        "vconcat": [bars("rows", "Rows"), bars("revenue", "Revenue")],
+        "resolve": {"scale": {"y": "independent"}},
+    }
+    charts.draw(spec, long[["business_date", "measure", "kind", "n"]])
     latest = accounting.iloc[0]
     st.caption(
         f"{fmt.day(latest['business_date'])}: {int(latest['files_loaded'])} file(s) loaded, "
@@ -107,18 +112,22 @@ def _quarantine() -> None:
         return
     frame = counts.copy()
     frame["business_date"] = pd.to_datetime(frame["business_date"])
-    st.altair_chart(
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("business_date:T", title=None),
-            y=alt.Y("rows:Q", title="Rows quarantined"),
-            color=alt.Color("rule:N", title="Rule"),
-            tooltip=["business_date:T", "rule:N", "rows:Q", alt.Tooltip("revenue:Q", format=",.0f")],
-        )
-        .properties(height=200),
-        width="stretch",
-    )
+    spec = {
+        "mark": "bar",
+        "encoding": {
+            "x": charts.field("business_date:T", title=None),
+            "y": charts.field("rows:Q", title="Rows quarantined"),
+            "color": charts.field("rule:N", title="Rule"),
+            "tooltip": [
+                charts.field("business_date:T"),
+                charts.field("rule:N"),
+                charts.field("rows:Q"),
+                charts.field("revenue:Q", format=",.0f"),
+            ],
+        },
+        "height": 200,
+    }
+    charts.draw(spec, frame[["business_date", "rows", "rule", "revenue"]])
     if not guards.allowed(Permission.CUSTOMERS, "the quarantined rows (their raw values)"):
         return
     rules = sorted(set(counts["rule"]))
@@ -137,22 +146,17 @@ def _dbt() -> None:
         )
         return
     summary = tests.groupby("status", as_index=False).size()
-    st.altair_chart(
-        alt.Chart(summary)
-        .mark_bar()
-        .encode(
-            x=alt.X("size:Q", title="Tests"),
-            y=alt.Y("status:N", title=None),
-            color=alt.Color(
-                "status:N",
-                scale=alt.Scale(domain=list(STATUS_COLORS), range=list(STATUS_COLORS.values())),
-                legend=None,
-            ),
-            tooltip=["status:N", "size:Q"],
-        )
-        .properties(height=40 * len(summary) + 30),
-        width="stretch",
-    )
+    spec = {
+        "mark": "bar",
+        "encoding": {
+            "x": charts.field("size:Q", title="Tests"),
+            "y": charts.field("status:N", title=None),
+            "color": charts.field("status:N", scale=charts.scale(STATUS_COLORS), legend=None),
+            "tooltip": [charts.field("status:N"), charts.field("size:Q")],
+        },
+        "height": 40 * len(summary) + 30,
+    }
+    charts.draw(spec, summary)
     failing = tests[~tests["status"].isin(["pass", "success"])]
     if not failing.empty:
         st.dataframe(failing[["name", "status", "message"]], hide_index=True, width="stretch")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
+import charts
 import data
 import formatting as fmt
 import guards
@@ -25,7 +25,7 @@ from daybreak.roles import Permission
 
 REQUIRED_TABLES = ("predictions.forecasts",)
 DEFAULT_DAYS = 7
-STATUS_COLORS = {"pending": "#e8710a", "applied": "#2e7d32", "revoked": "#90a4ae"}
+STATUS_COLORS = {"pending": charts.ACCENT, "applied": charts.GOOD, "revoked": "#90a4ae"}
 
 
 def render() -> None:
@@ -129,31 +129,31 @@ def _log() -> None:
         "Each override's target dates. Pending: recorded, waiting for the next night. Applied: in the published "
         "forecasts (the Forecast explorer shows it beside the model's). Revoked: no longer applied."
     )
-    chart = (
-        alt.Chart(frame)
-        .mark_bar(cornerRadius=3, height=18)
-        .encode(
-            x=alt.X("start:T", title=None),
-            x2="end:T",
-            y=alt.Y("override_id:N", title=None),
-            color=alt.Color(
-                "status:N",
-                scale=alt.Scale(domain=list(STATUS_COLORS), range=list(STATUS_COLORS.values())),
-                legend=alt.Legend(orient="top", title=None),
+    spec = {
+        "mark": {"type": "bar", "cornerRadius": 3, "height": 18},
+        "encoding": {
+            "x": charts.field("start:T", title=None),
+            "x2": {"field": "end"},
+            "y": charts.field("override_id:N", title=None),
+            "color": charts.field(
+                "status:N", scale=charts.scale(STATUS_COLORS), legend={"orient": "top", "title": None}
             ),
-            tooltip=[
-                "override_id:N",
-                "series:N",
-                "change:N",
-                "reason:N",
-                "author:N",
-                "recorded:N",
-                "nights:Q",
+            "tooltip": [
+                charts.field(name)
+                for name in (
+                    "override_id:N",
+                    "series:N",
+                    "change:N",
+                    "reason:N",
+                    "author:N",
+                    "recorded:N",
+                    "nights:Q",
+                )
             ],
-        )
-        .properties(height=34 * len(frame) + 50)
-    )
-    st.altair_chart(chart, width="stretch")
+        },
+        "height": 34 * len(frame) + 50,
+    }
+    charts.draw(spec, frame)
     st.dataframe(
         frame.drop(columns=["start", "end"]).assign(
             first=log["start_date"].astype(str).to_numpy(), last=log["end_date"].astype(str).to_numpy()

@@ -5,7 +5,7 @@ only for roles with the `customers` permission, `daybreak.roles`).
 
 from __future__ import annotations
 
-import altair as alt
+import charts
 import data
 import formatting as fmt
 import guards
@@ -50,19 +50,24 @@ def _sizes(sizes: pd.DataFrame) -> None:
     long["measure"] = long["measure"].map(
         {"share_of_customers": "Share of customers", "share_of_revenue": "Share of revenue"}
     )
-    chart = (
-        alt.Chart(long)
-        .mark_area()
-        .encode(
-            x=alt.X("as_of_date:T", title=None),
-            y=alt.Y("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
-            color=alt.Color("segment_name:N", title="Segment"),
-            tooltip=["as_of_date:T", "segment_name:N", alt.Tooltip("share:Q", format=".1%")],
-        )
-        .properties(height=220)
-        .facet(column=alt.Column("measure:N", title=None))
-    )
-    st.altair_chart(chart)
+    spec = {
+        "facet": {"column": charts.field("measure:N", title=None)},
+        "spec": {
+            "mark": "area",
+            "encoding": {
+                "x": charts.field("as_of_date:T", title=None),
+                "y": charts.field("share:Q", stack="normalize", title=None, axis={"format": "%"}),
+                "color": charts.field("segment_name:N", title="Segment"),
+                "tooltip": [
+                    charts.field("as_of_date:T"),
+                    charts.field("segment_name:N"),
+                    charts.field("share:Q", format=".1%"),
+                ],
+            },
+            "height": 220,
+        },
+    }
+    charts.draw(spec, long, width="content")
 
 
 def _profiles(sizes: pd.DataFrame) -> None:
@@ -77,28 +82,25 @@ def _profiles(sizes: pd.DataFrame) -> None:
         "Each feature's segment mean as a multiple of the mean over all customers: above 1 means the segment has "
         "more of it than the average customer."
     )
-    chart = (
-        alt.Chart(profile)
-        .mark_rect()
-        .encode(
-            x=alt.X("feature:N", title=None, axis=alt.Axis(labelAngle=0, orient="top")),
-            y=alt.Y("segment_name:N", title=None),
-            color=alt.Color(
-                "mean_vs_population:Q",
-                title="× average",
-                scale=alt.Scale(scheme="blueorange", domainMid=1),
+    spec = {
+        "mark": "rect",
+        "encoding": {
+            "x": charts.field("feature:N", title=None, axis={"labelAngle": 0, "orient": "top"}),
+            "y": charts.field("segment_name:N", title=None),
+            "color": charts.field(
+                "mean_vs_population:Q", title="× average", scale={"scheme": "blueorange", "domainMid": 1}
             ),
-            tooltip=[
-                "segment_name:N",
-                "feature:N",
-                alt.Tooltip("mean:Q", format=",.2f"),
-                alt.Tooltip("population_mean:Q", format=",.2f"),
-                alt.Tooltip("mean_vs_population:Q", format=".2f"),
+            "tooltip": [
+                charts.field("segment_name:N"),
+                charts.field("feature:N"),
+                charts.field("mean:Q", format=",.2f"),
+                charts.field("population_mean:Q", format=",.2f"),
+                charts.field("mean_vs_population:Q", format=".2f"),
             ],
-        )
-        .properties(height=40 * profile["segment_name"].nunique() + 40)
-    )
-    st.altair_chart(chart, width="stretch")
+        },
+        "height": 40 * profile["segment_name"].nunique() + 40,
+    }
+    charts.draw(spec, profile[["feature", "segment_name", "mean_vs_population", "mean", "population_mean"]])
 
 
 def _transitions(dates: list) -> None:
@@ -111,21 +113,33 @@ def _transitions(dates: list) -> None:
     later = [d for d in dates if d > start]
     end = right.selectbox("To", later, index=len(later) - 1, format_func=fmt.day, key="to")
     moves = data.segment_transitions(start, end)
-    chart = alt.Chart(moves).encode(
-        x=alt.X("to_segment:N", title=f"Segment on {fmt.short_day(end)}", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("from_segment:N", title=f"Segment on {fmt.short_day(start)}"),
-    )
-    heat = chart.mark_rect().encode(
-        color=alt.Color("share_of_from:Q", title="Share of row", scale=alt.Scale(scheme="blues")),
-        tooltip=[
-            "from_segment:N",
-            "to_segment:N",
-            "customers:Q",
-            alt.Tooltip("share_of_from:Q", format=".1%"),
+    cells = {
+        "x": charts.field("to_segment:N", title=f"Segment on {fmt.short_day(end)}", axis={"labelAngle": 0}),
+        "y": charts.field("from_segment:N", title=f"Segment on {fmt.short_day(start)}"),
+    }
+    spec = {
+        "layer": [
+            {
+                "mark": "rect",
+                "encoding": cells
+                | {
+                    "color": charts.field("share_of_from:Q", title="Share of row", scale={"scheme": "blues"}),
+                    "tooltip": [
+                        charts.field("from_segment:N"),
+                        charts.field("to_segment:N"),
+                        charts.field("customers:Q"),
+                        charts.field("share_of_from:Q", format=".1%"),
+                    ],
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": 12},
+                "encoding": cells | {"text": charts.field("customers:Q", format=",")},
+            },
         ],
-    )
-    labels = chart.mark_text(fontSize=12).encode(text=alt.Text("customers:Q", format=","))
-    st.altair_chart((heat + labels).properties(height=260), width="stretch")
+        "height": 260,
+    }
+    charts.draw(spec, moves[["from_segment", "to_segment", "customers", "share_of_from"]])
 
 
 def _customer(dates: list) -> None:
@@ -144,17 +158,20 @@ def _customer(dates: list) -> None:
     )
     history = data.customer_history(customer_id)
     history["as_of_date"] = pd.to_datetime(history["as_of_date"])
-    chart = (
-        alt.Chart(history)
-        .mark_line(point=True, interpolate="step-after")
-        .encode(
-            x=alt.X("as_of_date:T", title=None),
-            y=alt.Y("segment_name:N", title=None),
-            tooltip=["as_of_date:T", "segment_name:N", alt.Tooltip("distance:Q", format=".2f")],
-        )
-        .properties(height=200)
-    )
-    st.altair_chart(chart, width="stretch")
+    spec = {
+        "mark": {"type": "line", "point": True, "interpolate": "step-after"},
+        "encoding": {
+            "x": charts.field("as_of_date:T", title=None),
+            "y": charts.field("segment_name:N", title=None),
+            "tooltip": [
+                charts.field("as_of_date:T"),
+                charts.field("segment_name:N"),
+                charts.field("distance:Q", format=".2f"),
+            ],
+        },
+        "height": 200,
+    }
+    charts.draw(spec, history[["as_of_date", "segment_name", "distance"]])
 
 
 render()
