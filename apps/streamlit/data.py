@@ -677,12 +677,38 @@ def drift_summary() -> pd.DataFrame:
     return _as_dates(frame, "as_of_date")
 
 
-def drift_metrics() -> pd.DataFrame:
-    """Per-column drift over time from `monitoring.drift_metrics` when the monitoring job publishes it; empty
-    otherwise (the Model health page then shows the nightly summary only). Columns as published."""
+def drift_metrics(top: int = 8) -> pd.DataFrame:
+    """The `top` features that came nearest their drift threshold on any night, each over every night:
+    `as_of_date, feature` (`<model kind> <scope>: <feature>`), `statistic`, `threshold`, `drifted` and
+    `relative` (statistic / threshold: 1 or more is drift). Tests differ in scale (a Wasserstein distance, a
+    Jensen-Shannon one), so the chart compares each against its own threshold; a night with 500 series has
+    thousands of features, so only the ones that matter are read."""
     if missing_tables("monitoring.drift_metrics"):
-        return _empty({"as_of_date": "object"})
-    frame = _read("select * from monitoring.drift_metrics order by as_of_date")
+        return _empty(
+            {
+                "as_of_date": "object",
+                "feature": "object",
+                "statistic": "float64",
+                "threshold": "float64",
+                "drifted": "bool",
+                "relative": "float64",
+            }
+        )
+    frame = _read(
+        """
+        with named as (
+            select as_of_date, model_kind || ' ' || scope || ': ' || feature as feature,
+                statistic, threshold, drifted, statistic / nullif(threshold, 0) as relative
+            from monitoring.drift_metrics
+        ),
+        nearest as (
+            select feature from named group by feature
+            order by max(relative) desc nulls last, feature limit ?
+        )
+        select named.* from named join nearest using (feature) order by as_of_date, feature
+        """,
+        (top,),
+    )
     return _as_dates(frame, "as_of_date")
 
 

@@ -298,6 +298,7 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
             "monitoring.ingest_runs",
             "monitoring.quarantine",
             "monitoring.drift_summary",
+            "monitoring.drift_metrics",
         )
         tables.ensure(connection, *(tables.table(name) for name in names))
         for night_index, night in enumerate(SEGMENT_NIGHTS):
@@ -426,6 +427,14 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     run,
                 ],
             )
+            for index in range(10):  # ten features; the last ones come nearest their threshold, 0.5
+                statistic = 0.05 * (index + 1) * (1 + offset % 3) / 3
+                connection.execute(
+                    "insert into monitoring.drift_metrics (as_of_date, model_kind, model_version, scope, feature, "
+                    "test, statistic, threshold, drifted, run_id) "
+                    "values (?, 'forecast', 'v1', 'inputs', ?, 'wasserstein', ?, 0.5, ?, ?)",
+                    [day, f"total:feature_{index}", statistic, statistic >= 0.5, run],
+                )
         # the dbt view's columns, as a table: scored forecasts of the earlier version against the actuals
         connection.execute(
             """

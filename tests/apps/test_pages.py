@@ -222,6 +222,14 @@ def test_with_oidc_configured_the_sidebar_offers_the_login_and_a_signed_in_user_
     assert charts(app)
 
 
+def test_model_health_plots_the_features_nearest_their_drift_threshold(monkeypatch, full_home):
+    app = run_page(monkeypatch, full_home, "model_health.py")
+
+    assert not app.exception, [e.value for e in app.exception]
+    drift = [chart for chart in charts(app) if "Distance / threshold" in chart.proto.spec]
+    assert len(drift) == 1
+
+
 def test_model_health_shows_forecast_value_added_per_planner(monkeypatch, full_home):
     app = run_page(monkeypatch, full_home, "model_health.py")
 

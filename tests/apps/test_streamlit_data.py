@@ -196,3 +196,12 @@ def test_override_applications_and_value_added(full):
     added = full.forecast_value_added()
     assert added["author"].tolist() == ["ana@example.com"]
     assert added["scored_periods"].tolist() == [3]
+
+
+def test_drift_metrics_are_the_features_nearest_their_threshold_over_every_night(full):
+    frame = full.drift_metrics(top=3)
+
+    assert sorted(frame["feature"].unique()) == [f"forecast inputs: total:feature_{i}" for i in (7, 8, 9)]
+    assert (frame["relative"] == frame["statistic"] / frame["threshold"]).all()
+    assert frame.groupby("feature").size().nunique() == 1  # every night of each feature
+    assert frame["drifted"].any()

@@ -189,19 +189,40 @@ def _drift() -> None:
     charts.draw(
         spec, frame[["as_of_date", "share_drifted", "n_drifted_columns", "n_columns", "dataset_drift"]]
     )
-    per_column = data.drift_metrics()
-    if {"as_of_date", "column_name", "drift_score"} <= set(per_column.columns) and not per_column.empty:
-        per_column["as_of_date"] = pd.to_datetime(per_column["as_of_date"])
+    features = data.drift_metrics()
+    if not features.empty:
+        features["as_of_date"] = pd.to_datetime(features["as_of_date"])
+        st.caption("The features nearest their drift threshold: each night's distance over its threshold.")
         spec = {
-            "mark": "line",
-            "encoding": {
-                "x": charts.field("as_of_date:T", title=None),
-                "y": charts.field("drift_score:Q"),
-                "color": charts.field("column_name:N"),
-            },
-            "height": 200,
+            "layer": [
+                {
+                    "mark": {"type": "line", "point": True},
+                    "encoding": {
+                        "x": charts.field("as_of_date:T", title=None),
+                        "y": charts.field("relative:Q", title="Distance / threshold"),
+                        "color": charts.field("feature:N", title=None),
+                        "tooltip": [
+                            charts.field(name)
+                            for name in (
+                                "as_of_date:T",
+                                "feature:N",
+                                "statistic:Q",
+                                "threshold:Q",
+                                "drifted:N",
+                            )
+                        ],
+                    },
+                },
+                {
+                    "mark": {"type": "rule", "color": charts.MUTED, "strokeDash": [4, 4]},
+                    "encoding": {"y": {"datum": 1}},
+                },
+            ],
+            "height": 240,
         }
-        charts.draw(spec, per_column[["as_of_date", "drift_score", "column_name"]])
+        charts.draw(
+            spec, features[["as_of_date", "feature", "statistic", "threshold", "drifted", "relative"]]
+        )
     reports = summary.dropna(subset=["report_path"])
     if reports.empty:
         return
