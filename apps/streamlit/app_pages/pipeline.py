@@ -72,7 +72,9 @@ def _accounting(accounting: pd.DataFrame) -> None:
             "transform": [{"filter": {"field": "measure", "equal": measure}}],
             "mark": "bar",
             "encoding": {
-                "x": charts.field("business_date:T", title=None),
+                "x": charts.field(
+                    "business_date:T", title=None, timeUnit="yearmonthdate", axis={"format": "%-d %b"}
+                ),  # a day-wide bar
                 "y": charts.field("n:Q", title=title, axis={"format": "~s"}),
                 "color": charts.field(
                     "kind:N",
@@ -115,7 +117,9 @@ def _quarantine() -> None:
     spec = {
         "mark": "bar",
         "encoding": {
-            "x": charts.field("business_date:T", title=None),
+            "x": charts.field(
+                "business_date:T", title=None, timeUnit="yearmonthdate", axis={"format": "%-d %b"}
+            ),  # a day-wide bar
             "y": charts.field("rows:Q", title="Rows quarantined"),
             "color": charts.field("rule:N", title="Rule"),
             "tooltip": [
