@@ -178,12 +178,24 @@ class FileResult:
 
 
 def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
-    """Each value's code and the distinct values, when `text` repeats itself enough to be worth it and has no
-    missing value (pandas would fold None and NaN into one); else None."""
+    """Each value's code (-1 where missing) and the distinct present values, when `text` repeats itself enough to
+    be worth it; else None."""
     codes, uniques = pd.factorize(text)
-    if len(uniques) * 2 > len(text) or (codes < 0).any():
+    if len(uniques) == 0 or len(uniques) * 2 > len(text):
         return None
     return codes, pd.Series(uniques, dtype=text.dtype)
+
+
+def _spread(
+    once: pd.Series, codes: np.ndarray, text: pd.Series, transform: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
+    """The per-distinct results `once` back on every row of `text`; a missing value is transformed as it is
+    (pandas' factorize folds None and NaN into one, a transform may not)."""
+    values = once.to_numpy()[codes]
+    missing = codes < 0
+    if missing.any():
+        values[missing] = transform(text[missing]).to_numpy()
+    return pd.Series(values, index=text.index, dtype=once.dtype)
 
 
 def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -195,8 +207,7 @@ def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -
     if found is None:
         return transform(text)
     codes, uniques = found
-    once = transform(uniques)
-    return pd.Series(once.to_numpy()[codes], index=text.index, dtype=once.dtype)
+    return _spread(transform(uniques), codes, text, transform)
 
 
 def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -211,8 +222,8 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     codes, uniques = found
     values, is_number = _parse_numbers(uniques)
     return (
-        pd.Series(values.to_numpy()[codes], index=text.index, dtype="float64"),
-        pd.Series(is_number.to_numpy()[codes], index=text.index, dtype=bool),
+        _spread(values, codes, text, lambda t: _parse_numbers(t)[0]).astype("float64"),
+        _spread(is_number, codes, text, lambda t: _parse_numbers(t)[1]).astype(bool),
     )
 
 
