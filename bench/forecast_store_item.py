@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -296,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         f"95% -> {coverage(bands(refit), '95'):.3f} ({context.uncertainty_samples} interval samples)"
     )
     print(f"fallbacks flagged: {fallbacks}")
+    dropped = sum(
+        "dropped after the newest fold" in reason
+        for r in retrained
+        for reason in json.loads(r.selection["skipped"] or "{}").values()
+    )
+    print(f"candidates dropped by successive halving: {dropped} (of {len(retrained)} series)")
     print("winners:")
     for name, count in winners.items():
         print(f"  {count:4d}  {name}")
