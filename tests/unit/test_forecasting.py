@@ -158,14 +158,21 @@ def test_successive_halving_drops_a_candidate_far_behind_on_the_newest_fold():
     full = run_series(_task(history, candidates, options={"halving_margin": None})).backtest
     newest = full.loc[full["fold"] == 2].set_index("candidate")["mase"]
     margin = 0.05
-    behind = {c for c in ("auto_ets", "theta") if newest[c] > newest.min() * (1 + margin)}
+    challengers = sorted(("auto_ets", "theta"), key=lambda c: newest[c])
+    behind = {c for c in challengers[1:] if newest[c] > newest.min() * (1 + margin)}
+    assert behind, "the history should leave one candidate far behind, or this test checks nothing"
 
     halved = run_series(_task(history, candidates, options={"halving_margin": margin}))
+    # the best challenger always goes on: the baseline never wins because its only rival was pruned
+    alone = run_series(
+        _task(history, [spec("seasonal_naive"), spec(challengers[1])], options={"halving_margin": 0})
+    )
 
     skipped = json.loads(halved.selection["skipped"] or "{}")
     assert set(skipped) == behind and all("dropped after the newest fold" in r for r in skipped.values())
     assert set(halved.backtest["candidate"]) == set(newest.index) - behind
     assert halved.backtest.groupby("candidate")["fold"].apply(list).map(tuple).unique().tolist() == [(1, 2)]
+    assert alone.selection["skipped"] is None and len(alone.backtest) == 4
     kept = full.loc[~full["candidate"].isin(behind)].reset_index(drop=True)
     pd.testing.assert_frame_equal(
         halved.backtest.drop(columns="selected").reset_index(drop=True), kept.drop(columns="selected")

@@ -754,7 +754,8 @@ def _halved(runs: dict[str, dict], options: ForecastOptions, skipped: dict[str, 
     The rule: a candidate whose score on the newest fold is more than `options.halving_margin` (a share) above
     the best score there is dropped, its reason recorded in `skipped`. Always kept: the baseline (the fallback,
     and free), the champion (promotion compares it on the same folds), a candidate without a finite score (it
-    cannot be judged), and the best `ensemble_top` (an ensemble needs its members' folds). A margin of None runs
+    cannot be judged), and the best `ensemble_top` candidates other than the baseline, at least one (an ensemble
+    needs its members' folds, and the baseline never wins by pruning its only challengers). A margin of None runs
     every candidate on every fold. The newest fold is the closest to what the forecast will face, and a
     candidate that far behind there rarely makes up the gap on the older ones, while each fold a Prophet
     candidate skips saves one fit, the bulk of a retrain night's time.
@@ -766,7 +767,8 @@ def _halved(runs: dict[str, dict], options: ForecastOptions, skipped: dict[str, 
     if not contenders:
         return list(runs)
     best = min(newest[n] for n in contenders)
-    keep_top = set(sorted(contenders, key=lambda n: newest[n])[: max(options.ensemble_top, 1)])
+    challengers = sorted((n for n in contenders if runs[n]["role"] == "candidate"), key=lambda n: newest[n])
+    keep_top = set(challengers[: max(options.ensemble_top, 1)])
     bar = best * (1 + options.halving_margin)
     kept = []
     for name, run in runs.items():
