@@ -11,6 +11,11 @@ of the top ones, becomes the challenger. `daybreak.models.promotion.decide_promo
 champion. On other nights the champion's concrete model is refit on the new data (Prophet starting from the
 champion's fitted parameters) and scores.
 
+A retrain's cost is Prophet fits, so the backtest makes as few as it can without changing what is measured:
+every candidate runs on the newest fold first and one far behind there is dropped before the older folds
+(`_halved`, successive halving), Prophet's backtests draw no interval samples (the metric needs the point), and
+each Prophet fit starts from the previous fold's parameters, the winner's final fit from its newest fold's.
+
 Nothing fails the night for one series: a model that cannot fit, or exceeds the time limit, is abandoned for the
 next best, and in the end for the seasonal naive, with the reason recorded.
 
