@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,11 @@ REQUIRED_VALUES = ("product_id", "location")
 LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
 # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
 FLOAT_SUFFIX = re.compile(r"\.0+$")
+# what Python's str.strip() removes: every character for which str.isspace() is true
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,8 @@ def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
             Rule(
                 f"{column}_pattern_mismatch",
                 lambda lines, day, c=column, p=pattern: (
-                    lines[c].notna() & ~lines[c].fillna("").str.fullmatch(p).astype(bool)
+                    lines[c].notna()
+                    & ~per_distinct(lines[c].fillna(""), lambda text: text.str.fullmatch(p).astype(bool))
                 ),
                 _value_is(column, f"does not match the pattern {pattern}"),
             )
@@ -170,12 +177,57 @@ class FileResult:
     revenue_in: float = 0.0
 
 
+def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Each value's code (-1 where missing) and the distinct present values, when `text` repeats itself enough to
+    be worth it; else None."""
+    codes, uniques = pd.factorize(text)
+    if len(uniques) == 0 or len(uniques) * 2 > len(text):
+        return None
+    return codes, pd.Series(uniques, dtype=text.dtype)
+
+
+def _spread(
+    once: pd.Series, codes: np.ndarray, text: pd.Series, transform: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
+    """The per-distinct results `once` back on every row of `text`; a missing value is transformed as it is
+    (pandas' factorize folds None and NaN into one, a transform may not)."""
+    values = once.to_numpy()[codes]
+    missing = codes < 0
+    if missing.any():
+        values[missing] = transform(text[missing]).to_numpy()
+    return pd.Series(values, index=text.index, dtype=once.dtype)
+
+
+def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`transform(text)` for an element-wise `transform`, computed once per distinct value.
+
+    An export repeats its values (prices, quantities, order numbers, customers), and the per-value Python work of
+    regular expressions and number parsing was most of the cost of checking a large history."""
+    found = _distinct(text)
+    if found is None:
+        return transform(text)
+    codes, uniques = found
+    return _spread(transform(uniques), codes, text, transform)
+
+
 def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers from text: (values as float64, whether the text is a number at all).
 
     `nan`, `inf`, `Infinity` and overflowing numbers such as `1e400` are numbers (that are not finite), so they are
-    told apart from text that is no number ("two", "").
+    told apart from text that is no number ("two", ""). Each distinct text is parsed once (`per_distinct`).
     """
+    found = _distinct(text)
+    if found is None:
+        return _parse_numbers(text)
+    codes, uniques = found
+    values, is_number = _parse_numbers(uniques)
+    return (
+        _spread(values, codes, text, lambda t: _parse_numbers(t)[0]).astype("float64"),
+        _spread(is_number, codes, text, lambda t: _parse_numbers(t)[1]).astype(bool),
+    )
+
+
+def _parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     is_number = values.notna()
     retry = ~is_number & text.ne("")
@@ -219,6 +271,9 @@ class RawFile:
     business_date: dt.date
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
+    table: Any = (
+        None  # `raw` as the Arrow table it was parsed into, when it was (daybreak.exports.Export.table)
+    )
 
     @property
     def rows_in(self) -> int:
@@ -323,7 +378,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
         source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
     read = set(config.export_columns)
     unexpected = tuple(c for c in raw.columns if c not in read)
-    stripped = {source: raw[source].str.strip() for source in config.export_columns}
+    stripped = {source: _strip(raw, files, source) for source in config.export_columns}
     text = {canonical: stripped[source] for canonical, source in config.columns.items()}
     for canonical, rule in config.derived.items():
         if rule.template is not None:
@@ -338,7 +393,9 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
             lines[column] = None
     if lines["order_id"].isna().all() and "order_id" not in text:
         lines["order_id"] = source_file + ":" + source_row.astype(str)
-    lines["customer_id"] = lines["customer_id"].str.replace(FLOAT_SUFFIX, "", regex=True)
+    lines["customer_id"] = per_distinct(
+        lines["customer_id"], lambda text: text.str.replace(FLOAT_SUFFIX, "", regex=True)
+    )
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
     timestamp_format = config.landing.timestamp_format
@@ -438,6 +495,24 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
             )
         )
     return results
+
+
+def _strip(raw: pd.DataFrame, files: Sequence[RawFile], column: str) -> pd.Series:
+    """`raw[column].str.strip()`, trimmed in Arrow when every file kept its Arrow table: most values have no
+    whitespace to strip, and then the column as read is the result, where Python would build every string again
+    (its str.strip was the largest single cost of mapping a history)."""
+    if raw.empty or any(file.table is None for file in files):
+        return raw[column].str.strip()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.chunked_array(
+        [chunk for file in files for chunk in file.table.column(column).chunks], pa.string()
+    )
+    trimmed = pc.utf8_trim(text, characters=WHITESPACE)
+    if pc.all(pc.equal(text, trimmed)).as_py():
+        return raw[column]
+    return pd.Series(trimmed.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
 
 
 def _derive(column: str, expression: str, stripped: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:

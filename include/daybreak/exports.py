@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -70,12 +71,15 @@ class Export:
         malformed: rows set aside, numbered in the same sequence as `rows`.
         encoding: the text encoding used (`None` for Parquet).
         delimiter: the CSV delimiter found (`None` for other formats).
+        table: the same rows as the Arrow table Arrow's CSV reader parsed (`None` from the other readers), so
+            the ingest can work on the text in Arrow without converting every value from Python again.
     """
 
     rows: pd.DataFrame
     malformed: list[MalformedRow] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
+    table: Any = None
 
     @property
     def rows_in(self) -> int:
@@ -192,7 +196,7 @@ def _read_csv_arrow(data: bytes, delimiter: str | None) -> Export | None:
         columns=header,
         dtype=object,
     )
-    return Export(frame, [], "utf-8", delimiter)
+    return Export(frame, [], "utf-8", delimiter, table)
 
 
 def _read_csv(text: str, encoding: str, delimiter: str | None = None) -> Export:

@@ -3,14 +3,27 @@ they cannot map, quarantined under a rule like every other bad row."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from daybreak.canonical import IngestError, RawFile, rules_for, to_canonical, to_canonical_many
+from daybreak.canonical import (
+    FLOAT_SUFFIX,
+    WHITESPACE,
+    IngestError,
+    RawFile,
+    parse_numbers,
+    per_distinct,
+    rules_for,
+    to_canonical,
+    to_canonical_many,
+)
 from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
 from daybreak.exports import read_export
 
@@ -113,7 +126,9 @@ def test_many_files_mapped_together_give_each_file_its_own_result():
     for offset, name in enumerate(names * 2):  # the same rows twice: duplicates are found within a file only
         export = read_export(str(BAD_EXPORTS / name), "csv")
         day = DAY + dt.timedelta(days=offset % 2)
-        files.append(RawFile(export.rows, f"{offset}-{name}", day, export.rows.index, export.malformed))
+        files.append(
+            RawFile(export.rows, f"{offset}-{name}", day, export.rows.index, export.malformed, export.table)
+        )
 
     together = to_canonical_many(files, config)
 
@@ -142,3 +157,68 @@ def test_many_files_mapped_together_give_each_file_its_own_result():
         "duplicate_line",
         "ordered_at_not_on_business_date",
     }
+
+
+def test_whitespace_is_what_python_strips():
+    assert set(WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+
+
+def test_text_trimmed_in_arrow_maps_like_python_strip(tmp_path):
+    """A file read by Arrow is trimmed in Arrow (its table kept); the lines must be those of Python's strip."""
+    synthetic = load_dataset_config("synthetic")
+    header, *rows = csv.reader(io.StringIO((BAD_EXPORTS / "good.csv").read_text(encoding="utf-8")))
+    path = tmp_path / "padded.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i, row in enumerate(rows):
+            writer.writerow([f"\u3000{v}\x85" if i % 2 else f" {v}\t" for v in row])
+    for name in (path, BAD_EXPORTS / "good.csv"):  # with and without whitespace to strip
+        export = read_export(str(name), "csv")
+        assert export.table is not None
+        fast = RawFile(export.rows, "f.csv", DAY, export.rows.index, export.malformed, export.table)
+        slow = dataclasses.replace(fast, table=None)
+        (arrow,), (python,) = to_canonical_many([fast], synthetic), to_canonical_many([slow], synthetic)
+        assert len(arrow.loaded) == len(rows)
+        pd.testing.assert_frame_equal(arrow.loaded, python.loaded)
+
+
+def test_numbers_and_patterns_checked_once_per_distinct_value_are_the_same():
+    """The checks run once per distinct text when values repeat; the outcome must be the per-value one."""
+    texts = [
+        "2",
+        "2",
+        "-1.5",
+        "nan",
+        "inf",
+        "1e400",
+        "two",
+        "",
+        " 3",
+        "2",
+        "two",
+        "-1.5",
+        "Infinity",
+        "2",
+    ] * 3
+    text = pd.Series(texts, index=range(10, 10 + len(texts)), dtype=object)
+    values, is_number = parse_numbers(text)
+    each = [parse_numbers(pd.Series([t], dtype=object)) for t in texts]
+    assert is_number.tolist() == [bool(n.iloc[0]) for _, n in each]
+    pd.testing.assert_series_equal(
+        values, pd.concat([v for v, _ in each]).set_axis(text.index), check_names=False
+    )
+    assert list(is_number.index) == list(text.index)
+    ids = pd.Series(["17850.0", "C1", "17850.0", "x.00", "C1", "C1"], dtype=object)
+    assert per_distinct(ids, lambda t: t.str.replace(FLOAT_SUFFIX, "", regex=True)).tolist() == [
+        "17850",
+        "C1",
+        "17850",
+        "x",
+        "C1",
+        "C1",
+    ]
+    with_missing = pd.Series(["1", None, "1", float("nan"), "1"], dtype=object)
+    pd.testing.assert_series_equal(
+        per_distinct(with_missing, lambda t: t.str.replace("1", "one")), with_missing.str.replace("1", "one")
+    )

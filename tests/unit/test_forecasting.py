@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import pickle
 import signal
@@ -132,7 +133,8 @@ def test_seasonal_naive_repeats_the_last_season_with_widening_intervals():
 def test_retrain_picks_the_candidate_with_the_best_backtest_and_records_every_fold():
     history = _history()
 
-    result = run_series(_task(history, [spec("seasonal_naive"), spec("auto_ets"), spec("theta")]))
+    candidates = [spec("seasonal_naive"), spec("auto_ets"), spec("theta")]
+    result = run_series(_task(history, candidates, options={"halving_margin": None}))
 
     backtest = result.backtest
     assert list(backtest.columns) == list(BACKTEST_COLUMNS)
@@ -149,6 +151,67 @@ def test_retrain_picks_the_candidate_with_the_best_backtest_and_records_every_fo
     if result.challenger["spec"]["name"] == "auto_ets":
         assert set(result.challenger["spec"]["params"]) == {"model", "damped"}
     assert result.challenger["data_end"] == history["ds"].max().date()
+
+
+def test_successive_halving_drops_a_candidate_far_behind_on_the_newest_fold():
+    history = _history()
+    candidates = [spec("seasonal_naive"), spec("auto_ets"), spec("theta")]
+    full = run_series(_task(history, candidates, options={"halving_margin": None})).backtest
+    newest = full.loc[full["fold"] == 2].set_index("candidate")["mase"]
+    margin = 0.05
+    challengers = sorted(("auto_ets", "theta"), key=lambda c: newest[c])
+    behind = {c for c in challengers[1:] if newest[c] > newest.min() * (1 + margin)}
+    assert behind, "the history should leave one candidate far behind, or this test checks nothing"
+
+    halved = run_series(_task(history, candidates, options={"halving_margin": margin}))
+    # the best challenger always goes on: the baseline never wins because its only rival was pruned
+    alone = run_series(
+        _task(history, [spec("seasonal_naive"), spec(challengers[1])], options={"halving_margin": 0})
+    )
+
+    skipped = json.loads(halved.selection["skipped"] or "{}")
+    assert set(skipped) == behind and all("dropped after the newest fold" in r for r in skipped.values())
+    assert set(halved.backtest["candidate"]) == set(newest.index) - behind
+    assert halved.backtest.groupby("candidate")["fold"].apply(list).map(tuple).unique().tolist() == [(1, 2)]
+    assert alone.selection["skipped"] is None and len(alone.backtest) == 4
+    kept = full.loc[~full["candidate"].isin(behind)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        halved.backtest.drop(columns="selected").reset_index(drop=True), kept.drop(columns="selected")
+    )
+
+
+def test_prophet_backtests_draw_no_samples_so_their_coverage_is_unknown_not_zero():
+    history = _history()
+
+    result = run_series(_task(history, [spec("prophet"), spec("auto_ets")]))
+
+    backtest = result.backtest.set_index("candidate")
+    assert backtest.loc["prophet", ["coverage_80", "coverage_95"]].isna().all().all()
+    assert backtest.loc["auto_ets", ["coverage_80", "coverage_95"]].notna().all().all()
+    forecast = result.forecast
+    if result.selection["scoring_model"].startswith("prophet"):
+        assert (forecast["yhat_upper_95"] > forecast["yhat_lower_95"]).all(), (
+            "the final fit draws its samples"
+        )
+
+
+def test_prophet_gets_its_data_as_arrays_and_fits_as_with_lists():
+    from prophet.models import CmdStanPyBackend
+
+    from daybreak.models.candidates import _array_backend
+
+    init = {"k": 0.1, "m": 0.2, "sigma_obs": 1.0, "delta": np.zeros(3), "beta": np.ones(2)}
+    data = {
+        "T": 2, "S": 3, "K": 2, "tau": 0.05, "trend_indicator": 0, "sigmas": [10.0, 10.0],
+        "y": np.array([1.0, 2.0]), "t": np.array([0.0, 1.0]), "cap": np.zeros(2),
+        "t_change": np.array([0.2, 0.5, 0.8]), "s_a": np.ones(2), "s_m": np.zeros(2),
+        "X": pd.DataFrame({"a": [0.5, 0.25], "b": [1.0, 0.0]}),
+    }  # fmt: skip
+    from stanio import dump_stan_json
+
+    ours, prophets = _array_backend().prepare_data(init, data), CmdStanPyBackend.prepare_data(init, data)
+    for mine, theirs in zip(ours, prophets, strict=True):
+        assert dump_stan_json(mine) == dump_stan_json(theirs), "the same Stan input, so the same fit"
 
 
 def test_forecast_has_every_step_nested_intervals_and_is_reproducible():

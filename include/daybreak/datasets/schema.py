@@ -437,7 +437,17 @@ class ForecastingConfig:
         120.0, description="A series' fit gives up after this long and falls back; null or 0: no limit."
     )
     backtest_uncertainty_samples: int = Field(
-        200, ge=0, description="Prophet's uncertainty samples during backtests (fewer is faster)."
+        0,
+        ge=0,
+        description="Prophet's uncertainty samples during backtests. The selection metric needs only the point "
+        "forecast, so none by default (Prophet's backtest coverage is then empty); the forecast's intervals come "
+        "from the final fit either way.",
+    )
+    halving_margin: float | None = Field(
+        0.1,
+        ge=0,
+        description="Successive halving: after every candidate is backtested on the newest fold, one scoring more "
+        "than this share above the best there is dropped before the older folds; null: every fold for all.",
     )
 
     @field_validator("candidates", mode="before")
@@ -485,6 +495,7 @@ class ForecastingConfig:
             promotion_margin=self.promotion_margin,
             time_limit_seconds=self.time_limit_seconds,
             backtest_uncertainty_samples=self.backtest_uncertainty_samples,
+            halving_margin=self.halving_margin,
         )
 
 

@@ -125,7 +125,9 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | 
         empty = pd.DataFrame(columns=list(LOADED_COLUMNS))
         return FileResult(delivery.name, "", 0, empty, pd.DataFrame()), None
     check_columns(list(export.rows.columns), config, delivery.name, delivery.business_date)
-    rows = RawFile(export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed)
+    rows = RawFile(
+        export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed, export.table
+    )
     return rows, export.encoding
 
 

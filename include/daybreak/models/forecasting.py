@@ -11,6 +11,11 @@ of the top ones, becomes the challenger. `daybreak.models.promotion.decide_promo
 champion. On other nights the champion's concrete model is refit on the new data (Prophet starting from the
 champion's fitted parameters) and scores.
 
+A retrain's cost is Prophet fits, so the backtest makes as few as it can without changing what is measured:
+every candidate runs on the newest fold first and one far behind there is dropped before the older folds
+(`_halved`, successive halving), Prophet's backtests draw no interval samples (the metric needs the point), and
+each Prophet fit starts from the previous fold's parameters, the winner's final fit from its newest fold's.
+
 Nothing fails the night for one series: a model that cannot fit, or exceeds the time limit, is abandoned for the
 next best, and in the end for the seasonal naive, with the reason recorded.
 
@@ -89,7 +94,11 @@ class ForecastOptions:
         ensemble_top: 2 or more: also try the mean of the best `ensemble_top` candidates; 0 turns it off.
         promotion_margin: the relative improvement a challenger needs over the champion.
         time_limit_seconds: per model and series (a candidate's whole backtest, or the final fit); None: none.
-        backtest_uncertainty_samples: Prophet's interval samples inside backtests (coverage only).
+        backtest_uncertainty_samples: Prophet's interval samples inside backtests. The selection metrics need
+            only the point, so the default draws none (the backtest's coverage is then NaN for Prophet); the
+            forecast's intervals come from the final fit's samples either way.
+        halving_margin: successive halving: after every candidate is scored on the newest fold, one more than
+            this share above the best there is dropped before the older folds (`_halved`); None: no halving.
     """
 
     candidates: tuple[dict, ...]
@@ -101,7 +110,8 @@ class ForecastOptions:
     ensemble_top: int = 0
     promotion_margin: float = 0.02
     time_limit_seconds: float | None = 120.0
-    backtest_uncertainty_samples: int = 200
+    backtest_uncertainty_samples: int = 0
+    halving_margin: float | None = 0.1
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
@@ -254,13 +264,19 @@ def backtest_cutoffs(n: int, horizon: int, folds: int, step: int, min_train: int
 
 
 def fold_metrics(
-    actual: np.ndarray, bands: dict[str, np.ndarray], train: np.ndarray, season_length: int
+    actual: np.ndarray,
+    bands: dict[str, np.ndarray],
+    train: np.ndarray,
+    season_length: int,
+    *,
+    intervals: bool = True,
 ) -> dict:
     """MASE, sMAPE (percent, 0..200), RMSE, bias (forecast minus actual) and interval coverage of one fold.
 
     MASE divides the mean absolute error by the in-sample mean absolute error of the seasonal naive forecast
     (lag `season_length`, or lag 1 when the training part is shorter than a season); it is NaN when that scale is
-    zero (a constant history). Periods whose actual is missing are left out.
+    zero (a constant history). Periods whose actual is missing are left out. `intervals=False` (a Prophet
+    backtest drawn without interval samples: its bands are the point) leaves the coverage NaN, not a false 0.
     """
     mask = ~np.isnan(actual)
     a = actual[mask]
@@ -284,8 +300,8 @@ def fold_metrics(
         "smape": float(100 * np.mean(smape_terms)),
         "rmse": float(np.sqrt(np.mean(error**2))),
         "bias": float(np.mean(error)),
-        "coverage_80": float(np.mean(inside["80"])),
-        "coverage_95": float(np.mean(inside["95"])),
+        "coverage_80": float(np.mean(inside["80"])) if intervals else float("nan"),
+        "coverage_95": float(np.mean(inside["95"])) if intervals else float("nan"),
         "n_test": int(len(a)),
     }
 
@@ -450,7 +466,8 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         else:
             promote, reason = task.decision == "promote", task.decision_reason
         if promote or task.champion is None:
-            scoring_spec, scoring_role = best["spec"], "challenger"
+            # the winner's fit on the newest fold is the final fit's start (the histories differ by one fold)
+            scoring_spec, scoring_state, scoring_role = best["spec"], best.get("state"), "challenger"
         else:
             scoring_spec, scoring_state = task.champion["spec"], task.champion.get("state")
         selection.update(decision="promote" if promote else "reject", decision_reason=reason)
@@ -588,41 +605,37 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
         }
     results: dict[str, dict] = {}
     rows: list[dict] = []
+    last = [len(cutoffs) - 1]
+    earlier = list(range(len(cutoffs) - 2, -1, -1))  # newest first: each fold warm-starts the next one
+    runs: dict[str, dict] = {}
     for role, candidate in entries:
         name = label(candidate)
-        if name in results:
+        if name in results or name in runs:
             continue
         if candidate["name"] in GLOBAL_MODELS:
             folds, reason = _panel_folds(task.panel, candidate, ds, y, cutoffs, options.bt_horizon, m)
             if reason:
                 skipped[name] = reason
             else:
-                results[name] = {"role": role, "spec": candidate, "folds": folds}
+                results[name] = {"role": role, "spec": candidate, "folds": folds, "state": None}
             continue
         if reason := ineligible(candidate, y, ctx):
             skipped[name] = reason
             continue
-        try:
-            # the baseline is never abandoned: it is what everything else falls back to, and it takes no time
-            with time_limit(None if role == "baseline" else options.time_limit_seconds):
-                folds = []
-                for cutoff in cutoffs:
-                    test_end = cutoff + options.bt_horizon
-                    fitted = fit_forecast(
-                        candidate, ds[:cutoff], y[:cutoff], ds[cutoff:test_end], backtest_ctx
-                    )
-                    if not is_finite_bands(fitted.bands):
-                        raise ValueError("non-finite forecast")
-                    folds.append(
-                        (cutoff, fitted.bands, fold_metrics(y[cutoff:test_end], fitted.bands, y[:cutoff], m))
-                    )
-        except TimeLimitExceeded as error:
-            skipped[name] = f"abandoned in the backtest: {error}"
+        run = {"role": role, "spec": candidate, "folds": {}, "state": None, "newest": None, "seconds": 0.0}
+        if reason := _run_folds(run, last, cutoffs, ds, y, backtest_ctx, options):
+            skipped[name] = reason
             continue
-        except Exception as error:  # noqa: BLE001 - a candidate that fails is skipped, flagged
-            skipped[name] = f"failed in the backtest: {type(error).__name__}: {str(error)[:200]}"
+        runs[name] = run
+    if earlier:
+        runs = {name: runs[name] for name in _halved(runs, options, skipped)}
+    for name, run in runs.items():
+        if reason := _run_folds(run, earlier, cutoffs, ds, y, backtest_ctx, options):
+            skipped[name] = reason
             continue
-        results[name] = {"role": role, "spec": candidate, "folds": folds}
+        folds = [run["folds"][i] for i in sorted(run["folds"])]
+        results[name] = {"role": run["role"], "spec": run["spec"], "folds": folds, "state": run["newest"]}
+    results = {label(c): results[label(c)] for _, c in entries if label(c) in results}  # the config's order
     ranked = [n for n, r in results.items() if r["role"] in ("baseline", "candidate")]
     if options.ensemble_top >= 2:
         # a global member could not be refitted per series, so ensembles are of per-series models
@@ -637,13 +650,15 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
         ]
         if len(top) >= 2:
             members = [results[n]["spec"] for n in top]
+            intervals = backtest_ctx.uncertainty_samples > 0 or not any(_sampled(c) for c in members)
             folds = []
             for i, cutoff in enumerate(cutoffs):
                 bands = {
                     c: np.mean([results[n]["folds"][i][1][c] for n in top], axis=0) for c in BAND_COLUMNS
                 }
                 test_end = cutoff + options.bt_horizon
-                folds.append((cutoff, bands, fold_metrics(y[cutoff:test_end], bands, y[:cutoff], m)))
+                metrics = fold_metrics(y[cutoff:test_end], bands, y[:cutoff], m, intervals=intervals)
+                folds.append((cutoff, bands, metrics))
             ensemble = {"name": "ensemble", "params": {"members": members}}
             results[label(ensemble)] = {"role": "ensemble", "spec": ensemble, "folds": folds}
             ranked.append(label(ensemble))
@@ -669,12 +684,110 @@ def _backtest_all(task: SeriesTask, ds: pd.DatetimeIndex, y: np.ndarray, skipped
     summary = _summary(best["folds"], options.metric)
     return {
         "frame": pd.DataFrame(rows, columns=list(BACKTEST_COLUMNS)),
-        "best": {"spec": best["spec"], "score": _finite(scores[best_name]), "metrics": summary},
+        "best": {
+            "spec": best["spec"],
+            "score": _finite(scores[best_name]),
+            "metrics": summary,
+            "state": best.get("state"),
+        },
         "baseline_score": _finite(scores.get(label(BASELINE))),
         "champion_score": _finite(scores.get(champion_name)) if champion_name in scores else None,
         "reason": None,
         "folds": {name: result["folds"] for name, result in results.items()},
     }
+
+
+def _run_folds(
+    run: dict,
+    indices: list[int],
+    cutoffs: list[int],
+    ds: pd.DatetimeIndex,
+    y: np.ndarray,
+    ctx: SeriesContext,
+    options: ForecastOptions,
+) -> str | None:
+    """Backtest `run`'s candidate on the folds `indices` (in that order), adding them to `run["folds"]`; the
+    reason it was abandoned or failed, or None.
+
+    Each Prophet fold starts from the fold fitted before it (`run["state"]`, the newest fold's after the first
+    round): neighbouring folds share most of their history, so the optimiser starts near the answer instead of
+    from Prophet's default guess. The time limit covers the candidate's whole backtest across both rounds; the
+    baseline is never abandoned: it is what everything else falls back to, and it takes no time.
+    """
+    candidate, m = run["spec"], ctx.season_length
+    limit = (
+        None if run["role"] == "baseline" or not options.time_limit_seconds else options.time_limit_seconds
+    )
+    intervals = ctx.uncertainty_samples > 0 or not _sampled(candidate)
+    started = time.perf_counter()
+    try:
+        with time_limit(None if limit is None else max(limit - run["seconds"], 1e-3)):
+            for index in indices:
+                cutoff = cutoffs[index]
+                test_end = cutoff + options.bt_horizon
+                fitted = fit_forecast(
+                    candidate, ds[:cutoff], y[:cutoff], ds[cutoff:test_end], ctx, state=run["state"]
+                )
+                if not is_finite_bands(fitted.bands):
+                    raise ValueError("non-finite forecast")
+                metrics = fold_metrics(y[cutoff:test_end], fitted.bands, y[:cutoff], m, intervals=intervals)
+                run["folds"][index] = (cutoff, fitted.bands, metrics)
+                run["state"] = fitted.state
+                if index == len(cutoffs) - 1:
+                    run["newest"] = fitted.state  # the final fit's start, should this candidate win
+    except TimeLimitExceeded as error:
+        return f"abandoned in the backtest: {error}"
+    except Exception as error:  # noqa: BLE001 - a candidate that fails is skipped, flagged
+        return f"failed in the backtest: {type(error).__name__}: {str(error)[:200]}"
+    finally:
+        run["seconds"] += time.perf_counter() - started
+    return None
+
+
+def _sampled(candidate: dict) -> bool:
+    """Whether the candidate's intervals come from Prophet's samples (absent when a backtest draws none)."""
+    if candidate["name"] == "ensemble":
+        return any(_sampled(member) for member in candidate["params"]["members"])
+    return candidate["name"] == "prophet"
+
+
+def _halved(runs: dict[str, dict], options: ForecastOptions, skipped: dict[str, str]) -> list[str]:
+    """Which candidates go on to the earlier folds after every one was scored on the newest (successive halving).
+
+    The rule: a candidate whose score on the newest fold is more than `options.halving_margin` (a share) above
+    the best score there is dropped, its reason recorded in `skipped`. Always kept: the baseline (the fallback,
+    and free), the champion (promotion compares it on the same folds), a candidate without a finite score (it
+    cannot be judged), and the best `ensemble_top` candidates other than the baseline, at least one (an ensemble
+    needs its members' folds, and the baseline never wins by pruning its only challengers). A margin of None runs
+    every candidate on every fold. The newest fold is the closest to what the forecast will face, and a
+    candidate that far behind there rarely makes up the gap on the older ones, while each fold a Prophet
+    candidate skips saves one fit, the bulk of a retrain night's time.
+    """
+    if options.halving_margin is None:
+        return list(runs)
+    newest = {n: r["folds"][max(r["folds"])][2][options.metric] for n, r in runs.items()}
+    contenders = [n for n in runs if runs[n]["role"] in ("baseline", "candidate") and np.isfinite(newest[n])]
+    if not contenders:
+        return list(runs)
+    best = min(newest[n] for n in contenders)
+    challengers = sorted((n for n in contenders if runs[n]["role"] == "candidate"), key=lambda n: newest[n])
+    keep_top = set(challengers[: max(options.ensemble_top, 1)])
+    bar = best * (1 + options.halving_margin)
+    kept = []
+    for name, run in runs.items():
+        if (
+            run["role"] != "candidate"
+            or not np.isfinite(newest[name])
+            or name in keep_top
+            or newest[name] <= bar
+        ):
+            kept.append(name)
+        else:
+            skipped[name] = (
+                f"dropped after the newest fold: {options.metric} {newest[name]:.4g} is more than "
+                f"{options.halving_margin:.0%} above the best's {best:.4g}"
+            )
+    return kept
 
 
 def _panel_folds(

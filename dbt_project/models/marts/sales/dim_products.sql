@@ -20,25 +20,44 @@ product_totals as (
 
 ),
 
--- names drift over time (typos fixed, renames): the product is called what its latest named line calls it
-ranked_product_names as (
+-- names drift over time (typos fixed, renames): the product is called what its latest named line calls it (the
+-- largest line id among lines of that same time); found by aggregates and joins, not a sort of every line
+named_lines as (
 
-    select
-        product_id,
-        product_name,
-        row_number() over (partition by product_id order by ordered_at desc, line_id desc) as name_rank
+    select product_id, product_name, ordered_at, line_id
     from sales_lines
     where product_name is not null
+
+),
+
+latest_named_times as (
+
+    select product_id, max(ordered_at) as ordered_at
+    from named_lines
+    group by product_id
+
+),
+
+latest_named_lines as (
+
+    select named_lines.product_id, max(named_lines.line_id) as line_id
+    from named_lines
+    inner join latest_named_times
+        on named_lines.product_id = latest_named_times.product_id
+        and named_lines.ordered_at = latest_named_times.ordered_at
+    group by named_lines.product_id
 
 ),
 
 latest_product_names as (
 
     select
-        product_id,
-        product_name
-    from ranked_product_names
-    where name_rank = 1
+        named_lines.product_id,
+        named_lines.product_name
+    from named_lines
+    inner join latest_named_lines
+        on named_lines.product_id = latest_named_lines.product_id
+        and named_lines.line_id = latest_named_lines.line_id
 
 ),
 
