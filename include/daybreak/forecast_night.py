@@ -2,9 +2,10 @@
 
 `jobs/forecast.py` reads, calls `daybreak.models.forecasting.run_all`, and writes; what it reads and writes is
 assembled here. History comes from `marts.features_series_daily` and the calendar (closed days, holidays) from
-`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. The registry is read as it
-stood going into the night (champions as of D - 1), and a decision already recorded for tonight's version is
-reused, so rerunning a night reproduces it.
+`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. A weekly or monthly dataset's
+days are summed into its periods (`daybreak.models.periods`), and its forecast is due only on the night that
+closes a period (`Cadence`). The registry is read as it stood going into the night (champions as of D - 1), and
+a decision already recorded for tonight's version is reused, so rerunning a night reproduces it.
 """
 
 from __future__ import annotations
@@ -73,15 +74,69 @@ class RegistryState:
     trained_tonight: set = dataclasses.field(default_factory=set)
 
 
-def read_history(
-    settings: Settings, business_date: dt.date, target: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The target's daily history up to `business_date` (`series_id, ds, y`) and the calendar (`dim_calendar`)."""
+def read_history(settings: Settings, business_date: dt.date, target: str) -> pd.DataFrame:
+    """The target's daily history up to `business_date`: `series_id, ds, y`."""
     from daybreak.warehouse import read_frame
 
     daily = read_frame(settings.warehouse_path, HISTORY_SQL, [business_date])
-    history = daily.rename(columns={"sales_date": "ds", target: "y"}).loc[:, ["series_id", "ds", "y"]]
-    return history, read_frame(settings.warehouse_path, CALENDAR_SQL)
+    return daily.rename(columns={"sales_date": "ds", target: "y"}).loc[:, ["series_id", "ds", "y"]]
+
+
+def read_calendar(settings: Settings) -> pd.DataFrame:
+    """The dataset calendar (`marts.dim_calendar`: `date_day, is_closed, holiday_name`)."""
+    from daybreak.warehouse import read_frame
+
+    return read_frame(settings.warehouse_path, CALENDAR_SQL)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cadence:
+    """Where the night falls in the dataset's periods (`daybreak.models.periods`).
+
+    Args:
+        frequency: the dataset's `series.frequency`.
+        week_ends_on: the weekday its weeks end on.
+        closed: the calendar's closed days (a period closes on its last day not closed).
+        tonight: the business date of the night.
+        closes_on: the closing business day of the period holding the night.
+        since: the first night after the previous period closed; the retrain schedule and monitoring's decisions
+            of the nights from it to tonight are acted on tonight.
+    """
+
+    frequency: str
+    week_ends_on: int
+    closed: frozenset
+    tonight: dt.date
+    closes_on: dt.date
+    since: dt.date
+
+    @property
+    def due(self) -> bool:
+        """Whether tonight closes a period, so the forecast is due (a daily dataset's: every night)."""
+        return self.closes_on == self.tonight
+
+    @property
+    def nights(self) -> list[dt.date]:
+        """The nights from `since` to tonight."""
+        return [self.since + dt.timedelta(days=n) for n in range((self.tonight - self.since).days + 1)]
+
+
+def cadence(config: DatasetConfig, calendar: pd.DataFrame, business_date: dt.date) -> Cadence:
+    """The night's place in the dataset's periods, the closed days read from the calendar mart."""
+    from daybreak.models import periods
+    from daybreak.models.candidates import CalendarDays
+
+    spec = config.series
+    closed = CalendarDays.from_frame(calendar).closed
+    since, _ = periods.nights_since_last_close(spec.frequency, business_date, spec.week_ends_on, closed)
+    return Cadence(
+        frequency=spec.frequency,
+        week_ends_on=spec.week_ends_on,
+        closed=closed,
+        tonight=business_date,
+        closes_on=periods.closing_day(spec.frequency, business_date, spec.week_ends_on, closed),
+        since=since,
+    )
 
 
 def series_context(config: DatasetConfig, calendar: pd.DataFrame, origin: pd.Timestamp) -> SeriesContext:
@@ -129,14 +184,19 @@ def registry_state(settings: Settings, business_date: dt.date, version: str) -> 
     return state
 
 
-def retrain_trigger(settings: Settings, business_date: dt.date) -> str | None:
-    """Monitoring's reason to retrain the forecasts tonight (`daybreak.retraining`), or None."""
+def retrain_trigger(settings: Settings, business_date: dt.date, since: dt.date | None = None) -> str | None:
+    """Monitoring's reason to retrain the forecasts tonight (`daybreak.retraining`), or None.
+
+    Args:
+        since: also monitoring's decisions of the nights from this date on (those since the previous period
+            closed, `Cadence.since`).
+    """
     from daybreak import retraining
 
     if not settings.warehouse_path.exists():
         return None
     with connect(settings.warehouse_path, read_only=True) as connection:
-        return retraining.triggered(connection, MODEL_KIND, business_date)
+        return retraining.triggered(connection, MODEL_KIND, business_date, since)
 
 
 def _read_state(artifact_path: str | None) -> dict | None:
@@ -296,15 +356,20 @@ def store_references(
 
 
 def tables(
-    decisions, business_date: dt.date, version: str, target: str, run_id: str
+    decisions, business_date: dt.date, version: str, target: str, run_id: str, *, frequency: str
 ) -> dict[str, pd.DataFrame]:
-    """The night's rows of every prediction table, as `daybreak.tables` declares them."""
+    """The night's rows of every prediction table, as `daybreak.tables` declares them (forecasts stamped with the
+    dataset's `frequency`, the grain of their `target_date`)."""
     import pandas as pd
 
     forecasts, components, backtests, selections = [], [], [], []
     for task, result in decisions:
         used = _version_used(task, result, version)
-        forecasts.append(result.forecast.assign(series_id=task.series_id, model_version=used, target=target))
+        forecasts.append(
+            result.forecast.assign(
+                series_id=task.series_id, model_version=used, target=target, frequency=frequency
+            )
+        )
         if len(result.components):
             components.append(
                 result.components.assign(

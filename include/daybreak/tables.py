@@ -160,7 +160,12 @@ _DECLARED = (
             _AS_OF,
             _SERIES,
             _c("target", "VARCHAR", "The forecast measure: revenue or units."),
-            _key("target_date", "DATE", "The period forecast (its first day for weekly and monthly series)."),
+            _key(
+                "target_date",
+                "DATE",
+                "The period forecast, at the grain of `frequency`: the day; the week's last day (the dataset's "
+                "series.week_ends_on weekday); the month's first day.",
+            ),
             _c("horizon_step", "INTEGER", "Periods ahead of the last complete period: 1 is the next."),
             _c(
                 "yhat",
@@ -192,6 +197,12 @@ _DECLARED = (
                 "DOUBLE",
                 "The series' own model forecast before hierarchical reconciliation (yhat_statistical is after it); "
                 "null in rows written before reconciliation existed.",
+            ),
+            _c(
+                "frequency",
+                "VARCHAR",
+                "The grain of target_date and horizon_step: daily, weekly or monthly (the dataset's "
+                "series.frequency); null in rows written before it was recorded, which are daily.",
             ),
         ),
         ("as_of_date", "series_id", "target_date"),

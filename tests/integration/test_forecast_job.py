@@ -408,3 +408,99 @@ def test_every_night_publishes_coherent_forecasts_and_records_the_method(setting
         widths = forecasts.assign(width=forecasts["yhat_upper_95"] - forecasts["yhat_lower_95"])
         width = widths.pivot(index="target_date", columns="series_id", values="width")
         assert (width["total"] <= width["location=France"] + width["location=Germany"] + 1e-6).all()
+
+
+FRIDAY = 4
+
+
+@pytest.fixture()
+def weekly_on_fridays(monkeypatch):
+    """The synthetic dataset as a retailer whose weeks end on Friday: weekly series, 13 weeks ahead."""
+    base = load_dataset_config("synthetic")
+    series = dataclasses.replace(base.series, frequency="weekly", week_ends_on=FRIDAY, horizon=13)
+    section = dataclasses.replace(
+        base.forecasting, candidates=parse_candidates(["seasonal_naive", "auto_ets"]), ensemble_top=0
+    )
+    config = dataclasses.replace(base, series=series, forecasting=section)
+    monkeypatch.setattr("jobs.forecast.load_dataset_config", lambda name: config)
+    return config
+
+
+def test_a_weekly_dataset_forecasts_its_friday_weeks_only_on_the_night_that_closes_one(
+    tmp_path, weekly_on_fridays
+):
+    from jobs.transform import dbt_vars, invoke_dbt
+
+    settings = _warehouse(tmp_path, dt.date(2022, 7, 2))  # from a Saturday: whole W-FRI weeks
+    previous_friday, thursday, friday = dt.date(2024, 3, 22), dt.date(2024, 3, 28), dt.date(2024, 3, 29)
+
+    first = _night(previous_friday, settings)
+    not_due = _night(thursday, settings)
+    second = _night(friday, settings)
+    written = _checksums(settings)
+    rerun = _night(friday, settings, run_id="rerun")
+    saturday = _night(SATURDAY, settings)
+
+    assert first["due"] and first["retrained"] == 3 and first["frequency"] == "weekly"
+    assert not_due == {
+        "as_of_date": "2024-03-28",
+        "due": False,
+        "frequency": "weekly",
+        "period_closes_on": "2024-03-29",
+        "rows_written": 0,
+        "series": 0,
+    }
+    assert not saturday["due"] and saturday["period_closes_on"] == "2024-04-05"
+    assert second["rows_written"] == rerun["rows_written"] == 3 * 13
+    forecasts = _rows(
+        settings, "select * from predictions.forecasts order by as_of_date, series_id, target_date"
+    )
+    assert sorted(set(forecasts["as_of_date"].dt.date)) == [previous_friday, friday]
+    assert forecasts["frequency"].eq("weekly").all()
+    assert forecasts["target_date"].dt.weekday.eq(FRIDAY).all()
+    tonight = forecasts[forecasts["as_of_date"].dt.date == friday]
+    assert (
+        tonight.groupby("series_id")["target_date"]
+        .agg(["min", "max"])
+        .eq([pd.Timestamp("2024-04-05"), pd.Timestamp("2024-06-28")])
+        .all(axis=None)
+    )
+    assert tonight["horizon_step"].tolist() == list(range(1, 14)) * 3
+    versions = _rows(settings, "select distinct version from registry.model_versions order by 1")
+    # each week holds a Sunday, the schedule's retrain weekday: the night closing it retrains; the others register
+    # nothing
+    assert second["retrained"] == 3
+    assert versions["version"].tolist() == [previous_friday.isoformat(), friday.isoformat()]
+    # the rerun (its run id aside) reproduces the night
+    assert {t: s for t, s in _checksums(settings).items() if t != "predictions.forecasts"} == {
+        t: s for t, s in written.items() if t != "predictions.forecasts"
+    }
+    again = _rows(settings, "select * from predictions.forecasts order by as_of_date, series_id, target_date")
+    pd.testing.assert_frame_equal(again.drop(columns="run_id"), forecasts.drop(columns="run_id"))
+
+    # dbt scores the week ending Friday 29 March against the Saturday-to-Friday sales, as the job summed them
+    variables = json.dumps(dbt_vars(weekly_on_fridays, friday))
+    invoke_dbt(
+        settings,
+        [
+            "run",
+            "--select",
+            "stg_predictions__forecasts",
+            "forecasts_latest",
+            "forecast_accuracy",
+            "--vars",
+            variables,
+        ],
+        friday,
+    )
+    scored = _rows(settings, "select * from predictions.forecast_accuracy order by series_id")
+    actual = _rows(
+        settings,
+        "select series_id, sum(revenue) as actual from marts.fct_daily_sales "
+        "where sales_date between ? and ? group by 1 order by 1",
+        [dt.date(2024, 3, 23), friday],
+    )
+    assert scored["target_date"].dt.date.eq(friday).all() and scored["scored_on"].dt.date.eq(friday).all()
+    np.testing.assert_allclose(scored["actual"], actual["actual"])
+    latest = _rows(settings, "select distinct as_of_date, frequency from predictions.forecasts_latest")
+    assert latest.to_dict("records") == [{"as_of_date": pd.Timestamp(friday), "frequency": "weekly"}]

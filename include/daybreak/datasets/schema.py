@@ -336,6 +336,11 @@ class SeriesSpec:
     target: Target = Field("revenue", description="What is forecast.")
     frequency: Frequency = Field("daily", description="The series' grain.")
     horizon: int = Field(28, ge=1, description="Periods forecast ahead each night.")
+    week_ends_on: Weekday = Field(
+        6,
+        description="Weekly series: the weekday a week ends on (Monday = 0, Sunday = 6). A week is labelled by its "
+        "last day and forecast on the night of its closing business day (its last day not closed).",
+    )
     include: dict[SeriesKey, tuple[str, ...]] = Field(
         default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
     )

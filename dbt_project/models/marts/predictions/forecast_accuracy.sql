@@ -21,7 +21,8 @@ daily_sales as (
         {%- if frequency == 'daily' %}
         sales_date as period_date
         {%- elif frequency == 'weekly' %}
-        {{ dbt.dateadd('day', '7 - ' ~ iso_day_of_week('sales_date'), 'sales_date') }} as period_date
+        {#- the week's last day: weeks end on var('series_week_ends_on') (Monday = 0), as the forecast job labels them #}
+        {{ dbt.dateadd('day', '(' ~ (var('series_week_ends_on') + 8) ~ ' - ' ~ iso_day_of_week('sales_date') ~ ') % 7', 'sales_date') }} as period_date
         {%- else %}
         cast({{ dbt.date_trunc('month', 'sales_date') }} as date) as period_date
         {%- endif %}

@@ -15,6 +15,7 @@ latest as (
         series_id,
         target,
         target_date,
+        frequency,
         horizon_step,
         yhat,
         yhat_lower_80,
