@@ -106,6 +106,7 @@ def run(
             run_id,
             reason=reason,
             monitoring=config.monitoring,
+            daily=history,
         )
         frames = night.tables(
             decisions, business_date, version, spec.target, run_id, frequency=spec.frequency

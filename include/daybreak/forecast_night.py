@@ -261,6 +261,7 @@ def record(
     *,
     reason: str = "trained",
     monitoring=None,
+    daily: pd.DataFrame | None = None,
 ) -> None:
     """Register tonight's challengers (artifact first) and record the promotion decisions not yet recorded.
 
@@ -268,6 +269,9 @@ def record(
         reason: why tonight retrained (the registry's `register` reason).
         monitoring: the dataset's `monitoring:` section; when given, the promoted series' training data is
             stored as their reference (`daybreak.references`).
+        daily: the series' daily history (`series_id, ds, y`); monitoring compares each night's daily values
+            with the reference, so a weekly or monthly dataset's reference is its days, not its periods.
+            Default: the tasks' own (daily) values.
     """
     from daybreak import registry
 
@@ -320,21 +324,34 @@ def record(
         if decision == "promote":
             promoted.append(task)
     if monitoring is not None and promoted:
-        store_references(connection, settings, promoted, business_date, version, run_id, monitoring)
+        store_references(connection, settings, promoted, business_date, version, run_id, monitoring, daily)
 
 
 def store_references(
-    connection, settings: Settings, promoted, business_date: dt.date, version: str, run_id: str, monitoring
+    connection,
+    settings: Settings,
+    promoted,
+    business_date: dt.date,
+    version: str,
+    run_id: str,
+    monitoring,
+    daily: pd.DataFrame | None = None,
 ) -> int:
-    """Store the promoted series' last `monitoring.reference_days` training values as their reference."""
+    """Store the promoted series' last `monitoring.reference_days` daily training values as their reference
+    (`daily`: the daily history, `series_id, ds, y`; default the tasks' values, daily for a daily dataset)."""
     import pandas as pd
 
     from daybreak import references
 
     start = business_date - dt.timedelta(days=monitoring.reference_days - 1)
+    by_series = dict(tuple(daily.groupby("series_id", sort=False))) if daily is not None else {}
     parts = []
     for task in promoted:
-        values = pd.DataFrame({"sales_date": pd.to_datetime(task.ds).date, "y": task.y})
+        days = by_series.get(task.series_id)
+        ds, y = (
+            (task.ds, task.y) if days is None else (days["ds"].to_numpy(), days["y"].to_numpy(dtype=float))
+        )
+        values = pd.DataFrame({"sales_date": pd.to_datetime(ds).date, "y": y})
         values = values[(values["sales_date"] >= start) & (values["sales_date"] <= business_date)]
         parts.append(values.assign(model_id=task.series_id))
     frame = pd.concat(parts, ignore_index=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak import registry
+from daybreak import references, registry
 from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import load_dataset_config, parse_candidates
 from daybreak.settings import Settings
@@ -472,6 +472,12 @@ def test_a_weekly_dataset_forecasts_its_friday_weeks_only_on_the_night_that_clos
     assert second["retrained"] == 3
     assert versions["version"].tolist() == [previous_friday.isoformat(), friday.isoformat()]
     assert _checksums(settings) == written  # the rerun reproduces the night (run ids aside)
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        _, reference = references.load(
+            connection, "forecast", dict.fromkeys(SERIES, previous_friday.isoformat())
+        )
+    # monitoring compares each night's days with the reference: it holds the days, not the weeks
+    assert pd.to_datetime(reference["sales_date"]).dt.weekday.nunique() == 7
     again = _rows(settings, "select * from predictions.forecasts order by as_of_date, series_id, target_date")
     pd.testing.assert_frame_equal(again.drop(columns="run_id"), forecasts.drop(columns="run_id"))
 
