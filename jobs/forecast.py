@@ -73,7 +73,7 @@ def run(
     scheduled = any(forecasting.is_retrain_day(day) for day in cadence.nights)
     triggered = night.retrain_trigger(settings, business_date, cadence.since)
 
-    history = night.read_history(settings, business_date, spec.target)
+    history = night.read_history(settings, business_date, spec.target, spec.frequency)
     periods, origin = to_periods(
         history,
         frequency=spec.frequency,
@@ -106,7 +106,7 @@ def run(
             run_id,
             reason=reason,
             monitoring=config.monitoring,
-            daily=history,
+            daily=night.daily_values(history),
         )
         frames = night.tables(
             decisions, business_date, version, spec.target, run_id, frequency=spec.frequency

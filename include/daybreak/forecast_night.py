@@ -38,10 +38,16 @@ RECONCILIATION_TABLE = "predictions.forecast_reconciliation"
 NON_NEGATIVE_TARGETS = ("units", "revenue")
 """Targets that cannot go below zero: no forecast or interval bound of theirs does."""
 HISTORY_SQL = """
-select series_id, sales_date, units, revenue
+select series_id, sales_date as ds, units, revenue
 from marts.features_series_daily
 where sales_date <= ?
 order by series_id, sales_date
+"""
+HOURLY_HISTORY_SQL = """
+select series_id, sales_hour as ds, units, revenue
+from marts.features_series_hourly
+where sales_date <= ?
+order by series_id, sales_hour
 """
 PREVIOUS_CHOICE_SQL = """
 select method, metric, score, folds, series, chosen_on, reason
@@ -74,12 +80,22 @@ class RegistryState:
     trained_tonight: set = dataclasses.field(default_factory=set)
 
 
-def read_history(settings: Settings, business_date: dt.date, target: str) -> pd.DataFrame:
-    """The target's daily history up to `business_date`: `series_id, ds, y`."""
+def read_history(settings: Settings, business_date: dt.date, target: str, frequency: str) -> pd.DataFrame:
+    """The target's history up to `business_date`: `series_id, ds, y`, one row per day, or per hour for an hourly
+    dataset (`marts.features_series_hourly`)."""
     from daybreak.warehouse import read_frame
 
-    daily = read_frame(settings.warehouse_path, HISTORY_SQL, [business_date])
-    return daily.rename(columns={"sales_date": "ds", target: "y"}).loc[:, ["series_id", "ds", "y"]]
+    sql = HOURLY_HISTORY_SQL if frequency == "hourly" else HISTORY_SQL
+    rows = read_frame(settings.warehouse_path, sql, [business_date])
+    return rows.rename(columns={target: "y"}).loc[:, ["series_id", "ds", "y"]]
+
+
+def daily_values(history: pd.DataFrame) -> pd.DataFrame:
+    """`history` summed per day (a daily history as it is): monitoring's grain, for the references."""
+    import pandas as pd
+
+    days = history.assign(ds=pd.to_datetime(history["ds"]).dt.normalize())
+    return days.groupby(["series_id", "ds"], as_index=False, sort=True)["y"].sum(min_count=1)
 
 
 def read_calendar(settings: Settings) -> pd.DataFrame:
@@ -398,6 +414,10 @@ def tables(
         selections.append({"series_id": task.series_id, **result.selection, "model_version": used})
     parts = {TABLE: forecasts, COMPONENTS_TABLE: components, BACKTEST_TABLE: backtests}
     frames = {name: pd.concat(rows, ignore_index=True) if rows else None for name, rows in parts.items()}
+    if frequency == "hourly":  # the hour itself; target_date (from ds) is its day
+        for name in (TABLE, COMPONENTS_TABLE):
+            if frames[name] is not None:
+                frames[name]["target_time"] = frames[name]["ds"]
     frames[SELECTION_TABLE] = pd.DataFrame(selections) if selections else None
     return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
 
@@ -427,7 +447,7 @@ def reconcile(
     from daybreak import tables as declared
     from daybreak.models import reconciliation as rec
 
-    frame = frames[TABLE].rename(columns={"target_date": "ds"})
+    frame = _with_ds(frames[TABLE])
     for column in rec.BAND_COLUMNS:
         frame[column] = frame[column].astype("float64")
     frame["yhat_base"] = frame["yhat"]
@@ -471,7 +491,7 @@ def reconcile(
                 default = choices["method"] == rec.DEFAULT_METHOD
             choices.loc[default, ["chosen", "reason"]] = [True, reason]
             frame = rec.reconcile(frame, hierarchy, rec.DEFAULT_METHOD, non_negative=context.non_negative)
-    frames[TABLE] = declared.table(TABLE).conform(frame.rename(columns={"ds": "target_date"}))
+    frames[TABLE] = declared.table(TABLE).conform(frame)
     frames[RECONCILIATION_TABLE] = _conformed(
         RECONCILIATION_TABLE, choices if len(choices) else None, business_date, run_id
     )
@@ -522,11 +542,18 @@ def apply_overrides(
     from daybreak.models.reconciliation import aggregate_bottom_up
 
     applied = overrides.apply(frames[TABLE], overrides.current(settings, night=business_date))
-    applied = aggregate_bottom_up(
-        applied.rename(columns={"target_date": "ds"}), hierarchy, applied["override_id"].notna().to_numpy()
-    ).rename(columns={"ds": "target_date"})
-    frames[TABLE] = applied
+    applied = aggregate_bottom_up(_with_ds(applied), hierarchy, applied["override_id"].notna().to_numpy())
+    frames[TABLE] = applied.drop(columns="ds")
     return overrides.current(settings, run_id)
+
+
+def _with_ds(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """`predictions.forecasts` rows with the models' period column `ds`: the hour for an hourly series
+    (`target_time`), else `target_date`; the reconciliation and override code works on `series_id, ds`."""
+    import pandas as pd
+
+    period = pd.to_datetime(forecasts["target_time"]).fillna(pd.to_datetime(forecasts["target_date"]))
+    return forecasts.assign(ds=period)
 
 
 def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, run_id: str) -> pd.DataFrame:

@@ -113,6 +113,16 @@ def test_a_week_whose_last_days_are_closed_is_complete_on_its_last_open_day():
     assert origin == pd.Timestamp(FRI) and weeks["y"].iloc[-1] == 6.0  # Saturday to Thursday
 
 
-def test_to_periods_refuses_hourly_from_daily_sales():
-    with pytest.raises(ValueError, match="hourly"):
-        to_periods(_daily("2024-01-01", "2024-01-02"), frequency="hourly", as_of=dt.date(2024, 1, 2))
+def test_an_hourly_night_closes_its_day_s_hours():
+    hours = pd.DataFrame(
+        {"series_id": "s", "ds": pd.date_range("2024-01-01", periods=24 * 5, freq="h"), "y": 1.0}
+    )
+
+    periods, origin = to_periods(hours, frequency="hourly", as_of=dt.date(2024, 1, 3))
+
+    assert origin == pd.Timestamp("2024-01-03 23:00") and periods["ds"].max() == origin and len(periods) == 72
+    assert is_due("hourly", SUN, closed={SUN}) and period_alias("hourly") == "h"
+    assert future_dates(origin, 2, "h").tolist() == [
+        pd.Timestamp("2024-01-04 00:00"),
+        pd.Timestamp("2024-01-04 01:00"),
+    ]

@@ -1,9 +1,10 @@
 """A dataset's forecast periods: which period a day falls in, when a period closes, and daily values summed into them.
 
-The marts are daily; a weekly or monthly dataset is forecast on whole periods, so the night sums the days into
-periods and forecasts only from a complete one (a half-finished week would look like a slump). Labels: the day for
-a daily series, the week's last day (its `week_ends_on` weekday, so a retailer whose weeks end on Friday gets
-W-FRI weeks), the month's first day. A period is complete once its closing business day has passed: its last day
+A weekly or monthly dataset is forecast on whole periods, so the night sums the daily mart's days into periods and
+forecasts only from a complete one (a half-finished week would look like a slump); an hourly one reads the hourly
+mart, and each night closes the day's 24 hours. Labels: the hour for an hourly series, the day for a daily one, the
+week's last day (its `week_ends_on` weekday, so a retailer whose weeks end on Friday gets W-FRI weeks), the month's
+first day. A period is complete once its closing business day has passed: its last day
 that is not closed (the calendar's closed days), so a shop closed on Sundays closes its Sunday-ending week on the
 Saturday. The night of that day is the one night the period's forecast is due. Pure: the caller passes the closed
 days (from `marts.dim_calendar`), never computes them here.
@@ -30,11 +31,10 @@ def period_alias(frequency: str, week_ends_on: int = SUNDAY) -> str:
 
 
 def period_bounds(frequency: str, day: dt.date, week_ends_on: int = SUNDAY) -> tuple[dt.date, dt.date]:
-    """The first and last day of the period that holds `day`."""
+    """The first and last day of the period that holds `day` (an hourly series: the day, whose hours a night
+    closes together)."""
     freq = pandas_frequency(frequency)
-    if freq == "h":
-        raise ValueError("hourly periods are hours, not days; the forecast needs an hourly mart")
-    if freq == "D":
+    if freq in ("h", "D"):
         return day, day
     if freq == "W":
         end = day + dt.timedelta(days=(week_ends_on - day.weekday()) % 7)
@@ -44,9 +44,13 @@ def period_bounds(frequency: str, day: dt.date, week_ends_on: int = SUNDAY) -> t
 
 
 def period_label(frequency: str, day: dt.date, week_ends_on: int = SUNDAY) -> pd.Timestamp:
-    """The label of the period that holds `day`: the day, the week's last day, the month's first day."""
+    """The label of the last period that `day` holds: the day's last hour, the day, the week's last day, the
+    month's first day."""
     start, end = period_bounds(frequency, day, week_ends_on)
-    return pd.Timestamp(start if pandas_frequency(frequency) == "MS" else end)
+    freq = pandas_frequency(frequency)
+    if freq == "h":
+        return pd.Timestamp(end) + pd.Timedelta(hours=23)
+    return pd.Timestamp(start if freq == "MS" else end)
 
 
 def closing_day(
@@ -54,7 +58,8 @@ def closing_day(
 ) -> dt.date:
     """The period's closing business day: its last day that is not closed (its last day when all are).
 
-    A daily period closes on its own day, closed or not: daily series forecast every night, as they always have.
+    A daily period (an hourly series' day) closes on its own day, closed or not: daily and hourly series forecast
+    every night.
     """
     start, end = period_bounds(frequency, day, week_ends_on)
     if start == end:
@@ -107,8 +112,9 @@ def to_periods(
     """Sum daily values into the forecast frequency's periods, keeping only periods complete by `as_of`.
 
     Args:
-        daily: one row per series and day, columns `series_id, ds, y`; rows after `as_of` are ignored.
-        frequency: `daily`, `weekly` or `monthly` (the marts are daily, so `hourly` cannot be built from them).
+        daily: one row per series and day (per hour for an hourly series, from the hourly mart), columns
+            `series_id, ds, y`; rows after `as_of` are ignored.
+        frequency: `hourly`, `daily`, `weekly` or `monthly`.
         as_of: the business date the forecast is made on.
         week_ends_on: the weekday weeks end on (Monday = 0).
         closed: the dataset's closed days; a period whose remaining days are all closed is complete.
@@ -119,9 +125,10 @@ def to_periods(
     """
     freq = pandas_frequency(frequency)
     origin = last_complete_period(frequency, as_of, week_ends_on, closed)
-    frame = daily.loc[pd.to_datetime(daily["ds"]) <= pd.Timestamp(as_of), ["series_id", "ds", "y"]].copy()
+    next_day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    frame = daily.loc[pd.to_datetime(daily["ds"]) < next_day, ["series_id", "ds", "y"]].copy()
     frame["ds"] = pd.to_datetime(frame["ds"])
-    if freq == "D":
+    if freq in ("h", "D"):
         return frame.sort_values(["series_id", "ds"], ignore_index=True), origin
     if freq == "W":
         frame["ds"] = frame["ds"] + pd.to_timedelta((week_ends_on - frame["ds"].dt.weekday) % 7, unit="D")

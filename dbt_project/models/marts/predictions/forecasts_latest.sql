@@ -16,6 +16,7 @@ latest as (
         target,
         target_date,
         frequency,
+        target_time,
         horizon_step,
         yhat,
         yhat_lower_80,

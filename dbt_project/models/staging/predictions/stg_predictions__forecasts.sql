@@ -20,7 +20,8 @@ with forecasts as (
         -- rows written before reconciliation existed were published as their own model forecast them
         cast(coalesce(yhat_base, yhat_statistical, yhat) as double) as yhat_base,
         -- rows written before the grain was recorded are daily (only daily datasets were forecast then)
-        cast(coalesce(frequency, 'daily') as string) as frequency
+        cast(coalesce(frequency, 'daily') as string) as frequency,
+        cast(target_time as timestamp) as target_time
     from {{ source('predictions', 'forecasts') }}
 
 )
