@@ -507,3 +507,72 @@ def test_a_weekly_dataset_forecasts_its_friday_weeks_only_on_the_night_that_clos
     np.testing.assert_allclose(scored["actual"], actual["actual"])
     latest = _rows(settings, "select distinct as_of_date, frequency from predictions.forecasts_latest")
     assert latest.to_dict("records") == [{"as_of_date": pd.Timestamp(friday), "frequency": "weekly"}]
+
+
+@pytest.fixture()
+def hourly(monkeypatch, tmp_path):
+    """The synthetic dataset forecast hourly, 48 hours ahead, on five weeks of an hourly mart with a daily and a
+    weekly cycle (the total the sum of its two locations)."""
+    base = load_dataset_config("synthetic")
+    series = dataclasses.replace(base.series, frequency="hourly", horizon=48)
+    section = dataclasses.replace(
+        base.forecasting, candidates=parse_candidates(["seasonal_naive", "mstl"]), ensemble_top=0
+    )
+    config = dataclasses.replace(base, series=series, forecasting=section)
+    monkeypatch.setattr("jobs.forecast.load_dataset_config", lambda name: config)
+
+    settings = Settings(home=tmp_path / "home", dataset="synthetic")
+    rng = np.random.default_rng(7)
+    hours = pd.date_range("2024-02-25", "2024-04-02 23:00", freq="h")
+    t = np.arange(len(hours))
+    locations = {}
+    for i, location in enumerate(("France", "Germany")):
+        daily = 20 * np.sin(2 * np.pi * (t - 6) / 24).clip(0)
+        weekly = 1 + 0.3 * (hours.weekday >= 5)
+        locations[f"location={location}"] = (10 + 5 * i + daily) * weekly + rng.normal(0, 1, len(t))
+    locations["total"] = sum(locations.values())
+    mart = pd.concat(
+        pd.DataFrame(
+            {"series_id": s, "sales_hour": hours, "sales_date": hours.date, "revenue": y, "units": y / 10}
+        )
+        for s, y in locations.items()
+    )
+    calendar = BusinessCalendar.from_config(base).frame(dt.date(2024, 2, 25), TUESDAY + dt.timedelta(days=90))
+    with connect(settings.warehouse_path) as connection:
+        connection.execute("create schema marts")
+        connection.register("_hourly", mart)
+        connection.register("_calendar", calendar)
+        connection.execute(
+            "create table marts.features_series_hourly as select series_id, sales_date::date as sales_date, "
+            "sales_hour::timestamp as sales_hour, units::double as units, revenue::double as revenue from _hourly"
+        )
+        connection.execute("create table marts.dim_calendar as select * from _calendar")
+    return settings
+
+
+def test_an_hourly_dataset_forecasts_the_next_hours_coherently_every_night(hourly):
+    first = _night(SUNDAY, hourly)
+    written = _checksums(hourly)
+    rerun = _night(SUNDAY, hourly, run_id="rerun")
+
+    assert (
+        first["due"]
+        and first["frequency"] == "hourly"
+        and first["rows_written"] == rerun["rows_written"] == 3 * 48
+    )
+    assert _checksums(hourly) == written
+    forecasts = _rows(hourly, "select * from predictions.forecasts order by series_id, target_time")
+    assert forecasts["frequency"].eq("hourly").all()
+    expected = pd.date_range("2024-04-01 00:00", periods=48, freq="h")
+    for _, rows in forecasts.groupby("series_id"):
+        assert rows["target_time"].tolist() == expected.tolist()
+        assert rows["target_date"].tolist() == expected.normalize().tolist()
+        assert rows["horizon_step"].tolist() == list(range(1, 49))
+    wide = forecasts.pivot(index="target_time", columns="series_id", values="yhat")
+    np.testing.assert_allclose(wide["total"], wide["location=France"] + wide["location=Germany"], atol=0.01)
+    components = _rows(hourly, "select * from predictions.forecast_components")
+    assert components.empty or components["target_time"].notna().all()
+    # MSTL with the hourly periods 24 and 168 competes, and wins on series with both cycles
+    selection = _rows(hourly, "select * from predictions.forecast_selection order by series_id")
+    assert selection["scoring_model"].eq("mstl(season_lengths=[24,168])").all()
+    assert (selection["challenger_score"] < selection["baseline_score"]).all()
