@@ -1,7 +1,7 @@
 """Forecast every series of the dataset as of one business date: retrain on schedule, else refit the champion.
 
 Reads `marts.features_series_daily` up to and including the business date D (summed into the dataset's weeks or
-months when it is weekly or monthly), the calendar from `marts.dim_calendar`, and the model registry as it stood
+months when it is weekly or monthly; an hourly dataset reads `marts.features_series_hourly`), the calendar from `marts.dim_calendar`, and the model registry as it stood
 going into the night (champions as of D - 1). A weekly or monthly dataset is forecast only on the night that
 closes a period (its closing business day, `daybreak.models.periods`); on the other nights the job records that
 nothing was due and writes nothing, and the retrain schedule's and monitoring's retrain nights since the previous
