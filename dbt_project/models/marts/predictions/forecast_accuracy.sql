@@ -7,6 +7,8 @@
 {#- an hourly series' period is its forecast's target_time (target_date is the hour's day) -#}
 {%- set target_period = 'forecasts.target_time' if frequency == 'hourly' else 'forecasts.target_date' -%}
 
+-- every grain depends on fct_daily_sales (the unit test gives it; the hourly branch reads the hourly mart instead)
+-- depends_on: {{ ref('fct_daily_sales') }}
 with forecasts as (
 
     select * from {{ ref('stg_predictions__forecasts') }}
