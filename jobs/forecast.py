@@ -1,11 +1,12 @@
 """Forecast every series of the dataset as of one business date: retrain on schedule, else refit the champion.
 
 Reads `marts.features_series_daily` up to and including the business date D (summed into the dataset's weeks or
-months when it is weekly or monthly; an hourly dataset reads `marts.features_series_hourly`), the calendar from `marts.dim_calendar`, and the model registry as it stood
-going into the night (champions as of D - 1). A weekly or monthly dataset is forecast only on the night that
-closes a period (its closing business day, `daybreak.models.periods`); on the other nights the job records that
-nothing was due and writes nothing, and the retrain schedule's and monitoring's retrain nights since the previous
-close are acted on when the period closes. On a retrain night (the config's schedule, `--retrain`, or a series with
+months when it is weekly or monthly; an hourly dataset reads `marts.features_series_hourly`), the calendar from
+`marts.dim_calendar`, and the model registry as it stood going into the night (champions as of D - 1). A weekly
+or monthly dataset is forecast only on the night that closes a period (its closing business day,
+`daybreak.models.periods`); on the other nights the job records that nothing was due and writes nothing, and the
+retrain schedule's and monitoring's retrain nights since the previous close are acted on when the period closes.
+On a retrain night (the config's schedule, `--retrain`, or a series with
 no champion yet) every candidate is backtested and the winner is registered as version D and promoted only if it
 beats the champion on the same backtest by the configured margin; on other nights each series' champion is refit
 on the new data and scores.
@@ -128,7 +129,7 @@ def run(
         "frequency": spec.frequency,
         "week_ends_on": spec.week_ends_on,
         "horizon": spec.horizon,
-        "origin": origin.date().isoformat(),
+        "origin": origin.isoformat() if spec.frequency == "hourly" else origin.date().isoformat(),
         "history_start": periods["ds"].min().date().isoformat() if len(periods) else None,
         "seed": DEFAULT_SEED,
         "scheduled_retrain": scheduled,
