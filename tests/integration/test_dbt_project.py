@@ -4,7 +4,8 @@ Given three business days of lines (03-02 a closed day without a partition; Spai
 03-01, Italy first on 03-03), when dbt builds night by night, then every model and test passes; the incremental
 facts, the dimensions and the series features equal a --full-refresh build of the last night; every series is
 zero-filled from its first sale to the run date; the features of a day use only earlier days; rerunning a night
-changes nothing; the series come from the vars and the calendar from its source; and a run without run_date is refused.
+changes nothing; the series come from the vars and the calendar from its source; a run without run_date is refused;
+and an hourly dataset gets an hourly features mart, the same night by night as a full refresh.
 """
 
 from __future__ import annotations

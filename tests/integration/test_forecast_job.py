@@ -5,7 +5,10 @@ forecasting section swapped per test (weekly retraining on Sundays, a deliberate
 two nights leave two versions; a rerun reproduces every prediction and registry table exactly; a weak challenger
 is not promoted; a rollback makes the next night score with the previous champion; past forecasts are scored
 against the actuals as they land, beside the seasonal naive (the dbt view `forecast_accuracy`); a closed day
-is forecast as zero and no bound of the revenue target is below zero.
+is forecast as zero and no bound of the revenue target is below zero. A weekly dataset whose weeks end on Friday is
+forecast in Friday weeks only on the nights that close one (nothing due, and nothing written, on the others), and
+scored by dbt against its Saturday-to-Friday sales; an hourly dataset forecasts its next 48 hours, coherently, with
+MSTL on 24 and 168 hours.
 """
 
 from __future__ import annotations
