@@ -194,5 +194,7 @@ def retrain_now(business_date: dt.date, run_id: str, settings: Settings | None =
 
     Drift monitoring calls this when the data has moved; engineers reach it as `daybreak forecast --date D
     --retrain`. A rerun of the same date without the flag still retrains (the registry shows version D exists).
+    On a night that closes no period of a weekly or monthly dataset nothing is due, so nothing is retrained; the
+    night that closes the period retrains on monitoring's decision (`Cadence.since`).
     """
     return run(business_date, run_id, settings, retrain=True)
