@@ -16,6 +16,7 @@ BENCHMARKS = {
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",
+    "forecast_hourly": "bench.forecast_hourly",
     "dbt_tasks": "bench.dbt_tasks",
 }
 

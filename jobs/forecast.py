@@ -1,7 +1,12 @@
 """Forecast every series of the dataset as of one business date: retrain on schedule, else refit the champion.
 
-Reads `marts.features_series_daily` up to and including the business date D, the calendar from
-`marts.dim_calendar`, and the model registry as it stood going into the night (champions as of D - 1). On a retrain night (the config's schedule, `--retrain`, or a series with
+Reads `marts.features_series_daily` up to and including the business date D (summed into the dataset's weeks or
+months when it is weekly or monthly; an hourly dataset reads `marts.features_series_hourly`), the calendar from
+`marts.dim_calendar`, and the model registry as it stood going into the night (champions as of D - 1). A weekly
+or monthly dataset is forecast only on the night that closes a period (its closing business day,
+`daybreak.models.periods`); on the other nights the job records that nothing was due and writes nothing, and the
+retrain schedule's and monitoring's retrain nights since the previous close are acted on when the period closes.
+On a retrain night (the config's schedule, `--retrain`, or a series with
 no champion yet) every candidate is backtested and the winner is registered as version D and promoted only if it
 beats the champion on the same backtest by the configured margin; on other nights each series' champion is refit
 on the new data and scores.
@@ -55,17 +60,28 @@ def run(
     import numpy as np
 
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.forecasting import run_all, to_periods
+    from daybreak.models.forecasting import run_all
+    from daybreak.models.periods import to_periods
 
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
     spec, forecasting = config.series, config.forecasting
+    calendar = night.read_calendar(settings)
+    cadence = night.cadence(config, calendar, business_date)
+    if not cadence.due:
+        return _nothing_due(business_date, spec, cadence)
     version = business_date.isoformat()
-    scheduled = forecasting.is_retrain_day(business_date)
-    triggered = night.retrain_trigger(settings, business_date)
+    scheduled = any(forecasting.is_retrain_day(day) for day in cadence.nights)
+    triggered = night.retrain_trigger(settings, business_date, cadence.since)
 
-    history, calendar = night.read_history(settings, business_date, spec.target)
-    periods, origin = to_periods(history, frequency=spec.frequency, as_of=business_date)
+    history = night.read_history(settings, business_date, spec.target, spec.frequency)
+    periods, origin = to_periods(
+        history,
+        frequency=spec.frequency,
+        as_of=business_date,
+        week_ends_on=spec.week_ends_on,
+        closed=cadence.closed,
+    )
     context = night.series_context(config, calendar, origin)
     state = night.registry_state(settings, business_date, version)
     tasks = night.series_tasks(
@@ -91,8 +107,11 @@ def run(
             run_id,
             reason=reason,
             monitoring=config.monitoring,
+            daily=night.daily_values(history),
         )
-        frames = night.tables(decisions, business_date, version, spec.target, run_id)
+        frames = night.tables(
+            decisions, business_date, version, spec.target, run_id, frequency=spec.frequency
+        )
         hierarchy = night.reconcile(
             connection, frames, decisions, periods, config, context, business_date, run_id
         )
@@ -108,8 +127,9 @@ def run(
         "dataset": config.name,
         "target": spec.target,
         "frequency": spec.frequency,
+        "week_ends_on": spec.week_ends_on,
         "horizon": spec.horizon,
-        "origin": origin.date().isoformat(),
+        "origin": origin.isoformat() if spec.frequency == "hourly" else origin.date().isoformat(),
         "history_start": periods["ds"].min().date().isoformat() if len(periods) else None,
         "seed": DEFAULT_SEED,
         "scheduled_retrain": scheduled,
@@ -124,6 +144,8 @@ def run(
 
     summary = {
         "as_of_date": business_date.isoformat(),
+        "due": True,
+        "frequency": spec.frequency,
         "rows_written": written[night.TABLE],
         "overridden_rows": int(frames[night.TABLE]["override_id"].notna().sum()),
         "series": len(results),
@@ -142,6 +164,25 @@ def run(
     return summary
 
 
+def _nothing_due(business_date: dt.date, spec, cadence: night.Cadence) -> dict:
+    """The night's record when it closes no period: nothing is read, trained, registered or written."""
+    summary = {
+        "as_of_date": business_date.isoformat(),
+        "due": False,
+        "frequency": spec.frequency,
+        "period_closes_on": cadence.closes_on.isoformat(),
+        "rows_written": 0,
+        "series": 0,
+    }
+    log.info(
+        "forecast %s: nothing due, the %s period closes on %s",
+        business_date,
+        spec.frequency,
+        cadence.closes_on,
+    )
+    return summary
+
+
 def _chosen(choices) -> str | None:
     """The reconciliation method the night published (None: the series form no hierarchy)."""
     chosen = choices.loc[choices["chosen"].fillna(False).astype(bool), "method"]
@@ -153,5 +194,7 @@ def retrain_now(business_date: dt.date, run_id: str, settings: Settings | None =
 
     Drift monitoring calls this when the data has moved; engineers reach it as `daybreak forecast --date D
     --retrain`. A rerun of the same date without the flag still retrains (the registry shows version D exists).
+    On a night that closes no period of a weekly or monthly dataset nothing is due, so nothing is retrained; the
+    night that closes the period retrains on monitoring's decision (`Cadence.since`).
     """
     return run(business_date, run_id, settings, retrain=True)

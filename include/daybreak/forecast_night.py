@@ -2,9 +2,10 @@
 
 `jobs/forecast.py` reads, calls `daybreak.models.forecasting.run_all`, and writes; what it reads and writes is
 assembled here. History comes from `marts.features_series_daily` and the calendar (closed days, holidays) from
-`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. The registry is read as it
-stood going into the night (champions as of D - 1), and a decision already recorded for tonight's version is
-reused, so rerunning a night reproduces it.
+`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. A weekly or monthly dataset's
+days are summed into its periods (`daybreak.models.periods`), and its forecast is due only on the night that
+closes a period (`Cadence`). The registry is read as it stood going into the night (champions as of D - 1), and
+a decision already recorded for tonight's version is reused, so rerunning a night reproduces it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ RECONCILIATION_TABLE = "predictions.forecast_reconciliation"
 NON_NEGATIVE_TARGETS = ("units", "revenue")
 """Targets that cannot go below zero: no forecast or interval bound of theirs does."""
 HISTORY_SQL = """
-select series_id, sales_date, units, revenue
+select series_id, sales_date as ds, units, revenue
 from marts.features_series_daily
 where sales_date <= ?
 order by series_id, sales_date
+"""
+HOURLY_HISTORY_SQL = """
+select series_id, sales_hour as ds, units, revenue
+from marts.features_series_hourly
+where sales_date <= ?
+order by series_id, sales_hour
 """
 PREVIOUS_CHOICE_SQL = """
 select method, metric, score, folds, series, chosen_on, reason
@@ -73,15 +80,79 @@ class RegistryState:
     trained_tonight: set = dataclasses.field(default_factory=set)
 
 
-def read_history(
-    settings: Settings, business_date: dt.date, target: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The target's daily history up to `business_date` (`series_id, ds, y`) and the calendar (`dim_calendar`)."""
+def read_history(settings: Settings, business_date: dt.date, target: str, frequency: str) -> pd.DataFrame:
+    """The target's history up to `business_date`: `series_id, ds, y`, one row per day, or per hour for an hourly
+    dataset (`marts.features_series_hourly`)."""
     from daybreak.warehouse import read_frame
 
-    daily = read_frame(settings.warehouse_path, HISTORY_SQL, [business_date])
-    history = daily.rename(columns={"sales_date": "ds", target: "y"}).loc[:, ["series_id", "ds", "y"]]
-    return history, read_frame(settings.warehouse_path, CALENDAR_SQL)
+    sql = HOURLY_HISTORY_SQL if frequency == "hourly" else HISTORY_SQL
+    rows = read_frame(settings.warehouse_path, sql, [business_date])
+    return rows.rename(columns={target: "y"}).loc[:, ["series_id", "ds", "y"]]
+
+
+def daily_values(history: pd.DataFrame) -> pd.DataFrame:
+    """`history` summed per day (a daily history as it is): monitoring's grain, for the references."""
+    import pandas as pd
+
+    days = history.assign(ds=pd.to_datetime(history["ds"]).dt.normalize())
+    return days.groupby(["series_id", "ds"], as_index=False, sort=True)["y"].sum(min_count=1)
+
+
+def read_calendar(settings: Settings) -> pd.DataFrame:
+    """The dataset calendar (`marts.dim_calendar`: `date_day, is_closed, holiday_name`)."""
+    from daybreak.warehouse import read_frame
+
+    return read_frame(settings.warehouse_path, CALENDAR_SQL)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cadence:
+    """Where the night falls in the dataset's periods (`daybreak.models.periods`).
+
+    Args:
+        frequency: the dataset's `series.frequency`.
+        week_ends_on: the weekday its weeks end on.
+        closed: the calendar's closed days (a period closes on its last day not closed).
+        tonight: the business date of the night.
+        closes_on: the closing business day of the period holding the night.
+        since: the first night after the previous period closed; the retrain schedule and monitoring's decisions
+            of the nights from it to tonight are acted on tonight.
+    """
+
+    frequency: str
+    week_ends_on: int
+    closed: frozenset
+    tonight: dt.date
+    closes_on: dt.date
+    since: dt.date
+
+    @property
+    def due(self) -> bool:
+        """Whether tonight closes a period, so the forecast is due (a daily dataset's: every night)."""
+        return self.closes_on == self.tonight
+
+    @property
+    def nights(self) -> list[dt.date]:
+        """The nights from `since` to tonight."""
+        return [self.since + dt.timedelta(days=n) for n in range((self.tonight - self.since).days + 1)]
+
+
+def cadence(config: DatasetConfig, calendar: pd.DataFrame, business_date: dt.date) -> Cadence:
+    """The night's place in the dataset's periods, the closed days read from the calendar mart."""
+    from daybreak.models import periods
+    from daybreak.models.candidates import CalendarDays
+
+    spec = config.series
+    closed = CalendarDays.from_frame(calendar).closed
+    since, _ = periods.nights_since_last_close(spec.frequency, business_date, spec.week_ends_on, closed)
+    return Cadence(
+        frequency=spec.frequency,
+        week_ends_on=spec.week_ends_on,
+        closed=closed,
+        tonight=business_date,
+        closes_on=periods.closing_day(spec.frequency, business_date, spec.week_ends_on, closed),
+        since=since,
+    )
 
 
 def series_context(config: DatasetConfig, calendar: pd.DataFrame, origin: pd.Timestamp) -> SeriesContext:
@@ -129,14 +200,19 @@ def registry_state(settings: Settings, business_date: dt.date, version: str) -> 
     return state
 
 
-def retrain_trigger(settings: Settings, business_date: dt.date) -> str | None:
-    """Monitoring's reason to retrain the forecasts tonight (`daybreak.retraining`), or None."""
+def retrain_trigger(settings: Settings, business_date: dt.date, since: dt.date | None = None) -> str | None:
+    """Monitoring's reason to retrain the forecasts tonight (`daybreak.retraining`), or None.
+
+    Args:
+        since: also monitoring's decisions of the nights from this date on (those since the previous period
+            closed, `Cadence.since`).
+    """
     from daybreak import retraining
 
     if not settings.warehouse_path.exists():
         return None
     with connect(settings.warehouse_path, read_only=True) as connection:
-        return retraining.triggered(connection, MODEL_KIND, business_date)
+        return retraining.triggered(connection, MODEL_KIND, business_date, since)
 
 
 def _read_state(artifact_path: str | None) -> dict | None:
@@ -201,6 +277,7 @@ def record(
     *,
     reason: str = "trained",
     monitoring=None,
+    daily: pd.DataFrame | None = None,
 ) -> None:
     """Register tonight's challengers (artifact first) and record the promotion decisions not yet recorded.
 
@@ -208,6 +285,9 @@ def record(
         reason: why tonight retrained (the registry's `register` reason).
         monitoring: the dataset's `monitoring:` section; when given, the promoted series' training data is
             stored as their reference (`daybreak.references`).
+        daily: the series' daily history (`series_id, ds, y`); monitoring compares each night's daily values
+            with the reference, so a weekly or monthly dataset's reference is its days, not its periods.
+            Default: the tasks' own (daily) values.
     """
     from daybreak import registry
 
@@ -260,21 +340,34 @@ def record(
         if decision == "promote":
             promoted.append(task)
     if monitoring is not None and promoted:
-        store_references(connection, settings, promoted, business_date, version, run_id, monitoring)
+        store_references(connection, settings, promoted, business_date, version, run_id, monitoring, daily)
 
 
 def store_references(
-    connection, settings: Settings, promoted, business_date: dt.date, version: str, run_id: str, monitoring
+    connection,
+    settings: Settings,
+    promoted,
+    business_date: dt.date,
+    version: str,
+    run_id: str,
+    monitoring,
+    daily: pd.DataFrame | None = None,
 ) -> int:
-    """Store the promoted series' last `monitoring.reference_days` training values as their reference."""
+    """Store the promoted series' last `monitoring.reference_days` daily training values as their reference
+    (`daily`: the daily history, `series_id, ds, y`; default the tasks' values, daily for a daily dataset)."""
     import pandas as pd
 
     from daybreak import references
 
     start = business_date - dt.timedelta(days=monitoring.reference_days - 1)
+    by_series = dict(tuple(daily.groupby("series_id", sort=False))) if daily is not None else {}
     parts = []
     for task in promoted:
-        values = pd.DataFrame({"sales_date": pd.to_datetime(task.ds).date, "y": task.y})
+        days = by_series.get(task.series_id)
+        ds, y = (
+            (task.ds, task.y) if days is None else (days["ds"].to_numpy(), days["y"].to_numpy(dtype=float))
+        )
+        values = pd.DataFrame({"sales_date": pd.to_datetime(ds).date, "y": y})
         values = values[(values["sales_date"] >= start) & (values["sales_date"] <= business_date)]
         parts.append(values.assign(model_id=task.series_id))
     frame = pd.concat(parts, ignore_index=True)
@@ -296,15 +389,20 @@ def store_references(
 
 
 def tables(
-    decisions, business_date: dt.date, version: str, target: str, run_id: str
+    decisions, business_date: dt.date, version: str, target: str, run_id: str, *, frequency: str
 ) -> dict[str, pd.DataFrame]:
-    """The night's rows of every prediction table, as `daybreak.tables` declares them."""
+    """The night's rows of every prediction table, as `daybreak.tables` declares them (forecasts stamped with the
+    dataset's `frequency`, the grain of their `target_date`)."""
     import pandas as pd
 
     forecasts, components, backtests, selections = [], [], [], []
     for task, result in decisions:
         used = _version_used(task, result, version)
-        forecasts.append(result.forecast.assign(series_id=task.series_id, model_version=used, target=target))
+        forecasts.append(
+            result.forecast.assign(
+                series_id=task.series_id, model_version=used, target=target, frequency=frequency
+            )
+        )
         if len(result.components):
             components.append(
                 result.components.assign(
@@ -316,6 +414,10 @@ def tables(
         selections.append({"series_id": task.series_id, **result.selection, "model_version": used})
     parts = {TABLE: forecasts, COMPONENTS_TABLE: components, BACKTEST_TABLE: backtests}
     frames = {name: pd.concat(rows, ignore_index=True) if rows else None for name, rows in parts.items()}
+    if frequency == "hourly":  # the hour itself; target_date (from ds) is its day
+        for name in (TABLE, COMPONENTS_TABLE):
+            if frames[name] is not None:
+                frames[name]["target_time"] = frames[name]["ds"]
     frames[SELECTION_TABLE] = pd.DataFrame(selections) if selections else None
     return {name: _conformed(name, frame, business_date, run_id) for name, frame in frames.items()}
 
@@ -345,7 +447,7 @@ def reconcile(
     from daybreak import tables as declared
     from daybreak.models import reconciliation as rec
 
-    frame = frames[TABLE].rename(columns={"target_date": "ds"})
+    frame = _with_ds(frames[TABLE])
     for column in rec.BAND_COLUMNS:
         frame[column] = frame[column].astype("float64")
     frame["yhat_base"] = frame["yhat"]
@@ -389,7 +491,7 @@ def reconcile(
                 default = choices["method"] == rec.DEFAULT_METHOD
             choices.loc[default, ["chosen", "reason"]] = [True, reason]
             frame = rec.reconcile(frame, hierarchy, rec.DEFAULT_METHOD, non_negative=context.non_negative)
-    frames[TABLE] = declared.table(TABLE).conform(frame.rename(columns={"ds": "target_date"}))
+    frames[TABLE] = declared.table(TABLE).conform(frame)
     frames[RECONCILIATION_TABLE] = _conformed(
         RECONCILIATION_TABLE, choices if len(choices) else None, business_date, run_id
     )
@@ -440,11 +542,18 @@ def apply_overrides(
     from daybreak.models.reconciliation import aggregate_bottom_up
 
     applied = overrides.apply(frames[TABLE], overrides.current(settings, night=business_date))
-    applied = aggregate_bottom_up(
-        applied.rename(columns={"target_date": "ds"}), hierarchy, applied["override_id"].notna().to_numpy()
-    ).rename(columns={"ds": "target_date"})
-    frames[TABLE] = applied
+    applied = aggregate_bottom_up(_with_ds(applied), hierarchy, applied["override_id"].notna().to_numpy())
+    frames[TABLE] = applied.drop(columns="ds")
     return overrides.current(settings, run_id)
+
+
+def _with_ds(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """`predictions.forecasts` rows with the models' period column `ds`: the hour for an hourly series
+    (`target_time`), else `target_date`; the reconciliation and override code works on `series_id, ds`."""
+    import pandas as pd
+
+    period = pd.to_datetime(forecasts["target_time"]).fillna(pd.to_datetime(forecasts["target_date"]))
+    return forecasts.assign(ds=period)
 
 
 def _conformed(name: str, frame: pd.DataFrame | None, business_date: dt.date, run_id: str) -> pd.DataFrame:

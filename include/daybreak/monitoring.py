@@ -256,13 +256,14 @@ def _forecast(connection, config, business_date, as_of, timestamp, night: Night)
 
 def _surprise(connection, config, business_date: dt.date, series: set[str]) -> pd.DataFrame:
     """Each series' actual of D against the forecast published for D the night before (`forecast_surprise`):
-    a shift is flagged on its first night, while the windowed test needs days."""
+    a shift is flagged on its first night, while the windowed test needs days. Daily datasets only: a weekly or
+    monthly forecast is for a whole period, not the day D."""
     import pandas as pd
 
     from daybreak.models.drift import forecast_surprise
 
     forecasts = tables.table("predictions.forecasts").qualified
-    if not tables.exists(connection, forecasts):
+    if config.series.frequency != "daily" or not tables.exists(connection, forecasts):
         return pd.DataFrame()
     target = "revenue" if config.series.target == "revenue" else "units"
     day = connection.execute(

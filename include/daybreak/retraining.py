@@ -66,14 +66,24 @@ def policy(
     return {"retrain": True, "trigger": trigger, "reason": "; ".join(reasons)}
 
 
-def triggered(connection: duckdb.DuckDBPyConnection, model_kind: str, business_date: dt.date) -> str | None:
-    """The reason monitoring decided to retrain `model_kind` tonight for drift or degradation, or None."""
+def triggered(
+    connection: duckdb.DuckDBPyConnection,
+    model_kind: str,
+    business_date: dt.date,
+    since: dt.date | None = None,
+) -> str | None:
+    """The reason monitoring decided to retrain `model_kind` tonight for drift or degradation, or None.
+
+    Args:
+        since: also the decisions of the nights from this date on (the latest stands): a weekly forecast acts on
+            the decisions of the nights since its previous week closed.
+    """
     if not tables.exists(connection, TABLE.qualified):
         return None
     row = connection.execute(
-        f"select reason from {TABLE.qualified} where as_of_date = ? and model_kind = ? "  # noqa: S608
-        "and retrain and trigger in ('drift', 'degradation')",
-        [business_date, model_kind],
+        f"select reason from {TABLE.qualified} where as_of_date between ? and ? and model_kind = ? "  # noqa: S608
+        "and retrain and trigger in ('drift', 'degradation') order by as_of_date desc limit 1",
+        [since or business_date, business_date, model_kind],
     ).fetchone()
     return row[0] if row else None
 

@@ -146,6 +146,11 @@ _MODEL = _c(
 _MODEL_VERSION = _c(
     "model_version", "VARCHAR", "The registry version (registry.model_versions.version) whose model scored."
 )
+_TARGET_TIME = _c(
+    "target_time",
+    "TIMESTAMP",
+    "The hour forecast, for an hourly series (target_date is its day); null for daily, weekly and monthly ones.",
+)
 _BUSINESS_DATE = _key("business_date", "DATE", "The business day the file was exported for.")
 _SOURCE_FILE = _key("source_file", "VARCHAR", "The landed file's name.")
 _SHA = _key("file_sha256", "VARCHAR", "The landed file's SHA-256; identifies the file whatever its name.")
@@ -160,7 +165,13 @@ _DECLARED = (
             _AS_OF,
             _SERIES,
             _c("target", "VARCHAR", "The forecast measure: revenue or units."),
-            _key("target_date", "DATE", "The period forecast (its first day for weekly and monthly series)."),
+            _key(
+                "target_date",
+                "DATE",
+                "The period forecast, at the grain of `frequency`: the day (an hourly series: the hour's day, "
+                "target_time the hour); the week's last day (the dataset's series.week_ends_on weekday); the "
+                "month's first day.",
+            ),
             _c("horizon_step", "INTEGER", "Periods ahead of the last complete period: 1 is the next."),
             _c(
                 "yhat",
@@ -193,8 +204,15 @@ _DECLARED = (
                 "The series' own model forecast before hierarchical reconciliation (yhat_statistical is after it); "
                 "null in rows written before reconciliation existed.",
             ),
+            _c(
+                "frequency",
+                "VARCHAR",
+                "The grain of target_date and horizon_step: hourly, daily, weekly or monthly (the dataset's "
+                "series.frequency); null in rows written before it was recorded, which are daily.",
+            ),
+            _TARGET_TIME,
         ),
-        ("as_of_date", "series_id", "target_date"),
+        ("as_of_date", "series_id", "target_date", "target_time"),
         "as_of_date",
     ),
     Table(
@@ -245,7 +263,7 @@ _DECLARED = (
         (
             _AS_OF,
             _SERIES,
-            _key("target_date", "DATE", "The period forecast."),
+            _key("target_date", "DATE", "The period forecast (an hourly series: the hour's day)."),
             _key(
                 "component", "VARCHAR", "trend, daily, weekly, yearly, holidays, regressors, or MSTL's parts."
             ),
@@ -258,8 +276,9 @@ _DECLARED = (
             _MODEL,
             _MODEL_VERSION,
             _RUN_ID,
+            _TARGET_TIME,
         ),
-        ("as_of_date", "series_id", "target_date", "component"),
+        ("as_of_date", "series_id", "target_date", "target_time", "component"),
         "as_of_date",
     ),
     Table(

@@ -4,7 +4,8 @@ Given three business days of lines (03-02 a closed day without a partition; Spai
 03-01, Italy first on 03-03), when dbt builds night by night, then every model and test passes; the incremental
 facts, the dimensions and the series features equal a --full-refresh build of the last night; every series is
 zero-filled from its first sale to the run date; the features of a day use only earlier days; rerunning a night
-changes nothing; the series come from the vars and the calendar from its source; and a run without run_date is refused.
+changes nothing; the series come from the vars and the calendar from its source; a run without run_date is refused;
+and an hourly dataset gets an hourly features mart, the same night by night as a full refresh.
 """
 
 from __future__ import annotations
@@ -458,3 +459,49 @@ def test_a_run_without_run_date_is_refused(lake, tmp_path):
     run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=None)
     assert not run.success
     assert "run_date must be a date 'YYYY-MM-DD'" in run.output
+
+
+def test_an_hourly_dataset_gets_an_hourly_features_mart_built_night_by_night(lake, tmp_path):
+    series = {**SERIES_VARS, "series_frequency": "hourly"}
+    nightly = new_warehouse(tmp_path / "nightly" / "warehouse.duckdb", lake)
+    select = ["--select", "+features_series_hourly", "+forecast_accuracy", "--indirect-selection", "cautious"]
+    for night in NIGHTS:  # the hourly mart and the accuracy view over it; the last night with their tests
+        run = dbt(nightly, "build" if night == LAST_NIGHT else "run", *select, run_date=night, series=series)
+        assert run.success, run.output[-5000:]
+    assert "test.daybreak.unique_combination_features_series_hourly_series_id__sales_hour" in {
+        node.rsplit(".", 1)[0] for node in run.statuses
+    }
+    refreshed = new_warehouse(tmp_path / "full" / "warehouse.duckdb", lake)
+    full = dbt(
+        refreshed,
+        "run",
+        "--full-refresh",
+        "--select",
+        "+features_series_hourly",
+        run_date=LAST_NIGHT,
+        series=series,
+    )
+    assert full.success, full.output[-5000:]
+
+    assert rows(nightly, "marts.features_series_hourly") == rows(refreshed, "marts.features_series_hourly")
+    with duckdb.connect(str(nightly), read_only=True) as connection:
+        hours = connection.execute(
+            "select * from marts.features_series_hourly order by series_id, sales_hour"
+        ).df()
+    counts = hours.groupby("series_id")["sales_hour"].count().to_dict()
+    assert counts == {
+        "total": 72,
+        "location=France": 72,
+        "location=Germany": 72,
+        "location=Spain": 72,
+        "location=Italy": 24,  # from its first sale's day
+    }
+    total = hours[hours["series_id"] == "total"].set_index("sales_hour")
+    # the lines of 03-01 were ordered one an hour from midnight; the return (C1005) nets out of its hour
+    assert total.loc["2024-03-01 00:00":"2024-03-01 06:00", "units"].tolist() == [2, 1, 3, 4, 1, -1, 0]
+    assert total.loc["2024-03-01 00:00":"2024-03-02 23:00", "units"].sum() == 10
+    assert total.loc["2024-03-02 00:00", "units_lag_24"] == 2 and pd.isna(total.iloc[0]["units_lag_24"])
+    assert (
+        (total["sales_hour"].dt.date == total["sales_date"].dt.date).all() if "sales_hour" in total else True
+    )
+    assert (hours["sales_hour"].dt.normalize() == pd.to_datetime(hours["sales_date"])).all()

@@ -5,7 +5,10 @@ forecasting section swapped per test (weekly retraining on Sundays, a deliberate
 two nights leave two versions; a rerun reproduces every prediction and registry table exactly; a weak challenger
 is not promoted; a rollback makes the next night score with the previous champion; past forecasts are scored
 against the actuals as they land, beside the seasonal naive (the dbt view `forecast_accuracy`); a closed day
-is forecast as zero and no bound of the revenue target is below zero.
+is forecast as zero and no bound of the revenue target is below zero. A weekly dataset whose weeks end on Friday is
+forecast in Friday weeks only on the nights that close one (nothing due, and nothing written, on the others), and
+scored by dbt against its Saturday-to-Friday sales; an hourly dataset forecasts its next 48 hours, coherently, with
+MSTL on 24 and 168 hours.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak import registry
+from daybreak import references, registry
 from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import load_dataset_config, parse_candidates
 from daybreak.settings import Settings
@@ -408,3 +411,171 @@ def test_every_night_publishes_coherent_forecasts_and_records_the_method(setting
         widths = forecasts.assign(width=forecasts["yhat_upper_95"] - forecasts["yhat_lower_95"])
         width = widths.pivot(index="target_date", columns="series_id", values="width")
         assert (width["total"] <= width["location=France"] + width["location=Germany"] + 1e-6).all()
+
+
+FRIDAY = 4
+
+
+@pytest.fixture()
+def weekly_on_fridays(monkeypatch):
+    """The synthetic dataset as a retailer whose weeks end on Friday: weekly series, 13 weeks ahead."""
+    base = load_dataset_config("synthetic")
+    series = dataclasses.replace(base.series, frequency="weekly", week_ends_on=FRIDAY, horizon=13)
+    section = dataclasses.replace(
+        base.forecasting, candidates=parse_candidates(["seasonal_naive", "auto_ets"]), ensemble_top=0
+    )
+    config = dataclasses.replace(base, series=series, forecasting=section)
+    monkeypatch.setattr("jobs.forecast.load_dataset_config", lambda name: config)
+    return config
+
+
+def test_a_weekly_dataset_forecasts_its_friday_weeks_only_on_the_night_that_closes_one(
+    tmp_path, weekly_on_fridays
+):
+    from jobs.transform import dbt_vars, invoke_dbt
+
+    settings = _warehouse(tmp_path, dt.date(2022, 7, 2))  # from a Saturday: whole W-FRI weeks
+    previous_friday, thursday, friday = dt.date(2024, 3, 22), dt.date(2024, 3, 28), dt.date(2024, 3, 29)
+
+    first = _night(previous_friday, settings)
+    not_due = _night(thursday, settings)
+    second = _night(friday, settings)
+    written = _checksums(settings)
+    rerun = _night(friday, settings, run_id="rerun")
+    saturday = _night(SATURDAY, settings)
+
+    assert first["due"] and first["retrained"] == 3 and first["frequency"] == "weekly"
+    assert not_due == {
+        "as_of_date": "2024-03-28",
+        "due": False,
+        "frequency": "weekly",
+        "period_closes_on": "2024-03-29",
+        "rows_written": 0,
+        "series": 0,
+    }
+    assert not saturday["due"] and saturday["period_closes_on"] == "2024-04-05"
+    assert second["rows_written"] == rerun["rows_written"] == 3 * 13
+    forecasts = _rows(
+        settings, "select * from predictions.forecasts order by as_of_date, series_id, target_date"
+    )
+    assert sorted(set(forecasts["as_of_date"].dt.date)) == [previous_friday, friday]
+    assert forecasts["frequency"].eq("weekly").all()
+    assert forecasts["target_date"].dt.weekday.eq(FRIDAY).all()
+    tonight = forecasts[forecasts["as_of_date"].dt.date == friday]
+    assert (
+        tonight.groupby("series_id")["target_date"]
+        .agg(["min", "max"])
+        .eq([pd.Timestamp("2024-04-05"), pd.Timestamp("2024-06-28")])
+        .all(axis=None)
+    )
+    assert tonight["horizon_step"].tolist() == list(range(1, 14)) * 3
+    versions = _rows(settings, "select distinct version from registry.model_versions order by 1")
+    # each week holds a Sunday, the schedule's retrain weekday: the night closing it retrains; the others register
+    # nothing
+    assert second["retrained"] == 3
+    assert versions["version"].tolist() == [previous_friday.isoformat(), friday.isoformat()]
+    assert _checksums(settings) == written  # the rerun reproduces the night (run ids aside)
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        _, reference = references.load(
+            connection, "forecast", dict.fromkeys(SERIES, previous_friday.isoformat())
+        )
+    # monitoring compares each night's days with the reference: it holds the days, not the weeks
+    assert pd.to_datetime(reference["sales_date"]).dt.weekday.nunique() == 7
+    again = _rows(settings, "select * from predictions.forecasts order by as_of_date, series_id, target_date")
+    pd.testing.assert_frame_equal(again.drop(columns="run_id"), forecasts.drop(columns="run_id"))
+
+    # dbt scores the week ending Friday 29 March against the Saturday-to-Friday sales, as the job summed them
+    variables = json.dumps(dbt_vars(weekly_on_fridays, friday))
+    invoke_dbt(
+        settings,
+        [
+            "run",
+            "--select",
+            "stg_predictions__forecasts",
+            "forecasts_latest",
+            "forecast_accuracy",
+            "--vars",
+            variables,
+        ],
+        friday,
+    )
+    scored = _rows(settings, "select * from predictions.forecast_accuracy order by series_id")
+    actual = _rows(
+        settings,
+        "select series_id, sum(revenue) as actual from marts.fct_daily_sales "
+        "where sales_date between ? and ? group by 1 order by 1",
+        [dt.date(2024, 3, 23), friday],
+    )
+    assert scored["target_date"].dt.date.eq(friday).all() and scored["scored_on"].dt.date.eq(friday).all()
+    np.testing.assert_allclose(scored["actual"], actual["actual"])
+    latest = _rows(settings, "select distinct as_of_date, frequency from predictions.forecasts_latest")
+    assert latest.to_dict("records") == [{"as_of_date": pd.Timestamp(friday), "frequency": "weekly"}]
+
+
+@pytest.fixture()
+def hourly(monkeypatch, tmp_path):
+    """The synthetic dataset forecast hourly, 48 hours ahead, on five weeks of an hourly mart with a daily and a
+    weekly cycle (the total the sum of its two locations)."""
+    base = load_dataset_config("synthetic")
+    series = dataclasses.replace(base.series, frequency="hourly", horizon=48)
+    section = dataclasses.replace(
+        base.forecasting, candidates=parse_candidates(["seasonal_naive", "mstl"]), ensemble_top=0
+    )
+    config = dataclasses.replace(base, series=series, forecasting=section)
+    monkeypatch.setattr("jobs.forecast.load_dataset_config", lambda name: config)
+
+    settings = Settings(home=tmp_path / "home", dataset="synthetic")
+    rng = np.random.default_rng(7)
+    hours = pd.date_range("2024-02-25", "2024-04-02 23:00", freq="h")
+    t = np.arange(len(hours))
+    locations = {}
+    for i, location in enumerate(("France", "Germany")):
+        daily = 20 * np.sin(2 * np.pi * (t - 6) / 24).clip(0)
+        weekly = 1 + 0.3 * (hours.weekday >= 5)
+        locations[f"location={location}"] = (10 + 5 * i + daily) * weekly + rng.normal(0, 1, len(t))
+    locations["total"] = sum(locations.values())
+    mart = pd.concat(
+        pd.DataFrame(
+            {"series_id": s, "sales_hour": hours, "sales_date": hours.date, "revenue": y, "units": y / 10}
+        )
+        for s, y in locations.items()
+    )
+    calendar = BusinessCalendar.from_config(base).frame(dt.date(2024, 2, 25), TUESDAY + dt.timedelta(days=90))
+    with connect(settings.warehouse_path) as connection:
+        connection.execute("create schema marts")
+        connection.register("_hourly", mart)
+        connection.register("_calendar", calendar)
+        connection.execute(
+            "create table marts.features_series_hourly as select series_id, sales_date::date as sales_date, "
+            "sales_hour::timestamp as sales_hour, units::double as units, revenue::double as revenue from _hourly"
+        )
+        connection.execute("create table marts.dim_calendar as select * from _calendar")
+    return settings
+
+
+def test_an_hourly_dataset_forecasts_the_next_hours_coherently_every_night(hourly):
+    first = _night(SUNDAY, hourly)
+    written = _checksums(hourly)
+    rerun = _night(SUNDAY, hourly, run_id="rerun")
+
+    assert (
+        first["due"]
+        and first["frequency"] == "hourly"
+        and first["rows_written"] == rerun["rows_written"] == 3 * 48
+    )
+    assert _checksums(hourly) == written
+    forecasts = _rows(hourly, "select * from predictions.forecasts order by series_id, target_time")
+    assert forecasts["frequency"].eq("hourly").all()
+    expected = pd.date_range("2024-04-01 00:00", periods=48, freq="h")
+    for _, rows in forecasts.groupby("series_id"):
+        assert rows["target_time"].tolist() == expected.tolist()
+        assert rows["target_date"].tolist() == expected.normalize().tolist()
+        assert rows["horizon_step"].tolist() == list(range(1, 49))
+    wide = forecasts.pivot(index="target_time", columns="series_id", values="yhat")
+    np.testing.assert_allclose(wide["total"], wide["location=France"] + wide["location=Germany"], atol=0.01)
+    components = _rows(hourly, "select * from predictions.forecast_components")
+    assert components.empty or components["target_time"].notna().all()
+    # MSTL with the hourly periods 24 and 168 competes, and wins on series with both cycles
+    selection = _rows(hourly, "select * from predictions.forecast_selection order by series_id")
+    assert selection["scoring_model"].eq("mstl(season_lengths=[24,168])").all()
+    assert (selection["challenger_score"] < selection["baseline_score"]).all()

@@ -282,8 +282,8 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
         ),
         (
             SHOP_YAML.replace("keys:", "key:"),
-            "unknown key `series.key`; allowed in series: keys, target, frequency, horizon, include, include_total, "
-            "holidays_country",
+            "unknown key `series.key`; allowed in series: keys, target, frequency, horizon, week_ends_on, include, "
+            "include_total, holidays_country",
         ),
         (
             SHOP_YAML + "landing: {delimiter: ab}\n",

@@ -41,10 +41,8 @@ from daybreak.models.forecasting import (
     SeriesTask,
     backtest_cutoffs,
     fold_metrics,
-    pandas_frequency,
     run_all,
     run_series,
-    to_periods,
 )
 
 
@@ -465,46 +463,6 @@ def test_run_series_pickles_and_processes_match_a_loop():
     for a, b in zip(parallel, looped, strict=True):
         pd.testing.assert_frame_equal(a.forecast, b.forecast)
         assert a.selection == b.selection
-
-
-def test_frequency_aliases():
-    assert [pandas_frequency(f) for f in ("hourly", "daily", "weekly", "monthly")] == ["h", "D", "W", "MS"]
-    with pytest.raises(ValueError, match="frequency"):
-        pandas_frequency("fortnightly")
-
-
-def _daily(start: str, end: str) -> pd.DataFrame:
-    ds = pd.date_range(start, end, freq="D")
-    return pd.DataFrame({"series_id": "s", "ds": ds, "y": 1.0})
-
-
-def test_to_periods_daily_keeps_days_up_to_the_business_date():
-    periods, origin = to_periods(
-        _daily("2024-01-01", "2024-01-31"), frequency="daily", as_of=dt.date(2024, 1, 20)
-    )
-
-    assert origin == pd.Timestamp("2024-01-20")
-    assert periods["ds"].max() == origin and len(periods) == 20
-
-
-def test_to_periods_weekly_and_monthly_drop_the_unfinished_period():
-    daily = _daily("2024-01-01", "2024-03-31")
-
-    weeks, week_origin = to_periods(daily, frequency="weekly", as_of=dt.date(2024, 2, 14))  # a Wednesday
-    months, month_origin = to_periods(
-        daily, frequency="monthly", as_of=dt.date(2024, 2, 29)
-    )  # a month's last day
-
-    assert week_origin == pd.Timestamp("2024-02-11")  # the Sunday closing the last full week
-    assert weeks["ds"].dt.weekday.eq(6).all() and weeks["ds"].max() == week_origin
-    assert weeks["y"].tolist() == [7.0] * 6
-    assert month_origin == pd.Timestamp("2024-02-01")
-    assert months["y"].tolist() == [31.0, 29.0]
-
-
-def test_to_periods_refuses_hourly_from_daily_sales():
-    with pytest.raises(ValueError, match="hourly"):
-        to_periods(_daily("2024-01-01", "2024-01-02"), frequency="hourly", as_of=dt.date(2024, 1, 2))
 
 
 SATURDAYS_CLOSED = {"closed_weekdays": (5,), "closed_dates": (dt.date(2024, 5, 8),)}

@@ -334,8 +334,17 @@ class SeriesSpec:
         (), description="Canonical columns a series is per: [location], [product_id] or both."
     )
     target: Target = Field("revenue", description="What is forecast.")
-    frequency: Frequency = Field("daily", description="The series' grain.")
+    frequency: Frequency = Field(
+        "daily",
+        description="The series' grain: hourly (from the hourly features mart) and daily are forecast every night, "
+        "weekly and monthly (the daily mart summed into periods) on the night that closes a period.",
+    )
     horizon: int = Field(28, ge=1, description="Periods forecast ahead each night.")
+    week_ends_on: Weekday = Field(
+        6,
+        description="Weekly series: the weekday a week ends on (Monday = 0, Sunday = 6). A week is labelled by its "
+        "last day and forecast on the night of its closing business day (its last day not closed).",
+    )
     include: dict[SeriesKey, tuple[str, ...]] = Field(
         default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
     )
@@ -430,7 +439,9 @@ class ForecastingConfig:
         0.02, ge=0, description="A challenger must beat the champion's backtest by this share to be promoted."
     )
     retrain: Schedule = Field(
-        "weekly", description="Retrain nights: every night, weekly on retrain_weekday, or on the 1st."
+        "weekly",
+        description="Retrain nights: every night, weekly on retrain_weekday, or on the 1st. A weekly or monthly "
+        "dataset retrains on the night closing the period that holds a retrain night.",
     )
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
     time_limit_seconds: float | None = Field(

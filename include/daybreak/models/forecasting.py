@@ -28,7 +28,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import multiprocessing
 import os
@@ -51,7 +50,6 @@ from daybreak.models.candidates import (
     is_finite_bands,
     label,
     nested_bands,
-    pandas_frequency,
     seasonal_naive,
 )
 from daybreak.models.promotion import decide_promotion
@@ -176,51 +174,6 @@ class SeriesResult:
     seconds: float = 0.0
     folds: pd.DataFrame | None = None
     """On a retrain night, the scoring model's backtest predictions (`FOLD_COLUMNS`): reconciliation's folds."""
-
-
-def to_periods(daily: pd.DataFrame, *, frequency: str, as_of: dt.date) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Sum daily values into the forecast frequency's periods, keeping only periods complete by `as_of`.
-
-    A half-finished week or month would look like a slump to the model, so the trailing incomplete period is
-    dropped and the forecast counts from the last complete one.
-
-    Args:
-        daily: one row per series and day, columns `series_id, ds, y`; rows after `as_of` are ignored.
-        frequency: `daily`, `weekly` or `monthly` (the marts are daily, so `hourly` cannot be built from them).
-        as_of: the business date the forecast is made on.
-
-    Returns:
-        the period frame (`series_id, ds, y`, ds = period label: the day, the week's Sunday, the month's first
-        day) and the origin: the label of the last complete period, which forecasts count their steps from.
-    """
-    freq = pandas_frequency(frequency)
-    origin = last_complete_period(frequency, as_of)
-    as_of_ts = pd.Timestamp(as_of)
-    frame = daily.loc[pd.to_datetime(daily["ds"]) <= as_of_ts, ["series_id", "ds", "y"]].copy()
-    frame["ds"] = pd.to_datetime(frame["ds"])
-    if freq == "D":
-        return frame.sort_values(["series_id", "ds"], ignore_index=True), origin
-    if freq == "W":
-        frame["ds"] = frame["ds"] + pd.to_timedelta(6 - frame["ds"].dt.weekday, unit="D")
-    else:
-        frame["ds"] = frame["ds"].dt.to_period("M").dt.start_time
-    periods = frame.groupby(["series_id", "ds"], as_index=False, sort=True)["y"].sum(min_count=1)
-    return periods.loc[periods["ds"] <= origin].reset_index(drop=True), origin
-
-
-def last_complete_period(frequency: str, as_of: dt.date) -> pd.Timestamp:
-    """The label of the last period complete on `as_of`: the day; the Sunday ending the last full week; the first
-    day of the last full month."""
-    freq = pandas_frequency(frequency)
-    if freq == "h":
-        raise ValueError("hourly series cannot be built from daily sales; the forecast needs an hourly mart")
-    as_of_ts = pd.Timestamp(as_of)
-    if freq == "D":
-        return as_of_ts
-    if freq == "W":
-        return as_of_ts - pd.Timedelta(days=(as_of_ts.weekday() + 1) % 7)
-    month_end = as_of_ts + pd.offsets.MonthEnd(0)
-    return (as_of_ts.to_period("M") - (0 if as_of_ts == month_end else 1)).start_time
 
 
 def grid_frequency(freq: str, origin: pd.Timestamp) -> str:

@@ -17,6 +17,7 @@ lines_in_keyed_series as (
         {{ 'location' if 'location' in series['keys'] else 'cast(null as string)' }} as location,
         {{ 'product_id' if 'product_id' in series['keys'] else 'cast(null as string)' }} as product_id,
         business_date,
+        ordered_at,
         order_id,
         quantity,
         revenue
@@ -33,6 +34,7 @@ lines_in_total_series as (
         cast(null as string) as location,
         cast(null as string) as product_id,
         business_date,
+        ordered_at,
         order_id,
         quantity,
         revenue

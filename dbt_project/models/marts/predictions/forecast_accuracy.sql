@@ -1,10 +1,14 @@
 {#- Every past forecast against the actual of its period, beside the seasonal naive it could have made itself: the
     actual one or more whole seasons before the target, never after the forecast's own as-of date. A period is
     scored on the night it completed (scored_on), once the sales mart holds that night. A view over the forecasts
-    and the daily sales, so it is never behind either. -#}
+    and the daily sales (the hourly features mart for an hourly dataset), so it is never behind either. -#}
 {%- set frequency = var('series_frequency') -%}
-{%- set season = {'daily': 7, 'weekly': 52, 'monthly': 12}[frequency] -%}
+{%- set season = {'hourly': 24, 'daily': 7, 'weekly': 52, 'monthly': 12}[frequency] -%}
+{#- an hourly series' period is its forecast's target_time (target_date is the hour's day) -#}
+{%- set target_period = 'forecasts.target_time' if frequency == 'hourly' else 'forecasts.target_date' -%}
 
+-- every grain depends on fct_daily_sales (the unit test gives it; the hourly branch reads the hourly mart instead)
+-- depends_on: {{ ref('fct_daily_sales') }}
 with forecasts as (
 
     select * from {{ ref('stg_predictions__forecasts') }}
@@ -18,14 +22,20 @@ daily_sales as (
         sales_date,
         units,
         revenue,
+        {%- if frequency == 'hourly' %}
+        sales_hour as period_date
+    from {{ ref('features_series_hourly') }}
+        {%- else %}
         {%- if frequency == 'daily' %}
         sales_date as period_date
         {%- elif frequency == 'weekly' %}
-        {{ dbt.dateadd('day', '7 - ' ~ iso_day_of_week('sales_date'), 'sales_date') }} as period_date
+        {#- the week's last day: weeks end on var('series_week_ends_on') (Monday = 0), as the forecast job labels them #}
+        {{ dbt.dateadd('day', '(' ~ (var('series_week_ends_on') + 8) ~ ' - ' ~ iso_day_of_week('sales_date') ~ ') % 7', 'sales_date') }} as period_date
         {%- else %}
         cast({{ dbt.date_trunc('month', 'sales_date') }} as date) as period_date
         {%- endif %}
     from {{ ref('fct_daily_sales') }}
+        {%- endif %}
 
 ),
 
@@ -44,6 +54,8 @@ period_actuals as (
         period_date,
         {%- if frequency == 'monthly' %}
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_date')) }} as date) as period_end,
+        {%- elif frequency == 'hourly' %}
+        cast(period_date as date) as period_end,
         {%- else %}
         period_date as period_end,
         {%- endif %}
@@ -73,15 +85,17 @@ scored as (
         cast(
             {%- if frequency == 'monthly' %}
             {{ dbt.dateadd('month', '-' ~ season ~ ' * cast(ceil(forecasts.horizon_step / ' ~ season ~ '.0) as integer)', 'forecasts.target_date') }}
+            {%- elif frequency == 'hourly' %}
+            {{ dbt.dateadd('hour', '-' ~ season ~ ' * cast(ceil(forecasts.horizon_step / ' ~ season ~ '.0) as integer)', 'forecasts.target_time') }}
             {%- else %}
             {{ dbt.dateadd('day', '-' ~ (season * (7 if frequency == 'weekly' else 1)) ~ ' * cast(ceil(forecasts.horizon_step / ' ~ season ~ '.0) as integer)', 'forecasts.target_date') }}
             {%- endif %}
-            as date
+            as {{ 'timestamp' if frequency == 'hourly' else 'date' }}
         ) as naive_date
     from forecasts
     inner join complete_periods as actuals
         on forecasts.series_id = actuals.series_id
-        and forecasts.target_date = actuals.period_date
+        and {{ target_period }} = actuals.period_date
     where forecasts.as_of_date < actuals.period_end
 
 ),
@@ -93,6 +107,7 @@ accuracy as (
         scored.series_id,
         scored.as_of_date,
         scored.target_date,
+        scored.target_time,
         scored.horizon_step,
         scored.actual,
         scored.yhat,

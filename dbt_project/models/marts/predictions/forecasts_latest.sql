@@ -15,6 +15,8 @@ latest as (
         series_id,
         target,
         target_date,
+        frequency,
+        target_time,
         horizon_step,
         yhat,
         yhat_lower_80,

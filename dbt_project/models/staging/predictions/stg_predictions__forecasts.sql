@@ -18,7 +18,10 @@ with forecasts as (
         cast(coalesce(yhat_statistical, yhat) as double) as yhat_statistical,
         cast(override_id as string) as override_id,
         -- rows written before reconciliation existed were published as their own model forecast them
-        cast(coalesce(yhat_base, yhat_statistical, yhat) as double) as yhat_base
+        cast(coalesce(yhat_base, yhat_statistical, yhat) as double) as yhat_base,
+        -- rows written before the grain was recorded are daily (only daily datasets were forecast then)
+        cast(coalesce(frequency, 'daily') as string) as frequency,
+        cast(target_time as timestamp) as target_time
     from {{ source('predictions', 'forecasts') }}
 
 )
