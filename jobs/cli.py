@@ -4,8 +4,8 @@ Options fall back to environment variables (`DAYBREAK_HOME`, `DAYBREAK_DATASET`,
 in a shell, in docker-compose and under Airflow.
 
 Commands that change what the business plans with, or reach customers, need a permission of the acting user's
-role (`daybreak.roles`; the user is `DAYBREAK_USER` or the OS user, the role from the roles file): `PERMISSIONS`
-below lists them, and `dispatch` checks it before anything runs. A refused command prints one line naming the user,
+role (`daybreak.roles`; the user is `DAYBREAK_USER` or the OS user, the role from the roles file):
+`daybreak.roles.COMMAND_PERMISSIONS` lists them, and `dispatch` checks it before anything runs. A refused command prints one line naming the user,
 the role and the permission, and exits 3 (2 stays "bad input"). The nightly steps need none: the scheduler runs
 them, and they print counts, never customer rows.
 """
@@ -22,15 +22,6 @@ import sys
 from jobs.cli_parser import build_parser
 from jobs.pipeline import STEPS
 
-# (command, action) -> the permission it needs; action None: every action of the command
-PERMISSIONS = {
-    ("override", "add"): "overrides",
-    ("override", "revoke"): "overrides",
-    ("models", "promote"): "registry",
-    ("models", "rollback"): "registry",
-    ("privacy", "lookup"): "identify",
-    ("privacy", "erase"): "privacy",
-}
 EXIT_REFUSED = 3
 
 
@@ -95,18 +86,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from daybreak import roles
     from daybreak.settings import get_settings
 
     if args.command == "config":
         return check_config(args.file)
     settings = get_settings()
-    authorize(args, settings)
+    roles.authorize_command(args.command, getattr(args, "action", None), settings)
     if args.command == "simulate":
         result = simulate(args, settings)
     elif args.command == "forecast" and (args.input or args.output):
-        result = forecast_file(args)
+        from jobs.forecast_file import run_command
+
+        result = run_command(args)
     elif args.command == "models":
-        result = models(args, settings)
+        from jobs.models import run_command
+
+        result = run_command(args, settings)
     elif args.command == "override":
         from jobs.override import run_command
 
@@ -160,54 +156,6 @@ def dispatch(args: argparse.Namespace) -> int:
         raise AssertionError(args.command)
     print(json.dumps(result, indent=2, default=str))
     return 0
-
-
-def command_permission(args: argparse.Namespace) -> str | None:
-    """The permission `args`' command needs (`PERMISSIONS`), or None when every role may run it."""
-    action = getattr(args, "action", None)
-    return PERMISSIONS.get((args.command, action), PERMISSIONS.get((args.command, None)))
-
-
-def authorize(args: argparse.Namespace, settings) -> None:
-    """Refuse the command unless the local user's role grants what it needs.
-
-    Raises:
-        PermissionDenied: naming the user, their role and the permission.
-        RolesFileError: the roles file is not valid.
-    """
-    from daybreak import roles
-
-    needed = command_permission(args)
-    if needed is None:
-        return
-    user = roles.local_user(settings)
-    roles.require(roles.role_of(user, settings.roles_path), roles.Permission(needed), user)
-
-
-def forecast_file(args: argparse.Namespace) -> dict:
-    from jobs.forecast_file import forecast_file as run_file
-
-    if not (args.input and args.output):
-        raise SystemExit("daybreak forecast: --input and --output go together")
-    candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
-    return run_file(args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates)
-
-
-def models(args: argparse.Namespace, settings) -> dict:
-    """`daybreak models list|promote|rollback` (`jobs.models`)."""
-    from jobs.models import change_champion, list_models
-
-    if args.action == "list":
-        return list_models(settings, args.kind, args.model_id, events=args.events)
-    return change_champion(
-        settings,
-        args.action,
-        args.kind,
-        args.model_id,
-        version=getattr(args, "version", None),
-        reason=args.reason,
-        logical_date=args.date,
-    )
 
 
 def check_config(file: str) -> int:

@@ -7,6 +7,7 @@ file's rules live in `daybreak.series_file`; a CSV output is written for people 
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from daybreak.series_file import InputFileError, check_horizon, check_horizon_dates, read_series_file
@@ -20,6 +21,14 @@ ADHOC_CANDIDATES = (
     "theta",
 )
 """What competes for an ad-hoc series: the baseline, Prophet both ways, and two fast statistical models."""
+
+
+def run_command(args: argparse.Namespace) -> dict:
+    """`daybreak forecast --input FILE --output FILE`; returns what to print."""
+    if not (args.input and args.output):
+        raise SystemExit("daybreak forecast: --input and --output go together")
+    candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
+    return forecast_file(args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates)
 
 
 def forecast_file(

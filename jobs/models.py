@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 
@@ -12,6 +13,21 @@ from daybreak.settings import Settings
 from daybreak.warehouse import connect
 
 SCORED_TABLES = {"forecast": "predictions.forecasts", "segmentation": "predictions.customer_segments"}
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> dict:
+    """`daybreak models list|promote|rollback`; returns what to print."""
+    if args.action == "list":
+        return list_models(settings, args.kind, args.model_id, events=args.events)
+    return change_champion(
+        settings,
+        args.action,
+        args.kind,
+        args.model_id,
+        version=getattr(args, "version", None),
+        reason=args.reason,
+        logical_date=args.date,
+    )
 
 
 def list_models(settings: Settings, kind: str | None, model_id: str | None, *, events: bool) -> dict:

@@ -121,6 +121,17 @@ class _RolesFile(BaseModel):
     admin: list[str] = Field(default_factory=list)
 
 
+# the command line's gated commands: (command, action) -> the permission it needs; action None: every action
+COMMAND_PERMISSIONS = {
+    ("override", "add"): Permission.OVERRIDES,
+    ("override", "revoke"): Permission.OVERRIDES,
+    ("models", "promote"): Permission.REGISTRY,
+    ("models", "rollback"): Permission.REGISTRY,
+    ("privacy", "lookup"): Permission.IDENTIFY,
+    ("privacy", "erase"): Permission.PRIVACY,
+}
+
+
 def allows(role: Role, permission: Permission) -> bool:
     """Whether `role` grants `permission`."""
     return permission in GRANTS[role]
@@ -226,3 +237,18 @@ def local_user(settings: Settings) -> str:
     an audit of intent; what keeps a shell user from the data is the data home's file permissions (docs/privacy.md).
     """
     return settings.user or getpass.getuser()
+
+
+def authorize_command(command: str, action: str | None, settings: Settings) -> None:
+    """Refuse a `daybreak` command unless the local user's role grants what it needs (`COMMAND_PERMISSIONS`).
+
+    The nightly steps need nothing: the scheduler runs them, and they print counts, never customer rows.
+
+    Raises:
+        PermissionDenied: naming the user, their role and the permission.
+        RolesFileError: the roles file is not valid.
+    """
+    needed = COMMAND_PERMISSIONS.get((command, action), COMMAND_PERMISSIONS.get((command, None)))
+    if needed is not None:
+        user = local_user(settings)
+        require(role_of(user, settings.roles_path), needed, user)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from daybreak.canonical import IngestError
-from daybreak.roles import PermissionDenied
-from jobs.cli import EXIT_REFUSED, PERMISSIONS, main
+from daybreak.roles import COMMAND_PERMISSIONS, PermissionDenied
+from jobs.cli import EXIT_REFUSED, main
 
 DAY = "2024-03-05"
 
@@ -155,4 +155,6 @@ def test_only_an_admin_may_look_a_customer_up_or_request_an_erasure(home, act_as
         else:
             assert code == EXIT_REFUSED
             assert f"lacks the permission {permission}" in refusal(capsys)
-    assert PERMISSIONS.get(("privacy", "run")) is None  # the nightly step carries out what admins requested
+    assert (
+        COMMAND_PERMISSIONS.get(("privacy", "run")) is None
+    )  # the nightly step carries out what admins requested
