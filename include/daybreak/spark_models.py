@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,21 +72,27 @@ def session(settings: Settings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if not local:
-        spark.sparkContext.addPyFile(_package_zip(settings))
+        spark.sparkContext.addPyFile(str(package_zip(settings)))
     return spark
 
 
-def _package_zip(settings: Settings) -> str:
-    """The `daybreak` package as a zip under the data home, for executors that do not have this checkout."""
-    import shutil
-    from pathlib import Path
+def package_zip(settings: Settings) -> Path:
+    """The `daybreak` package's files as a zip under the data home (`spark/<dataset>/py/daybreak.zip`, replaced
+    atomically), for executors that do not have this checkout: the per-series code they run is the driver's."""
+    import zipfile
 
     import daybreak
+    from daybreak.files import write_atomic
 
     package = Path(daybreak.__file__).parent
-    base = settings.spark_dir / "py" / "daybreak"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    return shutil.make_archive(str(base), "zip", root_dir=package.parent, base_dir=package.name)
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+    def write(staging: Path) -> None:
+        with zipfile.ZipFile(staging, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                archive.write(path, path.relative_to(package.parent).as_posix())
+
+    return write_atomic(settings.spark_dir / "py" / "daybreak.zip", write)
 
 
 def partitions(spark: SparkSession, count: int) -> int:

@@ -92,6 +92,7 @@ def test_series_on_spark_equal_the_local_path(spark):
         tasks, max_workers=1, map_series=lambda t: spark_models.run_series_on_spark(t, spark)
     )
 
+    assert spark.conf.get("spark.sql.catalogImplementation") == "in-memory"  # no metastore to share with dbt
     assert [r.series_id for r in distributed] == [t.series_id for t in tasks]
     scoring = [(r.selection["scoring_model"].split("(")[0], r.selection["scoring_role"]) for r in local]
     assert scoring == [("prophet", "challenger")] * 2 + [("auto_ets", "challenger")] * 3 + [
@@ -103,13 +104,6 @@ def test_series_on_spark_equal_the_local_path(spark):
                 _same(
                     getattr(mine, field.name), getattr(theirs, field.name), f"{mine.series_id}.{field.name}"
                 )
-
-
-def test_the_engine_setting_chooses_the_mapping(settings):
-    assert spark_models.map_series(dataclasses.replace(settings, engine="duckdb")) is None
-    assert spark_models.assign_segments(dataclasses.replace(settings, engine="duckdb")) is None
-    assert spark_models.map_series(settings) is not None
-    assert spark_models.assign_segments(settings) is not None
 
 
 def test_segment_scoring_on_spark_equals_the_local_path(spark):
