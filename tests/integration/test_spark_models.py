@@ -3,7 +3,9 @@
 Given six short daily series, when `run_all` maps `run_series` over them on Spark (`applyInPandas`, one group per
 series) and in this process, then every series' forecast, components, backtest, folds, selection, challenger and
 scoring state are equal within 1e-9 (relative), in the tasks' order. Given a fitted segmentation, when it scores
-the customers by partitions on Spark (`mapInPandas`) and in this process, then the assignments are equal.
+the customers by partitions on Spark (`mapInPandas`) and in this process, then the assignments are equal. And
+given the same small warehouse twice, when the forecast and segment jobs run a night on each, one with the Spark
+engine, then every predictions table holds the same rows (floats within 1e-9).
 
 One SparkSession for the module (its JVM is the fixed cost), started as the nights start it.
 """
@@ -11,6 +13,7 @@ One SparkSession for the module (its JVM is the fixed cost), started as the nigh
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 
 import numpy as np
@@ -18,10 +21,12 @@ import pandas as pd
 import pytest
 
 from daybreak import spark_models
+from daybreak.datasets import load_dataset_config, parse_candidates
 from daybreak.models.candidates import SeriesContext, spec
 from daybreak.models.forecasting import ForecastOptions, SeriesTask, run_all
 from daybreak.models.segmentation import fit_segments
 from daybreak.settings import Settings
+from daybreak.warehouse import connect
 from tests.unit.test_segmentation import CONFIG, SEED, _customers
 
 pytestmark = pytest.mark.integration
@@ -117,3 +122,61 @@ def test_segment_scoring_on_spark_equals_the_local_path(spark):
     pd.testing.assert_frame_equal(distributed, local, check_exact=False, rtol=RELATIVE, atol=0)
     assert distributed["segment_id"].nunique() > 1 and spark_models.partitions(spark, len(customers)) == 8
     assert spark_models.assign_on_spark(model, customers.iloc[:0], 50, spark).empty
+
+
+def test_a_night_with_the_spark_engine_writes_the_duckdb_nights_rows(spark, tmp_path, monkeypatch):
+    """The forecast and segment jobs themselves: the engine setting alone moves their work to Spark."""
+    from jobs import forecast, segment
+    from tests.integration.test_forecast_job import SUNDAY, _warehouse
+    from tests.integration.test_model_jobs import _customer_features
+
+    base = load_dataset_config("synthetic")
+    cheap = dataclasses.replace(
+        base.forecasting,
+        candidates=parse_candidates(["seasonal_naive", "auto_ets", "prophet"]),
+        ensemble_top=0,
+    )
+    config = dataclasses.replace(base, forecasting=cheap)
+    monkeypatch.setattr("jobs.forecast.load_dataset_config", lambda name: config)
+    called = []
+    for name in ("run_series_on_spark", "assign_on_spark"):
+        real = getattr(spark_models, name)
+        monkeypatch.setattr(
+            spark_models, name, lambda *a, real=real, name=name: called.append(name) or real(*a)
+        )
+    homes = {}
+    for engine in ("duckdb", "spark"):
+        settings = dataclasses.replace(_warehouse(tmp_path / engine, dt.date(2024, 1, 1)), engine=engine)
+        features = _customer_features(np.random.default_rng(7)).assign(as_of_date=SUNDAY)
+        with connect(settings.warehouse_path) as connection:
+            connection.register("_features", features.drop_duplicates("customer_id"))
+            connection.execute("create table marts.features_customer_asof as select * from _features")
+        forecast.run(SUNDAY, "night", settings)
+        segment.run(SUNDAY, "night", settings)
+        homes[engine] = settings
+
+    assert called == ["run_series_on_spark", "assign_on_spark"]  # by the Spark night only
+    for table in PREDICTIONS:
+        on_duckdb, on_spark = (_table(homes[engine], table) for engine in ("duckdb", "spark"))
+        assert len(on_duckdb), table
+        pd.testing.assert_frame_equal(
+            on_spark, on_duckdb, check_exact=False, rtol=RELATIVE, atol=0, obj=table
+        )
+
+
+PREDICTIONS = (
+    "predictions.forecasts",
+    "predictions.forecast_components",
+    "predictions.backtest_metrics",
+    "predictions.forecast_selection",
+    "predictions.forecast_reconciliation",
+    "predictions.customer_segments",
+    "predictions.segment_profiles",
+    "predictions.segment_transitions",
+)
+
+
+def _table(settings: Settings, table: str) -> pd.DataFrame:
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        frame = connection.execute(f"select * from {table}").df()  # noqa: S608 - the test's own names
+    return frame.sort_values(list(frame.columns[: min(4, len(frame.columns))])).reset_index(drop=True)
