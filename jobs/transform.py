@@ -6,7 +6,8 @@ jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another 
 SQL never needs to know which dataset it is building.
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
-Python jobs wrote are first exported to Parquet and registered in Spark's catalog (`daybreak.spark`).
+Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
+then published to the DuckDB warehouse as views over their Parquet, which the jobs after it read (`daybreak.spark`).
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def run(
     if full_refresh:
         args.append("--full-refresh")
     invoke_dbt(settings, args, business_date)
+    spark.publish_marts(settings)  # on Spark, the jobs after this one read the marts it built
     mark_rebuilt(settings, business_date)
     # the task log already states the build in figures: dbt's own "Done. PASS=.. WARN=.. ERROR=.. TOTAL=.." line
     return {

@@ -159,3 +159,20 @@ def test_the_python_written_tables_are_in_sparks_catalog(spark_session):
         assert columns == list(declared.column_names), qualified
     lines = spark_session.table(spark.RAW_TABLE).groupBy("business_date").count().collect()
     assert sorted(str(row["business_date"]) for row in lines) == ["2024-03-01", "2024-03-03"]
+
+
+def test_the_duckdb_warehouse_reads_the_marts_spark_built(spark_session, duckdb_marts, home):
+    settings = Settings(home=home, dataset="synthetic", engine="spark")
+
+    published = spark.publish_marts(settings)
+
+    assert set(COMPARED) <= set(published) and "marts.dim_calendar" in published
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        for table in COMPARED:
+            expected = duckdb_marts[table]
+            actual = connection.execute(f"select * from {table}").df()  # noqa: S608 - the test's own names
+            assert sorted(actual.columns) == sorted(expected.columns), table
+            expected_rows, actual_rows = normalised(expected), normalised(actual[list(expected.columns)])
+            assert len(actual_rows) == len(expected_rows), table
+            for got, want in zip(actual_rows, expected_rows, strict=True):
+                assert all(map(_same, got, want)), (table, got, want)
