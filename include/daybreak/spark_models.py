@@ -155,13 +155,17 @@ def assign_on_spark(
     Only the model's feature columns travel (with each customer's position); the customer ids are put back on
     the driver, so their type is whatever the mart's is.
     """
+    import pandas as pd
 
     from daybreak.models.segmentation import ASSIGNMENT_COLUMNS
 
     if features.empty:
         return model.assign(features, batch_size)
     columns = list(model.features)
-    rows = features.loc[:, columns].astype("float64").assign(position=range(len(features)))
+    # numbers as the model's own preparation makes them (`SegmentModel.scaled`), so Spark's doubles lose nothing
+    rows = (
+        features.loc[:, columns].apply(pd.to_numeric).astype("float64").assign(position=range(len(features)))
+    )
     schema = ", ".join(f"`{c}` double" for c in columns) + ", position long"
     frame = spark.createDataFrame(rows, schema=schema)
 
