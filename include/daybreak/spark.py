@@ -95,6 +95,11 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 MARTS_SCHEMA = "marts"
+DUCKDB_VIEWS = "+path:models/marts/predictions,config.materialized:view"
+"""What dbt-duckdb builds in the DuckDB warehouse after a Spark build and `publish_marts`: the views over the
+predictions (the dashboards' accuracy and model-health pages read them) and the staging views under them. The
+Python jobs' tables they read are in DuckDB, and the marts they join are the published views, so DuckDB's
+readers see every relation they see after a DuckDB build."""
 
 
 def marts_dir(settings: Settings) -> Path:
