@@ -84,3 +84,23 @@ def test_the_marts_spark_built_become_duckdb_views_over_their_parquet(tmp_path):
             "select table_name, table_type from information_schema.tables where table_schema = 'marts'"
         ).fetchall()
         assert sorted(kinds) == [("dim_calendar", "VIEW"), ("fct_daily_sales", "VIEW")]
+
+
+def test_a_spark_transform_publishes_the_marts_then_builds_duckdbs_views(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(spark, "export_sources", lambda settings: {})
+    monkeypatch.setattr(
+        spark, "publish_marts", lambda settings: calls.append("publish") or ["marts.dim_calendar"]
+    )
+    monkeypatch.setattr(
+        transform, "invoke_dbt", lambda settings, args, day: calls.append((settings.engine, *args[:3]))
+    )
+
+    transform.run(dt.date(2024, 3, 1), "night", Settings(home=tmp_path, dataset="synthetic", engine="spark"))
+
+    assert [call[:2] if isinstance(call, tuple) else call for call in calls] == [
+        ("spark", "build"),
+        "publish",
+        ("duckdb", "run"),
+    ]
+    assert calls[-1][3] == spark.DUCKDB_VIEWS
