@@ -6,11 +6,14 @@ jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another 
 SQL never needs to know which dataset it is building.
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
-Python jobs wrote are first exported to Parquet and registered in Spark's catalog (`daybreak.spark`).
+Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
+then published to the DuckDB warehouse as views over their Parquet, which the jobs after it read, with the views
+over the predictions built there by dbt-duckdb (`daybreak.spark`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -194,6 +197,8 @@ def run(
     if full_refresh:
         args.append("--full-refresh")
     invoke_dbt(settings, args, business_date)
+    if spark.publish_marts(settings):  # on Spark, the jobs after this one read the marts it built
+        build_duckdb_views(settings, business_date, stale_from)
     mark_rebuilt(settings, business_date)
     # the task log already states the build in figures: dbt's own "Done. PASS=.. WARN=.. ERROR=.. TOTAL=.." line
     return {
@@ -202,6 +207,15 @@ def run(
         "rebuilt_from": stale_from.isoformat() if stale_from else None,
         "run_id": run_id,
     }
+
+
+def build_duckdb_views(settings: Settings, business_date: dt.date, stale_from: dt.date | None = None) -> None:
+    """After a Spark build: dbt-duckdb builds the views DuckDB's readers need besides the published marts
+    (`spark.DUCKDB_VIEWS`), in the DuckDB warehouse."""
+    config = load_dataset_config(settings.dataset)
+    variables = json.dumps(dbt_vars(config, business_date, stale_from))
+    on_duckdb = dataclasses.replace(settings, engine="duckdb")
+    invoke_dbt(on_duckdb, ["run", "--select", spark.DUCKDB_VIEWS, "--vars", variables], business_date)
 
 
 def check_freshness(settings: Settings | None = None) -> str:
