@@ -23,9 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-from daybreak import spark, tables
+from daybreak import spark
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
+from daybreak.ingest.accounting import mark_rebuilt, rebuild_from
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import (
     LOCK_WAIT_SECONDS,
@@ -56,43 +57,6 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }
-
-
-PENDING_REBUILDS_SQL = """
-select min(business_date)
-from monitoring.rebuild_requests
-where business_date < ? and (done_by_run_date is null or done_by_run_date = ?)
-"""
-
-
-def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
-    """The earliest day before `business_date` whose marts a late file made stale, or None.
-
-    Requests this same night already served count too, so a rerun of the night does the same work and writes the
-    same tables. Rebuilding a day means rebuilding every later one, which the incremental models do by replacing
-    every date from this one to the run date.
-    """
-    if not settings.warehouse_path.exists():
-        return None
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        if not _has_rebuild_requests(connection):
-            return None
-        return connection.execute(PENDING_REBUILDS_SQL, [business_date, business_date]).fetchone()[0]
-
-
-def _has_rebuild_requests(connection) -> bool:
-    return tables.exists(connection, "monitoring.rebuild_requests")
-
-
-def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
-    """Record that tonight's build served every pending request for the days before it."""
-    with connect(settings.warehouse_path) as connection:
-        if _has_rebuild_requests(connection):
-            connection.execute(
-                "update monitoring.rebuild_requests set done_by_run_date = ? "
-                "where business_date < ? and done_by_run_date is null",
-                [business_date, business_date],
-            )
 
 
 def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
