@@ -222,9 +222,9 @@ def compare(homes: dict[str, Path]) -> list[str]:
             for engine in homes
         }
         forecasts = {
-            engine: connection.execute(f"select count(*) from on_{engine}.predictions.forecasts").fetchone()[
-                0
-            ]  # noqa: S608
+            engine: connection.execute(
+                f"select count(*) from on_{engine}.predictions.forecasts"  # noqa: S608
+            ).fetchone()[0]
             for engine in homes
         }
         matched, worst = connection.execute(
