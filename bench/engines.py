@@ -101,7 +101,10 @@ def measure(sampler: TreeSampler, stage: str, call) -> dict:
     own, reaped = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     seen = sampler.descendants_cpu()
     began = time.perf_counter()
-    result = call()
+    try:
+        result = call()
+    except Exception as error:  # noqa: BLE001 - a failed stage is a measurement too; the next stages still run
+        result = {"error": f"{type(error).__name__}: {error}"[:300]}
     wall = time.perf_counter() - began
     now = sampler.descendants_cpu()
     sampled = sum(seconds - seen.get(key, 0.0) for key, seconds in now.items())
@@ -117,7 +120,7 @@ def measure(sampler: TreeSampler, stage: str, call) -> dict:
     }
     print(
         f"  {stage:20} wall {row['wall']:8.1f} s  cpu {row['cpu']:8.1f} s  peak {row['peak_mb']:6,} MB  "
-        f"load {row['load']}",
+        f"load {row['load']}" + (f"  FAILED {result['error']}" if "error" in result else ""),
         flush=True,
     )
     return row
@@ -179,10 +182,13 @@ def engine_home(root: Path, engine: str, landing: Path) -> Path:
     return home
 
 
-def start_engine(engine: str, home: Path, night: dt.date, master: str) -> dict:
+def start_engine(engine: str, home: Path, night: dt.date, master: str, *, reuse: bool = False) -> dict:
     """Run `run_engine` in a new process with the engine's settings; returns its stages and the whole process
-    tree's rusage as reaped (its CPU seconds and peak RSS of the largest single process)."""
+    tree's CPU seconds as reaped. With `reuse`, an engine already measured in `home` is read back instead."""
     out = home / "bench-engines.json"
+    if reuse and out.exists():
+        print(f"{engine}: reusing the measurements in {out}", flush=True)
+        return json.loads(out.read_text())
     env = {
         **os.environ,
         "DAYBREAK_HOME": str(home),
@@ -201,6 +207,7 @@ def start_engine(engine: str, home: Path, night: dt.date, master: str) -> dict:
     measured = json.loads(out.read_text())
     measured["total_wall"] = time.perf_counter() - began
     measured["total_cpu"] = cpu_seconds(usage)
+    out.write_text(json.dumps(measured))
     return measured
 
 
@@ -266,11 +273,11 @@ def report(results: dict[str, dict]) -> None:
             f"{s['peak_mb']:8,}  {ratio(s['wall'], d['wall'])} {ratio(s['cpu'], d['cpu'])}  "
             f"{d['load']}/{s['load']}"
         )
-    totals = {engine: (r["total_wall"], r["total_cpu"]) for engine, r in results.items()}
-    (dw, dc), (sw, sc) = totals["duckdb"], totals["spark"]
+    (dw, dc), (sw, sc) = (
+        (sum(row[key] for row in stages) for key in ("wall", "cpu")) for stages in (duck, spark)
+    )
     print(
-        f"{'whole run (process)':22}{dw:9.1f}{dc:9.1f}{'':8}  {sw:9.1f}{sc:9.1f}{'':8}  {ratio(sw, dw)} "
-        f"{ratio(sc, dc)}"
+        f"{'all stages':22}{dw:9.1f}{dc:9.1f}{'':8}  {sw:9.1f}{sc:9.1f}{'':8}  {ratio(sw, dw)} {ratio(sc, dc)}"
     )
     for engine, result in results.items():
         stages = {row["stage"]: row for row in result["stages"]}
@@ -301,8 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--master", default="local[2]", help="Spark's master (DAYBREAK_SPARK_MASTER)")
     parser.add_argument(
-        "--child", help=argparse.SUPPRESS
-    )  # an engine's own process: where to write its stages
+        "--reuse",
+        action="store_true",
+        help="in an existing --home, reuse its simulated exports and every engine already measured there",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # an engine's process: where to write its stages
     args = parser.parse_args(argv)
     night = dt.date.fromisoformat(args.night)
     if args.child:
@@ -313,12 +323,17 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(args.home or tempfile.mkdtemp(prefix="daybreak-bench-engines-"))
     landing = root / "landing"
-    summary, seconds = simulate_history(
-        landing, dt.date.fromisoformat(args.start), night, args.orders_per_day
-    )
-    print(f"simulated {summary.lines_written:,} lines, {args.start}..{night}, in {seconds:.1f} s", flush=True)
+    if args.reuse and landing.exists():
+        print(f"reusing the simulated exports in {landing}", flush=True)
+    else:
+        start = dt.date.fromisoformat(args.start)
+        summary, seconds = simulate_history(landing, start, night, args.orders_per_day)
+        print(f"simulated {summary.lines_written:,} lines, {start}..{night}, in {seconds:.1f} s", flush=True)
     homes = {engine: engine_home(root, engine, landing) for engine in ENGINES}
-    results = {engine: start_engine(engine, homes[engine], night, args.master) for engine in ENGINES}
+    results = {
+        engine: start_engine(engine, homes[engine], night, args.master, reuse=args.reuse)
+        for engine in ENGINES
+    }
     (root / "bench-engines.json").write_text(json.dumps(results, indent=1))
     print(
         f"history {args.start}..{night - dt.timedelta(days=1)}, night {night}; load average 1 min at each stage's "
