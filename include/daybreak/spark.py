@@ -107,6 +107,14 @@ def marts_dir(settings: Settings) -> Path:
     return settings.spark_dir / "warehouse" / f"{MARTS_SCHEMA}.db"
 
 
+def file_view_schemas(settings: Settings) -> tuple[str, ...]:
+    """The warehouse schemas whose views read files by design, which a publish copies as tables
+    (`daybreak.warehouse.publish`): the lake's, and on Spark the marts `publish_marts` made views."""
+    from daybreak.warehouse import LAKE_VIEW_SCHEMAS
+
+    return (*LAKE_VIEW_SCHEMAS, MARTS_SCHEMA) if settings.engine == "spark" else tuple(LAKE_VIEW_SCHEMAS)
+
+
 def publish_marts(settings: Settings) -> list[str]:
     """Make each mart table the Spark build wrote a view of the same name in the DuckDB warehouse, over its
     Parquet; returns the views' names (none on DuckDB, whose build writes the marts there itself).

@@ -192,6 +192,24 @@ def test_the_duckdb_warehouse_reads_the_marts_spark_built(
         for view in ("forecast_accuracy", "forecasts_latest", "forecast_value_added"):
             connection.execute(f"select * from predictions.{view}").fetchall()  # noqa: S608 - constant names
 
+    # and the night's publish copies them into a serving file that reads nothing outside itself
+    from jobs import publish
+
+    publish.run(dt.date.fromisoformat(NIGHTS[-1][0]), "test-publish", settings)
+    with connect(settings.serving_path, read_only=True) as serving:
+        kinds = dict(
+            serving.execute(
+                "select table_schema || '.' || table_name, table_type from information_schema.tables "
+                "where table_schema = 'marts'"
+            ).fetchall()
+        )
+        assert {kinds[table] for table in published} == {"BASE TABLE"}
+        for table in COMPARED:
+            assert (
+                serving.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 - the test's own names
+                == (len(duckdb_marts[table]),)
+            ), table
+
 
 INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
 
