@@ -1,5 +1,6 @@
 # Daybreak's one image: Airflow's components, the pipeline's jobs and the Streamlit app, from the lock file.
-FROM python:3.11-slim
+# Debian bookworm: the release that ships OpenJDK 17, the Java Spark runs on.
+FROM python:3.11-slim-bookworm
 
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     UV_COMPILE_BYTECODE=1 \
@@ -9,6 +10,16 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     AIRFLOW_HOME=/data/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/app/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False
+
+# a headless Java 17 for DAYBREAK_ENGINE=spark (dbt-spark's session and the model nights' executors, local[N]);
+# JAVA_HOME names it the same on every architecture (the settings check refuses Spark without it at start-up)
+RUN mkdir -p /usr/share/man/man1 \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && ln -s "/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)" /usr/lib/jvm/java-17 \
+    && /usr/lib/jvm/java-17/bin/java -version \
+    && rm -rf /var/lib/apt/lists/*
+ENV JAVA_HOME=/usr/lib/jvm/java-17
 
 RUN pip install --no-cache-dir uv==0.13.9
 

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "forecast_store_item": "bench.forecast_store_item",
     "forecast_hourly": "bench.forecast_hourly",
     "dbt_tasks": "bench.dbt_tasks",
+    "engines": "bench.engines",
 }
 
 

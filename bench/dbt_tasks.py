@@ -7,7 +7,7 @@ variant `--repeats` times, alternating; figures are medians):
   one_task  one task calling `jobs.transform.run` (what `daybreak_nightly`'s `transform` does): the baseline;
   cosmos    a `calendar` task (the calendar rows `jobs.transform.run` writes before dbt), a cosmos `DbtTaskGroup`
             (ExecutionMode.LOCAL, the dbt project's own profile, the `--vars` `jobs.transform` passes for that
-            night) with a task per model and one per model's tests, then `mark_rebuilt` (what `run` does after dbt).
+            night) with a task per model and one per model's tests, then `daybreak.ingest.accounting.mark_rebuilt` (what `run` does after dbt).
             A test on several models gets its own task after all of them: with cosmos' defaults the revenue
             reconciliation test runs with `stg_raw__sales_lines`' tests, before `fct_sales_lines` is rebuilt, and
             fails the night.
@@ -97,7 +97,7 @@ def cosmos_dag(night: dt.date, dbt_vars: dict, invocation: str):
 
         @task
         def mark_rebuilt():
-            from jobs.transform import mark_rebuilt
+            from daybreak.ingest.accounting import mark_rebuilt
 
             mark_rebuilt(settings, night)
 
@@ -290,12 +290,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from daybreak.airflow_env import airflow_environment, prepare_metadata
     from daybreak.datasets import load_dataset_config
+    from daybreak.ingest.accounting import rebuild_from
     from daybreak.settings import Settings, get_settings
     from daybreak.simulate import simulate_synthetic
     from daybreak.warehouse import table_checksums
     from jobs import ingest
     from jobs.pipeline import load_history
-    from jobs.transform import dbt_vars, rebuild_from
+    from jobs.transform import dbt_vars
 
     settings = get_settings()
     config = load_dataset_config("synthetic")

@@ -148,45 +148,29 @@ def charts_on_page(browser, url: str, path: str, title: str) -> int:
         context.close()
 
 
-def render_seconds(browser, url: str, path: str, title: str, charts: int) -> float:
-    """A fresh browser context: goto, then wait for the h1, the app idle and `charts` charts with their SVG."""
-    from tests.apps.test_pages_browser import APP_IDLE, EXCEPTION, TIMEOUT_MS
+def render_seconds(
+    browser, url: str, path: str, title: str, charts: int, returning_after: Path | None = None
+) -> float:
+    """A page's first render in a new browser context: goto, then wait for the h1, the app idle and `charts`
+    charts with their SVG.
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS * 4)
-        started = time.perf_counter()
-        page.goto(f"{url}/{path}")
-        page.locator("h1").filter(has_text=title).wait_for()
-        page.wait_for_selector(APP_IDLE)
-        page.wait_for_function(CHARTS_DRAWN, arg=[CHART, charts])
-        seconds = time.perf_counter() - started
-        if page.locator(EXCEPTION).count():
-            raise RuntimeError(f"{path or 'overview'}: the page shows an exception")
-        return seconds
-    finally:
-        context.close()
-
-
-def returning_render_seconds(browser, url: str, path: str, title: str, charts: int, serving: Path) -> float:
-    """A browser that has opened the app before (its cache holds Streamlit's static bundle, which is served as
-    `immutable` for a year), after a nightly publish: the page's first render as a reader sees it each morning.
-
-    The context first opens the app's root and waits for it to settle; then the serving file's mtime moves (the
-    publish: query caches cold) and the page is opened in a new tab of the same context, a new Streamlit session.
+    With `returning_after` (the serving file), the context is a returning browser's: it first opens the app's root
+    and waits for it to settle, so its cache holds Streamlit's static bundle (served `immutable` for a year); then
+    the file's mtime moves (a nightly publish: query caches cold) and the page is timed in a new tab of the same
+    context, a new Streamlit session: the page's first render as a reader sees it each morning.
     """
     from tests.apps.test_pages_browser import APP_IDLE, EXCEPTION, TIMEOUT_MS
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        visit = context.new_page()
-        visit.set_default_timeout(TIMEOUT_MS * 4)
-        visit.goto(url)
-        visit.wait_for_selector(APP_IDLE)
-        visit.close()
-        if serving.exists():
-            os.utime(serving)
+        if returning_after is not None:
+            visit = context.new_page()
+            visit.set_default_timeout(TIMEOUT_MS * 4)
+            visit.goto(url)
+            visit.wait_for_selector(APP_IDLE)
+            visit.close()
+            if returning_after.exists():
+                os.utime(returning_after)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS * 4)
         started = time.perf_counter()
@@ -206,7 +190,8 @@ def measure(browser, script: str, home: Path, log_dir: Path, path: str, title: s
     """Four first renders: cold (a new app process, a new browser context), after a publish (the same process
     once the serving file's mtime moved, which is what keys the connection and query caches: imports warm, data
     caches cold; a new browser context), warm (the same process and file again, a new browser context) and
-    returning (after another publish, in a browser that has opened the app before: `returning_render_seconds`).
+    returning (after another publish, in a browser that has opened the app before: `render_seconds`'
+    `returning_after`).
     Returns the four seconds."""
     from tests.conftest import stop_process_group
 
@@ -218,7 +203,7 @@ def measure(browser, script: str, home: Path, log_dir: Path, path: str, title: s
             os.utime(serving)  # a nightly publish, as the app sees one: a new mtime
         published = render_seconds(browser, url, path, title, charts)
         warm = render_seconds(browser, url, path, title, charts)
-        returning = returning_render_seconds(browser, url, path, title, charts, serving)
+        returning = render_seconds(browser, url, path, title, charts, returning_after=serving)
     finally:
         stop_process_group(process)
     return cold, published, warm, returning

@@ -16,7 +16,8 @@ sum of its children, then the planners' overrides applied), `predictions.forecas
 `predictions.backtest_metrics`, `predictions.forecast_selection` and `predictions.forecast_reconciliation`;
 earlier nights' rows are never touched. The dbt views `predictions.forecast_accuracy` and
 `predictions.forecasts_latest` read them. The per-series work is pure (`daybreak.models.forecasting`,
-`daybreak.models.reconciliation`); the night's inputs and outputs are assembled in `daybreak.forecast_night`.
+`daybreak.models.reconciliation`), on Spark's executors when the engine is Spark (`daybreak.spark_models`); the
+night's inputs and outputs are assembled in `daybreak.forecast_night`.
 
 Rerunning D reproduces D's rows exactly: the champion going in is read as of D - 1, and a promotion decision
 already recorded for version D is reused rather than made again (so no duplicate audit rows either).
@@ -30,7 +31,7 @@ import json
 import logging
 
 from daybreak import forecast_night as night
-from daybreak import overrides
+from daybreak import overrides, spark_models
 from daybreak.datasets import load_dataset_config
 from daybreak.files import write_json
 from daybreak.settings import Settings, get_settings
@@ -52,7 +53,8 @@ def run(
     Args:
         retrain: retrain every series tonight whatever the schedule (on demand; `retrain_now` is the entry point
             drift monitoring calls).
-        max_workers: worker processes (default: every core).
+        max_workers: worker processes (default: every core); with `DAYBREAK_ENGINE=spark` the series run on
+            Spark's executors instead (`daybreak.spark_models`), the fits across all series still here.
 
     Returns:
         a summary: rows written, series, how many were retrained, promoted, kept, fell back, by model.
@@ -93,7 +95,7 @@ def run(
         business_date,
         retrain or scheduled or triggered is not None,
     )
-    results = run_all(tasks, max_workers=max_workers)
+    results = run_all(tasks, max_workers=max_workers, map_series=spark_models.map_series(settings))
     decisions = list(zip(tasks, results, strict=True))
 
     with connect(settings.warehouse_path) as connection:

@@ -19,8 +19,8 @@ A landed file is never replaced: a file that changed under a landed name is refu
 Late files: each night also looks `landing.late_files_lookback_days` days back for files that were not there
 when those days were ingested. Such a file lands in its own day's partition like any other, and its accounting
 row records `landed_by_run_date` = tonight, which marks its day and every later one for rebuild: the transform job
-of tonight rebuilds the fact marts from that day on (see `jobs.transform.rebuild_from`), and as-of snapshots of
-the nights in between are rebuilt by backfilling those nights (docs/architecture.md, "Late files").
+of tonight rebuilds the fact marts from that day on (see `daybreak.ingest.accounting.rebuild_from`), and as-of
+snapshots of the nights in between are rebuilt by backfilling those nights (docs/architecture.md, "Late files").
 """
 
 from __future__ import annotations

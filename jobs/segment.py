@@ -5,8 +5,9 @@ more). On a retrain night (the dataset's `segmentation.retrain` schedule; also w
 the configured features or algorithm no longer match the champion's) a challenger is fitted with the champion
 of the night before as its reference, so segments keep their ids and names; it is registered in the model
 registry (`model_kind` `segmentation`, `model_id` `customers`, version D) with its silhouette and its stability
-against the champion, and promoted only if it passes the gate. Then the champion as of D scores every customer,
-and three partitions for D are replaced:
+against the champion, and promoted only if it passes the gate. Then the champion as of D scores every customer
+(on Spark's executors, by partitions of customers, when the engine is Spark: `daybreak.spark_models`), and three
+partitions for D are replaced:
 
 * `predictions.customer_segments`: one row per customer (segment id and name, distance, probability).
 * `predictions.segment_profiles`: per segment and feature, size, revenue share, mean and median against all.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from daybreak import references, registry, retraining
+from daybreak import references, registry, retraining, spark_models
 from daybreak.datasets import load_dataset_config
 from daybreak.segmenting import (
     MODEL_ID,
@@ -91,7 +92,16 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
             scoring = scoring_version(connection, business_date)
             version = scoring["version"]
             model = load_model(scoring)
-        frames, sizes = score_tables(connection, features, model, spec, business_date, version, run_id)
+        frames, sizes = score_tables(
+            connection,
+            features,
+            model,
+            spec,
+            business_date,
+            version,
+            run_id,
+            assign=spark_models.assign_segments(settings),
+        )
         # the three tables land together or not at all
         written = replace_partitions(
             connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]

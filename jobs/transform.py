@@ -6,11 +6,14 @@ jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another 
 SQL never needs to know which dataset it is building.
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
-Python jobs wrote are first exported to Parquet and registered in Spark's catalog (`daybreak.spark`).
+Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
+then published to the DuckDB warehouse as views over their Parquet, which the jobs after it read, with the views
+over the predictions built there by dbt-duckdb (`daybreak.spark`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -20,9 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-from daybreak import spark, tables
+from daybreak import spark
 from daybreak.calendar import BusinessCalendar, write_calendar_days
 from daybreak.datasets import DatasetConfig, load_dataset_config
+from daybreak.ingest.accounting import mark_rebuilt, rebuild_from
 from daybreak.settings import Settings, get_settings
 from daybreak.warehouse import (
     LOCK_WAIT_SECONDS,
@@ -53,43 +57,6 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }
-
-
-PENDING_REBUILDS_SQL = """
-select min(business_date)
-from monitoring.rebuild_requests
-where business_date < ? and (done_by_run_date is null or done_by_run_date = ?)
-"""
-
-
-def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
-    """The earliest day before `business_date` whose marts a late file made stale, or None.
-
-    Requests this same night already served count too, so a rerun of the night does the same work and writes the
-    same tables. Rebuilding a day means rebuilding every later one, which the incremental models do by replacing
-    every date from this one to the run date.
-    """
-    if not settings.warehouse_path.exists():
-        return None
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        if not _has_rebuild_requests(connection):
-            return None
-        return connection.execute(PENDING_REBUILDS_SQL, [business_date, business_date]).fetchone()[0]
-
-
-def _has_rebuild_requests(connection) -> bool:
-    return tables.exists(connection, "monitoring.rebuild_requests")
-
-
-def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
-    """Record that tonight's build served every pending request for the days before it."""
-    with connect(settings.warehouse_path) as connection:
-        if _has_rebuild_requests(connection):
-            connection.execute(
-                "update monitoring.rebuild_requests set done_by_run_date = ? "
-                "where business_date < ? and done_by_run_date is null",
-                [business_date, business_date],
-            )
 
 
 def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -194,6 +161,8 @@ def run(
     if full_refresh:
         args.append("--full-refresh")
     invoke_dbt(settings, args, business_date)
+    if spark.publish_marts(settings):  # on Spark, the jobs after this one read the marts it built
+        build_duckdb_views(settings, business_date, stale_from)
     mark_rebuilt(settings, business_date)
     # the task log already states the build in figures: dbt's own "Done. PASS=.. WARN=.. ERROR=.. TOTAL=.." line
     return {
@@ -202,6 +171,15 @@ def run(
         "rebuilt_from": stale_from.isoformat() if stale_from else None,
         "run_id": run_id,
     }
+
+
+def build_duckdb_views(settings: Settings, business_date: dt.date, stale_from: dt.date | None = None) -> None:
+    """After a Spark build: dbt-duckdb builds the views DuckDB's readers need besides the published marts
+    (`spark.DUCKDB_VIEWS`), in the DuckDB warehouse."""
+    config = load_dataset_config(settings.dataset)
+    variables = json.dumps(dbt_vars(config, business_date, stale_from))
+    on_duckdb = dataclasses.replace(settings, engine="duckdb")
+    invoke_dbt(on_duckdb, ["run", "--select", spark.DUCKDB_VIEWS, "--vars", variables], business_date)
 
 
 def check_freshness(settings: Settings | None = None) -> str:

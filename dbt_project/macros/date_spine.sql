@@ -9,7 +9,8 @@
     from {{ relation }}
 {%- endmacro %}
 
+{#- dates, not timestamps: Spark's date arithmetic (dbt.dateadd) gives a timestamp, and the column is a date on both -#}
 {% macro spark__days_between(relation, start_column, end_date, column_name) -%}
-    select explode(sequence({{ start_column }}, {{ end_date }}, interval 1 day)) as {{ column_name }}
+    select explode(sequence(cast({{ start_column }} as date), cast({{ end_date }} as date), interval 1 day)) as {{ column_name }}
     from {{ relation }}
 {%- endmacro %}

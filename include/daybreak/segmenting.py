@@ -16,6 +16,8 @@ from daybreak import tables
 from daybreak.files import write_atomic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
     import pandas as pd
 
@@ -255,8 +257,13 @@ def score_tables(
     business_date: dt.date,
     version: str | None,
     run_id: str,
+    assign: Callable[[SegmentModel, pd.DataFrame, int], pd.DataFrame] | None = None,
 ) -> tuple[dict[Table, pd.DataFrame], dict[str, int]]:
     """Score with `model`: D's rows of the assignments, profiles and transitions (empty when `model` is None).
+
+    Args:
+        assign: scores the customers as `SegmentModel.assign` does, elsewhere (the Spark engine's executors,
+            `daybreak.spark_models.assign_segments`); None: `model.assign` here.
 
     Returns:
         the rows per table, and customers per segment name (in segment id order).
@@ -265,7 +272,10 @@ def score_tables(
 
     if model is None:
         return {table: table.empty() for table in (SEGMENTS, PROFILES, TRANSITIONS)}, {}
-    assignments = model.assign(features, spec.score_batch_size)
+    if assign is None:
+        assignments = model.assign(features, spec.score_batch_size)
+    else:
+        assignments = assign(model, features, spec.score_batch_size)
     described = tuple(dict.fromkeys([*NAMING_COLUMNS, "tenure_days", *spec.features]))
     profiles = profile_segments(features, assignments, described)
     previous_date, previous = previous_assignments(connection, business_date)

@@ -46,12 +46,15 @@ class Settings:
         home: the data home; every path below is derived from it.
         dataset: the active dataset config: a shipped dataset's name (`include/daybreak/datasets/<name>.yml`)
             or the absolute path of a YAML file anywhere (`daybreak.datasets.dataset_path`).
-        engine: the transformation engine, `duckdb` or `spark`: the same dbt models built by dbt-duckdb or by
-            dbt-spark (`daybreak.spark`); the Python jobs write the warehouse either way.
+        engine: the engine, `duckdb` or `spark`: the same dbt models built by dbt-duckdb or by dbt-spark
+            (`daybreak.spark`), and on Spark the model nights' per-series and per-customer work on its executors
+            (`daybreak.spark_models`); the Python jobs write the warehouse either way.
         spark_method: how dbt reaches Spark (`DAYBREAK_SPARK_METHOD`): `session`, a PySpark session inside the
             dbt process (master `spark_master`), or `thrift`, a Spark Thrift server (profile `spark_thrift`, its
             host, port and user from `DAYBREAK_SPARK_HOST`, `DAYBREAK_SPARK_PORT`, `DAYBREAK_SPARK_USER`).
-        spark_master: the master of the session (`DAYBREAK_SPARK_MASTER`, default `local[2]`).
+        spark_master: the master of Daybreak's own Spark sessions (`DAYBREAK_SPARK_MASTER`, default `local[2]`):
+            dbt's with `session`, and, with either method, the model nights' (`daybreak.spark_models`: the
+            forecasts' series, the segments' scoring), which a cluster's master URL sends to its executors.
         roles_file: the YAML that maps users to roles (`DAYBREAK_ROLES_FILE`); None means `roles_path`'s default,
             `roles.yml` in the data home, so the demo's data home carries its own.
         user: who the command line, and a local single-user app, act as (`DAYBREAK_USER`); None means the
@@ -156,8 +159,8 @@ def get_settings() -> Settings:
     started elsewhere, an Airflow task, finds the same file).
 
     Raises:
-        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have (or `spark`, with a local
-            session, on a machine without PySpark or Java), or `DAYBREAK_DATASET` is
+        SettingsError: when `DAYBREAK_ENGINE` names an engine Daybreak does not have (or `spark` on a machine
+            without PySpark or Java), or `DAYBREAK_DATASET` is
             neither a shipped dataset nor an existing YAML file, or its name is no safe identifier.
     """
     from daybreak.datasets import DatasetConfigError, dataset_path
@@ -178,7 +181,7 @@ def get_settings() -> Settings:
         raise SettingsError(
             f"DAYBREAK_SPARK_METHOD={spark_method!r} is not one of {', '.join(SPARK_METHODS)}"
         )
-    if engine == "spark" and spark_method == "session":
+    if engine == "spark":
         check_spark_session()
     roles_file = os.environ.get("DAYBREAK_ROLES_FILE")
     settings = Settings(
@@ -196,8 +199,9 @@ def get_settings() -> Settings:
 
 
 def check_spark_session() -> None:
-    """Refuse `DAYBREAK_ENGINE=spark` at start-up where a local Spark session cannot start, instead of in the
-    middle of a night: PySpark must be installed and a Java runtime on `JAVA_HOME` or the `PATH`.
+    """Refuse `DAYBREAK_ENGINE=spark` at start-up where a Spark session cannot start, instead of in the middle of a
+    night: PySpark must be installed and a Java runtime on `JAVA_HOME` or the `PATH`. With either dbt method: the
+    model nights start a session (its driver here) even when dbt reaches a Thrift server.
 
     Checked without importing PySpark or starting Java, so reading the settings stays cheap.
 
@@ -207,13 +211,13 @@ def check_spark_session() -> None:
     if importlib.util.find_spec("pyspark") is None:
         raise SettingsError(
             "DAYBREAK_ENGINE=spark needs PySpark, which is not installed: install dbt-spark[session] (it brings "
-            "pyspark), or set DAYBREAK_SPARK_METHOD=thrift to use a Spark Thrift server"
+            "pyspark)"
         )
     java_home = os.environ.get("JAVA_HOME")  # Spark's launcher takes it over the PATH when it is set
     if not (Path(java_home, "bin", "java").exists() if java_home else shutil.which("java")):
         where = f"JAVA_HOME={java_home} has no bin/java" if java_home else "no java on the PATH"
         raise SettingsError(
-            f"DAYBREAK_ENGINE=spark needs a Java runtime (17 or later) for the local Spark session: {where}"
+            f"DAYBREAK_ENGINE=spark needs a Java runtime (17 or later) for the Spark session's driver: {where}"
         )
 
 

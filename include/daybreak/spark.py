@@ -92,3 +92,66 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DAYBREAK_SPARK_METASTORE_DIR": str(spark_dir / "metastore"),
         "DAYBREAK_SPARK_SHUFFLE_PARTITIONS": str(SHUFFLE_PARTITIONS),
     }
+
+
+MARTS_SCHEMA = "marts"
+DUCKDB_VIEWS = "+path:models/marts/predictions,config.materialized:view"
+"""What dbt-duckdb builds in the DuckDB warehouse after a Spark build and `publish_marts`: the views over the
+predictions (the dashboards' accuracy and model-health pages read them) and the staging views under them. The
+Python jobs' tables they read are in DuckDB, and the marts they join are the published views, so DuckDB's
+readers see every relation they see after a DuckDB build."""
+
+
+def marts_dir(settings: Settings) -> Path:
+    """Where Spark keeps the mart tables dbt-spark builds: the `marts` database's folder of its warehouse."""
+    return settings.spark_dir / "warehouse" / f"{MARTS_SCHEMA}.db"
+
+
+def file_view_schemas(settings: Settings) -> tuple[str, ...]:
+    """The warehouse schemas whose views read files by design, which a publish copies as tables
+    (`daybreak.warehouse.publish`): the lake's, and on Spark the marts `publish_marts` made views."""
+    from daybreak.warehouse import LAKE_VIEW_SCHEMAS
+
+    return (*LAKE_VIEW_SCHEMAS, MARTS_SCHEMA) if settings.engine == "spark" else tuple(LAKE_VIEW_SCHEMAS)
+
+
+def publish_marts(settings: Settings) -> list[str]:
+    """Make each mart table the Spark build wrote a view of the same name in the DuckDB warehouse, over its
+    Parquet; returns the views' names (none on DuckDB, whose build writes the marts there itself).
+
+    The Python jobs, monitoring and the dashboards read `marts.*` from the DuckDB warehouse whatever the engine;
+    after a Spark build those names read Spark's files (a partitioned table's `column=value` folders become that
+    column), so the night's jobs forecast and segment from the marts Spark built, with no second copy and no
+    Spark session to query them. The file list is resolved at each query, so a later build's partitions are read
+    without republishing. A DuckDB table of the same name (the engine was DuckDB before) is replaced by the
+    view. Only tables: the dbt views on Spark (staging, `predictions.*`) are definitions in Spark's catalog, with
+    no files for DuckDB to read; a table without any data file yet is left out. With a Thrift server the tables
+    are the cluster's, not under `spark_dir`, and nothing is published.
+    """
+    from daybreak.warehouse import connect
+
+    if settings.engine != "spark":
+        return []
+    published = []
+    with connect(settings.warehouse_path) as connection:
+        connection.execute(f"create schema if not exists {MARTS_SCHEMA}")
+        kinds = dict(
+            connection.execute(
+                "select table_name, table_type from information_schema.tables where table_schema = ?",
+                [MARTS_SCHEMA],
+            ).fetchall()
+        )
+        folders = sorted(marts_dir(settings).iterdir()) if marts_dir(settings).is_dir() else []
+        for folder in folders:
+            if not folder.is_dir() or not next(folder.rglob("*.parquet"), None):
+                continue
+            name = folder.name
+            if kinds.get(name) == "BASE TABLE":
+                connection.execute(f'drop table {MARTS_SCHEMA}."{name}"')
+            files = str(folder / "**" / "*.parquet").replace("'", "''")  # DDL takes no bound parameters
+            connection.execute(
+                f'create or replace view {MARTS_SCHEMA}."{name}" as '  # noqa: S608 - Spark's folder names
+                f"select * from read_parquet('{files}', hive_partitioning = true)"
+            )
+            published.append(f"{MARTS_SCHEMA}.{name}")
+    return published

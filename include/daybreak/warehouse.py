@@ -207,7 +207,9 @@ class NotSelfContainedError(RuntimeError):
     """The serving copy would still read files outside itself; the message names the views."""
 
 
-def publish(warehouse_path: Path, serving_path: Path) -> Path:
+def publish(
+    warehouse_path: Path, serving_path: Path, *, file_view_schemas: Sequence[str] = LAKE_VIEW_SCHEMAS
+) -> Path:
     """Copy the warehouse to the serving file atomically, with every object reading only data inside the copy.
 
     The copy is written beside the target and renamed over it, so a dashboard opening the serving file sees
@@ -215,13 +217,15 @@ def publish(warehouse_path: Path, serving_path: Path) -> Path:
     copy holds every committed transaction. The views over the lake (`LAKE_VIEW_SCHEMAS`) become tables in the
     copy, made while the writer's lock is still held so an ingest cannot add files between the two: the
     dashboards and analysts then see the night that was published, whatever ingest lands in the lake after it.
-    The copy is checked with file access disabled before it is swapped in.
+    So do the views of any other schema in `file_view_schemas` (on Spark the marts, DuckDB views over the Parquet
+    Spark built: `daybreak.spark.file_view_schemas`). The copy is checked with file access disabled before it is
+    swapped in.
 
     The temporary copy is removed on every exit path; one that a killed publish left behind (its process gone)
     is removed by the next publish.
 
     Raises:
-        NotSelfContainedError: a view outside `LAKE_VIEW_SCHEMAS` reads files (nothing is swapped in).
+        NotSelfContainedError: a view outside `file_view_schemas` reads files (nothing is swapped in).
     """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(serving_path)
@@ -230,8 +234,8 @@ def publish(warehouse_path: Path, serving_path: Path) -> Path:
         with connect(warehouse_path) as connection:
             connection.execute("checkpoint")
             shutil.copyfile(warehouse_path, staging)
-            _materialise_lake_views(staging)
-        _check_self_contained(staging)
+            _materialise_file_views(staging, file_view_schemas)
+        _check_self_contained(staging, file_view_schemas)
         os.replace(staging, serving_path)
     finally:
         for leftover in staging.parent.glob(glob.escape(staging.name) + "*"):
@@ -272,8 +276,8 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _materialise_lake_views(path: Path) -> None:
-    """Replace each view of `LAKE_VIEW_SCHEMAS` in the copy at `path` by a table of the rows it reads now."""
+def _materialise_file_views(path: Path, schemas: Sequence[str]) -> None:
+    """Replace each view of `schemas` in the copy at `path` by a table of the rows it reads now."""
     import duckdb
 
     with duckdb.connect(str(path)) as connection:
@@ -281,7 +285,7 @@ def _materialise_lake_views(path: Path) -> None:
             "select schema_name, view_name from duckdb_views() "
             "where not internal and database_name = current_database() and list_contains(?, schema_name) "
             "order by all",
-            [list(LAKE_VIEW_SCHEMAS)],
+            [list(schemas)],
         ).fetchall()
         connection.execute("begin transaction")
         for schema, view in views:
@@ -294,7 +298,7 @@ def _materialise_lake_views(path: Path) -> None:
         connection.execute("checkpoint")
 
 
-def _check_self_contained(path: Path) -> None:
+def _check_self_contained(path: Path, schemas: Sequence[str]) -> None:
     """Bind every view of the copy with file access disabled: one that still reads outside the file fails."""
     import duckdb
 
@@ -317,7 +321,7 @@ def _check_self_contained(path: Path) -> None:
     if outside:
         raise NotSelfContainedError(
             f"the serving copy would read files outside itself through {outside}; "
-            f"only the views of {list(LAKE_VIEW_SCHEMAS)} are copied as tables"
+            f"only the views of {list(schemas)} are copied as tables"
         )
 
 

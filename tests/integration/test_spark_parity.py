@@ -50,7 +50,8 @@ def home(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def duckdb_marts(home, tmp_path_factory):
+def duckdb_warehouse(home, tmp_path_factory):
+    """Both nights built by dbt-duckdb in a copy of the home's warehouse."""
     warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
     shutil.copyfile(Settings(home=home).warehouse_path, warehouse)
     for night, rebuild in NIGHTS:
@@ -58,7 +59,12 @@ def duckdb_marts(home, tmp_path_factory):
             write_calendar_days(connection, BusinessCalendar(), dt.date.fromisoformat(night), "test")
         run = dbt(warehouse, "run", run_date=night, series={**SERIES_VARS, "rebuild_from": rebuild})
         assert run.success, run.output[-5000:]
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def duckdb_marts(duckdb_warehouse):
+    with duckdb.connect(str(duckdb_warehouse), read_only=True) as connection:
         return {table: connection.execute(f"select * from {table}").df() for table in COMPARED}  # noqa: S608
 
 
@@ -159,3 +165,61 @@ def test_the_python_written_tables_are_in_sparks_catalog(spark_session):
         assert columns == list(declared.column_names), qualified
     lines = spark_session.table(spark.RAW_TABLE).groupBy("business_date").count().collect()
     assert sorted(str(row["business_date"]) for row in lines) == ["2024-03-01", "2024-03-03"]
+
+
+def test_the_duckdb_warehouse_reads_the_marts_spark_built(
+    spark_session, duckdb_marts, duckdb_warehouse, home
+):
+    settings = Settings(home=home, dataset="synthetic", engine="spark")
+
+    published = spark.publish_marts(settings)
+
+    assert set(COMPARED) <= set(published) and "marts.dim_calendar" in published
+    assert _column_kinds(settings.warehouse_path) == _column_kinds(duckdb_warehouse)
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        for table in COMPARED:
+            expected = duckdb_marts[table]
+            actual = connection.execute(f"select * from {table}").df()  # noqa: S608 - the test's own names
+            assert sorted(actual.columns) == sorted(expected.columns), table
+            expected_rows, actual_rows = normalised(expected), normalised(actual[list(expected.columns)])
+            assert len(actual_rows) == len(expected_rows), table
+            for got, want in zip(actual_rows, expected_rows, strict=True):
+                assert all(map(_same, got, want)), (table, got, want)
+
+    # and the views over the predictions the dashboards read, built there by dbt-duckdb over the published marts
+    transform.build_duckdb_views(settings, dt.date.fromisoformat(NIGHTS[-1][0]))
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        for view in ("forecast_accuracy", "forecasts_latest", "forecast_value_added"):
+            connection.execute(f"select * from predictions.{view}").fetchall()  # noqa: S608 - constant names
+
+    # and the night's publish copies them into a serving file that reads nothing outside itself
+    from jobs import publish
+
+    publish.run(dt.date.fromisoformat(NIGHTS[-1][0]), "test-publish", settings)
+    with connect(settings.serving_path, read_only=True) as serving:
+        kinds = dict(
+            serving.execute(
+                "select table_schema || '.' || table_name, table_type from information_schema.tables "
+                "where table_schema = 'marts'"
+            ).fetchall()
+        )
+        assert {kinds[table] for table in published} == {"BASE TABLE"}
+        for table in COMPARED:
+            assert (
+                serving.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 - the test's own names
+                == (len(duckdb_marts[table]),)
+            ), table
+
+
+INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+
+
+def _column_kinds(path) -> dict[tuple[str, str], str]:
+    """Each mart column's DuckDB type, the integer widths as one (Spark's `year()` is an int, DuckDB's a bigint)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rows = connection.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name in (select unnest(?))",
+            [[table.split(".")[1] for table in COMPARED]],
+        ).fetchall()
+    return {(table, column): "INTEGER" if kind in INTEGERS else kind for table, column, kind in rows}

@@ -79,6 +79,16 @@ def test_the_image_is_built_from_the_lock_file():
     assert "USER daybreak" in dockerfile
 
 
+def test_the_image_has_the_java_spark_needs_and_compose_passes_the_engine():
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim-bookworm" in dockerfile  # the Debian release with OpenJDK 17
+    assert "apt-get install -y --no-install-recommends openjdk-17-jre-headless" in dockerfile
+    assert "ENV JAVA_HOME=/usr/lib/jvm/java-17" in dockerfile
+    environment = COMPOSE["x-daybreak"]["environment"]
+    assert environment["DAYBREAK_ENGINE"] == "${DAYBREAK_ENGINE:-duckdb}"
+    assert environment["DAYBREAK_SPARK_MASTER"] == "${DAYBREAK_SPARK_MASTER:-local[2]}"
+
+
 def test_a_missing_secret_stops_startup_naming_it():
     with pytest.raises(MissingSecretError, match="AIRFLOW_ADMIN_PASSWORD.*DASHBOARD_PASSWORD"):
         check_environment({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://x"})

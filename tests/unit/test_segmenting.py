@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import duckdb
 import pandas as pd
 
 from daybreak.datasets import SegmentationConfig
-from daybreak.segmenting import SEGMENTS, TRANSITIONS, retrain_reason
+from daybreak.models.segmentation import fit_segments
+from daybreak.segmenting import SEGMENTS, TRANSITIONS, retrain_reason, score_tables
+from tests.unit.test_segmentation import CONFIG, SEED, _customers
 
 SPEC = SegmentationConfig(enabled=True, retrain="weekly", retrain_weekday=6)
 SUNDAY, MONDAY = dt.date(2024, 6, 30), dt.date(2024, 7, 1)
@@ -55,3 +58,22 @@ def test_rows_have_the_contract_types_and_nulls_not_nan():
     table = TRANSITIONS.conform(moved.assign(**lineage))
     assert table["from_segment_id"].isna().tolist() == [True, False]
     assert table["previous_as_of_date"].isna().all()
+
+
+def test_scoring_runs_where_the_engine_says():
+    customers = _customers(per_profile=10)
+    model, _ = fit_segments(customers, CONFIG, SEED)
+    calls = []
+
+    def elsewhere(model, features, batch_size):
+        calls.append((len(features), batch_size))
+        return model.assign(features, batch_size)
+
+    with duckdb.connect() as connection:
+        here, sizes = score_tables(connection, customers, model, CONFIG, SUNDAY, "v", "r")
+        there, same = score_tables(connection, customers, model, CONFIG, SUNDAY, "v", "r", assign=elsewhere)
+
+    assert calls == [(len(customers), CONFIG.score_batch_size)]
+    assert sizes == same and here.keys() == there.keys()
+    for table in here:
+        pd.testing.assert_frame_equal(here[table], there[table])

@@ -204,6 +204,23 @@ def test_a_view_that_reads_files_outside_raw_is_refused_and_nothing_is_swapped(t
     assert [p.name for p in serving.parent.iterdir()] == ["w.duckdb"], "no temporary file is left behind"
 
 
+def test_views_of_the_schemas_named_as_reading_files_are_copied_as_tables(tmp_path):
+    # Given a mart that is a view over Parquet files, as Spark's marts are in the warehouse (spark.publish_marts)
+    warehouse, lake = lake_warehouse(tmp_path)
+    serving = tmp_path / "serving" / "w.duckdb"
+    with connect(warehouse) as connection:
+        connection.execute(f"create view marts.outside as select * from read_parquet('{lake}/*/*.parquet')")
+        expected = connection.execute("select count(*) from marts.outside").fetchone()
+
+    publish(warehouse, serving, file_view_schemas=("raw", "marts"))
+
+    with duckdb.connect(str(serving), read_only=True, config={"enable_external_access": False}) as copy:
+        assert copy.execute(
+            "select table_type from information_schema.tables where table_name = 'outside'"
+        ).fetchone() == ("BASE TABLE",)
+        assert copy.execute("select count(*) from marts.outside").fetchone() == expected
+
+
 def test_a_killed_publish_leaves_nothing_the_next_publish_does_not_remove(tmp_path):
     # Given the temporary copies of a publish that was killed (its process is gone) and of one still running
     warehouse, _ = lake_warehouse(tmp_path)

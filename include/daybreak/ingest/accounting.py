@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from daybreak import tables
-from daybreak.warehouse import transaction
+from daybreak.warehouse import connect, transaction
 
 if TYPE_CHECKING:
     import duckdb
 
     from daybreak.canonical import FileResult
+    from daybreak.settings import Settings
 
 RUNS = tables.table("monitoring.ingest_runs")
 QUARANTINE = tables.table("monitoring.quarantine")
@@ -188,3 +189,41 @@ def record_nights(
     finally:
         for name in frames:
             connection.unregister(name)
+
+
+PENDING_REBUILDS_SQL = """
+select min(business_date)
+from monitoring.rebuild_requests
+where business_date < ? and (done_by_run_date is null or done_by_run_date = ?)
+"""
+
+
+def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
+    """The earliest day before `business_date` whose marts a late file made stale, or None (the transform's
+    `rebuild_from` var).
+
+    Requests this same night already served count too, so a rerun of the night does the same work and writes the
+    same tables. Rebuilding a day means rebuilding every later one, which the incremental models do by replacing
+    every date from this one to the run date.
+    """
+    if not settings.warehouse_path.exists():
+        return None
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        if not _has_rebuild_requests(connection):
+            return None
+        return connection.execute(PENDING_REBUILDS_SQL, [business_date, business_date]).fetchone()[0]
+
+
+def _has_rebuild_requests(connection) -> bool:
+    return tables.exists(connection, REBUILDS.qualified)
+
+
+def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
+    """Record that tonight's build served every pending request for the days before it."""
+    with connect(settings.warehouse_path) as connection:
+        if _has_rebuild_requests(connection):
+            connection.execute(
+                "update monitoring.rebuild_requests set done_by_run_date = ? "
+                "where business_date < ? and done_by_run_date is null",
+                [business_date, business_date],
+            )

@@ -2,8 +2,8 @@
 
 `run_series` is the unit of work: one series' history and what the registry knows about it (its champion) in, its
 forecast, components, backtest metrics and selection out. It is a pure, top-level function of one picklable
-argument, so it runs in a loop, in worker processes (`run_all`, here), or later on Spark executors, one series at
-a time, with the same result.
+argument, so it runs in a loop, in worker processes (`run_all`, here), or on Spark executors (`run_all`'s
+`map_series`, `daybreak.spark_models`), one series at a time, with the same result.
 
 On a retrain night a series gets a rolling-origin backtest of every candidate of the dataset config (plus the
 seasonal naive baseline, plus the champion's own model on the same folds), and the best candidate, or an ensemble
@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -795,15 +796,27 @@ def _component_frame(parts: pd.DataFrame | None, future: pd.DatetimeIndex) -> pd
     return parts.loc[:, list(COMPONENT_COLUMNS)].reset_index(drop=True)
 
 
-def run_all(tasks: list[SeriesTask], *, max_workers: int | None = None) -> list[SeriesResult]:
+def run_all(
+    tasks: list[SeriesTask],
+    *,
+    max_workers: int | None = None,
+    map_series: Callable[[list[SeriesTask]], list[SeriesResult]] | None = None,
+) -> list[SeriesResult]:
     """`run_series` over many series, in worker processes when there are more than a handful.
 
     The global candidates are fitted first, across all series (`with_panel_forecasts`); then each series is
     independent, so the results do not depend on how the work is split; they come back in the tasks' order.
+
+    Args:
+        max_workers: worker processes, for the global fits and (without `map_series`) the series.
+        map_series: runs `run_series` over the tasks elsewhere and returns the results in the tasks' order (the
+            Spark engine's executors, `daybreak.spark_models.map_series`); None: here, in worker processes.
     """
     if not tasks:
         return []
     tasks = with_panel_forecasts(tasks, max_workers=max_workers)
+    if map_series is not None:
+        return map_series(tasks)
     workers = min(max_workers or os.cpu_count() or 1, len(tasks))
     if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         return [run_series(task) for task in tasks]
