@@ -14,8 +14,8 @@ customer_totals as (
         max(business_date) as last_order_date,
         count(distinct order_id) as orders,
         count(*) as lines,
-        sum(quantity) as units,
-        sum(revenue) as revenue
+        {{ exact_sum('quantity') }} as units,
+        {{ exact_sum('revenue') }} as revenue
     from sales_lines
     group by customer_id
 
@@ -27,7 +27,7 @@ customer_locations as (
         customer_id,
         location,
         count(distinct order_id) as orders,
-        sum(revenue) as revenue
+        {{ exact_sum('revenue') }} as revenue
     from sales_lines
     group by customer_id, location
 

@@ -20,9 +20,9 @@ customer_orders as (
         max(case when not is_return then business_date end) as last_order_date,
         count(distinct case when not is_return then order_id end) as frequency,
         count(distinct case when not is_return then business_date end) as order_days,
-        sum(revenue) as monetary,
-        sum(case when not is_return then revenue else 0 end) as gross_order_value,
-        sum(case when is_return then -revenue else 0 end) as returned_value,
+        {{ exact_sum('revenue') }} as monetary,
+        {{ exact_sum('case when not is_return then revenue else 0 end') }} as gross_order_value,
+        {{ exact_sum('case when is_return then -revenue else 0 end') }} as returned_value,
         count(distinct case when not is_return then product_id end) as product_variety
     from sales_lines
     group by customer_id

@@ -59,8 +59,8 @@ period_actuals as (
         {%- else %}
         period_date as period_end,
         {%- endif %}
-        sum(units) as units,
-        sum(revenue) as revenue
+        {{ exact_sum('units') }} as units,
+        {{ exact_sum('revenue') }} as revenue
     from daily_sales
     group by series_id, period_date
 

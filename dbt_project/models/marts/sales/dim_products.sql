@@ -13,8 +13,8 @@ product_totals as (
         product_id,
         min(business_date) as first_sold_date,
         max(business_date) as last_sold_date,
-        sum(quantity) as units,
-        sum(revenue) as revenue
+        {{ exact_sum('quantity') }} as units,
+        {{ exact_sum('revenue') }} as revenue
     from sales_lines
     group by product_id
 

@@ -17,8 +17,8 @@ series_daily_totals as (
         location,
         product_id,
         business_date as sales_date,
-        sum(quantity) as units,
-        sum(revenue) as revenue,
+        {{ exact_sum('quantity') }} as units,
+        {{ exact_sum('revenue') }} as revenue,
         count(*) as lines,
         count(distinct order_id) as orders
     from lines_in_series

@@ -27,8 +27,8 @@ hourly_totals as (
         series_id,
         business_date as sales_date,
         {{ dbt.date_trunc('hour', 'ordered_at') }} as sales_hour,
-        sum(quantity) as units,
-        sum(revenue) as revenue
+        {{ exact_sum('quantity') }} as units,
+        {{ exact_sum('revenue') }} as revenue
     from lines_in_series
     group by series_id, business_date, {{ dbt.date_trunc('hour', 'ordered_at') }}
 
