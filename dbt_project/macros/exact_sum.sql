@@ -4,7 +4,8 @@
     Spark in partition order. Differences of 1e-9 look harmless, but Prophet's optimiser turns them into forecasts
     a few percent apart, so the same night on two engines (or twice on one) would publish different numbers.
     Each amount is rounded to 6 decimals (a millionth of a currency unit: finer than any price) and added as a
-    decimal of 38 digits (no sum of real amounts comes near it), which is exact in any order; the total returns as a double, the type the marts declare. -#}
+    decimal of 38 digits (no sum of real amounts comes near it), which is exact in any order; the total returns
+    as a double, the type the marts declare. -#}
 {% macro exact_sum(expression) -%}
     cast(sum(cast({{ expression }} as decimal(38, 6))) as double)
 {%- endmacro %}
