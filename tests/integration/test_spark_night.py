@@ -21,31 +21,13 @@ import pytest
 
 from daybreak.settings import Settings
 from daybreak.warehouse import connect
+from tests.integration.test_dbt_project import MART_TABLES
+from tests.integration.test_spark_models import PREDICTIONS, RELATIVE, table_rows
 
 pytestmark = pytest.mark.integration
 
 START, HISTORY_END, NIGHT = dt.date(2024, 1, 1), dt.date(2024, 3, 30), dt.date(2024, 3, 31)
-RELATIVE = 1e-9
-MARTS = (
-    "marts.fct_sales_lines",
-    "marts.fct_daily_sales",
-    "marts.dim_customers",
-    "marts.dim_products",
-    "marts.dim_calendar",
-    "marts.features_customer_asof",
-    "marts.features_series_daily",
-    "marts.fct_forecast_health",
-)
-PREDICTIONS = (
-    "predictions.forecasts",
-    "predictions.forecast_components",
-    "predictions.backtest_metrics",
-    "predictions.forecast_selection",
-    "predictions.forecast_reconciliation",
-    "predictions.customer_segments",
-    "predictions.segment_profiles",
-    "predictions.segment_transitions",
-)
+MARTS = (*MART_TABLES, "marts.fct_forecast_health")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +43,9 @@ def homes(tmp_path_factory):
     homes = {}
     with pytest.MonkeyPatch.context() as patch:
         for engine in ("duckdb", "spark"):
-            settings = Settings(home=root / engine, dataset="synthetic", engine=engine, spark_master="local[2]")
+            settings = Settings(
+                home=root / engine, dataset="synthetic", engine=engine, spark_master="local[2]"
+            )
             settings.landing_dir.parent.mkdir(parents=True)
             settings.landing_dir.symlink_to(landing, target_is_directory=True)
             if engine == "spark":
@@ -72,19 +56,10 @@ def homes(tmp_path_factory):
     return homes
 
 
-def _table(settings: Settings, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """The table in a fixed row order; `columns` puts them in the other engine's order (Spark writes a
-    partitioned table's partition column last)."""
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        frame = connection.execute(f"select * from {table}").df()  # noqa: S608 - the test's own names
-    frame = frame[columns or list(frame.columns)]
-    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
-
-
 @pytest.mark.parametrize("table", MARTS)
 def test_every_mart_on_spark_holds_exactly_the_duckdb_values(homes, table):
-    on_duckdb = _table(homes["duckdb"], table)
-    on_spark = _table(homes["spark"], table, list(on_duckdb.columns))
+    on_duckdb = table_rows(homes["duckdb"], table)
+    on_spark = table_rows(homes["spark"], table, list(on_duckdb.columns))
 
     assert len(on_duckdb), table
     # exact: money and units are summed as decimals (macro exact_sum), so no engine's order of addition shows
@@ -93,8 +68,8 @@ def test_every_mart_on_spark_holds_exactly_the_duckdb_values(homes, table):
 
 @pytest.mark.parametrize("table", PREDICTIONS)
 def test_every_prediction_on_spark_equals_the_duckdb_one(homes, table):
-    on_duckdb = _table(homes["duckdb"], table)
-    on_spark = _table(homes["spark"], table, list(on_duckdb.columns))
+    on_duckdb = table_rows(homes["duckdb"], table)
+    on_spark = table_rows(homes["spark"], table, list(on_duckdb.columns))
 
     assert len(on_duckdb), table
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=RELATIVE, atol=0, obj=table)
