@@ -20,6 +20,7 @@ Everything here is pure: arrays and dates in, arrays out; Prophet's and numpy's 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -154,12 +155,17 @@ class SeriesContext:
 
 @dataclasses.dataclass
 class Fitted:
-    """One fit's forecast: the bands over the future, the concrete spec, Prophet's state, and components."""
+    """One fit's forecast: the bands over the future, the concrete spec, Prophet's state, and components.
+
+    `state` is Prophet's fitted parameters, a later fit's warm start; `fit` is what forecasts again later without
+    fitting (`forecast_stored`): Prophet's stored fit, or an ensemble's members' (None for other models).
+    """
 
     bands: dict[str, np.ndarray]
     spec: dict
     state: dict | None = None
     components: pd.DataFrame | None = None
+    fit: dict | None = None
 
 
 def base_frequency(freq: str) -> str:
@@ -323,9 +329,53 @@ def _fit(candidate, ds, y, future, ctx, state, components) -> Fitted:
         return _prophet(candidate, ds, y, future, ctx, state, components)
     if name == "ensemble":
         members = [fit_forecast(m, ds, y, future, ctx) for m in candidate["params"]["members"]]
-        bands = {c: np.mean([m.bands[c] for m in members], axis=0) for c in BAND_COLUMNS}
-        return Fitted(bands, {"name": "ensemble", "params": {"members": [m.spec for m in members]}})
+        return _ensemble(members)
     return _statsforecast(candidate, y, len(future), ctx, components)
+
+
+def _ensemble(members: list[Fitted]) -> Fitted:
+    """The mean of the members' forecasts; its stored fit is its members' (None where a member has none)."""
+    bands = {c: np.mean([m.bands[c] for m in members], axis=0) for c in BAND_COLUMNS}
+    stored = {"members": [m.fit for m in members]} if any(m.fit for m in members) else None
+    return Fitted(bands, {"name": "ensemble", "params": {"members": [m.spec for m in members]}}, fit=stored)
+
+
+def forecast_stored(
+    candidate: dict,
+    fit: dict,
+    ds: pd.DatetimeIndex,
+    y: np.ndarray,
+    future: pd.DatetimeIndex,
+    ctx: SeriesContext,
+    *,
+    components: bool = False,
+) -> Fitted:
+    """Forecast `future` from a stored fit (`Fitted.fit` of an earlier fit of the concrete `candidate`), not
+    fitting again: a Prophet model predicts from its stored parameters, so no Stan call and none of Prophet's
+    fitting work. An ensemble's Prophet members do the same; its other members are refit on (ds, y), which is
+    cheap. The forecast uses only the data the stored fit was made on (as of its training), and with the same
+    seed and future it is exactly the forecast the fit itself made. The calendar is applied as in
+    `fit_forecast`; the holidays come from `ctx`'s calendar, the one source of them.
+
+    Raises:
+        any error of Prophet's predict (features that no longer match the stored fit); callers refit instead.
+    """
+    if candidate["name"] == "ensemble":
+        members = [
+            fit_forecast(member, ds, y, future, ctx)
+            if stored is None
+            else forecast_stored(member, stored, ds, y, future, ctx)
+            for member, stored in zip(candidate["params"]["members"], fit["members"], strict=True)
+        ]
+        fitted = _ensemble(members)
+    elif candidate["name"] == "prophet":
+        model = _restored_prophet(fit, ctx)
+        bands, parts = _prophet_forecast(model, candidate["params"], future, ctx, components)
+        fitted = Fitted(bands, candidate, None, parts, fit)
+    else:
+        raise CandidateError(f"{candidate['name']} keeps no stored fit; it is refit")
+    fitted.bands = calendar_bands(fitted.bands, future, ctx)
+    return fitted
 
 
 def calendar_bands(
@@ -516,18 +566,13 @@ def _prophet(
         holidays=holidays,
         uncertainty_samples=ctx.uncertainty_samples,
     )
-    future_frame = pd.DataFrame({"ds": future})
-    regressors: list[str] = []
     names = tuple(params.get("regressors") or ())
     if names:
         past = calendar_regressors(pd.DatetimeIndex(history["ds"]), names, ctx)
-        ahead = calendar_regressors(future, names, ctx)
         for column in past.columns:
             if past[column].nunique() > 1:  # a constant column carries nothing and Prophet cannot scale it
-                regressors.append(column)
                 model.add_regressor(column)
                 history[column] = past[column].to_numpy()
-                future_frame[column] = ahead[column].to_numpy()
     model.stan_backend = _array_backend()
     fit_kwargs: dict[str, Any] = {"seed": ctx.seed}
     if state is not None:
@@ -540,6 +585,36 @@ def _prophet(
                 raise
             # the champion's parameters no longer match the features (a new holiday entered the window): cold
             model = _refit_cold(model, history, ctx.seed)
+    bands, parts = _prophet_forecast(model, params, future, ctx, components)
+    concrete = {
+        "name": "prophet",
+        "params": dict(
+            sorted({**params, "seasonality_mode": mode, "transform": "log1p" if log else "none"}.items())
+        ),
+    }
+    from prophet.utilities import warm_start_params
+
+    fitted_state = {k: (np.asarray(v).tolist()) for k, v in warm_start_params(model).items()}
+    return Fitted(bands, concrete, fitted_state, parts, stored_prophet(model))
+
+
+def _prophet_forecast(
+    model, params: dict, future: pd.DatetimeIndex, ctx: SeriesContext, components: bool
+) -> tuple[dict[str, np.ndarray], pd.DataFrame | None]:
+    """A fitted (or restored) Prophet model's bands over `future`, and its components when asked.
+
+    The one prediction path of a fit and of a stored fit, so both give the same numbers: the future frame gets
+    the calendar regressors the model was fitted with, the interval samples are drawn with numpy seeded by
+    `ctx.seed`, then the point is predicted without a second round of samples.
+    """
+    log = params.get("transform", "none") == "log1p"
+    future_frame = pd.DataFrame({"ds": future})
+    regressors = list(model.extra_regressors)
+    if regressors:
+        ahead = calendar_regressors(future, tuple(params.get("regressors") or ()), ctx)
+        for column in regressors:
+            future_frame[column] = ahead[column].to_numpy()
+    model.uncertainty_samples = ctx.uncertainty_samples
     with _seeded_numpy(ctx.seed):
         samples = model.predictive_samples(future_frame)["yhat"] if ctx.uncertainty_samples else None
     model.uncertainty_samples = 0  # the point forecast needs no second round of samples
@@ -552,17 +627,46 @@ def _prophet(
         bands.update({c: point.copy() for c in QUANTILES})
     if log:
         bands = {c: np.expm1(v) for c, v in bands.items()}
-    concrete = {
-        "name": "prophet",
-        "params": dict(
-            sorted({**params, "seasonality_mode": mode, "transform": "log1p" if log else "none"}.items())
-        ),
-    }
-    from prophet.utilities import warm_start_params
-
-    fitted_state = {k: (np.asarray(v).tolist()) for k, v in warm_start_params(model).items()}
     parts = _prophet_components(model, predicted, regressors, log) if components else None
-    return Fitted(bands, concrete, fitted_state, parts)
+    return bands, parts
+
+
+STORED_HISTORY_ROWS = 2
+"""Rows of the set-up history a stored Prophet fit keeps: `predict` refuses a model without history, and reads it
+only for the step between periods when the future is one period long."""
+
+
+def stored_prophet(model) -> dict:
+    """What a fitted Prophet model needs to predict later without its history or Stan, as JSON-ready data.
+
+    Prophet's own serialisation (`prophet.serialize.model_to_dict`) of a trimmed copy: the fitted parameters
+    without the per-period `trend` (predict recomputes it from `k`, `m` and `delta`), the last
+    `STORED_HISTORY_ROWS` rows of the history, no history dates and no fit arguments (the warm start's init), no
+    holidays frame (the calendar gives it back when the fit is used, `_restored_prophet`), and not the table of
+    which feature feeds which component (`train_component_cols`, only compared with itself in `predict`: the
+    features come out in the same order from the same seasonalities, sorted holiday names and regressors). So
+    the stored fit is about 7 kB whatever the history's length (docs/benchmarks.md).
+    """
+    from prophet.serialize import model_to_dict
+
+    trimmed = copy.copy(model)  # shallow: the attributes below are replaced, never changed in place
+    trimmed.history = model.history.tail(STORED_HISTORY_ROWS).reset_index(drop=True)
+    trimmed.history_dates = None
+    trimmed.fit_kwargs = {}
+    trimmed.params = {k: v for k, v in model.params.items() if k != "trend"}
+    trimmed.holidays = None
+    trimmed.train_component_cols = None  # predict's check of its own columns; 70% of the stored size
+    return model_to_dict(trimmed)
+
+
+def _restored_prophet(fit: dict, ctx: SeriesContext):
+    """The Prophet model of a stored fit (`stored_prophet`), its holidays from `ctx`'s calendar."""
+    from prophet.serialize import model_from_dict
+
+    model = model_from_dict(dict(fit))  # model_from_dict fills in keys of older versions in place
+    if model.train_holiday_names is not None:
+        model.holidays = ctx.calendar.prophet_holidays()
+    return model
 
 
 @functools.cache
