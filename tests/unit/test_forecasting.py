@@ -708,3 +708,18 @@ def test_an_ensemble_scores_its_prophet_member_from_the_stored_fit(stan_calls):
 
     for column in BAND_COLUMNS:
         np.testing.assert_array_equal(scored.bands[column], fitted.bands[column])
+
+
+def test_a_retrain_night_that_keeps_the_champion_stores_its_refit_for_the_normal_nights(stan_calls):
+    history = _history(days=127)
+    first = run_series(_prophet_night(history.iloc[:120]))
+    champion = _champion(first)
+
+    kept = run_series(_prophet_night(history, champion=champion))
+
+    assert kept.selection["decision"] == "reject" and kept.selection["scoring_role"] == "champion"
+    refit = kept.challenger["champion_fit"]
+    assert refit["version"] == champion["version"] and refit["fit"] != champion["fit"]
+    stan_calls["forbidden"] = True
+    night = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": refit["fit"]}))
+    pd.testing.assert_frame_equal(night.forecast, kept.forecast)

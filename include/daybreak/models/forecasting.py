@@ -467,6 +467,10 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         selection["fallback_reason"] = "; ".join(r for r in (selection["fallback_reason"], fallback) if r)
     if challenger is not None and scoring_role == "challenger":
         challenger.update(spec=fitted.spec, state=fitted.state, fit=fitted.fit)
+    elif challenger is not None and fitted.fit is not None:
+        # the champion stays and was refit on tonight's history: the next normal nights score from this fit, not
+        # from the one made when it was trained (forecast_night.registry_state finds it)
+        challenger["champion_fit"] = {"version": task.champion["version"], "fit": fitted.fit}
     selection["scoring_model"] = label(fitted.spec)
     selection["scoring_role"] = (
         "fallback" if fitted.spec == BASELINE and scoring_spec != BASELINE else scoring_role
