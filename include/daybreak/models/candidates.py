@@ -675,31 +675,41 @@ def _single_pass(model):
 
 
 STORED_HISTORY_ROWS = 2
-"""Rows of the set-up history a stored Prophet fit keeps: `predict` refuses a model without history, and reads it
-only for the step between periods when the future is one period long."""
+"""Rows of the history a stored Prophet fit keeps: `predict` refuses a model without history, reads the last date
+of it, and the step between periods when the future is one period long."""
 
 
 def stored_prophet(model) -> dict:
     """What a fitted Prophet model needs to predict later without its history or Stan, as JSON-ready data.
 
     Prophet's own serialisation (`prophet.serialize.model_to_dict`) of a trimmed copy: the fitted parameters
-    without the per-period `trend` (predict recomputes it from `k`, `m` and `delta`), the last
-    `STORED_HISTORY_ROWS` rows of the history, no history dates and no fit arguments (the warm start's init), no
+    without the per-period `trend` (predict recomputes it from `k`, `m` and `delta`), no history dates, fit
+    arguments (the warm start's init) or changepoint dates (predict uses their positions, `changepoints_t`), no
     holidays frame (the calendar gives it back when the fit is used, `_restored_prophet`), and not the table of
     which feature feeds which component (`train_component_cols`, only compared with itself in `predict`: the
-    features come out in the same order from the same seasonalities, sorted holiday names and regressors). So
-    the stored fit is about 7 kB whatever the history's length (docs/benchmarks.md).
+    features come out in the same order from the same seasonalities, sorted holiday names and regressors). Of
+    the history, only `ds` and `t` of its last `STORED_HISTORY_ROWS` rows, as plain lists (`history_tail`):
+    parsing Prophet's table-JSON of it would be a sixth of a stored fit's forecast. So the stored fit is about
+    5 kB whatever the history's length (docs/benchmarks.md).
     """
     from prophet.serialize import model_to_dict
 
+    tail = model.history.tail(STORED_HISTORY_ROWS)
     trimmed = copy.copy(model)  # shallow: the attributes below are replaced, never changed in place
-    trimmed.history = model.history.tail(STORED_HISTORY_ROWS).reset_index(drop=True)
+    trimmed.history = tail.iloc[:0]  # model_to_dict insists on a fitted model's history
     trimmed.history_dates = None
+    trimmed.changepoints = None
     trimmed.fit_kwargs = {}
     trimmed.params = {k: v for k, v in model.params.items() if k != "trend"}
     trimmed.holidays = None
-    trimmed.train_component_cols = None  # predict's check of its own columns; 70% of the stored size
-    return model_to_dict(trimmed)
+    trimmed.train_component_cols = None
+    stored = model_to_dict(trimmed)
+    stored["history"] = None
+    stored["history_tail"] = {
+        "ds": [d.isoformat() for d in tail["ds"]],
+        "t": [float(t) for t in tail["t"]],
+    }
+    return stored
 
 
 def _restored_prophet(fit: dict, ctx: SeriesContext):
@@ -707,6 +717,8 @@ def _restored_prophet(fit: dict, ctx: SeriesContext):
     from prophet.serialize import model_from_dict
 
     model = model_from_dict(dict(fit))  # model_from_dict fills in keys of older versions in place
+    tail = fit["history_tail"]
+    model.history = pd.DataFrame({"ds": pd.to_datetime(tail["ds"]), "t": tail["t"]})
     if model.train_holiday_names is not None:
         model.holidays = ctx.calendar.prophet_holidays()
     return model
