@@ -595,7 +595,7 @@ def test_a_process_killed_during_a_prophet_fit_leaves_no_temp_folder(tmp_path):
 
 @pytest.fixture
 def stan_calls(monkeypatch):
-    """Counts Stan's optimiser calls (every Prophet fit makes one); `stan_calls.forbid()` makes them fail."""
+    """Counts Stan's optimiser calls (every Prophet fit makes one); `["forbidden"] = True` makes them fail."""
     from cmdstanpy import CmdStanModel
 
     optimize = CmdStanModel.optimize
