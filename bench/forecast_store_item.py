@@ -5,7 +5,9 @@ Holdout: the last `--holdout` days (90) of every series. In one run, on the same
 1. a Daybreak retrain night: every candidate of `store_item.yml` backtested per series (rolling origin, horizon =
    the holdout length), the winner selected, fitted and forecast, on every core;
 2. a plain loop fitting default `Prophet()` per series and predicting the holdout dates (one process);
-3. a Daybreak normal night: each series' champion from step 1 refit (warm-started) on the same history, scored;
+3. a Daybreak normal night: each series' champion from step 1 scores on the same history, as the config's
+   `normal_night` says (`score`, the default: from the fit stored at step 1, without fitting), and the same night
+   with `normal_night: refit` (the champion refit, warm-started, then scored);
 4. the baseline, what a user writes first: Prophet's quickstart per series in a plain loop
    (`make_future_dataframe` + `predict`, which predicts the history too);
 5. a retrain night with the global candidate (`global_lgbm`, one LightGBM model across all series) competing
@@ -93,6 +95,14 @@ def timed(work):
     return result, time.perf_counter() - started, cpu() - cpu_before
 
 
+def peak_rss_mb(*, children: bool = False) -> float:
+    """Peak resident memory in MB of this process, or of its largest finished worker (`ru_maxrss`, Linux: kB)."""
+    import resource
+
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench forecast_store_item", description=__doc__.splitlines()[0]
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from daybreak.calendar import BusinessCalendar
     from daybreak.datasets import load_dataset_config
+    from daybreak.files import dumps
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import GLOBAL_MODELS, CalendarDays, SeriesContext, label
     from daybreak.models.forecasting import SeriesTask, run_all, with_panel_forecasts
@@ -205,9 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
     champions = {
-        r.series_id: {"version": "bench", "spec": r.challenger["spec"], "state": r.challenger["state"]}
+        r.series_id: {"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}}
         for r in retrained
     }
+    stored = [len(dumps(c["fit"])) for c in champions.values() if c["fit"] is not None]
     if not args.no_global:
         retrained_global, global_retrain_seconds, global_retrain_cpu = timed(
             lambda: run_all(tasks(None, with_global), max_workers=args.workers)
@@ -219,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         alone, alone_seconds, alone_cpu = timed(lambda: with_panel_forecasts(tasks(global_champions)))
     refit, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
+    refitting = dataclasses.replace(options, normal_night="refit")
+    refit_night, refit_seconds, refit_cpu = timed(
+        lambda: run_all(tasks(champions, refitting), max_workers=args.workers)
+    )
     baseline, baseline_seconds, baseline_cpu = timed(
         lambda: plain_prophet_loop(train, holdout_dates, quickstart=True)
     )
@@ -249,7 +265,13 @@ def main(argv: list[str] | None = None) -> int:
         ("plain loop: Prophet quickstart per series", baseline_seconds, baseline_cpu, baseline_smape),
         ("plain loop: default Prophet, holdout dates only", lean_seconds, lean_cpu, mean_smape(lean)),
         ("Daybreak retrain night (backtests + selection)", retrain_seconds, retrain_cpu, selected_smape),
-        ("Daybreak normal night (champion refit + score)", night_seconds, night_cpu, night_smape),
+        (f"Daybreak normal night ({options.normal_night})", night_seconds, night_cpu, night_smape),
+        (
+            "Daybreak normal night (refit)",
+            refit_seconds,
+            refit_cpu,
+            mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in refit_night}),
+        ),
     ]
     if not args.no_global:
         global_final = {t.series_id: t.panel[label(global_spec)]["final"] for t in alone}
@@ -295,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"holdout coverage, normal night: 80% -> {coverage(bands(refit), '80'):.3f}, "
         f"95% -> {coverage(bands(refit), '95'):.3f} ({context.uncertainty_samples} interval samples)"
+    )
+    print(
+        f"stored fits: {len(stored)} of {len(champions)} champions, {np.mean(stored or [0]):.0f} bytes of JSON each "
+        f"on average (max {max(stored or [0])}); peak RSS {peak_rss_mb():.0f} MB (this process), "
+        f"{peak_rss_mb(children=True):.0f} MB (largest worker)"
     )
     print(f"fallbacks flagged: {fallbacks}")
     dropped = sum(

@@ -19,8 +19,11 @@ ADHOC_CANDIDATES = (
     {"model": "prophet", "seasonality_mode": "search"},
     "auto_ets",
     "theta",
+    "mstl",
 )
-"""What competes for an ad-hoc series: the baseline, Prophet both ways, and two fast statistical models."""
+"""What competes for an ad-hoc series: the baseline, Prophet both ways, and three fast statistical models, MSTL
+for more than one seasonal period (its periods are the frequency's, `candidates.SEASON_LENGTHS`: 24 and 168 for
+hourly data, 7 and 365 for daily data with two years of it)."""
 
 
 def run_command(args: argparse.Namespace) -> dict:

@@ -68,7 +68,9 @@ class RegistryState:
     """What the registry says going into the night.
 
     Args:
-        champions: per series, the champion as of D - 1: `{"version", "spec", "state"}`.
+        champions: per series, the champion as of D - 1: `{"version", "spec", "state", "fit"}` (its artifact's
+            warm start, and the stored fit of its latest refit on a retrain night, `_refresh_fits`; None when
+            there is none).
         recorded: per series, the decision (action, reason) already recorded for tonight's version.
         latest_decision: per series, the date of its latest decision for another version (backfill guard).
         trained_tonight: series with a version registered tonight already (a rerun of the night).
@@ -170,7 +172,8 @@ def series_context(config: DatasetConfig, calendar: pd.DataFrame, origin: pd.Tim
 
 
 def registry_state(settings: Settings, business_date: dt.date, version: str) -> RegistryState:
-    """Champions as of D - 1 (with their fitted state for a warm start) and tonight's recorded decisions."""
+    """Champions as of D - 1 (with their fitted state for a warm start, and their stored fit to score from) and
+    tonight's recorded decisions."""
     from daybreak import registry
 
     state = RegistryState()
@@ -180,13 +183,16 @@ def registry_state(settings: Settings, business_date: dt.date, version: str) -> 
         for model_id, row in registry.champions(
             connection, MODEL_KIND, as_of=business_date - dt.timedelta(days=1)
         ).items():
+            artifact = _read_artifact(row["artifact_path"])
             state.champions[model_id] = {
                 "version": row["version"],
                 "spec": {"name": row["model_name"], "params": row["params"]},
-                "state": _read_state(row["artifact_path"]),
+                "state": artifact.get("state"),
+                "fit": artifact.get("fit"),
             }
         versions = registry.list_versions(connection, MODEL_KIND)
         state.trained_tonight = set(versions.loc[versions["version"] == version, "model_id"])
+        _refresh_fits(state.champions, versions, business_date)
         events = registry.list_events(connection, MODEL_KIND)
         mine = events[(events["version"] == version) & events["action"].isin(["promote", "reject"])]
         for row in mine.itertuples(index=False):  # the first decision recorded for tonight's version stands
@@ -215,14 +221,36 @@ def retrain_trigger(settings: Settings, business_date: dt.date, since: dt.date |
         return retraining.triggered(connection, MODEL_KIND, business_date, since)
 
 
-def _read_state(artifact_path: str | None) -> dict | None:
-    """Prophet's fitted parameters from a version's artifact (warm start); None when there are none."""
+def _refresh_fits(champions: dict, versions: pd.DataFrame, business_date: dt.date) -> None:
+    """Give each champion the fit of its latest refit before the night, in place.
+
+    A retrain night that keeps the champion refits it on that night's history and stores the fit in the night's
+    artifact as `champion_fit` (`record`). The newest version registered before `business_date` says which
+    retrain night was last; when it kept this champion, its fit replaces the one stored at the champion's own
+    training, so a normal night scores from data up to the last retrain, never later than D - 1.
+    """
+    import pandas as pd
+
+    before = versions[pd.to_datetime(versions["trained_for_date"]).dt.date < business_date]
+    for row in before.groupby("model_id", sort=False).tail(1).itertuples(index=False):
+        champion = champions.get(row.model_id)
+        if champion is None or row.version == champion["version"]:
+            continue
+        refit = _read_artifact(row.artifact_path).get("champion_fit") or {}
+        if refit.get("version") == champion["version"] and refit.get("fit") is not None:
+            champion["fit"] = refit["fit"]
+
+
+def _read_artifact(artifact_path: str | None) -> dict:
+    """A version's artifact (`record`): its `state` (Prophet's fitted parameters, a warm start) and `fit` (the
+    stored fit a normal night scores from); empty when there is none or it cannot be read, and the champion is
+    then refit cold."""
     if not artifact_path:
-        return None
+        return {}
     try:
-        return json.loads(Path(artifact_path).read_text()).get("state")
+        return json.loads(Path(artifact_path).read_text())
     except (OSError, ValueError):
-        return None
+        return {}
 
 
 def series_tasks(
@@ -306,6 +334,8 @@ def record(
                 "version": version,
                 "spec": challenger["spec"],
                 "state": challenger["state"],
+                "fit": challenger.get("fit"),
+                "champion_fit": challenger.get("champion_fit"),
                 "metrics": challenger["metrics"],
             },
         )

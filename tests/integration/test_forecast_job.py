@@ -185,6 +185,32 @@ def test_two_nights_two_versions_and_a_rerun_reproduces_every_table(settings, fo
     assert _checksums(settings) == before
 
 
+def test_a_normal_night_scores_the_prophet_champions_from_their_stored_fits(
+    settings, forecasting, monkeypatch
+):
+    from cmdstanpy import CmdStanModel
+
+    forecasting(candidates=["seasonal_naive", {"model": "prophet"}])
+    _night(SUNDAY, settings)
+    query = "select * exclude (run_id) from predictions.forecasts where as_of_date = ? order by all"
+    sunday = _rows(settings, query, [SUNDAY])
+    prophet = set(sunday.loc[sunday["model"] == "prophet", "series_id"])
+    assert prophet  # the synthetic series' weekly pattern and trend: Prophet wins some
+
+    def no_stan(*args, **kwargs):
+        raise AssertionError("a normal night fitted Prophet")
+
+    monkeypatch.setattr(CmdStanModel, "optimize", no_stan)
+    _night(MONDAY, settings)
+    monday = _rows(settings, query, [MONDAY])
+    _night(MONDAY, settings, run_id="rerun")
+
+    selection = _rows(settings, "select * from predictions.forecast_selection where as_of_date = ?", [MONDAY])
+    assert selection["fallback_reason"].isna().all()  # a refit would have failed and fallen back
+    assert set(monday.loc[monday["model"] == "prophet", "series_id"]) == prophet
+    pd.testing.assert_frame_equal(_rows(settings, query, [MONDAY]), monday)
+
+
 def test_the_global_candidate_competes_in_the_night_and_serves_as_champion(tmp_path, forecasting):
     # given eight months of history: the global model needs 147 days at the oldest of the 3 folds
     settings = _warehouse(tmp_path, dt.date(2023, 8, 1))

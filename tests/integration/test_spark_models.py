@@ -22,7 +22,7 @@ import pytest
 
 from daybreak import spark_models
 from daybreak.datasets import load_dataset_config, parse_candidates
-from daybreak.models.candidates import SeriesContext, spec
+from daybreak.models.candidates import SeriesContext, fit_forecast, spec
 from daybreak.models.forecasting import ForecastOptions, SeriesTask, run_all
 from daybreak.models.segmentation import fit_segments
 from daybreak.settings import Settings
@@ -47,10 +47,11 @@ def spark(settings):
 
 
 def _tasks() -> list[SeriesTask]:
-    """Six short daily series; two also backtest Prophet, one comes with its champion to refit instead."""
+    """Seven short daily series; two also backtest Prophet, one comes with its champion to refit instead, and one
+    with a Prophet champion that scores from its stored fit."""
     cheap = (spec("auto_ets"),)
     tasks = []
-    for i in range(6):
+    for i in range(7):
         rng = np.random.default_rng(i)
         t = np.arange(70)
         y = 40 + 5 * i + 0.2 * t + 6 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 2, len(t))
@@ -68,6 +69,11 @@ def _tasks() -> list[SeriesTask]:
         )
     champion = {"version": "2024-03-01", "spec": spec("auto_ets"), "state": None}
     tasks[5] = dataclasses.replace(tasks[5], retrain=False, champion=champion, decision="promote")
+    last = tasks[6]
+    future = pd.date_range(last.origin, periods=8, freq="D")[1:]
+    fitted = fit_forecast(spec("prophet"), pd.DatetimeIndex(last.ds), last.y, future, last.context)
+    stored = {"version": "2024-03-01", "spec": fitted.spec, "state": fitted.state, "fit": fitted.fit}
+    tasks[6] = dataclasses.replace(last, retrain=False, champion=stored)
     return tasks
 
 
@@ -101,7 +107,8 @@ def test_series_on_spark_equal_the_local_path(spark):
     assert [r.series_id for r in distributed] == [t.series_id for t in tasks]
     scoring = [(r.selection["scoring_model"].split("(")[0], r.selection["scoring_role"]) for r in local]
     assert scoring == [("prophet", "challenger")] * 2 + [("auto_ets", "challenger")] * 3 + [
-        ("auto_ets", "champion")
+        ("auto_ets", "champion"),
+        ("prophet", "champion"),
     ]
     for mine, theirs in zip(distributed, local, strict=True):
         for field in dataclasses.fields(mine):

@@ -254,3 +254,22 @@ def test_weekly_rows_on_different_weekdays_are_refused(tmp_path, capsys):
 def test_forecast_needs_a_date_or_a_file():
     with pytest.raises(SystemExit, match="--date"):
         main(["forecast"])
+
+
+def test_an_hourly_series_gets_mstl_with_a_daily_and_a_weekly_period(tmp_path, capsys):
+    from jobs.forecast_file import ADHOC_CANDIDATES
+
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    stamps = pd.date_range("2024-03-04", periods=24 * 21, freq="h")
+    t = np.arange(len(stamps))
+    values = 100 + 20 * np.sin(2 * np.pi * t / 24) + 30 * (stamps.dayofweek >= 5) + (t % 3)
+    pd.DataFrame({"id": "a", "timestamp": stamps, "value": values}).to_csv(source, index=False)
+
+    code = main(
+        ["forecast", "--input", str(source), "--output", str(target), "--freq", "H", "--horizon", "24"]
+        + ["--candidates", "seasonal_naive,mstl"]
+    )
+
+    assert "mstl" in ADHOC_CANDIDATES  # the default candidates have it
+    assert code == 0
+    assert '"mstl(season_lengths=[24,168])": 1' in capsys.readouterr().out

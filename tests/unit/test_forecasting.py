@@ -30,6 +30,7 @@ from daybreak.models.candidates import (
     calendar_regressors,
     check_spec,
     fit_forecast,
+    forecast_stored,
     seasonal_naive,
     spec,
     stan_workspace,
@@ -590,3 +591,135 @@ def test_a_process_killed_during_a_prophet_fit_leaves_no_temp_folder(tmp_path):
             child.wait()
     assert child.returncode == -signal.SIGTERM
     assert list(temp.iterdir()) == []
+
+
+@pytest.fixture
+def stan_calls(monkeypatch):
+    """Counts Stan's optimiser calls (every Prophet fit makes one); `["forbidden"] = True` makes them fail."""
+    from cmdstanpy import CmdStanModel
+
+    optimize = CmdStanModel.optimize
+    calls = {"count": 0, "forbidden": False}
+
+    def counted(self, *args, **kwargs):
+        calls["count"] += 1
+        if calls["forbidden"]:
+            raise AssertionError("Stan was called")
+        return optimize(self, *args, **kwargs)
+
+    monkeypatch.setattr(CmdStanModel, "optimize", counted)
+    return calls
+
+
+def _prophet_night(history: pd.DataFrame, **overrides) -> SeriesTask:
+    """A task of a Prophet candidate with the calendar's holidays and month regressors, as store_item.yml has."""
+    candidate = spec("prophet", transform="log1p", regressors=["month_of_year", "holiday"])
+    task = _task(history, [candidate], **overrides)
+    calendar = _calendar("2023-01-01", "2025-12-31")
+    return dataclasses.replace(task, context=dataclasses.replace(task.context, calendar=calendar))
+
+
+def _champion(result) -> dict:
+    return {"version": "2024-04-29", **{k: result.challenger[k] for k in ("spec", "state", "fit")}}
+
+
+def test_a_prophet_champion_scores_from_its_stored_fit_without_fitting(stan_calls):
+    history = _history(days=120)
+    trained = run_series(_prophet_night(history))
+    champion = _champion(trained)
+    assert trained.challenger["fit"] is not None
+    stan_calls["forbidden"] = True
+
+    night = _prophet_night(history, retrain=False, champion=champion)
+    scored = run_series(pickle.loads(pickle.dumps(night)))  # as it travels to a Spark executor
+    rerun = run_series(night)
+
+    assert scored.selection["fallback_reason"] is None and scored.selection["scoring_role"] == "champion"
+    pd.testing.assert_frame_equal(scored.forecast, trained.forecast)  # the same history: the same forecast
+    pd.testing.assert_frame_equal(scored.components, trained.components)
+    pd.testing.assert_frame_equal(rerun.forecast, scored.forecast)
+
+
+def test_a_later_night_scores_the_stored_fit_as_of_its_training():
+    history = _history(days=127)
+    trained = run_series(_prophet_night(history.iloc[:120]))
+    week_later = _prophet_night(history, retrain=False, champion=_champion(trained))
+
+    scored = run_series(week_later)
+
+    assert scored.forecast["ds"].min() == history["ds"].max() + pd.Timedelta(days=1)
+    assert scored.selection["fallback_reason"] is None
+    # the fit has not seen the week since its training: the same forecast whatever that week's values
+    changed = history.assign(y=np.where(history.index >= 120, history["y"] + 50, history["y"]))
+    moved = run_series(dataclasses.replace(week_later, y=changed["y"].to_numpy(dtype=float)))
+    pd.testing.assert_frame_equal(moved.forecast, scored.forecast)
+
+
+def test_without_a_stored_fit_or_with_refit_the_champion_is_refit(stan_calls):
+    history = _history(days=120)
+    champion = _champion(run_series(_prophet_night(history)))
+    stan_calls["count"] = 0
+
+    older = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": None}))
+    assert stan_calls["count"] == 1 and older.selection["fallback_reason"] is None
+    refit = run_series(
+        _prophet_night(history, retrain=False, champion=champion, options={"normal_night": "refit"})
+    )
+    assert stan_calls["count"] == 2 and refit.selection["fallback_reason"] is None
+    with pytest.raises(ValueError, match="normal_night"):
+        ForecastOptions(candidates=(), horizon=7, normal_night="sometimes")
+
+
+def test_a_stored_fit_that_no_longer_predicts_is_refit(stan_calls):
+    history = _history(days=120)
+    champion = _champion(run_series(_prophet_night(history)))
+    broken = {**champion["fit"], "params": {**champion["fit"]["params"], "beta": [[0.0, 0.0]]}}
+    stan_calls["count"] = 0
+
+    result = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": broken}))
+
+    assert stan_calls["count"] == 1 and result.selection["fallback_reason"] is None
+
+
+def test_the_stored_fit_is_small_whatever_the_history():
+    short, long = _history(days=400, start="2023-12-01"), _history(days=1000, start="2022-01-01")
+    ctx = SeriesContext(freq="D", seed=3, calendar=_calendar("2022-01-01", "2024-12-31"))
+    sizes = []
+    for history in (short, long):
+        ds, y = pd.DatetimeIndex(history["ds"]), history["y"].to_numpy()
+        future = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=30, freq="D")
+        fitted = fit_forecast(spec("prophet", regressors=["month_of_year"]), ds, y, future, ctx)
+        sizes.append(len(json.dumps(fitted.fit)))
+    assert max(sizes) < 12_000
+    assert sizes[1] < 1.1 * sizes[0]  # not in proportion to the history: its length adds nothing
+
+
+def test_an_ensemble_scores_its_prophet_member_from_the_stored_fit(stan_calls):
+    history = _history(days=120)
+    ds, y = pd.DatetimeIndex(history["ds"]), history["y"].to_numpy()
+    future = pd.date_range("2024-04-30", periods=14, freq="D")
+    ctx = SeriesContext(freq="D", seed=3)
+    ensemble = check_spec({"name": "ensemble", "params": {"members": [spec("prophet"), spec("theta")]}})
+    fitted = fit_forecast(ensemble, ds, y, future, ctx)
+    assert fitted.fit["members"][0] is not None and fitted.fit["members"][1] is None
+    stan_calls["forbidden"] = True
+
+    scored = forecast_stored(fitted.spec, fitted.fit, ds, y, future, ctx)
+
+    for column in BAND_COLUMNS:
+        np.testing.assert_array_equal(scored.bands[column], fitted.bands[column])
+
+
+def test_a_retrain_night_that_keeps_the_champion_stores_its_refit_for_the_normal_nights(stan_calls):
+    history = _history(days=127)
+    first = run_series(_prophet_night(history.iloc[:120]))
+    champion = _champion(first)
+
+    kept = run_series(_prophet_night(history, champion=champion))
+
+    assert kept.selection["decision"] == "reject" and kept.selection["scoring_role"] == "champion"
+    refit = kept.challenger["champion_fit"]
+    assert refit["version"] == champion["version"] and refit["fit"] != champion["fit"]
+    stan_calls["forbidden"] = True
+    night = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": refit["fit"]}))
+    pd.testing.assert_frame_equal(night.forecast, kept.forecast)

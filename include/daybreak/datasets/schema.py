@@ -417,7 +417,7 @@ class ForecastingConfig:
     """How series are trained, selected, promoted and retrained (docs/architecture.md, "Forecasting").
 
     Retraining (backtests of every candidate, then the gated promotion) happens on the schedule's days, for a
-    series without a champion, and on demand; on other nights each series' champion is refit and scores.
+    series without a champion, and on demand; on other nights each series' champion scores (`normal_night`).
     """
 
     candidates: tuple[str | dict, ...] = Field(
@@ -459,6 +459,14 @@ class ForecastingConfig:
         ge=0,
         description="Successive halving: after every candidate is backtested on the newest fold, one scoring more "
         "than this share above the best there is dropped before the older folds; null: every fold for all.",
+    )
+    normal_night: Literal["score", "refit"] = Field(
+        "score",
+        description="What a night that does not retrain does with each champion. `score`: a Prophet champion (or "
+        "an ensemble's Prophet members) forecasts from the fit stored at its training, without fitting, so it "
+        "uses the data up to its last retrain and the night costs a fraction of a Prophet fit; `refit`: the "
+        "champion is refit on the night's history first (warm-started). Other models, and champions trained "
+        "before fits were stored, are refit either way.",
     )
 
     @field_validator("candidates", mode="before")
@@ -507,6 +515,7 @@ class ForecastingConfig:
             time_limit_seconds=self.time_limit_seconds,
             backtest_uncertainty_samples=self.backtest_uncertainty_samples,
             halving_margin=self.halving_margin,
+            normal_night=self.normal_night,
         )
 
 

@@ -8,8 +8,10 @@ argument, so it runs in a loop, in worker processes (`run_all`, here), or on Spa
 On a retrain night a series gets a rolling-origin backtest of every candidate of the dataset config (plus the
 seasonal naive baseline, plus the champion's own model on the same folds), and the best candidate, or an ensemble
 of the top ones, becomes the challenger. `daybreak.models.promotion.decide_promotion` says whether it replaces the
-champion. On other nights the champion's concrete model is refit on the new data (Prophet starting from the
-champion's fitted parameters) and scores.
+champion. On other nights (`ForecastOptions.normal_night`) a Prophet champion, or an ensemble with Prophet members,
+scores from the fit stored at its training (`candidates.forecast_stored`: no fitting, so a normal night costs a
+fraction of one Prophet fit); with `refit`, or without a stored fit (older versions, other models), the champion's
+concrete model is refit on the new data (Prophet starting from the champion's fitted parameters) and scores.
 
 A retrain's cost is Prophet fits, so the backtest makes as few as it can without changing what is measured:
 every candidate runs on the newest fold first and one far behind there is dropped before the older folds
@@ -47,6 +49,7 @@ from daybreak.models.candidates import (
     calendar_bands,
     check_spec,
     fit_forecast,
+    forecast_stored,
     ineligible,
     is_finite_bands,
     label,
@@ -74,6 +77,8 @@ FOLD_COLUMNS = ("cutoff", "ds", "y", "yhat")
 BASELINE = {"name": "seasonal_naive", "params": {}}
 SEQUENTIAL_MAX_SERIES = 4
 """Up to this many series run in a loop: starting worker processes costs more than it saves."""
+NORMAL_NIGHTS = ("score", "refit")
+"""What a night that does not retrain does with a champion (`ForecastOptions.normal_night`)."""
 
 
 class TimeLimitExceeded(Exception):  # noqa: N818 - reads as what happened
@@ -98,6 +103,10 @@ class ForecastOptions:
             forecast's intervals come from the final fit's samples either way.
         halving_margin: successive halving: after every candidate is scored on the newest fold, one more than
             this share above the best there is dropped before the older folds (`_halved`); None: no halving.
+        normal_night: on a night that does not retrain, `score`: a champion with a stored fit (Prophet, an
+            ensemble with Prophet members) forecasts from it without fitting, from the data up to its training;
+            `refit`: the champion is refit on tonight's history first (warm-started), as is any champion without
+            a stored fit either way.
     """
 
     candidates: tuple[dict, ...]
@@ -111,8 +120,11 @@ class ForecastOptions:
     time_limit_seconds: float | None = 120.0
     backtest_uncertainty_samples: int = 0
     halving_margin: float | None = 0.1
+    normal_night: str = "score"
 
     def __post_init__(self) -> None:
+        if self.normal_night not in NORMAL_NIGHTS:
+            raise ValueError(f"normal_night must be one of {NORMAL_NIGHTS}, got {self.normal_night!r}")
         if self.horizon < 1:
             raise ValueError(f"horizon must be at least 1, got {self.horizon}")
         if self.metric not in SELECTION_METRICS:
@@ -138,7 +150,8 @@ class SeriesTask:
         ds, y: the history (any order, gaps allowed); rows after `origin` are ignored.
         origin: the last period of the history; step 1 is the period after it.
         retrain: backtest the candidates and pick a challenger (else: refit the champion).
-        champion: the registry's champion going into the night: `{"version", "spec", "state"}`, or None.
+        champion: the registry's champion going into the night: `{"version", "spec", "state", "fit"}` (`fit`,
+            the stored fit, may be absent), or None.
         decision: `decide` (apply the promotion rule), or the outcome already recorded for this night's version,
             `promote` or `reject` (a rerun repeats what the first run decided).
         decision_reason: the recorded reason, with a recorded decision.
@@ -388,6 +401,7 @@ def _run_series(task: SeriesTask) -> SeriesResult:
     selection = _blank_selection(task, int(len(known)))
     challenger: dict | None = None
     scoring_spec, scoring_state, scoring_role = None, None, "champion"
+    scoring_fit: dict | None = None
 
     if task.retrain:
         bt = _backtest_all(task, ds, y, skipped)
@@ -402,7 +416,7 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         )
         if bt["reason"]:
             selection["fallback_reason"] = bt["reason"]
-        challenger = {"spec": best["spec"], "state": None, "metrics": best["metrics"]}
+        challenger = {"spec": best["spec"], "state": None, "fit": None, "metrics": best["metrics"]}
         if task.decision == "decide" and task.champion is None:
             promote = True
             reason = "no champion yet" + (
@@ -429,9 +443,11 @@ def _run_series(task: SeriesTask) -> SeriesResult:
         if task.champion is None:
             raise ValueError(f"series {task.series_id!r}: no champion to refit and retrain is off")
         scoring_spec, scoring_state = task.champion["spec"], task.champion.get("state")
+        if options.normal_night == "score":
+            scoring_fit = task.champion.get("fit")
 
     fitted, fallback = _final_fit(
-        scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel
+        scoring_spec, ds, y, future, ctx, scoring_state, options, task.components, task.panel, scoring_fit
     )
     if fallback and scoring_role == "challenger" and task.decision == "decide" and task.champion is not None:
         # the winner could not be fitted on the full history: it is rejected and the champion scores. What the
@@ -450,7 +466,11 @@ def _run_series(task: SeriesTask) -> SeriesResult:
     if fallback:
         selection["fallback_reason"] = "; ".join(r for r in (selection["fallback_reason"], fallback) if r)
     if challenger is not None and scoring_role == "challenger":
-        challenger.update(spec=fitted.spec, state=fitted.state)
+        challenger.update(spec=fitted.spec, state=fitted.state, fit=fitted.fit)
+    elif challenger is not None and fitted.fit is not None:
+        # the champion stays and was refit on tonight's history: the next normal nights score from this fit, not
+        # from the one made when it was trained (forecast_night.registry_state finds it)
+        challenger["champion_fit"] = {"version": task.champion["version"], "fit": fitted.fit}
     selection["scoring_model"] = label(fitted.spec)
     selection["scoring_role"] = (
         "fallback" if fitted.spec == BASELINE and scoring_spec != BASELINE else scoring_role
@@ -503,10 +523,12 @@ def _fold_frame(folds: dict, spec: dict, best: dict, ds, y, horizon: int) -> pd.
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(FOLD_COLUMNS))
 
 
-def _final_fit(spec, ds, y, future, ctx, state, options, components, panel=None):
+def _final_fit(spec, ds, y, future, ctx, state, options, components, panel=None, fit=None):
     """Fit the scoring model on the whole history; on failure or timeout the seasonal naive, with the reason.
 
     A global candidate was fitted across all series already (`with_panel_forecasts`): its forecast is looked up.
+    With a stored fit (`fit`, a normal night's champion) the model forecasts from it instead of fitting; should
+    that fail (the calendar's features no longer match it), it is refit as without one.
     """
     if spec["name"] in GLOBAL_MODELS:
         made = (panel or {}).get(label(spec)) or {"final": None, "reason": "no global forecast was made"}
@@ -514,6 +536,14 @@ def _final_fit(spec, ds, y, future, ctx, state, options, components, panel=None)
             return Fitted(made["final"], spec), None
         reason = f"{label(spec)} cannot fit: {made['reason']}"
         return fit_forecast(BASELINE, ds, y, future, ctx), reason
+    if fit is not None:
+        try:
+            with time_limit(options.time_limit_seconds):
+                fitted = forecast_stored(spec, fit, ds, y, future, ctx, components=components)
+            if is_finite_bands(fitted.bands):
+                return fitted, None
+        except Exception:  # noqa: BLE001, S110 - the refit below is the answer to a stored fit that cannot predict
+            pass
     reason = ineligible(spec, y, ctx)
     if reason is None:
         try:
