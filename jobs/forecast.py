@@ -1,4 +1,4 @@
-"""Forecast every series of the dataset as of one business date: retrain on schedule, else refit the champion.
+"""Forecast every series of the dataset as of one business date: retrain on schedule, else the champion scores.
 
 Reads `marts.features_series_daily` up to and including the business date D (summed into the dataset's weeks or
 months when it is weekly or monthly; an hourly dataset reads `marts.features_series_hourly`), the calendar from
@@ -6,10 +6,10 @@ months when it is weekly or monthly; an hourly dataset reads `marts.features_ser
 or monthly dataset is forecast only on the night that closes a period (its closing business day,
 `daybreak.models.periods`); on the other nights the job records that nothing was due and writes nothing, and the
 retrain schedule's and monitoring's retrain nights since the previous close are acted on when the period closes.
-On a retrain night (the config's schedule, `--retrain`, or a series with
-no champion yet) every candidate is backtested and the winner is registered as version D and promoted only if it
-beats the champion on the same backtest by the configured margin; on other nights each series' champion is refit
-on the new data and scores.
+On a retrain night (the config's schedule, `--retrain`, or a series with no champion yet) every candidate is
+backtested and the winner is registered as version D and promoted only if it beats the champion on the same
+backtest by the configured margin; on other nights each champion scores, a Prophet one from its stored fit
+(`forecasting.normal_night`), the others refit on the new data.
 
 Writes, in one transaction, D's rows of `predictions.forecasts` (reconciled so that every parent series is the
 sum of its children, then the planners' overrides applied), `predictions.forecast_components`,
@@ -176,12 +176,7 @@ def _nothing_due(business_date: dt.date, spec, cadence: night.Cadence) -> dict:
         "rows_written": 0,
         "series": 0,
     }
-    log.info(
-        "forecast %s: nothing due, the %s period closes on %s",
-        business_date,
-        spec.frequency,
-        cadence.closes_on,
-    )
+    log.info("forecast %s: nothing due until %s (%s)", business_date, cadence.closes_on, spec.frequency)
     return summary
 
 
