@@ -41,18 +41,27 @@ def homes(tmp_path_factory):
     landing = root / "landing"
     simulate_synthetic(landing, start=START, end=NIGHT, seed=7, customers=150, products=40, locations=3)
     homes = {}
-    with pytest.MonkeyPatch.context() as patch:
-        for engine in ("duckdb", "spark"):
-            settings = Settings(
-                home=root / engine, dataset="synthetic", engine=engine, spark_master="local[2]"
-            )
-            settings.landing_dir.parent.mkdir(parents=True)
-            settings.landing_dir.symlink_to(landing, target_is_directory=True)
-            if engine == "spark":
-                patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test")
-            load_history(HISTORY_END, settings)
-            run_night(NIGHT, f"night__{NIGHT}", settings)
-            homes[engine] = settings
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for engine in ("duckdb", "spark"):
+                settings = Settings(
+                    home=root / engine, dataset="synthetic", engine=engine, spark_master="local[2]"
+                )
+                settings.landing_dir.parent.mkdir(parents=True)
+                settings.landing_dir.symlink_to(landing, target_is_directory=True)
+                if engine == "spark":
+                    patch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test")
+                load_history(HISTORY_END, settings)
+                run_night(NIGHT, f"night__{NIGHT}", settings)
+                homes[engine] = settings
+    finally:
+        from pyspark.sql import SparkSession
+
+        # the model steps started a session in this process (dbt ran in its own); left running, a later test's
+        # in-process dbt-spark would get it, with its in-memory catalog, instead of starting its own
+        running = SparkSession.getActiveSession()
+        if running is not None:
+            running.stop()
     return homes
 
 
