@@ -329,7 +329,7 @@ _DECLARED = (
             _c("baseline_score", "DOUBLE", "The seasonal naive's mean backtest score."),
             _c("champion_version", "VARCHAR", "The champion going into the night."),
             _c("champion_score", "DOUBLE", "The champion's score on the same folds."),
-            _c("decision", "VARCHAR", "promote, reject, or null on a refit night."),
+            _c("decision", "VARCHAR", "promote, reject, or null on a night that does not retrain."),
             _c("decision_reason", "VARCHAR", "The decision in words."),
             _c("scoring_model", "VARCHAR", "The model that made tonight's forecast."),
             _c("scoring_role", "VARCHAR", "challenger, champion or fallback."),

@@ -23,6 +23,7 @@ from typing_extensions import TypedDict
 
 from daybreak.datasets.expressions import parse_expression, template_columns
 from daybreak.exports import FORMATS, WHITESPACE
+from daybreak.models.forecasting import NormalNight, SelectionMetric
 from daybreak.settings import PROJECT_ROOT, SAFE_NAME
 
 CanonicalColumn = Literal[
@@ -429,7 +430,7 @@ class ForecastingConfig:
         "others. Default: seasonal_naive and prophet.",
     )
     backtest: Backtest = Field(default_factory=Backtest, description="How candidates are backtested.")
-    selection_metric: Literal["mase", "smape", "rmse"] = Field(
+    selection_metric: SelectionMetric = Field(
         "mase", description="The backtest metric candidates are ranked by."
     )
     ensemble_top: int = Field(
@@ -460,7 +461,7 @@ class ForecastingConfig:
         description="Successive halving: after every candidate is backtested on the newest fold, one scoring more "
         "than this share above the best there is dropped before the older folds; null: every fold for all.",
     )
-    normal_night: Literal["score", "refit"] = Field(
+    normal_night: NormalNight = Field(
         "score",
         description="What a night that does not retrain does with each champion. `score`: a Prophet champion (or "
         "an ensemble's Prophet members) forecasts from the fit stored at its training, without fitting, so it "

@@ -36,6 +36,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,9 @@ from daybreak.models.promotion import decide_promotion
 FORECAST_COLUMNS = ("ds", "horizon_step", *BAND_COLUMNS, "model")
 COMPONENT_COLUMNS = ("ds", "component", "value", "mode")
 METRICS = ("mase", "smape", "rmse", "bias", "coverage_80", "coverage_95")
-SELECTION_METRICS = ("mase", "smape", "rmse")
+SelectionMetric = Literal["mase", "smape", "rmse"]
+"""What ranks the candidates (`ForecastOptions.metric`; the dataset config's `selection_metric`)."""
+SELECTION_METRICS = get_args(SelectionMetric)
 BACKTEST_COLUMNS = (
     "candidate",
     "model",
@@ -77,8 +80,9 @@ FOLD_COLUMNS = ("cutoff", "ds", "y", "yhat")
 BASELINE = {"name": "seasonal_naive", "params": {}}
 SEQUENTIAL_MAX_SERIES = 4
 """Up to this many series run in a loop: starting worker processes costs more than it saves."""
-NORMAL_NIGHTS = ("score", "refit")
+NormalNight = Literal["score", "refit"]
 """What a night that does not retrain does with a champion (`ForecastOptions.normal_night`)."""
+NORMAL_NIGHTS = get_args(NormalNight)
 
 
 class TimeLimitExceeded(Exception):  # noqa: N818 - reads as what happened
