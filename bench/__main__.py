@@ -17,6 +17,7 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "forecast_store_item": "bench.forecast_store_item",
     "forecast_hourly": "bench.forecast_hourly",
+    "forecast_scale": "bench.forecast_scale",
     "dbt_tasks": "bench.dbt_tasks",
     "engines": "bench.engines",
 }

@@ -1,0 +1,147 @@
+"""A retrain night and a normal night on many simulated daily series: time, CPU and peak memory on this machine.
+
+What a dataset of `--series` daily series (50,000 by default) costs the forecast engine, and from it the Spark
+executors a retrain needs to finish in one hour. The series are simulated (`simulate`), shaped like store-item
+demand: a per-series level, a weekday profile, a yearly swing and a trend, Poisson counts; each series is a pure
+function of the seed and its number. Both nights run the same `run_all` the forecast job calls, with a dataset
+config's `forecasting:` section (`--dataset`, store_item by default) at its nightly horizon and backtest; the
+normal night scores the retrain's champions as the config's `normal_night` says. The job's warehouse reads and
+writes are not included. CPU seconds are this process's and its finished workers'; peak memory is this
+process's and its largest worker's (`ru_maxrss`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from bench.forecast_store_item import peak_rss_mb, timed
+
+USEFUL_SHARE = 0.75
+"""Of an executor core's hour, the share spent fitting (the rest: the last partitions' tail, series that run to
+the time limit, starting the session and its Python workers); the docs' executor estimates use the same."""
+EXECUTOR_CORES = 4
+
+
+def simulate(series: int, days: int, seed: int, start: str = "2022-01-01") -> tuple[pd.DatetimeIndex, list]:
+    """`series` daily count series of `days` days: (the dates, a list of (series id, values))."""
+    ds = pd.date_range(start, periods=days, freq="D")
+    t = np.arange(days) / 365.25
+    weekday = ds.dayofweek.to_numpy()
+    shape = np.array([0.85, 0.95, 0.95, 1.0, 1.05, 1.15, 1.05])
+    made = []
+    for number in range(series):
+        rng = np.random.default_rng([seed, number])
+        level = math.exp(rng.normal(3.0, 0.8))
+        week = shape * (1 + rng.normal(0, 0.05, 7))
+        swing = rng.uniform(0.1, 0.4) * np.sin(2 * np.pi * t + rng.uniform(0, 2 * np.pi))
+        trend = (1 + rng.normal(0.03, 0.05)) ** t
+        rate = level * week[weekday] * (1 + swing) * trend
+        made.append((f"series={number:06d}", rng.poisson(rate).astype(float)))
+    return ds, made
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench forecast_scale", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--series", type=int, default=50_000)
+    parser.add_argument("--days", type=int, default=1096, help="history per series (default three years)")
+    parser.add_argument("--dataset", default="store_item", help="whose forecasting: section to run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("cmdstanpy", "prophet"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    from daybreak.calendar import BusinessCalendar
+    from daybreak.datasets import load_dataset_config
+    from daybreak.models import DEFAULT_SEED
+    from daybreak.models.candidates import CalendarDays, SeriesContext
+    from daybreak.models.forecasting import SeriesTask, run_all
+
+    config = load_dataset_config(args.dataset)
+    options = config.forecasting.options(config.series.horizon)
+    (ds, made), simulate_seconds, _ = timed(lambda: simulate(args.series, args.days, args.seed))
+    origin = ds[-1]
+    calendar = BusinessCalendar.from_config(config).frame(
+        ds[0].date(), (origin + pd.Timedelta(days=400)).date()
+    )
+    context = SeriesContext(
+        freq="D", seed=DEFAULT_SEED, calendar=CalendarDays.from_frame(calendar), non_negative=True
+    )
+    dates = ds.to_numpy()
+
+    def tasks(champions: dict | None) -> list[SeriesTask]:
+        return [
+            SeriesTask(
+                series_id=sid,
+                ds=dates,
+                y=y,
+                origin=origin,
+                context=context,
+                options=options,
+                retrain=champions is None,
+                champion=None if champions is None else champions[sid],
+            )
+            for sid, y in made
+        ]
+
+    print(
+        f"{args.series} simulated daily series x {args.days} days (made in {simulate_seconds:.1f} s), "
+        f"{args.dataset}.yml's forecasting: {len(options.candidates)} candidates, horizon {options.horizon}, "
+        f"{options.folds} backtest fold(s) of {options.bt_horizon}, normal night: {options.normal_night}; "
+        f"{args.workers} workers",
+        flush=True,
+    )
+    retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
+    retrain_rss, retrain_worker_rss = peak_rss_mb(), peak_rss_mb(children=True)
+    champions = {
+        r.series_id: {"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}}
+        for r in retrained
+    }
+    winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
+    fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained)
+    del retrained
+    scored, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
+    fallbacks += sum(r.selection["fallback_reason"] is not None for r in scored)
+
+    print()
+    print(
+        f"{'night':24} {'wall s':>9} {'CPU s':>9} {'CPU s/series':>13} {'peak RSS MB: process':>21} {'worker':>7}"
+    )
+    for name, wall, cpu, rss, worker in (
+        ("retrain", retrain_seconds, retrain_cpu, retrain_rss, retrain_worker_rss),
+        (
+            f"normal ({options.normal_night})",
+            night_seconds,
+            night_cpu,
+            peak_rss_mb(),
+            peak_rss_mb(children=True),
+        ),
+    ):
+        print(f"{name:24} {wall:9.1f} {cpu:9.1f} {cpu / args.series:13.4f} {rss:21.0f} {worker:7.0f}")
+    print(
+        "(worker: the largest finished worker so far, so the normal night's is the larger of the two nights')"
+    )
+    print(f"fallbacks flagged: {fallbacks}")
+    print("winners:")
+    for name, count in winners.items():
+        print(f"  {count:6d}  {name}")
+    per_series = retrain_cpu / args.series
+    for scale in sorted({args.series, 50_000}):
+        cores = math.ceil(scale * per_series / 3600 / USEFUL_SHARE)
+        print(
+            f"a {scale}-series retrain in one hour at {per_series:.3f} CPU s a series and {USEFUL_SHARE:.0%} useful "
+            f"time: {cores} executor cores, {math.ceil(cores / EXECUTOR_CORES)} executors of {EXECUTOR_CORES}"
+        )
+    return 0
