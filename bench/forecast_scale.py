@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bench.forecast_store_item import peak_rss_mb, timed
+from bench.forecast_store_item import night_tasks, peak_rss_mb, timed
 
 USEFUL_SHARE = 0.75
 """Of an executor core's hour, the share spent fitting (the rest: the last partitions' tail, series that run to
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.datasets import load_dataset_config
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import CalendarDays, SeriesContext
-    from daybreak.models.forecasting import SeriesTask, run_all
+    from daybreak.models.forecasting import run_all
 
     config = load_dataset_config(args.dataset)
     options = config.forecasting.options(config.series.horizon)
@@ -79,22 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     context = SeriesContext(
         freq="D", seed=DEFAULT_SEED, calendar=CalendarDays.from_frame(calendar), non_negative=True
     )
-    dates = ds.to_numpy()
+    histories = [(sid, ds.to_numpy(), y) for sid, y in made]
 
-    def tasks(champions: dict | None) -> list[SeriesTask]:
-        return [
-            SeriesTask(
-                series_id=sid,
-                ds=dates,
-                y=y,
-                origin=origin,
-                context=context,
-                options=options,
-                retrain=champions is None,
-                champion=None if champions is None else champions[sid],
-            )
-            for sid, y in made
-        ]
+    def tasks(champions: dict | None) -> list:
+        return night_tasks(histories, origin, context, options, champions)
 
     print(
         f"{args.series} simulated daily series x {args.days} days (made in {simulate_seconds:.1f} s), "

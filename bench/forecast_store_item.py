@@ -82,6 +82,26 @@ def plain_prophet_loop(train: pd.DataFrame, holdout_dates: pd.DatetimeIndex, *, 
     return forecasts
 
 
+def night_tasks(histories, origin, context, options, champions: dict | None = None) -> list:
+    """A night's `SeriesTask`s for (series id, dates, values) histories: a retrain night's without `champions`,
+    else a normal night's, each series scoring with its champion."""
+    from daybreak.models.forecasting import SeriesTask
+
+    return [
+        SeriesTask(
+            series_id=sid,
+            ds=ds,
+            y=y,
+            origin=origin,
+            context=context,
+            options=options,
+            retrain=champions is None,
+            champion=None if champions is None else champions[sid],
+        )
+        for sid, ds, y in histories
+    ]
+
+
 def timed(work):
     """Run `work()`; returns (its result, wall seconds, CPU seconds of this process and of finished workers)."""
     import resource
@@ -143,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.files import dumps
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import GLOBAL_MODELS, CalendarDays, SeriesContext, label
-    from daybreak.models.forecasting import SeriesTask, run_all, with_panel_forecasts
+    from daybreak.models.forecasting import run_all, with_panel_forecasts
 
     frame = load(args.source, args.series)
     last = frame["ds"].max()
@@ -177,20 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         context = dataclasses.replace(context, uncertainty_samples=args.uncertainty_samples)
     groups = list(train.groupby("series_id", sort=True))
 
-    def tasks(champions: dict | None, options=options) -> list[SeriesTask]:
-        return [
-            SeriesTask(
-                series_id=sid,
-                ds=g["ds"].to_numpy(),
-                y=g["y"].to_numpy(float),
-                origin=origin,
-                context=context,
-                options=options,
-                retrain=champions is None,
-                champion=None if champions is None else champions[sid],
-            )
-            for sid, g in groups
-        ]
+    histories = [(sid, g["ds"].to_numpy(), g["y"].to_numpy(float)) for sid, g in groups]
+
+    def tasks(champions: dict | None, options=options) -> list:
+        return night_tasks(histories, origin, context, options, champions)
 
     if args.global_only:
         global_champions = {
