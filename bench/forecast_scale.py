@@ -13,6 +13,7 @@ process's and its largest worker's (`ru_maxrss`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 import os
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=50_000)
     parser.add_argument("--days", type=int, default=1096, help="history per series (default three years)")
     parser.add_argument("--dataset", default="store_item", help="whose forecasting: section to run")
+    parser.add_argument(
+        "--candidates",
+        help="comma-separated model names instead of the config's candidates (seasonal_naive alone measures "
+        "the engine's own cost and memory per series, without any model fit)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -66,11 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.calendar import BusinessCalendar
     from daybreak.datasets import load_dataset_config
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import CalendarDays, SeriesContext
+    from daybreak.models.candidates import CalendarDays, SeriesContext, spec
     from daybreak.models.forecasting import run_all
 
     config = load_dataset_config(args.dataset)
     options = config.forecasting.options(config.series.horizon)
+    if args.candidates:
+        names = args.candidates.split(",")
+        options = dataclasses.replace(options, candidates=tuple(spec(name) for name in names))
     (ds, made), simulate_seconds, _ = timed(lambda: simulate(args.series, args.days, args.seed))
     origin = ds[-1]
     calendar = BusinessCalendar.from_config(config).frame(
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.series} simulated daily series x {args.days} days (made in {simulate_seconds:.1f} s), "
-        f"{args.dataset}.yml's forecasting: {len(options.candidates)} candidates, horizon {options.horizon}, "
+        f"{args.dataset}.yml's forecasting, candidates {[c['name'] for c in options.candidates]}, horizon {options.horizon}, "
         f"{options.folds} backtest fold(s) of {options.bt_horizon}, normal night: {options.normal_night}; "
         f"{args.workers} workers",
         flush=True,

@@ -23,3 +23,10 @@ def test_both_nights_run_and_the_executors_for_50000_series_are_derived(capsys):
     assert "retrain" in printed and "normal (score)" in printed
     assert "fallbacks flagged: 0" in printed
     assert "a 50000-series retrain in one hour" in printed
+
+
+def test_candidates_replace_the_configs_list(capsys):
+    assert main(["--series", "2", "--days", "100", "--workers", "1", "--candidates", "seasonal_naive"]) == 0
+    printed = capsys.readouterr().out
+    assert "candidates ['seasonal_naive']" in printed
+    assert "     2  seasonal_naive" in printed
