@@ -100,8 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.workers} workers",
         flush=True,
     )
+    header = f"{'night':24} {'wall s':>9} {'CPU s':>9} {'CPU s/series':>13} {'peak RSS MB: process':>21} {'worker':>7}"
+
+    def report(name: str, wall: float, cpu: float) -> None:
+        """One night's row, printed as soon as the night ends (a 50,000-series retrain takes hours)."""
+        print(
+            f"{name:24} {wall:9.1f} {cpu:9.1f} {cpu / args.series:13.4f} {peak_rss_mb():21.0f} "
+            f"{peak_rss_mb(children=True):7.0f}",
+            flush=True,
+        )
+
     retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
-    retrain_rss, retrain_worker_rss = peak_rss_mb(), peak_rss_mb(children=True)
+    print(f"\n{header}", flush=True)
+    report("retrain", retrain_seconds, retrain_cpu)
     champions = {
         r.series_id: {"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}}
         for r in retrained
@@ -111,22 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     del retrained
     scored, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
     fallbacks += sum(r.selection["fallback_reason"] is not None for r in scored)
-
-    print()
-    print(
-        f"{'night':24} {'wall s':>9} {'CPU s':>9} {'CPU s/series':>13} {'peak RSS MB: process':>21} {'worker':>7}"
-    )
-    for name, wall, cpu, rss, worker in (
-        ("retrain", retrain_seconds, retrain_cpu, retrain_rss, retrain_worker_rss),
-        (
-            f"normal ({options.normal_night})",
-            night_seconds,
-            night_cpu,
-            peak_rss_mb(),
-            peak_rss_mb(children=True),
-        ),
-    ):
-        print(f"{name:24} {wall:9.1f} {cpu:9.1f} {cpu / args.series:13.4f} {rss:21.0f} {worker:7.0f}")
+    report(f"normal ({options.normal_night})", night_seconds, night_cpu)
     print(
         "(worker: the largest finished worker so far, so the normal night's is the larger of the two nights')"
     )
