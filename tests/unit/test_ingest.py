@@ -16,6 +16,7 @@ import pytest
 
 from daybreak import canonical
 from daybreak.datasets import load_dataset_config
+from daybreak.ingest import day as ingest_day
 from daybreak.ingest import lake
 from daybreak.settings import Settings
 from jobs import ingest
@@ -661,27 +662,47 @@ def _outcome(settings: Settings) -> dict:
     }
 
 
-def test_a_bulk_load_ends_as_the_nights_one_by_one(tmp_path):
+def _in_worker_processes(monkeypatch) -> None:
+    """Each delivery prepared in a worker process of its own, as a bulk load's large files are."""
+    monkeypatch.setattr(ingest_day, "PREPARE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(ingest_day.os, "cpu_count", lambda: 2)
+
+
+def _staged_leftovers(settings: Settings) -> list[Path]:
+    return [path for path in settings.lake_dir.rglob(".*") if path.is_file()]
+
+
+@pytest.mark.parametrize("in_workers", [False, True], ids=["here", "in-workers"])
+def test_a_bulk_load_ends_as_the_nights_one_by_one(tmp_path, monkeypatch, in_workers):
     one_by_one = Settings(home=tmp_path / "nightly", dataset="synthetic")
     bulk = Settings(home=tmp_path / "bulk", dataset="synthetic")
     days = _bulk_history(one_by_one)
     _bulk_history(bulk)
 
     nightly = [ingest.run(day, "run", one_by_one) for day in days]
+    if in_workers:
+        _in_worker_processes(monkeypatch)
     together = ingest.run_days(days, "run", bulk)
 
     assert together == nightly
     assert together[2]["duplicates"] == {f"{days[2]}/resent.csv": f"{DAY}/sales.csv"}
     assert _outcome(bulk) == _outcome(one_by_one)
+    assert _staged_leftovers(bulk) == []  # the duplicate's staged lines were removed
 
 
-def test_a_bulk_load_stops_at_the_first_failing_night_with_the_nights_before_it_landed(settings, monkeypatch):
+@pytest.mark.parametrize("in_workers", [False, True], ids=["here", "in-workers"])
+def test_a_bulk_load_stops_at_the_first_failing_night_with_the_nights_before_it_landed(
+    settings, monkeypatch, in_workers
+):
     days = _bulk_history(settings)
     land(settings, days[3], HEADER + "100201,2024-03-08 11:00:00,C0002,SKU-3,Bowl,Germany,x,2.00\n")
     monkeypatch.setattr(ingest, "BATCH_BYTES", 1 << 30)  # every night in one batch
+    if in_workers:
+        _in_worker_processes(monkeypatch)
 
     with pytest.raises(ingest.IngestError, match=f"{days[3]}.*hold no valid line"):
         ingest.run_days(days, "run", settings)
+    assert _staged_leftovers(settings) == []  # the later nights' prepared lines did not stay
 
     assert warehouse_rows(
         settings, "select distinct business_date from monitoring.ingest_runs order by 1"

@@ -13,11 +13,15 @@ A file that cannot be ingested (unreadable, empty on an open day, changed after 
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
+import functools
 import logging
+import os
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -44,6 +48,9 @@ if TYPE_CHECKING:
     from daybreak.settings import Settings
 
 log = logging.getLogger(__name__)
+# deliveries are prepared in chunks of about this many bytes (a bulk load's 64 MB batch gives each core several):
+# big enough that a chunk's one pass of the rules costs little per line
+PREPARE_CHUNK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -119,8 +126,6 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | 
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} is empty (the shop was open)"
         )
-    if export.encoding and export.encoding != "utf-8":
-        log.warning("%s is not valid UTF-8; read as %s", delivery.path, export.encoding)
     if export.rows_in == 0 and export.rows.columns.empty:
         empty = pd.DataFrame(columns=list(LOADED_COLUMNS))
         return FileResult(delivery.name, "", 0, empty, pd.DataFrame()), None
@@ -131,32 +136,96 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | 
     return rows, export.encoding
 
 
-def map_new_files(plans: list[Plan], config: DatasetConfig) -> None:
-    """Map every new file of the nights' plans onto canonical lines, in one `to_canonical_many` call."""
-    pending = [
-        (night, i) for night in plans for i, new in enumerate(night.new_files) if isinstance(new[2], RawFile)
-    ]
-    results = to_canonical_many([night.new_files[i][2] for night, i in pending], config)
-    for (night, i), result in zip(pending, results, strict=True):
-        delivery, checksum, _, encoding = night.new_files[i]
-        night.new_files[i] = (delivery, checksum, dataclasses.replace(result, file_sha256=checksum), encoding)
-        if result.unexpected_columns:
-            log.warning(
-                "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
-                delivery.path,
-                list(result.unexpected_columns),
-            )
+@dataclass(frozen=True)
+class Prepared:
+    """A new delivery read, checked, mapped onto canonical lines and pseudonymised before its night is planned,
+    its valid lines written beside their lake file (`staged`). Landing renames the staged file into the lake once
+    the file's links are stored; a file the night does not land (a duplicate, a night after a refusal) has it
+    removed.
+
+    Attributes:
+        result: the mapped file, None when it could not be read (`error`). Its `loaded` keeps only the columns
+            the accounting sums: the lines are in the staged file, and sending them back from a worker process
+            would cost more than writing them there.
+        links: source customer id -> pseudonym, for every id the file holds.
+        error: why the file cannot be ingested (`read_delivery`'s `IngestError`), for the night to refuse it.
+    """
+
+    delivery: Delivery
+    checksum: str
+    result: FileResult | None
+    encoding: str | None = None
+    links: dict[str, str] = dataclasses.field(default_factory=dict)
+    staged: Path | None = None
+    error: str | None = None
+
+
+def prepare_files(
+    settings: Settings, config: DatasetConfig, key: bytes, found: list[Delivery]
+) -> list[Prepared]:
+    """Read, map (one `to_canonical_many` pass: the rules cost per call far more than per line), pseudonymise and
+    stage the lake files of some deliveries; pure but for the staged files, so it runs in a worker process."""
+    prepared: list[Prepared] = []
+    for delivery in found:
+        checksum = lake.sha256_of(delivery.path)
+        try:
+            read, encoding = read_delivery(delivery, config)
+        except IngestError as error:
+            prepared.append(Prepared(delivery, checksum, None, error=str(error)))
+            continue
+        prepared.append(Prepared(delivery, checksum, read, encoding))  # type: ignore[arg-type]
+    raw = [(i, p.result) for i, p in enumerate(prepared) if isinstance(p.result, RawFile)]
+    for (i, _), result in zip(raw, to_canonical_many([r for _, r in raw], config), strict=True):
+        prepared[i] = dataclasses.replace(prepared[i], result=result)
+    for i, p in enumerate(prepared):
+        if p.result is None:
+            continue
+        result, links = pseudonymise(dataclasses.replace(p.result, file_sha256=p.checksum), config, key)
+        staged = None
+        if len(result.loaded):
+            target = lake.lake_file(settings, p.delivery.business_date, p.checksum)
+            lines = result.loaded.assign(file_sha256=p.checksum)
+            staged = lake.stage_lake_file(target, lines, p.delivery.name)
+        accounted = dataclasses.replace(result, loaded=result.loaded[["quantity", "unit_price"]])
+        prepared[i] = dataclasses.replace(p, result=accounted, links=links, staged=staged)
+    return prepared
+
+
+def prepare(
+    settings: Settings, config: DatasetConfig, found: list[Delivery]
+) -> dict[tuple[dt.date, str], Prepared]:
+    """`prepare_files` for every delivery, by (business date, name): in worker processes, one per core, when the
+    deliveries are more than one chunk of `PREPARE_CHUNK_BYTES` (a bulk load's nights), else here (a night).
+
+    Raises:
+        SettingsError: `DAYBREAK_PSEUDONYM_KEY` is unset.
+    """
+    if not found:
+        return {}
+    key = pseudonym_key()
+    chunks: list[list[Delivery]] = [[]]
+    size = 0
+    for delivery in found:
+        if chunks[-1] and size + delivery.size > PREPARE_CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(delivery)
+        size += delivery.size
+    workers = min(os.cpu_count() or 1, len(chunks))
+    if workers < 2:
+        done = [prepare_files(settings, config, key, chunk) for chunk in chunks]
+    else:
+        work = functools.partial(prepare_files, settings, config, key)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(work, chunks))
+    return {(p.delivery.business_date, p.delivery.name): p for chunk in done for p in chunk}
 
 
 @dataclass
 class Plan:
-    """What a night does with its deliveries: the files to land, the duplicates to account, a refusal.
+    """What a night does with its deliveries: the files to land, the duplicates to account, a refusal."""
 
-    A new file holds its rows as read (`RawFile`) until `map_new_files` maps them (`FileResult`)."""
-
-    new_files: list[tuple[Delivery, str, RawFile | FileResult, str | None]] = dataclasses.field(
-        default_factory=list
-    )
+    new_files: list[Prepared] = dataclasses.field(default_factory=list)
     duplicates: list[tuple[Delivery, str, str]] = dataclasses.field(default_factory=list)
     refusal: Refusal | None = None
     # what had landed before the night: a loaded file of its own day, and the latest day with a loaded file
@@ -199,8 +268,11 @@ class Manifest:
 
     def land(self, night: Plan) -> None:
         """Add a planned night's new files and duplicates."""
-        for d, checksum, read, _ in night.new_files:
-            self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_LOADED, read.rows_in)
+        for new in night.new_files:
+            d = new.delivery
+            self.add(
+                d.business_date, d.name, new.checksum, d.size, accounting.STATUS_LOADED, new.result.rows_in
+            )
         for d, checksum, _ in night.duplicates:
             self.add(d.business_date, d.name, checksum, d.size, accounting.STATUS_DUPLICATE, 0)
 
@@ -208,11 +280,14 @@ class Manifest:
 def plan(
     manifest: Manifest,
     found: list[Delivery],
-    config: DatasetConfig,
+    prepared: dict[tuple[dt.date, str], Prepared],
     business_date: dt.date,
     settings: Settings | None = None,
 ) -> Plan:
     """Sort the night's deliveries against what already landed; stops at the first file it refuses.
+
+    Args:
+        prepared: every delivery not landed before, by (business date, name) (`prepare`).
 
     A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
     landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
@@ -226,8 +301,8 @@ def plan(
         key = (delivery.business_date, delivery.name)
         if key in recorded and delivery.business_date != business_date and recorded[key][1] == delivery.size:
             continue  # landed on an earlier night; the size is enough to skip re-reading it every night
-        checksum = lake.sha256_of(delivery.path)
         if key in recorded:
+            checksum = lake.sha256_of(delivery.path)
             if recorded[key][0] != checksum and not _scrubbed_alike(
                 settings, delivery, recorded[key][0], checksum
             ):
@@ -240,19 +315,17 @@ def plan(
                 )
                 return result
             continue
+        new = prepared[key]
+        checksum = new.checksum
         if checksum in first_delivery:
             result.duplicates.append((delivery, checksum, first_delivery[checksum]))
             log.warning("%s is a duplicate of %s; not loaded again", delivery.path, first_delivery[checksum])
             continue
-        try:
-            read, encoding = read_delivery(delivery, config)
-        except IngestError as error:
-            result.refusal = Refusal(delivery, checksum, str(error))
+        if new.error is not None:
+            result.refusal = Refusal(delivery, checksum, new.error)
             return result
-        if isinstance(read, FileResult):
-            read = dataclasses.replace(read, file_sha256=checksum)
-        result.new_files.append((delivery, checksum, read, encoding))
-        if read.rows_in:
+        result.new_files.append(new)
+        if new.result.rows_in:
             first_delivery[checksum] = f"{delivery.business_date.isoformat()}/{delivery.name}"
     return result
 
@@ -275,9 +348,10 @@ def ingest_days(
 ) -> list[dict]:
     """Ingest nights in order: land each one's new files, account for every delivery, and summarise each day.
 
-    Each night is planned against what the nights before it landed and ends exactly as it would alone; the
-    nights share one pass of the rules over their new files (`to_canonical_many`), one link-store update and one
-    accounting transaction, because those cost per call far more than per line (one night is a list of one).
+    Each night is planned against what the nights before it landed and ends exactly as it would alone. The
+    nights' new files are prepared first, together (`prepare`: read, mapped, pseudonymised and staged, across the
+    cores), and the nights share one link-store update and one accounting transaction, because those cost per
+    call far more than per line (one night is a list of one). No line reaches the lake before its link is stored.
 
     Returns:
         one summary per night (`jobs.ingest.run`'s).
@@ -288,16 +362,48 @@ def ingest_days(
     """
     landed = accounting.landed_manifest(connection)
     manifest = Manifest.of(landed)
+    unseen = {
+        (d.business_date, d.name): d
+        for _, found in nights
+        for d in found
+        if (d.business_date, d.name) not in manifest.recorded
+    }
+    store = LinkStore.open(settings) if unseen else None  # its key is checked before any work
+    prepared = prepare(settings, config, list(unseen.values()))
+    try:
+        return _land_nights(
+            connection, settings, config, nights, manifest, landed, prepared, store,
+            ingested_at=ingested_at, run_id=run_id,
+        )  # fmt: skip
+    finally:
+        for new in prepared.values():  # what was not landed: duplicates, nights after a refusal
+            if new.staged is not None:
+                new.staged.unlink(missing_ok=True)
+
+
+def _land_nights(
+    connection: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    config: DatasetConfig,
+    nights: list[tuple[dt.date, list[Delivery]]],
+    manifest: Manifest,
+    landed: pd.DataFrame,
+    prepared: dict[tuple[dt.date, str], Prepared],
+    store: LinkStore | None,
+    *,
+    ingested_at: dt.datetime,
+    run_id: str,
+) -> list[dict]:
+    """`ingest_days` once the new files are prepared."""
     planned: list[tuple[dt.date, Plan]] = []
     refused: tuple[dt.date, Refusal] | None = None
     for business_date, found in nights:
-        night = plan(manifest, found, config, business_date, settings)
+        night = plan(manifest, found, prepared, business_date, settings)
         if night.refusal is not None:
             refused = (business_date, night.refusal)
             break
         planned.append((business_date, night))
         manifest.land(night)
-    map_new_files([night for _, night in planned], config)
     failure: IngestError | None = None
     for position, (business_date, night) in enumerate(planned):
         try:
@@ -306,26 +412,34 @@ def ingest_days(
             failure, refused, planned = error, None, planned[:position]
             break
 
-    landing = pseudonymised(settings, config, [new for _, night in planned for new in night.new_files])
-    for delivery, checksum, result, _ in landing:
-        lake.keep_landed_copy(
-            delivery.path, lake.landed_copy(settings, delivery.business_date, checksum, delivery.name)
-        )
-        if len(result.loaded):
-            lake.write_lake_file(
-                lake.lake_file(settings, delivery.business_date, checksum),
-                result.loaded.assign(file_sha256=checksum),
+    landing = [new for _, night in planned for new in night.new_files]
+    for new in landing:
+        if new.encoding and new.encoding != "utf-8":
+            log.warning("%s is not valid UTF-8; read as %s", new.delivery.path, new.encoding)
+        if new.result.unexpected_columns:
+            log.warning(
+                "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
+                new.delivery.path,
+                list(new.result.unexpected_columns),
             )
+    if landing and store is not None:
+        changed = [store.add(new.links, new.delivery.business_date) for new in landing]
+        if any(changed):
+            store.save()
+    for new in landing:
+        d = new.delivery
+        lake.keep_landed_copy(d.path, lake.landed_copy(settings, d.business_date, new.checksum, d.name))
+        if new.staged is not None:
+            os.replace(new.staged, lake.lake_file(settings, d.business_date, new.checksum))
     records, summaries = [], []
     totals: dict[dt.date, dict[str, int]] = {}
     _add_loaded(totals, landed.to_dict("records"))
     for business_date, night in planned:
-        night.new_files, landing = landing[: len(night.new_files)], landing[len(night.new_files) :]
         records.append(_night_record(night, business_date))
         _add_loaded(totals, records[-1].rows)
         summaries.append(_summary(config, business_date, night, totals))
     accounting.record_nights(connection, records, ingested_at=ingested_at, run_id=run_id)
-    if any(len(r.loaded) for _, night in planned for _, _, r, _ in night.new_files):
+    if any(new.staged is not None for new in landing):
         lake.ensure_raw_view(connection, settings)
     for summary in summaries:
         log.info("ingested %s", summary)
@@ -358,8 +472,16 @@ def _add_loaded(totals: dict[dt.date, dict[str, int]], rows: list[dict]) -> None
 def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
     """A landed night's accounting rows, quarantined rows and rebuild requests (its late files)."""
     rows = [
-        accounting.file_row(d.business_date, d.name, d.path, checksum, d.size, r, encoding=encoding)
-        for d, checksum, r, encoding in night.new_files
+        accounting.file_row(
+            new.delivery.business_date,
+            new.delivery.name,
+            new.delivery.path,
+            new.checksum,
+            new.delivery.size,
+            new.result,
+            encoding=new.encoding,
+        )  # fmt: skip
+        for new in night.new_files
     ] + [
         accounting.file_row(
             d.business_date,
@@ -373,7 +495,9 @@ def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
         for d, checksum, original in night.duplicates
     ]
     quarantined = [
-        r.quarantined.assign(file_sha256=c) for _, c, r, _ in night.new_files if len(r.quarantined)
+        new.result.quarantined.assign(file_sha256=new.checksum)
+        for new in night.new_files
+        if len(new.result.quarantined)
     ]
     requests = [
         {"business_date": d.business_date, "source_file": d.name, "file_sha256": c}
@@ -385,7 +509,7 @@ def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
 def _late_files(night: Plan, business_date: dt.date) -> list[tuple[Delivery, str]]:
     """A new file for a day before the latest one already landed (or before tonight) arrived late."""
     latest = max(business_date, night.latest_landed or business_date)
-    return [(d, c) for d, c, _, _ in night.new_files if d.business_date < latest]
+    return [(new.delivery, new.checksum) for new in night.new_files if new.delivery.business_date < latest]
 
 
 def _summary(
@@ -399,41 +523,17 @@ def _summary(
         "business_date": business_date.isoformat(),
         **totals.get(business_date, dict.fromkeys(accounting.DAY_TOTALS, 0)),
         "open_day": BusinessCalendar.from_config(config).is_open(business_date),
-        "new_files": [f"{d.business_date.isoformat()}/{d.name}" for d, _, _, _ in night.new_files],
+        "new_files": [f"{n.delivery.business_date.isoformat()}/{n.delivery.name}" for n in night.new_files],
         "duplicates": {f"{d.business_date.isoformat()}/{d.name}": o for d, _, o in night.duplicates},
         # days whose marts (and the marts of every day after them) must be rebuilt: monitoring.rebuild_requests
         "late_days": [day.isoformat() for day in sorted({d.business_date for d, _ in late})],
         "unexpected_columns": {
-            r.source_file: list(r.unexpected_columns)
-            for _, _, r, _ in night.new_files
-            if r.unexpected_columns
+            n.result.source_file: list(n.result.unexpected_columns)
+            for n in night.new_files
+            if n.result.unexpected_columns
         },
-        "encodings": {r.source_file: e for _, _, r, e in night.new_files if e},
+        "encodings": {n.result.source_file: n.encoding for n in night.new_files if n.encoding},
     }
-
-
-def pseudonymised(
-    settings: Settings, config: DatasetConfig, new_files: list[tuple[Delivery, str, FileResult, str | None]]
-) -> list[tuple[Delivery, str, FileResult, str | None]]:
-    """The new files with every customer id replaced by its pseudonym; their links are stored first, so no line
-    reaches the lake without its link (`daybreak.privacy`).
-
-    Raises:
-        SettingsError: `DAYBREAK_PSEUDONYM_KEY` or `DAYBREAK_LINK_STORE_KEY` is unset.
-    """
-    if not new_files:
-        return new_files
-    key = pseudonym_key()
-    store = LinkStore.open(settings)
-    result = []
-    changed = False
-    for delivery, checksum, read, encoding in new_files:
-        read, links = pseudonymise(read, config, key)
-        changed |= store.add(links, delivery.business_date)
-        result.append((delivery, checksum, read, encoding))
-    if changed:
-        store.save()
-    return result
 
 
 def _check_day_has_lines(
@@ -442,7 +542,7 @@ def _check_day_has_lines(
     """An open day must end the night with at least one valid line landed (tonight or before)."""
     if not BusinessCalendar.from_config(config).is_open(business_date):
         return
-    own_new = [r for d, _, r, _ in night.new_files if d.business_date == business_date]
+    own_new = [n.result for n in night.new_files if n.delivery.business_date == business_date]
     if night.day_landed_before or any(len(r.loaded) for r in own_new):
         return
     day_dir = settings.landing_dir / business_date.isoformat()

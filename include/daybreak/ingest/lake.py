@@ -2,7 +2,8 @@
 
 * the file's bytes, exactly as they arrived: `lake/<dataset>/landed/business_date=<D>/<sha256>/<name>` (read-only);
 * its valid lines: `lake/<dataset>/sales_lines/business_date=<D>/<sha256>.parquet`, one Parquet file per landed
-  file, named by the landed file's checksum, written once, atomically, with one fixed schema;
+  file, named by the landed file's checksum, written once, atomically (staged, then renamed), with one fixed
+  schema;
 * `raw.sales_lines`, the warehouse's view over those Parquet files, which dbt's `raw` source reads.
 """
 
@@ -14,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daybreak.files import write_atomic
+from daybreak.files import temporary_sibling, write_atomic
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,8 +96,15 @@ def lake_schema():
     )
 
 
-def write_lake_file(target: Path, lines: pd.DataFrame) -> None:
-    """Write one landed file's valid lines to the lake, atomically, with the fixed lake schema."""
+def stage_lake_file(target: Path, lines: pd.DataFrame, source_file: str) -> Path:
+    """Write one landed file's valid lines, with the fixed lake schema, beside their lake file `target` under a
+    temporary name (`daybreak.files.temporary_sibling`, which no reader's `*.parquet` glob matches); the night
+    renames it over `target` once their links are stored (`daybreak.ingest.day`), or removes it. The name also
+    holds a digest of `source_file`: two files of one day with the same bytes stage apart (one of them is a
+    duplicate, and its lines name the other file).
+
+    Returns:
+        the staged file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -106,7 +114,11 @@ def write_lake_file(target: Path, lines: pd.DataFrame) -> None:
     table = pa.Table.from_pandas(
         lines[schema.names], schema=schema, preserve_index=False, safe=False, nthreads=1
     )
-    write_atomic(target, lambda path: pq.write_table(table, path, compression="zstd"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = temporary_sibling(target)
+    staged = staged.with_name(f"{staged.name}-{hashlib.sha256(source_file.encode()).hexdigest()[:12]}")
+    pq.write_table(table, staged, compression="zstd")
+    return staged
 
 
 def keep_landed_copy(source: str, target: Path) -> None:
