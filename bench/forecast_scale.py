@@ -6,8 +6,9 @@ demand: a per-series level, a weekday profile, a yearly swing and a trend, Poiss
 function of the seed and its number. Both nights run the same `run_all` the forecast job calls, with a dataset
 config's `forecasting:` section (`--dataset`, store_item by default) at its nightly horizon and backtest; the
 normal night scores the retrain's champions as the config's `normal_night` says. The job's warehouse reads and
-writes are not included. CPU seconds are this process's and its finished workers'; peak memory is this
-process's and its largest worker's (`ru_maxrss`).
+writes are not included. `--champions-from N` retrains only the first N series and lets the normal night's
+series share their champions, to measure a large normal night without its retrain's hours. CPU seconds are this
+process's and its finished workers'; peak memory is this process's and its largest worker's (`ru_maxrss`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated model names instead of the config's candidates (seasonal_naive alone measures "
         "the engine's own cost and memory per series, without any model fit)",
     )
+    parser.add_argument(
+        "--champions-from",
+        type=int,
+        metavar="N",
+        help="retrain only the first N series, and give series k the champion of series k mod N on the normal "
+        "night: a scored night's time and memory do not depend on which stored fit a series scores from, so "
+        "this measures a large normal night without the hours of its retrain",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -89,40 +98,43 @@ def main(argv: list[str] | None = None) -> int:
         freq="D", seed=DEFAULT_SEED, calendar=CalendarDays.from_frame(calendar), non_negative=True
     )
     histories = [(sid, ds.to_numpy(), y) for sid, y in made]
-
-    def tasks(champions: dict | None) -> list:
-        return night_tasks(histories, origin, context, options, champions)
+    retrained_series = min(args.champions_from or args.series, args.series)
 
     print(
         f"{args.series} simulated daily series x {args.days} days (made in {simulate_seconds:.1f} s), "
         f"{args.dataset}.yml's forecasting, candidates {[c['name'] for c in options.candidates]}, horizon {options.horizon}, "
         f"{options.folds} backtest fold(s) of {options.bt_horizon}, normal night: {options.normal_night}; "
-        f"{args.workers} workers",
+        f"{args.workers} workers"
+        + (f"; the retrain on the first {retrained_series}" if retrained_series < args.series else ""),
         flush=True,
     )
-    header = f"{'night':24} {'wall s':>9} {'CPU s':>9} {'CPU s/series':>13} {'peak RSS MB: process':>21} {'worker':>7}"
+    header = f"{'night':24} {'series':>7} {'wall s':>9} {'CPU s':>9} {'CPU s/series':>13} {'peak RSS MB: process':>21} {'worker':>7}"
 
-    def report(name: str, wall: float, cpu: float) -> None:
+    def report(name: str, series: int, wall: float, cpu: float) -> None:
         """One night's row, printed as soon as the night ends (a 50,000-series retrain takes hours)."""
         print(
-            f"{name:24} {wall:9.1f} {cpu:9.1f} {cpu / args.series:13.4f} {peak_rss_mb():21.0f} "
+            f"{name:24} {series:7d} {wall:9.1f} {cpu:9.1f} {cpu / series:13.4f} {peak_rss_mb():21.0f} "
             f"{peak_rss_mb(children=True):7.0f}",
             flush=True,
         )
 
-    retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
+    retrained, retrain_seconds, retrain_cpu = timed(
+        lambda: run_all(
+            night_tasks(histories[:retrained_series], origin, context, options), max_workers=args.workers
+        )
+    )
     print(f"\n{header}", flush=True)
-    report("retrain", retrain_seconds, retrain_cpu)
-    champions = {
-        r.series_id: {"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}}
-        for r in retrained
-    }
+    report("retrain", retrained_series, retrain_seconds, retrain_cpu)
+    fits = [{"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}} for r in retrained]
+    champions = {sid: fits[k % len(fits)] for k, (sid, _, _) in enumerate(histories)}
     winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
     fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained)
     del retrained
-    scored, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
+    scored, night_seconds, night_cpu = timed(
+        lambda: run_all(night_tasks(histories, origin, context, options, champions), max_workers=args.workers)
+    )
     fallbacks += sum(r.selection["fallback_reason"] is not None for r in scored)
-    report(f"normal ({options.normal_night})", night_seconds, night_cpu)
+    report(f"normal ({options.normal_night})", args.series, night_seconds, night_cpu)
     print(
         "(worker: the largest finished worker so far, so the normal night's is the larger of the two nights')"
     )
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     print("winners:")
     for name, count in winners.items():
         print(f"  {count:6d}  {name}")
-    per_series = retrain_cpu / args.series
+    per_series = retrain_cpu / retrained_series
     for scale in sorted({args.series, 50_000}):
         cores = math.ceil(scale * per_series / 3600 / USEFUL_SHARE)
         print(

@@ -30,3 +30,16 @@ def test_candidates_replace_the_configs_list(capsys):
     printed = capsys.readouterr().out
     assert "candidates ['seasonal_naive']" in printed
     assert "     2  seasonal_naive" in printed
+
+
+def test_a_normal_night_can_score_more_series_than_were_retrained(capsys):
+    assert main(["--series", "3", "--days", "400", "--workers", "1", "--champions-from", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "the retrain on the first 1" in printed
+    rows = {
+        line.split()[0]: line.split()
+        for line in printed.splitlines()
+        if line.startswith(("retrain", "normal"))
+    }
+    assert rows["retrain"][1] == "1" and rows["normal"][2] == "3"  # "normal (score)" is two words
+    assert "fallbacks flagged: 0" in printed
