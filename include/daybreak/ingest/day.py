@@ -144,9 +144,9 @@ class Prepared:
     removed.
 
     Attributes:
-        result: the mapped file, None when it could not be read (`error`). Its `loaded` keeps only the columns
-            the accounting sums: the lines are in the staged file, and sending them back from a worker process
-            would cost more than writing them there.
+        result: the mapped file; None when it could not be read (`error`), or was not read because its bytes
+            already landed (a duplicate). Its `loaded` keeps only the columns the accounting sums: the lines are
+            in the staged file, and sending them back from a worker process would cost more than writing them.
         links: source customer id -> pseudonym, for every id the file holds.
         error: why the file cannot be ingested (`read_delivery`'s `IngestError`), for the night to refuse it.
     """
@@ -161,38 +161,39 @@ class Prepared:
 
 
 def prepare_files(
-    settings: Settings, config: DatasetConfig, key: bytes, found: list[Delivery]
+    settings: Settings, config: DatasetConfig, key: bytes, landed: frozenset[str], found: list[Delivery]
 ) -> list[Prepared]:
     """Read, map (one `to_canonical_many` pass: the rules cost per call far more than per line), pseudonymise and
-    stage the lake files of some deliveries; pure but for the staged files, so it runs in a worker process."""
+    stage the lake files of some deliveries; pure but for the staged files, so it runs in a worker process. A
+    file whose bytes already landed (`landed` checksums) is a duplicate, and is not read."""
     prepared: list[Prepared] = []
+    reads: list[tuple[Delivery, str, RawFile | FileResult, str | None]] = []
     for delivery in found:
         checksum = lake.sha256_of(delivery.path)
+        if checksum in landed:
+            prepared.append(Prepared(delivery, checksum, None))
+            continue
         try:
             read, encoding = read_delivery(delivery, config)
         except IngestError as error:
             prepared.append(Prepared(delivery, checksum, None, error=str(error)))
             continue
-        prepared.append(Prepared(delivery, checksum, read, encoding))  # type: ignore[arg-type]
-    raw = [(i, p.result) for i, p in enumerate(prepared) if isinstance(p.result, RawFile)]
-    for (i, _), result in zip(raw, to_canonical_many([r for _, r in raw], config), strict=True):
-        prepared[i] = dataclasses.replace(prepared[i], result=result)
-    for i, p in enumerate(prepared):
-        if p.result is None:
-            continue
-        result, links = pseudonymise(dataclasses.replace(p.result, file_sha256=p.checksum), config, key)
+        reads.append((delivery, checksum, read, encoding))
+    mapped = iter(to_canonical_many([read for *_, read, _ in reads if isinstance(read, RawFile)], config))
+    for delivery, checksum, read, encoding in reads:
+        result = next(mapped) if isinstance(read, RawFile) else read
+        result, links = pseudonymise(dataclasses.replace(result, file_sha256=checksum), config, key)
         staged = None
         if len(result.loaded):
-            target = lake.lake_file(settings, p.delivery.business_date, p.checksum)
-            lines = result.loaded.assign(file_sha256=p.checksum)
-            staged = lake.stage_lake_file(target, lines, p.delivery.name)
+            target = lake.lake_file(settings, delivery.business_date, checksum)
+            staged = lake.stage_lake_file(target, result.loaded.assign(file_sha256=checksum), delivery.name)
         accounted = dataclasses.replace(result, loaded=result.loaded[["quantity", "unit_price"]])
-        prepared[i] = dataclasses.replace(p, result=accounted, links=links, staged=staged)
+        prepared.append(Prepared(delivery, checksum, accounted, encoding, links, staged))
     return prepared
 
 
 def prepare(
-    settings: Settings, config: DatasetConfig, found: list[Delivery]
+    settings: Settings, config: DatasetConfig, manifest: Manifest, found: list[Delivery]
 ) -> dict[tuple[dt.date, str], Prepared]:
     """`prepare_files` for every delivery, by (business date, name): in worker processes, one per core, when the
     deliveries are more than one chunk of `PREPARE_CHUNK_BYTES` (a bulk load's nights), else here (a night).
@@ -203,6 +204,7 @@ def prepare(
     if not found:
         return {}
     key = pseudonym_key()
+    landed = frozenset(manifest.first_delivery)
     chunks: list[list[Delivery]] = [[]]
     size = 0
     for delivery in found:
@@ -213,9 +215,9 @@ def prepare(
         size += delivery.size
     workers = min(os.cpu_count() or 1, len(chunks))
     if workers < 2:
-        done = [prepare_files(settings, config, key, chunk) for chunk in chunks]
+        done = [prepare_files(settings, config, key, landed, chunk) for chunk in chunks]
     else:
-        work = functools.partial(prepare_files, settings, config, key)
+        work = functools.partial(prepare_files, settings, config, key, landed)
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(work, chunks))
     return {(p.delivery.business_date, p.delivery.name): p for chunk in done for p in chunk}
@@ -369,7 +371,7 @@ def ingest_days(
         if (d.business_date, d.name) not in manifest.recorded
     }
     store = LinkStore.open(settings) if unseen else None  # its key is checked before any work
-    prepared = prepare(settings, config, list(unseen.values()))
+    prepared = prepare(settings, config, manifest, list(unseen.values()))
     try:
         return _land_nights(
             connection, settings, config, nights, manifest, landed, prepared, store,
