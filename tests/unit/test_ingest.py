@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -714,3 +715,18 @@ def test_a_bulk_load_stops_at_the_first_failing_night_with_the_nights_before_it_
     assert warehouse_rows(
         settings, "select business_date, status from monitoring.ingest_runs where status = 'refused'"
     ) == [(days[3], "refused")]
+
+
+def test_lines_a_killed_ingest_staged_are_removed_when_the_file_lands(settings):
+    path = land(settings, DAY, HEADER + GOOD_ROWS)
+    target = lake.lake_file(settings, DAY, lake.sha256_of(path))
+    target.parent.mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its process id now names a process that is no more, like a killed worker's
+    leftover = target.with_name(f".{target.name}.{gone.pid}.tmp-0123456789ab")
+    leftover.write_bytes(b"half a parquet file")
+
+    ingest.run(DAY, "run", settings)
+
+    assert not leftover.exists() and target.exists()
+    assert _staged_leftovers(settings) == []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daybreak.files import temporary_sibling, write_atomic
+from daybreak.warehouse import remove_stale_temporaries
 
 if TYPE_CHECKING:
     import duckdb
@@ -115,6 +116,7 @@ def stage_lake_file(target: Path, lines: pd.DataFrame, source_file: str) -> Path
         lines[schema.names], schema=schema, preserve_index=False, safe=False, nthreads=1
     )
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)  # what a killed ingest staged for the same file
     staged = temporary_sibling(target)
     staged = staged.with_name(f"{staged.name}-{hashlib.sha256(source_file.encode()).hexdigest()[:12]}")
     pq.write_table(table, staged, compression="zstd")
