@@ -374,9 +374,17 @@ def ingest_days(
     prepared = prepare(settings, config, manifest, list(unseen.values()))
     try:
         return _land_nights(
-            connection, settings, config, nights, manifest, landed, prepared, store,
-            ingested_at=ingested_at, run_id=run_id,
-        )  # fmt: skip
+            connection,
+            settings,
+            config,
+            nights,
+            manifest,
+            landed,
+            prepared,
+            store,
+            ingested_at=ingested_at,
+            run_id=run_id,
+        )
     finally:
         for new in prepared.values():  # what was not landed: duplicates, nights after a refusal
             if new.staged is not None:
@@ -424,7 +432,7 @@ def _land_nights(
                 new.delivery.path,
                 list(new.result.unexpected_columns),
             )
-    if landing and store is not None:
+    if store is not None:  # opened when there was anything new, so for every file landing
         changed = [store.add(new.links, new.delivery.business_date) for new in landing]
         if any(changed):
             store.save()
@@ -482,7 +490,7 @@ def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
             new.delivery.size,
             new.result,
             encoding=new.encoding,
-        )  # fmt: skip
+        )
         for new in night.new_files
     ] + [
         accounting.file_row(
