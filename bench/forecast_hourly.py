@@ -25,6 +25,28 @@ import warnings
 from pathlib import Path
 
 
+def write_hourly_config(folder: Path, source: Path, **forecasting) -> Path:
+    """Write `online_retail_hourly.yml` into `folder`: the shipped `online_retail` config forecast hourly, 48 hours
+    ahead, by the seasonal naive, Prophet and MSTL (no ensemble); `forecasting` overrides more of that section."""
+    import yaml
+
+    from daybreak.datasets import dataset_path
+
+    raw = yaml.safe_load(dataset_path("online_retail").read_text(encoding="utf-8"))
+    raw["name"] = "online_retail_hourly"
+    raw["source"]["default_path"] = str(source.resolve())
+    raw["series"] |= {"frequency": "hourly", "horizon": 48}
+    raw["forecasting"] = {
+        **raw.get("forecasting", {}),
+        "candidates": ["seasonal_naive", "prophet", "mstl"],
+        "ensemble_top": 0,
+        **forecasting,
+    }
+    path = folder / "online_retail_hourly.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench forecast_hourly", description=__doc__.splitlines()[0]
@@ -38,26 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     import duckdb
-    import yaml
 
-    from daybreak.datasets import dataset_path, load_dataset_config
+    from daybreak.datasets import load_dataset_config
     from daybreak.settings import Settings
     from daybreak.simulate import replay_dataset
     from jobs import forecast, ingest, transform
 
     first, night = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.night)
-    raw = yaml.safe_load(dataset_path("online_retail").read_text(encoding="utf-8"))
-    raw["name"] = "online_retail_hourly"
-    raw["source"]["default_path"] = str(Path(args.source).resolve())
-    raw["series"] |= {"frequency": "hourly", "horizon": 48}
-    raw["forecasting"] = {
-        **raw.get("forecasting", {}),
-        "candidates": ["seasonal_naive", "prophet", "mstl"],
-        "ensemble_top": 0,
-    }
     args.home.mkdir(parents=True, exist_ok=True)
-    config_path = args.home / "online_retail_hourly.yml"
-    config_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    config_path = write_hourly_config(args.home, Path(args.source))
     settings = Settings(home=args.home, dataset=str(config_path))
     config = load_dataset_config(config_path)
 
