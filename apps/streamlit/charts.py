@@ -19,6 +19,8 @@ import streamlit as st
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from grain import Grain
+
 ACTUAL = "Actual"
 FORECAST = "Forecast"
 BAND_80 = "80% interval"
@@ -53,13 +55,16 @@ def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch"
     st.vega_lite_chart(data, spec, width=width)
 
 
-def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str) -> Spec:
-    """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the as-of date, and a
-    hover rule whose tooltip reads every value of the day. The data travels in the spec (`datasets`)."""
+def forecast_chart(
+    history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str, grain: Grain
+) -> Spec:
+    """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the last period the
+    forecast knew, and a hover rule whose tooltip reads every value of the period. `history` is indexed by period
+    and `rows` (`data.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
     overridden = "override_id" in rows and rows["override_id"].notna().any()
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
-    forecast = rows.rename(columns={"target_date": "date"})[
+    forecast = rows.rename(columns={"period": "date"})[
         ["date", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
         + (["yhat_statistical"] if overridden else [])
     ]
@@ -70,9 +75,8 @@ def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, 
     frame["band_80"] = number_text(frame["yhat_lower_80"]) + " – " + number_text(frame["yhat_upper_80"])
     frame["band_95"] = number_text(frame["yhat_lower_95"]) + " – " + number_text(frame["yhat_upper_95"])
     frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
-    as_of = pd.DataFrame(
-        {"date": [pd.Timestamp(as_of_date)], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]}
-    )
+    origin = grain.shift(rows["period"].min(), -1) if not rows.empty else pd.Timestamp(as_of_date)
+    as_of = pd.DataFrame({"date": [origin], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]})
 
     color = field(
         "layer:N",
@@ -80,7 +84,9 @@ def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, 
         legend={"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"},
     )
     x = field(
-        "date:T", title=None, axis={"format": "%-d %b", "grid": False, "labelColor": MUTED, "tickCount": 8}
+        "date:T",
+        title=None,
+        axis={"format": grain.axis_format, "grid": False, "labelColor": MUTED, "tickCount": 8},
     )
 
     def tagged(layer: str, mark: Spec, **encoding: Any) -> Spec:
@@ -96,7 +102,7 @@ def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, 
         tagged(
             BAND_95,
             {"type": "area"},
-            y=field("yhat_lower_95:Q", title=f"{fmt.target_label(target)} per day", axis=y_axis),
+            y=field("yhat_lower_95:Q", title=f"{fmt.target_label(target)} per {grain.noun}", axis=y_axis),
             y2={"field": "yhat_upper_95"},
         ),
         tagged(BAND_80, {"type": "area"}, y=field("yhat_lower_80:Q"), y2={"field": "yhat_upper_80"}),
@@ -146,7 +152,7 @@ def forecast_chart(history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, 
                 "x": x,
                 "opacity": {"condition": hover | {"value": 0.5}, "value": 0},
                 "tooltip": [
-                    field("date:T", title="Date", format="%a %d %b %Y"),
+                    field("date:T", title=grain.noun.capitalize(), format=grain.label_format),
                     field("actual_text:N", title=ACTUAL),
                     field("yhat_text:N", title=FORECAST),
                     field("band_80:N", title=BAND_80),

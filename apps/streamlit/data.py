@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     import duckdb
     import pandas as pd
+    from grain import Grain
 
 QUERY_TTL_SECONDS = 300
 
@@ -249,16 +250,25 @@ def has_column(qualified: str, column: str) -> bool:
 
 
 def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
-    """The forecast rows one version holds for one series, by target date; `yhat` is the final forecast,
-    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none)."""
+    """The forecast rows one version holds for one series, by period; `yhat` is the final forecast,
+    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none).
+
+    `period` is the period forecast, at the grain `frequency` names (`grain.Grain`): the hour of an hourly series
+    (`target_time`), else `target_date`.
+    """
     overridable = has_column("predictions.forecasts", "override_id")
     statistical = "coalesce(yhat_statistical, yhat)" if overridable else "yhat"
     override = "override_id" if overridable else "null::varchar"
+    graded = has_column("predictions.forecasts", "target_time")
+    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
+    frequency = "coalesce(frequency, 'daily')" if graded else "'daily'"
     frame = _read(
         f"""
         select
             {statistical} as yhat_statistical,
             {override} as override_id,
+            {period} as period,
+            {frequency} as frequency,
             target_date,
             horizon_step,
             target,
@@ -272,31 +282,33 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
             run_id,
         from predictions.forecasts
         where series_id = ? and as_of_date = ?
-        order by target_date
-        """,  # noqa: S608 - two fixed expressions chosen above; the values are bound
+        order by period
+        """,  # noqa: S608 - fixed expressions chosen above; the values are bound
         (series_id, as_of_date),
     )
     return _as_dates(frame, "target_date")
 
 
 def forecast_components(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
-    """What one forecast version is made of, per target date: `target_date, component, value, mode, model`.
+    """What one forecast version is made of, per period (as `forecast` names it): `period, component, value,
+    mode, model`.
 
     Empty for models without a decomposition (the statistical ones other than MSTL, the seasonal naive) and for
     files published before the components table existed.
     """
     if missing_tables("predictions.forecast_components"):
-        return _as_dates(_empty_components(), "target_date")
-    frame = _read(
-        """
-        select target_date, component, value, mode, model
+        return _empty_components()
+    graded = has_column("predictions.forecast_components", "target_time")
+    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
+    return _read(
+        f"""
+        select {period} as period, component, value, mode, model
         from predictions.forecast_components
         where series_id = ? and as_of_date = ?
-        order by component, target_date
-        """,
+        order by component, period
+        """,  # noqa: S608 - one of two fixed expressions; the values are bound
         (series_id, as_of_date),
     )
-    return _as_dates(frame, "target_date")
 
 
 def _empty_components() -> pd.DataFrame:
@@ -304,7 +316,7 @@ def _empty_components() -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "target_date": pd.Series([], dtype="datetime64[ns]"),
+            "period": pd.Series([], dtype="datetime64[ns]"),
             "component": pd.Series([], dtype="object"),
             "value": pd.Series([], dtype="float64"),
             "mode": pd.Series([], dtype="object"),
@@ -325,6 +337,26 @@ def actuals(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         (series_id, start, end),
     )
     return _as_dates(frame, "sales_date")
+
+
+def period_actuals(series_id: str, start: dt.date, end: dt.date, grain: Grain) -> pd.DataFrame:
+    """Actuals of one series at a forecast's grain for the days `start`..`end`: `period, units, revenue`. An
+    hourly grain reads `marts.features_series_hourly`; weeks and months are the daily actuals summed into the
+    periods complete by `end`."""
+    if grain.frequency != "hourly":
+        daily = actuals(series_id, start, end)
+        if grain.is_daily:
+            return daily.rename(columns={"sales_date": "period"}).astype({"period": "datetime64[ns]"})
+        return grain.periods_of(daily, end)
+    return _read(
+        """
+        select sales_hour as period, units, revenue
+        from marts.features_series_hourly
+        where series_id = ? and sales_date between ? and ?
+        order by sales_hour
+        """,
+        (series_id, start, end),
+    )
 
 
 def actuals_range(series_id: str) -> tuple[dt.date, dt.date] | None:
@@ -452,15 +484,18 @@ def forecast_sum(series_id: str, as_of_date: dt.date, start: dt.date, end: dt.da
 
 def forecasts_covering(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every forecast point of one series for target dates `start`..`end`, from whichever night made it:
-    `as_of_date, target_date, yhat`. The Overview compares the last days' actuals with what was forecast for them.
+    `as_of_date, target_date, period, yhat` (`period` as `forecast` names it). The Overview compares the last
+    days' actuals with what was forecast for them.
     """
+    graded = has_column("predictions.forecasts", "target_time")
+    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
     frame = _read(
-        """
-        select as_of_date, target_date, yhat
+        f"""
+        select as_of_date, target_date, {period} as period, yhat
         from predictions.forecasts
         where series_id = ? and target_date between ? and ?
-        order by as_of_date, target_date
-        """,
+        order by as_of_date, period
+        """,  # noqa: S608 - one of two fixed expressions; the values are bound
         (series_id, start, end),
     )
     return _as_dates(frame, "as_of_date", "target_date")
@@ -469,20 +504,21 @@ def forecasts_covering(series_id: str, start: dt.date, end: dt.date) -> pd.DataF
 # --- Forecast explorer ---------------------------------------------------------------------------------------
 
 
-def forecast_revisions(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """How the forecast for the target window `start`..`end` moved across the nights that forecast all of it:
-    `as_of_date, yhat, yhat_lower_80, yhat_upper_80, days` (sums over the window)."""
+def forecast_revisions(series_id: str, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> pd.DataFrame:
+    """How the forecast for the periods `first`..`last` moved across the nights that forecast all of them:
+    `as_of_date, yhat, yhat_lower_80, yhat_upper_80, periods` (sums over the window)."""
+    period = "coalesce(target_time, target_date::timestamp)" if grain.frequency == "hourly" else "target_date"
     frame = _read(
-        """
+        f"""
         select as_of_date, sum(yhat) as yhat, sum(yhat_lower_80) as yhat_lower_80,
-            sum(yhat_upper_80) as yhat_upper_80, count(*) as days
+            sum(yhat_upper_80) as yhat_upper_80, count(*) as periods
         from predictions.forecasts
-        where series_id = ? and target_date between ? and ?
+        where series_id = ? and {period} between ? and ?
         group by as_of_date
         having count(*) = ?
         order by as_of_date
-        """,
-        (series_id, start, end, (end - start).days + 1),
+        """,  # noqa: S608 - one of two fixed expressions; the values are bound
+        (series_id, first.to_pydatetime(), last.to_pydatetime(), len(grain.span(first, last))),
     )
     return _as_dates(frame, "as_of_date")
 

@@ -246,6 +246,21 @@ def app_data() -> Iterator[ModuleType]:
         sys.modules.pop(spec.name, None)
 
 
+@pytest.fixture(scope="session")
+def grain() -> Iterator[ModuleType]:
+    """`apps/streamlit/grain.py` imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "daybreak_app_grain", PROJECT_ROOT / "apps" / "streamlit" / "grain.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
 def add_components(path: Path) -> Path:
     """Add `predictions.forecast_components` rows (trend and weekly, additive) for every forecast in the file."""
     import duckdb

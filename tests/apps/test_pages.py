@@ -246,5 +246,5 @@ def test_the_explorer_shows_the_models_forecast_beside_the_overridden_one(monkey
     versions.set_value(dt.date(2024, 6, 16)).run()
 
     assert not app.exception
-    assert "A planner's override sets 3 day(s)" in texts(app)
+    assert "A planner's override sets 3 days" in texts(app)
     assert "Model's forecast (before override)" in charts(app)[0].proto.spec

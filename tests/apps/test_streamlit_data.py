@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 
@@ -125,7 +126,7 @@ def test_forecast_components_of_one_version(app_data, monkeypatch, components_ho
     parts = app_data.forecast_components("total", serving_spec.as_of_dates[0])
     assert set(parts["component"]) == {"trend", "weekly"}
     assert len(parts) == 2 * serving_spec.horizon
-    assert parts["target_date"].iloc[0] == serving_spec.as_of_dates[0] + dt.timedelta(days=1)
+    assert parts["period"].iloc[0] == pd.Timestamp(serving_spec.as_of_dates[0] + dt.timedelta(days=1))
 
 
 def test_forecast_components_without_the_table_are_empty(data, serving_spec):
@@ -159,11 +160,25 @@ def test_accuracy_by_horizon_beside_the_seasonal_naive(full, serving_spec):
     assert full.accuracy_by_horizon("total' or '1'='1").empty
 
 
-def test_forecast_revisions_only_count_nights_that_covered_the_whole_window(full):
-    moves = full.forecast_revisions("total", dt.date(2024, 7, 1), dt.date(2024, 7, 7))
+def test_forecast_revisions_only_count_nights_that_covered_the_whole_window(full, grain):
+    first, last = pd.Timestamp("2024-07-01"), pd.Timestamp("2024-07-07")
+    moves = full.forecast_revisions("total", first, last, grain.Grain())
 
     assert moves["as_of_date"].tolist() == [dt.date(2024, 6, 16), dt.date(2024, 6, 30)]
-    assert moves["days"].tolist() == [7, 7]
+    assert moves["periods"].tolist() == [7, 7]
+
+
+def test_actuals_at_a_weekly_grain_are_the_days_summed_into_its_weeks(full, grain, serving_spec):
+    days = full.actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual)
+    weeks = full.period_actuals(
+        "total", dt.date(2024, 6, 1), serving_spec.last_actual, grain.Grain("weekly", 6)
+    )
+
+    # Saturday 1 June opens the window: of the week ending Sunday 2 June it holds the Saturday and the Sunday
+    assert weeks["period"].dt.weekday.eq(6).all() and weeks["period"].iloc[-1] == pd.Timestamp("2024-06-30")
+    assert weeks["revenue"].sum() == pytest.approx(days["revenue"].sum())
+    daily = full.period_actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual, grain.Grain())
+    assert daily["revenue"].tolist() == days["revenue"].tolist()
 
 
 def test_movers_rank_series_by_the_size_of_their_change(full, serving_spec):

@@ -3,12 +3,13 @@ history loaded and their nights run by real Airflow (`dag.test`), as a user runs
 
 Given the synthetic shop as a retailer whose weeks end on Friday, when the DAG runs Thursday 2024-03-28 and Friday
 03-29, then Thursday forecasts nothing (its week has not closed) and Friday publishes 13 weeks ending on Fridays,
-each location's and the total's, the total the sum of its locations.
+each location's and the total's, the total the sum of its locations; the Forecast explorer and the Overview
+show the weeks beside the weekly actuals.
 
 Given the UCI Online Retail file replayed up to 2011-03-31 and the dataset forecast hourly (48 hours ahead; the
 seasonal naive on 24 hours, Prophet and MSTL on 24 and 168 hours compete), when the DAG runs Thursday 03-31, its
 retrain night, then the forecasts are the next 48 hours and the selected models beat the seasonal
-naive's backtest MASE by at least 15% on the mean of the series' ratios.
+naive's backtest MASE by at least 15% on the mean of the series' ratios; the dashboards show the hours.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from streamlit.testing.v1 import AppTest
 
 from daybreak.datasets import dataset_path
-from daybreak.settings import Settings
+from daybreak.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import run_night
 
 pytestmark = pytest.mark.integration
 
 FRIDAY = 4
 THURSDAY = 3
+APP = str(PROJECT_ROOT / "apps" / "streamlit" / "app.py")
 
 
 @pytest.fixture
@@ -55,6 +58,27 @@ def _rows(settings: Settings, sql: str, parameters=()) -> pd.DataFrame:
         return connection.execute(sql, list(parameters)).df()
 
 
+def _open_page(page: str) -> AppTest:
+    """The dashboards' page on the data home's serving file (the environment `cadence_home` set), as an admin."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    if page != "overview.py":
+        app.switch_page(f"app_pages/{page}").run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
+def _texts(app: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("caption", "markdown", "info") for e in app.get(kind))
+
+
+def _metric(app: AppTest, label: str) -> float:
+    """A metric's amount as the page shows it (`48.2K`, `1.23M`, `950`)."""
+    text = next(metric.value for metric in app.metric if metric.label == label)
+    scale = {"K": 1e3, "M": 1e6, "B": 1e9}.get(text[-1], 1)
+    return float(text.rstrip("KMB").replace(",", "")) * scale
+
+
 def _assert_coherent(forecasts: pd.DataFrame, period: str) -> None:
     """The total's forecast equals the sum of its locations' at every step (a bound of a sum is not the sum of
     the bounds, so only the point forecast adds up)."""
@@ -63,7 +87,7 @@ def _assert_coherent(forecasts: pd.DataFrame, period: str) -> None:
     np.testing.assert_allclose(wide["total"], wide[locations].sum(axis=1), atol=0.01)
 
 
-def test_a_weekly_dataset_runs_through_the_dag_and_forecasts_its_friday_weeks(tmp_path, cadence_home):
+def test_a_weekly_dataset_runs_through_the_dag_and_forecasts_its_friday_weeks(tmp_path, cadence_home, act_as):
     from daybreak.simulate import simulate_synthetic
     from jobs.pipeline import load_history
 
@@ -111,9 +135,23 @@ def test_a_weekly_dataset_runs_through_the_dag_and_forecasts_its_friday_weeks(tm
     assert selection["fallback_reason"].isna().all(), selection["fallback_reason"].tolist()
     assert selection["retrained"].all() and selection["challenger_score"].notna().all()
 
+    # the dashboards compare the weeks with weekly actuals: the last four Saturday-to-Friday weeks of sales
+    act_as("admin")
+    last_four_weeks = _rows(
+        settings,
+        "select sum(revenue) from marts.fct_daily_sales where series_id = 'total' and sales_date between ? and ?",
+        [friday - dt.timedelta(days=27), friday],
+    ).iloc[0, 0]
+    explorer = _open_page("forecast.py")
+    assert "weekly revenue · forecast made on Fri 29 Mar 2024 for the next 13 weeks" in _texts(explorer)
+    assert "| Fri 05 Apr 2024 | 1 |" in _texts(explorer)  # the detail table's first week, by its last day
+    assert _metric(explorer, "Revenue, last 4 weeks") == pytest.approx(last_four_weeks, rel=0.01)
+    overview = _open_page("overview.py")
+    assert "The business's weekly revenue" in _texts(overview) and len(overview.get("vega_lite_chart")) == 2
+
 
 def test_an_hourly_dataset_runs_through_the_dag_and_beats_the_seasonal_naive(
-    tmp_path, cadence_home, shared_data
+    tmp_path, cadence_home, shared_data, act_as
 ):
     from bench.forecast_hourly import write_hourly_config
     from daybreak.datasets import load_dataset_config
@@ -157,3 +195,17 @@ def test_an_hourly_dataset_runs_through_the_dag_and_beats_the_seasonal_naive(
     assert selection["retrained"].all() and len(selection) == 6
     ratio = (selection["challenger_score"] / selection["baseline_score"]).mean()
     assert ratio <= 0.85, selection
+
+    # the dashboards show hours: the last 24 before the forecast are the night's day
+    act_as("admin")
+    last_day = _rows(
+        settings,
+        "select sum(revenue) from marts.features_series_hourly where series_id = 'total' and sales_date = ?",
+        [night],
+    ).iloc[0, 0]
+    explorer = _open_page("forecast.py")
+    assert "hourly revenue · forecast made on Thu 31 Mar 2011 for the next 48 hours" in _texts(explorer)
+    assert "| Fri 01 Apr 2011 00:00 | 1 |" in _texts(explorer)
+    assert _metric(explorer, "Revenue, last 24 hours") == pytest.approx(last_day, rel=0.01)
+    overview = _open_page("overview.py")
+    assert "The business's hourly revenue" in _texts(overview)

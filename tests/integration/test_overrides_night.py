@@ -128,7 +128,7 @@ def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
     # and the published dashboards show it: the explorer beside the model's, Review as applied, Model health
     publish(settings.warehouse_path, settings.serving_path)
     explorer = open_page("forecast.py")
-    assert "A planner's override sets 7 day(s)" in texts(explorer)
+    assert "A planner's override sets 7 days" in texts(explorer)
     assert "Model's forecast (before override)" in explorer.get("vega_lite_chart")[0].proto.spec
     review = open_page("review.py")
     log = review.dataframe[0].value

@@ -12,14 +12,13 @@ import data
 import formatting as fmt
 import pandas as pd
 import streamlit as st
+from grain import Grain
 
 from daybreak import spreadsheet
 
 REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
-LOOKBACK_OPTIONS = (30, 60, 90, 120, 180, 270, 365)
-DEFAULT_LOOKBACK = 120
-RECENT_DAYS = 7
-YEAR_AGO = dt.timedelta(weeks=52)  # 364 days, so the comparison lines up the same weekdays
+LOOKBACK_OPTIONS = (7, 14, 30, 60, 90, 120, 180, 270, 365, 730)
+DEFAULT_LOOKBACK = {"hourly": 14, "daily": 120, "weekly": 365, "monthly": 730}
 
 ACTUAL = charts.ACTUAL
 FORECAST = charts.FORECAST
@@ -65,56 +64,61 @@ def render() -> None:
             format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model']}",
             help="Each nightly run forecasts from that night's data; older versions stay for comparison.",
         )
-        lookback = st.select_slider(
-            "History shown",
-            LOOKBACK_OPTIONS,
-            value=DEFAULT_LOOKBACK,
-            format_func=lambda days: f"{days} days",
-            help="Days of actuals shown before the forecast was made.",
-        )
-        st.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
-
     selected = versions.loc[as_of_date]
     target = selected["target"]
     if target not in fmt.TARGET_LABELS:
         st.error(f"The forecast's target {target!r} is neither units nor revenue; this page cannot show it.")
         return
     rows = data.forecast(series_id, as_of_date)
+    grain = Grain.of(rows)
+    with st.sidebar:
+        lookback = st.select_slider(
+            "History shown",
+            LOOKBACK_OPTIONS,
+            value=DEFAULT_LOOKBACK[grain.frequency],
+            format_func=lambda days: f"{days} days",
+            help="Days of actuals shown before the forecast was made.",
+        )
+        st.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
     span = data.actuals_range(series_id)
     if span is None:
         st.info(f"**{fmt.series_label(series_id)} has no actual sales yet.**")
         return
     last_actual = span[1]
     horizon = len(rows)
-    window_start = as_of_date - dt.timedelta(days=lookback)
+    first = rows["period"].min()
+    window_start = pd.Timestamp(as_of_date - dt.timedelta(days=lookback))
     earliest = min(
         window_start,
-        as_of_date - YEAR_AGO - dt.timedelta(days=RECENT_DAYS),
-        as_of_date - dt.timedelta(days=horizon),
+        grain.shift(first, -grain.recent) - grain.year,
+        grain.shift(first, -horizon),
     )
-    sales = data.actuals(series_id, earliest, last_actual).set_index("sales_date")[target]
+    sales = data.period_actuals(series_id, earliest.date(), last_actual, grain).set_index("period")[target]
 
+    adjective = grain.frequency
     st.caption(
-        f"{fmt.series_label(series_id)} · daily {fmt.target_label(target).lower()} · "
-        f"forecast made on {fmt.day(as_of_date)} for the next {horizon} days"
+        f"{fmt.series_label(series_id)} · {adjective} {fmt.target_label(target).lower()} · "
+        f"forecast made on {fmt.day(as_of_date)} for the next {grain.count(horizon)}"
     )
-    _kpis(sales, rows, selected, as_of_date, target)
+    _kpis(sales, rows, selected, grain, target)
     if rows["override_id"].notna().any():
         overridden = rows[rows["override_id"].notna()]
         st.info(
-            f"**A planner's override sets {len(overridden)} day(s) of this forecast** "
+            f"**A planner's override sets {grain.count(len(overridden))} of this forecast** "
             f"({fmt.short_day(overridden['target_date'].min())}–{fmt.short_day(overridden['target_date'].max())}, "
             f"{', '.join(sorted(set(overridden['override_id'])))}). The orange line is the final forecast; the "
             "dashed line is the model's, kept beside it. Who changed it and why: the Review page.",
             icon=":material/edit_note:",
         )
     with st.container(border=True):
-        st.markdown(f"**Daily {fmt.target_label(target).lower()}: actual and forecast**")
-        charts.draw(charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target))
-    _detail_table(rows, sales, series_id, as_of_date, target)
-    _components(series_id, as_of_date)
-    _revisions(series_id, rows)
-    _accuracy(series_id)
+        st.markdown(f"**{adjective.capitalize()} {fmt.target_label(target).lower()}: actual and forecast**")
+        charts.draw(
+            charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target, grain)
+        )
+    _detail_table(rows, sales, series_id, as_of_date, grain, target)
+    _components(series_id, as_of_date, grain)
+    _revisions(series_id, rows, grain)
+    _accuracy(series_id, grain)
 
 
 def _filter_by_keys(series_ids: list[str]) -> list[str]:
@@ -144,23 +148,23 @@ def _filter_by_keys(series_ids: list[str]) -> list[str]:
     return matching or series_ids
 
 
-def _revisions(series_id: str, rows: pd.DataFrame) -> None:
-    """How the forecast for this version's first week moved across the nights that forecast all of it."""
+def _revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
+    """How the forecast for this version's first few periods moved across the nights that forecast all of them."""
     if rows.empty:
         return
-    first = rows["target_date"].min()
-    last = min(rows["target_date"].max(), first + dt.timedelta(days=RECENT_DAYS - 1))
-    moves = data.forecast_revisions(series_id, first, last)
+    first = rows["period"].min()
+    last = min(rows["period"].max(), grain.shift(first, grain.recent - 1))
+    moves = data.forecast_revisions(series_id, first, last, grain)
+    window = f"{grain.label(first)} to {grain.label(last)}"
     st.subheader("How the forecast moved")
     if len(moves) < 2:
         st.caption(
-            f"Only one night has forecast all of {fmt.short_day(first)}–{fmt.short_day(last)} so far; once later "
-            "nights forecast it too, this shows how the forecast for it changed night by night."
+            f"Only one night has forecast all of {window} so far; once later nights forecast it too, this shows "
+            "how the forecast for it changed night by night."
         )
         return
     st.caption(
-        f"The forecast total for {fmt.short_day(first)}–{fmt.short_day(last)}, as made on each night that covered "
-        "all of it, with its 80% interval."
+        f"The forecast total for {window}, as made on each night that covered all of it, with its 80% interval."
     )
     moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
     x = charts.field("as_of_date:T", title="Forecast made on")
@@ -191,14 +195,15 @@ def _revisions(series_id: str, rows: pd.DataFrame) -> None:
     charts.draw(spec, moves[["as_of_date", "yhat", "yhat_lower_80", "yhat_upper_80"]])
 
 
-def _accuracy(series_id: str) -> None:
+def _accuracy(series_id: str, grain: Grain) -> None:
     """Accuracy by horizon of every scored forecast, against the seasonal naive on the same periods."""
     scores = data.accuracy_by_horizon(series_id)
     st.subheader("Accuracy by horizon")
     if scores.empty:
         st.caption(
-            "No forecast of this series has been scored yet: a forecast is scored once its day's actuals land "
-            "(`predictions.forecast_accuracy`), so this fills in over the nights after a forecast is made."
+            f"No forecast of this series has been scored yet: a forecast is scored once its {grain.noun}'s "
+            "actuals land (`predictions.forecast_accuracy`), so this fills in over the nights after a forecast is "
+            "made."
         )
         return
     long = scores.melt(
@@ -209,13 +214,14 @@ def _accuracy(series_id: str) -> None:
     )
     long["forecast"] = long["forecast"].map({"wape": "Forecast", "naive_wape": "Seasonal naive"})
     st.caption(
-        "Weighted absolute percentage error (lower is better) of the forecasts made that many days ahead, beside "
-        "the seasonal naive on the same days: where the line is below the naive's, the model adds value."
+        f"Weighted absolute percentage error (lower is better) of the forecasts made that many {grain.noun}s "
+        f"ahead, beside the seasonal naive on the same {grain.noun}s: where the line is below the naive's, the "
+        "model adds value."
     )
     spec = {
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": charts.field("horizon_step:Q", title="Days ahead"),
+            "x": charts.field("horizon_step:Q", title=f"{grain.noun.capitalize()}s ahead"),
             "y": charts.field("value:Q", title="WAPE", axis={"format": "%"}),
             "color": charts.field(
                 "forecast:N",
@@ -234,46 +240,47 @@ def _accuracy(series_id: str) -> None:
     charts.draw(spec, long)
 
 
-def _window_sum(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
-    """The sum over `first`..`last`, or None unless every day of the window has an actual."""
+def _window_sum(values: pd.Series, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> float | None:
+    """The sum over the periods `first`..`last`, or None unless every period of the window has an actual."""
     window = values[(values.index >= first) & (values.index <= last)]
-    return float(window.sum()) if len(window) == (last - first).days + 1 else None
+    return float(window.sum()) if len(window) == len(grain.span(first, last)) else None
 
 
-def _kpis(
-    sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, as_of_date: dt.date, target: str
-) -> None:
+def _kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain, target: str) -> None:
+    """The last few periods before the forecast against a year earlier, the forecast's total against the same
+    number of periods before it, its error so far, and the model; windows count the forecast's periods."""
     horizon = len(rows)
-    recent_first = as_of_date - dt.timedelta(days=RECENT_DAYS - 1)
-    recent = _window_sum(sales, recent_first, as_of_date)
-    year_ago = _window_sum(sales, recent_first - YEAR_AGO, as_of_date - YEAR_AGO)
-    before = _window_sum(sales, as_of_date - dt.timedelta(days=horizon - 1), as_of_date)
+    origin = grain.shift(rows["period"].min(), -1)  # the last period the forecast knew
+    recent_first = grain.shift(origin, 1 - grain.recent)
+    recent = _window_sum(sales, recent_first, origin, grain)
+    year_ago = _window_sum(sales, recent_first - grain.year, origin - grain.year, grain)
+    before = _window_sum(sales, grain.shift(origin, 1 - horizon), origin, grain)
     forecast_total = float(rows["yhat"].sum())
-    matched = rows.join(sales.rename("actual"), on="target_date", how="inner")
+    matched = rows.join(sales.rename("actual"), on="period", how="inner")
 
     label = fmt.target_label(target)
     recent_column, forecast_column, error_column, model_column = st.columns(4)
     compared = recent is not None and year_ago is not None
     recent_column.metric(
-        f"{label}, last {RECENT_DAYS} days",
+        f"{label}, last {grain.count(grain.recent)}",
         fmt.compact(recent),
         delta=fmt.percent_change(recent, year_ago) if compared else "no year-ago data",
         delta_color="normal" if compared else "off",
         delta_arrow="auto" if compared else "off",
         delta_description="vs last year" if compared else None,
-        help=f"Actual {label.lower()} from {fmt.day(recent_first)} to {fmt.day(as_of_date)}, compared with the "
-        "same weekdays 52 weeks earlier when that history exists.",
+        help=f"Actual {label.lower()} from {grain.label(recent_first)} to {grain.label(origin)}, compared with "
+        f"the same {grain.noun}s a year earlier when that history exists.",
         border=True,
     )
     forecast_column.metric(
-        f"Forecast, next {horizon} days",
+        f"Forecast, next {grain.count(horizon)}",
         fmt.compact(forecast_total),
         delta=fmt.percent_change(forecast_total, before) if before is not None else "no prior actuals",
         delta_color="normal" if before is not None else "off",
         delta_arrow="auto" if before is not None else "off",
-        delta_description=f"vs last {horizon} days" if before is not None else None,
-        help=f"Sum of the daily forecasts from {fmt.day(rows['target_date'].min())} to "
-        f"{fmt.day(rows['target_date'].max())}, compared with the actuals of the {horizon} days before.",
+        delta_description=f"vs last {grain.count(horizon)}" if before is not None else None,
+        help=f"Sum of the {grain.frequency} forecasts from {grain.label(rows['period'].min())} to "
+        f"{grain.label(rows['period'].max())}, compared with the actuals of the {grain.count(horizon)} before.",
         border=True,
     )
     if matched.empty:
@@ -283,7 +290,7 @@ def _kpis(
             delta="awaiting actuals",
             delta_color="off",
             delta_arrow="off",
-            help="Weighted absolute percentage error (WAPE) of the days that have actuals. None yet.",
+            help=f"Weighted absolute percentage error (WAPE) of the {grain.noun}s that have actuals. None yet.",
             border=True,
         )
     else:
@@ -291,14 +298,14 @@ def _kpis(
         wape = (matched["actual"] - matched["yhat"]).abs().sum() / volume if volume else None
         inside = matched["actual"].between(matched["yhat_lower_80"], matched["yhat_upper_80"]).mean()
         error_column.metric(
-            f"Forecast error, first {len(matched)} days",
+            f"Forecast error, first {grain.count(len(matched))}",
             f"{wape:.1%}" if wape is not None else "—",
             delta=f"{inside:.0%} within 80% band",
             delta_color="off",
             delta_arrow="off",
             help="Weighted absolute percentage error (WAPE): total absolute miss over total actual, for the "
-            f"{len(matched)} of {horizon} forecast days that already have actuals; and the share of those days "
-            "whose actual fell inside the 80% interval.",
+            f"{len(matched)} of {horizon} forecast {grain.noun}s that already have actuals; and the share of "
+            "them whose actual fell inside the 80% interval.",
             border=True,
         )
     model_column.metric(
@@ -313,12 +320,12 @@ def _kpis(
 
 
 def _detail_table(
-    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, target: str
+    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, grain: Grain, target: str
 ) -> None:
-    table = rows.join(sales.rename("actual"), on="target_date")
+    table = rows.join(sales.rename("actual"), on="period")
     table["versus"] = (table["actual"] - table["yhat"]) / table["yhat"]
     columns = [
-        "target_date",
+        "period",
         "horizon_step",
         "yhat",
         "yhat_statistical",
@@ -335,7 +342,7 @@ def _detail_table(
     title_column.subheader("Forecast detail")
     download_column.download_button(
         "Download CSV",
-        spreadsheet.to_csv(rows),
+        spreadsheet.to_csv(rows.drop(columns="period")),
         file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
         mime="text/csv",
         icon=":material/download:",
@@ -346,8 +353,8 @@ def _detail_table(
     # megabyte of script, loaded on the page's first render) nor st.table's Markdown element per cell, both plain
     # in a CPU profile of the page in chromium (docs/benchmarks.md, "Dashboard pages")
     headers = {
-        "target_date": "Date",
-        "horizon_step": "Day ahead",
+        "period": "Week ending" if grain.frequency == "weekly" else grain.noun.capitalize(),
+        "horizon_step": f"{grain.noun.capitalize()}s ahead",
         "yhat": f"{FORECAST} {fmt.target_label(target).lower()}",
         "yhat_statistical": "Model's forecast",
         "yhat_lower_80": "80% low",
@@ -359,7 +366,7 @@ def _detail_table(
     }
     cells = pd.DataFrame(
         {
-            "target_date": table["target_date"].map(fmt.day),
+            "period": table["period"].map(grain.label),
             "horizon_step": table["horizon_step"].map(str),
             **{column: charts.number_text(table[column]) for column in columns[2:-1]},
             "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
@@ -375,7 +382,7 @@ def _detail_table(
     st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
 
 
-def _components(series_id: str, as_of_date: dt.date) -> None:
+def _components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
     """The forecast's decomposition (trend, weekly, yearly, holidays, regressors), when its model has one."""
     parts = data.forecast_components(series_id, as_of_date)
     if parts.empty:
@@ -383,7 +390,7 @@ def _components(series_id: str, as_of_date: dt.date) -> None:
     st.subheader("What drives this forecast")
     modes = sorted(set(parts["mode"]))
     st.caption(
-        f"{parts['model'].iloc[0]}'s decomposition of each forecast day. "
+        f"{parts['model'].iloc[0]}'s decomposition of each forecast {grain.noun}. "
         + (
             "Additive parts are in the target's units and add up to the forecast. "
             if "additive" in modes
@@ -401,11 +408,11 @@ def _components(series_id: str, as_of_date: dt.date) -> None:
         "spec": {
             "mark": "bar",
             "encoding": {
-                "x": charts.field("target_date:T", title=None),
+                "x": charts.field("period:T", title=None),
                 "y": charts.field("value:Q", title=None),
                 "color": charts.field("component:N", title="Component"),
                 "tooltip": [
-                    charts.field("target_date:T"),
+                    charts.field("period:T", title=grain.noun.capitalize(), format=grain.label_format),
                     charts.field("component:N"),
                     charts.field("value:Q", format=",.3~f"),
                     charts.field("mode:N"),
@@ -415,7 +422,7 @@ def _components(series_id: str, as_of_date: dt.date) -> None:
         },
         "resolve": {"scale": {"y": "independent"}},
     }
-    charts.draw(spec, parts[["target_date", "component", "value", "mode"]])
+    charts.draw(spec, parts[["period", "component", "value", "mode"]])
 
 
 render()

@@ -12,11 +12,14 @@ import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+from grain import Grain
 
 REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
 WINDOWS = (7, 28)
 YEAR_AGO = dt.timedelta(weeks=52)  # same weekdays a year earlier
-HISTORY_DAYS = 90
+# days of actuals the business's chart shows before its forecast, by the forecast's grain (a bare string here
+# would be drawn on the page: Streamlit's magic)
+HISTORY_DAYS = {"hourly": 14, "daily": 90, "weekly": 365, "monthly": 730}
 
 
 def render() -> None:
@@ -39,15 +42,18 @@ def render() -> None:
             "The `total` series has no sales yet.", "Run a night that loads sales (`make demo`)."
         )
         return
-    _kpis(history, last_day)
     rows = data.forecast("total", as_of)
+    grain = Grain.of(rows)
+    _kpis(history, last_day, grain)
+    days = HISTORY_DAYS[grain.frequency]
     with st.container(border=True):
         st.markdown(
-            f"**The business's daily {fmt.target_label(_target(rows)).lower()}: last {HISTORY_DAYS} days "
+            f"**The business's {grain.frequency} {fmt.target_label(_target(rows)).lower()}: last {days} days "
             f"and the forecast made {fmt.day(as_of)}**"
         )
-        recent = history[history.index > last_day - dt.timedelta(days=HISTORY_DAYS)][_target(rows)]
-        charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows)))
+        first_day = last_day - dt.timedelta(days=days - 1)
+        recent = data.period_actuals("total", first_day, last_day, grain).set_index("period")[_target(rows)]
+        charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows), grain))
     _movers(last_day)
 
 
@@ -83,17 +89,21 @@ def _window(values: pd.Series, first: dt.date, last: dt.date) -> float | None:
     return float(window.sum()) if len(window) == (last - first).days + 1 else None
 
 
-def _forecast_for(first: dt.date, last: dt.date) -> float | None:
-    """What the nights before each day forecast for it (the newest forecast made before the day), summed."""
+def _forecast_for(first: dt.date, last: dt.date, grain: Grain) -> float | None:
+    """What the nights before each day forecast for it (the newest forecast made before the day), summed; None
+    unless every period of the days was forecast. Weeks and months do not split into days: None for them."""
+    if grain.frequency in ("weekly", "monthly"):
+        return None
     points = data.forecasts_covering("total", first, last)
     points = points[points["as_of_date"] < points["target_date"]]
     if points.empty:
         return None
-    newest = points.sort_values("as_of_date").groupby("target_date").tail(1)
-    return float(newest["yhat"].sum()) if len(newest) == (last - first).days + 1 else None
+    newest = points.sort_values("as_of_date").groupby("period").tail(1)
+    expected = ((last - first).days + 1) * (24 if grain.frequency == "hourly" else 1)
+    return float(newest["yhat"].sum()) if len(newest) == expected else None
 
 
-def _kpis(history: pd.DataFrame, last_day: dt.date) -> None:
+def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain) -> None:
     columns = st.columns(2 * len(WINDOWS))
     forecast_target = data.list_forecast_versions("total")
     target = forecast_target["target"].iloc[0] if not forecast_target.empty else "revenue"
@@ -103,7 +113,7 @@ def _kpis(history: pd.DataFrame, last_day: dt.date) -> None:
             first = last_day - dt.timedelta(days=days - 1)
             current = _window(history[measure], first, last_day)
             year_ago = _window(history[measure], first - YEAR_AGO, last_day - YEAR_AGO)
-            forecast = _forecast_for(first, last_day) if measure == target else None
+            forecast = _forecast_for(first, last_day, grain) if measure == target else None
             versus_forecast = fmt.percent_change(current, forecast) if current is not None else None
             versus_year = fmt.percent_change(current, year_ago) if current is not None else None
             columns[index].metric(
