@@ -6,6 +6,7 @@ The serving file follows docs/architecture.md (`marts.fct_daily_sales`, `predict
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import math
@@ -228,11 +229,12 @@ def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
         stop_process_group(process)
 
 
-@pytest.fixture
-def app_data() -> Iterator[ModuleType]:
-    """`apps/streamlit/data.py` imported as a module, with its caches emptied after the test."""
+@contextlib.contextmanager
+def app_module(name: str) -> Iterator[ModuleType]:
+    """`apps/streamlit/<name>.py` imported as a module (the app's modules import each other by bare name, from
+    the app's folder), and forgotten again afterwards."""
     spec = importlib.util.spec_from_file_location(
-        "daybreak_app_data", PROJECT_ROOT / "apps" / "streamlit" / "data.py"
+        f"daybreak_app_{name}", PROJECT_ROOT / "apps" / "streamlit" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
@@ -240,25 +242,23 @@ def app_data() -> Iterator[ModuleType]:
         spec.loader.exec_module(module)
         yield module
     finally:
-        if hasattr(module, "_query"):
-            module._query.clear()
-            module._connection.clear()
         sys.modules.pop(spec.name, None)
+
+
+@pytest.fixture
+def app_data() -> Iterator[ModuleType]:
+    """`apps/streamlit/data.py` imported as a module, with its caches emptied after the test."""
+    with app_module("data") as module:
+        yield module
+        module._query.clear()
+        module._connection.clear()
 
 
 @pytest.fixture(scope="session")
 def grain() -> Iterator[ModuleType]:
     """`apps/streamlit/grain.py` imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "daybreak_app_grain", PROJECT_ROOT / "apps" / "streamlit" / "grain.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
+    with app_module("grain") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def add_components(path: Path) -> Path:
