@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -248,3 +249,36 @@ def test_the_explorer_shows_the_models_forecast_beside_the_overridden_one(monkey
     assert not app.exception
     assert "A planner's override sets 3 days" in texts(app)
     assert "Model's forecast (before override)" in charts(app)[0].proto.spec
+
+
+def test_a_monthly_forecast_is_shown_beside_monthly_actuals(monkeypatch, tmp_path, serving_spec):
+    import duckdb
+
+    home = tmp_path / "monthly_home"
+    path = serving_spec.build(home / "serving" / "synthetic.duckdb")
+    months = pd.date_range("2024-07-01", periods=6, freq="MS")
+    with duckdb.connect(str(path)) as connection:
+        april_to_june = connection.execute(
+            "select sum(revenue) from marts.fct_daily_sales where series_id = 'total' "
+            "and sales_date between '2024-04-01' and '2024-06-30'"
+        ).fetchone()[0]
+        connection.execute("delete from predictions.forecasts")
+        for series_id in serving_spec.series:
+            for step, month in enumerate(months, start=1):
+                connection.execute(
+                    "insert into predictions.forecasts (as_of_date, series_id, target, target_date, horizon_step, "
+                    "yhat, yhat_lower_80, yhat_upper_80, yhat_lower_95, yhat_upper_95, model, model_version, run_id, "
+                    "frequency) values (?, ?, 'revenue', ?, ?, 1.5e6, 1.2e6, 1.8e6, 1e6, 2e6, 'auto_ets', "
+                    "'2024-06-30', 'fixture', 'monthly')",
+                    [serving_spec.last_actual, series_id, month.date(), step],
+                )
+
+    explorer = run_page(monkeypatch, home, "forecast.py")
+    overview = run_page(monkeypatch, home, "overview.py")
+
+    assert not explorer.exception and not overview.exception
+    assert "monthly revenue · forecast made on Sun 30 Jun 2024 for the next 6 months" in texts(explorer)
+    assert "| Jul 2024 | 1 |" in texts(explorer)
+    recent = next(metric for metric in explorer.metric if metric.label == "Revenue, last 3 months")
+    assert recent.value == f"{april_to_june / 1e6:.2f}M"
+    assert "The business's monthly revenue" in texts(overview)
