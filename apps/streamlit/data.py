@@ -249,6 +249,15 @@ def has_column(qualified: str, column: str) -> bool:
     return bool(found.loc[0, "n"])
 
 
+def _period(table: str) -> str:
+    """The SQL of a forecast row's period in `table` (`predictions.forecasts` or `.forecast_components`): the
+    hour of an hourly row (`target_time`), else its `target_date`, as a timestamp. Files published before
+    `target_time` was added hold daily rows only."""
+    if has_column(table, "target_time"):
+        return "coalesce(target_time, target_date::timestamp)"
+    return "target_date::timestamp"
+
+
 def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     """The forecast rows one version holds for one series, by period; `yhat` is the final forecast,
     `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none).
@@ -259,15 +268,15 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     overridable = has_column("predictions.forecasts", "override_id")
     statistical = "coalesce(yhat_statistical, yhat)" if overridable else "yhat"
     override = "override_id" if overridable else "null::varchar"
-    graded = has_column("predictions.forecasts", "target_time")
-    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
-    frequency = "coalesce(frequency, 'daily')" if graded else "'daily'"
+    frequency = (
+        "coalesce(frequency, 'daily')" if has_column("predictions.forecasts", "frequency") else "'daily'"
+    )
     frame = _read(
         f"""
         select
             {statistical} as yhat_statistical,
             {override} as override_id,
-            {period} as period,
+            {_period("predictions.forecasts")} as period,
             {frequency} as frequency,
             target_date,
             horizon_step,
@@ -298,11 +307,9 @@ def forecast_components(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     """
     if missing_tables("predictions.forecast_components"):
         return _empty_components()
-    graded = has_column("predictions.forecast_components", "target_time")
-    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
     return _read(
         f"""
-        select {period} as period, component, value, mode, model
+        select {_period("predictions.forecast_components")} as period, component, value, mode, model
         from predictions.forecast_components
         where series_id = ? and as_of_date = ?
         order by component, period
@@ -487,11 +494,9 @@ def forecasts_covering(series_id: str, start: dt.date, end: dt.date) -> pd.DataF
     `as_of_date, target_date, period, yhat` (`period` as `forecast` names it). The Overview compares the last
     days' actuals with what was forecast for them.
     """
-    graded = has_column("predictions.forecasts", "target_time")
-    period = "coalesce(target_time, target_date::timestamp)" if graded else "target_date::timestamp"
     frame = _read(
         f"""
-        select as_of_date, target_date, {period} as period, yhat
+        select as_of_date, target_date, {_period("predictions.forecasts")} as period, yhat
         from predictions.forecasts
         where series_id = ? and target_date between ? and ?
         order by as_of_date, period
@@ -507,13 +512,12 @@ def forecasts_covering(series_id: str, start: dt.date, end: dt.date) -> pd.DataF
 def forecast_revisions(series_id: str, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> pd.DataFrame:
     """How the forecast for the periods `first`..`last` moved across the nights that forecast all of them:
     `as_of_date, yhat, yhat_lower_80, yhat_upper_80, periods` (sums over the window)."""
-    period = "coalesce(target_time, target_date::timestamp)" if grain.frequency == "hourly" else "target_date"
     frame = _read(
         f"""
         select as_of_date, sum(yhat) as yhat, sum(yhat_lower_80) as yhat_lower_80,
             sum(yhat_upper_80) as yhat_upper_80, count(*) as periods
         from predictions.forecasts
-        where series_id = ? and {period} between ? and ?
+        where series_id = ? and {_period("predictions.forecasts")} between ? and ?
         group by as_of_date
         having count(*) = ?
         order by as_of_date
