@@ -25,6 +25,7 @@ from daybreak.exports import MalformedRow
 TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
 REQUIRED_VALUES = ("product_id", "location")
 LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
+MAX_COLUMNS_SHOWN = 30  # of a file's header, in the error for a missing column
 # customer ids exported from float columns arrive as "17850.0"; the id is "17850"
 FLOAT_SUFFIX = re.compile(r"\.0+$")
 # what Python's str.strip() removes: every character for which str.isspace() is true
@@ -227,6 +228,18 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     )
 
 
+def parse_numbers_with(text: pd.Series, decimal_separator: str) -> tuple[pd.Series, pd.Series]:
+    """`parse_numbers` of an export whose decimal separator is `decimal_separator` (`landing.decimal_separator`).
+
+    With `,` (`3,5`) a value holding a `.` is no number: such exports group thousands with the dot (`1.234,5`),
+    and reading it as a decimal point would load a thousandth of the value without a word."""
+    if decimal_separator == ".":
+        return parse_numbers(text)
+    grouped = text.str.contains(".", regex=False).fillna(False).astype(bool)
+    values, is_number = parse_numbers(text.str.replace(decimal_separator, ".", regex=False))
+    return values.mask(grouped), is_number & ~grouped
+
+
 def _parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     is_number = values.notna()
@@ -286,13 +299,15 @@ def check_columns(
     """Refuse an export that lacks a column the config reads, mapped or in a derived column.
 
     Raises:
-        IngestError: names the file, the business date and the missing columns.
+        IngestError: names the file, the business date, the missing columns and the columns the file has (a
+            name spelled another way, or a file read with the wrong delimiter, shows there).
     """
     missing = [source for source in config.export_columns if source not in columns]
     if missing:
+        shown = list(columns[:MAX_COLUMNS_SHOWN]) + (["..."] if len(columns) > MAX_COLUMNS_SHOWN else [])
         raise IngestError(
             f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} reads {list(config.export_columns)})"
+            f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
         )
 
 
@@ -403,10 +418,14 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
         if column in text:
-            lines[column], lines[f"_{column}_is_number"] = parse_numbers(text[column])
+            lines[column], lines[f"_{column}_is_number"] = parse_numbers_with(
+                text[column], config.landing.decimal_separator
+            )
             lines[f"_{column}_text"] = text[column]
         elif column in config.derived:
-            value, error = _derive(column, config.derived[column].expression, stripped)
+            value, error = _derive(
+                column, config.derived[column].expression, stripped, config.landing.decimal_separator
+            )
             lines[column], lines[f"_{column}_derive_error"] = value, error
             lines[f"_{column}_is_number"] = True
             lines[f"_{column}_text"] = value.map(repr)
@@ -515,11 +534,13 @@ def _strip(raw: pd.DataFrame, files: Sequence[RawFile], column: str) -> pd.Serie
     return pd.Series(trimmed.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
 
 
-def _derive(column: str, expression: str, stripped: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:
+def _derive(
+    column: str, expression: str, stripped: dict[str, pd.Series], decimal_separator: str
+) -> tuple[pd.Series, pd.Series]:
     """A derived numeric column and, per row, why it has no value (None where it has one): an input that is no
     number, or a result that is not finite (a division by zero)."""
     parsed = parse_expression(expression)
-    inputs = {name: parse_numbers(stripped[name]) for name in parsed.columns}
+    inputs = {name: parse_numbers_with(stripped[name], decimal_separator) for name in parsed.columns}
     value = parsed.evaluate({name: values for name, (values, _) in inputs.items()})
     index = value.index
     error = pd.Series(None, index=index, dtype=object)

@@ -2,8 +2,9 @@
 
 Three formats: `csv` (the delimiter given by the dataset config's `landing.delimiter`, or sniffed among
 `, ; TAB |`; `whitespace` splits on runs of spaces and tabs; quoted fields may hold delimiters and newlines;
-UTF-8, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8), `parquet` and `jsonl` (JSON lines, one
-object per line). Every value comes back as a string, a missing one as `''`, so the ingest job checks one kind of
+UTF-8, UTF-16 or UTF-32 with a byte-order mark, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8),
+`parquet` and `jsonl` (JSON lines, one object per line). A csv or jsonl export may arrive gzip-compressed, whatever
+its name: it is recognised by its first bytes. Every value comes back as a string, a missing one as `''`, so the ingest job checks one kind of
 input whatever the format.
 
 A row that cannot be read as a row (a CSV record with a different number of fields than the header, a JSON line
@@ -18,7 +19,9 @@ rows for a file both can read, so the fast path changes the speed, not the outco
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
 import json
 import math
@@ -38,6 +41,14 @@ DELIMITERS = ",;\t|"
 SNIFF_CHARS = 8192
 # tried in order; latin-1 decodes any byte, for the few bytes cp1252 leaves undefined
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
+# a byte-order mark names its encoding (Excel's "Unicode text" is UTF-16); UTF-32's before UTF-16's, which it begins with
+MARKED_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+GZIP_MAGIC = b"\x1f\x8b"
 PANDAS_INDEX_COLUMN = re.compile(r"__index_level_\d+__")
 
 
@@ -108,6 +119,10 @@ def read_export(path_or_url: str, fmt: str, delimiter: str | None = None) -> Exp
         if fmt == "parquet":
             return _read_parquet(handle, path_or_url)
         data = handle.read()
+    try:
+        data = uncompressed(data)
+    except (OSError, EOFError) as error:
+        raise ExportReadError(f"{path_or_url}: a gzip file that cannot be decompressed ({error})") from error
     if fmt == "csv" and delimiter != WHITESPACE and (fast := _read_csv_arrow(data, delimiter)) is not None:
         return fast
     text, encoding = decode(data)
@@ -136,8 +151,22 @@ def list_exports(day_url_or_dir: str, glob: str) -> list[str]:
     return [fs.unstrip_protocol(p) for p in sorted(fs.glob(f"{root.rstrip('/')}/{glob}")) if fs.isfile(p)]
 
 
+def uncompressed(data: bytes) -> bytes:
+    """A gzip-compressed export's content, known by its first two bytes (no text export starts with them);
+    other bytes as they are."""
+    return gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (a byte-order mark dropped), else cp1252, else Latin-1; returns (text, encoding)."""
+    """Decode bytes as the UTF-16 or UTF-32 their byte-order mark names, else UTF-8 (a byte-order mark dropped),
+    else cp1252, else Latin-1; returns (text, encoding), and `text.encode(encoding)` gives the bytes back (a
+    UTF-8 mark aside)."""
+    for mark, encoding in MARKED_ENCODINGS:
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                break  # not that encoding after all: bytes that happen to start like its mark
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
@@ -233,10 +262,11 @@ def _read_csv(text: str, encoding: str, delimiter: str | None = None) -> Export:
 
 
 def unique_names(header: list[str]) -> list[str]:
-    """Header names as pandas would give them: a blank name `Unnamed: <i>`, a repeated one `name.1`, `name.2`."""
+    """Header names as pandas would give them, trimmed (`qty, price` names `price`, as a hand-made or padded
+    export writes it): a blank name `Unnamed: <i>`, a repeated one `name.1`, `name.2`."""
     names: list[str] = []
     for i, name in enumerate(header):
-        name = name or f"Unnamed: {i}"
+        name = name.strip() or f"Unnamed: {i}"
         candidate, n = name, 0
         while candidate in names:
             n += 1

@@ -31,6 +31,32 @@ BAD_EXPORTS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
 DAY = dt.date(2024, 3, 5)
 
 
+def test_decimal_comma_corpus_file_reads_commas_and_refuses_grouping_dots():
+    """tests/data/bad_exports/README.md, decimal_comma.csv."""
+    config = load_dataset_config(BAD_EXPORTS / "decimal_comma.yml")
+    export = read_export(
+        str(BAD_EXPORTS / "decimal_comma.csv"), config.landing_format, config.landing.delimiter
+    )
+    result = to_canonical(export.rows, config, source_file="decimal_comma.csv", business_date=DAY)
+    assert result.loaded["unit_price"].tolist() == [3.5, 12.0, 2.25]
+    assert result.loaded["quantity"].tolist() == [2.0, 1.0, 1.5]
+    assert result.loaded["product_name"].tolist() == ["Mug", "Plate, large", "Ribbon (m)"]
+    assert result.quarantined[["source_row", "rule", "detail"]].values.tolist() == [
+        [3, "unit_price_not_numeric", "unit_price '1.234,50' is no number"]
+    ]
+    assert result.revenue_in == pytest.approx(2 * 3.5 + 12 + 1.5 * 2.25)
+
+
+def test_decimal_comma_is_refused_for_typed_formats():
+    raw = {
+        "name": "shop",
+        "columns": {"ordered_at": "t", "product_id": "p", "location": "l", "quantity": "q"},
+    }
+    raw |= {"constants": {"unit_price": 1}, "series": {"keys": ["location"]}}
+    with pytest.raises(DatasetConfigError, match="decimal_separator ',' applies to csv exports"):
+        parse_dataset_config(raw | {"landing": {"format": "parquet", "decimal_separator": ","}}, "shop.yml")
+
+
 def test_own_format_corpus_file_loads_and_quarantines_with_rules():
     """tests/data/bad_exports/README.md, own_format.txt."""
     config = load_dataset_config(BAD_EXPORTS / "own_format.yml")

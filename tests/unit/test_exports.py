@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import uuid
 
 import fsspec
@@ -65,6 +66,36 @@ def test_csv_falls_back_to_latin1_and_records_it(memory):
 def test_utf8_byte_order_mark_is_not_part_of_the_first_column(memory):
     export = read_export(put(memory, "b.csv", "\ufeffinvoice_no,qty\n1,2\n".encode()), "csv")
     assert list(export.rows.columns) == ["invoice_no", "qty"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_are_read_by_their_byte_order_mark(memory, encoding):
+    # Excel's "Unicode text" export: UTF-16 with a mark, tab-separated
+    text = "invoice_no\tdescription\tqty\n1\tCafé\t2\n"
+    data = text.encode(encoding)
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = "\ufeff".encode(encoding) + data  # the -be codecs write no mark of their own
+    export = read_export(put(memory, "w.csv", data), "csv")
+    assert export.encoding == encoding[:6]
+    assert export.rows.to_dict("records") == [{"invoice_no": "1", "description": "Café", "qty": "2"}]
+
+
+def test_gzip_compressed_csv_and_jsonl_are_read_whatever_their_name(memory):
+    text = "invoice_no,qty\n1,2\n2,oops,3\n"
+    csv_export = read_export(put(memory, "day.csv", gzip.compress(text.encode())), "csv")
+    assert csv_export.rows.to_dict("records") == [{"invoice_no": "1", "qty": "2"}]
+    assert csv_export.malformed == [MalformedRow(2, 3, "2,oops,3")]
+    jsonl = read_export(put(memory, "day.jsonl.gz", gzip.compress(b'{"qty": 1}\n')), "jsonl")
+    assert jsonl.rows.to_dict("records") == [{"qty": "1"}]
+    with pytest.raises(ExportReadError, match=r"cut\.csv\.gz: a gzip file that cannot be decompressed"):
+        read_export(put(memory, "cut.csv.gz", gzip.compress(text.encode())[:-9]), "csv")
+
+
+def test_padded_header_names_are_trimmed_by_both_readers(memory):
+    text = "invoice_no, qty , sku\n1, 2, S1\n"
+    for name, data in (("fast.csv", text), ("careful.csv", text + '2,"open\n')):
+        export = read_export(put(memory, name, data), "csv")
+        assert list(export.rows.columns) == ["invoice_no", "qty", "sku"], name
 
 
 def test_truncated_last_csv_line_is_set_aside_and_the_rest_loads(memory):

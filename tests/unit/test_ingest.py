@@ -267,6 +267,9 @@ BAD_EXPORT_OUTCOMES = {
     "empty.csv": Outcome(error=r"empty\.csv for business date 2024-03-05 is empty \(the shop was open\)"),
     "latin1.csv": Outcome(loaded_rows=(1, 2)),
     "semicolon.csv": Outcome(loaded_rows=(1, 2)),
+    "utf16_tabs.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "gzipped.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "padded_header.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "truncated_last_line.csv": Outcome(
         loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(5,)
     ),
@@ -275,6 +278,9 @@ BAD_EXPORT_OUTCOMES = {
     ),
     "unclosed_quote.csv": Outcome(
         loaded_rows=(1, 3, 4), quarantined=((2, "malformed_row"),), malformed_lines=(3,)
+    ),
+    "decimal_comma.csv": Outcome(
+        loaded_rows=(1, 2, 4), quarantined=((3, "unit_price_not_numeric"),), config="decimal_comma.yml"
     ),
     "own_format.txt": Outcome(
         loaded_rows=(1, 7),
@@ -377,18 +383,29 @@ def test_bad_export_outcome(name, settings, monkeypatch):
 
 
 def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
+    # and from the same CSV as Excel's UTF-16 "Unicode text", gzip-compressed, or with a padded header
     loaded = {}
-    for fmt in ("csv", "parquet", "jsonl"):
-        settings = Settings(home=tmp_path / fmt, dataset="synthetic")
+    for name in (
+        "good.csv",
+        "good.parquet",
+        "good.jsonl",
+        "utf16_tabs.csv",
+        "gzipped.csv",
+        "padded_header.csv",
+    ):
+        fmt = name.rsplit(".", 1)[1]
+        settings = Settings(home=tmp_path / name, dataset="synthetic")
         with monkeypatch.context() as patch:
             use_landing_format(patch, fmt)
-            land(settings, DAY, "", name=f"good.{fmt}")
-            shutil.copy(BAD_EXPORTS / f"good.{fmt}", settings.landing_dir / DAY.isoformat() / f"good.{fmt}")
-            ingest.run(DAY, "run-1", settings)
-        loaded[fmt] = lake_rows(settings).drop(columns=["source_file", "file_sha256"])
-    pd.testing.assert_frame_equal(loaded["csv"], loaded["parquet"])
-    pd.testing.assert_frame_equal(loaded["csv"], loaded["jsonl"])
-    lines = loaded["csv"]
+            land(settings, DAY, "", name=name)
+            shutil.copy(BAD_EXPORTS / name, settings.landing_dir / DAY.isoformat() / name)
+            summary = ingest.run(DAY, "run-1", settings)
+        if fmt == "csv":
+            assert summary["encodings"] == {name: "utf-16" if name.startswith("utf16") else "utf-8"}
+        loaded[name] = lake_rows(settings).drop(columns=["source_file", "file_sha256"])
+    for name, lines in loaded.items():
+        pd.testing.assert_frame_equal(loaded["good.csv"], lines, obj=name)
+    lines = loaded["good.csv"]
     assert lines["customer_id"].isna().tolist() == [False, False, True, False]
     assert (lines["quantity"].tolist(), lines["unit_price"].tolist()) == (
         [2, 1, -1, 1],

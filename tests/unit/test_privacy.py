@@ -116,6 +116,28 @@ def test_scrubbing_an_export_blanks_the_ids_fields_only_and_is_deterministic(tmp
     )
 
 
+@pytest.mark.parametrize("packed", ["gzip", "utf-16"])
+def test_scrubbing_a_compressed_or_utf16_export_keeps_its_form(tmp_path, packed):
+    import gzip
+
+    from daybreak.exports import decode, uncompressed
+    from daybreak.privacy.scrub import scrub_export
+
+    text = "order\tcustomer\n1\tC0001\n2\tC0002\n"
+    pack = (lambda t: gzip.compress(t.encode())) if packed == "gzip" else (lambda t: t.encode("utf-16"))
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (first, second):
+        path.write_bytes(pack(text))
+        assert scrub_export(path, "csv", "C0001") == 1
+    assert decode(uncompressed(first.read_bytes())) == (
+        text.replace("C0001", ""),
+        packed.replace("gzip", "utf-8"),
+    )
+    assert first.read_bytes() == second.read_bytes(), (
+        "deterministic: a landed copy scrubbed apart stays equal"
+    )
+
+
 def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_path):
     from daybreak.ingest import lake
     from daybreak.privacy.retention import remove_expired

@@ -161,6 +161,12 @@ class Landing:
         "that does not match is quarantined as `ordered_at_unparseable`. Default: any ISO-like date or time "
         "(parsed per value). Also used when a source file is replayed.",
     )
+    decimal_separator: Literal[".", ","] = Field(
+        ".",
+        description="csv: the decimal separator of the export's numbers, `,` for `3,5` (many European exports, "
+        "usually `;`-separated). With `,` a quantity or price holding a `.` is no number and is quarantined: "
+        "there the dot groups thousands (`1.234,5`), and reading it as a decimal point would change the value.",
+    )
     late_files_lookback_days: int = Field(
         14,
         ge=0,
@@ -187,6 +193,15 @@ class Landing:
         if value is not None and "%" not in value:
             raise ValueError(f"a strftime format such as %Y%m%d, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _decimal_comma_in_text_only(self):
+        if self.decimal_separator != "." and self.format != "csv":
+            raise ValueError(
+                f"decimal_separator {self.decimal_separator!r} applies to csv exports; {self.format} carries its "
+                "numbers typed or with a decimal point"
+            )
+        return self
 
 
 @section

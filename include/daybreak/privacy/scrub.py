@@ -7,10 +7,11 @@ recognises a scrubbed delivery by comparing it with its landed copy: `daybreak.i
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
-from daybreak.exports import decode
+from daybreak.exports import GZIP_MAGIC, decode, uncompressed
 from daybreak.files import write_atomic
 
 ERASED = "[erased]"
@@ -26,11 +27,12 @@ def field_pattern(source_id: str) -> re.Pattern[str]:
 
 def scrub_export(path: Path, fmt: str, source_id: str) -> int:
     """Blank every field of an export file that holds the id (the line stays: its sale is not the customer's
-    to take back); returns the fields blanked. Read-only files stay read-only."""
+    to take back); returns the fields blanked. Read-only files stay read-only. A gzip-compressed export is
+    written back compressed, with no timestamp in its header, so the same bytes in still give the same bytes out."""
     data = path.read_bytes()
     if fmt == "parquet":
         return _scrub_parquet_export(path, source_id)
-    text, encoding = decode(data)
+    text, encoding = decode(uncompressed(data))
     pattern = field_pattern(source_id)
     if fmt == "jsonl":  # a JSON string or number value: "id" -> "", 17850.0 -> null
         quoted = re.compile(rf'"{re.escape(source_id)}(?:\.0+)?"')
@@ -41,7 +43,8 @@ def scrub_export(path: Path, fmt: str, source_id: str) -> int:
     else:
         text, count = pattern.subn("", text)
     if count:
-        _rewrite(path, text.encode(encoding))
+        scrubbed = text.encode(encoding)
+        _rewrite(path, gzip.compress(scrubbed, mtime=0) if data.startswith(GZIP_MAGIC) else scrubbed)
     return count
 
 
