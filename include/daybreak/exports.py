@@ -4,8 +4,8 @@ Three formats: `csv` (the delimiter given by the dataset config's `landing.delim
 `, ; TAB |`; `whitespace` splits on runs of spaces and tabs; quoted fields may hold delimiters and newlines;
 UTF-8, UTF-16 or UTF-32 with a byte-order mark, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8),
 `parquet` and `jsonl` (JSON lines, one object per line). A csv or jsonl export may arrive gzip-compressed, whatever
-its name: it is recognised by its first bytes. Every value comes back as a string, a missing one as `''`, so the ingest job checks one kind of
-input whatever the format.
+its name: it is recognised by its first bytes. Every value comes back as a string, a missing one as `''`, so the
+ingest job checks one kind of input whatever the format.
 
 A row that cannot be read as a row (a CSV record with a different number of fields than the header, a JSON line
 that does not parse or is not an object: typically a truncated last line) does not stop the file: it is returned
@@ -41,7 +41,8 @@ DELIMITERS = ",;\t|"
 SNIFF_CHARS = 8192
 # tried in order; latin-1 decodes any byte, for the few bytes cp1252 leaves undefined
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
-# a byte-order mark names its encoding (Excel's "Unicode text" is UTF-16); UTF-32's before UTF-16's, which it begins with
+# a byte-order mark names its encoding (Excel's "Unicode text" is UTF-16); UTF-32's marks are looked for first,
+# as the little-endian one begins with UTF-16's
 MARKED_ENCODINGS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -159,8 +160,8 @@ def uncompressed(data: bytes) -> bytes:
 
 def decode(data: bytes) -> tuple[str, str]:
     """Decode bytes as the UTF-16 or UTF-32 their byte-order mark names, else UTF-8 (a byte-order mark dropped),
-    else cp1252, else Latin-1; returns (text, encoding), and `text.encode(encoding)` gives the bytes back (a
-    UTF-8 mark aside)."""
+    else cp1252, else Latin-1; returns (text, encoding). `text.encode(encoding)` writes it back in the same
+    encoding (a scrubbed export), UTF-16 and UTF-32 with this machine's byte order and mark."""
     for mark, encoding in MARKED_ENCODINGS:
         if data.startswith(mark):
             try:
