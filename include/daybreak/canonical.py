@@ -21,6 +21,7 @@ import pandas as pd
 from daybreak.datasets import CANONICAL_COLUMNS, NUMERIC_COLUMNS, DatasetConfig
 from daybreak.datasets.expressions import fill_template, parse_expression
 from daybreak.exports import MalformedRow
+from daybreak.timestamps import parse_timestamps
 
 TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
 REQUIRED_VALUES = ("product_id", "location")
@@ -413,8 +414,9 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     )
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
-    timestamp_format = config.landing.timestamp_format
-    lines["ordered_at"] = pd.to_datetime(ordered_at_text, errors="coerce", format=timestamp_format or "mixed")
+    lines["ordered_at"] = parse_timestamps(
+        ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+    )
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
         if column in text:

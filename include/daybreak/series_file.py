@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from daybreak.timestamps import parse_timestamps
+
 log = logging.getLogger(__name__)
 
 REQUIRED = ("id", "timestamp", "value")
@@ -109,15 +111,13 @@ def read_series_file(path: Path, freq: str) -> tuple[pd.DataFrame, str]:
     ids = raw["id"].astype(str).str.strip()
     if (blank := ids.eq("") | raw["id"].isna()).any():
         fail(blank, "missing_id", lambda i: "the id is empty")
-    timestamps = pd.to_datetime(raw["timestamp"], errors="coerce", format="mixed")
+    timestamps = parse_timestamps(raw["timestamp"], timezone="UTC")
     if (bad := timestamps.isna()).any():
         fail(
             bad,
             "timestamp_unparseable",
             lambda i: f"timestamp {raw.at[i, 'timestamp']!r} is not a date or time",
         )
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
     text = raw["value"].astype(str).str.strip()
     values = pd.to_numeric(raw["value"], errors="coerce")
     empty = raw["value"].isna() | text.isin(["", "nan", "NaN", "None"])

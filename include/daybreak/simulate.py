@@ -40,6 +40,7 @@ from daybreak.datasets import DatasetConfig, DatasetConfigError, load_dataset_co
 from daybreak.datasets.expressions import fill_template, template_columns
 from daybreak.exports import WHITESPACE, decode, sniff_delimiter
 from daybreak.files import write_text_atomic
+from daybreak.timestamps import parse_timestamps
 
 log = logging.getLogger(__name__)
 
@@ -778,17 +779,6 @@ def _as_text(column: pd.Series) -> pd.Series:
     return text.where(~missing, "").astype(object)
 
 
-def _parse_stamps(text: pd.Series, timestamp_format: str | None) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(text):
-        return text
-    if timestamp_format:
-        return pd.to_datetime(text, format=timestamp_format, errors="coerce")
-    try:
-        return pd.to_datetime(text)
-    except ValueError:  # text dates whose format varies from row to row
-        return pd.to_datetime(text, format="mixed", errors="coerce")
-
-
 def _day_writer(config: DatasetConfig) -> Callable[[pd.DataFrame], str]:
     """Renders a day's rows as the shop's export: CSV in the landing's delimiter (`,` when it is sniffed).
 
@@ -864,7 +854,7 @@ def replay_dataset(
 
     frame, typed = _read_source(config, location)
     dating = _dating_text(frame, config, location, typed)
-    stamps = _parse_stamps(dating, config.landing.timestamp_format)
+    stamps = parse_timestamps(dating, config.landing.timestamp_format, config.landing.timezone)
     if stamps.isna().any():
         bad = dating[stamps.isna()]
         raise DatasetConfigError(

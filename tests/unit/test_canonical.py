@@ -47,7 +47,34 @@ def test_decimal_comma_corpus_file_reads_commas_and_refuses_grouping_dots():
     assert result.revenue_in == pytest.approx(2 * 3.5 + 12 + 1.5 * 2.25)
 
 
-def test_decimal_comma_is_refused_for_typed_formats():
+def test_time_zones_corpus_file_keeps_wall_clock_times_or_converts_to_the_shops_zone():
+    """tests/data/bad_exports/README.md, time_zones.csv."""
+    config = load_dataset_config("synthetic")
+    export = read_export(str(BAD_EXPORTS / "time_zones.csv"), "csv")
+    as_written = to_canonical(export.rows, config, source_file="time_zones.csv", business_date=DAY)
+    assert [str(t) for t in as_written.loaded["ordered_at"]] == [
+        "2024-03-05 09:15:00",
+        "2024-03-05 10:15:00",
+        "2024-03-05 12:00:00",
+        "2024-03-05 23:30:00",
+        "2024-03-05 11:00:00",
+    ]
+    in_london = dataclasses.replace(
+        config, landing=dataclasses.replace(config.landing, timezone="Europe/London")
+    )
+    converted = to_canonical(export.rows, in_london, source_file="time_zones.csv", business_date=DAY)
+    assert [str(t) for t in converted.loaded["ordered_at"]] == [
+        "2024-03-05 08:15:00",
+        "2024-03-05 08:15:00",
+        "2024-03-05 12:00:00",
+        "2024-03-05 11:00:00",
+    ]
+    assert converted.quarantined[["source_row", "rule"]].values.tolist() == [
+        [4, "ordered_at_not_on_business_date"]  # 04:30 on the 6th in London
+    ]
+
+
+def test_decimal_comma_for_typed_formats_and_an_unknown_time_zone_are_refused():
     raw = {
         "name": "shop",
         "columns": {"ordered_at": "t", "product_id": "p", "location": "l", "quantity": "q"},
@@ -55,6 +82,10 @@ def test_decimal_comma_is_refused_for_typed_formats():
     raw |= {"constants": {"unit_price": 1}, "series": {"keys": ["location"]}}
     with pytest.raises(DatasetConfigError, match="decimal_separator ',' applies to csv exports"):
         parse_dataset_config(raw | {"landing": {"format": "parquet", "decimal_separator": ","}}, "shop.yml")
+    with pytest.raises(
+        DatasetConfigError, match="landing.timezone: .*an IANA time zone such as Europe/London"
+    ):
+        parse_dataset_config(raw | {"landing": {"timezone": "Europe/Londn"}}, "shop.yml")
 
 
 def test_own_format_corpus_file_loads_and_quarantines_with_rules():

@@ -270,6 +270,7 @@ BAD_EXPORT_OUTCOMES = {
     "utf16_tabs.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "gzipped.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "padded_header.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "time_zones.csv": Outcome(loaded_rows=(1, 2, 3, 4, 5)),
     "truncated_last_line.csv": Outcome(
         loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(5,)
     ),

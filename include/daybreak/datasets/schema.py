@@ -158,8 +158,15 @@ class Landing:
     timestamp_format: str | None = Field(
         None,
         description="strftime format of the `ordered_at` column, e.g. `%Y%m%d` or `%d/%m/%Y %H:%M`; a value "
-        "that does not match is quarantined as `ordered_at_unparseable`. Default: any ISO-like date or time "
-        "(parsed per value). Also used when a source file is replayed.",
+        "that does not match is quarantined as `ordered_at_unparseable`. Default: any date or time (one "
+        "format inferred for the whole column when it fits every value, else each value read on its own). "
+        "Also used when a source file is replayed.",
+    )
+    timezone: str | None = Field(
+        None,
+        description="The shop's IANA time zone, e.g. `Europe/London`: a time in the export that carries a "
+        "UTC offset (`+01:00`, `Z`) is converted to it before its business day is read; a time without one is "
+        "taken as the shop's local time. Default: an offset is dropped and the time kept as written.",
     )
     decimal_separator: Literal[".", ","] = Field(
         ".",
@@ -192,6 +199,18 @@ class Landing:
     def _has_directive(cls, value: str | None) -> str | None:
         if value is not None and "%" not in value:
             raise ValueError(f"a strftime format such as %Y%m%d, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"an IANA time zone such as Europe/London, got {value!r}") from None
         return value
 
     @model_validator(mode="after")

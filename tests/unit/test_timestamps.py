@@ -1,0 +1,68 @@
+"""Timestamps from text as the shop's local time: formats, offsets that differ by row, a configured time zone."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from daybreak.timestamps import parse_timestamps
+
+
+def parsed(values, *args, **kwargs) -> list[str]:
+    result = parse_timestamps(pd.Series(values, dtype=object), *args, **kwargs)
+    assert str(result.dtype) == "datetime64[ns]", "always naive local time"
+    return ["NaT" if pd.isna(v) else str(v) for v in result]
+
+
+def test_one_format_for_the_column_or_each_value_on_its_own():
+    assert parsed(["2024-03-05 09:15:00", "2024-03-05 10:00:00", ""]) == [
+        "2024-03-05 09:15:00",
+        "2024-03-05 10:00:00",
+        "NaT",
+    ]
+    assert parsed(["2024-03-05", "3/5/2024 17:15", "not a time"]) == [
+        "2024-03-05 00:00:00",
+        "2024-03-05 17:15:00",
+        "NaT",
+    ]
+    assert parsed(["20240305", "20240230"], "%Y%m%d") == ["2024-03-05 00:00:00", "NaT"]
+
+
+def test_offsets_keep_the_wall_clock_time_as_written_by_default():
+    # a file across the UK's clock change, a UTC log line and a New York sale late in the evening
+    values = [
+        "2024-03-31T00:30:00+00:00",
+        "2024-03-31T03:30:00+01:00",
+        "2024-03-31T12:00:00Z",
+        "2024-03-31T23:30:00-04:00",
+    ]
+    assert parsed(values) == [
+        "2024-03-31 00:30:00",
+        "2024-03-31 03:30:00",
+        "2024-03-31 12:00:00",
+        "2024-03-31 23:30:00",
+    ]
+    assert parsed(values[:1] * 2) == ["2024-03-31 00:30:00"] * 2  # one offset throughout
+
+
+def test_offsets_are_converted_to_the_configured_time_zone_and_naive_times_kept():
+    values = ["2024-03-31T12:00:00Z", "2024-03-31T03:30:00+01:00", "2024-03-31 18:00:00", "oops"]
+    assert parsed(values, timezone="Europe/London") == [
+        "2024-03-31 13:00:00",
+        "2024-03-31 03:30:00",
+        "2024-03-31 18:00:00",
+        "NaT",
+    ]
+    assert parsed(values[:1], timezone="America/New_York") == ["2024-03-31 08:00:00"]
+
+
+def test_typed_times_are_only_made_local():
+    aware = pd.Series(pd.to_datetime(["2024-03-05 12:00:00"]).tz_localize("UTC"))
+    assert parse_timestamps(aware, timezone="Asia/Tokyo").tolist() == [pd.Timestamp("2024-03-05 21:00:00")]
+    naive = pd.Series(pd.to_datetime(["2024-03-05 12:00:00"]))
+    assert parse_timestamps(naive).tolist() == [pd.Timestamp("2024-03-05 12:00:00")]
+
+
+@pytest.mark.parametrize("timezone", [None, "UTC"])
+def test_nothing_but_missing_values(timezone):
+    assert parsed(["", ""], timezone=timezone) == ["NaT", "NaT"]
