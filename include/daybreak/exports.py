@@ -26,7 +26,8 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,11 @@ MARKED_ENCODINGS = (
 )
 GZIP_MAGIC = b"\x1f\x8b"
 PANDAS_INDEX_COLUMN = re.compile(r"__index_level_\d+__")
+# Excel's first line naming the delimiter: `sep=;`
+SEP_HINT = re.compile(r"sep=(.)")
+# where a header is looked for below a preamble (`read_export`'s header_columns)
+PREAMBLE_LINES = 50
+PREAMBLE_BYTES = 1 << 16
 
 
 class ExportReadError(ValueError):
@@ -85,6 +91,7 @@ class Export:
         delimiter: the CSV delimiter found (`None` for other formats).
         table: the same rows as the Arrow table Arrow's CSV reader parsed (`None` from the other readers), so
             the ingest can work on the text in Arrow without converting every value from Python again.
+        preamble_lines: lines before the header that were not read (see `read_export`).
     """
 
     rows: pd.DataFrame
@@ -92,19 +99,26 @@ class Export:
     encoding: str | None = None
     delimiter: str | None = None
     table: Any = None
+    preamble_lines: int = 0
 
     @property
     def rows_in(self) -> int:
         return len(self.rows) + len(self.malformed)
 
 
-def read_export(path_or_url: str, fmt: str, delimiter: str | None = None) -> Export:
+def read_export(
+    path_or_url: str, fmt: str, delimiter: str | None = None, header_columns: Sequence[str] = ()
+) -> Export:
     """Read one export file.
 
     Args:
         path_or_url: a local path or an fsspec URL (`file://`, `memory://`, `s3://`, ...).
         fmt: `csv`, `parquet` or `jsonl`.
         delimiter: csv only: one character, `whitespace` (runs of spaces and tabs), or None to sniff it.
+        header_columns: csv only: columns the header holds. When the first line does not hold them all, the
+            header is the first of the next lines that does (`Export.preamble_lines` counts the lines before
+            it: a report's title, an export date). Excel's `sep=;` first line is skipped either way, its
+            delimiter used unless `delimiter` is given.
 
     Returns:
         the rows as strings, the malformed rows set aside, and the encoding (and delimiter) used.
@@ -124,14 +138,71 @@ def read_export(path_or_url: str, fmt: str, delimiter: str | None = None) -> Exp
         data = uncompressed(data)
     except (OSError, EOFError) as error:
         raise ExportReadError(f"{path_or_url}: a gzip file that cannot be decompressed ({error})") from error
-    if fmt == "csv" and delimiter != WHITESPACE and (fast := _read_csv_arrow(data, delimiter)) is not None:
+    if fmt != "csv":
+        return _read_jsonl(*decode(data))
+    preamble = 0
+    if header_columns or data.startswith(b"sep="):
+        data, preamble, hinted = _without_preamble(data, delimiter, header_columns)
+        delimiter = delimiter or hinted
+    export = _read_csv_any(data, delimiter)
+    if not preamble:
+        return export
+    malformed = [replace(m, line_number=m.line_number + preamble) for m in export.malformed]
+    return replace(export, malformed=malformed, preamble_lines=preamble)
+
+
+def _read_csv_any(data: bytes, delimiter: str | None) -> Export:
+    if delimiter != WHITESPACE and (fast := _read_csv_arrow(data, delimiter)) is not None:
         return fast
     text, encoding = decode(data)
-    if fmt == "csv" and delimiter == WHITESPACE:
+    if delimiter == WHITESPACE:
         return _read_whitespace(text, encoding)
-    if fmt == "csv":
-        return _read_csv(text, encoding, delimiter)
-    return _read_jsonl(text, encoding)
+    return _read_csv(text, encoding, delimiter)
+
+
+def _without_preamble(
+    data: bytes, delimiter: str | None, header_columns: Sequence[str]
+) -> tuple[bytes, int, str | None]:
+    """The file from its header line on, the lines before it, and the delimiter a `sep=` line names.
+
+    Only the first `PREAMBLE_LINES` lines are looked at; when none of them holds every header column, the file is
+    read from its first line as it is (and the ingest names the missing columns). Lines are counted as the careful
+    reader counts them, so its line numbers move by exactly the lines cut."""
+    lines = _first_lines(decode(data[:PREAMBLE_BYTES])[0])
+    hinted = None
+    first = 0
+    if lines and (hint := SEP_HINT.fullmatch(lines[0].rstrip("\r\n"))):
+        hinted, first = hint.group(1), 1
+    wanted = set(header_columns)
+    header = first
+    if wanted and not _holds(lines[first] if first < len(lines) else "", wanted, delimiter or hinted):
+        header = next(
+            (i for i in range(first + 1, len(lines)) if _holds(lines[i], wanted, delimiter or hinted)), first
+        )
+    if header == 0:
+        return data, 0, hinted
+    text, encoding = decode(data)
+    cut = sum(len(line) for line in _first_lines(text)[:header])
+    return text[cut:].encode(encoding), header, hinted
+
+
+def _first_lines(text: str) -> list[str]:
+    lines = []
+    for line in io.StringIO(text, newline=""):
+        lines.append(line)
+        if len(lines) == PREAMBLE_LINES:
+            break
+    return lines
+
+
+def _holds(line: str, wanted: set[str], delimiter: str | None) -> bool:
+    """Whether a line, split by the delimiter (or by each one Daybreak sniffs for), has every wanted name."""
+    line = line.rstrip("\r\n")
+    if delimiter == WHITESPACE:
+        splits = [split_whitespace(line) or []]
+    else:
+        splits = [line.split(d) for d in ([delimiter] if delimiter else DELIMITERS)]
+    return any(wanted <= {field.strip().strip('"').strip() for field in fields} for fields in splits)
 
 
 def list_exports(day_url_or_dir: str, glob: str) -> list[str]:

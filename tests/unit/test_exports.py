@@ -98,6 +98,29 @@ def test_padded_header_names_are_trimmed_by_both_readers(memory):
         assert list(export.rows.columns) == ["invoice_no", "qty", "sku"], name
 
 
+def test_a_preamble_before_the_header_is_skipped_and_line_numbers_still_count_from_the_top(memory):
+    text = 'Daily sales report\nrun 2024-03-06,,\n\ninvoice_no,sku,qty\n1,S1,2\n2,"open,3\n3,S3,4\n'
+    export = read_export(put(memory, "p.csv", text), "csv", header_columns=["invoice_no", "qty"])
+    assert (export.preamble_lines, list(export.rows.columns)) == (3, ["invoice_no", "sku", "qty"])
+    assert export.rows.to_dict("records") == [
+        {"invoice_no": "1", "sku": "S1", "qty": "2"},
+        {"invoice_no": "3", "sku": "S3", "qty": "4"},
+    ]
+    assert export.malformed == [MalformedRow(2, 6, '2,"open,3')]  # line 6 of the file as it arrived
+    # no line holds the columns: read from the top, for the ingest to name what is missing
+    unmatched = read_export(put(memory, "q.csv", text), "csv", header_columns=["invoice_no", "price"])
+    assert (unmatched.preamble_lines, list(unmatched.rows.columns)) == (0, ["Daily sales report"])
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(memory):
+    text = "sep=;\ninvoice_no;description\n1;Plate, large\n"
+    export = read_export(put(memory, "s.csv", text), "csv")
+    assert (export.delimiter, export.preamble_lines) == (";", 1)
+    assert export.rows.to_dict("records") == [{"invoice_no": "1", "description": "Plate, large"}]
+    utf16 = read_export(put(memory, "u.csv", text.encode("utf-16")), "csv", header_columns=["invoice_no"])
+    assert (utf16.encoding, utf16.rows.to_dict("records")) == ("utf-16", export.rows.to_dict("records"))
+
+
 def test_truncated_last_csv_line_is_set_aside_and_the_rest_loads(memory):
     text = "invoice_no,sku,qty\n1,S1,2\n\n2,S2,3\n3,S"
     export = read_export(put(memory, "t.csv", text), "csv")

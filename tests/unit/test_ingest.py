@@ -271,6 +271,8 @@ BAD_EXPORT_OUTCOMES = {
     "gzipped.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "padded_header.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "time_zones.csv": Outcome(loaded_rows=(1, 2, 3, 4, 5)),
+    "preamble.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "excel_sep.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "truncated_last_line.csv": Outcome(
         loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(5,)
     ),
@@ -384,7 +386,8 @@ def test_bad_export_outcome(name, settings, monkeypatch):
 
 
 def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
-    # and from the same CSV as Excel's UTF-16 "Unicode text", gzip-compressed, or with a padded header
+    # and from the same CSV as Excel's UTF-16 "Unicode text", gzip-compressed, with a padded header, below a
+    # report's title lines or below Excel's sep= line
     loaded = {}
     for name in (
         "good.csv",
@@ -393,6 +396,8 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
         "utf16_tabs.csv",
         "gzipped.csv",
         "padded_header.csv",
+        "preamble.csv",
+        "excel_sep.csv",
     ):
         fmt = name.rsplit(".", 1)[1]
         settings = Settings(home=tmp_path / name, dataset="synthetic")
@@ -403,6 +408,8 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
             summary = ingest.run(DAY, "run-1", settings)
         if fmt == "csv":
             assert summary["encodings"] == {name: "utf-16" if name.startswith("utf16") else "utf-8"}
+        skipped = {"preamble.csv": 3, "excel_sep.csv": 1}
+        assert summary["preamble_lines"] == ({name: skipped[name]} if name in skipped else {})
         loaded[name] = lake_rows(settings).drop(columns=["source_file", "file_sha256"])
     for name, lines in loaded.items():
         pd.testing.assert_frame_equal(loaded["good.csv"], lines, obj=name)

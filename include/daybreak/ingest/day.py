@@ -35,7 +35,7 @@ from daybreak.canonical import (
     check_columns,
     to_canonical_many,
 )
-from daybreak.exports import ExportReadError, read_export
+from daybreak.exports import Export, ExportReadError, read_export
 from daybreak.ingest import accounting, lake
 from daybreak.privacy.links import LinkStore
 from daybreak.privacy.pseudonyms import pseudonymise
@@ -109,15 +109,17 @@ def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.
     )
 
 
-def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | FileResult, str | None]:
+def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | FileResult, Export | None]:
     """Read one file and check it has the columns the config reads; its rows for `to_canonical_many` (an empty
-    file's result at once), and its encoding when not UTF-8.
+    file's result at once), and the export as read, for its encoding and the lines before its header.
 
     Raises:
         IngestError: the file cannot be read, lacks a column, or is empty although the shop was open that day.
     """
     try:
-        export = read_export(delivery.path, config.landing_format, config.landing.delimiter)
+        export = read_export(
+            delivery.path, config.landing_format, config.landing.delimiter, config.export_columns
+        )
     except ExportReadError as error:
         raise IngestError(
             f"export {delivery.path} for business date {delivery.business_date} cannot be read: {error}"
@@ -133,7 +135,7 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | 
     rows = RawFile(
         export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed, export.table
     )
-    return rows, export.encoding
+    return rows, export
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class Prepared:
             in the staged file, and sending them back from a worker process would cost more than writing them.
         links: source customer id -> pseudonym, for every id the file holds.
         error: why the file cannot be ingested (`read_delivery`'s `IngestError`), for the night to refuse it.
+        preamble_lines: lines before the file's header (a report title, Excel's `sep=` line), not read.
     """
 
     delivery: Delivery
@@ -158,6 +161,7 @@ class Prepared:
     links: dict[str, str] = dataclasses.field(default_factory=dict)
     staged: Path | None = None
     error: str | None = None
+    preamble_lines: int = 0
 
 
 def prepare_files(
@@ -174,13 +178,13 @@ def prepare_files(
             prepared.append(Prepared(delivery, checksum, None))
             continue
         try:
-            read, encoding = read_delivery(delivery, config)
+            read, export = read_delivery(delivery, config)
         except IngestError as error:
             prepared.append(Prepared(delivery, checksum, None, error=str(error)))
             continue
-        reads.append((delivery, checksum, read, encoding))
+        reads.append((delivery, checksum, read, export))
     mapped = iter(to_canonical_many([read for *_, read, _ in reads if isinstance(read, RawFile)], config))
-    for delivery, checksum, read, encoding in reads:
+    for delivery, checksum, read, export in reads:
         result = next(mapped) if isinstance(read, RawFile) else read
         result, links = pseudonymise(dataclasses.replace(result, file_sha256=checksum), config, key)
         staged = None
@@ -188,7 +192,10 @@ def prepare_files(
             target = lake.lake_file(settings, delivery.business_date, checksum)
             staged = lake.stage_lake_file(target, result.loaded.assign(file_sha256=checksum), delivery.name)
         accounted = dataclasses.replace(result, loaded=result.loaded[["quantity", "unit_price"]])
-        prepared.append(Prepared(delivery, checksum, accounted, encoding, links, staged))
+        encoding, preamble = (export.encoding, export.preamble_lines) if export else (None, 0)
+        prepared.append(
+            Prepared(delivery, checksum, accounted, encoding, links, staged, preamble_lines=preamble)
+        )
     return prepared
 
 
@@ -426,6 +433,13 @@ def _land_nights(
     for new in landing:
         if new.encoding and new.encoding != "utf-8":
             log.warning("%s is not valid UTF-8; read as %s", new.delivery.path, new.encoding)
+        if new.preamble_lines:
+            log.warning(
+                "%s: its header is line %d; the %d line(s) before it are not rows and were not read",
+                new.delivery.path,
+                new.preamble_lines + 1,
+                new.preamble_lines,
+            )
         if new.result.unexpected_columns:
             log.warning(
                 "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
@@ -543,6 +557,9 @@ def _summary(
             if n.result.unexpected_columns
         },
         "encodings": {n.result.source_file: n.encoding for n in night.new_files if n.encoding},
+        "preamble_lines": {
+            n.result.source_file: n.preamble_lines for n in night.new_files if n.preamble_lines
+        },
     }
 
 
