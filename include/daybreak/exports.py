@@ -51,6 +51,12 @@ MARKED_ENCODINGS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 GZIP_MAGIC = b"\x1f\x8b"
+# files that arrive where text was expected, by their first bytes: said plainly instead of read as garbled text
+NOT_TEXT = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?); save it as CSV, or land the file inside it",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook (or another OLE2 file); save it as CSV",
+    b"PAR1": "a Parquet file; set landing.format: parquet in the dataset config",
+}
 PANDAS_INDEX_COLUMN = re.compile(r"__index_level_\d+__")
 # Excel's first line naming the delimiter: `sep=;`
 SEP_HINT = re.compile(r"sep=(.)")
@@ -138,6 +144,9 @@ def read_export(
         data = uncompressed(data)
     except (OSError, EOFError) as error:
         raise ExportReadError(f"{path_or_url}: a gzip file that cannot be decompressed ({error})") from error
+    for magic, what in NOT_TEXT.items():
+        if data.startswith(magic):
+            raise ExportReadError(f"{path_or_url}: {what}, not {fmt} text")
     if fmt != "csv":
         return _read_jsonl(*decode(data))
     preamble = 0

@@ -121,6 +121,20 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(memory):
     assert (utf16.encoding, utf16.rows.to_dict("records")) == ("utf-16", export.rows.to_dict("records"))
 
 
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"\xd0\xcf\x11\xe0", "an old Excel .xls"),
+        (b"PAR1", "a Parquet file"),
+    ],
+)
+def test_a_workbook_or_parquet_file_where_text_was_expected_is_named_for_what_it_is(memory, start, said):
+    url = put(memory, "sales.csv", start + b"\x00" * 64)
+    with pytest.raises(ExportReadError, match=rf"sales\.csv: {said}.*, not csv text"):
+        read_export(url, "csv")
+
+
 def test_truncated_last_csv_line_is_set_aside_and_the_rest_loads(memory):
     text = "invoice_no,sku,qty\n1,S1,2\n\n2,S2,3\n3,S"
     export = read_export(put(memory, "t.csv", text), "csv")
