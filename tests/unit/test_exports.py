@@ -169,6 +169,20 @@ def test_jsonl_values_to_text_and_bad_lines_set_aside(memory):
     ]
 
 
+def test_a_json_array_of_objects_is_read_element_by_element(memory):
+    text = '[\n  {"qty": 1, "sku": "S1"},\n  7,\n  {"qty": 2}\n]\n'
+    export = read_export(put(memory, "a.jsonl", text), "jsonl")
+    assert export.rows.to_dict("records") == [{"qty": "1", "sku": "S1"}, {"qty": "2", "sku": ""}]
+    assert export.rows.index.tolist() == [1, 3]
+    assert export.malformed == [MalformedRow(2, 3, "7")]
+    cut = read_export(put(memory, "b.jsonl", '[{"qty": 1},\n {"qty": 2, "s'), "jsonl")
+    assert (cut.rows.to_dict("records"), cut.malformed) == (
+        [{"qty": "1"}],
+        [MalformedRow(2, 2, '{"qty": 2, "s')],
+    )
+    assert read_export(put(memory, "c.jsonl", "[]"), "jsonl").rows_in == 0
+
+
 def test_parquet_values_to_text_nulls_empty(memory, tmp_path):
     table = pa.table(
         {

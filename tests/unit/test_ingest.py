@@ -273,6 +273,7 @@ BAD_EXPORT_OUTCOMES = {
     "time_zones.csv": Outcome(loaded_rows=(1, 2, 3, 4, 5)),
     "preamble.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "excel_sep.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "json_array.jsonl": Outcome(loaded_rows=(1, 2, 3, 4)),
     "truncated_last_line.csv": Outcome(
         loaded_rows=(1, 2, 3), quarantined=((4, "malformed_row"),), malformed_lines=(5,)
     ),
@@ -387,7 +388,7 @@ def test_bad_export_outcome(name, settings, monkeypatch):
 
 def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
     # and from the same CSV as Excel's UTF-16 "Unicode text", gzip-compressed, with a padded header, below a
-    # report's title lines or below Excel's sep= line
+    # report's title lines or below Excel's sep= line; and from the JSON lines as one JSON array
     loaded = {}
     for name in (
         "good.csv",
@@ -398,6 +399,7 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
         "padded_header.csv",
         "preamble.csv",
         "excel_sep.csv",
+        "json_array.jsonl",
     ):
         fmt = name.rsplit(".", 1)[1]
         settings = Settings(home=tmp_path / name, dataset="synthetic")

@@ -147,7 +147,9 @@ class Landing:
     """How the nightly export files arrive in `landing/<dataset>/<YYYY-MM-DD>/`."""
 
     format: ExportFormat = Field(
-        "csv", description="The export files' format: csv (any delimiter), parquet or jsonl (JSON lines)."
+        "csv",
+        description="The export files' format: csv (any delimiter), parquet or jsonl (JSON lines, or one JSON "
+        "array of objects).",
     )
     glob: str = Field("*.csv", description="Which files in a day's folder are exports.")
     delimiter: str | None = Field(
