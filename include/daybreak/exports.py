@@ -3,9 +3,9 @@
 Three formats: `csv` (the delimiter given by the dataset config's `landing.delimiter`, or sniffed among
 `, ; TAB |`; `whitespace` splits on runs of spaces and tabs; quoted fields may hold delimiters and newlines;
 UTF-8, UTF-16 or UTF-32 with a byte-order mark, or Windows Latin-1 (cp1252) when the bytes are not valid UTF-8),
-`parquet` and `jsonl` (JSON lines, one object per line, or one JSON array of objects). A csv or jsonl export may arrive gzip-compressed, whatever
-its name: it is recognised by its first bytes. Every value comes back as a string, a missing one as `''`, so the
-ingest job checks one kind of input whatever the format.
+`parquet` and `jsonl` (JSON lines, one object per line, or one JSON array of objects). A csv or jsonl export may
+arrive gzip-compressed, whatever its name: it is recognised by its first bytes. Every value comes back as a
+string, a missing one as `''`, so the ingest job checks one kind of input whatever the format.
 
 A row that cannot be read as a row (a CSV record with a different number of fields than the header, a JSON line
 that does not parse or is not an object: typically a truncated last line) does not stop the file: it is returned
