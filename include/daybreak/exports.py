@@ -481,17 +481,15 @@ def _array_items(text: str):
         try:
             value, end = decoder.raw_decode(text, position)
         except ValueError:
-            if rest := text[position:].rstrip():
-                yield line_at(position), rest, None
-            return
+            break
         yield line_at(position), text[position:end], value
         position = _skip_blanks(text, end)
         if text.startswith(",", position):
             position += 1
         elif not text.startswith("]", position):  # no comma between two elements: the rest cannot be trusted
-            if rest := text[position:].rstrip():
-                yield line_at(position), rest, None
-            return
+            break
+    if rest := text[position:].rstrip():
+        yield line_at(position), rest, None
 
 
 def _skip_blanks(text: str, position: int) -> int:

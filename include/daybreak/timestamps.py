@@ -74,9 +74,8 @@ def _local(parsed: pd.Series, timezone: str | None) -> pd.Series:
 
 
 def _local_one(value: object, timezone: str | None) -> pd.Timestamp:
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return pd.NaT
-    stamp = pd.Timestamp(value) if isinstance(value, dt.datetime | str) else pd.NaT
+    """One parsed value (a datetime, NaT, or the None or NaN of a value that did not parse) as local time."""
+    stamp = pd.Timestamp(value) if isinstance(value, dt.datetime) else pd.NaT
     if stamp is pd.NaT or stamp.tzinfo is None:
         return stamp
     return (stamp.tz_convert(timezone) if timezone else stamp).tz_localize(None)
