@@ -10,12 +10,13 @@ PYTEST_ARGS ?=
 export DAYBREAK_HOME ?= $(CURDIR)/.daybreak
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test env lint format clean-data help
+.PHONY: demo test check env lint format clean-data help
 
 help:
 	@echo "make demo        create the environment, load the demo data, backfill 7 nights on Airflow's scheduler, serve the UIs"
 	@echo "make demo SERVE=0  the same without serving (scripts, CI)"
 	@echo "make test        create the environment if needed, check the import layers, run the whole test suite"
+	@echo "make check       the fast loop: ruff, the import contracts and every test not marked integration"
 	@echo "make lint        ruff check and format check"
 	@echo "make clean-data  delete the data home ($(DAYBREAK_HOME))"
 
@@ -38,6 +39,12 @@ test: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+check: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ variant `--repeats` times, alternating; figures are medians):
             fails the night.
 Figures: the DAG's parse (what the dag-processor pays at every parse of the file), `dag.test`'s wall time and the
 CPU seconds of the process tree (this process and every child it waited for), task instances, and whether the two
-warehouses end equal (`daybreak.warehouse.table_checksums`, exactly and with doubles rounded; one_task's two runs are
+warehouses end equal (`daybreak.warehouse.connection.table_checksums`, exactly and with doubles rounded; one_task's two runs are
 compared the same way, to tell DuckDB's floating-point noise from a difference). Ratios are to one_task.
 
 astronomer-cosmos is not a project dependency: install it into a separate environment to run this benchmark
@@ -51,7 +51,7 @@ def cpu_seconds() -> float:
 def one_task_dag(night: dt.date):
     from airflow.sdk import dag, task
 
-    from daybreak.airflow_env import WRITER_POOL
+    from daybreak.platform.airflow_env import WRITER_POOL
 
     @dag(dag_id="bench_dbt_one_task", schedule=None, catchup=False, default_args={"pool": WRITER_POOL})
     def bench_dbt_one_task():
@@ -77,8 +77,8 @@ def cosmos_dag(night: dt.date, dbt_vars: dict, invocation: str):
         ) from error
     from airflow.sdk import dag, task
 
-    from daybreak.airflow_env import WRITER_POOL
-    from daybreak.settings import get_settings
+    from daybreak.core.settings import get_settings
+    from daybreak.platform.airflow_env import WRITER_POOL
 
     settings = get_settings()
     dbt = Path(sys.executable).with_name("dbt")
@@ -87,9 +87,10 @@ def cosmos_dag(night: dt.date, dbt_vars: dict, invocation: str):
     def bench_dbt_cosmos():
         @task
         def calendar(run_id=None):
-            from daybreak.calendar import BusinessCalendar, write_calendar_days
             from daybreak.datasets import load_dataset_config
-            from daybreak.warehouse import connect
+            from daybreak.datasets.calendar import BusinessCalendar
+            from daybreak.warehouse.calendar_days import write_calendar_days
+            from daybreak.warehouse.connection import connect
 
             config = load_dataset_config(settings.dataset)
             with connect(settings.warehouse_path) as connection:
@@ -146,8 +147,8 @@ def run_variant(variant: str, night: dt.date, dbt_vars: dict, invocation: str) -
 
     import pendulum
 
-    from daybreak.airflow_env import logical_date_for
-    from daybreak.settings import get_settings
+    from daybreak.core.settings import get_settings
+    from daybreak.platform.airflow_env import logical_date_for
 
     os.environ["DAYBREAK_WAREHOUSE_PATH"] = str(get_settings().warehouse_path)
     logging.getLogger().setLevel(logging.WARNING)
@@ -197,8 +198,8 @@ def run_child(
     home: Path, variant: str, night: dt.date, night_vars: dict, invocation: str, log_path: Path
 ) -> dict | None:
     """Run one variant on the data home `home` in a new process with Airflow's environment; None if it failed."""
-    from daybreak.airflow_env import airflow_environment
-    from daybreak.settings import PROJECT_ROOT, Settings
+    from daybreak.core.settings import PROJECT_ROOT, Settings
+    from daybreak.platform.airflow_env import airflow_environment
 
     dags_folder = home / "bench_dags"
     dags_folder.mkdir()
@@ -288,12 +289,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import duckdb
 
-    from daybreak.airflow_env import airflow_environment, prepare_metadata
+    from daybreak.core.settings import Settings, get_settings
     from daybreak.datasets import load_dataset_config
     from daybreak.ingest.accounting import rebuild_from
-    from daybreak.settings import Settings, get_settings
-    from daybreak.simulate import simulate_synthetic
-    from daybreak.warehouse import table_checksums
+    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.platform.airflow_env import airflow_environment, prepare_metadata
+    from daybreak.warehouse.connection import table_checksums
     from jobs import ingest
     from jobs.pipeline import load_history
     from jobs.transform import dbt_vars

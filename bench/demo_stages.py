@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(home)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-    from daybreak.airflow_env import airflow_environment, logical_date_for
+    from daybreak.core.settings import get_settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.settings import get_settings
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.platform.airflow_env import airflow_environment, logical_date_for
     from jobs.pipeline import load_history, run_night
 
     settings = get_settings()

@@ -1,7 +1,7 @@
 """A drift report on 1 million rows by 20 columns (15 numbers, 5 categories), as monitoring makes it.
 
 Monitoring never hands Evidently a whole table: each side is first reduced by the sampling rule of
-`daybreak.references.sample` (the rows with the smallest pandas hash of their key under a fixed 16-byte seed, at most
+`daybreak.nights.references.sample` (the rows with the smallest pandas hash of their key under a fixed 16-byte seed, at most
 `monitoring.reference_rows` = 5,000 by default, here also 50,000), then `daybreak.models.drift.feature_drift`
 runs Evidently's DataDriftPreset (Wasserstein for numbers, Jensen-Shannon for categories) and the HTML is
 rendered. Half of the columns of the current side are shifted, so the report has drift to show.
@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=ROWS)
     args = parser.parse_args(argv)
 
-    from daybreak import references
     from daybreak.models.drift import feature_drift
+    from daybreak.nights import references
 
     reference, current = frames(args.rows)
     columns = [c for c in reference.columns if c != "row_id"]

@@ -131,8 +131,8 @@ def measure(sampler: TreeSampler, stage: str, call) -> dict:
 def run_engine(night: dt.date, out: Path) -> None:
     """In an engine's own process (its DAYBREAK_* set by the parent): the history load up to the day before
     `night`, then `night`; every stage's measurement to `out` as JSON."""
+    from daybreak.core.settings import get_settings
     from daybreak.privacy.local_keys import ensure_local_keys
-    from daybreak.settings import get_settings
     from jobs import ingest
     from jobs.pipeline import STEPS, landed_days, step_function
 
@@ -217,7 +217,7 @@ def compare(homes: dict[str, Path]) -> list[str]:
     """The engines' outputs side by side: the daily sales mart's rows and revenue, the forecasts row for row."""
     import duckdb
 
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings
 
     lines = []
     with duckdb.connect() as connection:

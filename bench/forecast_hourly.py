@@ -30,7 +30,7 @@ def write_hourly_config(folder: Path, source: Path, **forecasting) -> Path:
     ahead, by the seasonal naive, Prophet and MSTL (no ensemble); `forecasting` overrides more of that section."""
     import yaml
 
-    from daybreak.datasets import dataset_path
+    from daybreak.core.settings import dataset_path
 
     raw = yaml.safe_load(dataset_path("online_retail").read_text(encoding="utf-8"))
     raw["name"] = "online_retail_hourly"
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import duckdb
 
+    from daybreak.core.settings import Settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.settings import Settings
-    from daybreak.simulate import replay_dataset
+    from daybreak.ingest.simulate import replay_dataset
     from jobs import forecast, ingest, transform
 
     first, night = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.night)

@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("cmdstanpy", "prophet"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from daybreak.calendar import BusinessCalendar
     from daybreak.datasets import load_dataset_config
+    from daybreak.datasets.calendar import BusinessCalendar
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import CalendarDays, SeriesContext, spec
     from daybreak.models.forecasting import run_all

@@ -158,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("cmdstanpy", "prophet"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from daybreak.calendar import BusinessCalendar
+    from daybreak.core.files import dumps
     from daybreak.datasets import load_dataset_config
-    from daybreak.files import dumps
+    from daybreak.datasets.calendar import BusinessCalendar
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import GLOBAL_MODELS, CalendarDays, SeriesContext, label
     from daybreak.models.forecasting import run_all, with_panel_forecasts

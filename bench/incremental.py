@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = args.home or tempfile.mkdtemp(prefix="daybreak-bench-")
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-    from daybreak.settings import get_settings
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.core.settings import get_settings
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs import ingest, transform
     from jobs.pipeline import load_history, run_night
 

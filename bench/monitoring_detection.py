@@ -32,8 +32,7 @@ from monitoring.drift_metrics where model_kind = 'forecast' and scope = 'inputs'
 
 
 def shop(home: Path):
-    from daybreak.datasets import dataset_path
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings, dataset_path
 
     config = yaml.safe_load(dataset_path("synthetic").read_text(encoding="utf-8"))
     config["name"] = "shop"
@@ -48,8 +47,8 @@ def shop(home: Path):
 
 
 def shifted(home: Path, customers: int, name: str, shifts) -> None:
-    from daybreak.simulate import simulate_synthetic
-    from daybreak.warehouse import connect
+    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.warehouse.connection import connect
     from jobs.pipeline import load_history, run_night
 
     settings = shop(home / name)
@@ -67,8 +66,8 @@ def shifted(home: Path, customers: int, name: str, shifts) -> None:
 
 def stationary(home: Path, customers: int, nights: int = 30) -> None:
     from daybreak.datasets import load_dataset_config
-    from daybreak.simulate import simulate_synthetic
-    from daybreak.warehouse import connect
+    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.warehouse.connection import connect
     from jobs import forecast, ingest, transform
     from jobs.drift import monitor
     from jobs.pipeline import load_history
@@ -101,7 +100,7 @@ def stationary(home: Path, customers: int, nights: int = 30) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from daybreak.simulate import Shifts
+    from daybreak.ingest.simulate import Shifts
 
     parser = argparse.ArgumentParser(prog="python -m bench monitoring_detection")
     parser.add_argument("--customers", type=int, default=3000)

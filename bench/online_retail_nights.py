@@ -37,9 +37,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     import duckdb
 
+    from daybreak.core.settings import Settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.settings import Settings
-    from daybreak.simulate import replay_dataset
+    from daybreak.ingest.simulate import replay_dataset
     from jobs import forecast, ingest, transform
 
     settings = Settings(home=args.home, dataset="online_retail")
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
             [nights[0], nights[-1]],
         ).df()
     try:
-        from daybreak.calendar import BusinessCalendar
+        from daybreak.datasets.calendar import BusinessCalendar
 
         calendar = BusinessCalendar.from_config(config)
     except ImportError:  # a checkout from before the one calendar

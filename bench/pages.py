@@ -51,7 +51,7 @@ st.line_chart(pd.DataFrame({"value": np.sin(np.arange(100) / 10)}))
 def build_home(home: Path, orders_per_day: float, start: dt.date, end: dt.date) -> None:
     """Simulate the shop (the throughput benchmark's simulation) and load the whole history; print the stages."""
     from bench.throughput import simulate_history
-    from daybreak.settings import get_settings
+    from daybreak.core.settings import get_settings
     from jobs.pipeline import load_history
 
     settings = get_settings()
@@ -285,14 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAYBREAK_HOME"] = str(home)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
-    from daybreak.settings import get_settings
+    from daybreak.core.settings import get_settings
 
     serving = get_settings().serving_path
     if not serving.exists():
         start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
         build_home(home, args.orders_per_day, start, end)
     print(describe_home(serving), flush=True)
-    from daybreak.roles import grant_single_user
+    from daybreak.core.roles import grant_single_user
 
     # measured as an admin sees them: every page and section (docs/privacy.md)
     grant_single_user(get_settings())

@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(args.home or tempfile.mkdtemp(prefix="daybreak-bench-pseudonyms-"))
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
+    from daybreak.core.settings import Settings
     from daybreak.ingest import day as ingest_day
+    from daybreak.ingest.simulate import simulate_synthetic
     from daybreak.privacy.local_keys import ensure_local_keys
-    from daybreak.settings import Settings
-    from daybreak.simulate import simulate_synthetic
     from jobs import ingest
     from jobs.pipeline import load_history, run_night
 

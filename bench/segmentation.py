@@ -99,7 +99,8 @@ def child(step: str, workdir: Path) -> dict:
             "cluster": type(model.pipeline[-1]).__name__,
         }
 
-    from daybreak.warehouse import connect, replace_partition
+    from daybreak.warehouse.connection import connect
+    from daybreak.warehouse.writes import replace_partition
     from jobs.segment import segments_table
 
     model = joblib.load(workdir / "model.joblib")

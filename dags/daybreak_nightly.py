@@ -5,10 +5,10 @@ Each run processes one **business day**: the day its data interval starts on (`d
 runs and backfills for logical date D process D; a manual trigger at time T processes the last complete day before
 T (Airflow's rule for manual runs of an interval schedule).
 
-The schedule follows the data (`daybreak.schedule`): it starts on the first business day whose export has landed
+The schedule follows the data (`daybreak.platform.schedule`): it starts on the first business day whose export has landed
 and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
 A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
-long after it was queued raise an alert through `daybreak.alerts.send` (log, email, webhook).
+long after it was queued raise an alert through `daybreak.platform.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
 and overlapping backfills queue instead of contending for DuckDB's single-writer lock.
 
@@ -37,9 +37,9 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from daybreak.airflow_env import WRITER_POOL
-from daybreak.alerts import night_deadline, on_task_failure
-from daybreak.schedule import dag_bounds, dag_end
+from daybreak.platform.airflow_env import WRITER_POOL
+from daybreak.platform.alerts import night_deadline, on_task_failure
+from daybreak.platform.schedule import dag_bounds, dag_end
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -75,7 +75,7 @@ def daybreak_nightly():
     def previous_night(ti=None):
         from airflow.sdk.exceptions import AirflowFailException
 
-        from daybreak.schedule import PreviousNightFailed, previous_night_finished
+        from daybreak.platform.schedule import PreviousNightFailed, previous_night_finished
 
         try:
             return previous_night_finished(ti.get_previous_dagrun())
@@ -84,8 +84,8 @@ def daybreak_nightly():
 
     @task
     def ingest(data_interval_start=None, run_id=None):
-        from daybreak.schedule import check_business_date
-        from daybreak.settings import get_settings
+        from daybreak.core.settings import get_settings
+        from daybreak.platform.schedule import check_business_date
         from jobs.ingest import run
 
         check_business_date(data_interval_start.date(), get_settings())

@@ -4,8 +4,8 @@ Options fall back to environment variables (`DAYBREAK_HOME`, `DAYBREAK_DATASET`,
 in a shell, in docker-compose and under Airflow.
 
 Commands that change what the business plans with, or reach customers, need a permission of the acting user's
-role (`daybreak.roles`; the user is `DAYBREAK_USER` or the OS user, the role from the roles file):
-`daybreak.roles.COMMAND_PERMISSIONS` lists them, and `dispatch` checks it before anything runs. A refused command prints one line naming the user,
+role (`daybreak.core.roles`; the user is `DAYBREAK_USER` or the OS user, the role from the roles file):
+`daybreak.core.roles.COMMAND_PERMISSIONS` lists them, and `dispatch` checks it before anything runs. A refused command prints one line naming the user,
 the role and the permission, and exits 3 (2 stays "bad input"). The nightly steps need none: the scheduler runs
 them, and they print counts, never customer rows.
 """
@@ -28,17 +28,17 @@ EXIT_REFUSED = 3
 def user_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input (a config, a file, a date, a registry request): each says in one line what
     is wrong and where, so the command prints that line instead of a traceback."""
-    from daybreak.canonical import IngestError
+    from daybreak.core.roles import RolesFileError
+    from daybreak.core.settings import SettingsError
     from daybreak.datasets import DatasetConfigError
-    from daybreak.exports import ExportReadError
+    from daybreak.ingest.canonical import IngestError
+    from daybreak.ingest.exports import ExportReadError
+    from daybreak.ingest.series_file import InputFileError
     from daybreak.models.candidates import CandidateError
-    from daybreak.overrides import OverrideError
-    from daybreak.privacy.erasure import ErasureError
+    from daybreak.nights.erasure import ErasureError
+    from daybreak.nights.overrides import OverrideError
     from daybreak.privacy.links import LinkStoreError
-    from daybreak.registry import RegistryError
-    from daybreak.roles import RolesFileError
-    from daybreak.series_file import InputFileError
-    from daybreak.settings import SettingsError
+    from daybreak.warehouse.registry import RegistryError
     from jobs.transform import TransformError
 
     return (
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DAYBREAK_HOME"] = args.home
     if args.dataset:
         os.environ["DAYBREAK_DATASET"] = args.dataset
-    from daybreak.roles import PermissionDenied
+    from daybreak.core.roles import PermissionDenied
 
     try:
         return dispatch(args)
@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from daybreak import roles
-    from daybreak.settings import get_settings
+    from daybreak.core import roles
+    from daybreak.core.settings import get_settings
 
     if args.command == "config":
         return check_config(args.file)
@@ -144,7 +144,7 @@ def dispatch(args: argparse.Namespace) -> int:
         output = check_freshness(settings)
         result = {"freshness": [line for line in output.splitlines() if "freshness of" in line]}
     elif args.command == "airflow-init":
-        from daybreak.deployment import init_deployment
+        from daybreak.platform.deployment import init_deployment
 
         result = init_deployment()
     elif args.command == "demo":
@@ -172,9 +172,9 @@ def check_config(file: str) -> int:
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:
-    """`daybreak simulate`: the dataset's nightly exports (`daybreak.simulate.simulate_dataset`)."""
+    """`daybreak simulate`: the dataset's nightly exports (`daybreak.ingest.simulate.simulate_dataset`)."""
     from daybreak.datasets import load_dataset_config
-    from daybreak.simulate import simulate_dataset
+    from daybreak.ingest.simulate import simulate_dataset
 
     summary = simulate_dataset(
         load_dataset_config(settings.dataset),

@@ -5,12 +5,12 @@ history up to seven nights before the end, start `airflow standalone` (scheduler
 api-server, on 127.0.0.1), and run the last seven nights as a backfill created through Airflow's REST API: the
 scheduler runs them one after another, and the UI lists them as backfill runs with their true durations. Then the
 Streamlit app joins the running Airflow until interrupted (with SERVE=0 Airflow stops instead). The DAG is
-unpaused for the backfill; its schedule ends on the last landed day (`daybreak.schedule`), so no run for today
+unpaused for the backfill; its schedule ends on the last landed day (`daybreak.platform.schedule`), so no run for today
 starts. A fresh data home gets its privacy keys generated first (`daybreak.privacy.local_keys`). The timings go to
 `<DAYBREAK_HOME>/demo_timings.json` for `bench/` and docs/benchmarks.md.
 
 The demo has one local user, who should see everything the dashboards offer: when the data home has no roles file
-yet, the demo writes one making that user (`DAYBREAK_USER` or the OS user) an admin (`daybreak.roles`); an
+yet, the demo writes one making that user (`DAYBREAK_USER` or the OS user) an admin (`daybreak.core.roles`); an
 existing roles file is left as it is.
 """
 
@@ -20,16 +20,17 @@ import datetime as dt
 import logging
 import time
 
-from daybreak import roles, tables
-from daybreak.airflow_api import AirflowApi
-from daybreak.airflow_env import DAG_ID, airflow_environment, prepare_metadata
+from daybreak.core import roles
+from daybreak.core.files import write_json
+from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.files import write_json
+from daybreak.ingest.simulate import simulate_dataset
+from daybreak.platform.airflow_api import AirflowApi
+from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
+from daybreak.platform.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
 from daybreak.privacy.local_keys import ensure_local_keys
-from daybreak.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
-from daybreak.settings import Settings
-from daybreak.simulate import simulate_dataset
-from daybreak.warehouse import connect
+from daybreak.warehouse import tables
+from daybreak.warehouse.connection import connect
 from jobs.pipeline import landed_days, load_history
 
 log = logging.getLogger(__name__)

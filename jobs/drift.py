@@ -1,11 +1,11 @@
 """The night's monitoring, before the models run: drift, data quality, forecast health and the retrain decisions.
 
-Two parts. The sales lines of the last days against the weeks before them (`daybreak.drifting`): the Evidently
+Two parts. The sales lines of the last days against the weeks before them (`daybreak.nights.drift`): the Evidently
 report goes to `reports/<dataset>/drift/<date>.html` and its summary to one row of `monitoring.drift_summary` (at
 the start of history a window can be empty; then the row says so and the night goes on). And the models' own
-monitoring (`daybreak.monitoring`): inputs and predictions against each champion's reference, the day's data
+monitoring (`daybreak.nights.monitoring`): inputs and predictions against each champion's reference, the day's data
 quality, the retraining policy's decision per model kind and, for a drift or degradation, one alert
-(`daybreak.alerts.send`). Its reports go to `reports/<dataset>/monitoring/<date>/<report>.html`, named in
+(`daybreak.platform.alerts.send`). Its reports go to `reports/<dataset>/monitoring/<date>/<report>.html`, named in
 `monitoring.reports`; its rows to `monitoring.drift_metrics`, `monitoring.data_quality` and
 `monitoring.retrain_decisions`, all of D's partitions replaced in one transaction.
 """
@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from daybreak.core.files import write_text_atomic
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
-from daybreak.drifting import TABLE, compare, summary_row
-from daybreak.files import write_text_atomic
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect, replace_partition, replace_partitions
+from daybreak.nights.drift import TABLE, compare, summary_row
+from daybreak.warehouse.connection import connect
+from daybreak.warehouse.writes import replace_partition, replace_partitions
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     """
     import pandas as pd
 
-    from daybreak import alerts, monitoring
+    from daybreak.nights import monitoring
+    from daybreak.platform import alerts
 
     with connect(settings.warehouse_path, read_only=True) as connection:
         night = monitoring.nightly(connection, config, business_date)
@@ -130,7 +132,7 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
 def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> list[str]:
     """The DAG's branch: `["retrain"]` when tonight's policy retrains a model for drift or degradation, else `[]`
     (Airflow then shows `retrain` as skipped); the decisions and their reasons go to the log either way."""
-    from daybreak import retraining
+    from daybreak.nights import retraining
 
     settings = settings or get_settings()
     with connect(settings.warehouse_path, read_only=True) as connection:
@@ -151,7 +153,7 @@ def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> 
 def retrain_triggered(business_date: dt.date, settings: Settings | None = None) -> dict:
     """What the `retrain` task records: the kinds monitoring retrains tonight and why (the forecast and segment
     tasks after it read the same decisions and retrain; the promotion gate decides what serves)."""
-    from daybreak import retraining
+    from daybreak.nights import retraining
 
     settings = settings or get_settings()
     with connect(settings.warehouse_path, read_only=True) as connection:

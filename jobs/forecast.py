@@ -16,8 +16,8 @@ sum of its children, then the planners' overrides applied), `predictions.forecas
 `predictions.backtest_metrics`, `predictions.forecast_selection` and `predictions.forecast_reconciliation`;
 earlier nights' rows are never touched. The dbt views `predictions.forecast_accuracy` and
 `predictions.forecasts_latest` read them. The per-series work is pure (`daybreak.models.forecasting`,
-`daybreak.models.reconciliation`), on Spark's executors when the engine is Spark (`daybreak.spark_models`); the
-night's inputs and outputs are assembled in `daybreak.forecast_night`.
+`daybreak.models.reconciliation`), on Spark's executors when the engine is Spark (`daybreak.nights.spark_models`); the
+night's inputs and outputs are assembled in `daybreak.nights.forecast`.
 
 Rerunning D reproduces D's rows exactly: the champion going in is read as of D - 1, and a promotion decision
 already recorded for version D is reused rather than made again (so no duplicate audit rows either).
@@ -30,12 +30,13 @@ import datetime as dt
 import json
 import logging
 
-from daybreak import forecast_night as night
-from daybreak import overrides, spark_models
+from daybreak.core.files import write_json
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
-from daybreak.files import write_json
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect, replace_partitions
+from daybreak.nights import forecast as night
+from daybreak.nights import overrides, spark_models
+from daybreak.warehouse.connection import connect
+from daybreak.warehouse.writes import replace_partitions
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def run(
         retrain: retrain every series tonight whatever the schedule (on demand; `retrain_now` is the entry point
             drift monitoring calls).
         max_workers: worker processes (default: every core); with `DAYBREAK_ENGINE=spark` the series run on
-            Spark's executors instead (`daybreak.spark_models`), the fits across all series still here.
+            Spark's executors instead (`daybreak.nights.spark_models`), the fits across all series still here.
 
     Returns:
         a summary: rows written, series, how many were retrained, promoted, kept, fell back, by model.

@@ -2,7 +2,7 @@
 
 For an analyst's ad-hoc question, with the same engine as the nightly job (`run_series`: backtested selection
 among the candidates, 80% and 95% intervals, flagged fallbacks), without the warehouse or the registry. The
-file's rules live in `daybreak.series_file`; a CSV output is written for people (`daybreak.spreadsheet`).
+file's rules live in `daybreak.ingest.series_file`; a CSV output is written for people (`daybreak.core.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daybreak.series_file import InputFileError, check_horizon, check_horizon_dates, read_series_file
+from daybreak.ingest.series_file import InputFileError, check_horizon, check_horizon_dates, read_series_file
 
 __all__ = ["InputFileError", "forecast_file"]
 
@@ -56,7 +56,7 @@ def forecast_file(
     Raises:
         InputFileError: the file or the horizon breaks a rule (nothing is fitted or written).
     """
-    from daybreak import spreadsheet
+    from daybreak.core import spreadsheet
     from daybreak.datasets import parse_candidates
     from daybreak.models import DEFAULT_SEED
     from daybreak.models.candidates import SeriesContext

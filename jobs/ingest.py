@@ -2,7 +2,7 @@
 
 The source system drops its export for business day D into `landing/<dataset>/<D>/` (one or more files, in the
 dataset config's `landing.format`: csv, parquet or jsonl; the folder may be a local path or an fsspec URL). This
-job reads every file as text (`daybreak.exports`), maps the export's columns onto Daybreak's canonical sales line
+job reads every file as text (`daybreak.ingest.exports`), maps the export's columns onto Daybreak's canonical sales line
 (per the dataset config), checks every row against the built-in `QUARANTINE_RULES` and the config's `validation:`
 rules, and for each file:
 
@@ -29,12 +29,12 @@ import contextlib
 import datetime as dt
 import logging
 
-from daybreak.canonical import IngestError
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest.accounting import ensure_tables
+from daybreak.ingest.canonical import IngestError
 from daybreak.ingest.day import deliveries, ingest_days, missing_export
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect
+from daybreak.warehouse.connection import connect
 
 __all__ = ["IngestError", "run", "run_days"]
 

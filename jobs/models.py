@@ -6,11 +6,11 @@ import argparse
 import datetime as dt
 import json
 
-from daybreak import registry, tables
-from daybreak.registry import RegistryError
-from daybreak.roles import local_user
-from daybreak.settings import Settings
-from daybreak.warehouse import connect
+from daybreak.core.roles import local_user
+from daybreak.core.settings import Settings
+from daybreak.warehouse import registry, tables
+from daybreak.warehouse.connection import connect
+from daybreak.warehouse.registry import RegistryError
 
 SCORED_TABLES = {"forecast": "predictions.forecasts", "segmentation": "predictions.customer_segments"}
 

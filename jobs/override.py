@@ -1,4 +1,4 @@
-"""`daybreak override add|list|revoke`: planners' forecast overrides from the command line (`daybreak.overrides`).
+"""`daybreak override add|list|revoke`: planners' forecast overrides from the command line (`daybreak.nights.overrides`).
 
 The same log the Review page writes; the next forecast night applies what is active. The author is the local
 planner (`DAYBREAK_USER` or the OS user, labelled "(local)"), or `--author` for a script acting for someone.
@@ -10,8 +10,8 @@ import argparse
 import datetime as dt
 import json
 
-from daybreak import overrides
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.nights import overrides
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> dict:

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from daybreak import schedule
-from daybreak.settings import Settings, get_settings
+from daybreak.core.settings import Settings, get_settings
+from daybreak.platform import schedule
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def step_function(name: str) -> Callable[..., dict]:
 
 
 def landed_days(settings: Settings) -> list[dt.date]:
-    """Business days with a landing folder, in order (`daybreak.schedule.landed_days`)."""
+    """Business days with a landing folder, in order (`daybreak.platform.schedule.landed_days`)."""
     return schedule.landed_days(settings.landing_dir)
 
 

@@ -12,12 +12,11 @@ import argparse
 import datetime as dt
 import logging
 
-from daybreak import overrides
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
-from daybreak.privacy import erasure, retention
+from daybreak.nights import erasure, overrides, retention
 from daybreak.privacy.links import lookup
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect
+from daybreak.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 

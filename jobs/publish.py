@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from daybreak import spark
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import publish
+from daybreak.core.settings import Settings, get_settings
+from daybreak.nights import spark
+from daybreak.warehouse.publish import publish
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ the configured features or algorithm no longer match the champion's) a challenge
 of the night before as its reference, so segments keep their ids and names; it is registered in the model
 registry (`model_kind` `segmentation`, `model_id` `customers`, version D) with its silhouette and its stability
 against the champion, and promoted only if it passes the gate. Then the champion as of D scores every customer
-(on Spark's executors, by partitions of customers, when the engine is Spark: `daybreak.spark_models`), and three
+(on Spark's executors, by partitions of customers, when the engine is Spark: `daybreak.nights.spark_models`), and three
 partitions for D are replaced:
 
 * `predictions.customer_segments`: one row per customer (segment id and name, distance, probability).
@@ -26,9 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from daybreak import references, registry, retraining, spark_models
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
-from daybreak.segmenting import (
+from daybreak.nights import references, retraining, spark_models
+from daybreak.nights.segment import (
     MODEL_ID,
     MODEL_KIND,
     load_model,
@@ -38,8 +39,9 @@ from daybreak.segmenting import (
     scoring_version,
     train,
 )
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import connect, replace_partitions
+from daybreak.warehouse import registry
+from daybreak.warehouse.connection import connect
+from daybreak.warehouse.writes import replace_partitions
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ SQL never needs to know which dataset it is building.
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
 Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
 then published to the DuckDB warehouse as views over their Parquet, which the jobs after it read, with the views
-over the predictions built there by dbt-duckdb (`daybreak.spark`).
+over the predictions built there by dbt-duckdb (`daybreak.nights.spark`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from daybreak import spark
-from daybreak.calendar import BusinessCalendar, write_calendar_days
+from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import DatasetConfig, load_dataset_config
+from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.ingest.accounting import mark_rebuilt, rebuild_from
-from daybreak.settings import Settings, get_settings
-from daybreak.warehouse import (
+from daybreak.nights import spark
+from daybreak.warehouse.calendar_days import write_calendar_days
+from daybreak.warehouse.connection import (
     LOCK_WAIT_SECONDS,
     connect,
     is_lock_conflict,

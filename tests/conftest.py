@@ -39,8 +39,8 @@ _session_dir = Path(tempfile.mkdtemp(prefix="daybreak-tests-"))
 
 
 def pytest_configure(config):
-    from daybreak.airflow_env import airflow_environment
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings
+    from daybreak.platform.airflow_env import airflow_environment
 
     env = airflow_environment(Settings(home=_session_dir / "home"), base={})
     for key, value in env.items():
@@ -129,7 +129,7 @@ CAST = {"viewer": "vera", "planner": "pat", "analyst": "ana", "admin": "ada"}
 
 
 def write_roles_file(path: Path, cast: dict[str, str] = CAST) -> Path:
-    """A roles file (`daybreak.roles`) giving each user of `cast` (role -> user) their role."""
+    """A roles file (`daybreak.core.roles`) giving each user of `cast` (role -> user) their role."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{role}: [{user}]\n" for role, user in cast.items()))
     return path

@@ -2,7 +2,7 @@
 
 It only configures the app and routes: each page lives in `app_pages/`, and every query in `data.py`. Add a page
 by writing `app_pages/<name>.py` and listing it in `PAGES` below, with the permission it needs, if any
-(`daybreak.roles`): the navigation leaves out the pages the viewer's role cannot use. The sidebar says who is
+(`daybreak.core.roles`): the navigation leaves out the pages the viewer's role cannot use. The sidebar says who is
 viewing, in which role, and offers the OIDC login when one is configured.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from daybreak.roles import Permission, RolesFileError
+from daybreak.core.roles import Permission, RolesFileError
 
 APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # so pages can `import data` from any working directory

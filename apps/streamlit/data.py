@@ -7,7 +7,7 @@ new file, and query results are cached per file version too, so they never outli
 
 Pages call the public functions below; they never write SQL. Every value is bound as a parameter.
 
-Roles are enforced here too, not in the pages (`daybreak.roles`): every function that returns customer-level rows
+Roles are enforced here too, not in the pages (`daybreak.core.roles`): every function that returns customer-level rows
 (customer ids, one customer's segments, quarantined raw rows, Evidently reports that profile the customer column)
 checks the viewing user's role first and raises `PermissionDenied` without it, and so do the functions that record
 and revoke overrides; a page that forgot to hide a section therefore shows a refusal, never the data. Pages ask
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from daybreak import roles
-from daybreak.roles import Permission
-from daybreak.settings import Settings, get_settings
+from daybreak.core import roles
+from daybreak.core.roles import Permission
+from daybreak.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -883,7 +883,7 @@ def dbt_docs_path() -> Path | None:
 def override_log() -> pd.DataFrame:
     """Every override in the planners' log (outside the warehouse), with its state; read fresh on every call, as
     a planner expects to see the override they just recorded."""
-    from daybreak import overrides
+    from daybreak.nights import overrides
 
     return overrides.current(get_settings())
 
@@ -929,14 +929,14 @@ def forecast_value_added() -> pd.DataFrame:
 
 
 def record_override(**request: object) -> dict:
-    """Record an override (`daybreak.overrides.add`) as the viewing user, who needs the overrides permission;
+    """Record an override (`daybreak.nights.overrides.add`) as the viewing user, who needs the overrides permission;
     dated with the newest published forecasts, what the planner was looking at.
 
     Raises:
         PermissionDenied: the role cannot override.
         OverrideError: a request that cannot be recorded.
     """
-    from daybreak import overrides
+    from daybreak.nights import overrides
 
     settings = get_settings()
     return overrides.add(
@@ -949,13 +949,13 @@ def record_override(**request: object) -> dict:
 
 
 def revoke_override(override_id: str, reason: str) -> dict:
-    """Revoke an override (`daybreak.overrides.revoke`) as the viewing user, who needs the overrides permission.
+    """Revoke an override (`daybreak.nights.overrides.revoke`) as the viewing user, who needs the overrides permission.
 
     Raises:
         PermissionDenied: the role cannot override.
         OverrideError: no such active override, or no reason.
     """
-    from daybreak import overrides
+    from daybreak.nights import overrides
 
     settings = get_settings()
     return overrides.revoke(
@@ -970,6 +970,6 @@ def revoke_override(override_id: str, reason: str) -> dict:
 
 def _author(user: User, settings: Settings) -> str:
     """The name an override's audit records: a local user labelled so, since nobody authenticated them."""
-    from daybreak import overrides
+    from daybreak.nights import overrides
 
     return overrides.local_planner(settings) if user.source == "local" else str(user.name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import data
 import streamlit as st
 
-from daybreak.roles import GRANTS, Permission, Role
+from daybreak.core.roles import GRANTS, Permission, Role
 
 HOURGLASS = ":material/hourglass_empty:"
 LOCK = ":material/lock:"

@@ -1,6 +1,6 @@
 {#- Spark only (on-run-start): the tables Daybreak's Python jobs write to DuckDB, and the raw lake, as views of the
     same schema.name in Spark's catalog, over the Parquet the transform job exported (var spark_sources:
-    schema.table -> path, built from include/daybreak/tables.py by daybreak.spark). DuckDB has them already. -#}
+    schema.table -> path, built from include/daybreak/warehouse/tables.py by daybreak.nights.spark). DuckDB has them already. -#}
 {% macro register_sources() -%}
     {{ return(adapter.dispatch('register_sources', 'daybreak')()) }}
 {%- endmacro %}

@@ -21,7 +21,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from daybreak import tables
+from daybreak.warehouse import tables
 from tests.conftest import free_port, stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

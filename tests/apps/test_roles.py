@@ -1,4 +1,4 @@
-"""Each role in the dashboards (`daybreak.roles`): which pages its navigation lists, which customer-level sections
+"""Each role in the dashboards (`daybreak.core.roles`): which pages its navigation lists, which customer-level sections
 it sees or is told it cannot, whether it may override; and `data.py` refusing a role's forbidden reads and writes
 itself, so no page can bypass the check. The roles file lists one user per role (`tests.conftest.CAST`)."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from daybreak.roles import PermissionDenied
+from daybreak.core.roles import PermissionDenied
 
 APP_DIR = Path(__file__).resolve().parents[2] / "apps" / "streamlit"
 APP = str(APP_DIR / "app.py")

@@ -37,7 +37,7 @@ def test_every_task_retries_and_alerts(dagbag):
 
 def test_every_task_that_writes_takes_the_writer_pool(dagbag):
     """Every task but the wait for the night before writes the warehouse: all of them queue on the one-slot pool."""
-    from daybreak.airflow_env import WRITER_POOL
+    from daybreak.platform.airflow_env import WRITER_POOL
 
     for task in dagbag.dags["daybreak_nightly"].tasks:
         assert task.pool == ("default_pool" if task.task_id == "previous_night" else WRITER_POOL), (

@@ -56,11 +56,11 @@ def main() -> int:
     `python -m tests.integration.airflow_ui` with the demo's environment (DAYBREAK_HOME, AIRFLOW__API__PORT)."""
     from playwright.sync_api import sync_playwright
 
-    from daybreak.airflow_api import AirflowApi
-    from daybreak.airflow_env import DAG_ID, airflow_environment, generated_password
-    from daybreak.schedule import landed_bounds
-    from daybreak.serving import airflow_url
-    from daybreak.settings import PROJECT_ROOT, get_settings
+    from daybreak.core.settings import PROJECT_ROOT, get_settings
+    from daybreak.platform.airflow_api import AirflowApi
+    from daybreak.platform.airflow_env import DAG_ID, airflow_environment, generated_password
+    from daybreak.platform.schedule import landed_bounds
+    from daybreak.platform.serving import airflow_url
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
     settings = get_settings()

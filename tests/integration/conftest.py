@@ -7,8 +7,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from daybreak.settings import get_settings
-from daybreak.warehouse import table_checksums
+from daybreak.core.settings import get_settings
+from daybreak.warehouse.connection import table_checksums
 
 START, HISTORY_END, END = dt.date(2024, 1, 1), dt.date(2024, 3, 28), dt.date(2024, 3, 31)
 NIGHTS = [dt.date(2024, 3, 29), dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
@@ -18,7 +18,7 @@ def run_night(day: dt.date, *, retries: int | None = None):
     """Run the DAG for business day `day` with real Airflow; returns the DagRun and its task states.
 
     The DAG file is parsed afresh for every night, as Airflow's dag-processor does: its schedule's start and end
-    come from the landed data (`daybreak.schedule`), which differ between the tests' data homes.
+    come from the landed data (`daybreak.platform.schedule`), which differ between the tests' data homes.
     """
     import importlib
 
@@ -49,7 +49,7 @@ def nightly_home(tmp_path_factory, airflow_db):
     patch = pytest.MonkeyPatch()
     patch.setenv("DAYBREAK_HOME", str(home))
     patch.setenv("DAYBREAK_DATASET", "synthetic")
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs.pipeline import load_history
 
     settings = get_settings()

@@ -23,9 +23,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.calendar import BusinessCalendar, write_calendar_days
+from daybreak.core.settings import PROJECT_ROOT, Settings, pseudonym_key
+from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.privacy.pseudonyms import pseudonym
-from daybreak.settings import PROJECT_ROOT, Settings, pseudonym_key
+from daybreak.warehouse.calendar_days import write_calendar_days
 from jobs import ingest
 
 pytestmark = pytest.mark.integration

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak import references, registry
-from daybreak.calendar import BusinessCalendar
+from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config, parse_candidates
-from daybreak.settings import Settings
-from daybreak.warehouse import connect, table_checksums
+from daybreak.datasets.calendar import BusinessCalendar
+from daybreak.nights import references
+from daybreak.warehouse import registry
+from daybreak.warehouse.connection import connect, table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -387,8 +388,8 @@ def test_every_night_publishes_coherent_forecasts_and_records_the_method(setting
     """The fixture's total is its own series (about 280 a day against locations summing to about 440), so the
     base forecasts are far from coherent; what is published must add up, on the retraining night, on the next
     night (reusing its method), and after a planner overrides one location."""
-    from daybreak import overrides
     from daybreak.models.reconciliation import METHODS
+    from daybreak.nights import overrides
 
     forecasting()
     _night(SUNDAY, settings)  # retraining night: the method is chosen on the backtest

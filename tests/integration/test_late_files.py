@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.settings import Settings
-from daybreak.warehouse import table_checksums
+from daybreak.core.settings import Settings
+from daybreak.warehouse.connection import table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def land_late_file(settings: Settings, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def late_night(tmp_path_factory):
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs import ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("late"), dataset="synthetic")

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.calendar import BusinessCalendar
+from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.settings import Settings
-from daybreak.warehouse import connect
+from daybreak.datasets.calendar import BusinessCalendar
+from daybreak.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
 
@@ -271,8 +271,8 @@ def test_start_of_history_writes_an_empty_drift_row_and_no_report(settings):
 
 
 def test_output_columns_match_the_contract(settings):
-    """The jobs' tables have exactly the shape `daybreak.tables` declares: the one place a shape is written."""
-    from daybreak.tables import table
+    """The jobs' tables have exactly the shape `daybreak.warehouse.tables` declares: the one place a shape is written."""
+    from daybreak.warehouse.tables import table
 
     _run_all(DAY_ONE, "run-a", settings)
     with connect(settings.warehouse_path, read_only=True) as connection:

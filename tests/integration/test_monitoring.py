@@ -13,10 +13,9 @@ import logging
 import pytest
 import yaml
 
-from daybreak.datasets import dataset_path
-from daybreak.settings import Settings
-from daybreak.simulate import Shifts, simulate_synthetic
-from daybreak.warehouse import connect
+from daybreak.core.settings import Settings, dataset_path
+from daybreak.ingest.simulate import Shifts, simulate_synthetic
+from daybreak.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +79,7 @@ def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(sc
         ).fetchall()
     assert [kind for kind, _ in references] == ["forecast", "segmentation"]
 
-    with caplog.at_level(logging.WARNING, logger="daybreak.alerts"):
+    with caplog.at_level(logging.WARNING, logger="daybreak.platform.alerts"):
         night = run_night(SHIFT_DAY, "shift", settings)
 
     decisions = {d["model_kind"]: d for d in night["drift"]["monitoring"]["decisions"]}
@@ -135,7 +134,7 @@ def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp
 
     config = load_dataset_config(settings.dataset)
     alerts = {}
-    with caplog.at_level(logging.WARNING, logger="daybreak.alerts"):
+    with caplog.at_level(logging.WARNING, logger="daybreak.platform.alerts"):
         for day in nights:
             sent = monitor(day, "stationary", settings, config)["alerts"]
             if sent:

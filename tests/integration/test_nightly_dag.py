@@ -135,7 +135,7 @@ def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
 
 
 def test_the_warehouse_after_the_nights_holds_every_declared_table_with_its_columns_and_types(nightly):
-    from daybreak.tables import TABLES
+    from daybreak.warehouse.tables import TABLES
 
     settings, _ = nightly
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
@@ -171,7 +171,7 @@ def test_dbt_docs_describe_every_mart(nightly):
         "dim_products",
         "features_customer_asof",
     } <= documented
-    from daybreak.tables import TABLES
+    from daybreak.warehouse.tables import TABLES
 
     sources = {
         f"{node['metadata']['schema']}.{node['metadata']['name']}": set(node["columns"])

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from daybreak.datasets import load_dataset_config
-from daybreak.warehouse import publish
+from daybreak.warehouse.publish import publish
 from tests.integration.test_forecast_job import MONDAY, SUNDAY, TUESDAY, _night, _rows, forecasting, settings
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from daybreak.settings import PROJECT_ROOT
+from daybreak.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from daybreak.core.settings import Settings, pseudonym_key
 from daybreak.datasets import load_dataset_config
 from daybreak.privacy.pseudonyms import pseudonym
-from daybreak.settings import Settings, pseudonym_key
 from tests.conftest import CAST, write_roles_file
 
 pytestmark = pytest.mark.integration
@@ -40,14 +40,14 @@ def night(day: dt.date, settings: Settings, *, full_refresh: bool = False) -> di
 
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory):
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs import cli, ingest, privacy
 
     home = tmp_path_factory.mktemp("privacy")
     patch = pytest.MonkeyPatch()
     patch.setenv("DAYBREAK_HOME", str(home))
     patch.setenv("DAYBREAK_DATASET", "synthetic")
-    # looking a customer up and requesting an erasure are an admin's (daybreak.roles)
+    # looking a customer up and requesting an erasure are an admin's (daybreak.core.roles)
     patch.setenv("DAYBREAK_ROLES_FILE", str(write_roles_file(home / "roles.yml")))
     patch.setenv("DAYBREAK_USER", CAST["admin"])
     config = load_dataset_config("synthetic")

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.airflow_api import AirflowApi, AirflowApiError
-from daybreak.airflow_env import DAG_ID, airflow_environment
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
+from daybreak.platform.airflow_env import DAG_ID, airflow_environment
 from tests.conftest import free_port, require, stop_process_group
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path
 def checksums(path: Path) -> dict:
     import duckdb
 
-    from daybreak.warehouse import table_checksums
+    from daybreak.warehouse.connection import table_checksums
 
     with duckdb.connect(str(path), read_only=True) as connection:
         return table_checksums(connection, ignore_columns=IGNORED)
@@ -64,7 +64,7 @@ def checksums(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def loaded_home(tmp_path_factory) -> Path:
     """A small synthetic shop, its history loaded up to the night before the seven."""
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs.pipeline import load_history
 
     home = tmp_path_factory.mktemp("scheduler") / "loaded"

@@ -17,9 +17,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from daybreak.core.settings import get_settings, pseudonym_key
 from daybreak.privacy.pseudonyms import pseudonym
-from daybreak.settings import get_settings, pseudonym_key
-from daybreak.warehouse import table_checksums
+from daybreak.warehouse.connection import table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def shop(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("DAYBREAK_HOME", str(home))
     patch.setenv("DAYBREAK_DATASET", "synthetic")
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs import ingest, segment, transform
 
     settings = get_settings()

@@ -19,8 +19,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from daybreak.settings import Settings
-from daybreak.warehouse import connect
+from daybreak.core.settings import Settings
+from daybreak.warehouse.connection import connect
 from tests.integration.test_dbt_project import MART_TABLES
 from tests.integration.test_spark_models import PREDICTIONS, RELATIVE, table_rows
 
@@ -34,7 +34,7 @@ MARTS = (*MART_TABLES, "marts.fct_forecast_health")
 def homes(tmp_path_factory):
     """Both engines' data homes after the history load up to HISTORY_END and the night of NIGHT."""
     pytest.importorskip("pyspark")
-    from daybreak.simulate import simulate_synthetic
+    from daybreak.ingest.simulate import simulate_synthetic
     from jobs.pipeline import load_history, run_night
 
     root = tmp_path_factory.mktemp("engines")

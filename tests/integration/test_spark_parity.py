@@ -23,10 +23,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak import spark, tables
-from daybreak.calendar import BusinessCalendar, write_calendar_days
-from daybreak.settings import Settings
-from daybreak.warehouse import connect
+from daybreak.core.settings import Settings
+from daybreak.datasets.calendar import BusinessCalendar
+from daybreak.nights import spark
+from daybreak.warehouse import tables
+from daybreak.warehouse.calendar_days import write_calendar_days
+from daybreak.warehouse.connection import connect
 from jobs import transform
 from tests.integration.test_dbt_project import MART_TABLES, SERIES_VARS, dbt, land_and_ingest
 

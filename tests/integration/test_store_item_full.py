@@ -12,7 +12,7 @@ import json
 import duckdb
 import pytest
 
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ FIRST_DAY, LAST_DAY = dt.date(2013, 1, 1), dt.date(2017, 12, 31)
 @pytest.fixture(scope="module")
 def built(shared_data, tmp_path_factory, airflow_db) -> Settings:
     from daybreak.datasets import load_dataset_config
-    from daybreak.simulate import replay_dataset
+    from daybreak.ingest.simulate import replay_dataset
     from jobs import ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("store_item"), dataset="store_item")

@@ -20,10 +20,10 @@ import time
 import duckdb
 import pytest
 
+from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.settings import Settings
-from daybreak.simulate import simulate_synthetic
-from daybreak.warehouse import publish
+from daybreak.ingest.simulate import simulate_synthetic
+from daybreak.warehouse.publish import publish
 from jobs import ingest, transform
 
 pytestmark = pytest.mark.integration

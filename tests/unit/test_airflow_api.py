@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from daybreak import airflow_api
-from daybreak.airflow_api import AirflowApi, AirflowApiError
+from daybreak.platform import airflow_api
+from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
 
 DAY = dt.date(2024, 12, 25)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from daybreak.alerts import alert_message, on_task_failure
+from daybreak.platform.alerts import alert_message, on_task_failure
 
 
 def test_alert_names_task_date_run_and_error():
@@ -31,7 +31,7 @@ def test_every_configured_channel_gets_the_alert(monkeypatch):
     import json
     import threading
 
-    from daybreak import alerts
+    from daybreak.platform import alerts
 
     received, sent = [], []
 
@@ -72,7 +72,7 @@ def test_every_configured_channel_gets_the_alert(monkeypatch):
 
 
 def test_an_unreachable_channel_is_logged_and_the_alert_still_logged(caplog):
-    from daybreak.alerts import send
+    from daybreak.platform.alerts import send
 
     reached = send({"text": "boom"}, {"DAYBREAK_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/none"})
     assert reached == ["log"]
@@ -83,7 +83,7 @@ def test_the_deadline_counts_from_when_the_night_was_queued(monkeypatch):
     import asyncio
     import concurrent.futures
 
-    from daybreak import alerts
+    from daybreak.platform import alerts
 
     monkeypatch.setenv("DAYBREAK_NIGHT_DEADLINE_HOURS", "5")
     deadline = alerts.night_deadline()
@@ -105,7 +105,7 @@ def test_the_deadline_counts_from_when_the_night_was_queued(monkeypatch):
 
 
 def test_without_a_configured_deadline_there_is_no_deadline_alert(monkeypatch):
-    from daybreak import alerts
+    from daybreak.platform import alerts
 
     monkeypatch.delenv("DAYBREAK_NIGHT_DEADLINE_HOURS", raising=False)
     assert alerts.night_deadline() is None

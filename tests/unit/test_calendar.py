@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import load_dataset_config
+from daybreak.datasets.calendar import BusinessCalendar
 
 CHRISTMAS, BOXING_DAY = dt.date(2024, 12, 25), dt.date(2024, 12, 26)
 

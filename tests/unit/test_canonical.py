@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from daybreak.canonical import (
-    FLOAT_SUFFIX,
+from daybreak.core.vocabulary import FLOAT_SUFFIX
+from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
+from daybreak.ingest.canonical import (
     WHITESPACE,
     IngestError,
     RawFile,
@@ -24,8 +25,7 @@ from daybreak.canonical import (
     to_canonical,
     to_canonical_many,
 )
-from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
-from daybreak.exports import read_export
+from daybreak.ingest.exports import read_export
 
 BAD_EXPORTS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
 DAY = dt.date(2024, 3, 5)

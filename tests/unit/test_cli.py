@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from daybreak.canonical import IngestError
-from daybreak.roles import COMMAND_PERMISSIONS, PermissionDenied
+from daybreak.core.roles import COMMAND_PERMISSIONS, PermissionDenied
+from daybreak.ingest.canonical import IngestError
 from jobs.cli import EXIT_REFUSED, main
 
 DAY = "2024-03-05"

@@ -6,14 +6,9 @@ import datetime as dt
 
 import pytest
 
-from daybreak.calendar import BusinessCalendar
-from daybreak.datasets import (
-    DatasetConfigError,
-    available_datasets,
-    dataset_path,
-    load_dataset_config,
-    parse_dataset_config,
-)
+from daybreak.core.settings import available_datasets, dataset_path
+from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
+from daybreak.datasets.calendar import BusinessCalendar
 
 MINIMAL = {
     "name": "shop",

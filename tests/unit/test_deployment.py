@@ -12,7 +12,7 @@ import stat
 import pytest
 import yaml
 
-from daybreak.deployment import MissingSecretError, check_environment, ssha_entry, write_private
+from daybreak.platform.deployment import MissingSecretError, check_environment, ssha_entry, write_private
 from tests.conftest import PROJECT_ROOT
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
@@ -117,6 +117,6 @@ def test_the_dashboards_know_who_signed_in_and_the_roles_come_from_one_read_only
 
 
 def test_the_shipped_roles_file_grants_nothing_beyond_the_aggregates():
-    from daybreak.roles import Role, assignments
+    from daybreak.core.roles import Role, assignments
 
     assert set(assignments(PROJECT_ROOT / "deploy" / "roles.yml").values()) == {Role.VIEWER}

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from daybreak.exports import ExportReadError, MalformedRow, list_exports, read_export
+from daybreak.ingest.exports import ExportReadError, MalformedRow, list_exports, read_export
 
 HEADER = ["invoice_no", "sku", "description", "qty"]
 

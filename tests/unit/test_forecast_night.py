@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from daybreak import forecast_night
+from daybreak.nights import forecast as forecast_night
 
 
 def _artifact(tmp_path, version: str, **content) -> str:

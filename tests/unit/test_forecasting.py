@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.calendar import BusinessCalendar
+from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.models import forecasting
 from daybreak.models.candidates import (
     BAND_COLUMNS,
@@ -519,7 +519,7 @@ def test_no_forecast_or_bound_of_a_non_negative_target_is_below_zero():
 
 def test_the_closed_regressor_follows_the_dataset_calendar():
     from daybreak.datasets import load_dataset_config
-    from daybreak.forecast_night import series_context
+    from daybreak.nights.forecast import series_context
 
     config = load_dataset_config("synthetic")
     frame = BusinessCalendar.from_config(config).frame(dt.date(2023, 12, 20), dt.date(2024, 1, 5))

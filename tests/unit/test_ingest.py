@@ -15,11 +15,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak import canonical
+from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
+from daybreak.ingest import canonical, lake
 from daybreak.ingest import day as ingest_day
-from daybreak.ingest import lake
-from daybreak.settings import Settings
 from jobs import ingest
 
 DAY = dt.date(2024, 3, 5)

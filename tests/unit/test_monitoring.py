@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak import references
 from daybreak.datasets.schema import Retraining
 from daybreak.models.drift import data_quality, feature_drift, forecast_surprise
-from daybreak.monitoring import alert_text, report_html
-from daybreak.retraining import policy
+from daybreak.nights import references
+from daybreak.nights.monitoring import alert_text, report_html
+from daybreak.nights.retraining import policy
 
 DAY = dt.date(2024, 4, 17)
 

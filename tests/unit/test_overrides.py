@@ -9,8 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak import overrides, tables
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.nights import overrides
+from daybreak.warehouse import tables
 from jobs.cli import main
 from tests.conftest import write_roles_file
 

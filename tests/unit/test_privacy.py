@@ -9,12 +9,13 @@ import stat
 import pandas as pd
 import pytest
 
-from daybreak import canonical
+from daybreak.core.settings import Settings, SettingsError, pseudonym_key
 from daybreak.datasets import load_dataset_config
+from daybreak.ingest import canonical
+from daybreak.ingest.pseudonymise import pseudonymise
 from daybreak.privacy import local_keys
 from daybreak.privacy.links import LinkStore, LinkStoreError, lookup, store_path
-from daybreak.privacy.pseudonyms import pseudonym, pseudonymise
-from daybreak.settings import Settings, SettingsError, pseudonym_key
+from daybreak.privacy.pseudonyms import pseudonym
 
 DAY = dt.date(2024, 3, 5)
 
@@ -95,7 +96,7 @@ def test_the_demo_generates_keys_for_a_fresh_home_only(tmp_path, monkeypatch):
 
 
 def test_scrubbing_an_export_blanks_the_ids_fields_only_and_is_deterministic(tmp_path):
-    from daybreak.privacy.scrub import scrub_export
+    from daybreak.nights.scrub import scrub_export
 
     text = 'order,customer,sku\n1,C0001,C00011\n2,"C0001",X\n3,C0001.0,C0001-B\n'
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
@@ -120,8 +121,8 @@ def test_scrubbing_an_export_blanks_the_ids_fields_only_and_is_deterministic(tmp
 def test_scrubbing_a_compressed_or_utf16_export_keeps_its_form(tmp_path, packed):
     import gzip
 
-    from daybreak.exports import decode, uncompressed
-    from daybreak.privacy.scrub import scrub_export
+    from daybreak.ingest.exports import decode, uncompressed
+    from daybreak.nights.scrub import scrub_export
 
     text = "order\tcustomer\n1\tC0001\n2\tC0002\n"
     pack = (lambda t: gzip.compress(t.encode())) if packed == "gzip" else (lambda t: t.encode("utf-16"))
@@ -140,8 +141,8 @@ def test_scrubbing_a_compressed_or_utf16_export_keeps_its_form(tmp_path, packed)
 
 def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_path):
     from daybreak.ingest import lake
-    from daybreak.privacy.retention import remove_expired
-    from daybreak.warehouse import connect
+    from daybreak.nights.retention import remove_expired
+    from daybreak.warehouse.connection import connect
     from jobs import ingest
 
     settings = Settings(home=tmp_path)
@@ -168,7 +169,7 @@ def test_retention_removes_files_before_the_cutoff_as_of_the_business_date(tmp_p
 
 
 def test_the_cli_records_a_request_for_a_linked_customer_only(tmp_path, monkeypatch, act_as, capsys):
-    from daybreak.privacy.erasure import pending, read_requests
+    from daybreak.nights.erasure import pending, read_requests
     from jobs import cli
 
     act_as("admin")

@@ -7,8 +7,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from daybreak import registry
-from daybreak.warehouse import connect, table_checksums
+from daybreak.warehouse import registry
+from daybreak.warehouse.connection import connect, table_checksums
 
 D1, D2, D3, D4 = (dt.date(2024, 3, d) for d in (1, 8, 15, 22))
 

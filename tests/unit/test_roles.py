@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daybreak.roles import (
+from daybreak.core.roles import (
     GRANTS,
     Permission,
     PermissionDenied,
@@ -17,7 +17,7 @@ from daybreak.roles import (
     require,
     role_of,
 )
-from daybreak.settings import Settings, get_settings
+from daybreak.core.settings import Settings, get_settings
 
 EXPECTED = {
     Role.VIEWER: set(),

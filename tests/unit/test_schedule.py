@@ -6,8 +6,14 @@ import datetime as dt
 
 import pytest
 
-from daybreak.schedule import Bounds, OutsideDataError, check_business_date, landed_bounds, landed_days
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.platform.schedule import (
+    Bounds,
+    OutsideDataError,
+    check_business_date,
+    landed_bounds,
+    landed_days,
+)
 
 
 def land(settings: Settings, *days: str) -> None:
@@ -43,7 +49,7 @@ def test_a_day_outside_the_landed_range_fails_with_the_range(tmp_path, day):
 def test_a_night_starts_once_the_run_before_it_has_succeeded_and_never_after_a_failed_one():
     from types import SimpleNamespace
 
-    from daybreak.schedule import PreviousNightFailed, previous_night_finished
+    from daybreak.platform.schedule import PreviousNightFailed, previous_night_finished
 
     def run(state: str) -> SimpleNamespace:
         return SimpleNamespace(state=state, run_id="backfill__2024-02-28", data_interval_start="2024-02-28")

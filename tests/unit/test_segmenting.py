@@ -10,7 +10,7 @@ import pandas as pd
 
 from daybreak.datasets import SegmentationConfig
 from daybreak.models.segmentation import fit_segments
-from daybreak.segmenting import SEGMENTS, TRANSITIONS, retrain_reason, score_tables
+from daybreak.nights.segment import SEGMENTS, TRANSITIONS, retrain_reason, score_tables
 from tests.unit.test_segmentation import CONFIG, SEED, _customers
 
 SPEC = SegmentationConfig(enabled=True, retrain="weekly", retrain_weekday=6)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from daybreak.series_file import (
+from daybreak.ingest.series_file import (
     MAX_HORIZON,
     InputFileError,
     check_horizon,

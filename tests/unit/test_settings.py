@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.settings import Settings, SettingsError, get_settings
+from daybreak.core.settings import Settings, SettingsError, get_settings
 
 
 def test_defaults_and_derived_paths(monkeypatch, tmp_path):

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.calendar import BusinessCalendar
 from daybreak.datasets import DatasetConfigError, load_dataset_config
-from daybreak.simulate import (
+from daybreak.datasets.calendar import BusinessCalendar
+from daybreak.ingest.simulate import (
     SYNTHETIC_COLUMNS,
     SimulationSummary,
     day_file,

@@ -7,8 +7,9 @@ import datetime as dt
 import duckdb
 import pyarrow.parquet as pq
 
-from daybreak import spark, tables
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.nights import spark
+from daybreak.warehouse import tables
 from jobs import transform
 
 

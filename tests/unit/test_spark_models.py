@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import zipfile
 
-from daybreak import spark_models
-from daybreak.settings import Settings
+from daybreak.core.settings import Settings
+from daybreak.nights import spark_models
 
 
 def test_the_engine_setting_chooses_where_the_work_runs(tmp_path):
@@ -24,7 +24,7 @@ def test_the_package_ships_as_a_zip_of_its_sources(tmp_path):
 
     assert path == settings.spark_dir / "py" / "daybreak.zip"
     names = zipfile.ZipFile(path).namelist()
-    assert {"daybreak/__init__.py", "daybreak/models/forecasting.py", "daybreak/spark_models.py"} <= set(
+    assert {"daybreak/__init__.py", "daybreak/models/forecasting.py", "daybreak/nights/spark_models.py"} <= set(
         names
     )
     assert not [n for n in names if "__pycache__" in n]

@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from daybreak.spreadsheet import escape_cell, escape_formulas, to_csv
+from daybreak.core.spreadsheet import escape_cell, escape_formulas, to_csv
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak import dbt_sources, tables
-from daybreak.tables import TABLES, Column, Table
+from daybreak.warehouse import dbt_sources, tables
+from daybreak.warehouse.tables import TABLES, Column, Table
 
 DAY = dt.date(2024, 3, 5)
 T = Table(
@@ -120,9 +120,9 @@ def test_ensure_rebuilds_a_table_whose_key_changed_keeping_every_row():
 
 def test_the_committed_dbt_sources_and_docs_are_generated_from_the_declarations():
     assert dbt_sources.SOURCES_FILE.read_text() == dbt_sources.sources_yaml(), (
-        "dbt_project/models/sources/_daybreak__sources.yml is out of date: run `python -m daybreak.dbt_sources`"
+        "dbt_project/models/sources/_daybreak__sources.yml is out of date: run `python -m daybreak.warehouse.dbt_sources`"
     )
     docs = dbt_sources.DOCS_FILE.read_text()
     assert docs == dbt_sources.docs_with_tables(docs), (
-        "docs/architecture.md's table list is out of date: run `python -m daybreak.dbt_sources`"
+        "docs/architecture.md's table list is out of date: run `python -m daybreak.warehouse.dbt_sources`"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from daybreak.timestamps import parse_timestamps
+from daybreak.ingest.timestamps import parse_timestamps
 
 
 def parsed(values, *args, **kwargs) -> list[str]:

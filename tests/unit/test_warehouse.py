@@ -11,17 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.tables import Column, Table
-from daybreak.warehouse import (
-    NotSelfContainedError,
-    connect,
-    publish,
-    remove_stale_temporaries,
-    replace_partition,
-    retry_while_locked,
-    table_checksums,
-    temporary_sibling,
-)
+from daybreak.core.files import temporary_sibling
+from daybreak.warehouse.connection import connect, retry_while_locked, table_checksums
+from daybreak.warehouse.publish import NotSelfContainedError, publish, remove_stale_temporaries
+from daybreak.warehouse.tables import Column, Table
+from daybreak.warehouse.writes import replace_partition
 
 D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 2)
 T = Table(

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from grain import Grain
 
-from daybreak import spreadsheet
+from daybreak.core import spreadsheet
 
 REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
 LOOKBACK_OPTIONS = (7, 14, 30, 60, 90, 120, 180, 270, 365, 730)

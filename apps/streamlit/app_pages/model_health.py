@@ -1,6 +1,6 @@
 """Model health: what the models did. Champions and challengers with their backtest scores, the registry's
 promotions, rejections and rollbacks, drift over time, and a night's Evidently drift report (customer-level, as it
-profiles the customer column: only for roles with the `customers` permission, `daybreak.roles`).
+profiles the customer column: only for roles with the `customers` permission, `daybreak.core.roles`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from daybreak.roles import Permission
+from daybreak.core.roles import Permission
 
 REQUIRED_TABLES = ("registry.model_versions", "registry.model_events")
 ACTION_COLORS = {

@@ -1,7 +1,7 @@
 """Pipeline: did the nights account for every row and every euro? Rows and revenue in, loaded and quarantined
 per night, quarantine by rule with the rows behind it, dbt's test results, and links to Airflow and dbt docs.
 The quarantined rows themselves hold the export's raw values, customer included, so only roles with the
-`customers` permission see them (`daybreak.roles`); the counts are for everyone.
+`customers` permission see them (`daybreak.core.roles`); the counts are for everyone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import guards
 import pandas as pd
 import streamlit as st
 
-from daybreak.roles import Permission
+from daybreak.core.roles import Permission
 
 REQUIRED_TABLES = ("monitoring.ingest_runs", "monitoring.quarantine")
 STATUS_COLORS = {

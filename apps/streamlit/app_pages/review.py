@@ -1,11 +1,11 @@
 """Review (planners): adjust a series' forecast for a range of dates, with a reason; see, and revoke, overrides.
 
-An override is recorded in the planners' log outside the warehouse (`daybreak.overrides`); the dashboards never
+An override is recorded in the planners' log outside the warehouse (`daybreak.nights.overrides`); the dashboards never
 write the warehouse. The next forecast night applies it: `predictions.forecasts` then holds the model's and the
 final value side by side, and `planning.overrides` the audit. Who overrides is the viewing user (`data.current_user`:
 Streamlit's OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, the user the production proxy
 authenticated, or (the demo) the labelled local fallback, `DAYBREAK_USER` or the operating-system user), and only
-roles with the `overrides` permission may (`daybreak.roles`): the navigation hides this page from the others,
+roles with the `overrides` permission may (`daybreak.core.roles`): the navigation hides this page from the others,
 reached anyway it says so, and `data.record_override` and `data.revoke_override` check the permission again.
 """
 
@@ -20,8 +20,8 @@ import guards
 import pandas as pd
 import streamlit as st
 
-from daybreak import overrides
-from daybreak.roles import Permission
+from daybreak.core.roles import Permission
+from daybreak.nights import overrides
 
 REQUIRED_TABLES = ("predictions.forecasts",)
 DEFAULT_DAYS = 7

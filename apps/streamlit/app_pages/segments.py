@@ -1,6 +1,6 @@
 """Segments: how the customer base splits and moves. Sizes and revenue share over time, what distinguishes each
 segment, how many moved between two dates (aggregates, for every role), and one customer's history (customer-level:
-only for roles with the `customers` permission, `daybreak.roles`).
+only for roles with the `customers` permission, `daybreak.core.roles`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import guards
 import pandas as pd
 import streamlit as st
 
-from daybreak.roles import Permission
+from daybreak.core.roles import Permission
 
 REQUIRED_TABLES = ("predictions.customer_segments", "predictions.segment_profiles")
 

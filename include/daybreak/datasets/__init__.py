@@ -19,10 +19,11 @@ import typing_extensions
 import yaml
 from pydantic import ValidationError
 
+from daybreak.core.settings import CONFIG_DIR, dataset_path
+from daybreak.core.vocabulary import FREQUENCIES
 from daybreak.datasets.schema import (
     CANONICAL_COLUMNS,
     DEFAULT_CANDIDATES,
-    FREQUENCIES,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     RETRAIN_SCHEDULES,
@@ -45,7 +46,6 @@ from daybreak.datasets.schema import (
 
 __all__ = [
     "CANONICAL_COLUMNS",
-    "CONFIG_DIR",
     "DEFAULT_CANDIDATES",
     "FREQUENCIES",
     "NUMERIC_COLUMNS",
@@ -64,46 +64,11 @@ __all__ = [
     "SegmentationConfig",
     "SeriesSpec",
     "Validation",
-    "available_datasets",
-    "dataset_path",
     "is_retrain_day",
     "load_dataset_config",
     "parse_candidates",
     "parse_dataset_config",
 ]
-
-CONFIG_DIR = Path(__file__).resolve().parent
-YAML_SUFFIXES = (".yml", ".yaml")
-
-
-def available_datasets() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yml"))
-
-
-def dataset_path(dataset: str | Path) -> Path:
-    """The YAML file a dataset is: a shipped name (`online_retail`) or the path of a .yml/.yaml file anywhere.
-
-    A value that looks like a path (a slash, `..`, a YAML suffix) must be an existing YAML file; anything else
-    must be a shipped dataset's name. So `/some/path/evil` is refused, never read as `/some/path/evil.yml`.
-
-    Raises:
-        DatasetConfigError: neither (one line, naming the value and the shipped datasets).
-    """
-    text = str(dataset)
-    path = Path(text).expanduser()
-    looks_like_path = "/" in text or "\\" in text or ".." in text or path.suffix in YAML_SUFFIXES
-    if looks_like_path:
-        if path.suffix in YAML_SUFFIXES and path.is_file():
-            return path.resolve()
-        raise DatasetConfigError(
-            f"dataset {text!r}: no such YAML file (a path must name an existing .yml or .yaml file; "
-            f"shipped datasets: {', '.join(available_datasets())})"
-        )
-    if text in available_datasets():
-        return CONFIG_DIR / f"{text}.yml"
-    raise DatasetConfigError(
-        f"no dataset config {text!r}; shipped: {', '.join(available_datasets())} (or give the path of a .yml file)"
-    )
 
 
 def load_dataset_config(dataset: str | Path) -> DatasetConfig:

@@ -19,8 +19,8 @@ import typing_extensions
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from daybreak.core.settings import PROJECT_ROOT
 from daybreak.datasets import schema
-from daybreak.settings import PROJECT_ROOT
 
 PAGE = PROJECT_ROOT / "docs" / "config-reference.md"
 INTRO = """# Dataset config reference

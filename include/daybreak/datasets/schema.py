@@ -21,10 +21,15 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from typing_extensions import TypedDict
 
+from daybreak.core.settings import PROJECT_ROOT, SAFE_NAME, DatasetConfigError
+from daybreak.core.vocabulary import (
+    WHITESPACE_DELIMITER,
+    ExportFormat,
+    Frequency,
+    NormalNight,
+    SelectionMetric,
+)
 from daybreak.datasets.expressions import parse_expression, template_columns
-from daybreak.exports import FORMATS, WHITESPACE
-from daybreak.models.forecasting import NormalNight, SelectionMetric
-from daybreak.settings import PROJECT_ROOT, SAFE_NAME
 
 CanonicalColumn = Literal[
     "order_id",
@@ -40,25 +45,18 @@ NumericColumn = Literal["quantity", "unit_price"]
 TextColumn = Literal["order_id", "customer_id", "product_id", "product_name", "location"]
 SeriesKey = Literal["location", "product_id"]
 Target = Literal["units", "revenue"]
-Frequency = Literal["hourly", "daily", "weekly", "monthly"]
 Schedule = Literal["daily", "weekly", "monthly"]
 Algorithm = Literal["kmeans", "gmm"]
-ExportFormat = Literal[FORMATS]
 CANONICAL_COLUMNS = get_args(CanonicalColumn)
 REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
 NUMERIC_COLUMNS = get_args(NumericColumn)
 TEXT_RULE_COLUMNS = get_args(TextColumn)
 TARGETS = get_args(Target)
-FREQUENCIES = get_args(Frequency)
 SEGMENTATION_ALGORITHMS = get_args(Algorithm)
 RETRAIN_SCHEDULES = get_args(Schedule)
 DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 Weekday = Annotated[int, Field(ge=0, le=6)]
 STRICT = ConfigDict(extra="forbid")
-
-
-class DatasetConfigError(ValueError):
-    """A dataset config is missing, malformed or inconsistent; the message is one line naming the file."""
 
 
 def section(cls):
@@ -133,7 +131,7 @@ class Simulation(TypedDict):
 
 
 def _delimiter(value: str | None) -> str | None:
-    if value is None or value == WHITESPACE:
+    if value is None or value == WHITESPACE_DELIMITER:
         return value
     if value == "tab":
         return "\t"

@@ -3,7 +3,7 @@
 Every file ingest sees gets one `monitoring.ingest_runs` row: `loaded` (rows_in = rows_loaded + rows_quarantined,
 and the same for revenue, which the warehouse's reconciliation test checks to the cent), `duplicate` (its bytes
 landed before; 0 rows) or `refused` (unreadable, empty on an open day, changed after it landed; with the reason),
-so a refused file leaves a trace even though the night fails. The shapes are `daybreak.tables`'.
+so a refused file leaves a trace even though the night fails. The shapes are `daybreak.warehouse.tables`'.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from daybreak import tables
-from daybreak.warehouse import connect, transaction
+from daybreak.warehouse import tables
+from daybreak.warehouse.connection import connect, transaction
 
 if TYPE_CHECKING:
     import duckdb
 
-    from daybreak.canonical import FileResult
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings
+    from daybreak.ingest.canonical import FileResult
 
 RUNS = tables.table("monitoring.ingest_runs")
 QUARANTINE = tables.table("monitoring.quarantine")

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from daybreak.calendar import BusinessCalendar
-from daybreak.canonical import (
+from daybreak.core.settings import pseudonym_key
+from daybreak.datasets.calendar import BusinessCalendar
+from daybreak.ingest import accounting, lake
+from daybreak.ingest.canonical import (
     LOADED_COLUMNS,
     FileResult,
     IngestError,
@@ -35,17 +37,15 @@ from daybreak.canonical import (
     check_columns,
     to_canonical_many,
 )
-from daybreak.exports import Export, ExportReadError, read_export
-from daybreak.ingest import accounting, lake
+from daybreak.ingest.exports import Export, ExportReadError, read_export
+from daybreak.ingest.pseudonymise import pseudonymise
 from daybreak.privacy.links import LinkStore
-from daybreak.privacy.pseudonyms import pseudonymise
-from daybreak.settings import pseudonym_key
 
 if TYPE_CHECKING:
     import duckdb
 
+    from daybreak.core.settings import Settings
     from daybreak.datasets import DatasetConfig
-    from daybreak.settings import Settings
 
 log = logging.getLogger(__name__)
 # deliveries are prepared in chunks of about this many bytes (a bulk load's 64 MB batch gives each core several):
@@ -299,7 +299,7 @@ def plan(
         prepared: every delivery not landed before, by (business date, name) (`prepare`).
 
     A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
-    landed copy, rewritten the same way (`daybreak.privacy.erasure`)."""
+    landed copy, rewritten the same way (`daybreak.nights.erasure`)."""
     recorded = manifest.recorded
     first_delivery = dict(manifest.first_delivery)
     result = Plan(

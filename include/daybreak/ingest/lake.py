@@ -15,15 +15,15 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daybreak.files import temporary_sibling, write_atomic
-from daybreak.warehouse import remove_stale_temporaries
+from daybreak.core.files import temporary_sibling, write_atomic
+from daybreak.warehouse.publish import remove_stale_temporaries
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from daybreak.core.settings import Settings
     from daybreak.datasets import DatasetConfig
-    from daybreak.settings import Settings
 
 LAKE_TABLE = "sales_lines"
 LANDED_FOLDER = "landed"
@@ -48,7 +48,7 @@ def landed_copy(settings: Settings, business_date: dt.date, file_sha256: str, na
 
 def find_exports(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[str]:
     """The day's export files (local paths, or URLs when the landing folder is object storage), sorted."""
-    from daybreak.exports import list_exports
+    from daybreak.ingest.exports import list_exports
 
     return list_exports(str(settings.landing_dir / business_date.isoformat()), config.landing_glob)
 
@@ -99,7 +99,7 @@ def lake_schema():
 
 def stage_lake_file(target: Path, lines: pd.DataFrame, source_file: str) -> Path:
     """Write one landed file's valid lines, with the fixed lake schema, beside their lake file `target` under a
-    temporary name (`daybreak.files.temporary_sibling`, which no reader's `*.parquet` glob matches); the night
+    temporary name (`daybreak.core.files.temporary_sibling`, which no reader's `*.parquet` glob matches); the night
     renames it over `target` once their links are stored (`daybreak.ingest.day`), or removes it. The name also
     holds a digest of `source_file`: two files of one day with the same bytes stage apart (one of them is a
     duplicate, and its lines name the other file).

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from daybreak.core.vocabulary import PANDAS_FREQUENCIES
+
 MODEL_NAMES = (
     "seasonal_naive",
     "prophet",
@@ -71,9 +73,6 @@ PROPHET_PARAMS = (
 )
 """What a prophet spec may set. `holidays: false` turns the calendar's holidays off for that candidate."""
 
-FREQUENCIES = {"hourly": "h", "daily": "D", "weekly": "W", "monthly": "MS"}
-"""A dataset config's frequency -> its pandas alias: the one frequency map (period labels: hours, days, weeks
-ending on the origin's weekday, months by their first day)."""
 SEASON_LENGTHS = {"h": (24, 168), "D": (7, 365), "W": (52,), "M": (12,)}
 """Seasonal periods per base frequency: the first is the main one (seasonal naive, ETS, Theta, ARIMA, MASE)."""
 
@@ -86,7 +85,7 @@ class CandidateError(ValueError):
 class CalendarDays:
     """The dataset calendar as the models see it: closed days and public holidays, as plain data.
 
-    Built by the caller from `marts.dim_calendar` (the nightly forecast) or from `daybreak.calendar` (ad hoc), so
+    Built by the caller from `marts.dim_calendar` (the nightly forecast) or from `daybreak.datasets.calendar` (ad hoc), so
     the models never compute a calendar fact themselves. It must cover the history and the forecast's dates.
 
     Args:
@@ -189,9 +188,11 @@ def pandas_frequency(frequency: str) -> str:
         ValueError: for a frequency Daybreak does not forecast at.
     """
     try:
-        return FREQUENCIES[frequency]
+        return PANDAS_FREQUENCIES[frequency]
     except KeyError:
-        raise ValueError(f"frequency must be one of {sorted(FREQUENCIES)}, got {frequency!r}") from None
+        raise ValueError(
+            f"frequency must be one of {sorted(PANDAS_FREQUENCIES)}, got {frequency!r}"
+        ) from None
 
 
 def spec(name: str, **params: Any) -> dict:

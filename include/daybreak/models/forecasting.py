@@ -3,7 +3,7 @@
 `run_series` is the unit of work: one series' history and what the registry knows about it (its champion) in, its
 forecast, components, backtest metrics and selection out. It is a pure, top-level function of one picklable
 argument, so it runs in a loop, in worker processes (`run_all`, here), or on Spark executors (`run_all`'s
-`map_series`, `daybreak.spark_models`), one series at a time, with the same result.
+`map_series`, `daybreak.nights.spark_models`), one series at a time, with the same result.
 
 On a retrain night a series gets a rolling-origin backtest of every candidate of the dataset config (plus the
 seasonal naive baseline, plus the champion's own model on the same folds), and the best candidate, or an ensemble
@@ -36,11 +36,11 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from daybreak.core.vocabulary import METRICS, NORMAL_NIGHTS, SELECTION_METRICS
 from daybreak.models import global_model
 from daybreak.models.candidates import (
     BAND_COLUMNS,
@@ -61,10 +61,6 @@ from daybreak.models.promotion import decide_promotion
 
 FORECAST_COLUMNS = ("ds", "horizon_step", *BAND_COLUMNS, "model")
 COMPONENT_COLUMNS = ("ds", "component", "value", "mode")
-METRICS = ("mase", "smape", "rmse", "bias", "coverage_80", "coverage_95")
-SelectionMetric = Literal["mase", "smape", "rmse"]
-"""What ranks the candidates (`ForecastOptions.metric`; the dataset config's `selection_metric`)."""
-SELECTION_METRICS = get_args(SelectionMetric)
 BACKTEST_COLUMNS = (
     "candidate",
     "model",
@@ -80,9 +76,6 @@ FOLD_COLUMNS = ("cutoff", "ds", "y", "yhat")
 BASELINE = {"name": "seasonal_naive", "params": {}}
 SEQUENTIAL_MAX_SERIES = 4
 """Up to this many series run in a loop: starting worker processes costs more than it saves."""
-NormalNight = Literal["score", "refit"]
-"""What a night that does not retrain does with a champion (`ForecastOptions.normal_night`)."""
-NORMAL_NIGHTS = get_args(NormalNight)
 
 
 class TimeLimitExceeded(Exception):  # noqa: N818 - reads as what happened
@@ -844,7 +837,7 @@ def run_all(
     Args:
         max_workers: worker processes, for the global fits and (without `map_series`) the series.
         map_series: runs `run_series` over the tasks elsewhere and returns the results in the tasks' order (the
-            Spark engine's executors, `daybreak.spark_models.map_series`); None: here, in worker processes.
+            Spark engine's executors, `daybreak.nights.spark_models.map_series`); None: here, in worker processes.
     """
     if not tasks:
         return []

@@ -17,11 +17,8 @@ from collections.abc import Collection
 
 import pandas as pd
 
+from daybreak.core.vocabulary import SUNDAY, WEEKDAYS
 from daybreak.models.candidates import pandas_frequency
-
-WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-"""pandas' weekday anchors, Monday = 0 as in the dataset config."""
-SUNDAY = 6
 
 
 def period_alias(frequency: str, week_ends_on: int = SUNDAY) -> str:

@@ -20,14 +20,28 @@ Everything here is pure: DataFrame in, DataFrame out, seeded, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-if TYPE_CHECKING:
-    from daybreak.datasets import SegmentationConfig
+
+class SegmentationConfig(Protocol):
+    """What the model reads of a dataset's `segmentation:` config (`daybreak.datasets.SegmentationConfig` is one);
+    a protocol, so the pure model layer needs nothing from the config layer above it."""
+
+    features: tuple[str, ...]
+    log_features: tuple[str, ...]
+    algorithm: str
+    min_segments: int
+    max_segments: int
+    selection_sample: int
+    minibatch_above: int
+    min_silhouette: float
+    min_stability: float
+    match_max_distance: float
+    promotion_margin: float
 
 NAMING_COLUMNS = ("recency_days", "frequency", "monetary")
 """Columns a segment's name and value order are read from; always present in the customer feature mart."""

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daybreak.files import write_atomic, write_private
-from daybreak.settings import link_store_key, pseudonym_key
+from daybreak.core.files import write_atomic, write_private
+from daybreak.core.settings import link_store_key, pseudonym_key
 
 if TYPE_CHECKING:
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings
 
 
 class LinkStoreError(RuntimeError):

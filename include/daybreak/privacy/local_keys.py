@@ -14,13 +14,13 @@ import os
 import secrets
 from typing import TYPE_CHECKING
 
-from daybreak.files import write_private
-from daybreak.settings import LINK_STORE_KEY, PSEUDONYM_KEY, SettingsError
+from daybreak.core.files import write_private
+from daybreak.core.settings import LINK_STORE_KEY, PSEUDONYM_KEY, SettingsError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from daybreak.settings import Settings
+    from daybreak.core.settings import Settings
 
 
 def _new_fernet_key() -> str:

@@ -1,0 +1,550 @@
+"""The canonical mapping: an export's text columns onto Daybreak's canonical sales line, with every row checked.
+
+Pure (no I/O), so the ingest job, the replay source and the tests share one definition of what a valid sales line
+is: the built-in `QUARANTINE_RULES`, the dataset config's `validation:` rules (`rules_for`), and `to_canonical`,
+which splits one file's rows into loaded and quarantined lines, each quarantined line named by its first broken
+rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak.core.vocabulary import FLOAT_SUFFIX
+from daybreak.datasets import CANONICAL_COLUMNS, NUMERIC_COLUMNS, DatasetConfig
+from daybreak.datasets.expressions import fill_template, parse_expression
+from daybreak.ingest.exports import MalformedRow
+from daybreak.ingest.timestamps import parse_timestamps
+
+TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
+REQUIRED_VALUES = ("product_id", "location")
+LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
+MAX_COLUMNS_SHOWN = 30  # of a file's header, in the error for a missing column
+# what Python's str.strip() removes: every character for which str.isspace() is true
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row rule: `broken(lines, business_date)` flags the canonical lines (see `to_canonical`) that break it,
+    and `describe(lines)` says, per line, what is wrong, for the quarantine's `detail` column. `business_date` is
+    the file's day, or a Series giving each line its file's day when several files are checked together."""
+
+    name: str
+    broken: Callable[[pd.DataFrame, dt.date], pd.Series]
+    describe: Callable[[pd.DataFrame], pd.Series]
+
+
+def _value_is(column: str, what: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda lines: column + " " + lines[f"_{column}_text"].map(repr) + f" {what}"
+
+
+# The built-in rules, in the order they are checked: a line is quarantined under the first rule it breaks.
+# `malformed_row` (daybreak.ingest.exports) comes before all of them: a row that cannot be split into fields never reaches
+# these checks. The dataset config's `validation:` rules (ranges, allowed values, patterns, duplicate lines) come
+# after them (`rules_for`). Zero prices and negative quantities are real (free samples, returns, adjustments) and
+# pass the built-in rules; the warehouse classifies them.
+QUARANTINE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "ordered_at_unparseable",
+        lambda lines, day: lines["ordered_at"].isna(),
+        _value_is("ordered_at", "is not a timestamp"),
+    ),
+    Rule(
+        "ordered_at_not_on_business_date",
+        lambda lines, day: lines["ordered_at"].dt.date != day,
+        lambda lines: "ordered_at " + lines["_ordered_at_text"].map(repr) + " is not on the business date",
+    ),
+    Rule(
+        "quantity_not_numeric",
+        lambda lines, day: ~lines["_quantity_is_number"],
+        _value_is("quantity", "is no number"),
+    ),
+    Rule(
+        "quantity_not_finite",
+        lambda lines, day: ~np.isfinite(lines["quantity"]),
+        _value_is("quantity", "is not finite"),
+    ),
+    Rule(
+        "unit_price_not_numeric",
+        lambda lines, day: ~lines["_unit_price_is_number"],
+        _value_is("unit_price", "is no number"),
+    ),
+    Rule(
+        "unit_price_not_finite",
+        lambda lines, day: ~np.isfinite(lines["unit_price"]),
+        _value_is("unit_price", "is not finite"),
+    ),
+    *(
+        Rule(
+            f"{column}_missing",
+            lambda lines, day, c=column: lines[c].isna(),
+            lambda lines, c=column: f"no {c}",
+        )
+        for column in REQUIRED_VALUES
+    ),
+)
+
+
+def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
+    """The dataset's rules in the order they are checked: a derived column that cannot be computed
+    (`<column>_not_derivable`) first, then the built-in rules, then the config's `validation:` rules (ranges,
+    allowed values, patterns, duplicate lines)."""
+    validation = config.validation
+    rules = [
+        Rule(
+            f"{column}_not_derivable",
+            lambda lines, day, c=column: lines[f"_{c}_derive_error"].notna(),
+            lambda lines, c=column: lines[f"_{c}_derive_error"].astype(str),
+        )
+        for column, rule in config.derived.items()
+        if rule.expression is not None
+    ]
+    rules.extend(QUARANTINE_RULES)
+    for column, bounds in validation.ranges.items():
+        low, high = bounds.min, bounds.max
+        if low is not None:
+            rules.append(
+                Rule(
+                    f"{column}_below_min",
+                    lambda lines, day, c=column, v=low: lines[c] < v,
+                    _value_is(column, f"is below the minimum {low:g}"),
+                )
+            )
+        if high is not None:
+            rules.append(
+                Rule(
+                    f"{column}_above_max",
+                    lambda lines, day, c=column, v=high: lines[c] > v,
+                    _value_is(column, f"is above the maximum {high:g}"),
+                )
+            )
+    for column, values in validation.allowed_values.items():
+        shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+        rules.append(
+            Rule(
+                f"{column}_not_allowed",
+                lambda lines, day, c=column, vs=frozenset(values): lines[c].notna() & ~lines[c].isin(vs),
+                _value_is(column, f"is not one of {shown}"),
+            )
+        )
+    for column, pattern in validation.patterns.items():
+        rules.append(
+            Rule(
+                f"{column}_pattern_mismatch",
+                lambda lines, day, c=column, p=pattern: (
+                    lines[c].notna()
+                    & ~per_distinct(lines[c].fillna(""), lambda text: text.str.fullmatch(p).astype(bool))
+                ),
+                _value_is(column, f"does not match the pattern {pattern}"),
+            )
+        )
+    if validation.quarantine_duplicate_lines:
+        rules.append(
+            Rule(
+                "duplicate_line",
+                lambda lines, day: lines["_duplicate_of_row"].notna(),
+                lambda lines: "repeats row " + lines["_duplicate_of_row"].astype("Int64").astype(str),
+            )
+        )
+    return tuple(rules)
+
+
+class IngestError(RuntimeError):
+    """The export cannot be ingested; the message names the path, the date and what is wrong."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What one landed file contributed: the rows that passed and the rows quarantined with their rule."""
+
+    source_file: str
+    file_sha256: str
+    rows_in: int
+    loaded: pd.DataFrame
+    quarantined: pd.DataFrame
+    unexpected_columns: tuple[str, ...] = ()
+    revenue_in: float = 0.0
+
+
+def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Each value's code (-1 where missing) and the distinct present values, when `text` repeats itself enough to
+    be worth it; else None."""
+    codes, uniques = pd.factorize(text)
+    if len(uniques) == 0 or len(uniques) * 2 > len(text):
+        return None
+    return codes, pd.Series(uniques, dtype=text.dtype)
+
+
+def _spread(
+    once: pd.Series, codes: np.ndarray, text: pd.Series, transform: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
+    """The per-distinct results `once` back on every row of `text`; a missing value is transformed as it is
+    (pandas' factorize folds None and NaN into one, a transform may not)."""
+    values = once.to_numpy()[codes]
+    missing = codes < 0
+    if missing.any():
+        values[missing] = transform(text[missing]).to_numpy()
+    return pd.Series(values, index=text.index, dtype=once.dtype)
+
+
+def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`transform(text)` for an element-wise `transform`, computed once per distinct value.
+
+    An export repeats its values (prices, quantities, order numbers, customers), and the per-value Python work of
+    regular expressions and number parsing was most of the cost of checking a large history."""
+    found = _distinct(text)
+    if found is None:
+        return transform(text)
+    codes, uniques = found
+    return _spread(transform(uniques), codes, text, transform)
+
+
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text: (values as float64, whether the text is a number at all).
+
+    `nan`, `inf`, `Infinity` and overflowing numbers such as `1e400` are numbers (that are not finite), so they are
+    told apart from text that is no number ("two", ""). Each distinct text is parsed once (`per_distinct`).
+    """
+    found = _distinct(text)
+    if found is None:
+        return _parse_numbers(text)
+    codes, uniques = found
+    values, is_number = _parse_numbers(uniques)
+    return (
+        _spread(values, codes, text, lambda t: _parse_numbers(t)[0]).astype("float64"),
+        _spread(is_number, codes, text, lambda t: _parse_numbers(t)[1]).astype(bool),
+    )
+
+
+def parse_numbers_with(text: pd.Series, decimal_separator: str) -> tuple[pd.Series, pd.Series]:
+    """`parse_numbers` of an export whose decimal separator is `decimal_separator` (`landing.decimal_separator`).
+
+    With `,` (`3,5`) a value holding a `.` is no number: such exports group thousands with the dot (`1.234,5`),
+    and reading it as a decimal point would load a thousandth of the value without a word."""
+    if decimal_separator == ".":
+        return parse_numbers(text)
+    grouped = text.str.contains(".", regex=False).fillna(False).astype(bool)
+    values, is_number = parse_numbers(text.str.replace(decimal_separator, ".", regex=False))
+    return values.mask(grouped), is_number & ~grouped
+
+
+def _parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    is_number = values.notna()
+    retry = ~is_number & text.ne("")
+
+    def is_float(value: str) -> bool:
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+
+    is_number.loc[retry] = text[retry].map(is_float).astype(bool)
+    again = retry & is_number
+    values.loc[again] = text[again].map(float).astype("float64")
+    return values, is_number
+
+
+def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series, part: np.ndarray) -> pd.Series:
+    """For each row identical in every field to an earlier row of the same file (`part`), that earlier row's
+    number; else NA."""
+    if raw.empty or raw.columns.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    key = "file#"
+    while key in raw.columns:
+        key += "#"
+    keyed = raw.assign(**{key: part})
+    repeated = keyed.duplicated(keep="first")
+    if not repeated.any():
+        return pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    group = keyed.groupby(list(keyed.columns), sort=False, dropna=False).ngroup()
+    first = source_row.groupby(group).transform("min")
+    return first.where(repeated).astype("Int64")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One export's rows as read, to be mapped by `to_canonical_many` (the arguments of `to_canonical`)."""
+
+    raw: pd.DataFrame
+    source_file: str
+    business_date: dt.date
+    source_rows: Sequence[int] | None = None
+    malformed: Sequence[MalformedRow] = ()
+    table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (daybreak.ingest.exports.Export.table)
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.raw) + len(self.malformed)
+
+
+def check_columns(
+    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date
+) -> None:
+    """Refuse an export that lacks a column the config reads, mapped or in a derived column.
+
+    Raises:
+        IngestError: names the file, the business date, the missing columns and the columns the file has (a
+            name spelled another way, or a file read with the wrong delimiter, shows there).
+    """
+    missing = [source for source in config.export_columns if source not in columns]
+    if missing:
+        shown = list(columns[:MAX_COLUMNS_SHOWN]) + (["..."] if len(columns) > MAX_COLUMNS_SHOWN else [])
+        raise IngestError(
+            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
+            f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
+        )
+
+
+def to_canonical(
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    *,
+    source_file: str,
+    business_date: dt.date,
+    source_rows: Sequence[int] | None = None,
+    malformed: Sequence[MalformedRow] = (),
+) -> FileResult:
+    """Map an export onto canonical sales lines and split it into loaded and quarantined rows.
+
+    Pure: no I/O. Each quarantined row is named by the first rule of `rules_for(config)` it breaks,
+    with a detail that says what is wrong; the `malformed` rows the reader set aside are quarantined as
+    `malformed_row` with their line number and raw text.
+
+    Args:
+        raw: the well-formed rows, every value a string.
+        source_rows: each row's 1-based data row in the file (default 1..len(raw)).
+        malformed: rows the reader could not split into fields, numbered like `source_rows`.
+
+    Returns:
+        the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
+        every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
+        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
+
+    Raises:
+        IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
+            and the columns).
+    """
+    return to_canonical_many([RawFile(raw, source_file, business_date, source_rows, malformed)], config)[0]
+
+
+def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+    """`to_canonical` of several files, each file's result exactly what `to_canonical` gives it alone.
+
+    Files with the same columns are checked together, in one pass of every rule: the rules cost far more per
+    call than per row, so the bulk history load maps its many small daily files in a few passes.
+
+    Raises:
+        IngestError: the first file that lacks a column the config reads.
+    """
+    for file in files:
+        check_columns(list(file.raw.columns), config, file.source_file, file.business_date)
+    results: list[FileResult | None] = [None] * len(files)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for position, file in enumerate(files):
+        groups.setdefault(tuple(file.raw.columns), []).append(position)
+    for positions in groups.values():
+        for position, result in zip(
+            positions, _map_files([files[p] for p in positions], config), strict=True
+        ):
+            results[position] = result
+    return results
+
+
+def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+    """Map files with the same columns in one pass; row `i` of the concatenation belongs to file `part[i]`."""
+    counts = [len(file.raw) for file in files]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
+    raw = files[0].raw if len(files) == 1 else pd.concat([file.raw for file in files])
+    raw = raw.reset_index(drop=True)
+    part = np.repeat(np.arange(len(files)), counts)
+    source_row = pd.Series(
+        np.concatenate(
+            [
+                np.arange(1, n + 1) if f.source_rows is None else list(f.source_rows)
+                for f, n in zip(files, counts, strict=True)
+            ]
+        )
+        if len(raw)
+        else [],
+        index=raw.index,
+        dtype="int64",
+    )
+    # one file's day and name as scalars, as `to_canonical` always had them; several files' per line
+    business_date = files[0].business_date
+    source_file: str | pd.Series = files[0].source_file
+    if len(files) > 1:
+        business_date = pd.Series(np.repeat(np.array([f.business_date for f in files], dtype=object), counts))
+        source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
+    read = set(config.export_columns)
+    unexpected = tuple(c for c in raw.columns if c not in read)
+    stripped = {source: _strip(raw, files, source) for source in config.export_columns}
+    text = {canonical: stripped[source] for canonical, source in config.columns.items()}
+    for canonical, rule in config.derived.items():
+        if rule.template is not None:
+            text[canonical] = fill_template(rule.template, stripped)
+    lines = pd.DataFrame(index=raw.index)
+    for column in TEXT_COLUMNS:
+        if column in text:
+            lines[column] = text[column].replace("", None)
+        elif column in config.constants:
+            lines[column] = str(config.constants[column])
+        else:
+            lines[column] = None
+    if lines["order_id"].isna().all() and "order_id" not in text:
+        lines["order_id"] = source_file + ":" + source_row.astype(str)
+    lines["customer_id"] = per_distinct(
+        lines["customer_id"], lambda text: text.str.replace(FLOAT_SUFFIX, "", regex=True)
+    )
+
+    ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
+    lines["ordered_at"] = parse_timestamps(
+        ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+    )
+    lines["_ordered_at_text"] = ordered_at_text
+    for column in NUMERIC_COLUMNS:
+        if column in text:
+            lines[column], lines[f"_{column}_is_number"] = parse_numbers_with(
+                text[column], config.landing.decimal_separator
+            )
+            lines[f"_{column}_text"] = text[column]
+        elif column in config.derived:
+            value, error = _derive(
+                column, config.derived[column].expression, stripped, config.landing.decimal_separator
+            )
+            lines[column], lines[f"_{column}_derive_error"] = value, error
+            lines[f"_{column}_is_number"] = True
+            lines[f"_{column}_text"] = value.map(repr)
+        else:
+            lines[column] = float(config.constants[column])
+            lines[f"_{column}_is_number"] = True
+            lines[f"_{column}_text"] = str(config.constants[column])
+    for column in TEXT_COLUMNS:
+        lines[f"_{column}_text"] = lines[column].fillna("")
+    if config.validation.quarantine_duplicate_lines:
+        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row, part)
+
+    rule = pd.Series(None, index=raw.index, dtype=object)
+    detail = pd.Series(None, index=raw.index, dtype=object)
+    unnamed = np.ones(len(raw), dtype=bool)  # no rule broken yet
+    for each in rules_for(config):
+        hit = each.broken(lines, business_date).astype(bool) & unnamed
+        if hit.any():
+            unnamed &= ~hit.to_numpy()
+            rule.loc[hit] = each.name
+            detail.loc[hit] = pd.Series(each.describe(lines.loc[hit]), index=lines.index[hit]).astype(str)
+
+    revenue = lines["quantity"] * lines["unit_price"]
+    revenue = revenue.where(np.isfinite(revenue))
+    lines["source_file"] = source_file
+    lines["source_row"] = source_row
+    lines["extra_values"] = (
+        [json.dumps(r, ensure_ascii=False) for r in raw[list(unexpected)].to_dict("records")]
+        if unexpected
+        else None
+    )
+    bad = pd.Series(~unnamed, index=raw.index)
+    malformed = [(position, m) for position, f in enumerate(files) for m in f.malformed]
+    quarantined = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "part": part[bad.to_numpy()],
+                    "source_row": source_row[bad],
+                    "rule": rule[bad],
+                    "detail": detail[bad],
+                    "raw_values": [json.dumps(r, ensure_ascii=False) for r in raw[bad].to_dict("records")],
+                    "revenue": revenue[bad],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "part": [position for position, _ in malformed],
+                    "source_row": [m.source_row for _, m in malformed],
+                    "rule": [m.rule for _, m in malformed],
+                    "detail": [
+                        f"line {m.line_number} cannot be split into the header's fields" for _, m in malformed
+                    ],
+                    "raw_values": [
+                        json.dumps({"line_number": m.line_number, "raw_text": m.raw_text}, ensure_ascii=False)
+                        for _, m in malformed
+                    ],
+                    "revenue": [np.nan] * len(malformed),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"part": "int64", "source_row": "int64", "revenue": "float64"})
+    quarantined = quarantined.sort_values(["part", "source_row"], kind="stable", ignore_index=True)
+    quarantined_bounds = np.searchsorted(quarantined["part"].to_numpy(), np.arange(len(files) + 1))
+    quarantined = quarantined.drop(columns="part")
+    loaded = lines.loc[~bad, list(LOADED_COLUMNS)].reset_index(drop=True)
+    loaded["quantity"] = loaded["quantity"].astype("float64")
+    loaded["unit_price"] = loaded["unit_price"].astype("float64")
+    loaded_bounds = np.searchsorted(part[~bad.to_numpy()], np.arange(len(files) + 1))
+    results = []
+    for position, file in enumerate(files):
+        own = quarantined.iloc[quarantined_bounds[position] : quarantined_bounds[position + 1]]
+        own = own.reset_index(drop=True)
+        own.insert(0, "business_date", file.business_date)
+        own.insert(1, "source_file", file.source_file)
+        results.append(
+            FileResult(
+                file.source_file,
+                "",
+                counts[position] + len(file.malformed),
+                loaded.iloc[loaded_bounds[position] : loaded_bounds[position + 1]].reset_index(drop=True),
+                own,
+                unexpected,
+                revenue_in=float(revenue.iloc[bounds[position] : bounds[position + 1]].sum()),
+            )
+        )
+    return results
+
+
+def _strip(raw: pd.DataFrame, files: Sequence[RawFile], column: str) -> pd.Series:
+    """`raw[column].str.strip()`, trimmed in Arrow when every file kept its Arrow table: most values have no
+    whitespace to strip, and then the column as read is the result, where Python would build every string again
+    (its str.strip was the largest single cost of mapping a history)."""
+    if raw.empty or any(file.table is None for file in files):
+        return raw[column].str.strip()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.chunked_array(
+        [chunk for file in files for chunk in file.table.column(column).chunks], pa.string()
+    )
+    trimmed = pc.utf8_trim(text, characters=WHITESPACE)
+    if pc.all(pc.equal(text, trimmed)).as_py():
+        return raw[column]
+    return pd.Series(trimmed.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
+
+
+def _derive(
+    column: str, expression: str, stripped: dict[str, pd.Series], decimal_separator: str
+) -> tuple[pd.Series, pd.Series]:
+    """A derived numeric column and, per row, why it has no value (None where it has one): an input that is no
+    number, or a result that is not finite (a division by zero)."""
+    parsed = parse_expression(expression)
+    inputs = {name: parse_numbers_with(stripped[name], decimal_separator) for name in parsed.columns}
+    value = parsed.evaluate({name: values for name, (values, _) in inputs.items()})
+    index = value.index
+    error = pd.Series(None, index=index, dtype=object)
+    for name, (_, is_number) in reversed(list(inputs.items())):  # the first bad input is named
+        bad = ~is_number
+        error.loc[bad] = [f"{column} = {expression}: {name} {v!r} is no number" for v in stripped[name][bad]]
+    no_value = error.isna() & ~np.isfinite(value)
+    error.loc[no_value] = [f"{column} = {expression} gives {v!r}" for v in value[no_value]]
+    return value, error

@@ -1,0 +1,7 @@
+"""The nightly steps around the pure models: what each night reads, decides and writes.
+
+Forecasts (`forecast`), segments (`segment`), drift (`drift`) and the monitoring that decides retraining
+(`monitoring`, `retraining`, `references`); the planners' overrides (`overrides`); the privacy step that carries out
+erasures and retention (`erasure`, `scrub`, `retention`); and the same work on Spark (`spark`, `spark_models`).
+`jobs/` call these; the models they call are `daybreak.models`, the tables they write `daybreak.warehouse`.
+"""

@@ -1,0 +1,127 @@
+"""Run the Airflow UI (`airflow standalone`) and the Streamlit dashboards for the demo, each in its own process group.
+
+Both bind to 127.0.0.1 unless `AIRFLOW__API__HOST` / `DAYBREAK_STREAMLIT_ADDRESS` say otherwise: the demo is for
+this machine, and its Airflow has a generated admin password only. `airflow standalone` starts the scheduler,
+dag-processor, triggerer and api-server as children, which outlive a signal to its own PID alone: it is started in a
+new session and stopped by signalling the whole group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from daybreak.core.settings import PROJECT_ROOT, Settings
+from daybreak.platform.airflow_env import airflow_bin, generated_password
+
+STREAMLIT_PORT = 8501
+
+
+def wait_for(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - localhost health check
+                return True
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+def airflow_url(env: dict[str, str]) -> str:
+    return f"http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']}"
+
+
+def start_standalone(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    """`airflow standalone` (scheduler, dag-processor, triggerer, api-server) in its own process group."""
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [airflow_bin(), "standalone"],
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "airflow-standalone.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for_password(settings: Settings, process: subprocess.Popen, seconds: float = 180) -> str:
+    """The admin password standalone's api-server generates on its first start (file mode 0600)."""
+    deadline = time.monotonic() + seconds
+    while (password := generated_password(settings)) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"airflow standalone wrote no admin password: see {settings.home / 'logs/airflow-standalone.log'}"
+            )
+        time.sleep(1)
+    return password
+
+
+def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("streamlit")),
+            "run",
+            str(PROJECT_ROOT / "apps/streamlit/app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1"),
+            "--server.port",
+            str(STREAMLIT_PORT),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "streamlit.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """TERM each process group, then KILL what is still running after 30 s."""
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def serve_forever(settings: Settings, env: dict[str, str], airflow: subprocess.Popen, password: str) -> int:
+    """Add the Streamlit app to the running Airflow and keep both up until interrupted."""
+    processes = [airflow, start_streamlit(settings, env)]
+
+    def interrupted(*_):
+        stop(processes)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+    address = env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1")
+    streamlit_up = wait_for(f"http://{address}:{STREAMLIT_PORT}/_stcore/health", 60)
+    print()
+    print(f"Airflow UI:    {airflow_url(env)}   user admin, password {password}")
+    print(
+        f"Dashboards:    http://{address}:{STREAMLIT_PORT}"
+        + ("" if streamlit_up else f"   (not answering yet: see {settings.home / 'logs/streamlit.log'})")
+    )
+    print("Press Ctrl-C to stop both.", flush=True)
+    while all(process.poll() is None for process in processes):
+        time.sleep(2)
+    stop(processes)
+    return 1

@@ -1,0 +1,134 @@
+"""Opening the DuckDB warehouse: one writer at a time, transactions, parameterised reads, checksums.
+
+DuckDB lets one process open a file for writing; a job that finds it locked waits and retries (with backoff)
+instead of failing the night. Writing declared tables is `daybreak.warehouse.writes`; the read-only serving copy
+is `daybreak.warehouse.publish`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+log = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 600.0
+T = TypeVar("T")
+
+
+def is_lock_conflict(error: Exception | str) -> bool:
+    """Whether `error` (or a program's output) says another process holds the DuckDB file's lock."""
+    text = str(error)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def retry_while_locked(attempt: Callable[[], T], *, wait_seconds: float = LOCK_WAIT_SECONDS) -> T:
+    """`attempt()`, called again with backoff while it fails on another process's lock, for up to `wait_seconds`.
+
+    The one waiting policy of every writer: the Python jobs through `connect`, dbt through the transform job.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return attempt()
+        except Exception as error:
+            if not is_lock_conflict(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+@contextlib.contextmanager
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting for another writer to finish rather than failing.
+
+    Args:
+        path: the DuckDB file.
+        read_only: open without the write lock (the file must exist).
+        wait_seconds: how long to keep retrying while another process holds the lock.
+    """
+    import duckdb
+
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    connection = retry_while_locked(
+        lambda: duckdb.connect(str(path), read_only=read_only), wait_seconds=wait_seconds
+    )
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def wait_for_warehouse(path: Path, wait_seconds: float) -> None:
+    """Return once no other process has the warehouse open (waiting up to `wait_seconds`), for a program that opens
+    the file itself and would fail at once (dbt).
+
+    While the file is held here nobody else uses it, so a DuckDB spill folder beside it (`<file>.tmp`, which
+    DuckDB never removes after a killed process) is stale and is removed.
+    """
+    with connect(path, wait_seconds=wait_seconds):
+        spill = path.with_name(path.name + ".tmp")
+        if spill.is_dir():
+            log.info("removing %s, left by a process killed while it spilled to disk", spill)
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK when the block raises: the block's writes land together or not at all."""
+    connection.execute("begin transaction")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    connection.execute("commit")
+
+
+def read_frame(path: Path, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    """Run one parameterised query against the warehouse and return a DataFrame."""
+    with connect(path, read_only=path.exists()) as connection:
+        return connection.execute(sql, list(params)).df()
+
+
+def table_checksums(
+    connection: duckdb.DuckDBPyConnection, *, ignore_columns: Sequence[str] = ("run_id", "ingested_at")
+) -> dict:
+    """Row count and an order-independent content checksum of every table and view, by `schema.table`.
+
+    Two runs that should be identical (a rerun of the same logical date, an incremental build against a full
+    refresh) must give equal dictionaries. Lineage columns that name the run, and the wall-clock time a file landed,
+    are left out by default.
+    """
+    relations = connection.execute(
+        """
+        select table_schema, table_name, list(column_name order by ordinal_position)
+        from information_schema.columns
+        where table_catalog = current_database() and table_schema not in ('information_schema', 'pg_catalog')
+        group by all
+        order by all
+        """
+    ).fetchall()
+    checksums = {}
+    for schema, table, columns in relations:
+        kept = [column for column in columns if column not in ignore_columns]
+        quoted = ", ".join(f'"{column}"' for column in kept)
+        count, digest = connection.execute(
+            f'select count(*), coalesce(sum(hash(row({quoted}))), 0) from "{schema}"."{table}"'  # noqa: S608
+        ).fetchone()
+        checksums[f"{schema}.{table}"] = (count, int(digest))
+    return checksums
