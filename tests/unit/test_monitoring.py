@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.datasets.schema import Retraining
+from daybreak.datasets.monitoring import Retraining
 from daybreak.models.drift import data_quality, feature_drift, forecast_surprise
 from daybreak.nights import references
 from daybreak.nights.monitoring import alert_text, report_html

@@ -24,8 +24,10 @@ def test_the_package_ships_as_a_zip_of_its_sources(tmp_path):
 
     assert path == settings.spark_dir / "py" / "daybreak.zip"
     names = zipfile.ZipFile(path).namelist()
-    assert {"daybreak/__init__.py", "daybreak/models/forecasting.py", "daybreak/nights/spark_models.py"} <= set(
-        names
-    )
+    assert {
+        "daybreak/__init__.py",
+        "daybreak/models/forecasting.py",
+        "daybreak/nights/spark_models.py",
+    } <= set(names)
     assert not [n for n in names if "__pycache__" in n]
     assert spark_models.package_zip(settings) == path  # replaced, not added to

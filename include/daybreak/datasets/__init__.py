@@ -19,9 +19,13 @@ import typing_extensions
 import yaml
 from pydantic import ValidationError
 
-from daybreak.core.settings import CONFIG_DIR, dataset_path
+from daybreak.core.settings import (
+    CONFIG_DIR,
+    DatasetConfigError,
+    dataset_path,
+)
 from daybreak.core.vocabulary import FREQUENCIES
-from daybreak.datasets.schema import (
+from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
     DEFAULT_CANDIDATES,
     NUMERIC_COLUMNS,
@@ -30,18 +34,25 @@ from daybreak.datasets.schema import (
     SEGMENTATION_ALGORITHMS,
     TARGETS,
     TEXT_RULE_COLUMNS,
+    is_retrain_day,
+)
+from daybreak.datasets.forecasting import (
     Calendar,
-    DatasetConfig,
-    DatasetConfigError,
-    Derived,
     ForecastingConfig,
+    SeriesSpec,
+    parse_candidates,
+)
+from daybreak.datasets.landing import (
+    Derived,
     Landing,
     LineClassification,
-    SegmentationConfig,
-    SeriesSpec,
     Validation,
-    is_retrain_day,
-    parse_candidates,
+)
+from daybreak.datasets.monitoring import (
+    SegmentationConfig,
+)
+from daybreak.datasets.schema import (
+    DatasetConfig,
 )
 
 __all__ = [

@@ -43,6 +43,7 @@ class SegmentationConfig(Protocol):
     match_max_distance: float
     promotion_margin: float
 
+
 NAMING_COLUMNS = ("recency_days", "frequency", "monetary")
 """Columns a segment's name and value order are read from; always present in the customer feature mart."""
 ASSIGNMENT_COLUMNS = ("customer_id", "segment_id", "segment_name", "distance", "probability")

@@ -17,7 +17,7 @@ from daybreak.warehouse import tables
 if TYPE_CHECKING:
     import duckdb
 
-    from daybreak.datasets.schema import Retraining
+    from daybreak.datasets.monitoring import Retraining
 
 TABLE = tables.table("monitoring.retrain_decisions")
 

@@ -1,0 +1,228 @@
+"""What a dataset forecasts and how: `calendar:`, `series:` and `forecasting:` (candidates, backtests, selection,
+promotion, retraining)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from daybreak.core.vocabulary import (
+    Frequency,
+    NormalNight,
+    SelectionMetric,
+)
+from daybreak.datasets.fields import (
+    DEFAULT_CANDIDATES,
+    Schedule,
+    SeriesKey,
+    Target,
+    Weekday,
+    is_retrain_day,
+    section,
+)
+
+
+@section
+class Calendar:
+    """The days the shop is closed: an empty or missing export is expected on them, not an error."""
+
+    closed_weekdays: tuple[Weekday, ...] = Field((), description="Weekdays closed every week (Monday = 0).")
+    closed_annual: tuple[Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")], ...] = (
+        Field((), description="Days closed every year, as MM-DD (`12-25`).")
+    )
+    closed_dates: tuple[dt.date, ...] = Field((), description="One-off closed days, as YYYY-MM-DD.")
+
+
+@section
+class SeriesSpec:
+    """Which forecast series a dataset has and what is forecast for them."""
+
+    keys: tuple[SeriesKey, ...] = Field(
+        (), description="Canonical columns a series is per: [location], [product_id] or both."
+    )
+    target: Target = Field("revenue", description="What is forecast.")
+    frequency: Frequency = Field(
+        "daily",
+        description="The series' grain: hourly (from the hourly features mart) and daily are forecast every night, "
+        "weekly and monthly (the daily mart summed into periods) on the night that closes a period.",
+    )
+    horizon: int = Field(28, ge=1, description="Periods forecast ahead each night.")
+    week_ends_on: Weekday = Field(
+        6,
+        description="Weekly series: the weekday a week ends on (Monday = 0, Sunday = 6). A week is labelled by its "
+        "last day and forecast on the night of its closing business day (its last day not closed).",
+    )
+    include: dict[SeriesKey, tuple[str, ...]] = Field(
+        default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
+    )
+    include_total: bool = Field(False, description="Also forecast the total over everything.")
+    holidays_country: str | None = Field(
+        None, description="ISO country code whose public holidays the models and the calendar mart use."
+    )
+
+    @field_validator("include", mode="before")
+    @classmethod
+    def _as_text(cls, value):
+        return {k: [str(v) for v in vs] for k, vs in (value or {}).items()}
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.keys and not self.include_total:
+            raise ValueError("needs keys, include_total, or both")
+        return self
+
+
+def parse_candidates(raw) -> tuple[dict, ...]:
+    """Candidate entries (a model name, or a mapping with `model:` and its parameters) as checked specs.
+
+    A checked spec (`{"name", "params"}`) passes through, so a section changed with `dataclasses.replace`
+    validates again. A prophet entry with `seasonality_mode: search` stands for two candidates.
+
+    Raises:
+        ValueError: an unknown model or parameter (the message names it).
+    """
+    from daybreak.models.candidates import check_spec
+
+    specs: list[dict] = []
+    for entry in raw:
+        if isinstance(entry, dict) and set(entry) == {"name", "params"}:
+            candidates = [check_spec(entry)]
+        else:
+            if isinstance(entry, str):
+                entry = {"model": entry}
+            if not isinstance(entry, dict) or "model" not in entry:
+                raise ValueError(f"a candidate is a model name or a mapping with `model:`, got {entry!r}")
+            params = {k: v for k, v in entry.items() if k != "model"}
+            modes = [params.pop("seasonality_mode", None)]
+            if entry["model"] == "prophet" and modes == ["search"]:
+                modes = ["additive", "multiplicative"]
+            candidates = [
+                check_spec(
+                    {"name": entry["model"], "params": {**params, **({"seasonality_mode": m} if m else {})}}
+                )
+                for m in modes
+            ]
+        specs.extend(c for c in candidates if c not in specs)
+    if not specs:
+        raise ValueError("forecasting.candidates is empty")
+    return tuple(specs)
+
+
+@section
+class Backtest:
+    """How candidates are backtested: rolling origins, each forecasting `horizon` periods."""
+
+    folds: int = Field(3, ge=1, description="Rolling origins.")
+    horizon: int | None = Field(
+        None, ge=1, description="Periods each fold forecasts; default the series horizon."
+    )
+    step: int | None = Field(None, ge=1, description="Periods between origins; default the backtest horizon.")
+
+
+@section
+class ForecastingConfig:
+    """How series are trained, selected, promoted and retrained (docs/architecture.md, "Forecasting").
+
+    Retraining (backtests of every candidate, then the gated promotion) happens on the schedule's days, for a
+    series without a champion, and on demand; on other nights each series' champion scores (`normal_night`).
+    """
+
+    candidates: tuple[str | dict, ...] = Field(
+        tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES),
+        description="Models that compete: a model name, or a mapping with `model:` and its parameters "
+        "(daybreak.models.candidates); prophet's `seasonality_mode: search` stands for additive and "
+        "multiplicative; `global_lgbm` is one LightGBM model fitted across all the dataset's series "
+        "(n_estimators, learning_rate, num_leaves, conformal_windows, transform), scored per series like the "
+        "others. Default: seasonal_naive and prophet.",
+    )
+    backtest: Backtest = Field(default_factory=Backtest, description="How candidates are backtested.")
+    selection_metric: SelectionMetric = Field(
+        "mase", description="The backtest metric candidates are ranked by."
+    )
+    ensemble_top: int = Field(
+        0, ge=0, description="When 2 or more: the mean of that many best candidates competes."
+    )
+    promotion_margin: float = Field(
+        0.02, ge=0, description="A challenger must beat the champion's backtest by this share to be promoted."
+    )
+    retrain: Schedule = Field(
+        "weekly",
+        description="Retrain nights: every night, weekly on retrain_weekday, or on the 1st. A weekly or monthly "
+        "dataset retrains on the night closing the period that holds a retrain night.",
+    )
+    retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
+    time_limit_seconds: float | None = Field(
+        120.0, description="A series' fit gives up after this long and falls back; null or 0: no limit."
+    )
+    backtest_uncertainty_samples: int = Field(
+        0,
+        ge=0,
+        description="Prophet's uncertainty samples during backtests. The selection metric needs only the point "
+        "forecast, so none by default (Prophet's backtest coverage is then empty); the forecast's intervals come "
+        "from the final fit either way.",
+    )
+    halving_margin: float | None = Field(
+        0.1,
+        ge=0,
+        description="Successive halving: after every candidate is backtested on the newest fold, one scoring more "
+        "than this share above the best there is dropped before the older folds; null: every fold for all.",
+    )
+    normal_night: NormalNight = Field(
+        "score",
+        description="What a night that does not retrain does with each champion. `score`: a Prophet champion (or "
+        "an ensemble's Prophet members) forecasts from the fit stored at its training, without fitting, so it "
+        "uses the data up to its last retrain and the night costs a fraction of a Prophet fit; `refit`: the "
+        "champion is refit on the night's history first (warm-started). Other models, and champions trained "
+        "before fits were stored, are refit either way.",
+    )
+
+    @field_validator("candidates", mode="before")
+    @classmethod
+    def _checked(cls, value):
+        return parse_candidates(value)
+
+    @field_validator("time_limit_seconds")
+    @classmethod
+    def _no_zero(cls, value: float | None) -> float | None:
+        return value or None
+
+    @property
+    def folds(self) -> int:
+        return self.backtest.folds
+
+    @property
+    def backtest_horizon(self) -> int | None:
+        return self.backtest.horizon
+
+    @property
+    def step(self) -> int | None:
+        return self.backtest.step
+
+    @property
+    def metric(self) -> str:
+        return self.selection_metric
+
+    def is_retrain_day(self, day: dt.date) -> bool:
+        """Whether `day` is a scheduled retrain night (daily: every night; weekly: its weekday; monthly: the 1st)."""
+        return is_retrain_day(self.retrain, self.retrain_weekday, day)
+
+    def options(self, horizon: int):
+        """The `ForecastOptions` the forecasting engine takes, for a forecast `horizon` periods ahead."""
+        from daybreak.models.forecasting import ForecastOptions
+
+        return ForecastOptions(
+            candidates=self.candidates,
+            horizon=horizon,
+            folds=self.folds,
+            backtest_horizon=self.backtest_horizon,
+            step=self.step,
+            metric=self.metric,
+            ensemble_top=self.ensemble_top,
+            promotion_margin=self.promotion_margin,
+            time_limit_seconds=self.time_limit_seconds,
+            backtest_uncertainty_samples=self.backtest_uncertainty_samples,
+            halving_margin=self.halving_margin,
+            normal_night=self.normal_night,
+        )
