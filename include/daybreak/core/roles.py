@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from daybreak.core.files import write_text_atomic
+
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
 
@@ -218,7 +220,6 @@ def grant_single_user(settings: Settings, role: Role = Role.ADMIN) -> tuple[str,
     Raises:
         RolesFileError: the existing roles file is not valid.
     """
-    from daybreak.core.files import write_text_atomic
 
     user = local_user(settings)
     path = settings.roles_path

@@ -25,12 +25,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+import numpy as np
+import pandas as pd
+
 from daybreak.core.files import dumps, locked, write_text_atomic
+from daybreak.core.roles import local_user
+from daybreak.warehouse import tables
+from daybreak.warehouse.writes import replace_table
 
 if TYPE_CHECKING:
-    import duckdb
-    import pandas as pd
-
     from daybreak.core.settings import Settings
 
 TABLE = "planning.overrides"
@@ -152,7 +156,6 @@ def current(settings: Settings, run_id: str | None = None, *, night: dt.date | N
 
     With `night`, the state the night for that business date sees: only the lines dated before it.
     """
-    from daybreak.warehouse import tables
 
     rows: dict[str, dict] = {}
     for record in read_log(settings):
@@ -184,7 +187,6 @@ def current(settings: Settings, run_id: str | None = None, *, night: dt.date | N
                 revoked_as_of_date=dated,
                 revoke_reason=record["reason"],
             )
-    import pandas as pd
 
     declared = tables.table(TABLE)
     if not rows:
@@ -199,7 +201,6 @@ def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
     value override sets the point and shifts the bounds by the same amount (never below zero), a percentage scales
     the point and the bounds. When overrides overlap, the one recorded last wins. `override_id` names it.
     """
-    import numpy as np
 
     frame = forecasts.copy()
     statistical = frame["yhat"].astype("float64").to_numpy()
@@ -238,7 +239,6 @@ def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
 def latest_night(settings: Settings) -> dt.date | None:
     """The business date of the newest published forecasts (the serving copy), which a new override or revocation
     is dated with; None before the first night is published."""
-    import duckdb
 
     path = settings.serving_path
     if not path.exists():
@@ -258,7 +258,6 @@ def latest_night(settings: Settings) -> dt.date | None:
 def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> int:
     """Replace `planning.overrides` with the whole log (the log is the append-only source; this is its audit copy,
     which only grows: the dates say which nights applied what)."""
-    from daybreak.warehouse.writes import replace_table
 
     return replace_table(connection, TABLE, overrides)
 
@@ -267,6 +266,5 @@ def local_planner(settings: Settings) -> str:
     """Who is overriding when no identity provider signed them in (the demo, the CLI): the local user
     (`DAYBREAK_USER`, else the operating-system user; `daybreak.core.roles.local_user`). Recorded as `<name> (local)`,
     so the audit tells it from a signed-in identity."""
-    from daybreak.core.roles import local_user
 
     return f"{local_user(settings)} (local)"

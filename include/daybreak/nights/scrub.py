@@ -13,6 +13,7 @@ from pathlib import Path
 
 from daybreak.core.files import write_atomic
 from daybreak.ingest.exports import GZIP_MAGIC, decode, uncompressed
+from daybreak.privacy.pseudonyms import canonical_id
 
 ERASED = "[erased]"
 # a field boundary in any delimited export: a delimiter Daybreak reads (`, ; TAB |`, runs of blanks), a quote,
@@ -52,8 +53,6 @@ def _scrub_parquet_export(path: Path, source_id: str) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
-    from daybreak.privacy.pseudonyms import canonical_id
 
     table = pq.read_table(path)
     count = 0

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from daybreak.core.files import write_atomic
 from daybreak.ingest.lake import LAKE_TABLE
 from daybreak.warehouse import tables
+from daybreak.warehouse.connection import connect
+from daybreak.warehouse.publish import LAKE_VIEW_SCHEMAS
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
@@ -49,7 +51,6 @@ def export_sources(settings: Settings) -> dict[str, str]:
     Whole tables, every build: they are the Python jobs' outputs (predictions, registry, monitoring), small next to
     the lake, and a copy is what the night's DuckDB holds, so a rerun reads the same. DuckDB writes the Parquet.
     """
-    from daybreak.warehouse.connection import connect
 
     paths = {RAW_TABLE: source_path(settings, RAW_TABLE)}
     with connect(settings.warehouse_path, read_only=True) as connection:
@@ -110,7 +111,6 @@ def marts_dir(settings: Settings) -> Path:
 def file_view_schemas(settings: Settings) -> tuple[str, ...]:
     """The warehouse schemas whose views read files by design, which a publish copies as tables
     (`daybreak.warehouse.publish.publish`): the lake's, and on Spark the marts `publish_marts` made views."""
-    from daybreak.warehouse.publish import LAKE_VIEW_SCHEMAS
 
     return (*LAKE_VIEW_SCHEMAS, MARTS_SCHEMA) if settings.engine == "spark" else tuple(LAKE_VIEW_SCHEMAS)
 
@@ -128,7 +128,6 @@ def publish_marts(settings: Settings) -> list[str]:
     no files for DuckDB to read; a table without any data file yet is left out. With a Thrift server the tables
     are the cluster's, not under `spark_dir`, and nothing is published.
     """
-    from daybreak.warehouse.connection import connect
 
     if settings.engine != "spark":
         return []

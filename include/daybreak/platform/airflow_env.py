@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from daybreak.core.settings import PROJECT_ROOT, Settings
+from daybreak.core.settings import PROJECT_ROOT, Settings, get_settings
 
 
 def airflow_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -88,9 +89,6 @@ def generated_password(settings: Settings, user: str = "admin") -> str | None:
 def main() -> None:
     """Print `export` lines, so a shell can run `airflow` as Daybreak does:
     `source <(.venv/bin/python -m daybreak.platform.airflow_env)`."""
-    import shlex
-
-    from daybreak.core.settings import get_settings
 
     for key, value in sorted(airflow_environment(get_settings(), base={}).items()):
         print(f"export {key}={shlex.quote(value)}")

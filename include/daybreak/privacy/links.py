@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from daybreak.core.files import write_atomic, write_private
 from daybreak.core.settings import link_store_key, pseudonym_key
+from daybreak.privacy.pseudonyms import pseudonym
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
@@ -83,7 +84,6 @@ class LinkStore:
 def lookup(settings: Settings, source_id: str) -> dict | None:
     """A customer by source id: its pseudonym and first seen date, or None when ingest never linked it (or an
     erasure removed the link). The roles that may look customers up call this (docs/privacy.md)."""
-    from daybreak.privacy.pseudonyms import pseudonym
 
     store = LinkStore.open(settings)
     code = pseudonym(source_id, pseudonym_key())
