@@ -80,9 +80,7 @@ class RawFile:
     business_date: dt.date
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
-    table: Any = (
-        None  # `raw` as the Arrow table it was parsed into, when it was (`exports.rows.Export.table`)
-    )
+    table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
 
     @property
     def rows_in(self) -> int:
