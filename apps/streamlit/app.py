@@ -1,9 +1,10 @@
 """Daybreak's dashboards: the entry script that `streamlit run apps/streamlit/app.py` starts.
 
-It only configures the app and routes: each page lives in `app_pages/`, and every query in `data.py`. Add a page
-by writing `app_pages/<name>.py` and listing it in `PAGES` below, with the permission it needs, if any
-(`daybreak.core.roles`): the navigation leaves out the pages the viewer's role cannot use. The sidebar says who is
-viewing, in which role, and offers the OIDC login when one is configured.
+It only configures the app and routes: each page lives in `app_pages/`, its queries in `data/<name>.py` (the
+read-only window on the serving copy), who is viewing in `identity.py` and the planners' one write in
+`planner_overrides.py`. Add a page by writing `app_pages/<name>.py` and listing it in `PAGES` below, with the
+permission it needs, if any (`daybreak.core.roles`): the navigation leaves out the pages the viewer's role cannot
+use. The sidebar says who is viewing, in which role, and offers the OIDC login when one is configured.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # so pages can `import data` from any working directory
     sys.path.insert(0, str(APP_DIR))
 
-import data  # noqa: E402 - found through the path set above
+import identity  # noqa: E402 - found through the path set above
 
 # each page (file in app_pages/, title, icon, URL) with the permission it needs (None: every role); a section may
 # need more, checked where it is drawn
@@ -47,8 +48,8 @@ PAGES = [
 
 def sidebar_identity() -> None:
     """Who is viewing and in which role; the OIDC login or logout when a provider is configured."""
-    user = data.current_user()
-    if data.auth_configured():
+    user = identity.current_user()
+    if identity.auth_configured():
         if user.source == "anonymous":
             st.sidebar.button("Log in", on_click=st.login, icon=":material/login:")
         else:
@@ -61,7 +62,7 @@ st.set_page_config(page_title="Daybreak", page_icon=":material/wb_twilight:", la
 st.sidebar.markdown("### :material/wb_twilight: Daybreak")
 try:
     sidebar_identity()
-    visible = [page for page, needs in PAGES if needs is None or data.can(needs)]
+    visible = [page for page, needs in PAGES if needs is None or identity.can(needs)]
 except RolesFileError as error:  # refuse rather than guess who may see what
     st.error(f"**The dashboards cannot tell who may see what.** {error}", icon=":material/lock:")
     st.stop()

@@ -3,14 +3,15 @@ the viewer's role does not include a section.
 
 A fresh install, a night that stopped before a step, or a table a newer release adds all look the same to a page:
 data it needs is absent. Each page asks here first and shows the explanation (and what to do) instead of failing.
-A section its viewer's role cannot see says so in its place (`allowed`); `data` enforces the same permission, so
-a page that skipped the question would show a refusal, never the data.
+A section its viewer's role cannot see says so in its place (`allowed`); the data access enforces the same
+permission (`identity.require`), so a page that skipped the question would show a refusal, never the data.
 """
 
 from __future__ import annotations
 
-import data
+import identity
 import streamlit as st
+from data import serving
 
 from daybreak.core.roles import GRANTS, Permission, Role
 
@@ -20,16 +21,16 @@ LOCK = ":material/lock:"
 
 def published(*required_tables: str) -> bool:
     """Whether the serving file exists and holds `required_tables`; shows the reason and the fix when not."""
-    if data.serving_version() is None:
+    if serving.serving_version() is None:
         st.info(
             "**No nightly run has published data yet.**\n\n"
-            f"The dashboards read the serving file `{data.serving_path()}`, which the pipeline's publish step "
+            f"The dashboards read the serving file `{serving.serving_path()}`, which the pipeline's publish step "
             "writes at the end of every night. To publish a demo dataset now, run `make demo` from the project "
             "root, then reload this page.",
             icon=HOURGLASS,
         )
         return False
-    if missing := data.missing_tables(*required_tables):
+    if missing := serving.missing_tables(*required_tables):
         st.info(
             f"**The published data has no {', '.join(f'`{t}`' for t in missing)} yet.** The last nightly run "
             "stopped before writing it, or the step that writes it has not run yet; this page fills in after the "
@@ -47,7 +48,7 @@ def nothing_yet(what: str, fix: str) -> None:
 
 def published_caption() -> None:
     """The sidebar line saying when the data was published."""
-    version = data.serving_version()
+    version = serving.serving_version()
     if version is not None:
         st.sidebar.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
 
@@ -55,11 +56,11 @@ def published_caption() -> None:
 def allowed(permission: Permission, what: str) -> bool:
     """Whether the viewer's role grants `permission`; when not, says in place of the section which role would
     (`what` names the section), or asks an OIDC user who has not signed in yet to sign in."""
-    if data.can(permission):
+    if identity.can(permission):
         return True
-    user = data.current_user()
+    user = identity.current_user()
     holders = " or ".join(f"**{role}**" for role in Role if permission in GRANTS[role])
-    if user.source == "anonymous" and data.auth_configured():
+    if user.source == "anonymous" and identity.auth_configured():
         st.info(f"**Sign in** (in the sidebar) to see {what}.", icon=LOCK)
     else:
         st.info(

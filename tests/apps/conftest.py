@@ -1,14 +1,14 @@
 """Fixtures for the Streamlit app: a small serving file, a running app server, and a real browser.
 
-The serving file follows docs/architecture.md (`marts.fct_daily_sales`, `predictions.forecasts`) and sits where
-`Settings.serving_path` looks for it: `<DAYBREAK_HOME>/serving/synthetic.duckdb`.
+The serving file follows docs/architecture.md (`marts.fct_daily_sales`, `predictions.forecasts` and the dbt views
+over it the dashboards read) and sits where `Settings.serving_path` looks for it:
+`<DAYBREAK_HOME>/serving/synthetic.duckdb`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import importlib.util
+import importlib
 import math
 import os
 import subprocess
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
+import jinja2
 import pytest
 
 from daybreak.warehouse import tables
@@ -26,6 +27,13 @@ from tests.conftest import free_port, stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = "apps/streamlit/app.py"
+APP_DIR = PROJECT_ROOT / "apps" / "streamlit"
+DBT_MODELS = PROJECT_ROOT / "dbt_project" / "models"
+# the dbt views the dashboards read the forecasts through: model -> (schema, file under dbt_project/models)
+DBT_VIEWS = {
+    "stg_predictions__forecasts": ("staging", "staging/predictions/stg_predictions__forecasts.sql"),
+    "forecast_versions": ("predictions", "marts/predictions/forecast_versions.sql"),
+}
 
 LAST_ACTUAL = dt.date(2024, 6, 30)
 AS_OF_DATES = (dt.date(2024, 6, 16), LAST_ACTUAL)
@@ -118,7 +126,20 @@ def build_serving_file(path: Path) -> Path:
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             forecast_rows(),
         )
+        create_dbt_views(connection)
     return path
+
+
+def create_dbt_views(connection) -> None:
+    """The dbt views over the forecasts (`DBT_VIEWS`), from the models' own SQL with `source` and `ref` resolved to
+    the file's relations, so the app reads the fixture through what a night's `dbt build` leaves in the warehouse."""
+    for name, (schema, path) in DBT_VIEWS.items():
+        sql = jinja2.Template((DBT_MODELS / path).read_text()).render(
+            source=lambda source, table: tables.table(f"{source}.{table}").qualified,
+            ref=lambda model: f"{DBT_VIEWS[model][0]}.{model}",
+        )
+        connection.execute(f"create schema if not exists {schema}")
+        connection.execute(f"create view {schema}.{name} as {sql}")
 
 
 @pytest.fixture(scope="session")
@@ -229,36 +250,46 @@ def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
         stop_process_group(process)
 
 
-@contextlib.contextmanager
-def app_module(name: str) -> Iterator[ModuleType]:
-    """`apps/streamlit/<name>.py` imported as a module (the app's modules import each other by bare name, from
-    the app's folder), and forgotten again afterwards."""
-    spec = importlib.util.spec_from_file_location(
-        f"daybreak_app_{name}", PROJECT_ROOT / "apps" / "streamlit" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+def app_module(name: str) -> ModuleType:
+    """`apps/streamlit/<name>` imported by the name the app imports it by (`identity`, `data.series`), from the
+    app's folder, which app.py puts on the path: a test then patches the very module the pages call."""
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    return importlib.import_module(name)
+
+
+DATA_MODULES = (
+    "serving",
+    "series",
+    "overview",
+    "forecast",
+    "segments",
+    "model_health",
+    "pipeline",
+    "review",
+    "artefacts",
+)
 
 
 @pytest.fixture
-def app_data() -> Iterator[ModuleType]:
-    """`apps/streamlit/data.py` imported as a module, with its caches emptied after the test."""
-    with app_module("data") as module:
-        yield module
-        module._query.clear()
-        module._connection.clear()
+def app_data() -> Iterator[SimpleNamespace]:
+    """The app's data access, a module per attribute: `identity`, the read-only window's modules (`serving`,
+    `series`, each page's queries, `artefacts`) and `overrides`, the planners' writes; the query caches are emptied
+    after the test."""
+    modules = SimpleNamespace(
+        identity=app_module("identity"),
+        overrides=app_module("planner_overrides"),
+        **{name: app_module(f"data.{name}") for name in DATA_MODULES},
+    )
+    yield modules
+    modules.serving._query.clear()
+    modules.serving._connection.clear()
 
 
 @pytest.fixture(scope="session")
-def grain() -> Iterator[ModuleType]:
+def grain() -> ModuleType:
     """`apps/streamlit/grain.py` imported as a module."""
-    with app_module("grain") as module:
-        yield module
+    return app_module("grain")
 
 
 def add_components(path: Path) -> Path:

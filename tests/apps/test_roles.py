@@ -1,6 +1,7 @@
 """Each role in the dashboards (`daybreak.core.roles`): which pages its navigation lists, which customer-level sections
-it sees or is told it cannot, whether it may override; and `data.py` refusing a role's forbidden reads and writes
-itself, so no page can bypass the check. The roles file lists one user per role (`tests.conftest.CAST`)."""
+it sees or is told it cannot, whether it may override; and the data access (`data`, `planner_overrides`) refusing a
+role's forbidden reads and writes itself, so no page can bypass the check. The roles file lists one user per role
+(`tests.conftest.CAST`)."""
 
 from __future__ import annotations
 
@@ -134,10 +135,10 @@ def test_data_refuses_customer_rows_and_override_writes_to_roles_without_them(
     _, sees_customers = EXPECTED[role]
     night = dt.date(2024, 6, 30)
     customer_level = {
-        "sample_customers": lambda: app_data.sample_customers(night),
-        "customer_history": lambda: app_data.customer_history("C0001"),
-        "quarantine_rows": lambda: app_data.quarantine_rows("negative_price"),
-        "report_html": lambda: app_data.report_html(
+        "sample_customers": lambda: app_data.segments.sample_customers(night),
+        "customer_history": lambda: app_data.segments.customer_history("C0001"),
+        "quarantine_rows": lambda: app_data.pipeline.quarantine_rows("negative_price"),
+        "report_html": lambda: app_data.artefacts.report_html(
             str(home / "reports" / "synthetic" / "drift" / f"{night}.html")
         ),
     }
@@ -150,7 +151,9 @@ def test_data_refuses_customer_rows_and_override_writes_to_roles_without_them(
             ):
                 read()
 
-    assert len(app_data.segment_transitions(dt.date(2024, 6, 2), night)) > 0  # aggregates: every role
+    assert (
+        len(app_data.segments.segment_transitions(dt.date(2024, 6, 2), night)) > 0
+    )  # aggregates: every role
     request = {
         "series_id": "total",
         "start_date": dt.date(2024, 7, 1),
@@ -160,14 +163,14 @@ def test_data_refuses_customer_rows_and_override_writes_to_roles_without_them(
         "reason": "check",
     }
     if role in ("planner", "admin"):
-        record = app_data.record_override(**request)
+        record = app_data.overrides.record_override(**request)
         assert record["author"] == f"{user} (local)"
-        app_data.revoke_override(record["override_id"], "check done")
+        app_data.overrides.revoke_override(record["override_id"], "check done")
     else:
         with pytest.raises(PermissionDenied, match="lacks the permission overrides"):
-            app_data.record_override(**request)
+            app_data.overrides.record_override(**request)
         with pytest.raises(PermissionDenied, match="lacks the permission overrides"):
-            app_data.revoke_override("ov-0123456789ab", "no")
+            app_data.overrides.revoke_override("ov-0123456789ab", "no")
         assert len((home / "overrides" / "synthetic.jsonl").read_text().splitlines()) == 1
 
 
@@ -177,16 +180,16 @@ def test_behind_the_proxy_the_header_names_the_user_and_without_it_nobody_is_mor
     monkeypatch.setenv("DAYBREAK_HOME", str(full_home))
     monkeypatch.setenv("DAYBREAK_USER_HEADER", "X-Forwarded-User")
     # the local user (ada, an admin) no longer counts once the app is behind the proxy
-    monkeypatch.setattr(app_data, "_request_headers", lambda: {"X-Forwarded-User": "ana"})
-    assert app_data.current_user() == app_data.User("ana", "proxy", "analyst")
-    assert len(app_data.customer_history("C0001")) == 3
+    monkeypatch.setattr(app_data.identity, "_request_headers", lambda: {"X-Forwarded-User": "ana"})
+    assert app_data.identity.current_user() == app_data.identity.User("ana", "proxy", "analyst")
+    assert len(app_data.segments.customer_history("C0001")) == 3
 
-    monkeypatch.setattr(app_data, "_request_headers", dict)
-    assert app_data.current_user() == app_data.User(None, "anonymous", "viewer")
+    monkeypatch.setattr(app_data.identity, "_request_headers", dict)
+    assert app_data.identity.current_user() == app_data.identity.User(None, "anonymous", "viewer")
     with pytest.raises(
         PermissionDenied, match="an anonymous user .role viewer. lacks the permission customers"
     ):
-        app_data.customer_history("C0001")
+        app_data.segments.customer_history("C0001")
 
 
 def test_a_broken_roles_file_shows_the_reason_and_no_page(monkeypatch, full_home, tmp_path):

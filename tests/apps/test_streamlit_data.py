@@ -18,7 +18,7 @@ def data(app_data, daybreak_env):
 
 
 def test_serving_file_is_the_settings_serving_path(data, daybreak_env: Path):
-    version = data.serving_version()
+    version = data.serving.serving_version()
 
     assert version is not None
     assert Path(version.path) == daybreak_env / "serving" / "synthetic.duckdb"
@@ -27,18 +27,18 @@ def test_serving_file_is_the_settings_serving_path(data, daybreak_env: Path):
 def test_a_missing_serving_file_is_reported_not_raised_as_a_duckdb_error(app_data, monkeypatch, empty_home):
     monkeypatch.setenv("DAYBREAK_HOME", str(empty_home))
 
-    assert app_data.serving_version() is None
-    with pytest.raises(app_data.NotPublishedError):
-        app_data.list_series()
+    assert app_data.serving.serving_version() is None
+    with pytest.raises(app_data.serving.NotPublishedError):
+        app_data.series.list_series()
     assert not (empty_home / "serving").exists(), "a reader must never create the serving file"
 
 
 def test_list_series_puts_total_first(data):
-    assert data.list_series() == ["total", "location=Germany"]
+    assert data.series.list_series() == ["total", "location=Germany"]
 
 
 def test_list_forecast_versions_newest_first(data, serving_spec):
-    versions = data.list_forecast_versions("total")
+    versions = data.series.list_forecast_versions("total")
 
     assert versions["as_of_date"].tolist() == sorted(serving_spec.as_of_dates, reverse=True)
     assert set(versions["target"]) == {"revenue"}
@@ -47,7 +47,7 @@ def test_list_forecast_versions_newest_first(data, serving_spec):
 
 
 def test_forecast_returns_one_version_in_date_order(data, serving_spec):
-    rows = data.forecast("location=Germany", serving_spec.as_of_dates[0])
+    rows = data.series.forecast("location=Germany", serving_spec.as_of_dates[0])
 
     assert len(rows) == serving_spec.horizon
     assert rows["horizon_step"].tolist() == list(range(1, serving_spec.horizon + 1))
@@ -60,7 +60,7 @@ def test_forecast_returns_one_version_in_date_order(data, serving_spec):
 
 def test_actuals_are_inclusive_of_both_ends(data, serving_spec):
     start = serving_spec.last_actual - dt.timedelta(days=6)
-    frame = data.actuals("total", start, serving_spec.last_actual)
+    frame = data.series.actuals("total", start, serving_spec.last_actual)
 
     assert frame["sales_date"].tolist() == [start + dt.timedelta(days=i) for i in range(7)]
     assert list(frame.columns) == ["sales_date", "units", "revenue"]
@@ -69,29 +69,29 @@ def test_actuals_are_inclusive_of_both_ends(data, serving_spec):
 def test_actuals_range(data, serving_spec):
     days = serving_spec.series["location=Germany"][0]
 
-    assert data.actuals_range("location=Germany") == (
+    assert data.series.actuals_range("location=Germany") == (
         serving_spec.last_actual - dt.timedelta(days=days - 1),
         serving_spec.last_actual,
     )
-    assert data.actuals_range("location=Atlantis") is None
+    assert data.series.actuals_range("location=Atlantis") is None
 
 
 def test_values_are_bound_not_formatted_into_sql(data, serving_spec):
     """A series id full of SQL is just a series id that does not exist."""
     hostile = "total' or '1'='1"
 
-    assert data.actuals(hostile, dt.date(2000, 1, 1), serving_spec.last_actual).empty
-    assert data.list_forecast_versions(hostile).empty
+    assert data.series.actuals(hostile, dt.date(2000, 1, 1), serving_spec.last_actual).empty
+    assert data.series.list_forecast_versions(hostile).empty
 
 
 def test_missing_tables(data):
-    assert data.missing_tables("marts.fct_daily_sales", "predictions.forecasts") == []
-    assert data.missing_tables("predictions.customer_segments") == ["predictions.customer_segments"]
+    assert data.serving.missing_tables("marts.fct_daily_sales", "predictions.forecasts") == []
+    assert data.serving.missing_tables("predictions.customer_segments") == ["predictions.customer_segments"]
 
 
 def test_the_connection_is_read_only(data):
-    version = data.serving_version()
-    connection = data._connection(version.path, version.mtime_ns)
+    version = data.serving.serving_version()
+    connection = data.serving._connection(version.path, version.mtime_ns)
 
     with pytest.raises(duckdb.Error, match="read-only"):
         connection.cursor().execute("create table serving.marts.scratch (x integer)")
@@ -104,10 +104,11 @@ def test_a_new_publish_is_read_without_a_restart(app_data, monkeypatch, tmp_path
     serving.parent.mkdir(parents=True)
     shutil.copyfile(serving_home / "serving" / "synthetic.duckdb", serving)
     monkeypatch.setenv("DAYBREAK_HOME", str(home))
-    assert app_data.list_series() == ["total", "location=Germany"]
+    assert app_data.series.list_series() == ["total", "location=Germany"]
 
-    # Given a new night's file with one more series, published the way `warehouse.publish` does it
-    staging = serving_spec.build(tmp_path / "staging.duckdb")
+    # Given a new night's file with one more series, published the way `warehouse.publish` does it (not named
+    # `staging.duckdb`: DuckDB names the catalog after the file, which would shadow dbt's `staging` schema)
+    staging = serving_spec.build(tmp_path / "next_night.duckdb")
     with duckdb.connect(str(staging)) as connection:
         connection.execute(
             "insert into predictions.forecasts select * replace ('location=France' as series_id) "
@@ -118,19 +119,19 @@ def test_a_new_publish_is_read_without_a_restart(app_data, monkeypatch, tmp_path
     os.utime(serving, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
     # Then the same call reads the new file, not the cached connection's or results' old one
-    assert app_data.list_series() == ["total", "location=France", "location=Germany"]
+    assert app_data.series.list_series() == ["total", "location=France", "location=Germany"]
 
 
 def test_forecast_components_of_one_version(app_data, monkeypatch, components_home, serving_spec):
     monkeypatch.setenv("DAYBREAK_HOME", str(components_home))
-    parts = app_data.forecast_components("total", serving_spec.as_of_dates[0])
+    parts = app_data.forecast.forecast_components("total", serving_spec.as_of_dates[0])
     assert set(parts["component"]) == {"trend", "weekly"}
     assert len(parts) == 2 * serving_spec.horizon
     assert parts["period"].iloc[0] == pd.Timestamp(serving_spec.as_of_dates[0] + dt.timedelta(days=1))
 
 
 def test_forecast_components_without_the_table_are_empty(data, serving_spec):
-    assert data.forecast_components("total", serving_spec.as_of_dates[0]).empty
+    assert data.forecast.forecast_components("total", serving_spec.as_of_dates[0]).empty
 
 
 @pytest.fixture
@@ -141,11 +142,11 @@ def full(app_data, monkeypatch, full_home):
 
 
 def test_segment_transitions_account_for_every_customer_of_the_later_date(full):
-    moves = full.segment_transitions(dt.date(2024, 6, 16), dt.date(2024, 6, 30))
+    moves = full.segments.segment_transitions(dt.date(2024, 6, 16), dt.date(2024, 6, 30))
 
     assert moves["customers"].sum() == 60
     assert moves.groupby("from_segment")["share_of_from"].sum().round(9).eq(1).all()
-    assert full.customer_history("C0005")["as_of_date"].tolist() == [
+    assert full.segments.customer_history("C0005")["as_of_date"].tolist() == [
         dt.date(2024, 6, 2),
         dt.date(2024, 6, 16),
         dt.date(2024, 6, 30),
@@ -153,36 +154,36 @@ def test_segment_transitions_account_for_every_customer_of_the_later_date(full):
 
 
 def test_accuracy_by_horizon_beside_the_seasonal_naive(full, serving_spec):
-    scores = full.accuracy_by_horizon("total")
+    scores = full.forecast.accuracy_by_horizon("total")
 
     assert scores["horizon_step"].tolist() == list(range(1, 15)), "the 16 Jun forecast, 14 days with actuals"
     assert scores[["wape", "naive_wape"]].notna().all().all()
-    assert full.accuracy_by_horizon("total' or '1'='1").empty
+    assert full.forecast.accuracy_by_horizon("total' or '1'='1").empty
 
 
 def test_forecast_revisions_only_count_nights_that_covered_the_whole_window(full, grain):
     first, last = pd.Timestamp("2024-07-01"), pd.Timestamp("2024-07-07")
-    moves = full.forecast_revisions("total", first, last, grain.Grain())
+    moves = full.forecast.forecast_revisions("total", first, last, grain.Grain())
 
     assert moves["as_of_date"].tolist() == [dt.date(2024, 6, 16), dt.date(2024, 6, 30)]
     assert moves["periods"].tolist() == [7, 7]
 
 
 def test_actuals_at_a_weekly_grain_are_the_days_summed_into_its_weeks(full, grain, serving_spec):
-    days = full.actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual)
-    weeks = full.period_actuals(
+    days = full.series.actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual)
+    weeks = full.series.period_actuals(
         "total", dt.date(2024, 6, 1), serving_spec.last_actual, grain.Grain("weekly", 6)
     )
 
     # Saturday 1 June opens the window: of the week ending Sunday 2 June it holds the Saturday and the Sunday
     assert weeks["period"].dt.weekday.eq(6).all() and weeks["period"].iloc[-1] == pd.Timestamp("2024-06-30")
     assert weeks["revenue"].sum() == pytest.approx(days["revenue"].sum())
-    daily = full.period_actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual, grain.Grain())
+    daily = full.series.period_actuals("total", dt.date(2024, 6, 1), serving_spec.last_actual, grain.Grain())
     assert daily["revenue"].tolist() == days["revenue"].tolist()
 
 
 def test_movers_rank_series_by_the_size_of_their_change(full, serving_spec):
-    movers = full.movers(serving_spec.last_actual)
+    movers = full.overview.movers(serving_spec.last_actual)
 
     assert movers["series_id"].tolist() == ["location=Germany"], "the total is not a mover"
     row = movers.iloc[0]
@@ -192,29 +193,32 @@ def test_movers_rank_series_by_the_size_of_their_change(full, serving_spec):
 def test_the_report_reader_only_opens_files_under_the_reports_folder(full, full_home):
     report = next((full_home / "reports").rglob("*.html"))
 
-    assert "Evidently" in full.report_html(str(report))
-    assert full.report_html("/etc/passwd") is None
-    assert full.report_html(str(report.parent / ".." / ".." / ".." / "serving" / "synthetic.duckdb")) is None
+    assert "Evidently" in full.artefacts.report_html(str(report))
+    assert full.artefacts.report_html("/etc/passwd") is None
+    assert (
+        full.artefacts.report_html(str(report.parent / ".." / ".." / ".." / "serving" / "synthetic.duckdb"))
+        is None
+    )
 
 
 def test_dbt_results_from_run_results_json_and_empty_without_it(full, app_data, monkeypatch, empty_home):
-    results = full.dbt_results()
+    results = full.artefacts.dbt_results()
     assert set(results.loc[results["kind"] == "test", "status"]) == {"pass", "warn"}
 
     monkeypatch.setenv("DAYBREAK_HOME", str(empty_home))
-    assert app_data.dbt_results().empty
+    assert app_data.artefacts.dbt_results().empty
 
 
 def test_override_applications_and_value_added(full):
-    applied = full.override_applications()
+    applied = full.review.override_applications()
     assert applied[["override_id", "nights", "rows"]].values.tolist() == [["ov-0123456789ab", 1, 3]]
-    added = full.forecast_value_added()
+    added = full.model_health.forecast_value_added()
     assert added["author"].tolist() == ["ana@example.com"]
     assert added["scored_periods"].tolist() == [3]
 
 
 def test_drift_metrics_are_the_features_nearest_their_threshold_over_every_night(full):
-    frame = full.drift_metrics(top=3)
+    frame = full.model_health.drift_metrics(top=3)
 
     assert sorted(frame["feature"].unique()) == [f"forecast inputs: total:feature_{i}" for i in (7, 8, 9)]
     assert (frame["relative"] == frame["statistic"] / frame["threshold"]).all()

@@ -1,6 +1,7 @@
 """Forecast explorer: a series' nightly forecast beside what was actually sold.
 
-Layout only: the numbers come from `data` (the app's one data module), the wording from `formatting`.
+Layout only: the numbers come from `data` (`series`, `forecast`), the wording from `formatting`; the sections
+around the main chart are drawn by `forecast_sections`.
 """
 
 from __future__ import annotations
@@ -8,42 +9,25 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
-import data
+import forecast_sections
 import formatting as fmt
+import guards
 import pandas as pd
 import streamlit as st
+from data import series
+from data.relations import Relation
 from grain import Grain
 
-from daybreak.core import spreadsheet
-
-REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
+REQUIRED_TABLES = (Relation.DAILY_SALES, Relation.FORECASTS)
 LOOKBACK_OPTIONS = (7, 14, 30, 60, 90, 120, 180, 270, 365, 730)
 DEFAULT_LOOKBACK = {"hourly": 14, "daily": 120, "weekly": 365, "monthly": 730}
-
-ACTUAL = charts.ACTUAL
-FORECAST = charts.FORECAST
 
 
 def render() -> None:
     st.title("Forecast explorer")
-    version = data.serving_version()
-    if version is None:
-        st.info(
-            "**No nightly run has published data yet.**\n\n"
-            f"The dashboards read the serving file `{data.serving_path()}`, which the pipeline's publish step "
-            "writes at the end of every night. To publish a demo dataset now, run `make demo` from the project "
-            "root, then reload this page.",
-            icon=":material/hourglass_empty:",
-        )
+    if not guards.published(*REQUIRED_TABLES):
         return
-    if missing := data.missing_tables(*REQUIRED_TABLES):
-        st.info(
-            f"**The published data has no {', '.join(f'`{t}`' for t in missing)} yet.** The last nightly run "
-            "stopped before writing it; the page fills in after the next complete run (or `make demo`).",
-            icon=":material/hourglass_empty:",
-        )
-        return
-    series_ids = data.list_series()
+    series_ids = series.list_series()
     if not series_ids:
         st.info("**No forecasts have been published yet.** They appear after the next nightly run.")
         return
@@ -56,7 +40,7 @@ def render() -> None:
             index=series_ids.index(fmt.TOTAL_SERIES) if fmt.TOTAL_SERIES in series_ids else 0,
             format_func=fmt.series_label,
         )
-        versions = data.list_forecast_versions(series_id).set_index("as_of_date", drop=False)
+        versions = series.list_forecast_versions(series_id).set_index("as_of_date", drop=False)
         as_of_date = st.selectbox(
             "Forecast made on",
             versions.index.tolist(),
@@ -69,7 +53,7 @@ def render() -> None:
     if target not in fmt.TARGET_LABELS:
         st.error(f"The forecast's target {target!r} is neither units nor revenue; this page cannot show it.")
         return
-    rows = data.forecast(series_id, as_of_date)
+    rows = series.forecast(series_id, as_of_date)
     grain = Grain.of(rows)
     with st.sidebar:
         lookback = st.select_slider(
@@ -79,8 +63,8 @@ def render() -> None:
             format_func=lambda days: f"{days} days",
             help="Days of actuals shown before the forecast was made.",
         )
-        st.caption(f"Data published {version.published_at:%a %d %b %Y, %H:%M}")
-    span = data.actuals_range(series_id)
+    guards.published_caption()
+    span = series.actuals_range(series_id)
     if span is None:
         st.info(f"**{fmt.series_label(series_id)} has no actual sales yet.**")
         return
@@ -93,14 +77,14 @@ def render() -> None:
         grain.shift(first, -grain.recent) - grain.year,
         grain.shift(first, -horizon),
     )
-    sales = data.period_actuals(series_id, earliest.date(), last_actual, grain).set_index("period")[target]
+    sales = series.period_actuals(series_id, earliest.date(), last_actual, grain).set_index("period")[target]
 
     adjective = grain.frequency
     st.caption(
         f"{fmt.series_label(series_id)} · {adjective} {fmt.target_label(target).lower()} · "
         f"forecast made on {fmt.day(as_of_date)} for the next {grain.count(horizon)}"
     )
-    _kpis(sales, rows, selected, grain, target)
+    forecast_sections.kpis(sales, rows, selected, grain, target)
     if rows["override_id"].notna().any():
         overridden = rows[rows["override_id"].notna()]
         st.info(
@@ -115,10 +99,10 @@ def render() -> None:
         charts.draw(
             charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target, grain)
         )
-    _detail_table(rows, sales, series_id, as_of_date, grain, target)
-    _components(series_id, as_of_date, grain)
-    _revisions(series_id, rows, grain)
-    _accuracy(series_id, grain)
+    forecast_sections.detail_table(rows, sales, series_id, as_of_date, grain, target)
+    forecast_sections.components(series_id, as_of_date, grain)
+    forecast_sections.revisions(series_id, rows, grain)
+    forecast_sections.accuracy(series_id, grain)
 
 
 def _filter_by_keys(series_ids: list[str]) -> list[str]:
@@ -146,283 +130,6 @@ def _filter_by_keys(series_ids: list[str]) -> list[str]:
         return series_ids
     matching = [sid for sid, parts in keyed.items() if all(parts.get(k) == v for k, v in chosen.items())]
     return matching or series_ids
-
-
-def _revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
-    """How the forecast for this version's first few periods moved across the nights that forecast all of them."""
-    if rows.empty:
-        return
-    first = rows["period"].min()
-    last = min(rows["period"].max(), grain.shift(first, grain.recent - 1))
-    moves = data.forecast_revisions(series_id, first, last, grain)
-    window = f"{grain.label(first)} to {grain.label(last)}"
-    st.subheader("How the forecast moved")
-    if len(moves) < 2:
-        st.caption(
-            f"Only one night has forecast all of {window} so far; once later nights forecast it too, this shows "
-            "how the forecast for it changed night by night."
-        )
-        return
-    st.caption(
-        f"The forecast total for {window}, as made on each night that covered all of it, with its 80% interval."
-    )
-    moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
-    x = charts.field("as_of_date:T", title="Forecast made on")
-    spec = {
-        "layer": [
-            {
-                "mark": {"type": "area", "color": charts.COLORS[charts.BAND_80], "opacity": 0.7},
-                "encoding": {
-                    "x": x,
-                    "y": charts.field("yhat_lower_80:Q", title="Forecast total", axis={"format": "~s"}),
-                    "y2": {"field": "yhat_upper_80"},
-                },
-            },
-            {
-                "mark": {"type": "line", "point": True, "color": charts.COLORS[FORECAST]},
-                "encoding": {
-                    "x": x,
-                    "y": charts.field("yhat:Q"),
-                    "tooltip": [
-                        charts.field("as_of_date:T", title="Made on"),
-                        charts.field("yhat:Q", format=",.0f"),
-                    ],
-                },
-            },
-        ],
-        "height": 220,
-    }
-    charts.draw(spec, moves[["as_of_date", "yhat", "yhat_lower_80", "yhat_upper_80"]])
-
-
-def _accuracy(series_id: str, grain: Grain) -> None:
-    """Accuracy by horizon of every scored forecast, against the seasonal naive on the same periods."""
-    scores = data.accuracy_by_horizon(series_id)
-    st.subheader("Accuracy by horizon")
-    if scores.empty:
-        st.caption(
-            f"No forecast of this series has been scored yet: a forecast is scored once its {grain.noun}'s "
-            "actuals land (`predictions.forecast_accuracy`), so this fills in over the nights after a forecast is "
-            "made."
-        )
-        return
-    long = scores.melt(
-        id_vars=["horizon_step", "scored"],
-        value_vars=["wape", "naive_wape"],
-        var_name="forecast",
-        value_name="value",
-    )
-    long["forecast"] = long["forecast"].map({"wape": "Forecast", "naive_wape": "Seasonal naive"})
-    st.caption(
-        f"Weighted absolute percentage error (lower is better) of the forecasts made that many {grain.noun}s "
-        f"ahead, beside the seasonal naive on the same {grain.noun}s: where the line is below the naive's, the "
-        "model adds value."
-    )
-    spec = {
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": charts.field("horizon_step:Q", title=f"{grain.noun.capitalize()}s ahead"),
-            "y": charts.field("value:Q", title="WAPE", axis={"format": "%"}),
-            "color": charts.field(
-                "forecast:N",
-                scale=charts.scale({"Forecast": charts.COLORS[FORECAST], "Seasonal naive": charts.MUTED}),
-                legend={"title": None, "orient": "top"},
-            ),
-            "tooltip": [
-                charts.field("horizon_step:Q"),
-                charts.field("forecast:N"),
-                charts.field("value:Q", format=".1%"),
-                charts.field("scored:Q"),
-            ],
-        },
-        "height": 220,
-    }
-    charts.draw(spec, long)
-
-
-def _window_sum(values: pd.Series, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> float | None:
-    """The sum over the periods `first`..`last`, or None unless every period of the window has an actual."""
-    window = values[(values.index >= first) & (values.index <= last)]
-    return float(window.sum()) if len(window) == len(grain.span(first, last)) else None
-
-
-def _kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain, target: str) -> None:
-    """The last few periods before the forecast against a year earlier, the forecast's total against the same
-    number of periods before it, its error so far, and the model; windows count the forecast's periods."""
-    horizon = len(rows)
-    origin = grain.shift(rows["period"].min(), -1)  # the last period the forecast knew
-    recent_first = grain.shift(origin, 1 - grain.recent)
-    recent = _window_sum(sales, recent_first, origin, grain)
-    year_ago = _window_sum(sales, recent_first - grain.year, origin - grain.year, grain)
-    before = _window_sum(sales, grain.shift(origin, 1 - horizon), origin, grain)
-    forecast_total = float(rows["yhat"].sum())
-    matched = rows.join(sales.rename("actual"), on="period", how="inner")
-
-    label = fmt.target_label(target)
-    recent_column, forecast_column, error_column, model_column = st.columns(4)
-    compared = recent is not None and year_ago is not None
-    recent_column.metric(
-        f"{label}, last {grain.count(grain.recent)}",
-        fmt.compact(recent),
-        delta=fmt.percent_change(recent, year_ago) if compared else "no year-ago data",
-        delta_color="normal" if compared else "off",
-        delta_arrow="auto" if compared else "off",
-        delta_description="vs last year" if compared else None,
-        help=f"Actual {label.lower()} from {grain.label(recent_first)} to {grain.label(origin)}, compared with "
-        f"the same {grain.noun}s a year earlier when that history exists.",
-        border=True,
-    )
-    forecast_column.metric(
-        f"Forecast, next {grain.count(horizon)}",
-        fmt.compact(forecast_total),
-        delta=fmt.percent_change(forecast_total, before) if before is not None else "no prior actuals",
-        delta_color="normal" if before is not None else "off",
-        delta_arrow="auto" if before is not None else "off",
-        delta_description=f"vs last {grain.count(horizon)}" if before is not None else None,
-        help=f"Sum of the {grain.frequency} forecasts from {grain.label(rows['period'].min())} to "
-        f"{grain.label(rows['period'].max())}, compared with the actuals of the {grain.count(horizon)} before.",
-        border=True,
-    )
-    if matched.empty:
-        error_column.metric(
-            "Forecast error so far",
-            "—",
-            delta="awaiting actuals",
-            delta_color="off",
-            delta_arrow="off",
-            help=f"Weighted absolute percentage error (WAPE) of the {grain.noun}s that have actuals. None yet.",
-            border=True,
-        )
-    else:
-        volume = matched["actual"].abs().sum()
-        wape = (matched["actual"] - matched["yhat"]).abs().sum() / volume if volume else None
-        inside = matched["actual"].between(matched["yhat_lower_80"], matched["yhat_upper_80"]).mean()
-        error_column.metric(
-            f"Forecast error, first {grain.count(len(matched))}",
-            f"{wape:.1%}" if wape is not None else "—",
-            delta=f"{inside:.0%} within 80% band",
-            delta_color="off",
-            delta_arrow="off",
-            help="Weighted absolute percentage error (WAPE): total absolute miss over total actual, for the "
-            f"{len(matched)} of {horizon} forecast {grain.noun}s that already have actuals; and the share of "
-            "them whose actual fell inside the 80% interval.",
-            border=True,
-        )
-    model_column.metric(
-        "Model",
-        selected["model"],
-        delta=selected["model_version"],
-        delta_color="off",
-        delta_arrow="off",
-        help=f"Version {selected['model_version']}, written by run {selected['run_id']}.",
-        border=True,
-    )
-
-
-def _detail_table(
-    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, grain: Grain, target: str
-) -> None:
-    table = rows.join(sales.rename("actual"), on="period")
-    table["versus"] = (table["actual"] - table["yhat"]) / table["yhat"]
-    columns = [
-        "period",
-        "horizon_step",
-        "yhat",
-        "yhat_statistical",
-        "yhat_lower_80",
-        "yhat_upper_80",
-        "yhat_lower_95",
-        "yhat_upper_95",
-        "actual",
-        "versus",
-    ]
-    table = table[columns].round({c: 0 for c in columns[2:-1]})
-
-    title_column, download_column = st.columns([4, 1], vertical_alignment="bottom")
-    title_column.subheader("Forecast detail")
-    download_column.download_button(
-        "Download CSV",
-        spreadsheet.to_csv(rows.drop(columns="period")),
-        file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
-        mime="text/csv",
-        icon=":material/download:",
-        width="stretch",
-    )
-
-    # one Markdown table in a scrolling box: the horizon's few rows need neither st.dataframe's data grid (half a
-    # megabyte of script, loaded on the page's first render) nor st.table's Markdown element per cell, both plain
-    # in a CPU profile of the page in chromium (docs/benchmarks.md, "Dashboard pages")
-    headers = {
-        "period": "Week ending" if grain.frequency == "weekly" else grain.noun.capitalize(),
-        "horizon_step": f"{grain.noun.capitalize()}s ahead",
-        "yhat": f"{FORECAST} {fmt.target_label(target).lower()}",
-        "yhat_statistical": "Model's forecast",
-        "yhat_lower_80": "80% low",
-        "yhat_upper_80": "80% high",
-        "yhat_lower_95": "95% low",
-        "yhat_upper_95": "95% high",
-        "actual": ACTUAL,
-        "versus": "Actual vs forecast",
-    }
-    cells = pd.DataFrame(
-        {
-            "period": table["period"].map(grain.label),
-            "horizon_step": table["horizon_step"].map(str),
-            **{column: charts.number_text(table[column]) for column in columns[2:-1]},
-            "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
-        }
-    )
-    lines = [
-        "| " + " | ".join(headers[column] for column in columns) + " |",
-        "|:--|" + "--:|" * (len(columns) - 1),
-        *("| " + " | ".join(row) + " |" for row in cells[columns].itertuples(index=False)),
-    ]
-    with st.container(height=318, border=False):
-        st.markdown("\n".join(lines))
-    st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
-
-
-def _components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
-    """The forecast's decomposition (trend, weekly, yearly, holidays, regressors), when its model has one."""
-    parts = data.forecast_components(series_id, as_of_date)
-    if parts.empty:
-        return
-    st.subheader("What drives this forecast")
-    modes = sorted(set(parts["mode"]))
-    st.caption(
-        f"{parts['model'].iloc[0]}'s decomposition of each forecast {grain.noun}. "
-        + (
-            "Additive parts are in the target's units and add up to the forecast. "
-            if "additive" in modes
-            else ""
-        )
-        + ("Multiplicative parts are fractions of the trend. " if "multiplicative" in modes else "")
-        + (
-            "Parts of a log model are on the log1p scale. "
-            if any(m.startswith("log1p") for m in modes)
-            else ""
-        )
-    )
-    spec = {
-        "facet": {"row": charts.field("component:N", title=None)},
-        "spec": {
-            "mark": "bar",
-            "encoding": {
-                "x": charts.field("period:T", title=None),
-                "y": charts.field("value:Q", title=None),
-                "color": charts.field("component:N", title="Component"),
-                "tooltip": [
-                    charts.field("period:T", title=grain.noun.capitalize(), format=grain.label_format),
-                    charts.field("component:N"),
-                    charts.field("value:Q", format=",.3~f"),
-                    charts.field("mode:N"),
-                ],
-            },
-            "height": 160,
-        },
-        "resolve": {"scale": {"y": "independent"}},
-    }
-    charts.draw(spec, parts[["period", "component", "value", "mode"]])
 
 
 render()

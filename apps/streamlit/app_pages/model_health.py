@@ -6,16 +6,17 @@ profiles the customer column: only for roles with the `customers` permission, `d
 from __future__ import annotations
 
 import charts
-import data
 import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
+from data import artefacts, model_health, serving
+from data.relations import Relation
 
 from daybreak.core.roles import Permission
 
-REQUIRED_TABLES = ("registry.model_versions", "registry.model_events")
+REQUIRED_TABLES = (Relation.MODEL_VERSIONS, Relation.MODEL_EVENTS)
 ACTION_COLORS = {
     "register": "#90a4ae",
     "promote": charts.GOOD,
@@ -44,7 +45,7 @@ def render() -> None:
 
 def _champions() -> None:
     st.subheader("Champions and challengers")
-    versions = data.model_versions("forecast")
+    versions = model_health.model_versions("forecast")
     if versions.empty:
         guards.nothing_yet(
             "No forecast model is registered yet.",
@@ -52,8 +53,8 @@ def _champions() -> None:
         )
         return
     scores = pd.DataFrame()
-    if not data.missing_tables("predictions.backtest_metrics"):
-        scores = data.backtest_scores()
+    if not serving.missing_tables(Relation.BACKTEST_METRICS):
+        scores = model_health.backtest_scores()
     if scores.empty:
         st.caption("No backtest has been published yet; champions are listed once candidates are scored.")
         st.dataframe(versions, hide_index=True, width="stretch")
@@ -96,7 +97,7 @@ def _champions() -> None:
 
 def _events() -> None:
     st.subheader("Promotions, rejections and rollbacks")
-    events = data.model_events()
+    events = model_health.model_events()
     events = events[events["action"] != "register"]
     if events.empty:
         st.caption("The registry has no decisions yet: they come from retraining nights.")
@@ -125,7 +126,7 @@ def _value_added() -> None:
     """Forecast value added: did planners' overrides make the forecast better than the model's, by planner and
     reason (the dbt view `predictions.forecast_value_added`)."""
     st.subheader("Forecast value added by planners")
-    scored = data.forecast_value_added()
+    scored = model_health.forecast_value_added()
     if scored.empty:
         st.caption(
             "No planner's override has been scored yet: overrides are recorded on the Review page (or with "
@@ -163,12 +164,12 @@ def _value_added() -> None:
 
 def _drift() -> None:
     st.subheader("Drift of the sales data")
-    if data.missing_tables("monitoring.drift_summary"):
+    if serving.missing_tables(Relation.DRIFT_SUMMARY):
         st.caption(
             "The drift job has not published yet: its nightly summary appears here after its first run."
         )
         return
-    summary = data.drift_summary()
+    summary = model_health.drift_summary()
     if summary.empty:
         st.caption("No night has been compared yet: drift needs a reference window of history first.")
         return
@@ -189,7 +190,7 @@ def _drift() -> None:
     charts.draw(
         spec, frame[["as_of_date", "share_drifted", "n_drifted_columns", "n_columns", "dataset_drift"]]
     )
-    features = data.drift_metrics()
+    features = model_health.drift_metrics()
     if not features.empty:
         features["as_of_date"] = pd.to_datetime(features["as_of_date"])
         st.caption("The features nearest their drift threshold: each night's distance over its threshold.")
@@ -234,7 +235,7 @@ def _drift() -> None:
     # doubled the page's first render (docs/benchmarks.md, "Dashboard pages"), so it loads when asked for
     if not st.toggle("Show the report", key="show_report"):
         return
-    html = data.report_html(reports.set_index("as_of_date").loc[night, "report_path"])
+    html = artefacts.report_html(reports.set_index("as_of_date").loc[night, "report_path"])
     if html is None:
         st.caption("That night's report file is no longer in the data home's reports folder.")
         return

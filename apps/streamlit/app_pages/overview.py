@@ -7,14 +7,15 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
-import data
 import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+from data import overview, series
+from data.relations import Relation
 from grain import Grain
 
-REQUIRED_TABLES = ("marts.fct_daily_sales", "predictions.forecasts")
+REQUIRED_TABLES = (Relation.DAILY_SALES, Relation.FORECASTS)
 WINDOWS = (7, 28)
 YEAR_AGO = dt.timedelta(weeks=52)  # same weekdays a year earlier
 # days of actuals the business's chart shows before its forecast, by the forecast's grain (a bare string here
@@ -27,22 +28,22 @@ def render() -> None:
     if not guards.published(*REQUIRED_TABLES):
         return
     guards.published_caption()
-    as_of = data.latest_night()
-    last_day = data.last_sales_date()
+    as_of = series.latest_night()
+    last_day = overview.last_sales_date()
     if as_of is None or last_day is None:
         guards.nothing_yet(
             "No forecasts or sales are published yet.", "They appear after the first complete nightly run."
         )
         return
     _night_banner(as_of, last_day)
-    history = data.daily_totals(last_day - YEAR_AGO - dt.timedelta(days=max(WINDOWS)), last_day)
+    history = overview.daily_totals(last_day - YEAR_AGO - dt.timedelta(days=max(WINDOWS)), last_day)
     history = history.set_index("sales_date")
     if history.empty:
         guards.nothing_yet(
             "The `total` series has no sales yet.", "Run a night that loads sales (`make demo`)."
         )
         return
-    rows = data.forecast("total", as_of)
+    rows = series.forecast("total", as_of)
     grain = Grain.of(rows)
     _kpis(history, last_day, grain)
     days = HISTORY_DAYS[grain.frequency]
@@ -52,7 +53,7 @@ def render() -> None:
             f"and the forecast made {fmt.day(as_of)}**"
         )
         first_day = last_day - dt.timedelta(days=days - 1)
-        recent = data.period_actuals("total", first_day, last_day, grain).set_index("period")[_target(rows)]
+        recent = series.period_actuals("total", first_day, last_day, grain).set_index("period")[_target(rows)]
         charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows), grain))
     _movers(last_day)
 
@@ -62,7 +63,7 @@ def _target(rows: pd.DataFrame) -> str:
 
 
 def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
-    nights = data.night_status()
+    nights = overview.night_status()
     latest = nights.iloc[0] if not nights.empty else None
     complete = as_of >= last_day and latest is not None and latest["forecast_series"] > 0
     detail = ""
@@ -94,7 +95,7 @@ def _forecast_for(first: dt.date, last: dt.date, grain: Grain) -> float | None:
     unless every period of the days was forecast. Weeks and months do not split into days: None for them."""
     if grain.frequency in ("weekly", "monthly"):
         return None
-    points = data.forecasts_covering("total", first, last)
+    points = overview.forecasts_covering("total", first, last)
     points = points[points["as_of_date"] < points["target_date"]]
     if points.empty:
         return None
@@ -105,7 +106,7 @@ def _forecast_for(first: dt.date, last: dt.date, grain: Grain) -> float | None:
 
 def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain) -> None:
     columns = st.columns(2 * len(WINDOWS))
-    forecast_target = data.list_forecast_versions("total")
+    forecast_target = series.list_forecast_versions("total")
     target = forecast_target["target"].iloc[0] if not forecast_target.empty else "revenue"
     index = 0
     for measure in ("revenue", "units"):
@@ -137,7 +138,7 @@ def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain) -> None:
 
 
 def _movers(last_day: dt.date) -> None:
-    movers = data.movers(last_day)
+    movers = overview.movers(last_day)
     st.subheader("Biggest movers")
     if movers.empty:
         st.caption(

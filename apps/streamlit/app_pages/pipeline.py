@@ -7,15 +7,16 @@ The quarantined rows themselves hold the export's raw values, customer included,
 from __future__ import annotations
 
 import charts
-import data
 import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+from data import artefacts, pipeline
+from data.relations import Relation
 
 from daybreak.core.roles import Permission
 
-REQUIRED_TABLES = ("monitoring.ingest_runs", "monitoring.quarantine")
+REQUIRED_TABLES = (Relation.INGEST_RUNS, Relation.QUARANTINE)
 STATUS_COLORS = {
     "pass": charts.GOOD,
     "success": charts.GOOD,
@@ -32,7 +33,7 @@ def render() -> None:
     if not guards.published(*REQUIRED_TABLES):
         return
     guards.published_caption()
-    accounting = data.ingest_accounting()
+    accounting = pipeline.ingest_accounting()
     if accounting.empty:
         guards.nothing_yet(
             "No export file has been ingested yet.",
@@ -46,8 +47,8 @@ def render() -> None:
 
 def _links() -> None:
     left, right = st.columns(2)
-    left.link_button("Airflow UI", data.airflow_url(), icon=":material/open_in_new:", width="stretch")
-    docs = data.dbt_docs_path()
+    left.link_button("Airflow UI", artefacts.airflow_url(), icon=":material/open_in_new:", width="stretch")
+    docs = artefacts.dbt_docs_path()
     right.caption(
         f"dbt docs: `{docs}` (open it, or run `dbt docs serve`)."
         if docs
@@ -108,7 +109,7 @@ def _accounting(accounting: pd.DataFrame) -> None:
 
 def _quarantine() -> None:
     st.subheader("Quarantine by rule")
-    counts = data.quarantine_counts()
+    counts = pipeline.quarantine_counts()
     if counts.empty:
         st.caption("No row has been quarantined: every ingested row passed every rule.")
         return
@@ -136,12 +137,12 @@ def _quarantine() -> None:
         return
     rules = sorted(set(counts["rule"]))
     rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
-    st.dataframe(data.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
+    st.dataframe(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
 
 
 def _dbt() -> None:
     st.subheader("dbt test results")
-    results = data.dbt_results()
+    results = artefacts.dbt_results()
     tests = results[results["kind"] == "test"] if not results.empty else results
     if tests.empty:
         st.caption(

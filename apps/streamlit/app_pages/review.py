@@ -1,12 +1,13 @@
 """Review (planners): adjust a series' forecast for a range of dates, with a reason; see, and revoke, overrides.
 
-An override is recorded in the planners' log outside the warehouse (`daybreak.nights.overrides`); the dashboards never
-write the warehouse. The next forecast night applies it: `predictions.forecasts` then holds the model's and the
-final value side by side, and `planning.overrides` the audit. Who overrides is the viewing user (`data.current_user`:
-Streamlit's OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, the user the production proxy
-authenticated, or (the demo) the labelled local fallback, `DAYBREAK_USER` or the operating-system user), and only
-roles with the `overrides` permission may (`daybreak.core.roles`): the navigation hides this page from the others,
-reached anyway it says so, and `data.record_override` and `data.revoke_override` check the permission again.
+An override is recorded in the planners' log outside the warehouse (`daybreak.nights.overrides`); the dashboards
+never write the warehouse. The next forecast night applies it: `predictions.forecasts` then holds the model's and
+the final value side by side, and `planning.overrides` the audit. Who overrides is the viewing user
+(`identity.current_user`: Streamlit's OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`, the user
+the production proxy authenticated, or (the demo) the labelled local fallback, `DAYBREAK_USER` or the
+operating-system user), and only roles with the `overrides` permission may (`daybreak.core.roles`): the navigation
+hides this page from the others, reached anyway it says so, and `planner_overrides.record_override` and
+`revoke_override` check the permission again.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
-import data
 import formatting as fmt
 import guards
+import identity
 import pandas as pd
+import planner_overrides
 import streamlit as st
+from data import review, series
+from data.relations import Relation
 
 from daybreak.core.roles import Permission
 from daybreak.nights import overrides
 
-REQUIRED_TABLES = ("predictions.forecasts",)
+REQUIRED_TABLES = (Relation.FORECASTS,)
 DEFAULT_DAYS = 7
 STATUS_COLORS = {"pending": charts.ACCENT, "applied": charts.GOOD, "revoked": "#90a4ae"}
 
@@ -32,7 +36,7 @@ def render() -> None:
     st.title("Review forecasts")
     if not guards.allowed(Permission.OVERRIDES, "reviewing and overriding forecasts"):
         return
-    user = data.current_user()
+    user = identity.current_user()
     if user.source == "local":
         st.caption(
             f"Acting as **{user.name} (local)**: the local sign-in (`DAYBREAK_USER` or the OS user). In "
@@ -42,8 +46,8 @@ def render() -> None:
     if not guards.published(*REQUIRED_TABLES):
         return
     guards.published_caption()
-    series_ids = data.list_series()
-    as_of = data.latest_night()
+    series_ids = series.list_series()
+    as_of = series.latest_night()
     if not series_ids or as_of is None:
         guards.nothing_yet("No forecasts are published yet.", "Planners review them after the first night.")
         return
@@ -80,7 +84,7 @@ def _add_form(series_ids: list[str], as_of: dt.date) -> None:
         st.error("Pick a first and a last target date.")
         return
     try:
-        record = data.record_override(
+        record = planner_overrides.record_override(
             series_id=series_id,
             start_date=dates[0],
             end_date=dates[1],
@@ -100,11 +104,11 @@ def _add_form(series_ids: list[str], as_of: dt.date) -> None:
 
 def _log() -> None:
     st.subheader("Overrides")
-    log = data.override_log()
+    log = planner_overrides.override_log()
     if log.empty:
         st.caption("No override has been recorded yet.")
         return
-    applied = data.override_applications().set_index("override_id")
+    applied = review.override_applications().set_index("override_id")
     frame = pd.DataFrame(
         {
             "override_id": log["override_id"].astype(str),
@@ -171,7 +175,7 @@ def _log() -> None:
         revoked = st.form_submit_button("Revoke", icon=":material/undo:")
     if revoked:
         try:
-            data.revoke_override(override_id, reason)
+            planner_overrides.revoke_override(override_id, reason)
         except overrides.OverrideError as error:
             st.error(f"Not revoked: {error}.")
             return

@@ -6,15 +6,16 @@ only for roles with the `customers` permission, `daybreak.core.roles`).
 from __future__ import annotations
 
 import charts
-import data
 import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
+from data import segments
+from data.relations import Relation
 
 from daybreak.core.roles import Permission
 
-REQUIRED_TABLES = ("predictions.customer_segments", "predictions.segment_profiles")
+REQUIRED_TABLES = (Relation.CUSTOMER_SEGMENTS, Relation.SEGMENT_PROFILES)
 
 
 def render() -> None:
@@ -22,8 +23,8 @@ def render() -> None:
     if not guards.published(*REQUIRED_TABLES):
         return
     guards.published_caption()
-    sizes = data.segment_sizes()
-    dates = data.segment_dates()
+    sizes = segments.segment_sizes()
+    dates = segments.segment_dates()
     if sizes.empty or not dates:
         guards.nothing_yet(
             "No customers have been segmented yet.",
@@ -74,7 +75,7 @@ def _profiles(sizes: pd.DataFrame) -> None:
     st.subheader("What sets each segment apart")
     nights = sorted(set(sizes["as_of_date"]), reverse=True)
     night = st.selectbox("Profile of the night", nights, format_func=fmt.day, key="profile_night")
-    profile = data.segment_profile(night)
+    profile = segments.segment_profile(night)
     if profile.empty:
         st.caption("No profile was written that night.")
         return
@@ -112,7 +113,7 @@ def _transitions(dates: list) -> None:
     start = left.selectbox("From", dates[:-1], index=max(len(dates) - 2, 0), format_func=fmt.day, key="from")
     later = [d for d in dates if d > start]
     end = right.selectbox("To", later, index=len(later) - 1, format_func=fmt.day, key="to")
-    moves = data.segment_transitions(start, end)
+    moves = segments.segment_transitions(start, end)
     cells = {
         "x": charts.field("to_segment:N", title=f"Segment on {fmt.short_day(end)}", axis={"labelAngle": 0}),
         "y": charts.field("from_segment:N", title=f"Segment on {fmt.short_day(start)}"),
@@ -146,7 +147,7 @@ def _customer(dates: list) -> None:
     st.subheader("One customer's history")
     if not guards.allowed(Permission.CUSTOMERS, "one customer's history"):
         return
-    customers = data.sample_customers(dates[-1])
+    customers = segments.sample_customers(dates[-1])
     if not customers:
         st.caption("No customers were scored on the latest night.")
         return
@@ -156,7 +157,7 @@ def _customer(dates: list) -> None:
         key="customer",
         help="The first customers by id on the latest night; type to search.",
     )
-    history = data.customer_history(customer_id)
+    history = segments.customer_history(customer_id)
     history["as_of_date"] = pd.to_datetime(history["as_of_date"])
     spec = {
         "mark": {"type": "line", "point": True, "interpolate": "step-after"},

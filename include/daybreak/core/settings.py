@@ -69,6 +69,8 @@ class Settings:
         user_header: the request header a reverse proxy sets to the user it authenticated
             (`DAYBREAK_USER_HEADER`, e.g. `X-Forwarded-User`); None: the app is not behind such a proxy and acts as
             `user`. Set it only where the proxy is the sole way in, since any client can send a header.
+        airflow_url: where the Airflow UI is, for the dashboards' link: Airflow's own `AIRFLOW__API__BASE_URL`,
+            else the local `make demo` address on `AIRFLOW__API__PORT` (default 8080).
     """
 
     home: Path
@@ -79,6 +81,7 @@ class Settings:
     roles_file: Path | None = None
     user: str | None = None
     user_header: str | None = None
+    airflow_url: str = "http://localhost:8080"
 
     @property
     def dataset_name(self) -> str:
@@ -228,6 +231,8 @@ def get_settings() -> Settings:
         roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
         user=os.environ.get("DAYBREAK_USER") or None,
         user_header=os.environ.get("DAYBREAK_USER_HEADER") or None,
+        airflow_url=os.environ.get("AIRFLOW__API__BASE_URL")
+        or f"http://localhost:{os.environ.get('AIRFLOW__API__PORT', '8080')}",
     )
     settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
     return settings

@@ -1,0 +1,136 @@
+"""The Model health page's queries: the registry's versions and audit log, the backtest scores, the drift of the
+sales lines, and the planners' forecast value added (dbt's view `predictions.forecast_value_added`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import serving
+from .relations import Relation
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    import pandas as pd
+
+
+def model_versions(model_kind: str = "forecast") -> pd.DataFrame:
+    """The registry's versions of one kind, champions first: `model_id, version, model_name, status, metrics,
+    trained_for_date`."""
+    frame = serving.read(
+        """
+        select model_id, version, model_name, status, metrics, trained_for_date
+        from {MODEL_VERSIONS}
+        where model_kind = ? and status in ('champion', 'challenger')
+        order by model_id <> 'total', model_id, status, version desc
+        """,
+        (model_kind,),
+    )
+    return serving.as_dates(frame, "trained_for_date")
+
+
+def backtest_scores(as_of_date: dt.date | None = None) -> pd.DataFrame:
+    """Mean backtest scores per series and candidate on the latest retraining night (or `as_of_date`):
+    `as_of_date, series_id, candidate, model, role, mase, smape, coverage_80, selected`."""
+    frame = serving.read(
+        """
+        with night as (
+            select coalesce(?::date, max(as_of_date)) as as_of_date from {BACKTEST_METRICS}
+        )
+        select as_of_date, series_id, candidate, any_value(model) as model, role,
+            avg(mase) as mase, avg(smape) as smape, avg(coverage_80) as coverage_80, bool_or(selected) as selected
+        from {BACKTEST_METRICS} join night using (as_of_date)
+        group by as_of_date, series_id, candidate, role
+        order by series_id <> 'total', series_id, mase
+        """,
+        (as_of_date,),
+    )
+    return serving.as_dates(frame, "as_of_date")
+
+
+def model_events(limit: int = 200) -> pd.DataFrame:
+    """The registry's audit log, newest night first, each model's events in their order: `event_seq, logical_date,
+    model_kind, model_id, version, action, from_status, to_status, reason, actor`."""
+    frame = serving.read(
+        """
+        select event_seq, logical_date, model_kind, model_id, version, action, from_status, to_status, reason,
+            actor
+        from {MODEL_EVENTS}
+        order by logical_date desc, model_kind, model_id, event_seq desc
+        limit ?
+        """,
+        (limit,),
+    )
+    return serving.as_dates(frame, "logical_date")
+
+
+def drift_summary() -> pd.DataFrame:
+    """The nightly drift of the sales lines: `as_of_date, share_drifted, n_drifted_columns, n_columns,
+    dataset_drift, report_path`, oldest first."""
+    frame = serving.read(
+        """
+        select as_of_date, share_drifted, n_drifted_columns, n_columns, dataset_drift, report_path
+        from {DRIFT_SUMMARY}
+        order by as_of_date
+        """
+    )
+    return serving.as_dates(frame, "as_of_date")
+
+
+def drift_metrics(top: int = 8) -> pd.DataFrame:
+    """The `top` features that came nearest their drift threshold on any night, each over every night:
+    `as_of_date, feature` (`<model kind> <scope>: <feature>`), `statistic`, `threshold`, `drifted` and
+    `relative` (statistic / threshold: 1 or more is drift). Tests differ in scale (a Wasserstein distance, a
+    Jensen-Shannon one), so the chart compares each against its own threshold; a night with 500 series has
+    thousands of features, so only the ones that matter are read."""
+    if serving.missing_tables(Relation.DRIFT_METRICS):
+        return serving.empty(
+            {
+                "as_of_date": "object",
+                "feature": "object",
+                "statistic": "float64",
+                "threshold": "float64",
+                "drifted": "bool",
+                "relative": "float64",
+            }
+        )
+    frame = serving.read(
+        """
+        with named as (
+            select as_of_date, model_kind || ' ' || scope || ': ' || feature as feature,
+                statistic, threshold, drifted, statistic / nullif(threshold, 0) as relative
+            from {DRIFT_METRICS}
+        ),
+        nearest as (
+            select feature from named group by feature
+            order by max(relative) desc nulls last, feature limit ?
+        )
+        select named.* from named join nearest using (feature) order by as_of_date, feature
+        """,
+        (top,),
+    )
+    return serving.as_dates(frame, "as_of_date")
+
+
+def forecast_value_added() -> pd.DataFrame:
+    """Scored overrides from dbt's view `predictions.forecast_value_added`; empty before any is scored."""
+    if serving.missing_tables(Relation.FORECAST_VALUE_ADDED):
+        return serving.empty(
+            {
+                "override_id": "object",
+                "author": "object",
+                "reason": "object",
+                "scored_periods": "int64",
+                "final_abs_error": "float64",
+                "statistical_abs_error": "float64",
+                "value_added": "float64",
+            }
+        )
+    return serving.read(
+        """
+        select override_id, series_id, author, reason, kind, amount, status, scored_periods, final_abs_error,
+            statistical_abs_error, value_added, final_wape, statistical_wape
+        from {FORECAST_VALUE_ADDED}
+        order by author, reason
+        """
+    )
