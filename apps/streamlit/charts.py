@@ -60,7 +60,7 @@ def forecast_chart(
 ) -> Spec:
     """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the last period the
     forecast knew, and a hover rule whose tooltip reads every value of the period. `history` is indexed by period
-    and `rows` (`data.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
+    and `rows` (`data.series.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
     overridden = "override_id" in rows and rows["override_id"].notna().any()
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()

@@ -36,7 +36,7 @@ class Grain:
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> Grain:
-        """The grain of one forecast version's rows (`data.forecast`); daily for rows written before `frequency`
+        """The grain of one forecast version's rows (`data.series.forecast`); daily for rows written before `frequency`
         was recorded."""
         if rows.empty or rows["frequency"].isna().all():
             return cls()

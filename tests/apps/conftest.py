@@ -259,6 +259,7 @@ def app_module(name: str) -> ModuleType:
 
 
 DATA_MODULES = (
+    "relations",
     "serving",
     "series",
     "overview",
@@ -273,9 +274,9 @@ DATA_MODULES = (
 
 @pytest.fixture
 def app_data() -> Iterator[SimpleNamespace]:
-    """The app's data access, a module per attribute: `identity`, the read-only window's modules (`serving`,
-    `series`, each page's queries, `artefacts`) and `overrides`, the planners' writes; the query caches are emptied
-    after the test."""
+    """The app's data access, a module per attribute: `identity`, the read-only window's modules (`relations`,
+    `serving`, `series`, each page's queries, `artefacts`) and `overrides`, the planners' writes; the query caches
+    are emptied after the test."""
     modules = SimpleNamespace(
         identity=app_module("identity"),
         overrides=app_module("planner_overrides"),

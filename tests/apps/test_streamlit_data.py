@@ -10,6 +10,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
+
+from daybreak.warehouse import tables
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 @pytest.fixture
@@ -31,6 +36,39 @@ def test_a_missing_serving_file_is_reported_not_raised_as_a_duckdb_error(app_dat
     with pytest.raises(app_data.serving.NotPublishedError):
         app_data.series.list_series()
     assert not (empty_home / "serving").exists(), "a reader must never create the serving file"
+
+
+def test_every_relation_the_app_reads_is_a_dbt_model_or_a_table_a_job_declares(app_data):
+    marts = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["models"]["daybreak"]["marts"]
+    relations = app_data.relations.Relation
+
+    assert relations.FORECASTS.is_dbt_model, "the forecasts are read through dbt's view, not the job's table"
+    for relation in relations:
+        schema, name = relation.split(".")
+        if relation.is_dbt_model:
+            [model] = (DBT_PROJECT / "models" / "marts").rglob(f"{name}.sql")
+            folder = marts.get(model.parent.name, {})
+            assert folder.get("+schema", marts["+schema"]) == schema, (relation, model)
+        else:
+            assert tables.table(relation).qualified == relation
+
+
+def test_forecasts_written_before_overrides_and_grains_read_as_the_models_daily_values(data, serving_spec):
+    """The fixture's rows leave `yhat_statistical` and `frequency` null, as rows written before them did."""
+    rows = data.series.forecast("total", serving_spec.last_actual)
+
+    assert (rows["yhat_statistical"] == rows["yhat"]).all()
+    assert set(rows["frequency"]) == {"daily"} and rows["override_id"].isna().all()
+    assert (rows["period"] == pd.to_datetime(rows["target_date"])).all()
+
+
+def test_the_airflow_link_follows_airflows_own_settings(data, monkeypatch):
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    monkeypatch.setenv("AIRFLOW__API__PORT", "18080")
+    assert data.artefacts.airflow_url() == "http://localhost:18080"
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com")
+    assert data.artefacts.airflow_url() == "https://airflow.example.com"
 
 
 def test_list_series_puts_total_first(data):

@@ -30,7 +30,7 @@ does not list, an anonymous request, or a data home without the file is a `viewe
 rather than guessed at, since a silently ignored line could hide or grant customer data.
 
 This module is pure logic on a path and a name; who the user is comes from the caller: the dashboards' signed-in
-or proxy-authenticated user (`apps/streamlit/data.py`), the command line's `local_user`.
+or proxy-authenticated user (`apps/streamlit/identity.py`), the command line's `local_user`.
 """
 
 from __future__ import annotations
