@@ -36,8 +36,8 @@ class Grain:
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> Grain:
-        """The grain of one forecast version's rows (`data.series.forecast`); daily for rows written before `frequency`
-        was recorded."""
+        """The grain of one forecast version's rows (`data.series.forecast`); daily for rows written before
+        `frequency` was recorded."""
         if rows.empty or rows["frequency"].isna().all():
             return cls()
         frequency = rows["frequency"].dropna().iloc[0]

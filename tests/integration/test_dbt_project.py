@@ -237,6 +237,7 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
             "stg_planning__overrides",
             "stg_predictions__backtest_metrics",
             "forecasts_latest",
+            "forecast_versions",
             "forecast_accuracy",
             "forecast_value_added",
             *(table.split(".")[1] for table in CONTRACT),

@@ -191,7 +191,7 @@ def test_the_duckdb_warehouse_reads_the_marts_spark_built(
     # and the views over the predictions the dashboards read, built there by dbt-duckdb over the published marts
     transform.build_duckdb_views(settings, dt.date.fromisoformat(NIGHTS[-1][0]))
     with connect(settings.warehouse_path, read_only=True) as connection:
-        for view in ("forecast_accuracy", "forecasts_latest", "forecast_value_added"):
+        for view in ("forecast_accuracy", "forecasts_latest", "forecast_versions", "forecast_value_added"):
             connection.execute(f"select * from predictions.{view}").fetchall()  # noqa: S608 - constant names
 
     # and the night's publish copies them into a serving file that reads nothing outside itself

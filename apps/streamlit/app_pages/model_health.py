@@ -52,9 +52,7 @@ def _champions() -> None:
             "The forecast job registers a champion per series on its first retraining night (`make demo`).",
         )
         return
-    scores = pd.DataFrame()
-    if not serving.missing_tables(Relation.BACKTEST_METRICS):
-        scores = model_health.backtest_scores()
+    scores = model_health.backtest_scores()
     if scores.empty:
         st.caption("No backtest has been published yet; champions are listed once candidates are scored.")
         st.dataframe(versions, hide_index=True, width="stretch")

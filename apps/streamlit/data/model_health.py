@@ -31,7 +31,22 @@ def model_versions(model_kind: str = "forecast") -> pd.DataFrame:
 
 def backtest_scores(as_of_date: dt.date | None = None) -> pd.DataFrame:
     """Mean backtest scores per series and candidate on the latest retraining night (or `as_of_date`):
-    `as_of_date, series_id, candidate, model, role, mase, smape, coverage_80, selected`."""
+    `as_of_date, series_id, candidate, model, role, mase, smape, coverage_80, selected`; empty before the first
+    retraining night published them."""
+    if serving.missing_tables(Relation.BACKTEST_METRICS):
+        return serving.empty(
+            {
+                "as_of_date": "object",
+                "series_id": "object",
+                "candidate": "object",
+                "model": "object",
+                "role": "object",
+                "mase": "float64",
+                "smape": "float64",
+                "coverage_80": "float64",
+                "selected": "bool",
+            }
+        )
     frame = serving.read(
         """
         with night as (

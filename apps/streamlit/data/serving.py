@@ -5,7 +5,8 @@ open cannot block the nightly run. The pipeline replaces the serving file atomic
 is cached per (path, mtime) so the first rerun after a publish opens the new file, and query results are cached
 per file version too, so they never outlive the data they came from.
 
-Every value is bound as a parameter; the only text put into a query is a relation's name (`relations`).
+Every value is bound as a parameter; the only text put into a query is a relation's name (`relations`) or a
+fixed expression the query module chose (`read`).
 """
 
 from __future__ import annotations
