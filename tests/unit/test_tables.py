@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from daybreak.warehouse import dbt_sources, tables
-from daybreak.warehouse.tables import TABLES, Column, Table
+from daybreak.warehouse.declaration import Column, Table
+from daybreak.warehouse.tables import TABLES
 
 DAY = dt.date(2024, 3, 5)
 T = Table(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from daybreak.datasets import SegmentationConfig
     from daybreak.models.segmentation import SegmentModel
-    from daybreak.warehouse.tables import Table
+    from daybreak.warehouse.declaration import Table
 
 log = logging.getLogger(__name__)
 
