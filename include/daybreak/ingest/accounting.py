@@ -35,17 +35,11 @@ DAY_TOTALS = ("files", "rows_in", "rows_loaded", "rows_quarantined")
 
 
 def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create every declared table (adding columns later versions introduced to older warehouses).
+    """Create every declared table, or bring an older warehouse's to its declaration (`tables.ensure`).
 
     Ingest is the first writer of every night, so dbt's sources for predictions, registry and monitoring exist
     (empty) before the first `dbt build` tests them."""
     tables.ensure(connection, *tables.TABLES.values())
-    # rows written before a file's status and landing night were recorded: every one of them was a loaded file
-    connection.execute(
-        "update monitoring.ingest_runs set status = coalesce(status, 'loaded'), "
-        "landed_by_run_date = coalesce(landed_by_run_date, business_date) "
-        "where status is null or landed_by_run_date is null"
-    )
 
 
 def landed_manifest(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -268,8 +268,8 @@ def _surprise(connection, config, business_date: dt.date, series: set[str]) -> p
         return pd.DataFrame()
     target = "revenue" if config.series.target == "revenue" else "units"
     day = connection.execute(
-        f"select f.series_id, coalesce(f.yhat_statistical, f.yhat) as yhat, "  # noqa: S608 - declared names
-        f"f.yhat_upper_95 + coalesce(f.yhat_statistical, f.yhat) - f.yhat as yhat_upper_95, a.{target} as y "
+        f"select f.series_id, f.yhat_statistical as yhat, "  # noqa: S608 - declared names
+        f"f.yhat_upper_95 + f.yhat_statistical - f.yhat as yhat_upper_95, a.{target} as y "
         f"from {forecasts} f join marts.features_series_daily a "
         "on a.series_id = f.series_id and a.sales_date = f.target_date "
         "where f.as_of_date = ? and f.target_date = ? order by f.series_id",

@@ -22,7 +22,13 @@ INGEST_RUNS = Table(
         column("source_path", "VARCHAR", "Where the file was found."),
         _SHA,
         column("file_bytes", "BIGINT", "The file's size."),
-        column("status", "VARCHAR", "loaded, duplicate (its bytes landed before) or refused."),
+        column(
+            "status",
+            "VARCHAR",
+            "loaded, duplicate (its bytes landed before) or refused; files recorded before statuses were are "
+            "loaded.",
+            backfill="'loaded'",
+        ),
         column("duplicate_of", "VARCHAR", "For a duplicate: <date>/<file> of the first delivery."),
         column("rows_in", "BIGINT", "Rows in the file (well-formed and malformed)."),
         column("rows_loaded", "BIGINT", "Rows that reached the lake."),
@@ -37,7 +43,11 @@ INGEST_RUNS = Table(
         column("encoding", "VARCHAR", "The file's text encoding when it was not UTF-8."),
         column("unexpected_columns", "VARCHAR", "JSON list of the export's columns the config does not map."),
         column(
-            "landed_by_run_date", "DATE", "The night whose ingest landed the file; later for a late file."
+            "landed_by_run_date",
+            "DATE",
+            "The night whose ingest landed the file; later for a late file. Files recorded before it was are "
+            "taken as landed on their business date.",
+            backfill="business_date",
         ),
         column(
             "ingested_at",

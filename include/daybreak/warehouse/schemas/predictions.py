@@ -4,6 +4,7 @@ date."""
 
 from __future__ import annotations
 
+from daybreak.core.vocabulary import DEFAULT_FREQUENCY
 from daybreak.warehouse.declaration import AS_OF, RUN_ID, Table, column, key
 
 _SERIES = key("series_id", "VARCHAR", "The series (`location|product_id`, or as the dataset defines it).")
@@ -56,8 +57,9 @@ FORECASTS = Table(
             "yhat_statistical",
             "DOUBLE",
             "The model's point forecast, reconciled over the series hierarchy (predictions."
-            "forecast_reconciliation), before any planner's override; null in rows written before overrides "
-            "existed (read it as yhat).",
+            "forecast_reconciliation), before any planner's override; rows written before overrides existed "
+            "hold yhat.",
+            backfill="yhat",
         ),
         column(
             "override_id",
@@ -68,13 +70,17 @@ FORECASTS = Table(
             "yhat_base",
             "DOUBLE",
             "The series' own model forecast before hierarchical reconciliation (yhat_statistical is after it); "
-            "null in rows written before reconciliation existed.",
+            "rows written before reconciliation existed hold yhat_statistical (they were published as their own "
+            "model forecast them).",
+            backfill="coalesce(yhat_statistical, yhat)",
         ),
         column(
             "frequency",
             "VARCHAR",
             "The grain of target_date and horizon_step: hourly, daily, weekly or monthly (the dataset's "
-            "series.frequency); null in rows written before it was recorded, which are daily.",
+            "series.frequency); rows written before it was recorded are daily (only daily datasets were "
+            "forecast then).",
+            backfill=f"'{DEFAULT_FREQUENCY}'",
         ),
         _TARGET_TIME,
     ),
