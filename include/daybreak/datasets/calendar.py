@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from daybreak.datasets import DatasetConfig
 
-TABLE = "reference.calendar_days"
 DAYS_AHEAD = 400
 """Days past the run date the calendar table covers: more than any forecast horizon of a daily series."""
 

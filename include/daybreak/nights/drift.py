@@ -13,13 +13,12 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from daybreak.warehouse import tables
 from daybreak.warehouse.connection import read_frame
+from daybreak.warehouse.schemas.monitoring import DRIFT_SUMMARY as TABLE
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TABLE = tables.table("monitoring.drift_summary")
 SAMPLE_ROWS = 20_000
 SAMPLE_SEED = "daybreak-drift"
 DRIFT_COLUMNS = ("quantity", "unit_price", "revenue", "location", "has_customer")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from daybreak.nights import references, retraining
 from daybreak.warehouse import registry, tables
+from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS, FORECASTS
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
 
     from daybreak.datasets import DatasetConfig
 
-DRIFT_METRICS = tables.table("monitoring.drift_metrics")
-DATA_QUALITY = tables.table("monitoring.data_quality")
-REPORTS = tables.table("monitoring.reports")
 DECISIONS = retraining.TABLE
 QUALITY_COLUMNS = ("quantity", "unit_price", "revenue", "location", "product_id", "customer_id")
 RANGE_COLUMNS = ("quantity", "unit_price", "revenue")
@@ -263,7 +261,7 @@ def _surprise(connection, config, business_date: dt.date, series: set[str]) -> p
 
     from daybreak.models.drift import forecast_surprise
 
-    forecasts = tables.table("predictions.forecasts").qualified
+    forecasts = FORECASTS.qualified
     if config.series.frequency != "daily" or not tables.exists(connection, forecasts):
         return pd.DataFrame()
     target = "revenue" if config.series.target == "revenue" else "units"
@@ -315,7 +313,7 @@ def _predictions(connection, business_date, as_of, timestamp, night: Night) -> N
     from daybreak.models.drift import feature_drift
 
     parts = []
-    segments = tables.table("predictions.customer_segments").qualified
+    segments = CUSTOMER_SEGMENTS.qualified
     champion = registry.champion(connection, "segmentation", "customers", as_of=as_of)
     if champion is not None and tables.exists(connection, segments):
         version = champion["version"]
@@ -359,7 +357,7 @@ def _forecast_predictions(connection, as_of: dt.date, timestamp, night: Night) -
 
     from daybreak.models.drift import feature_drift
 
-    forecasts = tables.table("predictions.forecasts").qualified
+    forecasts = FORECASTS.qualified
     champions = registry.champions(connection, "forecast", as_of=as_of)
     if not champions or not tables.exists(connection, forecasts):
         return None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from daybreak.core.files import write_atomic
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import MODEL_REFERENCES as TABLE
 
 if TYPE_CHECKING:
     import duckdb
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     from daybreak.core.settings import Settings
 
-TABLE = tables.table("monitoring.model_references")
 SEED = "daybreak-refs-v1"
 """The sampling seed: 16 characters, the hash key pandas' `hash_array` takes."""
 

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from daybreak.core.files import write_atomic
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS as SEGMENTS
+from daybreak.warehouse.schemas.predictions import SEGMENT_PROFILES as PROFILES
+from daybreak.warehouse.schemas.predictions import SEGMENT_TRANSITIONS as TRANSITIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,9 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SEGMENTS = tables.table("predictions.customer_segments")
-PROFILES = tables.table("predictions.segment_profiles")
-TRANSITIONS = tables.table("predictions.segment_transitions")
 MART = "marts.features_customer_asof"
 MODEL_KIND, MODEL_ID = "segmentation", "customers"
 

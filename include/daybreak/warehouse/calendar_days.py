@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from daybreak.datasets.calendar import DAYS_AHEAD, TABLE, BusinessCalendar
+from daybreak.datasets.calendar import DAYS_AHEAD, BusinessCalendar
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.reference import CALENDAR_DAYS
 from daybreak.warehouse.writes import replace_table
 
 FIRST_SALE_SQL = "select min(business_date) from raw.sales_lines where business_date <= ?"
@@ -24,7 +25,6 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
     Returns:
         the rows written.
     """
-    declared = tables.table(TABLE)
     first = (
         connection.execute(FIRST_SALE_SQL, [business_date]).fetchone()[0]
         if tables.exists(connection, "raw.sales_lines")
@@ -33,4 +33,4 @@ def write_calendar_days(connection, calendar: BusinessCalendar, business_date: d
     days = calendar.frame(
         min(first or business_date, business_date), business_date + dt.timedelta(DAYS_AHEAD)
     )
-    return replace_table(connection, declared, days.assign(run_id=run_id))
+    return replace_table(connection, CALENDAR_DAYS, days.assign(run_id=run_id))
