@@ -8,8 +8,9 @@ CALENDAR_DAYS = Table(
     "reference",
     "calendar_days",
     "The dataset's business calendar (include/daybreak/datasets/calendar.py), one row per day from the lake's first "
-    "business day to 400 days past the run date, replaced by every transform run before dbt: the shop's "
-    "closed days (config calendar:) and the public holidays of series.holidays_country.",
+    "business day to as far past the run date as the dataset's forecasts reach (days_ahead), replaced by every "
+    "transform run before dbt: the shop's closed days (config calendar:) and the public holidays of "
+    "series.holidays_country.",
     (
         key("date_day", "DATE", "The day."),
         column(
