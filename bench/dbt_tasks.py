@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.core.settings import Settings, get_settings
     from daybreak.datasets import load_dataset_config
     from daybreak.ingest.accounting import rebuild_from
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.platform.airflow_env import airflow_environment, prepare_metadata
     from daybreak.warehouse.connection import table_checksums
     from jobs import ingest

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from daybreak.core.settings import get_settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.platform.airflow_env import airflow_environment, logical_date_for
     from jobs.pipeline import load_history, run_night
 

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from daybreak.core.settings import Settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs import forecast, ingest, transform
 
     first, night = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.night)

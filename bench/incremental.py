@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
     from daybreak.core.settings import get_settings
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs import ingest, transform
     from jobs.pipeline import load_history, run_night
 

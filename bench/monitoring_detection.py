@@ -47,7 +47,7 @@ def shop(home: Path):
 
 
 def shifted(home: Path, customers: int, name: str, shifts) -> None:
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.warehouse.connection import connect
     from jobs.pipeline import load_history, run_night
 
@@ -66,7 +66,7 @@ def shifted(home: Path, customers: int, name: str, shifts) -> None:
 
 def stationary(home: Path, customers: int, nights: int = 30) -> None:
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.warehouse.connection import connect
     from jobs import forecast, ingest, transform
     from jobs.drift import monitor
@@ -100,7 +100,7 @@ def stationary(home: Path, customers: int, nights: int = 30) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from daybreak.ingest.simulate import Shifts
+    from daybreak.ingest.simulation.shifts import Shifts
 
     parser = argparse.ArgumentParser(prog="python -m bench monitoring_detection")
     parser.add_argument("--customers", type=int, default=3000)

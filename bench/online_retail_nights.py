@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from daybreak.core.settings import Settings
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs import forecast, ingest, transform
 
     settings = Settings(home=args.home, dataset="online_retail")

@@ -4,7 +4,7 @@ The demo shop (the synthetic dataset's default volume) is simulated and its hist
 before the last simulated day; then the last night runs `--repeat` times in each mode, each time on a fresh copy
 of that data home (so ingest really lands the day's file every time): `with` is Daybreak as shipped (HMAC of every
 customer id, the encrypted link store updated before the lake is written), `without` skips that one function
-(`daybreak.ingest.day`'s `pseudonymise`; forked workers inherit the swap), the baseline measured in the same run. Printed: the median seconds of the
+(`daybreak.ingest.preparation`'s `pseudonymise`; forked workers inherit the swap), the baseline measured in the same run. Printed: the median seconds of the
 history's ingest (every day up to the night, into an empty home: where the hashing and the link store's rewrites
 add up), of the night's ingest step and of the whole night (`jobs.pipeline.run_night`: ingest, privacy, transform, drift, forecast,
 segment, publish) per mode, and with / without.
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
     from daybreak.core.settings import Settings
-    from daybreak.ingest import day as ingest_day
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest import preparation
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.privacy.local_keys import ensure_local_keys
     from jobs import ingest
     from jobs.pipeline import load_history, run_night
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         simulate_synthetic(history.landing_dir, start=start, end=night, seed=42)
         load_history(night - dt.timedelta(days=1), history)
 
-    real = ingest_day.pseudonymise
+    real = preparation.pseudonymise
     modes = {"without": lambda result, config, key: (result, {}), "with": real}
     parts = ("history", "ingest", "night")
     seconds: dict[str, dict[str, list[float]]] = {mode: {part: [] for part in parts} for mode in modes}
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     for attempt in range(args.repeat):
         for mode, function in modes.items():
             home = base / f"{mode}-{attempt}"
-            ingest_day.pseudonymise = function
+            preparation.pseudonymise = function
             try:
                 shutil.rmtree(home, ignore_errors=True)
                 shutil.copytree(history.landing_dir, Settings(home=home, dataset="synthetic").landing_dir)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copytree(history.home, home)
                 steps = run_night(night, f"bench-{mode}-{attempt}", Settings(home=home, dataset="synthetic"))
             finally:
-                ingest_day.pseudonymise = real
+                preparation.pseudonymise = real
             seconds[mode]["ingest"].append(steps["ingest"]["seconds"])
             seconds[mode]["night"].append(sum(step["seconds"] for step in steps.values()))
             shutil.rmtree(home)

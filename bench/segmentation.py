@@ -85,7 +85,7 @@ def child(step: str, workdir: Path) -> dict:
 
     from daybreak.datasets import load_dataset_config
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.segmentation import fit_segments
+    from daybreak.models.segmentation.fitting import fit_segments
 
     spec = load_dataset_config("synthetic").segmentation
     if step == "train":

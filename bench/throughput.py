@@ -103,7 +103,7 @@ def floor_parts(settings, out_dir: Path, transform_seconds: float) -> list[tuple
 
 def simulate_history(landing_dir: Path, start: dt.date, end: dt.date, orders_per_day: float):
     """The synthetic shop at benchmark scale (seed 42, the default population); returns the summary and seconds."""
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
 
     began = time.perf_counter()
     summary = simulate_synthetic(landing_dir, start=start, end=end, seed=42, orders_per_day=orders_per_day)

@@ -32,7 +32,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.core.settings import SettingsError
     from daybreak.datasets import DatasetConfigError
     from daybreak.ingest.canonical import IngestError
-    from daybreak.ingest.exports import ExportReadError
+    from daybreak.ingest.exports.rows import ExportReadError
     from daybreak.ingest.series_file import InputFileError
     from daybreak.models.candidates import CandidateError
     from daybreak.nights.erasure import ErasureError
@@ -172,9 +172,9 @@ def check_config(file: str) -> int:
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:
-    """`daybreak simulate`: the dataset's nightly exports (`daybreak.ingest.simulate.simulate_dataset`)."""
+    """`daybreak simulate`: the dataset's nightly exports (`daybreak.ingest.simulation.simulate_dataset`)."""
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import simulate_dataset
+    from daybreak.ingest.simulation import simulate_dataset
 
     summary = simulate_dataset(
         load_dataset_config(settings.dataset),

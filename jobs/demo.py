@@ -24,7 +24,7 @@ from daybreak.core import roles
 from daybreak.core.files import write_json
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.ingest.simulate import simulate_dataset
+from daybreak.ingest.simulation import simulate_dataset
 from daybreak.platform.airflow_api import AirflowApi
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
 from daybreak.platform.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password

@@ -15,11 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pandas as pd
+
 from daybreak.core.files import write_text_atomic
 from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
+from daybreak.nights import monitoring, retraining
 from daybreak.nights.drift import TABLE, compare, summary_row
+from daybreak.platform import alerts
 from daybreak.warehouse.connection import connect
+from daybreak.warehouse.schemas.monitoring import DATA_QUALITY, DRIFT_METRICS, REPORTS
 from daybreak.warehouse.writes import replace_partition, replace_partitions
 
 log = logging.getLogger(__name__)
@@ -67,11 +72,6 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
         the retrain decisions (per model kind: retrain, trigger, reason), drifted features, failed quality checks,
         the report paths and the alerts sent.
     """
-    import pandas as pd
-
-    from daybreak.nights import monitoring
-    from daybreak.platform import alerts
-
     with connect(settings.warehouse_path, read_only=True) as connection:
         night = monitoring.nightly(connection, config, business_date)
     folder = settings.reports_dir / "monitoring" / business_date.isoformat()
@@ -95,9 +95,9 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     found = [frame for frame in night.drift if len(frame)]
     drift = pd.concat(found, ignore_index=True) if found else None
     frames = {
-        monitoring.DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
-        monitoring.DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
-        monitoring.REPORTS: pd.DataFrame(reports).assign(**stamp) if reports else None,
+        DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
+        DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
+        REPORTS: pd.DataFrame(reports).assign(**stamp) if reports else None,
         monitoring.DECISIONS: pd.DataFrame(night.decisions).assign(**stamp) if night.decisions else None,
     }
     with connect(settings.warehouse_path) as connection:
@@ -132,8 +132,6 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
 def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> list[str]:
     """The DAG's branch: `["retrain"]` when tonight's policy retrains a model for drift or degradation, else `[]`
     (Airflow then shows `retrain` as skipped); the decisions and their reasons go to the log either way."""
-    from daybreak.nights import retraining
-
     settings = settings or get_settings()
     with connect(settings.warehouse_path, read_only=True) as connection:
         decisions = retraining.decisions(connection, business_date)
@@ -153,8 +151,6 @@ def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> 
 def retrain_triggered(business_date: dt.date, settings: Settings | None = None) -> dict:
     """What the `retrain` task records: the kinds monitoring retrains tonight and why (the forecast and segment
     tasks after it read the same decisions and retrain; the promotion gate decides what serves)."""
-    from daybreak.nights import retraining
-
     settings = settings or get_settings()
     with connect(settings.warehouse_path, read_only=True) as connection:
         decisions = retraining.decisions(connection, business_date)

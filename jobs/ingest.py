@@ -33,7 +33,8 @@ from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest.accounting import ensure_tables
 from daybreak.ingest.canonical import IngestError
-from daybreak.ingest.day import deliveries, ingest_days, missing_export
+from daybreak.ingest.day import ingest_days
+from daybreak.ingest.deliveries import deliveries, missing_export
 from daybreak.warehouse.connection import connect
 
 __all__ = ["IngestError", "run", "run_days"]

@@ -139,7 +139,7 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str
 def generate_docs(business_date: dt.date, settings: Settings | None = None) -> Path:
     """`dbt docs generate` against the warehouse: the static site lands in the dbt target folder.
 
-    Serve it with `dbt docs serve --target-path <that folder>` or open its index.html; the README says how.
+    Serve it with `dbt docs serve --target-path <that folder>` or open its index.html (docs/analyst-guide.md).
     """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)

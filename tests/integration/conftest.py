@@ -49,7 +49,7 @@ def nightly_home(tmp_path_factory, airflow_db):
     patch = pytest.MonkeyPatch()
     patch.setenv("DAYBREAK_HOME", str(home))
     patch.setenv("DAYBREAK_DATASET", "synthetic")
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history
 
     settings = get_settings()

@@ -87,7 +87,7 @@ def _assert_coherent(forecasts: pd.DataFrame, period: str) -> None:
 
 
 def test_a_weekly_dataset_runs_through_the_dag_and_forecasts_its_friday_weeks(tmp_path, cadence_home, act_as):
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history
 
     raw = yaml.safe_load(dataset_path("synthetic").read_text(encoding="utf-8"))
@@ -154,7 +154,7 @@ def test_an_hourly_dataset_runs_through_the_dag_and_beats_the_seasonal_naive(
 ):
     from bench.forecast_hourly import write_hourly_config
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs.pipeline import load_history
 
     source = shared_data / "online_retail" / "online_retail.parquet"

@@ -46,7 +46,7 @@ def land_late_file(settings: Settings, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def late_night(tmp_path_factory):
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs import ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("late"), dataset="synthetic")

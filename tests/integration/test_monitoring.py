@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from daybreak.core.settings import Settings, dataset_path
-from daybreak.ingest.simulate import Shifts, simulate_synthetic
+from daybreak.ingest.simulation.shifts import Shifts
+from daybreak.ingest.simulation.synthetic import simulate_synthetic
 from daybreak.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ BANDS = ["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_
 @pytest.fixture(scope="module")
 def night(shared_data, tmp_path_factory):
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs import forecast, ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("online_retail"), dataset="online_retail")

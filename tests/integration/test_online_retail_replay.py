@@ -29,7 +29,7 @@ def source(shared_data) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def replayed(shared_data, tmp_path_factory, airflow_db) -> Settings:
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs import ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("online_retail"), dataset="online_retail")

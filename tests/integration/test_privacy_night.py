@@ -40,7 +40,7 @@ def night(day: dt.date, settings: Settings, *, full_refresh: bool = False) -> di
 
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory):
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs import cli, ingest, privacy
 
     home = tmp_path_factory.mktemp("privacy")

@@ -37,7 +37,7 @@ def rows(settings, sql: str, params=()) -> list[tuple]:
 
 def test_online_retail_runs_nightly_including_a_closed_saturday(dataset_home, shared_data):
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs.pipeline import load_history
 
     source = shared_data / "online_retail" / "online_retail.parquet"
@@ -91,7 +91,7 @@ def test_online_retail_runs_nightly_including_a_closed_saturday(dataset_home, sh
 
 def test_store_item_runs_a_night_with_segmentation_skipped(dataset_home, shared_data, tmp_path):
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs.pipeline import load_history
 
     with zipfile.ZipFile(

@@ -64,7 +64,7 @@ def checksums(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def loaded_home(tmp_path_factory) -> Path:
     """A small synthetic shop, its history loaded up to the night before the seven."""
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history
 
     home = tmp_path_factory.mktemp("scheduler") / "loaded"

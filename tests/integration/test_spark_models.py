@@ -24,7 +24,7 @@ from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config, parse_candidates
 from daybreak.models.candidates import SeriesContext, fit_forecast, spec
 from daybreak.models.forecasting import ForecastOptions, SeriesTask, run_all
-from daybreak.models.segmentation import fit_segments
+from daybreak.models.segmentation.fitting import fit_segments
 from daybreak.nights import spark_models
 from daybreak.warehouse.connection import connect
 from tests.unit.test_segmentation import CONFIG, SEED, _customers

@@ -34,7 +34,7 @@ MARTS = (*MART_TABLES, "marts.fct_forecast_health")
 def homes(tmp_path_factory):
     """Both engines' data homes after the history load up to HISTORY_END and the night of NIGHT."""
     pytest.importorskip("pyspark")
-    from daybreak.ingest.simulate import simulate_synthetic
+    from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history, run_night
 
     root = tmp_path_factory.mktemp("engines")

@@ -22,7 +22,7 @@ FIRST_DAY, LAST_DAY = dt.date(2013, 1, 1), dt.date(2017, 12, 31)
 @pytest.fixture(scope="module")
 def built(shared_data, tmp_path_factory, airflow_db) -> Settings:
     from daybreak.datasets import load_dataset_config
-    from daybreak.ingest.simulate import replay_dataset
+    from daybreak.ingest.simulation.replay import replay_dataset
     from jobs import ingest, transform
 
     settings = Settings(home=tmp_path_factory.mktemp("store_item"), dataset="store_item")

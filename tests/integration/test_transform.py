@@ -22,7 +22,7 @@ import pytest
 
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.ingest.simulate import simulate_synthetic
+from daybreak.ingest.simulation.synthetic import simulate_synthetic
 from daybreak.warehouse.publish import publish
 from jobs import ingest, transform
 

@@ -19,13 +19,12 @@ from daybreak.ingest.canonical import (
     WHITESPACE,
     IngestError,
     RawFile,
-    parse_numbers,
-    per_distinct,
-    rules_for,
     to_canonical,
     to_canonical_many,
 )
-from daybreak.ingest.exports import read_export
+from daybreak.ingest.exports.reader import read_export
+from daybreak.ingest.number_parsing import parse_numbers, per_distinct
+from daybreak.ingest.quarantine_rules import rules_for
 
 BAD_EXPORTS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
 DAY = dt.date(2024, 3, 5)

@@ -11,7 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from daybreak.ingest.exports import ExportReadError, MalformedRow, list_exports, read_export
+from daybreak.ingest.exports.listing import list_exports
+from daybreak.ingest.exports.reader import read_export
+from daybreak.ingest.exports.rows import ExportReadError, MalformedRow
 
 HEADER = ["invoice_no", "sku", "description", "qty"]
 

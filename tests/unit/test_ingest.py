@@ -17,8 +17,7 @@ import pytest
 
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
-from daybreak.ingest import canonical, lake
-from daybreak.ingest import day as ingest_day
+from daybreak.ingest import canonical, lake, preparation, quarantine_rules
 from jobs import ingest
 
 DAY = dt.date(2024, 3, 5)
@@ -621,7 +620,7 @@ def test_unreadable_parquet_names_the_file(settings, monkeypatch):
 
 
 def test_each_rule_is_data_in_one_place():
-    names = [rule.name for rule in canonical.QUARANTINE_RULES]
+    names = [rule.name for rule in quarantine_rules.QUARANTINE_RULES]
     assert names == [
         "ordered_at_unparseable",
         "ordered_at_not_on_business_date",
@@ -691,8 +690,8 @@ def _outcome(settings: Settings) -> dict:
 
 def _in_worker_processes(monkeypatch) -> None:
     """Each delivery prepared in a worker process of its own, as a bulk load's large files are."""
-    monkeypatch.setattr(ingest_day, "PREPARE_CHUNK_BYTES", 1)
-    monkeypatch.setattr(ingest_day.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(preparation, "PREPARE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(preparation.os, "cpu_count", lambda: 2)
 
 
 def _staged_leftovers(settings: Settings) -> list[Path]:

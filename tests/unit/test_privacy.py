@@ -121,7 +121,7 @@ def test_scrubbing_an_export_blanks_the_ids_fields_only_and_is_deterministic(tmp
 def test_scrubbing_a_compressed_or_utf16_export_keeps_its_form(tmp_path, packed):
     import gzip
 
-    from daybreak.ingest.exports import decode, uncompressed
+    from daybreak.ingest.exports.decoding import decode, uncompressed
     from daybreak.nights.scrub import scrub_export
 
     text = "order\tcustomer\n1\tC0001\n2\tC0002\n"

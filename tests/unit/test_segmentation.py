@@ -11,18 +11,12 @@ import pandas as pd
 import pytest
 
 from daybreak.datasets import SegmentationConfig
-from daybreak.models.segmentation import (
-    ASSIGNMENT_COLUMNS,
-    build_pipeline,
-    fit_segments,
-    match_centres,
-    name_segments,
-    profile_segments,
-    promotion_gate,
-    segment_transitions,
-    select_k,
-    stability,
-)
+from daybreak.models.segmentation import ASSIGNMENT_COLUMNS
+from daybreak.models.segmentation.fitting import build_pipeline, fit_segments, select_k
+from daybreak.models.segmentation.gate import promotion_gate, stability
+from daybreak.models.segmentation.matching import match_centres
+from daybreak.models.segmentation.naming import name_segments
+from daybreak.models.segmentation.scoring import profile_segments, segment_transitions
 
 # recency_days, frequency, monetary per order, tenure_days
 PROFILES = {

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from daybreak.datasets import SegmentationConfig
-from daybreak.models.segmentation import fit_segments
+from daybreak.models.segmentation.fitting import fit_segments
 from daybreak.nights.segment import SEGMENTS, TRANSITIONS, retrain_reason, score_tables
 from tests.unit.test_segmentation import CONFIG, SEED, _customers
 

@@ -13,14 +13,10 @@ import pytest
 
 from daybreak.datasets import DatasetConfigError, load_dataset_config
 from daybreak.datasets.calendar import BusinessCalendar
-from daybreak.ingest.simulate import (
-    SYNTHETIC_COLUMNS,
-    SimulationSummary,
-    day_file,
-    demand_multiplier,
-    replay_dataset,
-    simulate_synthetic,
-)
+from daybreak.ingest.simulation.day_files import SimulationSummary, day_file
+from daybreak.ingest.simulation.replay import replay_dataset
+from daybreak.ingest.simulation.seasonality import demand_multiplier
+from daybreak.ingest.simulation.synthetic import SYNTHETIC_COLUMNS, simulate_synthetic
 from tests.conftest import SHARED_DATA
 from tests.conftest import require as require_prerequisite
 

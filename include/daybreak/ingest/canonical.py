@@ -1,30 +1,33 @@
 """The canonical mapping: an export's text columns onto Daybreak's canonical sales line, with every row checked.
 
-Pure (no I/O), so the ingest job, the replay source and the tests share one definition of what a valid sales line
-is: the built-in `QUARANTINE_RULES`, the dataset config's `validation:` rules (`rules_for`), and `to_canonical`,
-which splits one file's rows into loaded and quarantined lines, each quarantined line named by its first broken
-rule.
+Pure (no I/O), so the ingest job, the replay source and the tests share one definition of a sales line:
+`to_canonical` maps one file's rows through the dataset config (columns, constants, derived columns, timestamps,
+numbers) and splits them into loaded and quarantined lines, each quarantined line named by the first rule of
+`daybreak.ingest.quarantine_rules` it breaks; `to_canonical_many` does the same for many files in few passes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from daybreak.core.vocabulary import FLOAT_SUFFIX
 from daybreak.datasets import CANONICAL_COLUMNS, NUMERIC_COLUMNS, DatasetConfig
 from daybreak.datasets.expressions import fill_template, parse_expression
-from daybreak.ingest.exports import MalformedRow
+from daybreak.ingest.exports.rows import MalformedRow
+from daybreak.ingest.number_parsing import parse_numbers_with, per_distinct
+from daybreak.ingest.quarantine_rules import rules_for
 from daybreak.ingest.timestamps import parse_timestamps
 
 TEXT_COLUMNS = ("order_id", "customer_id", "product_id", "product_name", "location")
-REQUIRED_VALUES = ("product_id", "location")
 LOADED_COLUMNS = (*CANONICAL_COLUMNS, "source_file", "source_row", "extra_values")
 MAX_COLUMNS_SHOWN = 30  # of a file's header, in the error for a missing column
 # what Python's str.strip() removes: every character for which str.isspace() is true
@@ -32,132 +35,6 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One row rule: `broken(lines, business_date)` flags the canonical lines (see `to_canonical`) that break it,
-    and `describe(lines)` says, per line, what is wrong, for the quarantine's `detail` column. `business_date` is
-    the file's day, or a Series giving each line its file's day when several files are checked together."""
-
-    name: str
-    broken: Callable[[pd.DataFrame, dt.date], pd.Series]
-    describe: Callable[[pd.DataFrame], pd.Series]
-
-
-def _value_is(column: str, what: str) -> Callable[[pd.DataFrame], pd.Series]:
-    return lambda lines: column + " " + lines[f"_{column}_text"].map(repr) + f" {what}"
-
-
-# The built-in rules, in the order they are checked: a line is quarantined under the first rule it breaks.
-# `malformed_row` (daybreak.ingest.exports) comes before all of them: a row that cannot be split into fields never reaches
-# these checks. The dataset config's `validation:` rules (ranges, allowed values, patterns, duplicate lines) come
-# after them (`rules_for`). Zero prices and negative quantities are real (free samples, returns, adjustments) and
-# pass the built-in rules; the warehouse classifies them.
-QUARANTINE_RULES: tuple[Rule, ...] = (
-    Rule(
-        "ordered_at_unparseable",
-        lambda lines, day: lines["ordered_at"].isna(),
-        _value_is("ordered_at", "is not a timestamp"),
-    ),
-    Rule(
-        "ordered_at_not_on_business_date",
-        lambda lines, day: lines["ordered_at"].dt.date != day,
-        lambda lines: "ordered_at " + lines["_ordered_at_text"].map(repr) + " is not on the business date",
-    ),
-    Rule(
-        "quantity_not_numeric",
-        lambda lines, day: ~lines["_quantity_is_number"],
-        _value_is("quantity", "is no number"),
-    ),
-    Rule(
-        "quantity_not_finite",
-        lambda lines, day: ~np.isfinite(lines["quantity"]),
-        _value_is("quantity", "is not finite"),
-    ),
-    Rule(
-        "unit_price_not_numeric",
-        lambda lines, day: ~lines["_unit_price_is_number"],
-        _value_is("unit_price", "is no number"),
-    ),
-    Rule(
-        "unit_price_not_finite",
-        lambda lines, day: ~np.isfinite(lines["unit_price"]),
-        _value_is("unit_price", "is not finite"),
-    ),
-    *(
-        Rule(
-            f"{column}_missing",
-            lambda lines, day, c=column: lines[c].isna(),
-            lambda lines, c=column: f"no {c}",
-        )
-        for column in REQUIRED_VALUES
-    ),
-)
-
-
-def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
-    """The dataset's rules in the order they are checked: a derived column that cannot be computed
-    (`<column>_not_derivable`) first, then the built-in rules, then the config's `validation:` rules (ranges,
-    allowed values, patterns, duplicate lines)."""
-    validation = config.validation
-    rules = [
-        Rule(
-            f"{column}_not_derivable",
-            lambda lines, day, c=column: lines[f"_{c}_derive_error"].notna(),
-            lambda lines, c=column: lines[f"_{c}_derive_error"].astype(str),
-        )
-        for column, rule in config.derived.items()
-        if rule.expression is not None
-    ]
-    rules.extend(QUARANTINE_RULES)
-    for column, bounds in validation.ranges.items():
-        low, high = bounds.min, bounds.max
-        if low is not None:
-            rules.append(
-                Rule(
-                    f"{column}_below_min",
-                    lambda lines, day, c=column, v=low: lines[c] < v,
-                    _value_is(column, f"is below the minimum {low:g}"),
-                )
-            )
-        if high is not None:
-            rules.append(
-                Rule(
-                    f"{column}_above_max",
-                    lambda lines, day, c=column, v=high: lines[c] > v,
-                    _value_is(column, f"is above the maximum {high:g}"),
-                )
-            )
-    for column, values in validation.allowed_values.items():
-        shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
-        rules.append(
-            Rule(
-                f"{column}_not_allowed",
-                lambda lines, day, c=column, vs=frozenset(values): lines[c].notna() & ~lines[c].isin(vs),
-                _value_is(column, f"is not one of {shown}"),
-            )
-        )
-    for column, pattern in validation.patterns.items():
-        rules.append(
-            Rule(
-                f"{column}_pattern_mismatch",
-                lambda lines, day, c=column, p=pattern: (
-                    lines[c].notna()
-                    & ~per_distinct(lines[c].fillna(""), lambda text: text.str.fullmatch(p).astype(bool))
-                ),
-                _value_is(column, f"does not match the pattern {pattern}"),
-            )
-        )
-    if validation.quarantine_duplicate_lines:
-        rules.append(
-            Rule(
-                "duplicate_line",
-                lambda lines, day: lines["_duplicate_of_row"].notna(),
-                lambda lines: "repeats row " + lines["_duplicate_of_row"].astype("Int64").astype(str),
-            )
-        )
-    return tuple(rules)
 
 
 class IngestError(RuntimeError):
@@ -175,86 +52,6 @@ class FileResult:
     quarantined: pd.DataFrame
     unexpected_columns: tuple[str, ...] = ()
     revenue_in: float = 0.0
-
-
-def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
-    """Each value's code (-1 where missing) and the distinct present values, when `text` repeats itself enough to
-    be worth it; else None."""
-    codes, uniques = pd.factorize(text)
-    if len(uniques) == 0 or len(uniques) * 2 > len(text):
-        return None
-    return codes, pd.Series(uniques, dtype=text.dtype)
-
-
-def _spread(
-    once: pd.Series, codes: np.ndarray, text: pd.Series, transform: Callable[[pd.Series], pd.Series]
-) -> pd.Series:
-    """The per-distinct results `once` back on every row of `text`; a missing value is transformed as it is
-    (pandas' factorize folds None and NaN into one, a transform may not)."""
-    values = once.to_numpy()[codes]
-    missing = codes < 0
-    if missing.any():
-        values[missing] = transform(text[missing]).to_numpy()
-    return pd.Series(values, index=text.index, dtype=once.dtype)
-
-
-def per_distinct(text: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """`transform(text)` for an element-wise `transform`, computed once per distinct value.
-
-    An export repeats its values (prices, quantities, order numbers, customers), and the per-value Python work of
-    regular expressions and number parsing was most of the cost of checking a large history."""
-    found = _distinct(text)
-    if found is None:
-        return transform(text)
-    codes, uniques = found
-    return _spread(transform(uniques), codes, text, transform)
-
-
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers from text: (values as float64, whether the text is a number at all).
-
-    `nan`, `inf`, `Infinity` and overflowing numbers such as `1e400` are numbers (that are not finite), so they are
-    told apart from text that is no number ("two", ""). Each distinct text is parsed once (`per_distinct`).
-    """
-    found = _distinct(text)
-    if found is None:
-        return _parse_numbers(text)
-    codes, uniques = found
-    values, is_number = _parse_numbers(uniques)
-    return (
-        _spread(values, codes, text, lambda t: _parse_numbers(t)[0]).astype("float64"),
-        _spread(is_number, codes, text, lambda t: _parse_numbers(t)[1]).astype(bool),
-    )
-
-
-def parse_numbers_with(text: pd.Series, decimal_separator: str) -> tuple[pd.Series, pd.Series]:
-    """`parse_numbers` of an export whose decimal separator is `decimal_separator` (`landing.decimal_separator`).
-
-    With `,` (`3,5`) a value holding a `.` is no number: such exports group thousands with the dot (`1.234,5`),
-    and reading it as a decimal point would load a thousandth of the value without a word."""
-    if decimal_separator == ".":
-        return parse_numbers(text)
-    grouped = text.str.contains(".", regex=False).fillna(False).astype(bool)
-    values, is_number = parse_numbers(text.str.replace(decimal_separator, ".", regex=False))
-    return values.mask(grouped), is_number & ~grouped
-
-
-def _parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    is_number = values.notna()
-    retry = ~is_number & text.ne("")
-
-    def is_float(value: str) -> bool:
-        try:
-            float(value)
-        except ValueError:
-            return False
-        return True
-
-    is_number.loc[retry] = text[retry].map(is_float).astype(bool)
-    again = retry & is_number
-    values.loc[again] = text[again].map(float).astype("float64")
-    return values, is_number
 
 
 def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series, part: np.ndarray) -> pd.Series:
@@ -283,7 +80,7 @@ class RawFile:
     business_date: dt.date
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
-    table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (daybreak.ingest.exports.Export.table)
+    table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
 
     @property
     def rows_in(self) -> int:
@@ -520,9 +317,6 @@ def _strip(raw: pd.DataFrame, files: Sequence[RawFile], column: str) -> pd.Serie
     (its str.strip was the largest single cost of mapping a history)."""
     if raw.empty or any(file.table is None for file in files):
         return raw[column].str.strip()
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text = pa.chunked_array(
         [chunk for file in files for chunk in file.table.column(column).chunks], pa.string()
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daybreak.core.files import temporary_sibling, write_atomic
+from daybreak.ingest.exports.listing import list_exports
 from daybreak.warehouse.publish import remove_stale_temporaries
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from daybreak.core.settings import Settings
     from daybreak.datasets import DatasetConfig
 
+# fsspec and pyarrow are imported inside the functions that use them: the layout's names and paths are read by
+# modules that need neither library (the nightly steps, `daybreak.nights.spark`), and neither is cheap to import
 LAKE_TABLE = "sales_lines"
 LANDED_FOLDER = "landed"
 
@@ -48,8 +51,6 @@ def landed_copy(settings: Settings, business_date: dt.date, file_sha256: str, na
 
 def find_exports(settings: Settings, config: DatasetConfig, business_date: dt.date) -> list[str]:
     """The day's export files (local paths, or URLs when the landing folder is object storage), sorted."""
-    from daybreak.ingest.exports import list_exports
-
     return list_exports(str(settings.landing_dir / business_date.isoformat()), config.landing_glob)
 
 

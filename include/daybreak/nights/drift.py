@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd
+
+from daybreak.models.drift import drift_summary
 from daybreak.warehouse.connection import read_frame
 from daybreak.warehouse.schemas.monitoring import DRIFT_SUMMARY as TABLE
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 SAMPLE_ROWS = 20_000
 SAMPLE_SEED = "daybreak-drift"
@@ -69,8 +69,6 @@ def compare(
         the night's summary (windows, lines in each and sampled, the drift numbers; `empty_window` and a note
         when a window is empty) and the Evidently snapshot (None when there was nothing to compare).
     """
-    from daybreak.models.drift import drift_summary
-
     bounds = windows(business_date, reference_days, current_days)
     reference, reference_rows = read_window(
         warehouse_path, bounds["reference_start"], bounds["reference_end"]
@@ -115,7 +113,5 @@ def read_window(warehouse_path: Path, start: dt.date, end: dt.date) -> tuple[pd.
 
 def summary_row(result: dict[str, Any], *, report_path: str | None, run_id: str) -> pd.DataFrame:
     """The night's one `monitoring.drift_summary` row (share is null when nothing was compared)."""
-    import pandas as pd
-
     row = {column: result.get(column) for column in TABLE.column_names}
     return TABLE.conform(pd.DataFrame([{**row, "report_path": report_path, "run_id": run_id}]))

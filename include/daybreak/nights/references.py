@@ -14,13 +14,14 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from daybreak.core.files import write_atomic
 from daybreak.warehouse import tables
 from daybreak.warehouse.schemas.monitoring import MODEL_REFERENCES as TABLE
 
 if TYPE_CHECKING:
     import duckdb
-    import pandas as pd
 
     from daybreak.core.settings import Settings
 
@@ -49,8 +50,6 @@ def sample(frame: pd.DataFrame, rows: int, key: str) -> pd.DataFrame:
         rows: the most rows kept.
         key: the column (or columns joined) identifying a row, e.g. `customer_id`.
     """
-    import pandas as pd
-
     if len(frame) <= rows:
         return frame.reset_index(drop=True)
     keys = frame[key].astype(str).to_numpy()
@@ -81,8 +80,6 @@ def store(
         rule: `sampling_rule(...)`.
         source_rows: rows the sample was drawn from.
     """
-    import pandas as pd
-
     tables.ensure(connection, TABLE)
     known = {
         row[0]
@@ -134,8 +131,6 @@ def load(
         the `monitoring.model_references` rows found, and their samples concatenated (column `model_id`); models
         without a stored reference are absent from both.
     """
-    import pandas as pd
-
     if not versions or not tables.exists(connection, TABLE.qualified):
         return TABLE.empty(), pd.DataFrame()
     rows = connection.execute(

@@ -2,7 +2,7 @@
 
 Each rewrite is atomic (`daybreak.core.files.write_atomic`) and deterministic: the same bytes in give the same bytes
 out, so a landing folder's export and the lake's landed copy of it, scrubbed apart, stay identical (ingest
-recognises a scrubbed delivery by comparing it with its landed copy: `daybreak.ingest.day.plan`).
+recognises a scrubbed delivery by comparing it with its landed copy: `daybreak.ingest.night_plan.plan`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from daybreak.core.files import write_atomic
-from daybreak.ingest.exports import GZIP_MAGIC, decode, uncompressed
+from daybreak.ingest.exports.decoding import GZIP_MAGIC, decode, uncompressed
 from daybreak.privacy.pseudonyms import canonical_id
 
 ERASED = "[erased]"

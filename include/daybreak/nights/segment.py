@@ -1,8 +1,8 @@
 """Customer segmentation night by night: when to retrain, the promotion gate applied, the rows each night writes.
 
 `jobs.segment` reads the night's inputs, calls these and writes what they return; the model itself (fitting,
-stable segment ids, profiles, transitions) is pure and lives in `daybreak.models.segmentation`. See the job's
-docstring for the night as a whole.
+stable segment ids, profiles, transitions) is pure and lives in the `daybreak.models.segmentation` package. See
+the job's docstring for the night as a whole.
 """
 
 from __future__ import annotations
@@ -12,8 +12,16 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import joblib
+
 from daybreak.core.files import write_atomic
-from daybreak.warehouse import tables
+from daybreak.models import DEFAULT_SEED
+from daybreak.models.segmentation import NAMING_COLUMNS, SegmentModel
+from daybreak.models.segmentation.fitting import fit_segments
+from daybreak.models.segmentation.gate import promotion_gate, silhouettes, stability
+from daybreak.models.segmentation.scoring import profile_segments, segment_transitions
+from daybreak.nights import references
+from daybreak.warehouse import registry, tables
 from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS as SEGMENTS
 from daybreak.warehouse.schemas.predictions import SEGMENT_PROFILES as PROFILES
 from daybreak.warehouse.schemas.predictions import SEGMENT_TRANSITIONS as TRANSITIONS
@@ -25,7 +33,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from daybreak.datasets import SegmentationConfig
-    from daybreak.models.segmentation import SegmentModel
     from daybreak.warehouse.declaration import Table
 
 log = logging.getLogger(__name__)
@@ -66,10 +73,6 @@ def train(
     references_dir: Path | None = None,
 ) -> dict:
     """Fit a challenger against the reference champion, save and register it, and take the promotion decision."""
-    from daybreak.models import DEFAULT_SEED
-    from daybreak.models.segmentation import fit_segments, promotion_gate, silhouettes, stability
-    from daybreak.warehouse import registry
-
     version = business_date.isoformat()
     challenger, report = fit_segments(features, spec, DEFAULT_SEED, previous=reference_model)
     assigned = challenger.assign(features, spec.score_batch_size)
@@ -173,8 +176,6 @@ def store_reference(
     monitoring,
 ) -> int:
     """Store a sample of the customers the promoted version was trained on as its reference."""
-    from daybreak.nights import references
-
     sampled = references.sample(features, monitoring.reference_rows, "customer_id")
     frame = sampled.loc[:, ["customer_id", *spec.features]].assign(model_id=MODEL_ID)
     return references.store(
@@ -194,8 +195,6 @@ def store_reference(
 
 def save_model(model: SegmentModel, directory: Path) -> str:
     """Write the fitted model atomically; returns its path."""
-    import joblib
-
     path = write_atomic(directory / "model.joblib", lambda staging: joblib.dump(model, staging))
     return str(path)
 
@@ -204,16 +203,12 @@ def load_model(row: dict | None) -> SegmentModel | None:
     """The fitted model of a registry row (None for none)."""
     if row is None:
         return None
-    import joblib
-
     return joblib.load(row["artifact_path"])
 
 
 def scoring_version(connection: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict:
     """The registry row of the model that scores night D: the champion as of D, or (a backfill before the first
     decision) the version D itself trained."""
-    from daybreak.warehouse import registry
-
     scoring = registry.champion(connection, MODEL_KIND, MODEL_ID, as_of=business_date)
     if scoring is None:
         versions = registry.list_versions(connection, MODEL_KIND, MODEL_ID)
@@ -229,8 +224,6 @@ def read_features(
     Raises:
         ValueError: a configured feature is not a column of the mart (the message lists the mart's columns).
     """
-    from daybreak.models.segmentation import NAMING_COLUMNS
-
     available = [
         row[0]
         for row in connection.execute(
@@ -268,8 +261,6 @@ def score_tables(
     Returns:
         the rows per table, and customers per segment name (in segment id order).
     """
-    from daybreak.models.segmentation import NAMING_COLUMNS, profile_segments, segment_transitions
-
     if model is None:
         return {table: table.empty() for table in (SEGMENTS, PROFILES, TRANSITIONS)}, {}
     if assign is None:

@@ -19,7 +19,7 @@ Both use one SparkSession (`session`): the running one when there is one, else a
 `Settings.spark_master`. It uses no catalog (its data is in memory), so it never competes with dbt for the
 embedded metastore. On a local master the executors' Python is the driver's own interpreter; on a cluster the
 executors need the same environment (Daybreak's image, or a packed virtual environment through `spark.archives`,
-see the README), and the session ships the `daybreak` package itself so the per-series code is the driver's.
+see docs/spark.md), and the session ships the `daybreak` package itself so the per-series code is the driver's.
 """
 
 from __future__ import annotations
