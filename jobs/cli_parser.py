@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from daybreak.core.environment import VARIABLES
 from jobs.pipeline import STEPS
 
 DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
@@ -20,10 +21,13 @@ def _date(text: str) -> dt.date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daybreak", description=DESCRIPTION)
-    parser.add_argument("--home", help="data home (env DAYBREAK_HOME, default ./.daybreak)")
+    parser.add_argument(
+        "--home", help=f"data home (env DAYBREAK_HOME, default {VARIABLES['DAYBREAK_HOME'].default})"
+    )
     parser.add_argument(
         "--dataset",
-        help="a shipped dataset's name or a dataset YAML's path (env DAYBREAK_DATASET, default synthetic)",
+        help="a shipped dataset's name or a dataset YAML's path "
+        f"(env DAYBREAK_DATASET, default {VARIABLES['DAYBREAK_DATASET'].default})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(

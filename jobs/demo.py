@@ -31,6 +31,7 @@ from daybreak.platform.serving import airflow_url, serve_forever, start_standalo
 from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect
+from daybreak.warehouse.schemas.predictions import FORECASTS
 from jobs.pipeline import landed_days, load_history
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,11 @@ def history_loaded(settings: Settings, until: dt.date) -> bool:
     if not settings.warehouse_path.exists():
         return False
     with connect(settings.warehouse_path, read_only=True) as connection:
-        if not tables.exists(connection, "predictions.forecasts"):
+        if not tables.exists(connection, FORECASTS.qualified):
             return False
         (count,) = connection.execute(
-            "select count(*) from predictions.forecasts where as_of_date = ?", [until]
+            f"select count(*) from {FORECASTS.qualified} where as_of_date = ?",  # noqa: S608 - a declared name
+            [until],
         ).fetchone()
     return count > 0
 

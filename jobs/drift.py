@@ -24,6 +24,7 @@ from daybreak.nights import monitoring, retraining
 from daybreak.nights.drift import TABLE, compare, summary_row
 from daybreak.platform import alerts
 from daybreak.warehouse.connection import connect
+from daybreak.warehouse.schemas.monitoring import DATA_QUALITY, DRIFT_METRICS, REPORTS
 from daybreak.warehouse.writes import replace_partition, replace_partitions
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,9 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     found = [frame for frame in night.drift if len(frame)]
     drift = pd.concat(found, ignore_index=True) if found else None
     frames = {
-        monitoring.DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
-        monitoring.DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
-        monitoring.REPORTS: pd.DataFrame(reports).assign(**stamp) if reports else None,
+        DRIFT_METRICS: drift.assign(**stamp) if drift is not None and len(drift) else None,
+        DATA_QUALITY: night.quality.assign(**stamp) if night.quality is not None else None,
+        REPORTS: pd.DataFrame(reports).assign(**stamp) if reports else None,
         monitoring.DECISIONS: pd.DataFrame(night.decisions).assign(**stamp) if night.decisions else None,
     }
     with connect(settings.warehouse_path) as connection:

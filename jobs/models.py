@@ -11,8 +11,9 @@ from daybreak.core.settings import Settings
 from daybreak.warehouse import registry, tables
 from daybreak.warehouse.connection import connect
 from daybreak.warehouse.registry import RegistryError
+from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS, FORECASTS
 
-SCORED_TABLES = {"forecast": "predictions.forecasts", "segmentation": "predictions.customer_segments"}
+SCORED_TABLES = {"forecast": FORECASTS.qualified, "segmentation": CUSTOMER_SEGMENTS.qualified}
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> dict:

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from daybreak.core.environment import read
 from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.datasets.calendar import BusinessCalendar
@@ -60,6 +61,9 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
     }
 
 
+THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_USER")
+
+
 def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
     """The dbt command line and environment for this settings' warehouse and target folder."""
     executable = Path(sys.executable).with_name("dbt")
@@ -80,6 +84,8 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
+        **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **spark.dbt_env(settings),
     }

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from daybreak.core.environment import read
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("DAYBREAK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-REQUIRE_ALL = os.environ.get("DAYBREAK_REQUIRE_ALL") == "1"
-CHROMIUM = Path(os.environ.get("DAYBREAK_CHROMIUM", "/usr/bin/chromium"))
+SHARED_DATA = (PROJECT_ROOT / read("DAYBREAK_SHARED_DATA")).resolve()
+REQUIRE_ALL = read("DAYBREAK_REQUIRE_ALL") == "1"
+CHROMIUM = Path(read("DAYBREAK_CHROMIUM"))
 # headless as root, and quiet: without the background-networking flags chromium keeps dialling out
 CHROMIUM_ARGS = [
     "--no-sandbox",

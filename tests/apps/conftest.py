@@ -126,6 +126,8 @@ def build_serving_file(path: Path) -> Path:
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             forecast_rows(),
         )
+        # rows as written before `yhat_statistical` and `frequency` existed: the next night's `ensure` fills them
+        tables.ensure(connection, tables.table("predictions.forecasts"))
         create_dbt_views(connection)
     return path
 

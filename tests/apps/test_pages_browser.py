@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from daybreak.core.environment import read
+
 pytestmark = pytest.mark.integration
 
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -27,7 +29,7 @@ PAGES = {
     "pipeline": ("Pipeline", 3),
 }
 # set to a folder (docs/screenshots) to keep the pictures; they always go to the test's tmp_path too
-SCREENSHOTS = os.environ.get("DAYBREAK_SCREENSHOTS")
+SCREENSHOTS = read("DAYBREAK_SCREENSHOTS")
 
 
 def visit(page, url: str, path: str) -> None:

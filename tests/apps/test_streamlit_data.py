@@ -54,7 +54,8 @@ def test_every_relation_the_app_reads_is_a_dbt_model_or_a_table_a_job_declares(a
 
 
 def test_forecasts_written_before_overrides_and_grains_read_as_the_models_daily_values(data, serving_spec):
-    """The fixture's rows leave `yhat_statistical` and `frequency` null, as rows written before them did."""
+    """The fixture's rows leave `yhat_statistical` and `frequency` null, as rows written before them did, until a
+    night's `tables.ensure` fills them in (`Column.backfill`)."""
     rows = data.series.forecast("total", serving_spec.last_actual)
 
     assert (rows["yhat_statistical"] == rows["yhat"]).all()

@@ -59,7 +59,7 @@ CONTRACT = {
     ],
     "marts.dim_calendar": [
         "date_day", "year", "quarter", "month", "day_of_month", "day_of_week", "is_weekend", "iso_week",
-        "is_holiday", "holiday_name", "is_business_day", "is_closed",
+        "is_holiday", "holiday_name", "is_non_holiday_weekday", "is_closed",
     ],
     "marts.features_series_daily": [
         "series_id", "sales_date", "units", "revenue",
@@ -371,7 +371,7 @@ def test_calendar_runs_90_days_past_the_run_date_without_holidays_by_default(nig
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         first, last, days, holidays, business_days = connection.execute(
             "select strftime(min(date_day), '%Y-%m-%d'), strftime(max(date_day), '%Y-%m-%d'), count(*),"
-            " count(*) filter (where is_holiday), count(*) filter (where is_business_day)"
+            " count(*) filter (where is_holiday), count(*) filter (where is_non_holiday_weekday)"
             " from marts.dim_calendar"
         ).fetchone()
     assert (first, last, days) == ("2024-03-01", "2024-06-01", 93)
@@ -393,11 +393,11 @@ def test_holidays_and_closed_days_come_from_the_calendar_source(lake, tmp_path):
     )
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         holidays = connection.execute(
-            "select strftime(date_day, '%Y-%m-%d'), holiday_name, day_of_week, is_business_day"
+            "select strftime(date_day, '%Y-%m-%d'), holiday_name, day_of_week, is_non_holiday_weekday"
             " from marts.dim_calendar where is_holiday order by date_day"
         ).fetchall()
         business_days, closed = connection.execute(
-            "select count(*) filter (where is_business_day), count(*) filter (where is_closed) from marts.dim_calendar"
+            "select count(*) filter (where is_non_holiday_weekday), count(*) filter (where is_closed) from marts.dim_calendar"
         ).fetchone()
     assert holidays == [
         ("2024-03-29", "Good Friday", 5, False),
@@ -406,6 +406,29 @@ def test_holidays_and_closed_days_come_from_the_calendar_source(lake, tmp_path):
     ]
     assert business_days == 66 - 3
     assert closed == 13  # the Sundays from 03-03 to 06-01
+
+
+def test_a_forecast_past_a_quarter_finds_its_closed_days_and_holidays_in_dim_calendar(lake, tmp_path):
+    """A daily horizon of 300 days: dim_calendar covers every forecast date the calendar source holds, so the
+    forecast reads the closed Sundays and the holidays past the quarter as such, not as ordinary days."""
+    calendar = BusinessCalendar(closed_weekdays=(6,), holidays_country="GB", days_ahead=300)
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake, calendar)
+    build(warehouse, LAST_NIGHT, "--select", "+dim_calendar", "--indirect-selection", "cautious")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        days = {
+            day: (closed, holiday)
+            for day, closed, holiday in connection.execute(
+                "select date_day, is_closed, holiday_name from marts.dim_calendar where date_day > ?",
+                [LAST_NIGHT],
+            ).fetchall()
+        }
+    night = dt.date.fromisoformat(LAST_NIGHT)
+    forecast_dates = [night + dt.timedelta(days=step) for step in range(1, 301)]
+    assert sorted(days) == forecast_dates
+    closed = [day for day in forecast_dates if days[day][0]]
+    assert closed == [day for day in forecast_dates if day.weekday() == 6]
+    assert closed[-1] - night > dt.timedelta(days=90), "closed days past where the mart used to stop"
+    assert days[dt.date(2024, 12, 25)] == (False, "Christmas Day")  # 297 days ahead
 
 
 def test_rerunning_a_night_changes_nothing(nightly, tmp_path):

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from daybreak.warehouse import registry
+from daybreak.warehouse import registry, registry_store
 from daybreak.warehouse.connection import connect, table_checksums
 
 D1, D2, D3, D4 = (dt.date(2024, 3, d) for d in (1, 8, 15, 22))
@@ -211,7 +211,7 @@ def test_reads_on_a_warehouse_without_a_registry(tmp_path):
         assert registry.champion(connection, "forecast", "total") is None
         assert registry.champions(connection, "forecast") == {}
         assert registry.list_versions(connection).empty
-        assert list(registry.list_events(connection).columns) == list(registry.EVENT_COLUMNS)
+        assert list(registry.list_events(connection).columns) == list(registry_store.EVENT_COLUMNS)
         assert not registry.decided(connection, "forecast", "total", "v1")
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from daybreak.warehouse import dbt_sources, tables
-from daybreak.warehouse.tables import TABLES, Column, Table
+from daybreak.warehouse.declaration import Column, Table
+from daybreak.warehouse.tables import TABLES
 
 DAY = dt.date(2024, 3, 5)
 T = Table(
@@ -85,6 +86,36 @@ def test_ensure_creates_tables_from_the_declaration_and_adds_columns_older_wareh
     assert [(c, t) for table, c, t in columns if table == "t"] == [(c.name, c.type) for c in T.columns]
     versions = [(c, t) for table, c, t in columns if table == "model_versions"]
     assert versions == [(c.name, c.type) for c in TABLES["registry.model_versions"].columns]
+
+
+def test_ensure_fills_what_rows_written_before_a_column_existed_hold():
+    forecasts, runs = TABLES["predictions.forecasts"], TABLES["monitoring.ingest_runs"]
+    with duckdb.connect() as connection:
+        connection.execute("create schema predictions")
+        connection.execute(
+            "create table predictions.forecasts (as_of_date date, series_id varchar, target_date date, yhat double, "
+            "yhat_statistical double)"
+        )
+        connection.execute(
+            "insert into predictions.forecasts values (?, 'a', ?, 5.0, null), (?, 'b', ?, null, null), "
+            "(?, 'c', ?, 7.0, 6.0)",
+            [DAY, DAY] * 3,
+        )
+        connection.execute("create schema monitoring")
+        connection.execute(
+            "create table monitoring.ingest_runs (business_date date, source_file varchar, file_sha256 varchar)"
+        )
+        connection.execute("insert into monitoring.ingest_runs values (?, 'f.csv', 'abc')", [DAY])
+
+        tables.ensure(connection, forecasts, runs)
+        tables.ensure(connection, forecasts, runs)  # idempotent
+
+        rows = connection.execute(
+            "select series_id, yhat_statistical, yhat_base, frequency from predictions.forecasts order by 1"
+        ).fetchall()
+        run = connection.execute("select status, landed_by_run_date from monitoring.ingest_runs").fetchone()
+    assert rows == [("a", 5.0, 5.0, "daily"), ("b", None, None, "daily"), ("c", 6.0, 6.0, "daily")]
+    assert run == ("loaded", DAY)
 
 
 def test_an_unpartitioned_table_enforces_its_key():

@@ -13,8 +13,8 @@ import pytest
 
 from daybreak.core.files import temporary_sibling
 from daybreak.warehouse.connection import connect, retry_while_locked, table_checksums
+from daybreak.warehouse.declaration import Column, Table
 from daybreak.warehouse.publish import NotSelfContainedError, publish, remove_stale_temporaries
-from daybreak.warehouse.tables import Column, Table
 from daybreak.warehouse.writes import replace_partition
 
 D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 2)

@@ -1,16 +1,13 @@
-"""The one place Daybreak learns about its environment.
+"""The one place Daybreak learns about its environment: the typed settings every job, DAG and app reads.
 
 Settings are read from environment variables every time `get_settings()` is called, never at import time, so a
 DAG file can be parsed, a test can point `DAYBREAK_HOME` at a temporary folder, and a CLI option can override a
-variable, all without reloading modules.
+variable, all without reloading modules. Each variable, its default and its meaning are declared once in
+`daybreak.core.environment` (docs/environment-reference.md is generated from it), which this module reads through.
 
-Everything Daybreak writes lives under one data home (`DAYBREAK_HOME`, default `./.daybreak`): the landing folder
-the source systems drop exports into, the raw Parquet lake, the DuckDB warehouse, model artifacts, reports and
-Airflow's own home.
-
-Who is acting, and what their role allows, is configured here too (`daybreak.core.roles`): the roles file
-(`DAYBREAK_ROLES_FILE`, default `DAYBREAK_HOME/roles.yml`), the local user's name (`DAYBREAK_USER`) and, behind a
-reverse proxy, the request header that carries the authenticated user (`DAYBREAK_USER_HEADER`).
+Everything Daybreak writes lives under one data home (`DAYBREAK_HOME`): the landing folder the source systems drop
+exports into, the raw Parquet lake, the DuckDB warehouse, model artifacts, reports and Airflow's own home. Who is
+acting, and what their role allows, is configured here too (`daybreak.core.roles`).
 """
 
 from __future__ import annotations
@@ -22,14 +19,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from daybreak.core.environment import PROJECT_ROOT, VARIABLES, read
+
 ENGINES = ("duckdb", "spark")
 SPARK_METHODS = ("session", "thrift")
-DEFAULT_SPARK_MASTER = "local[2]"
-DEFAULT_HOME = ".daybreak"
-DEFAULT_DATASET = "synthetic"
-DEFAULT_ENGINE = "duckdb"
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CONFIG_DIR = PROJECT_ROOT / "include" / "daybreak" / "datasets"
 """Where the shipped dataset configs live (`<name>.yml`)."""
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -47,37 +41,31 @@ class DatasetConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where things live and which dataset and engine are active.
+    """Where things live and which dataset and engine are active; each field is the variable of its name
+    (`DAYBREAK_<FIELD>`, docs/environment-reference.md), with its declared default.
 
     Args:
         home: the data home; every path below is derived from it.
         dataset: the active dataset config: a shipped dataset's name (`include/daybreak/datasets/<name>.yml`)
             or the absolute path of a YAML file anywhere (`daybreak.datasets.dataset_path`).
-        engine: the engine, `duckdb` or `spark`: the same dbt models built by dbt-duckdb or by dbt-spark
-            (`daybreak.nights.spark`), and on Spark the model nights' per-series and per-customer work on its executors
-            (`daybreak.nights.spark_models`); the Python jobs write the warehouse either way.
-        spark_method: how dbt reaches Spark (`DAYBREAK_SPARK_METHOD`): `session`, a PySpark session inside the
-            dbt process (master `spark_master`), or `thrift`, a Spark Thrift server (profile `spark_thrift`, its
-            host, port and user from `DAYBREAK_SPARK_HOST`, `DAYBREAK_SPARK_PORT`, `DAYBREAK_SPARK_USER`).
-        spark_master: the master of Daybreak's own Spark sessions (`DAYBREAK_SPARK_MASTER`, default `local[2]`):
-            dbt's with `session`, and, with either method, the model nights' (`daybreak.nights.spark_models`: the
-            forecasts' series, the segments' scoring), which a cluster's master URL sends to its executors.
-        roles_file: the YAML that maps users to roles (`DAYBREAK_ROLES_FILE`); None means `roles_path`'s default,
-            `roles.yml` in the data home, so the demo's data home carries its own.
-        user: who the command line, and a local single-user app, act as (`DAYBREAK_USER`); None means the
-            operating-system user.
-        user_header: the request header a reverse proxy sets to the user it authenticated
-            (`DAYBREAK_USER_HEADER`, e.g. `X-Forwarded-User`); None: the app is not behind such a proxy and acts as
-            `user`. Set it only where the proxy is the sole way in, since any client can send a header.
-        airflow_url: where the Airflow UI is, for the dashboards' link: Airflow's own `AIRFLOW__API__BASE_URL`,
-            else the local `make demo` address on `AIRFLOW__API__PORT` (default 8080).
+        engine: `duckdb` or `spark` (`daybreak.nights.spark`, `daybreak.nights.spark_models`).
+        spark_method: how dbt reaches Spark: `session` (master `spark_master`) or `thrift` (profile
+            `spark_thrift`).
+        spark_master: the master of Daybreak's own Spark sessions.
+        roles_file: the YAML that maps users to roles; None means `roles_path`'s default, `roles.yml` in the data
+            home, so the demo's data home carries its own.
+        user: who the command line, and a local single-user app, act as; None means the operating-system user.
+        user_header: the request header a reverse proxy sets to the user it authenticated; None: the app is not
+            behind such a proxy and acts as `user`.
+        airflow_url: where the Airflow UI is, for the dashboards' link (`AIRFLOW__API__BASE_URL`, else the local
+            demo's address on `AIRFLOW__API__PORT`).
     """
 
     home: Path
-    dataset: str = DEFAULT_DATASET
-    engine: str = DEFAULT_ENGINE
-    spark_method: str = "session"
-    spark_master: str = DEFAULT_SPARK_MASTER
+    dataset: str = VARIABLES["DAYBREAK_DATASET"].default
+    engine: str = VARIABLES["DAYBREAK_ENGINE"].default
+    spark_method: str = VARIABLES["DAYBREAK_SPARK_METHOD"].default
+    spark_master: str = VARIABLES["DAYBREAK_SPARK_MASTER"].default
     roles_file: Path | None = None
     user: str | None = None
     user_header: str | None = None
@@ -203,39 +191,48 @@ def get_settings() -> Settings:
             without PySpark or Java), or `DAYBREAK_DATASET` is
             neither a shipped dataset nor an existing YAML file, or its name is no safe identifier.
     """
-    home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
-    dataset = os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET
+    dataset = read("DAYBREAK_DATASET")
     try:
         path = dataset_path(dataset)
     except DatasetConfigError as error:
         raise SettingsError(f"DAYBREAK_DATASET: {error}") from None
     if path.stem != dataset:  # given as a path
         dataset = str(path)
-    engine = os.environ.get("DAYBREAK_ENGINE") or DEFAULT_ENGINE
+    engine = read("DAYBREAK_ENGINE")
     if engine not in ENGINES:
         raise SettingsError(f"DAYBREAK_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
-    spark_method = os.environ.get("DAYBREAK_SPARK_METHOD") or "session"
+    spark_method = read("DAYBREAK_SPARK_METHOD")
     if spark_method not in SPARK_METHODS:
         raise SettingsError(
             f"DAYBREAK_SPARK_METHOD={spark_method!r} is not one of {', '.join(SPARK_METHODS)}"
         )
     if engine == "spark":
         check_spark_session()
-    roles_file = os.environ.get("DAYBREAK_ROLES_FILE")
+    roles_file = read("DAYBREAK_ROLES_FILE")
     settings = Settings(
-        home=home,
+        home=data_home(),
         dataset=dataset,
         engine=engine,
         spark_method=spark_method,
-        spark_master=os.environ.get("DAYBREAK_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+        spark_master=read("DAYBREAK_SPARK_MASTER"),
         roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
-        user=os.environ.get("DAYBREAK_USER") or None,
-        user_header=os.environ.get("DAYBREAK_USER_HEADER") or None,
-        airflow_url=os.environ.get("AIRFLOW__API__BASE_URL")
-        or f"http://localhost:{os.environ.get('AIRFLOW__API__PORT', '8080')}",
+        user=read("DAYBREAK_USER"),
+        user_header=read("DAYBREAK_USER_HEADER"),
+        airflow_url=read("AIRFLOW__API__BASE_URL") or f"http://localhost:{read('AIRFLOW__API__PORT')}",
     )
     settings.dataset_name  # noqa: B018 - refuse an unsafe name now, before anything is written
     return settings
+
+
+def data_home() -> Path:
+    """`DAYBREAK_HOME` now, absolute."""
+    return Path(read("DAYBREAK_HOME")).expanduser().resolve()
+
+
+def unchecked_settings() -> Settings:
+    """The data home and dataset as `get_settings` reads them, without checking the dataset's file or the engine:
+    for the DAG file's parse, which must stay light and must not fail on what the tasks check when they run."""
+    return Settings(home=data_home(), dataset=read("DAYBREAK_DATASET"))
 
 
 def check_spark_session() -> None:
@@ -272,7 +269,7 @@ def secret(name: str, purpose: str) -> str:
     Raises:
         SettingsError: the variable is unset or empty; one line naming it and what it is for.
     """
-    value = os.environ.get(name, "")
+    value = read(name)
     if not value:
         raise SettingsError(
             f"{name} is not set: {purpose} (set it in the environment or .env; a demo home keeps the one "

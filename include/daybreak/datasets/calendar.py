@@ -14,14 +14,33 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING
 
+from daybreak.core.vocabulary import Frequency
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from daybreak.datasets import DatasetConfig
 
-TABLE = "reference.calendar_days"
-DAYS_AHEAD = 400
-"""Days past the run date the calendar table covers: more than any forecast horizon of a daily series."""
+MIN_DAYS_AHEAD = 90
+"""The calendar covers at least this many days past the run date (a quarter ahead, for analysts and the
+dashboards), however short the dataset's forecasts reach."""
+
+
+def days_ahead(frequency: Frequency, horizon: int) -> int:
+    """Days past the run date a dataset's calendar covers: as far as its forecasts reach, so every forecast date
+    has its closed days and holidays (at least `MIN_DAYS_AHEAD`).
+
+    A forecast of `horizon` periods made on the night of D reaches D + `horizon` days (daily), the day of its last
+    hour (hourly), the end of the week `horizon` weeks after the one D closes, which ends at most six days after D
+    (weekly), or the first day of the month `horizon` months after D's (monthly).
+    """
+    reach = {
+        "hourly": -(-horizon // 24),
+        "daily": horizon,
+        "weekly": 7 * horizon + 6,
+        "monthly": 31 * horizon,
+    }[frequency]
+    return max(MIN_DAYS_AHEAD, reach)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,12 +52,14 @@ class BusinessCalendar:
         closed_annual: `MM-DD` days closed every year (Christmas Day: `12-25`).
         closed_dates: one-off closures.
         holidays_country: ISO 3166 code of the public holidays (`GB`); None for none.
+        days_ahead: days past a run date the calendar table covers (`days_ahead()` of the dataset's series).
     """
 
     closed_weekdays: tuple[int, ...] = ()
     closed_annual: tuple[str, ...] = ()
     closed_dates: tuple[dt.date, ...] = ()
     holidays_country: str | None = None
+    days_ahead: int = MIN_DAYS_AHEAD
 
     @classmethod
     def from_config(cls, config: DatasetConfig) -> BusinessCalendar:
@@ -48,6 +69,7 @@ class BusinessCalendar:
             closed_annual=tuple(config.calendar.closed_annual),
             closed_dates=tuple(config.calendar.closed_dates),
             holidays_country=config.series.holidays_country,
+            days_ahead=days_ahead(config.series.frequency, config.series.horizon),
         )
 
     def is_open(self, day: dt.date) -> bool:

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from daybreak.core.vocabulary import (
+    DEFAULT_FREQUENCY,
     Frequency,
     NormalNight,
     SelectionMetric,
@@ -44,7 +45,7 @@ class SeriesSpec:
     )
     target: Target = Field("revenue", description="What is forecast.")
     frequency: Frequency = Field(
-        "daily",
+        DEFAULT_FREQUENCY,
         description="The series' grain: hourly (from the hourly features mart) and daily are forecast every night, "
         "weekly and monthly (the daily mart summed into periods) on the night that closes a period.",
     )

@@ -12,11 +12,11 @@ Sections are pydantic dataclasses, so the rest of the code reads them as attribu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from daybreak.core.environment import read_named
 from daybreak.core.settings import PROJECT_ROOT, SAFE_NAME, DatasetConfigError
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
@@ -182,7 +182,7 @@ class DatasetConfig:
                 f"dataset {self.name!r} has no source file (kind={self.source['kind']!r})"
             )
         env = self.source.get("path_env")
-        location = override or (os.environ.get(env) if env else None) or self.source.get("default_path")
+        location = override or (read_named(env) if env else None) or self.source.get("default_path")
         if not location:
             raise DatasetConfigError(
                 f"dataset {self.name!r}: set {env} or give --source (the file to replay)"

@@ -17,6 +17,9 @@ import pandas as pd
 
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect, transaction
+from daybreak.warehouse.schemas.monitoring import INGEST_RUNS as RUNS
+from daybreak.warehouse.schemas.monitoring import QUARANTINE
+from daybreak.warehouse.schemas.monitoring import REBUILD_REQUESTS as REBUILDS
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,9 +27,6 @@ if TYPE_CHECKING:
     from daybreak.core.settings import Settings
     from daybreak.ingest.canonical import FileResult
 
-RUNS = tables.table("monitoring.ingest_runs")
-QUARANTINE = tables.table("monitoring.quarantine")
-REBUILDS = tables.table("monitoring.rebuild_requests")
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate"
 STATUS_REFUSED = "refused"
@@ -35,25 +35,18 @@ DAY_TOTALS = ("files", "rows_in", "rows_loaded", "rows_quarantined")
 
 
 def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create every declared table (adding columns later versions introduced to older warehouses).
+    """Create every declared table, or bring an older warehouse's to its declaration (`tables.ensure`).
 
     Ingest is the first writer of every night, so dbt's sources for predictions, registry and monitoring exist
     (empty) before the first `dbt build` tests them."""
     tables.ensure(connection, *tables.TABLES.values())
-    # rows written before a file's status and landing night were recorded: every one of them was a loaded file
-    connection.execute(
-        "update monitoring.ingest_runs set status = coalesce(status, 'loaded'), "
-        "landed_by_run_date = coalesce(landed_by_run_date, business_date) "
-        "where status is null or landed_by_run_date is null"
-    )
 
 
 def landed_manifest(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every file already landed (loaded or duplicate) per `monitoring.ingest_runs`; refused files never landed."""
     frame = connection.execute(
-        "select business_date, source_file, file_sha256, file_bytes, status, rows_in, rows_loaded, rows_quarantined "
-        "from monitoring.ingest_runs "
-        "where status <> ?",
+        "select business_date, source_file, file_sha256, file_bytes, status, rows_in, rows_loaded, rows_quarantined "  # noqa: S608 - a declared name
+        f"from {RUNS.qualified} where status <> ?",
         [STATUS_REFUSED],
     ).df()
     frame["business_date"] = pd.to_datetime(frame["business_date"]).dt.date
@@ -170,11 +163,11 @@ def record_nights(
     try:
         with transaction(connection):
             connection.execute(
-                """
-                delete from monitoring.ingest_runs as t using _accounting as a
+                f"""
+                delete from {RUNS.qualified} as t using _accounting as a
                 where t.business_date = a.business_date and t.source_file = a.source_file
                     and t.file_sha256 = a.file_sha256
-                """
+                """  # noqa: S608 - a declared name
             )
             for table in (QUARANTINE, REBUILDS):
                 # only a loaded file has quarantine rows or rebuild requests; a duplicate shares its checksum
@@ -183,19 +176,18 @@ def record_nights(
                     "where a.status = 'loaded' and t.business_date = a.business_date "
                     "and t.file_sha256 = a.file_sha256"
                 )
-            connection.execute("insert into monitoring.ingest_runs by name select * from _accounting")
-            connection.execute("insert into monitoring.quarantine by name select * from _quarantine")
-            connection.execute("insert into monitoring.rebuild_requests by name select * from _requests")
+            for table, name in ((RUNS, "_accounting"), (QUARANTINE, "_quarantine"), (REBUILDS, "_requests")):
+                connection.execute(f"insert into {table.qualified} by name select * from {name}")  # noqa: S608
     finally:
         for name in frames:
             connection.unregister(name)
 
 
-PENDING_REBUILDS_SQL = """
+PENDING_REBUILDS_SQL = f"""
 select min(business_date)
-from monitoring.rebuild_requests
+from {REBUILDS.qualified}
 where business_date < ? and (done_by_run_date is null or done_by_run_date = ?)
-"""
+"""  # noqa: S608 - a declared name
 
 
 def rebuild_from(settings: Settings, business_date: dt.date) -> dt.date | None:
@@ -223,7 +215,7 @@ def mark_rebuilt(settings: Settings, business_date: dt.date) -> None:
     with connect(settings.warehouse_path) as connection:
         if _has_rebuild_requests(connection):
             connection.execute(
-                "update monitoring.rebuild_requests set done_by_run_date = ? "
+                f"update {REBUILDS.qualified} set done_by_run_date = ? "  # noqa: S608 - a declared name
                 "where business_date < ? and done_by_run_date is null",
                 [business_date, business_date],
             )

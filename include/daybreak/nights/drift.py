@@ -16,10 +16,9 @@ from typing import Any
 import pandas as pd
 
 from daybreak.models.drift import drift_summary
-from daybreak.warehouse import tables
 from daybreak.warehouse.connection import read_frame
+from daybreak.warehouse.schemas.monitoring import DRIFT_SUMMARY as TABLE
 
-TABLE = tables.table("monitoring.drift_summary")
 SAMPLE_ROWS = 20_000
 SAMPLE_SEED = "daybreak-drift"
 DRIFT_COLUMNS = ("quantity", "unit_price", "revenue", "location", "has_customer")

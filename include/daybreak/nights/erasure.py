@@ -37,6 +37,8 @@ from daybreak.nights import scrub
 from daybreak.privacy.links import LinkStore
 from daybreak.privacy.pseudonyms import pseudonym
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import PRIVACY_AUDIT as AUDIT
+from daybreak.warehouse.schemas.monitoring import QUARANTINE
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     from daybreak.core.settings import Settings
     from daybreak.datasets import DatasetConfig
 
-AUDIT = tables.table("monitoring.privacy_audit")
 LINE_TABLES = ("marts.fct_sales_lines",)
 """Tables of sales lines: a line stays (its revenue counts), only its customer id is cleared."""
 TEXT_SUFFIXES = (".html", ".json", ".jsonl", ".csv", ".txt", ".log", ".md", ".yml", ".yaml")
@@ -219,27 +220,27 @@ def _customer_tables(connection) -> list[str]:
 def _scrub_quarantine(connection, needles: list[str | None]) -> list[tuple[str, str, int]]:
     """Clear the id in quarantined rows' raw values: a pseudonymised field becomes null, a malformed row's raw
     text loses the id."""
-    if not tables.exists(connection, "monitoring.quarantine"):
+    if not tables.exists(connection, QUARANTINE.qualified):
         return []
     count = 0
     for needle in filter(None, needles):
         count += connection.execute(
-            "update monitoring.quarantine set raw_values = replace(replace(raw_values, ?, 'null'), ?, '') "
+            f"update {QUARANTINE.qualified} set raw_values = replace(replace(raw_values, ?, 'null'), ?, '') "  # noqa: S608
             "where contains(raw_values, ?)",
             [json.dumps(needle), needle, needle],
         ).fetchall()[0][0]
-    return [("unlink_lines", "monitoring.quarantine", count)]
+    return [("unlink_lines", QUARANTINE.qualified, count)]
 
 
 def _landed_files(connection, settings: Settings, files, needles: list[str]) -> list[Path]:
     """The landed copies and landing-folder exports of every file that held the customer: files with lines in
     the lake, and files with quarantined rows naming them."""
     keys = {(day, source) for _, day, source in files}
-    if tables.exists(connection, "monitoring.quarantine"):
+    if tables.exists(connection, QUARANTINE.qualified):
         for needle in needles:
             keys |= set(
                 connection.execute(
-                    "select distinct business_date::varchar, source_file from monitoring.quarantine "
+                    f"select distinct business_date::varchar, source_file from {QUARANTINE.qualified} "  # noqa: S608
                     "where contains(raw_values, ?)",
                     [needle],
                 ).fetchall()

@@ -32,12 +32,13 @@ import pandas as pd
 from daybreak.core.files import dumps, locked, write_text_atomic
 from daybreak.core.roles import local_user
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.planning import OVERRIDES as TABLE
+from daybreak.warehouse.schemas.predictions import FORECASTS
 from daybreak.warehouse.writes import replace_table
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
 
-TABLE = "planning.overrides"
 KINDS = ("value", "percent")
 
 
@@ -188,10 +189,9 @@ def current(settings: Settings, run_id: str | None = None, *, night: dt.date | N
                 revoke_reason=record["reason"],
             )
 
-    declared = tables.table(TABLE)
     if not rows:
-        return declared.empty()
-    return declared.conform(pd.DataFrame(list(rows.values())))
+        return TABLE.empty()
+    return TABLE.conform(pd.DataFrame(list(rows.values())))
 
 
 def apply(forecasts: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
@@ -244,15 +244,9 @@ def latest_night(settings: Settings) -> dt.date | None:
     if not path.exists():
         return None
     with duckdb.connect(str(path), read_only=True) as connection:
-        found = connection.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'predictions' and table_name = 'forecasts'"
-        ).fetchone()
-        return (
-            connection.execute("select max(as_of_date) from predictions.forecasts").fetchone()[0]
-            if found
-            else None
-        )
+        if not tables.exists(connection, FORECASTS.qualified):
+            return None
+        return connection.execute(f"select max(as_of_date) from {FORECASTS.qualified}").fetchone()[0]  # noqa: S608
 
 
 def ingest(connection: duckdb.DuckDBPyConnection, overrides: pd.DataFrame) -> int:

@@ -18,13 +18,13 @@ import pandas as pd
 
 from daybreak.core.files import write_atomic
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import MODEL_REFERENCES as TABLE
 
 if TYPE_CHECKING:
     import duckdb
 
     from daybreak.core.settings import Settings
 
-TABLE = tables.table("monitoring.model_references")
 SEED = "daybreak-refs-v1"
 """The sampling seed: 16 characters, the hash key pandas' `hash_array` takes."""
 

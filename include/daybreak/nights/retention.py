@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from daybreak.ingest import accounting, lake
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import INGEST_RUNS
 
 if TYPE_CHECKING:
     import duckdb
@@ -29,11 +30,11 @@ def expired_files(
     connection: duckdb.DuckDBPyConnection, settings: Settings, business_date: dt.date, retention_days: int
 ) -> list[Path]:
     """The landed files the night for `business_date` removes (those still present)."""
-    if not tables.exists(connection, "monitoring.ingest_runs"):
+    if not tables.exists(connection, INGEST_RUNS.qualified):
         return []
     cutoff = business_date - dt.timedelta(days=retention_days)
     rows = connection.execute(
-        "select distinct business_date, source_file, file_sha256 from monitoring.ingest_runs "
+        f"select distinct business_date, source_file, file_sha256 from {INGEST_RUNS.qualified} "  # noqa: S608
         "where business_date < ? and status in (?, ?) order by all",
         [cutoff, accounting.STATUS_LOADED, accounting.STATUS_DUPLICATE],
     ).fetchall()

@@ -13,13 +13,12 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import RETRAIN_DECISIONS as TABLE
 
 if TYPE_CHECKING:
     import duckdb
 
     from daybreak.datasets.monitoring import Retraining
-
-TABLE = tables.table("monitoring.retrain_decisions")
 
 
 def policy(

@@ -22,6 +22,9 @@ from daybreak.models.segmentation.gate import promotion_gate, silhouettes, stabi
 from daybreak.models.segmentation.scoring import profile_segments, segment_transitions
 from daybreak.nights import references
 from daybreak.warehouse import registry, tables
+from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS as SEGMENTS
+from daybreak.warehouse.schemas.predictions import SEGMENT_PROFILES as PROFILES
+from daybreak.warehouse.schemas.predictions import SEGMENT_TRANSITIONS as TRANSITIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,13 +33,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from daybreak.datasets import SegmentationConfig
-    from daybreak.warehouse.tables import Table
+    from daybreak.warehouse.declaration import Table
 
 log = logging.getLogger(__name__)
 
-SEGMENTS = tables.table("predictions.customer_segments")
-PROFILES = tables.table("predictions.segment_profiles")
-TRANSITIONS = tables.table("predictions.segment_transitions")
 MART = "marts.features_customer_asof"
 MODEL_KIND, MODEL_ID = "segmentation", "customers"
 

@@ -9,7 +9,7 @@ date, so a backfill of last year's nights does not alert for being a year late. 
 a UUID is expected and the run fails before any task), and the demo and the tests use those.
 
 Every alert goes to the log at ERROR level. It is also emailed when `DAYBREAK_ALERT_EMAIL` is set (comma-separated
-addresses, through the SMTP server at `DAYBREAK_SMTP_HOST`:`DAYBREAK_SMTP_PORT`, default localhost:25), and
+addresses, through the SMTP server at `DAYBREAK_SMTP_HOST`:`DAYBREAK_SMTP_PORT`), and
 POSTed as JSON `{"text": ...}` when `DAYBREAK_ALERT_WEBHOOK_URL` is set (a Slack or Teams incoming webhook, or any
 HTTP endpoint). A channel that cannot be reached is logged and never hides the alert itself.
 """
@@ -20,11 +20,12 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import smtplib
 import urllib.request
 from email.message import EmailMessage
 from typing import Any
+
+from daybreak.core.environment import read
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +56,24 @@ def deadline_message(context: dict[str, Any] | None, hours: float) -> dict[str, 
 
 
 def send(message: dict[str, str], env: dict[str, str] | None = None) -> list[str]:
-    """Deliver an alert on every configured channel; the channels it reached (the log always)."""
-    env = os.environ if env is None else env
+    """Deliver an alert on every configured channel; the channels it reached (the log always). The channels are
+    read from `env`, by default the process's environment."""
     log.error("ALERT %s", message["text"])
     reached = ["log"]
-    if addresses := [a.strip() for a in env.get("DAYBREAK_ALERT_EMAIL", "").split(",") if a.strip()]:
+    if addresses := [a.strip() for a in (read("DAYBREAK_ALERT_EMAIL", env) or "").split(",") if a.strip()]:
         email = EmailMessage()
         email["Subject"] = message["text"][:120]
-        email["From"] = env.get("DAYBREAK_ALERT_FROM", "daybreak@localhost")
+        email["From"] = read("DAYBREAK_ALERT_FROM", env)
         email["To"] = ", ".join(addresses)
         email.set_content(message["text"])
-        host, port = env.get("DAYBREAK_SMTP_HOST", "localhost"), int(env.get("DAYBREAK_SMTP_PORT", "25"))
+        host, port = read("DAYBREAK_SMTP_HOST", env), int(read("DAYBREAK_SMTP_PORT", env))
         try:
             with smtplib.SMTP(host, port, timeout=10) as smtp:
                 smtp.send_message(email)
             reached.append("email")
         except OSError as error:
             log.error("could not email the alert through %s:%s: %s", host, port, error)
-    if url := env.get("DAYBREAK_ALERT_WEBHOOK_URL"):
+    if url := read("DAYBREAK_ALERT_WEBHOOK_URL", env):
         request = urllib.request.Request(
             url,
             data=json.dumps(message).encode(),
@@ -93,8 +94,7 @@ def on_task_failure(context: dict[str, Any]) -> None:
 
 def deadline_hours(env: dict[str, str] | None = None) -> float | None:
     """The configured deadline of a night in hours, or None for no deadline alert."""
-    env = os.environ if env is None else env
-    value = env.get("DAYBREAK_NIGHT_DEADLINE_HOURS")
+    value = read("DAYBREAK_NIGHT_DEADLINE_HOURS", env)
     return float(value) if value else None
 
 

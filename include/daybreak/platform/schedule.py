@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from pathlib import Path
 
-from daybreak.core.settings import DEFAULT_DATASET, DEFAULT_HOME, Settings
+from daybreak.core.settings import Settings, unchecked_settings
 
 
 def landed_days(landing_dir: Path) -> list[dt.date]:
@@ -93,11 +92,9 @@ def landed_bounds(settings: Settings) -> Bounds | None:
 
 
 def dag_bounds() -> Bounds | None:
-    """`landed_bounds` for the DAG file at parse time, from `DAYBREAK_HOME` and `DAYBREAK_DATASET` as
-    `get_settings` reads them but without loading the dataset config (that would import pandas into every parse;
-    the tasks validate the config when they run)."""
-    home = Path(os.environ.get("DAYBREAK_HOME") or DEFAULT_HOME).expanduser().resolve()
-    return landed_bounds(Settings(home=home, dataset=os.environ.get("DAYBREAK_DATASET") or DEFAULT_DATASET))
+    """`landed_bounds` for the DAG file at parse time, from the unchecked settings (the tasks check the dataset
+    and the engine when they run)."""
+    return landed_bounds(unchecked_settings())
 
 
 def dag_end(bounds: Bounds) -> dt.date:

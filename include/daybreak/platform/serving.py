@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from daybreak.core.environment import read
 from daybreak.core.settings import PROJECT_ROOT, Settings
 from daybreak.platform.airflow_env import airflow_bin, generated_password
 
@@ -74,7 +75,7 @@ def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen
             "--server.headless",
             "true",
             "--server.address",
-            env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1"),
+            read("DAYBREAK_STREAMLIT_ADDRESS", env),
             "--server.port",
             str(STREAMLIT_PORT),
             "--browser.gatherUsageStats",
@@ -112,7 +113,7 @@ def serve_forever(settings: Settings, env: dict[str, str], airflow: subprocess.P
 
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)
-    address = env.get("DAYBREAK_STREAMLIT_ADDRESS", "127.0.0.1")
+    address = read("DAYBREAK_STREAMLIT_ADDRESS", env)
     streamlit_up = wait_for(f"http://{address}:{STREAMLIT_PORT}/_stcore/health", 60)
     print()
     print(f"Airflow UI:    {airflow_url(env)}   user admin, password {password}")

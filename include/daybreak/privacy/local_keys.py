@@ -14,6 +14,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING
 
+from daybreak.core.environment import read
 from daybreak.core.files import write_private
 from daybreak.core.settings import LINK_STORE_KEY, PSEUDONYM_KEY, SettingsError
 
@@ -46,7 +47,7 @@ def ensure_local_keys(settings: Settings) -> dict[str, str]:
     fresh = not settings.lake_dir.exists()
     origin = {}
     for variable, generate in GENERATORS.items():
-        if os.environ.get(variable):
+        if read(variable):
             origin[variable] = "environment"
             continue
         path = key_file(settings, variable)

@@ -1,4 +1,4 @@
-"""dbt's and the docs' view of the tables Python writes, generated from `tables.py`.
+"""dbt's and the docs' view of the tables Python writes, generated from their declarations (`daybreak.warehouse.tables`).
 
 `dbt_project/models/sources/_daybreak__sources.yml` and the table list in docs/architecture.md (between its
 `tables:begin` and `tables:end` markers) are generated, never edited: `python -m daybreak.warehouse.dbt_sources` rewrites
@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from daybreak.core.settings import PROJECT_ROOT
-from daybreak.warehouse.tables import TABLES, Table
+from daybreak.warehouse.declaration import Table
+from daybreak.warehouse.tables import TABLES
 
 SOURCES_FILE = PROJECT_ROOT / "dbt_project" / "models" / "sources" / "_daybreak__sources.yml"
 DOCS_FILE = PROJECT_ROOT / "docs" / "architecture.md"

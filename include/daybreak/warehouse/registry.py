@@ -17,18 +17,20 @@ audit rows, identical tables).
 
 As-of reads: `champion(..., as_of=D)` answers "which version was champion for logical date D" from the audit
 log, so a backfill of an earlier night scores with the model that night had, not with today's.
+
+This module is the registry's operations and questions; the row-level SQL they run is `registry_store`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from daybreak.core.files import dumps
+from daybreak import __version__
+from daybreak.warehouse import registry_store as store
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import transaction
+from daybreak.warehouse.registry_store import EVENTS, VERSIONS, RegistryError
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,16 +39,6 @@ if TYPE_CHECKING:
 STATUSES = ("champion", "challenger", "retired")
 ACTIONS = ("register", "promote", "reject", "rollback", "retire")
 MODEL_KINDS = ("forecast", "segmentation")
-
-VERSIONS = tables.table("registry.model_versions")
-EVENTS = tables.table("registry.model_events")
-VERSION_COLUMNS = VERSIONS.column_names
-EVENT_COLUMNS = EVENTS.column_names
-_CONTENT_COLUMNS = tuple(c for c in VERSION_COLUMNS if c not in ("status", "run_id"))
-
-
-class RegistryError(ValueError):
-    """A registry change that cannot be made: an unknown version, nothing to roll back to, a bad argument."""
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
@@ -78,8 +70,6 @@ def register(
     a `register` audit row. No other version is touched.
     """
     _check_kind(model_kind)
-    from daybreak import __version__
-
     row = {
         "model_kind": model_kind,
         "model_id": model_id,
@@ -88,21 +78,17 @@ def register(
         "data_start": data_start,
         "data_end": data_end,
         "model_name": model_name,
-        "params": _json(params),
-        "code_version": code_version(__version__),
-        "metrics": _json(metrics),
+        "params": store.json_text(params),
+        "code_version": store.code_version(__version__),
+        "metrics": store.json_text(metrics),
         "artifact_path": artifact_path,
     }
     ensure_schema(connection)
     with transaction(connection):
-        existing = _version_row(connection, model_kind, model_id, version)
+        existing = store.version_row(connection, model_kind, model_id, version)
         if existing is None:
-            connection.execute(
-                f"insert into registry.model_versions ({', '.join(VERSION_COLUMNS)}) "  # noqa: S608 - constant names
-                f"values ({', '.join('?' * len(VERSION_COLUMNS))})",
-                [{**row, "status": "challenger", "run_id": run_id}[c] for c in VERSION_COLUMNS],
-            )
-            _event(
+            store.insert_version(connection, row, "challenger", run_id)
+            store.append_event(
                 connection,
                 row,
                 "register",
@@ -114,15 +100,10 @@ def register(
                 run_id,
             )
             return
-        changed = any(_normalise(existing[c]) != _normalise(row[c]) for c in _CONTENT_COLUMNS)
-        assignments = ", ".join(f"{c} = ?" for c in (*_CONTENT_COLUMNS, "run_id"))
-        connection.execute(
-            f"update registry.model_versions set {assignments} "  # noqa: S608 - constant names
-            "where model_kind = ? and model_id = ? and version = ?",
-            [*(row[c] for c in _CONTENT_COLUMNS), run_id, model_kind, model_id, version],
-        )
+        changed = any(store.normalise(existing[c]) != store.normalise(row[c]) for c in store.CONTENT_COLUMNS)
+        store.update_content(connection, row, run_id)
         if changed:
-            _event(
+            store.append_event(
                 connection,
                 row,
                 "register",
@@ -144,56 +125,58 @@ def champion(
         as_of: answer for this logical date instead of now: the version the last promotion or rollback dated on
             or before it made champion. Backfills use this so an earlier night scores with its own champion.
     """
-    if not _has_tables(connection):
+    if not store.has_tables(connection):
         return None
     if as_of is None:
         rows = connection.execute(
-            "select * from registry.model_versions where model_kind = ? and model_id = ? and status = 'champion'",
+            f"select * from {VERSIONS.qualified} "  # noqa: S608 - a declared name
+            "where model_kind = ? and model_id = ? and status = 'champion'",
             [model_kind, model_id],
         )
     else:
         rows = connection.execute(
-            """
-            select v.* from registry.model_versions v
+            f"""
+            select v.* from {VERSIONS.qualified} v
             join (
-                select version from registry.model_events
+                select version from {EVENTS.qualified}
                 where model_kind = ? and model_id = ? and to_status = 'champion' and logical_date <= ?
                 order by logical_date desc, event_seq desc
                 limit 1
             ) e using (version)
             where v.model_kind = ? and v.model_id = ?
-            """,
+            """,  # noqa: S608 - declared names
             [model_kind, model_id, as_of, model_kind, model_id],
         )
-    found = _rows_as_dicts(rows)
-    return _parsed(found[0]) if found else None
+    found = store.rows_as_dicts(rows)
+    return store.parsed(found[0]) if found else None
 
 
 def champions(
     connection: duckdb.DuckDBPyConnection, model_kind: str, *, as_of: dt.date | None = None
 ) -> dict[str, dict]:
     """Every model's champion of one kind at once, by model_id (what a night with 500 series needs)."""
-    if not _has_tables(connection):
+    if not store.has_tables(connection):
         return {}
     if as_of is None:
         rows = connection.execute(
-            "select * from registry.model_versions where model_kind = ? and status = 'champion'", [model_kind]
+            f"select * from {VERSIONS.qualified} where model_kind = ? and status = 'champion'",  # noqa: S608
+            [model_kind],
         )
     else:
         rows = connection.execute(
-            """
+            f"""
             with latest as (
                 select model_id, arg_max(version, (logical_date, event_seq)) as version
-                from registry.model_events
+                from {EVENTS.qualified}
                 where model_kind = ? and to_status = 'champion' and logical_date <= ?
                 group by model_id
             )
-            select v.* from registry.model_versions v join latest using (model_id, version)
+            select v.* from {VERSIONS.qualified} v join latest using (model_id, version)
             where v.model_kind = ?
-            """,
+            """,  # noqa: S608 - declared names
             [model_kind, as_of, model_kind],
         )
-    return {row["model_id"]: _parsed(row) for row in _rows_as_dicts(rows)}
+    return {row["model_id"]: store.parsed(row) for row in store.rows_as_dicts(rows)}
 
 
 def promote(
@@ -216,13 +199,13 @@ def promote(
     """
     ensure_schema(connection)
     with transaction(connection):
-        target = _registered(connection, model_kind, model_id, version)
+        target = store.registered(connection, model_kind, model_id, version)
         if target["status"] == "champion":
             return
-        current = _current_champion_version(connection, model_kind, model_id)
+        current = store.current_champion_version(connection, model_kind, model_id)
         if current is not None:
-            _set_status(connection, model_kind, model_id, current, "retired")
-            _event(
+            store.set_status(connection, model_kind, model_id, current, "retired")
+            store.append_event(
                 connection,
                 {"model_kind": model_kind, "model_id": model_id, "version": current},
                 "retire",
@@ -233,8 +216,8 @@ def promote(
                 actor,
                 run_id,
             )
-        _set_status(connection, model_kind, model_id, version, "champion")
-        _event(
+        store.set_status(connection, model_kind, model_id, version, "champion")
+        store.append_event(
             connection, target, "promote", target["status"], "champion", reason, logical_date, actor, run_id
         )
 
@@ -257,8 +240,8 @@ def reject(
     """
     ensure_schema(connection)
     with transaction(connection):
-        target = _registered(connection, model_kind, model_id, version)
-        _event(
+        target = store.registered(connection, model_kind, model_id, version)
+        store.append_event(
             connection,
             target,
             "reject",
@@ -291,24 +274,24 @@ def rollback(
     """
     ensure_schema(connection)
     with transaction(connection):
-        current = _current_champion_version(connection, model_kind, model_id)
+        current = store.current_champion_version(connection, model_kind, model_id)
         if current is None:
             raise RegistryError(f"{model_kind} model {model_id!r} has no champion to roll back")
         previous = connection.execute(
-            """
-            select version from registry.model_events
+            f"""
+            select version from {EVENTS.qualified}
             where model_kind = ? and model_id = ? and to_status = 'champion' and version <> ?
             order by event_seq desc
             limit 1
-            """,
+            """,  # noqa: S608 - a declared name
             [model_kind, model_id, current],
         ).fetchone()
         if previous is None:
             raise RegistryError(f"{model_kind} model {model_id!r} has no earlier champion than {current}")
         (restored,) = previous
-        restored_row = _version_row(connection, model_kind, model_id, restored)
-        _set_status(connection, model_kind, model_id, current, "retired")
-        _event(
+        restored_row = store.version_row(connection, model_kind, model_id, restored)
+        store.set_status(connection, model_kind, model_id, current, "retired")
+        store.append_event(
             connection,
             {"model_kind": model_kind, "model_id": model_id, "version": current},
             "rollback",
@@ -319,8 +302,8 @@ def rollback(
             actor,
             run_id,
         )
-        _set_status(connection, model_kind, model_id, restored, "champion")
-        _event(
+        store.set_status(connection, model_kind, model_id, restored, "champion")
+        store.append_event(
             connection,
             restored_row,
             "rollback",
@@ -338,16 +321,14 @@ def list_versions(
     connection: duckdb.DuckDBPyConnection, model_kind: str | None = None, model_id: str | None = None
 ) -> pd.DataFrame:
     """Registered versions, optionally of one kind and one model, oldest first."""
-    return _select(
-        connection, "model_versions", VERSION_COLUMNS, model_kind, model_id, "trained_for_date, version"
-    )
+    return store.select(connection, VERSIONS, model_kind, model_id, "trained_for_date, version")
 
 
 def list_events(
     connection: duckdb.DuckDBPyConnection, model_kind: str | None = None, model_id: str | None = None
 ) -> pd.DataFrame:
     """The audit log, optionally of one kind and one model, in the order the changes were made."""
-    return _select(connection, "model_events", EVENT_COLUMNS, model_kind, model_id, "event_seq")
+    return store.select(connection, EVENTS, model_kind, model_id, "event_seq")
 
 
 def latest_decision_date(connection: duckdb.DuckDBPyConnection, model_kind: str) -> dict[str, dt.date]:
@@ -355,14 +336,14 @@ def latest_decision_date(connection: duckdb.DuckDBPyConnection, model_kind: str)
 
     A retrain for an earlier date than this is a backfill: it must not rewrite the champion history after it.
     """
-    if not _has_tables(connection):
+    if not store.has_tables(connection):
         return {}
     rows = connection.execute(
-        """
-        select model_id, max(logical_date) from registry.model_events
+        f"""
+        select model_id, max(logical_date) from {EVENTS.qualified}
         where model_kind = ? and action in ('promote', 'reject', 'rollback')
         group by model_id
-        """,
+        """,  # noqa: S608 - a declared name
         [model_kind],
     ).fetchall()
     return dict(rows)
@@ -370,147 +351,18 @@ def latest_decision_date(connection: duckdb.DuckDBPyConnection, model_kind: str)
 
 def decided(connection: duckdb.DuckDBPyConnection, model_kind: str, model_id: str, version: str) -> bool:
     """Whether a promotion decision (promote or reject) has already been recorded for this version."""
-    if not _has_tables(connection):
+    if not store.has_tables(connection):
         return False
     return (
         connection.execute(
-            "select count(*) from registry.model_events where model_kind = ? and model_id = ? and version = ? "
-            "and action in ('promote', 'reject')",
+            f"select count(*) from {EVENTS.qualified} "  # noqa: S608 - a declared name
+            "where model_kind = ? and model_id = ? and version = ? and action in ('promote', 'reject')",
             [model_kind, model_id, version],
         ).fetchone()[0]
         > 0
     )
 
 
-@functools.cache
-def code_version(package_version: str) -> str:
-    """The package version, plus the git commit of the checkout when there is one (never a time)."""
-    import subprocess
-
-    from daybreak.core.settings import PROJECT_ROOT
-
-    try:
-        sha = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return package_version
-    return f"{package_version}+g{sha}" if sha else package_version
-
-
 def _check_kind(model_kind: str) -> None:
     if model_kind not in MODEL_KINDS:
         raise RegistryError(f"model_kind must be one of {MODEL_KINDS}, got {model_kind!r}")
-
-
-def _has_tables(connection: duckdb.DuckDBPyConnection) -> bool:
-    return tables.exists(connection, VERSIONS.qualified) and tables.exists(connection, EVENTS.qualified)
-
-
-def _rows_as_dicts(cursor) -> list[dict]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-
-
-def _version_row(connection, model_kind: str, model_id: str, version: str) -> dict | None:
-    found = _rows_as_dicts(
-        connection.execute(
-            "select * from registry.model_versions where model_kind = ? and model_id = ? and version = ?",
-            [model_kind, model_id, version],
-        )
-    )
-    return found[0] if found else None
-
-
-def _registered(connection, model_kind: str, model_id: str, version: str) -> dict:
-    """The version's row; a version that was never registered cannot change status."""
-    target = _version_row(connection, model_kind, model_id, version)
-    if target is None:
-        raise RegistryError(f"no {model_kind} model {model_id!r} version {version!r} in the registry")
-    return target
-
-
-def _current_champion_version(connection, model_kind: str, model_id: str) -> str | None:
-    found = connection.execute(
-        "select version from registry.model_versions where model_kind = ? and model_id = ? and status = 'champion'",
-        [model_kind, model_id],
-    ).fetchone()
-    return found[0] if found else None
-
-
-def _set_status(connection, model_kind: str, model_id: str, version: str, status: str) -> None:
-    connection.execute(
-        "update registry.model_versions set status = ? where model_kind = ? and model_id = ? and version = ?",
-        [status, model_kind, model_id, version],
-    )
-
-
-def _event(
-    connection,
-    row: dict,
-    action: str,
-    from_status: str | None,
-    to_status: str | None,
-    reason: str,
-    logical_date: dt.date | None,
-    actor: str,
-    run_id: str | None,
-) -> None:
-    (seq,) = connection.execute(
-        "select coalesce(max(event_seq), 0) + 1 from registry.model_events where model_kind = ? and model_id = ?",
-        [row["model_kind"], row["model_id"]],
-    ).fetchone()
-    values = {
-        "event_seq": seq,
-        "model_kind": row["model_kind"],
-        "model_id": row["model_id"],
-        "version": row["version"],
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "reason": reason,
-        "logical_date": logical_date,
-        "actor": actor,
-        "run_id": run_id,
-    }
-    connection.execute(
-        f"insert into registry.model_events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 - constant names
-        f"values ({', '.join('?' * len(EVENT_COLUMNS))})",
-        [values[name] for name in EVENT_COLUMNS],
-    )
-
-
-def _select(connection, table: str, columns, model_kind, model_id, order: str) -> pd.DataFrame:
-    import pandas as pd
-
-    if not _has_tables(connection):
-        return pd.DataFrame({c: [] for c in columns})
-    sql = (
-        f"select {', '.join(columns)} from registry.{table} "  # noqa: S608 - constant names
-        "where (? is null or model_kind = ?) and (? is null or model_id = ?) "
-        f"order by model_kind, model_id, {order}"
-    )
-    return connection.execute(sql, [model_kind, model_kind, model_id, model_id]).df()
-
-
-def _json(value: dict) -> str:
-    """Stable JSON text (sorted keys), so an unchanged version compares equal on a rerun."""
-    return dumps(value, allow_nan=True)
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value
-
-
-def _parsed(row: dict) -> dict:
-    parsed = dict(row)
-    for key in ("params", "metrics"):
-        if isinstance(parsed.get(key), str):
-            parsed[key] = json.loads(parsed[key])
-    return parsed

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import transaction
+from daybreak.warehouse.declaration import Table
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
-
-    from daybreak.warehouse.tables import Table
 
 
 def replace_partition(
@@ -98,4 +97,4 @@ def replace_table(connection: duckdb.DuckDBPyConnection, table: Table | str, fra
 
 
 def _declared(table: Table | str) -> Table:
-    return table if isinstance(table, tables.Table) else tables.table(table)
+    return table if isinstance(table, Table) else tables.table(table)

@@ -1,6 +1,17 @@
-{#- One row per day from the first business day in the lake to 90 days past the run date, so forecast target
-    dates (horizon up to 90 days) join to it. -#}
-with sales_period as (
+{#- One row per day from the first business day in the lake to the last day of the calendar source, which the
+    transform step writes as far past the run date as the dataset's forecasts reach (daybreak.datasets.calendar
+    .days_ahead), so every forecast target date joins to it. -#}
+with calendar_days as (
+
+    select
+        date_day,
+        is_closed,
+        holiday_name
+    from {{ ref('stg_reference__calendar_days') }}
+
+),
+
+sales_period as (
 
     select min(business_date) as first_day
     from {{ ref('fct_sales_lines') }}
@@ -8,19 +19,26 @@ with sales_period as (
 
 ),
 
-days as (
+calendar_end as (
 
-    {{ days_between('sales_period', 'first_day', dbt.dateadd('day', 90, run_date()), 'date_day') }}
+    select max(date_day) as last_day
+    from calendar_days
 
 ),
 
-calendar_days as (
+period as (
 
     select
-        date_day,
-        is_closed,
-        holiday_name
-    from {{ ref('stg_reference__calendar_days') }}
+        sales_period.first_day,
+        calendar_end.last_day
+    from sales_period
+    cross join calendar_end
+
+),
+
+days as (
+
+    {{ days_between('period', 'first_day', 'last_day', 'date_day') }}
 
 ),
 
@@ -55,7 +73,7 @@ final as (
         iso_week,
         holiday_name is not null as is_holiday,
         holiday_name,
-        day_of_week < 6 and holiday_name is null as is_business_day,
+        day_of_week < 6 and holiday_name is null as is_non_holiday_weekday,
         is_closed
     from days_described
 

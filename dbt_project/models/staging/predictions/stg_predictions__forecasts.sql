@@ -14,13 +14,10 @@ with forecasts as (
         cast(model as string) as model,
         cast(model_version as string) as model_version,
         cast(run_id as string) as run_id,
-        -- rows written before planners' overrides existed hold the model's value in yhat only
-        cast(coalesce(yhat_statistical, yhat) as double) as yhat_statistical,
+        cast(yhat_statistical as double) as yhat_statistical,
         cast(override_id as string) as override_id,
-        -- rows written before reconciliation existed were published as their own model forecast them
-        cast(coalesce(yhat_base, yhat_statistical, yhat) as double) as yhat_base,
-        -- rows written before the grain was recorded are daily (only daily datasets were forecast then)
-        cast(coalesce(frequency, 'daily') as string) as frequency,
+        cast(yhat_base as double) as yhat_base,
+        cast(frequency as string) as frequency,
         cast(target_time as timestamp) as target_time
     from {{ source('predictions', 'forecasts') }}
 

@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 
     from daybreak.datasets import DatasetConfig
 
-DRIFT_METRICS = tables.table("monitoring.drift_metrics")
-DATA_QUALITY = tables.table("monitoring.data_quality")
-REPORTS = tables.table("monitoring.reports")
 DECISIONS = retraining.TABLE
 
 

@@ -16,6 +16,7 @@ from daybreak.models.drift import feature_drift, forecast_surprise
 from daybreak.nights import forecast, references, segment
 from daybreak.nights.monitoring import findings
 from daybreak.warehouse import registry, tables
+from daybreak.warehouse.schemas.predictions import FORECASTS
 
 SURPRISE_SUFFIX = ":surprise"
 """A series' feature name (`<series>:<target>`) plus this names its row of the day's surprise check."""
@@ -113,13 +114,13 @@ def _surprise(connection, config, business_date: dt.date, series: set[str]) -> p
     """Each series' actual of D against the forecast published for D the night before (`forecast_surprise`):
     a shift is flagged on its first night, while the windowed test needs days. Daily datasets only: a weekly or
     monthly forecast is for a whole period, not the day D."""
-    forecasts = tables.table("predictions.forecasts").qualified
+    forecasts = FORECASTS.qualified
     if config.series.frequency != "daily" or not tables.exists(connection, forecasts):
         return pd.DataFrame()
     target = "revenue" if config.series.target == "revenue" else "units"
     day = connection.execute(
-        f"select f.series_id, coalesce(f.yhat_statistical, f.yhat) as yhat, "  # noqa: S608 - declared names
-        f"f.yhat_upper_95 + coalesce(f.yhat_statistical, f.yhat) - f.yhat as yhat_upper_95, a.{target} as y "
+        f"select f.series_id, f.yhat_statistical as yhat, "  # noqa: S608 - declared names
+        f"f.yhat_upper_95 + f.yhat_statistical - f.yhat as yhat_upper_95, a.{target} as y "
         f"from {forecasts} f join marts.features_series_daily a "
         "on a.series_id = f.series_id and a.sales_date = f.target_date "
         "where f.as_of_date = ? and f.target_date = ? order by f.series_id",

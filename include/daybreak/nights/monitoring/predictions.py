@@ -15,6 +15,7 @@ from daybreak.models.drift import feature_drift
 from daybreak.nights import forecast, segment
 from daybreak.nights.monitoring import findings
 from daybreak.warehouse import registry, tables
+from daybreak.warehouse.schemas.predictions import FORECASTS
 
 PREDICTION_THRESHOLD = 0.1
 """Jensen-Shannon distance from which the segment mix counts as moved (five times it, in standard deviations, for
@@ -66,7 +67,7 @@ def _forecast_predictions(
 ) -> pd.DataFrame | None:
     """The latest night's forecasts, level and interval width relative to each series' level on its champion's
     promotion night, against that night's; None when either night has no forecast by the champion."""
-    forecasts = tables.table("predictions.forecasts").qualified
+    forecasts = FORECASTS.qualified
     champions = registry.champions(connection, forecast.MODEL_KIND, as_of=as_of)
     if not champions or not tables.exists(connection, forecasts):
         return None
