@@ -35,6 +35,7 @@ from daybreak.models.forecasting.pool import run_all
 from daybreak.models.forecasting.registry import spec
 from daybreak.models.forecasting.series import run_series
 from daybreak.models.forecasting.tasks import BACKTEST_COLUMNS, FORECAST_COLUMNS, Champion, SeriesTask
+from daybreak.models.forecasting.time_limit import TimeLimitExceeded, time_limit
 
 
 def _calendar(start: str, end: str, **calendar) -> CalendarDays:
@@ -367,6 +368,13 @@ def test_a_model_over_the_time_limit_is_abandoned_for_its_fallback():
     assert "time limit" in result.selection.skipped
     assert result.selection.challenger == "seasonal_naive"
     assert (result.forecast["model"] == "seasonal_naive").all()
+
+
+def test_a_block_over_the_time_limit_is_abandoned_after_it_ends_in_the_main_process():
+    with pytest.raises(TimeLimitExceeded, match="time limit of 0.001 s"), time_limit(0.001):
+        time.sleep(0.01)
+    with time_limit(None):
+        time.sleep(0.001)
 
 
 def test_an_unexpected_error_gives_a_flagged_seasonal_naive_not_a_failed_night():
