@@ -206,7 +206,7 @@ def _add_ensemble(
         metrics = fold_metrics(y[cutoff:test_end], bands, y[:cutoff], ctx.season_length, intervals=intervals)
         folds[i] = Fold(cutoff, bands, metrics)
     ensemble = registry.ENSEMBLE.spec_of(members)
-    results[ensemble.label] = Run("ensemble", ensemble, folds)
+    results[ensemble.label] = Run("ensemble", ensemble, folds)  # its role in `backtest_metrics.role`
     ranked.append(ensemble.label)
 
 

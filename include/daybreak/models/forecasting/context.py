@@ -33,7 +33,7 @@ class CalendarDays:
 
     Args:
         closed: days the shop is closed; every model forecasts them as exactly zero.
-        holidays: `(day, name)` of each public holiday (Prophet's holidays and the `holiday` regressor).
+        holidays: `(day, name)` of each public holiday, for models that use them.
     """
 
     closed: frozenset[dt.date] = frozenset()
@@ -56,15 +56,6 @@ class CalendarDays:
         """True where the day of `dates` is a public holiday."""
         days = {day for day, _ in self.holidays}
         return np.array([d.date() in days for d in pd.DatetimeIndex(dates)], dtype=bool)
-
-    def prophet_holidays(self) -> pd.DataFrame:
-        """The holidays as Prophet's `holidays` frame (`holiday, ds`)."""
-        return pd.DataFrame(
-            {
-                "holiday": [name for _, name in self.holidays],
-                "ds": pd.to_datetime([d for d, _ in self.holidays]),
-            }
-        )
 
 
 @dataclasses.dataclass(frozen=True)

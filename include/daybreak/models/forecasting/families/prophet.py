@@ -90,7 +90,7 @@ class Prophet(Family):
             yearly = "auto" if span_days >= (365 if base in ("h", "D") else 730) else False
         holidays = None
         if ctx.calendar.holidays and base in ("h", "D") and params.get("holidays", True):
-            holidays = ctx.calendar.prophet_holidays()
+            holidays = prophet_stan.holidays_frame(ctx.calendar)
         model = ProphetModel(
             seasonality_mode=mode,
             yearly_seasonality=yearly,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from daybreak.models.forecasting.context import SeriesContext
+from daybreak.models.forecasting.context import CalendarDays, SeriesContext
 
 STAN_MODULES = (
     "cmdstanpy",
@@ -167,5 +167,15 @@ def restored_prophet(fit: dict, ctx: SeriesContext):
     tail = fit["history_tail"]
     model.history = pd.DataFrame({"ds": pd.to_datetime(tail["ds"]), "t": tail["t"]})
     if model.train_holiday_names is not None:
-        model.holidays = ctx.calendar.prophet_holidays()
+        model.holidays = holidays_frame(ctx.calendar)
     return model
+
+
+def holidays_frame(calendar: CalendarDays) -> pd.DataFrame:
+    """The calendar's holidays as Prophet's `holidays` frame (`holiday, ds`)."""
+    return pd.DataFrame(
+        {
+            "holiday": [name for _, name in calendar.holidays],
+            "ds": pd.to_datetime([d for d, _ in calendar.holidays]),
+        }
+    )
