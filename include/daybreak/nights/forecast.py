@@ -1,10 +1,10 @@
 """One forecast night around the pure per-series code: its inputs from the marts and the registry.
 
 `jobs/forecast.py` reads, calls `daybreak.models.forecasting.pool.run_all`, and writes; what it reads is assembled
-here, what it writes in `daybreak.nights.forecast_outputs`. History comes from `marts.features_series_daily` and the calendar (closed days, holidays) from
-`marts.dim_calendar`, so dbt's lineage runs from the sources to the predictions. A weekly or monthly dataset's
-days are summed into its periods (`daybreak.models.periods`), and its forecast is due only on the night that
-closes a period (`Cadence`). The registry is read as it stood going into the night (champions as of D - 1), and
+here, what it writes in `daybreak.nights.forecast_outputs`. History comes from `marts.features_series_daily` and
+the calendar (closed days, holidays) from `marts.dim_calendar`, so dbt's lineage runs from the sources to the
+predictions. A weekly or monthly dataset's days are summed into its periods (`daybreak.models.periods`), and its
+forecast is due only on the night that closes a period (`Cadence`). The registry is read as it stood going into the night (champions as of D - 1), and
 a decision already recorded for tonight's version is reused, so rerunning a night reproduces it.
 """
 
