@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.datasets import load_dataset_config
     from daybreak.datasets.calendar import BusinessCalendar
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import CalendarDays, SeriesContext, spec
-    from daybreak.models.forecasting import run_all
+    from daybreak.models.forecasting.context import CalendarDays, SeriesContext
+    from daybreak.models.forecasting.pool import run_all
+    from daybreak.models.forecasting.registry import spec
+    from daybreak.models.forecasting.tasks import Champion
 
     config = load_dataset_config(args.dataset)
     options = config.forecasting.options(config.series.horizon)
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.series} simulated daily series x {args.days} days (made in {simulate_seconds:.1f} s), "
-        f"{args.dataset}.yml's forecasting, candidates {[c['name'] for c in options.candidates]}, horizon {options.horizon}, "
+        f"{args.dataset}.yml's forecasting, candidates {[c.name for c in options.candidates]}, horizon {options.horizon}, "
         f"{options.folds} backtest fold(s) of {options.bt_horizon}, normal night: {options.normal_night}; "
         f"{args.workers} workers"
         + (f"; the retrain on the first {retrained_series}" if retrained_series < args.series else ""),
@@ -125,15 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\n{header}", flush=True)
     report("retrain", retrained_series, retrain_seconds, retrain_cpu)
-    fits = [{"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}} for r in retrained]
+    fits = [Champion("bench", r.challenger.spec, r.challenger.state, r.challenger.fit) for r in retrained]
     champions = {sid: fits[k % len(fits)] for k, (sid, _, _) in enumerate(histories)}
-    winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
-    fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained)
+    winners = pd.Series([r.selection.scoring_model for r in retrained]).value_counts()
+    fallbacks = sum(r.selection.fallback_reason is not None for r in retrained)
     del retrained
     scored, night_seconds, night_cpu = timed(
         lambda: run_all(night_tasks(histories, origin, context, options, champions), max_workers=args.workers)
     )
-    fallbacks += sum(r.selection["fallback_reason"] is not None for r in scored)
+    fallbacks += sum(r.selection.fallback_reason is not None for r in scored)
     report(f"normal ({options.normal_night})", args.series, night_seconds, night_cpu)
     print(
         "(worker: the largest finished worker so far, so the normal night's is the larger of the two nights')"

@@ -85,7 +85,7 @@ def plain_prophet_loop(train: pd.DataFrame, holdout_dates: pd.DatetimeIndex, *, 
 def night_tasks(histories, origin, context, options, champions: dict | None = None) -> list:
     """A night's `SeriesTask`s for (series id, dates, values) histories: a retrain night's without `champions`,
     else a normal night's, each series scoring with its champion."""
-    from daybreak.models.forecasting import SeriesTask
+    from daybreak.models.forecasting.tasks import SeriesTask
 
     return [
         SeriesTask(
@@ -162,8 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     from daybreak.datasets import load_dataset_config
     from daybreak.datasets.calendar import BusinessCalendar
     from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import GLOBAL_MODELS, CalendarDays, SeriesContext, label
-    from daybreak.models.forecasting import run_all, with_panel_forecasts
+    from daybreak.models.forecasting.context import CalendarDays, SeriesContext
+    from daybreak.models.forecasting.panel import with_panel_forecasts
+    from daybreak.models.forecasting.pool import run_all
+    from daybreak.models.forecasting.registry import across_series, spec
+    from daybreak.models.forecasting.tasks import Champion
 
     frame = load(args.source, args.series)
     last = frame["ds"].max()
@@ -183,10 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ensemble_top is not None:
         section = dataclasses.replace(section, ensemble_top=args.ensemble_top)
     shipped = section.options(args.holdout)
-    global_spec = next(
-        (c for c in shipped.candidates if c["name"] in GLOBAL_MODELS), {"name": "global_lgbm", "params": {}}
-    )
-    per_series = tuple(c for c in shipped.candidates if c["name"] not in GLOBAL_MODELS)
+    global_spec = next((c for c in shipped.candidates if across_series(c)), spec("global_lgbm"))
+    per_series = tuple(c for c in shipped.candidates if not across_series(c))
     options = dataclasses.replace(shipped, candidates=per_series)
     with_global = dataclasses.replace(shipped, candidates=(*per_series, global_spec))
     calendar = BusinessCalendar.from_config(config).frame(frame["ds"].min().date(), last.date())
@@ -203,11 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         return night_tasks(histories, origin, context, options, champions)
 
     if args.global_only:
-        global_champions = {
-            sid: {"version": "bench", "spec": global_spec, "state": None} for sid, _ in groups
-        }
+        global_champions = {sid: Champion("bench", global_spec) for sid, _ in groups}
         alone, alone_seconds, alone_cpu = timed(lambda: with_panel_forecasts(tasks(global_champions)))
-        made = {t.series_id: t.panel[label(global_spec)]["final"] for t in alone}
+        made = {t.series_id: t.panel[global_spec.label].final for t in alone}
         made = {sid: f for sid, f in made.items() if f is not None}
         inside = {
             level: np.mean(
@@ -219,26 +218,24 @@ def main(argv: list[str] | None = None) -> int:
             for level in ("80", "95")
         }
         print(
-            f"global candidate alone, {label(global_spec)}: {len(made)} series forecast, wall {alone_seconds:.1f} s, "
+            f"global candidate alone, {global_spec.label}: {len(made)} series forecast, wall {alone_seconds:.1f} s, "
             f"CPU {alone_cpu:.1f} s, mean sMAPE {np.mean([smape(actual[s], f['yhat']) for s, f in made.items()]):.3f}, "
             f"coverage 80% -> {inside['80']:.3f}, 95% -> {inside['95']:.3f}"
         )
         return 0
     retrained, retrain_seconds, retrain_cpu = timed(lambda: run_all(tasks(None), max_workers=args.workers))
     champions = {
-        r.series_id: {"version": "bench", **{k: r.challenger[k] for k in ("spec", "state", "fit")}}
+        r.series_id: Champion("bench", r.challenger.spec, r.challenger.state, r.challenger.fit)
         for r in retrained
     }
-    stored = [len(dumps(c["fit"])) for c in champions.values() if c["fit"] is not None]
+    stored = [len(dumps(c.fit)) for c in champions.values() if c.fit is not None]
     if not args.no_global:
         retrained_global, global_retrain_seconds, global_retrain_cpu = timed(
             lambda: run_all(tasks(None, with_global), max_workers=args.workers)
         )
     lean, lean_seconds, lean_cpu = timed(lambda: plain_prophet_loop(train, holdout_dates, quickstart=False))
     if not args.no_global:
-        global_champions = {
-            sid: {"version": "bench", "spec": global_spec, "state": None} for sid, _ in groups
-        }
+        global_champions = {sid: Champion("bench", global_spec) for sid, _ in groups}
         alone, alone_seconds, alone_cpu = timed(lambda: with_panel_forecasts(tasks(global_champions)))
     refit, night_seconds, night_cpu = timed(lambda: run_all(tasks(champions), max_workers=args.workers))
     refitting = dataclasses.replace(options, normal_night="refit")
@@ -268,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline_smape = mean_smape(baseline)
     selected_smape = mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in retrained})
     night_smape = mean_smape({r.series_id: r.forecast["yhat"].to_numpy() for r in refit})
-    winners = pd.Series([r.selection["scoring_model"] for r in retrained]).value_counts()
-    fallbacks = sum(r.selection["fallback_reason"] is not None for r in retrained + refit)
+    winners = pd.Series([r.selection.scoring_model for r in retrained]).value_counts()
+    fallbacks = sum(r.selection.fallback_reason is not None for r in retrained + refit)
 
     runs = [
         ("plain loop: Prophet quickstart per series", baseline_seconds, baseline_cpu, baseline_smape),
@@ -284,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     if not args.no_global:
-        global_final = {t.series_id: t.panel[label(global_spec)]["final"] for t in alone}
+        global_final = {t.series_id: t.panel[global_spec.label].final for t in alone}
         runs += [
             (
                 "Daybreak retrain night with the global candidate",
@@ -337,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     dropped = sum(
         "dropped after the newest fold" in reason
         for r in retrained
-        for reason in json.loads(r.selection["skipped"] or "{}").values()
+        for reason in json.loads(r.selection.skipped or "{}").values()
     )
     print(f"candidates dropped by successive halving: {dropped} (of {len(retrained)} series)")
     print("winners:")
@@ -346,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_global:
         print()
         print(
-            f"global candidate: {label(global_spec)}; {sum(f is None for f in global_final.values())} ineligible"
+            f"global candidate: {global_spec.label}; {sum(f is None for f in global_final.values())} ineligible"
         )
         covered = {s: f for s, f in global_final.items() if f is not None}
         print(
@@ -359,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("winners with the global candidate:")
         for name, count in (
-            pd.Series([r.selection["scoring_model"] for r in retrained_global]).value_counts().items()
+            pd.Series([r.selection.scoring_model for r in retrained_global]).value_counts().items()
         ):
             print(f"  {count:4d}  {name}")
     return 0

@@ -34,7 +34,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from daybreak.ingest.canonical import IngestError
     from daybreak.ingest.exports.rows import ExportReadError
     from daybreak.ingest.series_file import InputFileError
-    from daybreak.models.candidates import CandidateError
+    from daybreak.models.forecasting.spec import CandidateError
     from daybreak.nights.erasure import ErasureError
     from daybreak.nights.overrides import OverrideError
     from daybreak.privacy.links import LinkStoreError

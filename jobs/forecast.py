@@ -17,7 +17,7 @@ sum of its children, then the planners' overrides applied), `predictions.forecas
 earlier nights' rows are never touched. The dbt views `predictions.forecast_accuracy` and
 `predictions.forecasts_latest` read them. The per-series work is pure (`daybreak.models.forecasting`,
 `daybreak.models.reconciliation`), on Spark's executors when the engine is Spark (`daybreak.nights.spark_models`); the
-night's inputs and outputs are assembled in `daybreak.nights.forecast`.
+night's inputs are assembled in `daybreak.nights.forecast`, its outputs in `daybreak.nights.forecast_outputs`.
 
 Rerunning D reproduces D's rows exactly: the champion going in is read as of D - 1, and a promotion decision
 already recorded for version D is reused rather than made again (so no duplicate audit rows either).
@@ -30,10 +30,16 @@ import datetime as dt
 import json
 import logging
 
+import numpy as np
+
 from daybreak.core.files import write_json
 from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
+from daybreak.models import DEFAULT_SEED
+from daybreak.models.forecasting.pool import run_all
+from daybreak.models.periods import to_periods
 from daybreak.nights import forecast as night
+from daybreak.nights import forecast_outputs as outputs
 from daybreak.nights import overrides, spark_models
 from daybreak.warehouse.connection import connect
 from daybreak.warehouse.writes import replace_partitions
@@ -60,12 +66,6 @@ def run(
     Returns:
         a summary: rows written, series, how many were retrained, promoted, kept, fell back, by model.
     """
-    import numpy as np
-
-    from daybreak.models import DEFAULT_SEED
-    from daybreak.models.forecasting import run_all
-    from daybreak.models.periods import to_periods
-
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
     spec, forecasting = config.series, config.forecasting
@@ -101,7 +101,7 @@ def run(
 
     with connect(settings.warehouse_path) as connection:
         reason = triggered or ("on demand" if retrain else f"scheduled ({forecasting.retrain} retrain)")
-        night.record(
+        outputs.record(
             connection,
             settings,
             decisions,
@@ -112,13 +112,13 @@ def run(
             monitoring=config.monitoring,
             daily=night.daily_values(history),
         )
-        frames = night.tables(
+        frames = outputs.tables(
             decisions, business_date, version, spec.target, run_id, frequency=spec.frequency
         )
-        hierarchy = night.reconcile(
+        hierarchy = outputs.reconcile(
             connection, frames, decisions, periods, config, context, business_date, run_id
         )
-        planned = night.apply_overrides(settings, frames, business_date, run_id, hierarchy)
+        planned = outputs.apply_overrides(settings, frames, business_date, run_id, hierarchy)
         written = replace_partitions(
             connection, [(table, frame, "as_of_date", business_date) for table, frame in frames.items()]
         )

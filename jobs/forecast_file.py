@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from daybreak.core import spreadsheet
+from daybreak.datasets import parse_candidates
 from daybreak.ingest.series_file import InputFileError, check_horizon, check_horizon_dates, read_series_file
+from daybreak.models import DEFAULT_SEED
+from daybreak.models.forecasting.adhoc import forecast_frame
+from daybreak.models.forecasting.context import SeriesContext
+from daybreak.models.forecasting.options import ForecastOptions
 
 __all__ = ["InputFileError", "forecast_file"]
 
@@ -22,7 +28,7 @@ ADHOC_CANDIDATES = (
     "mstl",
 )
 """What competes for an ad-hoc series: the baseline, Prophet both ways, and three fast statistical models, MSTL
-for more than one seasonal period (its periods are the frequency's, `candidates.SEASON_LENGTHS`: 24 and 168 for
+for more than one seasonal period (its periods are the frequency's, `context.SEASON_LENGTHS`: 24 and 168 for
 hourly data, 7 and 365 for daily data with two years of it)."""
 
 
@@ -56,12 +62,6 @@ def forecast_file(
     Raises:
         InputFileError: the file or the horizon breaks a rule (nothing is fitted or written).
     """
-    from daybreak.core import spreadsheet
-    from daybreak.datasets import parse_candidates
-    from daybreak.models import DEFAULT_SEED
-    from daybreak.models.candidates import SeriesContext
-    from daybreak.models.forecasting import ForecastOptions, forecast_frame
-
     check_horizon(horizon)
     frame, pandas_freq = read_series_file(input_path, freq)
     check_horizon_dates(frame, pandas_freq, horizon)

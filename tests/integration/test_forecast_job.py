@@ -388,7 +388,7 @@ def test_every_night_publishes_coherent_forecasts_and_records_the_method(setting
     """The fixture's total is its own series (about 280 a day against locations summing to about 440), so the
     base forecasts are far from coherent; what is published must add up, on the retraining night, on the next
     night (reusing its method), and after a planner overrides one location."""
-    from daybreak.models.reconciliation import METHODS
+    from daybreak.models.hierarchy import METHODS
     from daybreak.nights import overrides
 
     forecasting()

@@ -23,7 +23,9 @@ def test_documented_cross_validation_reproduces(shared_data):
     from prophet import Prophet
     from prophet.diagnostics import cross_validation, performance_metrics
 
-    from daybreak.models.candidates import SeriesContext, fit_forecast, spec
+    from daybreak.models.forecasting.context import SeriesContext
+    from daybreak.models.forecasting.fitting import fit_forecast
+    from daybreak.models.forecasting.registry import spec
 
     logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
     history = pd.read_csv(

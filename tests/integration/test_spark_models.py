@@ -22,8 +22,12 @@ import pytest
 
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config, parse_candidates
-from daybreak.models.candidates import SeriesContext, fit_forecast, spec
-from daybreak.models.forecasting import ForecastOptions, SeriesTask, run_all
+from daybreak.models.forecasting.context import SeriesContext
+from daybreak.models.forecasting.fitting import fit_forecast
+from daybreak.models.forecasting.options import ForecastOptions
+from daybreak.models.forecasting.pool import run_all
+from daybreak.models.forecasting.registry import spec
+from daybreak.models.forecasting.tasks import Champion, SeriesTask
 from daybreak.models.segmentation.fitting import fit_segments
 from daybreak.nights import spark_models
 from daybreak.warehouse.connection import connect
@@ -67,12 +71,12 @@ def _tasks() -> list[SeriesTask]:
                 options=ForecastOptions(candidates=candidates, horizon=7, folds=2, time_limit_seconds=None),
             )
         )
-    champion = {"version": "2024-03-01", "spec": spec("auto_ets"), "state": None}
+    champion = Champion("2024-03-01", spec("auto_ets"))
     tasks[5] = dataclasses.replace(tasks[5], retrain=False, champion=champion, decision="promote")
     last = tasks[6]
     future = pd.date_range(last.origin, periods=8, freq="D")[1:]
     fitted = fit_forecast(spec("prophet"), pd.DatetimeIndex(last.ds), last.y, future, last.context)
-    stored = {"version": "2024-03-01", "spec": fitted.spec, "state": fitted.state, "fit": fitted.fit}
+    stored = Champion("2024-03-01", fitted.spec, fitted.state, fitted.fit)
     tasks[6] = dataclasses.replace(last, retrain=False, champion=stored)
     return tasks
 
@@ -81,6 +85,8 @@ def _same(a, b, where: str) -> None:
     """Equal within RELATIVE: frames column by column, mappings and sequences item by item, floats by ratio."""
     if isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=RELATIVE, atol=0, obj=where)
+    elif dataclasses.is_dataclass(a):  # a selection, a challenger: field by field
+        _same(dataclasses.asdict(a), dataclasses.asdict(b), where)
     elif isinstance(a, dict):
         assert a.keys() == b.keys(), where
         for key in a:
@@ -105,7 +111,7 @@ def test_series_on_spark_equal_the_local_path(spark):
 
     assert spark.conf.get("spark.sql.catalogImplementation") == "in-memory"  # no metastore to share with dbt
     assert [r.series_id for r in distributed] == [t.series_id for t in tasks]
-    scoring = [(r.selection["scoring_model"].split("(")[0], r.selection["scoring_role"]) for r in local]
+    scoring = [(r.selection.scoring_model.split("(")[0], r.selection.scoring_role) for r in local]
     assert scoring == [("prophet", "challenger")] * 2 + [("auto_ets", "challenger")] * 3 + [
         ("auto_ets", "champion"),
         ("prophet", "champion"),

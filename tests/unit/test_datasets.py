@@ -117,7 +117,7 @@ def test_validation_and_classification_are_read_from_the_config():
 
 def test_forecasting_section_defaults_and_search_expansion():
     default = parse_dataset_config(MINIMAL).forecasting
-    assert [c["name"] for c in default.candidates] == ["seasonal_naive", "prophet"]
+    assert [c.name for c in default.candidates] == ["seasonal_naive", "prophet"]
     assert default.retrain == "weekly" and default.is_retrain_day(dt.date(2024, 3, 31))  # a Sunday
     assert not default.is_retrain_day(dt.date(2024, 4, 1))
 
@@ -139,13 +139,13 @@ def test_forecasting_section_defaults_and_search_expansion():
             },
         }
     ).forecasting
-    assert [(c["name"], c["params"].get("seasonality_mode")) for c in config.candidates] == [
+    assert [(c.name, c.params.get("seasonality_mode")) for c in config.candidates] == [
         ("auto_ets", None),
         ("prophet", "additive"),
         ("prophet", "multiplicative"),
         ("global_lgbm", None),
     ]
-    assert config.candidates[-1]["params"] == {"n_estimators": 200, "transform": "log1p"}
+    assert config.candidates[-1].params == {"n_estimators": 200, "transform": "log1p"}
     assert config.is_retrain_day(dt.date(2024, 5, 1)) and not config.is_retrain_day(dt.date(2024, 5, 2))
     options = config.options(horizon=28)
     assert (options.folds, options.bt_horizon, options.bt_step, options.metric) == (4, 14, 7, "smape")
@@ -205,9 +205,9 @@ def test_a_broken_forecasting_section_is_refused(section, message):
 
 def test_shipped_forecasting_sections():
     synthetic = load_dataset_config("synthetic").forecasting
-    assert {c["name"] for c in synthetic.candidates} == {"seasonal_naive", "prophet", "auto_ets", "theta"}
+    assert {c.name for c in synthetic.candidates} == {"seasonal_naive", "prophet", "auto_ets", "theta"}
     store_item = load_dataset_config("store_item").forecasting
-    assert any(c["params"].get("transform") == "log1p" for c in store_item.candidates)
+    assert any(c.params.get("transform") == "log1p" for c in store_item.candidates)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import json
 
 import pandas as pd
 
+from daybreak.models.forecasting.registry import BASELINE
+from daybreak.models.forecasting.tasks import Champion
 from daybreak.nights import forecast as forecast_night
 
 
@@ -34,11 +36,11 @@ def test_a_champion_scores_from_its_latest_refit_before_the_night(tmp_path):
         }
     )
     champions = {
-        "a": {"version": "2024-01-07", "fit": {"night": 7}},
-        "b": {"version": "2024-01-07", "fit": {"night": 7}},  # b's last refit was of another champion
+        "a": Champion("2024-01-07", BASELINE, fit={"night": 7}),
+        "b": Champion("2024-01-07", BASELINE, fit={"night": 7}),  # b's last refit was of another champion
     }
 
     forecast_night._refresh_fits(champions, versions, dt.date(2024, 1, 17))
 
-    assert champions["a"]["fit"] == {"night": 14}  # the night-21 refit is after the night: not seen
-    assert champions["b"]["fit"] == {"night": 7}
+    assert champions["a"].fit == {"night": 14}  # the night-21 refit is after the night: not seen
+    assert champions["b"].fit == {"night": 7}

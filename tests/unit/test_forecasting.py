@@ -1,7 +1,7 @@
 """The forecasting engine on small series: metrics by hand, backtests, selection, promotion, fallbacks, frequencies.
 
-Real model fits throughout (seasonal naive, statsforecast, and Prophet on short histories, which take a fraction
-of a second); nothing is mocked.
+Real model fits throughout (seasonal naive, statsforecast, and Prophet on short histories); nothing is mocked. The
+tests that fit Prophet are marked integration (`FITS_PROPHET`), so the fast loop (`make check`) fits none.
 """
 
 from __future__ import annotations
@@ -22,29 +22,20 @@ import pandas as pd
 import pytest
 
 from daybreak.datasets.calendar import BusinessCalendar
-from daybreak.models import forecasting
-from daybreak.models.candidates import (
-    BAND_COLUMNS,
-    CalendarDays,
-    SeriesContext,
-    calendar_regressors,
-    check_spec,
-    fit_forecast,
-    forecast_stored,
-    seasonal_naive,
-    spec,
-    stan_workspace,
-)
-from daybreak.models.forecasting import (
-    BACKTEST_COLUMNS,
-    FORECAST_COLUMNS,
-    ForecastOptions,
-    SeriesTask,
-    backtest_cutoffs,
-    fold_metrics,
-    run_all,
-    run_series,
-)
+from daybreak.models.forecasting import series
+from daybreak.models.forecasting.bands import BAND_COLUMNS
+from daybreak.models.forecasting.context import CalendarDays, SeriesContext
+from daybreak.models.forecasting.families.prophet import calendar_regressors
+from daybreak.models.forecasting.families.prophet_stan import stan_workspace
+from daybreak.models.forecasting.families.seasonal_naive import seasonal_naive
+from daybreak.models.forecasting.fitting import fit_forecast, forecast_stored
+from daybreak.models.forecasting.metrics import backtest_cutoffs, fold_metrics
+from daybreak.models.forecasting.options import ForecastOptions
+from daybreak.models.forecasting.pool import run_all
+from daybreak.models.forecasting.registry import spec
+from daybreak.models.forecasting.series import run_series
+from daybreak.models.forecasting.tasks import BACKTEST_COLUMNS, FORECAST_COLUMNS, Champion, SeriesTask
+from daybreak.models.forecasting.time_limit import TimeLimitExceeded, time_limit
 
 
 def _calendar(start: str, end: str, **calendar) -> CalendarDays:
@@ -55,6 +46,8 @@ def _calendar(start: str, end: str, **calendar) -> CalendarDays:
     return CalendarDays.from_frame(frame)
 
 
+FITS_PROPHET = pytest.mark.integration
+"""Tests that fit Prophet (a second or more each) run in `make test`, not in `make check`."""
 WEEKLY_PATTERN = np.array([10.0, 12, 14, 16, 30, 40, 8])
 
 
@@ -140,16 +133,16 @@ def test_retrain_picks_the_candidate_with_the_best_backtest_and_records_every_fo
     assert set(backtest["candidate"]) == {"seasonal_naive", "auto_ets", "theta"}
     assert backtest.groupby("candidate")["fold"].apply(list).map(tuple).unique().tolist() == [(1, 2)]
     means = backtest.groupby("candidate")["mase"].mean()
-    assert result.selection["challenger"] == means.idxmin()
+    assert result.selection.challenger == means.idxmin()
     assert backtest.loc[backtest["selected"], "candidate"].unique().tolist() == [means.idxmin()]
-    assert result.selection["challenger_score"] == pytest.approx(means.min())
-    assert result.selection["baseline_score"] == pytest.approx(means["seasonal_naive"])
-    assert result.selection["decision"] == "promote" and "no champion" in result.selection["decision_reason"]
+    assert result.selection.challenger_score == pytest.approx(means.min())
+    assert result.selection.baseline_score == pytest.approx(means["seasonal_naive"])
+    assert result.selection.decision == "promote" and "no champion" in result.selection.decision_reason
     # the registry gets the concrete model the search chose, so later nights refit it without searching
-    assert result.challenger["spec"]["name"] == result.forecast["model"].iloc[0]
-    if result.challenger["spec"]["name"] == "auto_ets":
-        assert set(result.challenger["spec"]["params"]) == {"model", "damped"}
-    assert result.challenger["data_end"] == history["ds"].max().date()
+    assert result.challenger.spec.name == result.forecast["model"].iloc[0]
+    if result.challenger.spec.name == "auto_ets":
+        assert set(result.challenger.spec.params) == {"model", "damped"}
+    assert result.challenger.data_end == history["ds"].max().date()
 
 
 def test_successive_halving_drops_a_candidate_far_behind_on_the_newest_fold():
@@ -168,17 +161,18 @@ def test_successive_halving_drops_a_candidate_far_behind_on_the_newest_fold():
         _task(history, [spec("seasonal_naive"), spec(challengers[1])], options={"halving_margin": 0})
     )
 
-    skipped = json.loads(halved.selection["skipped"] or "{}")
+    skipped = json.loads(halved.selection.skipped or "{}")
     assert set(skipped) == behind and all("dropped after the newest fold" in r for r in skipped.values())
     assert set(halved.backtest["candidate"]) == set(newest.index) - behind
     assert halved.backtest.groupby("candidate")["fold"].apply(list).map(tuple).unique().tolist() == [(1, 2)]
-    assert alone.selection["skipped"] is None and len(alone.backtest) == 4
+    assert alone.selection.skipped is None and len(alone.backtest) == 4
     kept = full.loc[~full["candidate"].isin(behind)].reset_index(drop=True)
     pd.testing.assert_frame_equal(
         halved.backtest.drop(columns="selected").reset_index(drop=True), kept.drop(columns="selected")
     )
 
 
+@FITS_PROPHET
 def test_prophet_backtests_draw_no_samples_so_their_coverage_is_unknown_not_zero():
     history = _history()
 
@@ -188,7 +182,7 @@ def test_prophet_backtests_draw_no_samples_so_their_coverage_is_unknown_not_zero
     assert backtest.loc["prophet", ["coverage_80", "coverage_95"]].isna().all().all()
     assert backtest.loc["auto_ets", ["coverage_80", "coverage_95"]].notna().all().all()
     forecast = result.forecast
-    if result.selection["scoring_model"].startswith("prophet"):
+    if result.selection.scoring_model.startswith("prophet"):
         assert (forecast["yhat_upper_95"] > forecast["yhat_lower_95"]).all(), (
             "the final fit draws its samples"
         )
@@ -197,7 +191,7 @@ def test_prophet_backtests_draw_no_samples_so_their_coverage_is_unknown_not_zero
 def test_prophet_gets_its_data_as_arrays_and_fits_as_with_lists():
     from prophet.models import CmdStanPyBackend
 
-    from daybreak.models.candidates import _array_backend
+    from daybreak.models.forecasting.families.prophet_stan import array_backend
 
     init = {"k": 0.1, "m": 0.2, "sigma_obs": 1.0, "delta": np.zeros(3), "beta": np.ones(2)}
     data = {
@@ -208,7 +202,7 @@ def test_prophet_gets_its_data_as_arrays_and_fits_as_with_lists():
     }  # fmt: skip
     from stanio import dump_stan_json
 
-    ours, prophets = _array_backend().prepare_data(init, data), CmdStanPyBackend.prepare_data(init, data)
+    ours, prophets = array_backend().prepare_data(init, data), CmdStanPyBackend.prepare_data(init, data)
     for mine, theirs in zip(ours, prophets, strict=True):
         assert dump_stan_json(mine) == dump_stan_json(theirs), "the same Stan input, so the same fit"
 
@@ -235,17 +229,17 @@ def test_forecast_has_every_step_nested_intervals_and_is_reproducible():
 
 def test_a_weak_challenger_is_not_promoted_and_the_champion_keeps_scoring():
     history = _history()
-    strong = run_series(_task(history, [spec("auto_ets")])).challenger["spec"]
-    champion = {"version": "2024-04-01", "spec": strong, "state": None}
+    strong = run_series(_task(history, [spec("auto_ets")])).challenger.spec
+    champion = Champion(version="2024-04-01", spec=strong)
 
     # the only candidate is the seasonal naive: a deliberately weak challenger
     result = run_series(_task(history, [spec("seasonal_naive")], champion=champion))
 
-    assert result.selection["challenger"] == "seasonal_naive"
-    assert result.selection["champion_score"] < result.selection["challenger_score"]
-    assert result.selection["decision"] == "reject"
-    assert "does not beat" in result.selection["decision_reason"]
-    assert result.selection["scoring_role"] == "champion"
+    assert result.selection.challenger == "seasonal_naive"
+    assert result.selection.champion_score < result.selection.challenger_score
+    assert result.selection.decision == "reject"
+    assert "does not beat" in result.selection.decision_reason
+    assert result.selection.scoring_role == "champion"
     assert (result.forecast["model"] == "auto_ets").all()
     # the champion was scored on the same folds as the challenger
     roles = result.backtest.groupby("role")["cutoff"].apply(lambda c: tuple(sorted(c)))
@@ -254,24 +248,24 @@ def test_a_weak_challenger_is_not_promoted_and_the_champion_keeps_scoring():
 
 def test_a_better_challenger_replaces_a_weak_champion():
     history = _history()
-    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
+    champion = Champion("2024-04-01", spec("seasonal_naive"))
 
     result = run_series(_task(history, [spec("auto_ets")], champion=champion))
 
-    assert result.selection["decision"] == "promote"
-    assert result.selection["scoring_role"] == "challenger"
+    assert result.selection.decision == "promote"
+    assert result.selection.scoring_role == "challenger"
     assert (result.forecast["model"] == "auto_ets").all()
 
 
 def test_a_recorded_decision_is_repeated_not_remade():
     history = _history()
-    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
+    champion = Champion("2024-04-01", spec("seasonal_naive"))
 
     result = run_series(
         _task(history, [spec("auto_ets")], champion=champion, decision="reject", decision_reason="recorded")
     )
 
-    assert (result.selection["decision"], result.selection["decision_reason"]) == ("reject", "recorded")
+    assert (result.selection.decision, result.selection.decision_reason) == ("reject", "recorded")
     assert (result.forecast["model"] == "seasonal_naive").all()
 
 
@@ -279,15 +273,15 @@ def test_a_challenger_that_fails_its_final_fit_is_rejected_as_a_rerun_rejects_it
     """The winner fits every backtest fold but not the full history: the champion scores, and the rerun of the
     night (which repeats the recorded rejection) gives the same selection and registers the same challenger."""
     history = _history()
-    champion = {"version": "2024-04-01", "spec": check_spec({"name": "seasonal_naive"}), "state": None}
-    fit = forecasting.fit_forecast
+    champion = Champion("2024-04-01", spec("seasonal_naive"))
+    fit = series.fit_forecast
 
     def refuses_the_full_history(candidate, ds, *args, **kwargs):
-        if candidate["name"] == "auto_ets" and len(ds) == len(history):
+        if candidate.name == "auto_ets" and len(ds) == len(history):
             raise ValueError("refused")
         return fit(candidate, ds, *args, **kwargs)
 
-    monkeypatch.setattr(forecasting, "fit_forecast", refuses_the_full_history)
+    monkeypatch.setattr(series, "fit_forecast", refuses_the_full_history)
 
     first = run_series(_task(history, [spec("auto_ets")], champion=champion))
     rerun = run_series(
@@ -295,39 +289,40 @@ def test_a_challenger_that_fails_its_final_fit_is_rejected_as_a_rerun_rejects_it
             history,
             [spec("auto_ets")],
             champion=champion,
-            decision=first.selection["decision"],
-            decision_reason=first.selection["decision_reason"],
+            decision=first.selection.decision,
+            decision_reason=first.selection.decision_reason,
         )
     )
 
-    assert first.selection["decision"] == "reject"
-    assert first.selection["decision_reason"].startswith("challenger's final fit failed: auto_ets failed")
-    assert (first.selection["scoring_role"], first.selection["fallback_reason"]) == ("champion", None)
-    assert first.challenger["spec"]["name"] == "auto_ets"
+    assert first.selection.decision == "reject"
+    assert first.selection.decision_reason.startswith("challenger's final fit failed: auto_ets failed")
+    assert (first.selection.scoring_role, first.selection.fallback_reason) == ("champion", None)
+    assert first.challenger.spec.name == "auto_ets"
     assert rerun.selection == first.selection
-    assert rerun.challenger["spec"] == first.challenger["spec"]
+    assert rerun.challenger.spec == first.challenger.spec
     pd.testing.assert_frame_equal(rerun.forecast, first.forecast)
 
 
 def test_a_night_without_retraining_refits_the_champion():
     history = _history()
     trained = run_series(_task(history, [spec("theta")]))
-    champion = {"version": "2024-04-01", **{k: trained.challenger[k] for k in ("spec", "state")}}
+    champion = Champion("2024-04-01", trained.challenger.spec, trained.challenger.state)
 
     refit = run_series(_task(history, [spec("seasonal_naive")], retrain=False, champion=champion))
 
-    assert refit.backtest.empty and refit.selection["decision"] is None
-    assert refit.selection["scoring_model"] == trained.selection["scoring_model"]
+    assert refit.backtest.empty and refit.selection.decision is None
+    assert refit.selection.scoring_model == trained.selection.scoring_model
     np.testing.assert_allclose(refit.forecast["yhat"], trained.forecast["yhat"])
 
 
+@FITS_PROPHET
 def test_prophet_refit_warm_starts_from_the_champion_and_explains_itself():
     history = _history(days=60)
     ds, y = pd.DatetimeIndex(history["ds"]), history["y"].to_numpy()
     future = pd.date_range("2024-03-01", periods=14, freq="D")
     trained = fit_forecast(spec("prophet"), ds, y, future, SeriesContext(freq="D", seed=3))
-    assert trained.spec["name"] == "prophet" and trained.state["k"] is not None
-    champion = {"version": "v", "spec": trained.spec, "state": trained.state}
+    assert trained.spec.name == "prophet" and trained.state["k"] is not None
+    champion = Champion("v", trained.spec, trained.state)
 
     refit = run_series(_task(history, [], retrain=False, champion=champion))
 
@@ -360,18 +355,26 @@ def test_series_too_short_or_empty_fall_back_to_the_seasonal_naive_flagged(value
     result = run_series(task)
 
     assert (result.forecast["model"] == "seasonal_naive").all() and len(result.forecast) == 14
-    flagged = " ".join(filter(None, [result.selection["fallback_reason"], result.selection["skipped"] or ""]))
+    flagged = " ".join(filter(None, [result.selection.fallback_reason, result.selection.skipped or ""]))
     assert reason in flagged
 
 
+@FITS_PROPHET
 def test_a_model_over_the_time_limit_is_abandoned_for_its_fallback():
     history = _history(days=60)
 
     result = run_series(_task(history, [spec("prophet")], options={"time_limit_seconds": 1e-6}))
 
-    assert "time limit" in result.selection["skipped"]
-    assert result.selection["challenger"] == "seasonal_naive"
+    assert "time limit" in result.selection.skipped
+    assert result.selection.challenger == "seasonal_naive"
     assert (result.forecast["model"] == "seasonal_naive").all()
+
+
+def test_a_block_over_the_time_limit_is_abandoned_after_it_ends_in_the_main_process():
+    with pytest.raises(TimeLimitExceeded, match="time limit of 0.001 s"), time_limit(0.001):
+        time.sleep(0.01)
+    with time_limit(None):
+        time.sleep(0.001)
 
 
 def test_an_unexpected_error_gives_a_flagged_seasonal_naive_not_a_failed_night():
@@ -381,8 +384,8 @@ def test_an_unexpected_error_gives_a_flagged_seasonal_naive_not_a_failed_night()
     result = run_series(_task(history, [spec("auto_ets")], retrain=False, champion=None))
 
     assert (result.forecast["model"] == "seasonal_naive").all() and len(result.forecast) == 14
-    assert result.selection["fallback_reason"].startswith("error: ValueError")
-    assert result.selection["scoring_role"] == "fallback"
+    assert result.selection.fallback_reason.startswith("error: ValueError")
+    assert result.selection.scoring_role == "fallback"
 
 
 def test_a_model_that_cannot_take_the_data_is_skipped_with_the_reason():
@@ -390,7 +393,7 @@ def test_a_model_that_cannot_take_the_data_is_skipped_with_the_reason():
 
     result = run_series(_task(history, [spec("prophet", transform="log1p"), spec("theta")]))
 
-    assert "log1p needs non-negative values" in result.selection["skipped"]
+    assert "log1p needs non-negative values" in result.selection.skipped
     assert "prophet" not in set(result.backtest["model"])
 
 
@@ -434,6 +437,7 @@ def test_candidate_specs_are_checked():
         ForecastOptions(candidates=(), horizon=3, metric="mape")
 
 
+@FITS_PROPHET
 def test_calendar_regressors_reach_prophet():
     history = _history(days=100, start="2023-10-01")
     ctx = SeriesContext(
@@ -475,8 +479,8 @@ SATURDAYS_CLOSED = {"closed_weekdays": (5,), "closed_dates": (dt.date(2024, 5, 8
         spec("seasonal_naive"),
         spec("auto_ets"),
         spec("theta"),
-        spec("prophet"),
-        spec("prophet", regressors=["weekend"]),
+        pytest.param(spec("prophet"), marks=FITS_PROPHET),
+        pytest.param(spec("prophet", regressors=["weekend"]), marks=FITS_PROPHET),
     ],
 )
 def test_a_closed_day_is_forecast_as_zero_by_every_model_whatever_its_regressors(candidate):
@@ -499,6 +503,7 @@ def test_a_closed_day_is_forecast_as_zero_by_every_model_whatever_its_regressors
     assert (forecast.drop(closed)["yhat"] > 0).all()
 
 
+@FITS_PROPHET
 def test_no_forecast_or_bound_of_a_non_negative_target_is_below_zero():
     rng = np.random.default_rng(1)
     history = pd.DataFrame(
@@ -533,6 +538,7 @@ def test_the_closed_regressor_follows_the_dataset_calendar():
     assert days[holidays.to_numpy() == 1].strftime("%m-%d").tolist() == ["12-25", "12-26", "01-01"]
 
 
+@FITS_PROPHET
 def test_prophet_takes_its_holidays_from_the_calendar():
     history = _history(days=120, start="2023-11-01")
     future = pd.date_range("2024-02-29", periods=7, freq="D")
@@ -560,12 +566,15 @@ def test_a_stan_workspace_is_removed_on_every_way_out(tmp_path):
     assert not Path(folder).exists()
 
 
+@FITS_PROPHET
 def test_a_process_killed_during_a_prophet_fit_leaves_no_temp_folder(tmp_path):
     """Given a child process fitting Prophet in a loop with its own TMPDIR, when it gets SIGTERM mid-fit, then
     the TMPDIR is empty: neither the fit's folder nor cmdstanpy's own is left behind."""
     script = (
         "import numpy as np, pandas as pd\n"
-        "from daybreak.models.candidates import SeriesContext, fit_forecast, spec\n"
+        "from daybreak.models.forecasting.context import SeriesContext\n"
+        "from daybreak.models.forecasting.fitting import fit_forecast\n"
+        "from daybreak.models.forecasting.registry import spec\n"
         "ds = pd.date_range('2022-01-01', periods=700, freq='D')\n"
         "y = 50 + 10 * np.sin(np.arange(700) / 7) + np.random.default_rng(0).normal(0, 2, 700)\n"
         "future = pd.date_range('2023-12-02', periods=28, freq='D')\n"
@@ -619,27 +628,30 @@ def _prophet_night(history: pd.DataFrame, **overrides) -> SeriesTask:
     return dataclasses.replace(task, context=dataclasses.replace(task.context, calendar=calendar))
 
 
-def _champion(result) -> dict:
-    return {"version": "2024-04-29", **{k: result.challenger[k] for k in ("spec", "state", "fit")}}
+def _champion(result) -> Champion:
+    challenger = result.challenger
+    return Champion("2024-04-29", challenger.spec, challenger.state, challenger.fit)
 
 
+@FITS_PROPHET
 def test_a_prophet_champion_scores_from_its_stored_fit_without_fitting(stan_calls):
     history = _history(days=120)
     trained = run_series(_prophet_night(history))
     champion = _champion(trained)
-    assert trained.challenger["fit"] is not None
+    assert trained.challenger.fit is not None
     stan_calls["forbidden"] = True
 
     night = _prophet_night(history, retrain=False, champion=champion)
     scored = run_series(pickle.loads(pickle.dumps(night)))  # as it travels to a Spark executor
     rerun = run_series(night)
 
-    assert scored.selection["fallback_reason"] is None and scored.selection["scoring_role"] == "champion"
+    assert scored.selection.fallback_reason is None and scored.selection.scoring_role == "champion"
     pd.testing.assert_frame_equal(scored.forecast, trained.forecast)  # the same history: the same forecast
     pd.testing.assert_frame_equal(scored.components, trained.components)
     pd.testing.assert_frame_equal(rerun.forecast, scored.forecast)
 
 
+@FITS_PROPHET
 def test_a_later_night_scores_the_stored_fit_as_of_its_training():
     history = _history(days=127)
     trained = run_series(_prophet_night(history.iloc[:120]))
@@ -648,39 +660,46 @@ def test_a_later_night_scores_the_stored_fit_as_of_its_training():
     scored = run_series(week_later)
 
     assert scored.forecast["ds"].min() == history["ds"].max() + pd.Timedelta(days=1)
-    assert scored.selection["fallback_reason"] is None
+    assert scored.selection.fallback_reason is None
     # the fit has not seen the week since its training: the same forecast whatever that week's values
     changed = history.assign(y=np.where(history.index >= 120, history["y"] + 50, history["y"]))
     moved = run_series(dataclasses.replace(week_later, y=changed["y"].to_numpy(dtype=float)))
     pd.testing.assert_frame_equal(moved.forecast, scored.forecast)
 
 
+@FITS_PROPHET
 def test_without_a_stored_fit_or_with_refit_the_champion_is_refit(stan_calls):
     history = _history(days=120)
     champion = _champion(run_series(_prophet_night(history)))
     stan_calls["count"] = 0
 
-    older = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": None}))
-    assert stan_calls["count"] == 1 and older.selection["fallback_reason"] is None
+    older = run_series(
+        _prophet_night(history, retrain=False, champion=dataclasses.replace(champion, fit=None))
+    )
+    assert stan_calls["count"] == 1 and older.selection.fallback_reason is None
     refit = run_series(
         _prophet_night(history, retrain=False, champion=champion, options={"normal_night": "refit"})
     )
-    assert stan_calls["count"] == 2 and refit.selection["fallback_reason"] is None
+    assert stan_calls["count"] == 2 and refit.selection.fallback_reason is None
     with pytest.raises(ValueError, match="normal_night"):
         ForecastOptions(candidates=(), horizon=7, normal_night="sometimes")
 
 
+@FITS_PROPHET
 def test_a_stored_fit_that_no_longer_predicts_is_refit(stan_calls):
     history = _history(days=120)
     champion = _champion(run_series(_prophet_night(history)))
-    broken = {**champion["fit"], "params": {**champion["fit"]["params"], "beta": [[0.0, 0.0]]}}
+    broken = {**champion.fit, "params": {**champion.fit["params"], "beta": [[0.0, 0.0]]}}
     stan_calls["count"] = 0
 
-    result = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": broken}))
+    result = run_series(
+        _prophet_night(history, retrain=False, champion=dataclasses.replace(champion, fit=broken))
+    )
 
-    assert stan_calls["count"] == 1 and result.selection["fallback_reason"] is None
+    assert stan_calls["count"] == 1 and result.selection.fallback_reason is None
 
 
+@FITS_PROPHET
 def test_the_stored_fit_is_small_whatever_the_history():
     short, long = _history(days=400, start="2023-12-01"), _history(days=1000, start="2022-01-01")
     ctx = SeriesContext(freq="D", seed=3, calendar=_calendar("2022-01-01", "2024-12-31"))
@@ -694,12 +713,13 @@ def test_the_stored_fit_is_small_whatever_the_history():
     assert sizes[1] < 1.1 * sizes[0]  # not in proportion to the history: its length adds nothing
 
 
+@FITS_PROPHET
 def test_an_ensemble_scores_its_prophet_member_from_the_stored_fit(stan_calls):
     history = _history(days=120)
     ds, y = pd.DatetimeIndex(history["ds"]), history["y"].to_numpy()
     future = pd.date_range("2024-04-30", periods=14, freq="D")
     ctx = SeriesContext(freq="D", seed=3)
-    ensemble = check_spec({"name": "ensemble", "params": {"members": [spec("prophet"), spec("theta")]}})
+    ensemble = spec("ensemble", members=[spec("prophet").to_dict(), spec("theta").to_dict()])
     fitted = fit_forecast(ensemble, ds, y, future, ctx)
     assert fitted.fit["members"][0] is not None and fitted.fit["members"][1] is None
     stan_calls["forbidden"] = True
@@ -710,6 +730,7 @@ def test_an_ensemble_scores_its_prophet_member_from_the_stored_fit(stan_calls):
         np.testing.assert_array_equal(scored.bands[column], fitted.bands[column])
 
 
+@FITS_PROPHET
 def test_a_retrain_night_that_keeps_the_champion_stores_its_refit_for_the_normal_nights(stan_calls):
     history = _history(days=127)
     first = run_series(_prophet_night(history.iloc[:120]))
@@ -717,9 +738,11 @@ def test_a_retrain_night_that_keeps_the_champion_stores_its_refit_for_the_normal
 
     kept = run_series(_prophet_night(history, champion=champion))
 
-    assert kept.selection["decision"] == "reject" and kept.selection["scoring_role"] == "champion"
-    refit = kept.challenger["champion_fit"]
-    assert refit["version"] == champion["version"] and refit["fit"] != champion["fit"]
+    assert kept.selection.decision == "reject" and kept.selection.scoring_role == "champion"
+    refit = kept.challenger.champion_fit
+    assert refit["version"] == champion.version and refit["fit"] != champion.fit
     stan_calls["forbidden"] = True
-    night = run_series(_prophet_night(history, retrain=False, champion={**champion, "fit": refit["fit"]}))
+    night = run_series(
+        _prophet_night(history, retrain=False, champion=dataclasses.replace(champion, fit=refit["fit"]))
+    )
     pd.testing.assert_frame_equal(night.forecast, kept.forecast)

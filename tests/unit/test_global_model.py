@@ -9,24 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.models import global_model
-from daybreak.models.candidates import (
-    BAND_COLUMNS,
-    CalendarDays,
-    CandidateError,
-    SeriesContext,
-    check_spec,
-    fit_forecast,
-    label,
-    spec,
-)
-from daybreak.models.forecasting import (
-    ForecastOptions,
-    SeriesTask,
-    backtest_cutoffs,
-    run_all,
-    with_panel_forecasts,
-)
+from daybreak.models.forecasting.bands import BAND_COLUMNS
+from daybreak.models.forecasting.context import CalendarDays, SeriesContext
+from daybreak.models.forecasting.families import global_lgbm
+from daybreak.models.forecasting.fitting import fit_forecast
+from daybreak.models.forecasting.metrics import backtest_cutoffs
+from daybreak.models.forecasting.options import ForecastOptions
+from daybreak.models.forecasting.panel import with_panel_forecasts
+from daybreak.models.forecasting.pool import run_all
+from daybreak.models.forecasting.registry import check, spec
+from daybreak.models.forecasting.spec import CandidateError, CandidateSpec
+from daybreak.models.forecasting.tasks import Champion, SeriesTask
 
 GLOBAL = spec("global_lgbm", n_estimators=100, learning_rate=0.1, conformal_windows=2)
 WEEK = np.array([10.0, 12, 14, 16, 30, 40, 8])
@@ -68,10 +61,10 @@ def _tasks(panel, candidates=(GLOBAL,), *, retrain=True, champion=None, horizon=
 
 
 def test_spec_is_checked_and_labelled_like_the_others():
-    assert label(GLOBAL) == "global_lgbm(conformal_windows=2,learning_rate=0.1,n_estimators=100)"
-    assert check_spec({"name": "global_lgbm", "params": {}}) == {"name": "global_lgbm", "params": {}}
+    assert GLOBAL.label == "global_lgbm(conformal_windows=2,learning_rate=0.1,n_estimators=100)"
+    assert check(CandidateSpec("global_lgbm")) == CandidateSpec("global_lgbm", {})
     with pytest.raises(CandidateError, match="does not take"):
-        check_spec({"name": "global_lgbm", "params": {"lags": [1]}})
+        check(CandidateSpec("global_lgbm", {"lags": [1]}))
     with pytest.raises(CandidateError, match="at least 2"):
         spec("global_lgbm", conformal_windows=1)
     with pytest.raises(CandidateError, match="none or log1p"):
@@ -102,7 +95,7 @@ def test_intervals_are_nested_and_cover_the_holdout():
     histories = {sid: (pd.DatetimeIndex(f["ds"]), f["y"].to_numpy(float)) for sid, f in train.items()}
     ctx = SeriesContext(freq="D", seed=5, non_negative=True)
 
-    bands = global_model.fit_predict_panel(GLOBAL, histories, holdout, ctx)
+    bands = global_lgbm.GlobalLGBM().fit_panel(GLOBAL, histories, holdout, ctx)
 
     inside = {"80": [], "95": []}
     for sid, b in bands.items():
@@ -122,7 +115,7 @@ def test_intervals_are_nested_and_cover_the_holdout():
 def test_conformal_widths_take_the_finite_sample_quantile():
     errors = np.arange(1.0, 11.0)  # ten errors: ceil(11 * 0.8) = 9th, ceil(11 * 0.95) = 11th -> the largest
 
-    assert global_model.conformal_widths(errors) == {80: 9.0, 95: 10.0}
+    assert global_lgbm.conformal_widths(errors) == {80: 9.0, 95: 10.0}
 
 
 def test_backtest_folds_are_the_per_series_folds():
@@ -146,11 +139,11 @@ def test_it_competes_in_the_selection_and_its_forecast_is_used_when_it_wins():
     results = run_all(_tasks(_panel(noise=4.0)), max_workers=1)
 
     for result in results:
-        assert result.selection["challenger_model"] in ("global_lgbm", "seasonal_naive")
-        if result.selection["challenger_model"] == "global_lgbm":
+        assert result.selection.challenger_model in ("global_lgbm", "seasonal_naive")
+        if result.selection.challenger_model == "global_lgbm":
             assert (result.forecast["model"] == "global_lgbm").all()
-            assert result.challenger["spec"] == GLOBAL
-    assert any(r.selection["challenger_model"] == "global_lgbm" for r in results)
+            assert result.challenger.spec == GLOBAL
+    assert any(r.selection.challenger_model == "global_lgbm" for r in results)
 
 
 def test_a_short_series_is_ineligible_with_a_reason_and_the_others_still_fit():
@@ -159,20 +152,20 @@ def test_a_short_series_is_ineligible_with_a_reason_and_the_others_still_fit():
     results = run_all(tasks, max_workers=1)
 
     short = results[-1]
-    skipped = short.selection["skipped"]
-    assert label(GLOBAL) in skipped and "the global model needs" in skipped
-    assert short.selection["challenger_model"] != "global_lgbm"
-    assert all(label(GLOBAL) not in (r.selection["skipped"] or "") for r in results[:-1])
+    skipped = short.selection.skipped
+    assert GLOBAL.label in skipped and "the global model needs" in skipped
+    assert short.selection.challenger_model != "global_lgbm"
+    assert all(GLOBAL.label not in (r.selection.skipped or "") for r in results[:-1])
 
 
 def test_a_global_champion_is_refitted_across_the_series_on_a_normal_night():
-    tasks = _tasks(_panel(), retrain=False, champion={"version": "v1", "spec": GLOBAL, "state": None})
+    tasks = _tasks(_panel(), retrain=False, champion=Champion("v1", GLOBAL))
 
     results = run_all(tasks, max_workers=1)
 
     for result in results:
         assert (result.forecast["model"] == "global_lgbm").all()
-        assert result.selection["fallback_reason"] is None
+        assert result.selection.fallback_reason is None
 
 
 def test_closed_days_are_zero_and_panels_are_only_fitted_when_asked_for():
@@ -184,5 +177,5 @@ def test_closed_days_are_zero_and_panels_are_only_fitted_when_asked_for():
 
     made = with_panel_forecasts(tasks)
 
-    final = made[0].panel[label(GLOBAL)]["final"]
+    final = made[0].panel[GLOBAL.label].final
     assert final["yhat"][2] == 0.0 and final["yhat_upper_95"][2] == 0.0

@@ -3,8 +3,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from daybreak.models.candidates import pandas_frequency
-from daybreak.models.forecasting import future_dates, grid_frequency
+from daybreak.models.forecasting.context import future_dates, grid_frequency, pandas_frequency
 from daybreak.models.periods import (
     closing_day,
     is_due,

@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from daybreak.models import hierarchy as hierarchy_module
 from daybreak.models import reconciliation as rec
+from daybreak.models.forecasting.bands import BAND_COLUMNS
+from daybreak.models.hierarchy import METHODS, build_hierarchy, parse_series_id
 
 LOCATIONS = ("total", "location=A", "location=B")
 DATES = pd.date_range("2024-04-01", periods=5, freq="D")
@@ -43,36 +46,34 @@ def _wide(frame: pd.DataFrame, column: str = "yhat") -> pd.DataFrame:
 
 
 def test_series_ids_parse_into_keys():
-    assert rec.parse_series_id("total") == {}
-    assert rec.parse_series_id("location=A") == {"location": "A"}
-    assert rec.parse_series_id("location=A|product_id=7") == {"location": "A", "product_id": "7"}
-    assert rec.parse_series_id("store 1") is None
-    assert rec.parse_series_id("location=A|location=B") is None
+    assert parse_series_id("total") == {}
+    assert parse_series_id("location=A") == {"location": "A"}
+    assert parse_series_id("location=A|product_id=7") == {"location": "A", "product_id": "7"}
+    assert parse_series_id("store 1") is None
+    assert parse_series_id("location=A|location=B") is None
 
 
 def test_the_total_is_the_parent_of_the_locations():
-    hierarchy = rec.build_hierarchy(["location=B", "total", "location=A"])
+    hierarchy = build_hierarchy(["location=B", "total", "location=A"])
 
     assert hierarchy.series == LOCATIONS and hierarchy.bottom == LOCATIONS[1:]
     np.testing.assert_array_equal(hierarchy.S.toarray(), [[1, 1], [1, 0], [0, 1]])
     assert hierarchy.parents == {"total": ("location=A", "location=B")}
     assert hierarchy.levels == {"total": ("total",), "location": ("location=A", "location=B")}
-    assert hierarchy.methods() == rec.METHODS
+    assert hierarchy.methods() == METHODS
 
 
 def test_two_keys_with_their_levels_are_a_grouped_structure_without_top_down():
     ids = ["total", "location=A", "location=B", "product_id=1", "product_id=2"]
     ids += [f"location={loc}|product_id={p}" for loc in "AB" for p in "12"]
-    hierarchy = rec.build_hierarchy(ids)
+    hierarchy = build_hierarchy(ids)
 
     assert len(hierarchy.bottom) == 4 and hierarchy.S.shape == (9, 4)
     assert hierarchy.parents["location=A"] == ("location=A|product_id=1", "location=A|product_id=2")
     assert hierarchy.parents["product_id=2"] == ("location=A|product_id=2", "location=B|product_id=2")
     assert not hierarchy.is_strict
     assert hierarchy.methods() == ("bottom_up", "min_trace_ols", "min_trace_wls_struct")
-    partial = rec.build_hierarchy(
-        ["total", "location=A", "location=A|product_id=1", "location=B|product_id=1"]
-    )
+    partial = build_hierarchy(["total", "location=A", "location=A|product_id=1", "location=B|product_id=1"])
     assert not partial.is_strict, "location=B is not forecast: the location level does not split the bottom"
 
 
@@ -86,16 +87,16 @@ def test_two_keys_with_their_levels_are_a_grouped_structure_without_top_down():
     ],
 )
 def test_series_without_a_hierarchy_pass_through_unchanged(ids, complete):
-    hierarchy = rec.build_hierarchy(ids, complete=complete)
+    hierarchy = build_hierarchy(ids, complete=complete)
     forecasts = _forecasts({s: 100.0 for s in ids})
 
     assert hierarchy is None
     pd.testing.assert_frame_equal(rec.reconcile(forecasts, hierarchy, "min_trace_ols"), forecasts)
 
 
-@pytest.mark.parametrize("method", rec.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 def test_every_method_makes_the_parent_the_sum_of_its_children(method):
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0})
     history = _history({"total": 300.0, "location=A": 120.0, "location=B": 180.0})
 
@@ -112,7 +113,7 @@ def test_every_method_makes_the_parent_the_sum_of_its_children(method):
 
 
 def test_method_specific_results():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0})
     history = _history({"total": 300.0, "location=A": 120.0, "location=B": 180.0})
 
@@ -128,7 +129,7 @@ def test_method_specific_results():
 
 
 def test_min_trace_keeps_a_non_negative_target_non_negative():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     forecasts = _forecasts({"total": 0.0, "location=A": 0.0, "location=B": 60.0}, spread=1.0)
 
     free = rec.reconcile(forecasts, hierarchy, "min_trace_ols")
@@ -142,7 +143,7 @@ def test_min_trace_keeps_a_non_negative_target_non_negative():
 
 
 def test_series_outside_the_hierarchy_are_left_alone():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0, "store 9": 7.0})
 
     out = rec.reconcile(forecasts, hierarchy, "bottom_up")
@@ -154,12 +155,12 @@ def test_series_outside_the_hierarchy_are_left_alone():
 def test_a_method_that_does_not_apply_or_a_missing_period_is_an_error():
     ids = ["total", "location=A", "location=B", "product_id=1", "product_id=2"]
     ids += [f"location={loc}|product_id={p}" for loc in "AB" for p in "12"]
-    grouped = rec.build_hierarchy(ids)
+    grouped = build_hierarchy(ids)
     with pytest.raises(ValueError, match="does not apply"):
         rec.reconcile(_forecasts(dict.fromkeys(ids, 1.0)), grouped, "top_down_forecast_proportions")
     forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0}).iloc[1:]
     with pytest.raises(ValueError, match="every period"):
-        rec.reconcile(forecasts, rec.build_hierarchy(LOCATIONS), "bottom_up")
+        rec.reconcile(forecasts, build_hierarchy(LOCATIONS), "bottom_up")
 
 
 def _folds(levels: dict[str, float], actual: dict[str, float]) -> pd.DataFrame:
@@ -175,7 +176,7 @@ def _folds(levels: dict[str, float], actual: dict[str, float]) -> pd.DataFrame:
 
 
 def test_the_backtest_prefers_bottom_up_when_the_total_is_badly_forecast():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     actual = {"total": 300.0, "location=A": 100.0, "location=B": 200.0}
     rng = np.random.default_rng(0)
     history = _history(actual, days=60).assign(y=lambda f: f["y"] + rng.normal(0, 5, len(f)))
@@ -183,7 +184,7 @@ def test_the_backtest_prefers_bottom_up_when_the_total_is_badly_forecast():
 
     scores = rec.backtest_scores(folds, hierarchy, history, metric="mase", season_length=7)
 
-    assert scores["method"].tolist() == [*rec.METHODS, rec.BASE]
+    assert scores["method"].tolist() == [*METHODS, rec.BASE]
     assert (scores["folds"] == 2).all() and (scores["series"] == 3).all()
     assert scores.loc[scores["chosen"], "method"].tolist() == ["bottom_up"]
     base = scores.set_index("method")["score"]
@@ -191,7 +192,7 @@ def test_the_backtest_prefers_bottom_up_when_the_total_is_badly_forecast():
 
 
 def test_a_series_without_backtest_predictions_counts_as_zero_and_is_not_scored():
-    hierarchy = rec.build_hierarchy([*LOCATIONS, "location=New"])
+    hierarchy = build_hierarchy([*LOCATIONS, "location=New"])
     actual = {"total": 300.0, "location=A": 100.0, "location=B": 200.0}
     folds = _folds({"total": 280.0, "location=A": 101.0, "location=B": 199.0}, actual)
 
@@ -205,7 +206,7 @@ def test_a_series_without_backtest_predictions_counts_as_zero_and_is_not_scored(
 
 
 def test_overrides_are_re_summed_into_parents_that_were_not_overridden():
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     out = rec.reconcile(
         _forecasts({"total": 0.0, "location=A": 100.0, "location=B": 150.0}), hierarchy, "bottom_up"
     )
@@ -234,7 +235,7 @@ def test_overrides_are_re_summed_into_parents_that_were_not_overridden():
 def test_the_intervals_are_hierarchicalforecasts_normality_in_closed_form(method):
     from hierarchicalforecast.methods import BottomUp, MinTrace, TopDown
 
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     base = np.array([[300.0, 310.0], [100.0, 90.0], [150.0, 170.0]])
     sigma = np.array([[20.0, 25.0], [8.0, 9.0], [12.0, 11.0]])
     history = _history({"total": 300.0, "location=A": 120.0, "location=B": 180.0})
@@ -261,8 +262,8 @@ def test_the_intervals_are_hierarchicalforecasts_normality_in_closed_form(method
 
 
 def test_a_large_hierarchy_is_reconciled_bottom_up_on_the_sparse_summing_matrix(monkeypatch):
-    monkeypatch.setattr(rec, "DENSE_LIMIT", 2)
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    monkeypatch.setattr(hierarchy_module, "DENSE_LIMIT", 2)
+    hierarchy = build_hierarchy(LOCATIONS)
     forecasts = _forecasts({"total": 300.0, "location=A": 100.0, "location=B": 150.0})
 
     assert hierarchy.methods() == ("bottom_up",)
@@ -273,11 +274,11 @@ def test_a_large_hierarchy_is_reconciled_bottom_up_on_the_sparse_summing_matrix(
         rec.reconcile(forecasts, hierarchy, "min_trace_ols")
 
 
-@pytest.mark.parametrize("method", rec.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 def test_no_band_is_narrower_than_the_series_own_moved_with_its_point(method):
     """The Gaussian of independent base errors would narrow the locations' bands under MinTrace (the total's own
     small spread pulls them in); each bound is the wider of it and the series' own bound shifted with its point."""
-    hierarchy = rec.build_hierarchy(LOCATIONS)
+    hierarchy = build_hierarchy(LOCATIONS)
     levels = {"total": 290.0, "location=A": 100.0, "location=B": 150.0}
     base = _forecasts(levels, spread=10.0)
     base.loc[base["series_id"] == "total", ["yhat_lower_80", "yhat_upper_80"]] += np.array([8.0, -8.0])
@@ -286,7 +287,7 @@ def test_no_band_is_narrower_than_the_series_own_moved_with_its_point(method):
     out = rec.reconcile(base, hierarchy, method, history=_history(levels))
 
     shift = _wide(out) - _wide(base)
-    for column in rec.BAND_COLUMNS[1:]:
+    for column in BAND_COLUMNS[1:]:
         own = _wide(base, column) + shift
         widest = np.minimum if "lower" in column else np.maximum
         np.testing.assert_allclose(widest(_wide(out, column), own), _wide(out, column))

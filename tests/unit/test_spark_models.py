@@ -26,7 +26,7 @@ def test_the_package_ships_as_a_zip_of_its_sources(tmp_path):
     names = zipfile.ZipFile(path).namelist()
     assert {
         "daybreak/__init__.py",
-        "daybreak/models/forecasting.py",
+        "daybreak/models/forecasting/series.py",
         "daybreak/nights/spark_models.py",
     } <= set(names)
     assert not [n for n in names if "__pycache__" in n]

@@ -2,7 +2,8 @@
 
 Config and code both import these, so a frequency, a selection metric or an export format means the same
 everywhere, and the config layer can name them without importing the code that acts on them. Model family names
-are not here: they are the keys of the family registry (`daybreak.models.families`), where a family is added.
+are not here: they are the keys of the family registry (`daybreak.models.forecasting.registry`), where a family is
+added.
 """
 
 from __future__ import annotations

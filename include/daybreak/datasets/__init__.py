@@ -27,7 +27,6 @@ from daybreak.core.settings import (
 from daybreak.core.vocabulary import FREQUENCIES
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
-    DEFAULT_CANDIDATES,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     RETRAIN_SCHEDULES,
@@ -57,7 +56,6 @@ from daybreak.datasets.schema import (
 
 __all__ = [
     "CANONICAL_COLUMNS",
-    "DEFAULT_CANDIDATES",
     "FREQUENCIES",
     "NUMERIC_COLUMNS",
     "REQUIRED_COLUMNS",

@@ -32,7 +32,6 @@ TEXT_RULE_COLUMNS = get_args(TextColumn)
 TARGETS = get_args(Target)
 SEGMENTATION_ALGORITHMS = get_args(Algorithm)
 RETRAIN_SCHEDULES = get_args(Schedule)
-DEFAULT_CANDIDATES = ("seasonal_naive", "prophet")
 Weekday = Annotated[int, Field(ge=0, le=6)]
 STRICT = ConfigDict(extra="forbid")
 

@@ -3,6 +3,7 @@ promotion, retraining)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -15,7 +16,6 @@ from daybreak.core.vocabulary import (
     SelectionMetric,
 )
 from daybreak.datasets.fields import (
-    DEFAULT_CANDIDATES,
     Schedule,
     SeriesKey,
     Target,
@@ -23,6 +23,12 @@ from daybreak.datasets.fields import (
     is_retrain_day,
     section,
 )
+from daybreak.models.forecasting import registry
+from daybreak.models.forecasting.options import ForecastOptions
+from daybreak.models.forecasting.spec import CandidateSpec
+
+DEFAULT = ForecastOptions.default
+"""The forecasting defaults, which the engine's options own: the section does not repeat them."""
 
 
 @section
@@ -75,36 +81,28 @@ class SeriesSpec:
         return self
 
 
-def parse_candidates(raw) -> tuple[dict, ...]:
+def parse_candidates(raw) -> tuple[CandidateSpec, ...]:
     """Candidate entries (a model name, or a mapping with `model:` and its parameters) as checked specs.
 
-    A checked spec (`{"name", "params"}`) passes through, so a section changed with `dataclasses.replace`
-    validates again. A prophet entry with `seasonality_mode: search` stands for two candidates.
+    A spec (or its `{"name", "params"}` mapping) passes through, checked again, so a section changed with
+    `dataclasses.replace` validates again. One entry may stand for several candidates (`Family.expand`: prophet's
+    `seasonality_mode: search` is additive and multiplicative).
 
     Raises:
         ValueError: an unknown model or parameter (the message names it).
     """
-    from daybreak.models.candidates import check_spec
-
-    specs: list[dict] = []
+    specs: list[CandidateSpec] = []
     for entry in raw:
-        if isinstance(entry, dict) and set(entry) == {"name", "params"}:
-            candidates = [check_spec(entry)]
+        if isinstance(entry, CandidateSpec):
+            candidates = [registry.check(entry)]
+        elif isinstance(entry, dict) and set(entry) == {"name", "params"}:
+            candidates = [registry.check(CandidateSpec.from_dict(entry))]
         else:
             if isinstance(entry, str):
                 entry = {"model": entry}
             if not isinstance(entry, dict) or "model" not in entry:
                 raise ValueError(f"a candidate is a model name or a mapping with `model:`, got {entry!r}")
-            params = {k: v for k, v in entry.items() if k != "model"}
-            modes = [params.pop("seasonality_mode", None)]
-            if entry["model"] == "prophet" and modes == ["search"]:
-                modes = ["additive", "multiplicative"]
-            candidates = [
-                check_spec(
-                    {"name": entry["model"], "params": {**params, **({"seasonality_mode": m} if m else {})}}
-                )
-                for m in modes
-            ]
+            candidates = registry.expand(entry["model"], {k: v for k, v in entry.items() if k != "model"})
         specs.extend(c for c in candidates if c not in specs)
     if not specs:
         raise ValueError("forecasting.candidates is empty")
@@ -115,11 +113,15 @@ def parse_candidates(raw) -> tuple[dict, ...]:
 class Backtest:
     """How candidates are backtested: rolling origins, each forecasting `horizon` periods."""
 
-    folds: int = Field(3, ge=1, description="Rolling origins.")
+    folds: int = Field(DEFAULT("folds"), ge=1, description="Rolling origins.")
     horizon: int | None = Field(
-        None, ge=1, description="Periods each fold forecasts; default the series horizon."
+        DEFAULT("backtest_horizon"),
+        ge=1,
+        description="Periods each fold forecasts; default the series horizon.",
     )
-    step: int | None = Field(None, ge=1, description="Periods between origins; default the backtest horizon.")
+    step: int | None = Field(
+        DEFAULT("step"), ge=1, description="Periods between origins; default the backtest horizon."
+    )
 
 
 @section
@@ -130,23 +132,28 @@ class ForecastingConfig:
     series without a champion, and on demand; on other nights each series' champion scores (`normal_night`).
     """
 
-    candidates: tuple[str | dict, ...] = Field(
-        tuple({"name": name, "params": {}} for name in DEFAULT_CANDIDATES),
+    candidates: tuple[str | dict, ...] = Field(  # YAML's shape; held as checked specs (`_checked`)
+        registry.DEFAULT_CANDIDATES,
+        validate_default=True,
         description="Models that compete: a model name, or a mapping with `model:` and its parameters "
-        "(daybreak.models.candidates); prophet's `seasonality_mode: search` stands for additive and "
+        "(docs/model-families.md); prophet's `seasonality_mode: search` stands for additive and "
         "multiplicative; `global_lgbm` is one LightGBM model fitted across all the dataset's series "
         "(n_estimators, learning_rate, num_leaves, conformal_windows, transform), scored per series like the "
         "others. Default: seasonal_naive and prophet.",
     )
     backtest: Backtest = Field(default_factory=Backtest, description="How candidates are backtested.")
     selection_metric: SelectionMetric = Field(
-        "mase", description="The backtest metric candidates are ranked by."
+        DEFAULT("metric"), description="The backtest metric candidates are ranked by."
     )
     ensemble_top: int = Field(
-        0, ge=0, description="When 2 or more: the mean of that many best candidates competes."
+        DEFAULT("ensemble_top"),
+        ge=0,
+        description="When 2 or more: the mean of that many best candidates competes.",
     )
     promotion_margin: float = Field(
-        0.02, ge=0, description="A challenger must beat the champion's backtest by this share to be promoted."
+        DEFAULT("promotion_margin"),
+        ge=0,
+        description="A challenger must beat the champion's backtest by this share to be promoted.",
     )
     retrain: Schedule = Field(
         "weekly",
@@ -155,23 +162,24 @@ class ForecastingConfig:
     )
     retrain_weekday: Weekday = Field(6, description="Weekly retrains' weekday (Monday = 0, Sunday = 6).")
     time_limit_seconds: float | None = Field(
-        120.0, description="A series' fit gives up after this long and falls back; null or 0: no limit."
+        DEFAULT("time_limit_seconds"),
+        description="A series' fit gives up after this long and falls back; null or 0: no limit.",
     )
     backtest_uncertainty_samples: int = Field(
-        0,
+        DEFAULT("backtest_uncertainty_samples"),
         ge=0,
         description="Prophet's uncertainty samples during backtests. The selection metric needs only the point "
         "forecast, so none by default (Prophet's backtest coverage is then empty); the forecast's intervals come "
         "from the final fit either way.",
     )
     halving_margin: float | None = Field(
-        0.1,
+        DEFAULT("halving_margin"),
         ge=0,
         description="Successive halving: after every candidate is backtested on the newest fold, one scoring more "
         "than this share above the best there is dropped before the older folds; null: every fold for all.",
     )
     normal_night: NormalNight = Field(
-        "score",
+        DEFAULT("normal_night"),
         description="What a night that does not retrain does with each champion. `score`: a Prophet champion (or "
         "an ensemble's Prophet members) forecasts from the fit stored at its training, without fitting, so it "
         "uses the data up to its last retrain and the night costs a fraction of a Prophet fit; `refit`: the "
@@ -179,9 +187,10 @@ class ForecastingConfig:
         "before fits were stored, are refit either way.",
     )
 
-    @field_validator("candidates", mode="before")
+    @field_validator("candidates", mode="wrap")
     @classmethod
-    def _checked(cls, value):
+    def _checked(cls, value, handler):
+        """The entries as checked specs, whatever the YAML type says (it describes the file, not the specs)."""
         return parse_candidates(value)
 
     @field_validator("time_limit_seconds")
@@ -209,21 +218,9 @@ class ForecastingConfig:
         """Whether `day` is a scheduled retrain night (daily: every night; weekly: its weekday; monthly: the 1st)."""
         return is_retrain_day(self.retrain, self.retrain_weekday, day)
 
-    def options(self, horizon: int):
-        """The `ForecastOptions` the forecasting engine takes, for a forecast `horizon` periods ahead."""
-        from daybreak.models.forecasting import ForecastOptions
-
-        return ForecastOptions(
-            candidates=self.candidates,
-            horizon=horizon,
-            folds=self.folds,
-            backtest_horizon=self.backtest_horizon,
-            step=self.step,
-            metric=self.metric,
-            ensemble_top=self.ensemble_top,
-            promotion_margin=self.promotion_margin,
-            time_limit_seconds=self.time_limit_seconds,
-            backtest_uncertainty_samples=self.backtest_uncertainty_samples,
-            halving_margin=self.halving_margin,
-            normal_night=self.normal_night,
-        )
+    def options(self, horizon: int) -> ForecastOptions:
+        """The `ForecastOptions` the forecasting engine takes, for a forecast `horizon` periods ahead: each of its
+        fields from the section's key of that name (the properties above name those the YAML nests or words
+        differently)."""
+        names = [f.name for f in dataclasses.fields(ForecastOptions) if f.name != "horizon"]
+        return ForecastOptions(horizon=horizon, **{name: getattr(self, name) for name in names})

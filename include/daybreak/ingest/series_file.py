@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from daybreak.core.vocabulary import PANDAS_FREQUENCIES, WEEKDAYS
 from daybreak.ingest.timestamps import parse_timestamps
+from daybreak.models.forecasting.context import base_frequency
+from daybreak.models.forecasting.spec import CandidateError
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +75,6 @@ def read_series_file(path: Path, freq: str) -> tuple[pd.DataFrame, str]:
         InputFileError: missing columns, an unparseable timestamp, a non-numeric value, a duplicate timestamp
             within a series, or timestamps off the frequency's grid.
     """
-    from daybreak.core.vocabulary import PANDAS_FREQUENCIES
-    from daybreak.models.candidates import CandidateError, base_frequency
-
     try:
         base = base_frequency(PANDAS_FREQUENCIES.get(freq, freq))
     except CandidateError:
@@ -156,7 +156,7 @@ def _grid(frame: pd.DataFrame, base: str, fail) -> str:
                 "timestamp_off_grid",
                 lambda i: f"{ds[i].date()} is not a {ds.iloc[0].day_name()} like row 1",
             )
-        return "W-" + ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[first]
+        return "W-" + WEEKDAYS[first]
     if ds.dt.is_month_start.all():
         return "MS"
     if ds.dt.is_month_end.all():

@@ -18,7 +18,7 @@ from collections.abc import Collection
 import pandas as pd
 
 from daybreak.core.vocabulary import SUNDAY, WEEKDAYS
-from daybreak.models.candidates import pandas_frequency
+from daybreak.models.forecasting.context import pandas_frequency
 
 
 def period_alias(frequency: str, week_ends_on: int = SUNDAY) -> str:

@@ -1,6 +1,6 @@
 """The model nights' per-series and per-customer work on Spark executors, when the engine is Spark.
 
-Forecasting: `map_series` gives `daybreak.models.forecasting.run_all` a way to run the pure per-series function
+Forecasting: `map_series` gives `daybreak.models.forecasting.pool.run_all` a way to run the pure per-series function
 `run_series` on Spark instead of the local process pool. Each task travels pickled in a row of its own (its
 position and the bytes), the rows are hash-partitioned by position and `groupBy(...).applyInPandas(...)` calls
 `run_series` once per series on an executor; the results come back pickled and are put in the tasks' order. The
@@ -30,14 +30,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from daybreak.models.forecasting.series import run_series
+from daybreak.models.forecasting.tasks import SeriesResult, SeriesTask
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    import pandas as pd
     from pyspark.sql import SparkSession
 
     from daybreak.core.settings import Settings
-    from daybreak.models.forecasting import SeriesResult, SeriesTask
     from daybreak.models.segmentation import SegmentModel
 
 APP_NAME = "daybreak-models"
@@ -111,8 +114,6 @@ def map_series(settings: Settings) -> Callable[[list[SeriesTask]], list[SeriesRe
 
 def run_series_on_spark(tasks: list[SeriesTask], spark: SparkSession) -> list[SeriesResult]:
     """`run_series` over the tasks on Spark executors, one group per series; the results in the tasks' order."""
-    import pandas as pd
-
     if not tasks:
         return []
     rows = pd.DataFrame({"position": range(len(tasks)), "task": [pickle.dumps(task) for task in tasks]})
@@ -131,10 +132,6 @@ def run_series_on_spark(tasks: list[SeriesTask], spark: SparkSession) -> list[Se
 
 def _run_group(group: pd.DataFrame) -> pd.DataFrame:
     """One series on an executor: unpickle its task, `run_series`, pickle the result."""
-    import pandas as pd
-
-    from daybreak.models.forecasting import run_series
-
     results = [pickle.dumps(run_series(pickle.loads(task))) for task in group["task"]]  # noqa: S301
     return pd.DataFrame({"position": group["position"].to_numpy(), "result": results})
 
