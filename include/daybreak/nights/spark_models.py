@@ -27,13 +27,18 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+import daybreak
+from daybreak.core.files import write_atomic
 from daybreak.models.forecasting.series import run_series
 from daybreak.models.forecasting.tasks import SeriesResult, SeriesTask
+from daybreak.models.segmentation import ASSIGNMENT_COLUMNS
+from daybreak.nights.spark import SHUFFLE_PARTITIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -55,8 +60,6 @@ def session(settings: Settings) -> SparkSession:
     """The SparkSession the model nights use: the running one (the process's, e.g. dbt's), else a new one on
     `settings.spark_master`."""
     from pyspark.sql import SparkSession
-
-    from daybreak.nights.spark import SHUFFLE_PARTITIONS
 
     builder = (
         SparkSession.builder.master(settings.spark_master)
@@ -82,10 +85,6 @@ def session(settings: Settings) -> SparkSession:
 def package_zip(settings: Settings) -> Path:
     """The `daybreak` package's files as a zip under the data home (`spark/<dataset>/py/daybreak.zip`, replaced
     atomically), for executors that do not have this checkout: the per-series code they run is the driver's."""
-    import zipfile
-
-    import daybreak
-    from daybreak.core.files import write_atomic
 
     package = Path(daybreak.__file__).parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -152,9 +151,6 @@ def assign_on_spark(
     Only the model's feature columns travel (with each customer's position); the customer ids are put back on
     the driver, so their type is whatever the mart's is.
     """
-    import pandas as pd
-
-    from daybreak.models.segmentation import ASSIGNMENT_COLUMNS
 
     if features.empty:
         return model.assign(features, batch_size)

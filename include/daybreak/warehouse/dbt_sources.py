@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from daybreak.core.files import write_text_atomic
 from daybreak.core.settings import PROJECT_ROOT
 from daybreak.warehouse.declaration import Table
 from daybreak.warehouse.tables import TABLES
@@ -110,7 +111,6 @@ def docs_with_tables(text: str) -> str:
 
 def main() -> None:
     """Rewrite the committed sources YAML and the docs' table list from the declarations."""
-    from daybreak.core.files import write_text_atomic
 
     print(write_text_atomic(Path(SOURCES_FILE), sources_yaml()))
     print(write_text_atomic(Path(DOCS_FILE), docs_with_tables(Path(DOCS_FILE).read_text(encoding="utf-8"))))
