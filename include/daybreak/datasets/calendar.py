@@ -14,11 +14,12 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING
 
+import holidays
+import pandas as pd
+
 from daybreak.core.vocabulary import Frequency
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from daybreak.datasets import DatasetConfig
 
 MIN_DAYS_AHEAD = 90
@@ -95,7 +96,6 @@ class BusinessCalendar:
 
         Typed through Arrow (DATE, BOOLEAN, VARCHAR) so the table has the same column types when empty.
         """
-        import pandas as pd
         import pyarrow as pa
 
         if end < start:
@@ -120,7 +120,6 @@ def _country_holidays(country: str, year: int) -> dict[dt.date, str]:
     Raises:
         ValueError: for a country the package does not know.
     """
-    import holidays
 
     try:
         calendar = holidays.country_holidays(country, years=year)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from typing import Annotated, Literal, NamedTuple, NotRequired
 
 from pydantic import Field, field_validator, model_validator
@@ -154,8 +155,6 @@ class Landing:
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
         if value is not None:
-            import zoneinfo
-
             try:
                 zoneinfo.ZoneInfo(value)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):

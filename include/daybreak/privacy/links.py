@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.fernet import Fernet, InvalidToken
+
 from daybreak.core.files import write_atomic, write_private
 from daybreak.core.settings import link_store_key, pseudonym_key
 from daybreak.privacy.pseudonyms import pseudonym
@@ -48,7 +50,6 @@ class LinkStore:
             SettingsError: `DAYBREAK_LINK_STORE_KEY` is unset (and no key was given).
             LinkStoreError: the key does not open the file.
         """
-        from cryptography.fernet import InvalidToken
 
         key = key if key is not None else link_store_key()
         path = store_path(settings)
@@ -94,7 +95,6 @@ def lookup(settings: Settings, source_id: str) -> dict | None:
 
 
 def _fernet(key: bytes):
-    from cryptography.fernet import Fernet
 
     try:
         return Fernet(key)

@@ -14,6 +14,8 @@ import os
 import secrets
 from typing import TYPE_CHECKING
 
+from cryptography.fernet import Fernet
+
 from daybreak.core.environment import read
 from daybreak.core.files import write_private
 from daybreak.core.settings import LINK_STORE_KEY, PSEUDONYM_KEY, SettingsError
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 
 
 def _new_fernet_key() -> str:
-    from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
 

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import duckdb
+
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
 
@@ -60,7 +61,6 @@ def connect(
         read_only: open without the write lock (the file must exist).
         wait_seconds: how long to keep retrying while another process holds the lock.
     """
-    import duckdb
 
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

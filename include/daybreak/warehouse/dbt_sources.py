@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from daybreak.core.files import write_text_atomic
 from daybreak.core.settings import PROJECT_ROOT
 from daybreak.warehouse.declaration import Table
@@ -68,7 +70,6 @@ def _table(declared: Table) -> dict:
 
 def sources_yaml() -> str:
     """The sources YAML for every declared table, grouped by schema in declaration order."""
-    import yaml
 
     sources = [
         {

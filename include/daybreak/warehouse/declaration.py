@@ -8,10 +8,8 @@ is brought to them is `daybreak.warehouse.tables.ensure`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,6 @@ class Table:
 
     def empty(self) -> pd.DataFrame:
         """No rows, the declared columns and types: what a night with nothing to write writes."""
-        import pandas as pd
 
         return self.conform(pd.DataFrame({name: pd.Series([], dtype=object) for name in self.column_names}))
 
@@ -84,7 +81,6 @@ class Table:
             ValueError: a declared column is missing, or its values do not cast to its type (the message names
                 the table and the column).
         """
-        import pandas as pd
         import pyarrow as pa
 
         if missing := [name for name in self.column_names if name not in frame.columns]:

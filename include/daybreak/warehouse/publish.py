@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from daybreak.core.files import temporary_sibling
 from daybreak.warehouse.connection import connect
 
@@ -97,7 +99,6 @@ def _remove(path: Path) -> None:
 
 def _materialise_file_views(path: Path, schemas: Sequence[str]) -> None:
     """Replace each view of `schemas` in the copy at `path` by a table of the rows it reads now."""
-    import duckdb
 
     with duckdb.connect(str(path)) as connection:
         views = connection.execute(
@@ -119,7 +120,6 @@ def _materialise_file_views(path: Path, schemas: Sequence[str]) -> None:
 
 def _check_self_contained(path: Path, schemas: Sequence[str]) -> None:
     """Bind every view of the copy with file access disabled: one that still reads outside the file fails."""
-    import duckdb
 
     config = {"enable_external_access": False}
     with duckdb.connect(str(path), read_only=True, config=config) as connection:
