@@ -10,6 +10,7 @@ BENCHMARKS = {
     "demo_stages": "bench.demo_stages",
     "drift_report": "bench.drift_report",
     "monitoring_detection": "bench.monitoring_detection",
+    "monitoring_night": "bench.monitoring_night",
     "incremental": "bench.incremental",
     "pages": "bench.pages",
     "pseudonyms": "bench.pseudonyms",
