@@ -41,6 +41,7 @@ def build_views(settings, night: dt.date) -> None:
 
     selection = [
         "stg_predictions__forecasts",
+        "forecast_versions",
         "stg_planning__overrides",
         "forecasts_latest",
         "forecast_accuracy",
@@ -58,6 +59,7 @@ def test_an_override_from_the_review_page_is_applied_audited_shown_and_scored(
     monkeypatch.setenv("DAYBREAK_DATASET", "synthetic")
     act_as("planner")  # pat
     _night(SUNDAY, settings)
+    build_views(settings, SUNDAY)  # the views a night's dbt build leaves, which the dashboards read
     publish(settings.warehouse_path, settings.serving_path)
 
     # Given a planner who raises the total's forecast by 20% for the week from Tuesday on the Review page
