@@ -6,7 +6,11 @@ runs and backfills for logical date D process D; a manual trigger at time T proc
 T (Airflow's rule for manual runs of an interval schedule).
 
 The schedule follows the data (`daybreak.platform.schedule`): it starts on the first business day whose export has landed
-and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day outside the landed data fails at `ingest`, saying so.
+and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day
+outside the landed data fails at `ingest`, saying so. Every task retries, except on an error no retry can fix (a day
+outside the landed data, a refused dataset config or export, a settings value Daybreak cannot use, a failed night
+before): `fails_at_once` (`daybreak.platform.task_failures`) fails the task at once, its log ending in a few lines
+that say what happened and what to do.
 A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
 long after it was queued raise an alert through `daybreak.platform.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
@@ -40,6 +44,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from daybreak.platform.airflow_env import WRITER_POOL
 from daybreak.platform.alerts import night_deadline, on_task_failure
 from daybreak.platform.schedule import dag_bounds, dag_end
+from daybreak.platform.task_failures import fails_at_once
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -72,17 +77,14 @@ BOUNDS = dag_bounds()
 )
 def daybreak_nightly():
     @task.sensor(poke_interval=20, timeout=6 * 3600, mode="reschedule", pool="default_pool")
+    @fails_at_once
     def previous_night(ti=None):
-        from airflow.sdk.exceptions import AirflowFailException
+        from daybreak.platform.schedule import previous_night_finished
 
-        from daybreak.platform.schedule import PreviousNightFailed, previous_night_finished
-
-        try:
-            return previous_night_finished(ti.get_previous_dagrun())
-        except PreviousNightFailed as error:  # retrying cannot help: fail now, with the reason
-            raise AirflowFailException(str(error)) from error
+        return previous_night_finished(ti.get_previous_dagrun())
 
     @task
+    @fails_at_once
     def ingest(data_interval_start=None, run_id=None):
         from daybreak.core.settings import get_settings
         from daybreak.platform.schedule import check_business_date
@@ -92,36 +94,42 @@ def daybreak_nightly():
         return run(data_interval_start.date(), run_id)
 
     @task
+    @fails_at_once
     def privacy(data_interval_start=None, run_id=None):
         from jobs.privacy import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
+    @fails_at_once
     def transform(data_interval_start=None, run_id=None):
         from jobs.transform import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
+    @fails_at_once
     def forecast(data_interval_start=None, run_id=None):
         from jobs.forecast import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
+    @fails_at_once
     def segment(data_interval_start=None, run_id=None):
         from jobs.segment import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
+    @fails_at_once
     def drift(data_interval_start=None, run_id=None):
         from jobs.drift import run
 
         return run(data_interval_start.date(), run_id)
 
     @task.branch
+    @fails_at_once
     def retrain_decision(data_interval_start=None):
         from jobs.drift import retrain_branch
 
@@ -129,12 +137,14 @@ def daybreak_nightly():
         return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
 
     @task
+    @fails_at_once
     def retrain(data_interval_start=None):
         from jobs.drift import retrain_triggered
 
         return retrain_triggered(data_interval_start.date())
 
     @task(outlets=[SERVING_WAREHOUSE])
+    @fails_at_once
     def publish(data_interval_start=None, run_id=None):
         from jobs.publish import run
 

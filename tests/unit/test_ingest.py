@@ -147,8 +147,9 @@ def test_changed_files_for_a_landed_day_are_refused(settings):
     path = land(settings, DAY, HEADER + GOOD_ROWS)
     ingest.run(DAY, "run-1", settings)
     path.write_text(HEADER + GOOD_ROWS.replace("3.50", "4.50"))
-    with pytest.raises(ingest.IngestError, match="immutable"):
+    with pytest.raises(ingest.IngestError, match="immutable") as error:
         ingest.run(DAY, "run-2", settings)
+    assert isinstance(error.value, canonical.RefusedExportError), "a refusal fails the night without retries"
     assert warehouse_rows(settings, "select status from monitoring.ingest_runs order by status") == [
         ("loaded",),
         ("refused",),
@@ -165,6 +166,7 @@ def test_a_refused_file_is_recorded_with_its_reason_and_a_fixed_one_then_loads(s
     assert warehouse_rows(
         settings, "select source_file, status, reason, rows_in, file_sha256 from monitoring.ingest_runs"
     ) == [("sales.csv", "refused", str(error.value), 0, lake.sha256_of(path))]
+    assert isinstance(error.value, canonical.RefusedExportError), "the same file is refused on every retry"
     assert not lake.partition_dir(settings, DAY).exists(), "nothing lands"
 
     # and a rerun refuses it again without a second row
@@ -187,6 +189,8 @@ def test_missing_export_names_the_expected_path_and_date_and_writes_nothing(sett
     message = str(error.value)
     assert "2024-03-05" in message
     assert str(settings.landing_dir / "2024-03-05" / "*.csv") in message
+    # an export that has not landed yet may land before the task's next try: this one is retried
+    assert not isinstance(error.value, canonical.RefusedExportError)
     assert not lake.partition_dir(settings, DAY).exists()
     assert not settings.warehouse_path.exists()
 

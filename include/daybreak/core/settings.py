@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daybreak.core.environment import PROJECT_ROOT, VARIABLES, read
+from daybreak.core.failures import PermanentError
 
 ENGINES = ("duckdb", "spark")
 SPARK_METHODS = ("session", "thrift")
@@ -31,12 +32,21 @@ YAML_SUFFIXES = (".yml", ".yaml")
 SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class SettingsError(ValueError):
+class SettingsError(PermanentError, ValueError):
     """An environment variable holds a value Daybreak cannot use."""
 
+    remedy = (
+        "set the variable to a value it accepts (docs/environment-reference.md) in the environment Airflow's "
+        "tasks run in, then clear the task"
+    )
 
-class DatasetConfigError(ValueError):
+
+class DatasetConfigError(PermanentError, ValueError):
     """A dataset config is missing, malformed or inconsistent; the message is one line naming the file."""
+
+    remedy = (
+        "fix the dataset config the message names (`daybreak config check` checks it), then clear the task"
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from daybreak.core.failures import PermanentError
 from daybreak.core.vocabulary import FLOAT_SUFFIX
 from daybreak.datasets import CANONICAL_COLUMNS, NUMERIC_COLUMNS, DatasetConfig
 from daybreak.datasets.expressions import fill_template, parse_expression
@@ -38,7 +39,20 @@ WHITESPACE = (
 
 
 class IngestError(RuntimeError):
-    """The export cannot be ingested; the message names the path, the date and what is wrong."""
+    """The export cannot be ingested; the message names the path, the date and what is wrong.
+
+    Retried by the nightly DAG: an open day's export that has not landed yet may land before the next try.
+    """
+
+
+class RefusedExportError(PermanentError, IngestError):
+    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed):
+    the same file is refused on every try, so the night fails at once."""
+
+    remedy = (
+        "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
+        "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+    )
 
 
 @dataclass(frozen=True)

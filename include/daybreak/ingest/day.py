@@ -7,7 +7,7 @@ accounted for (`daybreak.ingest.accounting`). A file found late, for a day alrea
 day's partition and asks for its day and every later one to be rebuilt (`monitoring.rebuild_requests`).
 
 A file that cannot be ingested (unreadable, empty on an open day, changed after it landed) is accounted as
-`refused` with the reason, and then `IngestError` stops the night.
+`refused` with the reason, and then `RefusedExportError` stops the night (an `IngestError` a retry cannot fix).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 
 from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.ingest import accounting, lake
-from daybreak.ingest.canonical import IngestError
+from daybreak.ingest.canonical import IngestError, RefusedExportError
 from daybreak.ingest.deliveries import Delivery
 from daybreak.ingest.night_plan import Manifest, Plan, Refusal, plan
 from daybreak.ingest.preparation import Prepared, prepare
@@ -56,8 +56,8 @@ def ingest_days(
         one summary per night (`jobs.ingest.run`'s).
 
     Raises:
-        IngestError: the first night with a refused file (accounted as `refused` first) or, on an open day, no
-            valid line; the nights before it have landed.
+        RefusedExportError: the first night with a refused file (accounted as `refused` first).
+        IngestError: on an open day, no valid line; the nights before it have landed.
     """
     landed = accounting.landed_manifest(connection)
     manifest = Manifest.of(landed)
@@ -166,7 +166,7 @@ def _land_nights(
         )  # fmt: skip
         record = accounting.Night(business_date, [row], [], [])
         accounting.record_nights(connection, [record], ingested_at=ingested_at, run_id=run_id)
-        raise IngestError(refusal.reason)
+        raise RefusedExportError(refusal.reason)
     if failure is not None:
         raise failure
     return summaries

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+from daybreak.core.failures import PermanentError
 from daybreak.core.settings import Settings, unchecked_settings
 
 
@@ -38,12 +39,19 @@ def landed_days(landing_dir: Path) -> list[dt.date]:
     return sorted(days)
 
 
-class OutsideDataError(ValueError):
+class OutsideDataError(PermanentError, ValueError):
     """A run was asked for a business day the dataset's exports do not cover."""
 
+    remedy = (
+        "run nights only for business days whose export has landed (backfill within the landed range), or land "
+        "the day's export first; then clear the task"
+    )
 
-class PreviousNightFailed(RuntimeError):
+
+class PreviousNightFailed(PermanentError, RuntimeError):
     """The night before this one failed: this night would build on a state that night never wrote."""
+
+    remedy = "clear the failed night so that it reruns (or mark it successful), then clear this task"
 
 
 def previous_night_finished(previous) -> bool:
