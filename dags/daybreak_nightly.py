@@ -131,7 +131,7 @@ def daybreak_nightly():
     @task.branch
     @fails_at_once
     def retrain_decision(data_interval_start=None):
-        from jobs.drift import retrain_branch
+        from jobs.retrain import retrain_branch
 
         # the models always follow; `retrain` only when the policy acts (a branch skips what it does not follow)
         return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
@@ -139,7 +139,7 @@ def daybreak_nightly():
     @task
     @fails_at_once
     def retrain(data_interval_start=None):
-        from jobs.drift import retrain_triggered
+        from jobs.retrain import retrain_triggered
 
         return retrain_triggered(data_interval_start.date())
 

@@ -20,7 +20,7 @@ import pandas as pd
 from daybreak.core.files import write_text_atomic
 from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
-from daybreak.nights import monitoring, retraining
+from daybreak.nights import monitoring
 from daybreak.nights.drift import TABLE, compare, summary_row
 from daybreak.platform import alerts
 from daybreak.warehouse.connection import connect
@@ -127,37 +127,3 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
         {k: summary[k] for k in ("decisions", "drifted", "quality_failed")},
     )
     return summary
-
-
-def retrain_branch(business_date: dt.date, settings: Settings | None = None) -> list[str]:
-    """The DAG's branch: `["retrain"]` when tonight's policy retrains a model for drift or degradation, else `[]`
-    (Airflow then shows `retrain` as skipped); the decisions and their reasons go to the log either way."""
-    settings = settings or get_settings()
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        decisions = retraining.decisions(connection, business_date)
-    for decision in decisions:
-        log.info(
-            "retrain decision %s %s: %s (%s): %s",
-            business_date,
-            decision["model_kind"],
-            "retrain" if decision["retrain"] else "no retrain",
-            decision["trigger"],
-            decision["reason"],
-        )
-    acting = [d for d in decisions if d["retrain"] and d["trigger"] in ("drift", "degradation")]
-    return ["retrain"] if acting else []
-
-
-def retrain_triggered(business_date: dt.date, settings: Settings | None = None) -> dict:
-    """What the `retrain` task records: the kinds monitoring retrains tonight and why (the forecast and segment
-    tasks after it read the same decisions and retrain; the promotion gate decides what serves)."""
-    settings = settings or get_settings()
-    with connect(settings.warehouse_path, read_only=True) as connection:
-        decisions = retraining.decisions(connection, business_date)
-    acting = {
-        d["model_kind"]: d["reason"]
-        for d in decisions
-        if d["retrain"] and d["trigger"] in ("drift", "degradation")
-    }
-    log.info("retrain %s: %s", business_date, acting)
-    return {"as_of_date": business_date.isoformat(), "retrain": acting}

@@ -114,3 +114,28 @@ def test_dag_file_does_no_work_at_import():
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert "HEAVY:\n" in result.stdout + "\n", result.stdout
+
+
+def test_the_retrain_branch_and_retrain_tasks_import_no_model_library():
+    """The two small tasks after `drift` only read tonight's decisions: their task processes must not pay for the
+    monitoring job's imports (scikit-learn, SciPy, Evidently, the segmentation and forecast nights)."""
+    import inspect
+    import subprocess
+    import sys
+
+    from dags.daybreak_nightly import nightly
+
+    tasks = {task.task_id: task for task in nightly.tasks}
+    for task_id in ("retrain_decision", "retrain"):
+        source = inspect.getsource(tasks[task_id].python_callable)
+        assert "from jobs.retrain import" in source, task_id
+    code = (
+        "import sys, jobs.retrain; "
+        "heavy = [m for m in ('sklearn', 'scipy', 'evidently', 'daybreak.nights.segment', "
+        "'daybreak.nights.forecast', 'daybreak.nights.monitoring') if m in sys.modules]; "
+        "print('HEAVY:' + ','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert "HEAVY:\n" in result.stdout + "\n", result.stdout
