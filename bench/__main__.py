@@ -21,6 +21,7 @@ BENCHMARKS = {
     "forecast_scale": "bench.forecast_scale",
     "dbt_tasks": "bench.dbt_tasks",
     "engines": "bench.engines",
+    "task_imports": "bench.task_imports",
 }
 
 

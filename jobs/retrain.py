@@ -3,7 +3,7 @@
 The `drift` task (`jobs.drift`) writes tonight's decisions to `monitoring.retrain_decisions`; the two small tasks
 after it only read them. They live here, apart from the monitoring job, so that their task processes import the
 warehouse connection and the retraining policy alone, not monitoring's drift tests, the segmentation models and
-scikit-learn that `jobs.drift` needs (about 5 s of imports per task on this machine: docs/benchmarks.md,
+scikit-learn that `jobs.drift` needs (about 1.7 s of CPU less at each task's start: docs/benchmarks.md,
 "Airflow's share of a night").
 """
 
