@@ -9,7 +9,7 @@
     {%- set value = env_var('DAYBREAK_RUN_DATE', '') if execute else '1970-01-01' -%}
     {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
         {{ exceptions.raise_compiler_error(
-            "DAYBREAK_RUN_DATE must be a date 'YYYY-MM-DD', got '" ~ value ~ "': run `DAYBREAK_RUN_DATE=2024-01-31 dbt build ...`"
+            "run_date must be a date 'YYYY-MM-DD' in the environment variable DAYBREAK_RUN_DATE, got '" ~ value ~ "': run `DAYBREAK_RUN_DATE=2024-01-31 dbt build ...`"
         ) }}
     {%- endif -%}
     cast('{{ value }}' as date)

@@ -153,8 +153,6 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
     opens the warehouse between dbt runs.
     """
     dbt_vars = dict(series or SERIES_VARS)
-    if run_date is not None:
-        dbt_vars["run_date"] = run_date
     work = warehouse.parent / "dbt"
     run_results = work / "target" / "run_results.json"
     run_results.unlink(missing_ok=True)
@@ -166,7 +164,13 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
         "--log-path", str(work / "logs"),
         "--vars", json.dumps(dbt_vars),
     ]  # fmt: skip
-    env = {**os.environ, "DAYBREAK_WAREHOUSE_PATH": str(warehouse), "DBT_USE_COLORS": "false"}
+    env = {
+        **os.environ,
+        "DAYBREAK_WAREHOUSE_PATH": str(warehouse),
+        "DBT_USE_COLORS": "false",
+        "DAYBREAK_RUN_DATE": run_date or "",
+        "DAYBREAK_REBUILD_FROM": "",
+    }
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
     return DbtRun(
