@@ -120,8 +120,8 @@ def invoke_dbt(
     return retry_while_locked(attempt, wait_seconds=wait_seconds)
 
 
-def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, stale_from: dt.date | None) -> str:
-    command, env = dbt_command(settings, args, business_date, stale_from)
+def _run_dbt(settings: Settings, args: list[str], day: dt.date, stale_from: dt.date | None = None) -> str:
+    command, env = dbt_command(settings, args, day, stale_from)
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
@@ -131,9 +131,7 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, stale_
         lines = output.splitlines()
         failures = [line for line in lines if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)]
         tail = "\n".join(failures or lines[-20:])[-4000:]
-        raise TransformError(
-            f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
-        )
+        raise TransformError(f"dbt {args[0]} for run_date {day} failed (exit {process.returncode}):\n{tail}")
     return output
 
 
