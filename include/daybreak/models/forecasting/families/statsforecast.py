@@ -8,6 +8,8 @@ statistical models' eligibility rule (`family.statistical_ineligible`).
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import pandas as pd
 
@@ -27,13 +29,13 @@ class Statsforecast(Family):
     def ineligible(self, spec, y, ctx):
         return statistical_ineligible(y, ctx)
 
+    @abc.abstractmethod
     def model(self, params: dict, values: np.ndarray, ctx):
         """The unfitted statsforecast model for these parameters."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def concrete(self, model, params: dict, values: np.ndarray, ctx) -> dict:
         """The parameters of the model the fit chose (what the registry keeps)."""
-        raise NotImplementedError
 
     def components(self, model, params: dict, horizon: int) -> dict[str, np.ndarray] | None:
         """The forecast's seasonal parts, for models that decompose it (trend is filled in from the point)."""
