@@ -264,16 +264,18 @@ def test_retry_while_locked_waits_out_a_lock_and_nothing_else():
 def test_connect_waits_for_another_process_to_let_the_file_go(tmp_path):
     path = tmp_path / "w.duckdb"
     duckdb.connect(str(path)).close()
+    letting_go = tmp_path / "letting-go"  # written by the holder just before it closes the file
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print(1, flush=True); "
-         "time.sleep(2)", str(path)],
+        [sys.executable, "-c", "import sys, time, pathlib, duckdb; c = duckdb.connect(sys.argv[1]); "
+         "print(1, flush=True); time.sleep(2); pathlib.Path(sys.argv[2]).touch(); c.close(); time.sleep(30)",
+         str(path), str(letting_go)],
         stdout=subprocess.PIPE,
     )  # fmt: skip
     holder.stdout.readline()
     try:
         with connect(path, wait_seconds=30) as connection:
             assert connection.execute("select 1").fetchone() == (1,)
-        assert holder.poll() is not None, "connect returned only after the holder let go"
+        assert letting_go.exists(), "connect returned only after the holder let go"
     finally:
         holder.kill()
         holder.wait()
