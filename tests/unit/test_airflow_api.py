@@ -1,4 +1,4 @@
-"""The REST client's one retry rule: a backfill refused because SQLite was locked is asked for again."""
+"""The REST client: a backfill refused because SQLite was locked is asked for again; runs are listed page by page."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def test_any_other_refusal_is_raised_at_once(monkeypatch):
     with pytest.raises(AirflowApiError, match="HTTP 409"):
         AirflowApi("http://airflow").backfill("daybreak_nightly", DAY, DAY)
     assert len(calls) == 1
+
+
+def test_every_run_of_a_year_long_backfill_is_listed_page_by_page(monkeypatch):
+    runs = [{"dag_run_id": f"backfill__{day}"} for day in range(365)]
+    pages = [
+        {"dag_runs": runs[offset : offset + airflow_api.PAGE], "total_entries": len(runs)}
+        for offset in range(0, len(runs), airflow_api.PAGE)
+    ]
+    calls = _answers(monkeypatch, *pages)
+    assert AirflowApi("http://airflow").dag_runs("daybreak_nightly") == runs
+    assert [path.split("offset=")[1].split("&")[0] for _, path in calls] == ["0", "100", "200", "300"]

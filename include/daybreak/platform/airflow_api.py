@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = {"success", "failed"}
 LOCKED_ATTEMPTS = 5
+PAGE = 100  # the api-server's default maximum page size
 
 
 class AirflowApiError(RuntimeError):
@@ -134,8 +135,22 @@ class AirflowApi:
             time.sleep(5)
 
     def dag_runs(self, dag_id: str) -> list[dict]:
-        answer = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=logical_date")
-        return answer["dag_runs"]
+        """Every run of the DAG, oldest first: page by page, since a year's backfill is more than one page."""
+        runs: list[dict] = []
+        while True:
+            answer = self.request(
+                "GET", f"/api/v2/dags/{dag_id}/dagRuns?limit={PAGE}&offset={len(runs)}&order_by=logical_date"
+            )
+            runs += answer["dag_runs"]
+            if not answer["dag_runs"] or len(runs) >= answer["total_entries"]:
+                return runs
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        """The run's task instances, with their start, end, duration and try number."""
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances?limit={PAGE}"
+        )
+        return self.request("GET", path)["task_instances"]
 
     def wait_for_backfill(self, backfill: dict, seconds: float = 3600) -> list[dict]:
         """Wait until a backfill (as `backfill` returned it) is complete; its runs, each with its state."""
