@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import socket
 import statistics
 import tempfile
 import time
@@ -82,7 +83,10 @@ def nights_on_the_scheduler(
     settings: Settings, first: dt.date, last: dt.date
 ) -> dict[dt.date, dict[str, float]]:
     """Backfill first..last through `airflow standalone`'s REST API; each night's run and task durations."""
-    env = airflow_environment(settings)
+    with socket.socket() as probe:  # never 8080: another Airflow may be serving there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = airflow_environment(settings, base={**os.environ, "AIRFLOW__API__PORT": str(port)})
     prepare_metadata(env)
     airflow = start_standalone(settings, env)
     try:
