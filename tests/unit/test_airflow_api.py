@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import urllib.error
 
 import pytest
 
@@ -51,3 +53,31 @@ def test_every_run_of_a_year_long_backfill_is_listed_page_by_page(monkeypatch):
     calls = _answers(monkeypatch, *pages)
     assert AirflowApi("http://airflow").dag_runs("daybreak_nightly") == runs
     assert [path.split("offset=")[1].split("&")[0] for _, path in calls] == ["0", "100", "200", "300"]
+
+
+def test_a_read_the_busy_api_server_did_not_answer_in_time_is_asked_again(monkeypatch):
+    calls = []
+
+    def urlopen(request, timeout):
+        calls.append(request.get_method())
+        if len(calls) < 3:
+            raise TimeoutError("timed out")
+        return io.BytesIO(b'{"completed_at": null}')
+
+    monkeypatch.setattr(airflow_api.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(airflow_api.time, "sleep", lambda seconds: None)
+    assert AirflowApi("http://airflow").request("GET", "/api/v2/backfills/1") == {"completed_at": None}
+    assert calls == ["GET"] * 3
+
+
+def test_a_write_that_timed_out_is_not_sent_again(monkeypatch):
+    calls = []
+
+    def urlopen(request, timeout):
+        calls.append(request.get_method())
+        raise urllib.error.URLError(TimeoutError("timed out"))
+
+    monkeypatch.setattr(airflow_api.urllib.request, "urlopen", urlopen)
+    with pytest.raises(AirflowApiError, match="no answer"):
+        AirflowApi("http://airflow").request("POST", "/api/v2/backfills", {})
+    assert calls == ["POST"]

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = {"success", "failed"}
 LOCKED_ATTEMPTS = 5
+SLOW_READ_ATTEMPTS = 3
 PAGE = 100  # the api-server's default maximum page size
 
 
@@ -62,14 +63,28 @@ class AirflowApi:
             headers=headers,
             method=method,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the configured Airflow
-                text = response.read().decode()
-        except urllib.error.HTTPError as error:
-            raise AirflowApiError(
-                f"{method} {path}: HTTP {error.code} {error.read().decode()[:500]}"
-            ) from error
-        return json.loads(text) if text else None
+        # a read is asked again when the api-server is too busy to answer in time (a loaded machine during a
+        # long backfill); a write is not, since it may have been carried out
+        attempts = SLOW_READ_ATTEMPTS if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the configured Airflow
+                    text = response.read().decode()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as error:
+                raise AirflowApiError(
+                    f"{method} {path}: HTTP {error.code} {error.read().decode()[:500]}"
+                ) from error
+            except (TimeoutError, urllib.error.URLError) as error:
+                timed_out = isinstance(error, TimeoutError) or isinstance(error.reason, TimeoutError)
+                if not timed_out:
+                    raise
+                if attempt == attempts:
+                    raise AirflowApiError(
+                        f"{method} {path}: no answer from {self.base_url} ({error})"
+                    ) from error
+                log.info("%s %s: no answer in time (%s); asking again", method, path, error)
+                time.sleep(5)
 
     def wait_for_dag(self, dag_id: str, seconds: float = 180) -> dict:
         """The DAG's details once the dag-processor has parsed it."""
