@@ -27,7 +27,9 @@ EXIT_REFUSED = 3
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input (a config, a file, a date, a registry request): each says in one line what
-    is wrong and where, so the command prints that line instead of a traceback."""
+    is wrong and where, so the command prints that line instead of a traceback. Every `PermanentError` (an error
+    a person must fix, `daybreak.core.failures`) is one of them."""
+    from daybreak.core.failures import PermanentError
     from daybreak.core.roles import RolesFileError
     from daybreak.core.settings import SettingsError
     from daybreak.datasets import DatasetConfigError
@@ -50,6 +52,7 @@ def user_errors() -> tuple[type[Exception], ...]:
         InputFileError,
         LinkStoreError,
         OverrideError,
+        PermanentError,
         RegistryError,
         RolesFileError,
         SettingsError,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from daybreak.core.settings import Settings, get_settings
+from daybreak.datasets import load_dataset_config
 from daybreak.platform import schedule
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,19 @@ def load_history(
     until: dt.date, settings: Settings | None = None, run_id: str | None = None
 ) -> dict[str, dict]:
     """Initial load: ingest every landed day up to `until`, apply the privacy step as of `until`, full-refresh
-    the marts, score `until`, publish."""
+    the marts, score `until`, publish.
+
+    Raises:
+        DatasetConfigError: the dataset's config is refused (checked before anything else).
+        OutsideDataError: nothing has landed up to `until`.
+    """
     settings = settings or get_settings()
     run_id = run_id or f"history__{until.isoformat()}"
+    load_dataset_config(settings.dataset)  # a broken config (a `name:` other than its file's) says so first
     days = [day for day in landed_days(settings) if day <= until]
     if not days:
-        raise RuntimeError(
-            f"nothing landed in {settings.landing_dir} up to {until}; run `daybreak simulate` first"
+        raise schedule.OutsideDataError(
+            f"nothing landed in {settings.landing_dir} up to {until}; land exports there or run `daybreak simulate`"
         )
     from jobs import ingest, privacy, transform
 

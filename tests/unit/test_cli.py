@@ -158,3 +158,25 @@ def test_only_an_admin_may_look_a_customer_up_or_request_an_erasure(home, act_as
     assert (
         COMMAND_PERMISSIONS.get(("privacy", "run")) is None
     )  # the nightly step carries out what admins requested
+
+
+def test_load_history_with_nothing_landed_is_one_line(home, capsys):
+    assert main(["load-history", "--until", DAY]) == 2
+    line = one_line_error(capsys)
+    assert line.startswith(
+        f"daybreak load-history: nothing landed in {home / 'landing' / 'synthetic'} up to {DAY}"
+    )
+
+
+def test_load_history_says_a_config_name_differs_from_its_file_before_looking_for_exports(
+    home, tmp_path, capsys
+):
+    from daybreak.datasets import dataset_path
+
+    mine = tmp_path / "my_shop.yml"
+    mine.write_text(dataset_path("synthetic").read_text().replace("name: synthetic", "name: shop", 1))
+    assert main(["--dataset", str(mine), "load-history", "--until", DAY]) == 2
+    line = one_line_error(capsys)
+    assert line == (
+        f"daybreak load-history: {mine}: name 'shop' differs from the file's name 'my_shop'; they must be the same"
+    )
