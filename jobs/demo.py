@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 
 from daybreak.core import roles
@@ -27,7 +28,15 @@ from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation import simulate_dataset
 from daybreak.platform.airflow_api import AirflowApi
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
-from daybreak.platform.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
+from daybreak.platform.serving import (
+    airflow_url,
+    choose_api_port,
+    demo_lock,
+    serve_forever,
+    start_standalone,
+    stop,
+    wait_for_password,
+)
 from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect
@@ -52,6 +61,14 @@ def history_loaded(settings: Settings, until: dt.date) -> bool:
 
 
 def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
+    """The demo, refused at once when another demo of this data home runs or its Airflow port is taken."""
+    with demo_lock(settings):
+        port, said = choose_api_port(dict(os.environ))
+        print(f"    {said}", flush=True)
+        return _run_demo(settings, port, nights=nights, serve=serve)
+
+
+def _run_demo(settings: Settings, port: int, *, nights: int, serve: bool) -> int:
     timings: dict[str, float] = {}
     config = load_dataset_config(settings.dataset)
 
@@ -73,7 +90,8 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
     else:
         timed("load_history", load_history, history_end, settings)
 
-    env = airflow_environment(settings)  # after the keys: Airflow's tasks inherit them
+    # after the keys: Airflow's tasks inherit them
+    env = airflow_environment(settings, {**os.environ, "AIRFLOW__API__PORT": str(port)})
     timed("airflow_prepare", prepare_metadata, env)
     airflow = start_standalone(settings, env)
     try:
