@@ -41,7 +41,8 @@ WHITESPACE = (
 class IngestError(RuntimeError):
     """The export cannot be ingested; the message names the path, the date and what is wrong.
 
-    Retried by the nightly DAG: an open day's export that has not landed yet may land before the next try.
+    Retried by the nightly DAG unless it is one of the permanent kinds below (a refused file, a missing export):
+    an error reading a file that is still being written may pass on the next try.
     """
 
 
@@ -52,6 +53,17 @@ class RefusedExportError(PermanentError, IngestError):
     remedy = (
         "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
         "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+    )
+
+
+class MissingExportError(PermanentError, IngestError):
+    """An open business day has no export of its own. The nightly DAG runs only days within the landed range
+    (`daybreak.platform.schedule`), so a later day's export has already landed: this day's is a gap, not late, and
+    a retry minutes later finds the same gap, so the night fails at once."""
+
+    remedy = (
+        "land the day's export in its landing folder, or, if the shop was closed that day, add the day to the "
+        "dataset config's calendar.closed_dates (a closed day needs no export); then clear the task"
     )
 
 

@@ -156,7 +156,7 @@ def _land_nights(
     if any(new.staged is not None for new in landing):
         lake.ensure_raw_view(connection, settings)
     for summary in summaries:
-        log.info("ingested %s", summary)
+        log.debug("ingested %s", summary)  # the task logs it readably (platform.task_logs)
     if refused is not None:
         business_date, refusal = refused
         d = refusal.delivery

@@ -3,7 +3,7 @@
 Daybreak's unit of work is a business day's export in `landing/<dataset>/<YYYY-MM-DD>/`. The nightly DAG's
 schedule is bounded by what has landed: its `start_date` is the first landed day and its `end_date` two days past
 the last one (`dag_end`), re-read each time Airflow parses the DAG. A production source that keeps landing exports
-keeps moving the end forward, so its nightly runs go on (a run whose export is late fails at `ingest`, retries, and
+keeps moving the end forward, so its nightly runs go on (a run whose export is late fails at `ingest` at once, and
 alerts); a source whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) gets no run when the
 DAG is unpaused, instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
 its empty (or missing) export and scores nothing new. A run for a day outside the landed range (a manual trigger,
