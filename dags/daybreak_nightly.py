@@ -44,7 +44,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from daybreak.platform.airflow_env import WRITER_POOL
 from daybreak.platform.alerts import night_deadline, on_task_failure
-from daybreak.platform.schedule import dag_bounds, dag_end
+from daybreak.platform.schedule import dag_bounds, dag_end, schedule_note
 from daybreak.platform.task_failures import say_what_to_do
 from daybreak.platform.task_logs import night_step
 
@@ -77,7 +77,7 @@ BOUNDS = dag_bounds()
     deadline=night_deadline(),
     default_args=DEFAULT_ARGS,
     tags=["daybreak", "nightly"],
-    doc_md=__doc__,
+    doc_md=f"**{schedule_note(BOUNDS)}**\n{__doc__}",  # first: why no run follows an unpause
 )
 def daybreak_nightly():
     @task.sensor(poke_interval=20, timeout=6 * 3600, mode="reschedule", pool="default_pool")

@@ -136,6 +136,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from jobs.pipeline import load_history
 
         result = load_history(args.until, settings)
+    elif args.command == "status":
+        from daybreak.platform.schedule import status
+
+        result = status(settings)
     elif args.command == "docs":
         from jobs.transform import generate_docs
 

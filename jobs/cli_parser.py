@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     night.add_argument("--date", type=_date, required=True)
     night.add_argument("--run-id")
 
+    commands.add_parser(
+        "status", help="the landed exports, the nights the schedule runs, and why no later run is scheduled"
+    )
+
     history = commands.add_parser("load-history", help="initial bulk load of every landed day up to a date")
     history.add_argument("--until", type=_date, required=True)
 

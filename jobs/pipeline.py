@@ -41,6 +41,7 @@ def run_night(
     """Run every step of the nightly pipeline for one business date, in order; returns each step's summary."""
     settings = settings or get_settings()
     run_id = run_id or f"cli__{business_date.isoformat()}"
+    log.info("%s", schedule.schedule_note(schedule.landed_bounds(settings)))
     results = {}
     for name in STEPS:
         started = time.perf_counter()
