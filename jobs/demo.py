@@ -26,7 +26,7 @@ from daybreak.core.files import write_json
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation import simulate_dataset
-from daybreak.platform.airflow_api import AirflowApi
+from daybreak.platform.airflow_api import AirflowApi, business_date_of
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
 from daybreak.platform.serving import (
     airflow_url,
@@ -135,7 +135,7 @@ def run_seconds(run: dict) -> float:
 
 def backfill_nights(api: AirflowApi, first: dt.date, last: dt.date) -> list[dict]:
     """Backfill the nights `first`..`last` through the scheduler and wait for them; nights an earlier demo ran
-    successfully are not run again."""
+    successfully are not run again. Each run is noted with its business date, which no column of the UI shows."""
     done = {
         run["logical_date"][:10]
         for run in api.dag_runs(DAG_ID)
@@ -145,7 +145,9 @@ def backfill_nights(api: AirflowApi, first: dt.date, last: dt.date) -> list[dict
     if all(day.isoformat() in done for day in wanted):
         print(f"    nights {first}..{last} already ran successfully in Airflow", flush=True)
         return []
-    runs = api.wait_for_backfill(api.backfill(DAG_ID, first, last))
+    backfill = api.backfill(DAG_ID, first, last)
+    api.note_business_dates(DAG_ID, first, last)  # the UI shows the note on each run
+    runs = api.wait_for_backfill(backfill)
     for run in sorted(runs, key=lambda run: run["logical_date"]):
-        print(f"    night {run['logical_date'][:10]}: {run['state']} in {run_seconds(run)} s", flush=True)
+        print(f"    night {business_date_of(run)}: {run['state']} in {run_seconds(run)} s", flush=True)
     return runs
