@@ -154,7 +154,8 @@ def to_canonical(
     Returns:
         the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
         every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
-        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
+        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text), except the
+        config's `ignore_columns`, which are dropped.
 
     Raises:
         IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
@@ -212,7 +213,8 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
         business_date = pd.Series(np.repeat(np.array([f.business_date for f in files], dtype=object), counts))
         source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
     read = set(config.export_columns)
-    unexpected = tuple(c for c in raw.columns if c not in read)
+    ignored = set(config.ignore_columns)
+    unexpected = tuple(c for c in raw.columns if c not in read and c not in ignored)
     stripped = {source: _strip(raw, files, source) for source in config.export_columns}
     text = {canonical: stripped[source] for canonical, source in config.columns.items()}
     for canonical, rule in config.derived.items():
