@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 
 from daybreak.core.settings import Settings, get_settings
-from daybreak.datasets import load_dataset_config
 from daybreak.platform import schedule
 
 log = logging.getLogger(__name__)
@@ -63,6 +62,9 @@ def load_history(
     """
     settings = settings or get_settings()
     run_id = run_id or f"history__{until.isoformat()}"
+    # here, not at the top: the command line imports this module for STEPS, and the schema costs seconds to import
+    from daybreak.datasets import load_dataset_config
+
     load_dataset_config(settings.dataset)  # a broken config (a `name:` other than its file's) says so first
     days = [day for day in landed_days(settings) if day <= until]
     if not days:
