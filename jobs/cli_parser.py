@@ -9,6 +9,9 @@ from pathlib import Path
 from daybreak.core.environment import VARIABLES
 from jobs.pipeline import STEPS
 
+ADHOC_DEFAULTS = "seasonal_naive, prophet, auto_ets, theta, mstl"
+"""`jobs.forecast_file.ADHOC_CANDIDATES` by name, for the help (that module is seconds to import; a test keeps the
+two the same)."""
 DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
 
 
@@ -115,11 +118,14 @@ def _forecast_options(command: argparse.ArgumentParser) -> None:
     )
     adhoc = command.add_argument_group("forecast a file instead (no warehouse, no registry)")
     adhoc.add_argument("--input", type=Path, help="long-format CSV or Parquet: columns id, timestamp, value")
+    for role in ("id", "timestamp", "value"):
+        adhoc.add_argument(f"--{role}-column", help=f"the input's column holding the {role} (default {role})")
     adhoc.add_argument("--output", type=Path, help="where to write the forecasts (.csv or .parquet)")
     adhoc.add_argument("--freq", default="D", help="H, D, W or M (default D)")
     adhoc.add_argument("--horizon", type=int, default=28, help="periods to forecast (default 28)")
     adhoc.add_argument(
-        "--candidates", help="comma-separated models to compete (default: naive, prophet, ets, theta)"
+        "--candidates",
+        help=f"comma-separated models to compete, by their names in docs/model-families.md (default: {ADHOC_DEFAULTS})",
     )
 
 
