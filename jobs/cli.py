@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from jobs.cli_parser import build_parser
 from jobs.pipeline import STEPS
@@ -93,7 +94,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from daybreak.core.settings import get_settings
 
     if args.command == "config":
-        return check_config(args.file)
+        return check_config(args.file, args.sample, args.date)
     settings = get_settings()
     roles.authorize_command(args.command, getattr(args, "action", None), settings)
     if args.command == "simulate":
@@ -165,9 +166,13 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_config(file: str) -> int:
-    """`daybreak config check FILE`: one line, OK with the dataset's name or what is wrong (exit 2)."""
+def check_config(file: str, sample: Path | None = None, business_date=None) -> int:
+    """`daybreak config check FILE [--sample EXPORT]`: one line, OK with the dataset's name or what is wrong
+    (exit 2); with a sample, what ingest would do with its first rows (`daybreak.ingest.sample_check`), exit 2
+    when ingest would refuse it or load none of them."""
     from daybreak.datasets import DatasetConfigError, load_dataset_config
+    from daybreak.ingest.canonical import IngestError
+    from daybreak.ingest.sample_check import check_sample
 
     try:
         config = load_dataset_config(file)
@@ -175,7 +180,15 @@ def check_config(file: str) -> int:
         print(error, file=sys.stderr)
         return 2
     print(f"OK {config.name}: {file}")
-    return 0
+    if sample is None:
+        return 0
+    try:
+        report = check_sample(sample, config, business_date=business_date)
+    except IngestError as error:
+        print(" ".join(str(error).split()), file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 0 if report.loaded else 2
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:

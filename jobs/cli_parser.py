@@ -92,9 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     config = commands.add_parser("config", help="dataset configs")
-    config.add_subparsers(dest="config_command", required=True).add_parser(
+    check = config.add_subparsers(dest="config_command", required=True).add_parser(
         "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
-    ).add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
+    )
+    check.add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
+    check.add_argument(
+        "--sample",
+        type=Path,
+        help="an export file: check its columns and first rows through the ingest rules (nothing is written)",
+    )
+    check.add_argument(
+        "--date",
+        type=_date,
+        help="the sample's business date (default: its landing folder's name, else each line's own day)",
+    )
 
     commands.add_parser(
         "airflow-init",

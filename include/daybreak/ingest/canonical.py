@@ -114,7 +114,7 @@ class RawFile:
 
 
 def check_columns(
-    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date
+    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date | None
 ) -> None:
     """Refuse an export that lacks a column the config reads, mapped or in a derived column.
 
@@ -126,8 +126,9 @@ def check_columns(
     if missing:
         shown = list(columns[:MAX_COLUMNS_SHOWN]) + (["..."] if len(columns) > MAX_COLUMNS_SHOWN else [])
         raise IngestError(
-            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
+            f"{source_file}: missing required column(s) {missing}"
+            + (f" for business date {business_date} " if business_date else " ")
+            + f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
         )
 
 
