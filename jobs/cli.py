@@ -18,8 +18,8 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
+from jobs.cli_config import check_config
 from jobs.cli_parser import build_parser
 from jobs.pipeline import STEPS
 
@@ -32,8 +32,6 @@ def user_errors() -> tuple[type[Exception], ...]:
     a person must fix, `daybreak.core.failures`) is one of them."""
     from daybreak.core.failures import PermanentError
     from daybreak.core.roles import RolesFileError
-    from daybreak.core.settings import SettingsError
-    from daybreak.datasets import DatasetConfigError
     from daybreak.ingest.canonical import IngestError
     from daybreak.ingest.exports.rows import ExportReadError
     from daybreak.ingest.series_file import InputFileError
@@ -46,7 +44,6 @@ def user_errors() -> tuple[type[Exception], ...]:
 
     return (
         CandidateError,
-        DatasetConfigError,
         ErasureError,
         ExportReadError,
         IngestError,
@@ -56,7 +53,6 @@ def user_errors() -> tuple[type[Exception], ...]:
         PermanentError,
         RegistryError,
         RolesFileError,
-        SettingsError,
         TransformError,
     )
 
@@ -164,31 +160,6 @@ def dispatch(args: argparse.Namespace) -> int:
         raise AssertionError(args.command)
     print(json.dumps(result, indent=2, default=str))
     return 0
-
-
-def check_config(file: str, sample: Path | None = None, business_date=None) -> int:
-    """`daybreak config check FILE [--sample EXPORT]`: one line, OK with the dataset's name or what is wrong
-    (exit 2); with a sample, what ingest would do with its first rows (`daybreak.ingest.sample_check`), exit 2
-    when ingest would refuse it or load none of them."""
-    from daybreak.datasets import DatasetConfigError, load_dataset_config
-    from daybreak.ingest.canonical import IngestError
-    from daybreak.ingest.sample_check import check_sample
-
-    try:
-        config = load_dataset_config(file)
-    except DatasetConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(f"OK {config.name}: {file}")
-    if sample is None:
-        return 0
-    try:
-        report = check_sample(sample, config, business_date=business_date)
-    except IngestError as error:
-        print(" ".join(str(error).split()), file=sys.stderr)
-        return 2
-    print("\n".join(report.lines()))
-    return 0 if report.loaded else 2
 
 
 def simulate(args: argparse.Namespace, settings) -> dict:

@@ -7,11 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 from daybreak.core.environment import VARIABLES
+from jobs.cli_config import add_config_parser
 from jobs.pipeline import STEPS
 
+# jobs.forecast_file.ADHOC_CANDIDATES by name, for --help (that module takes seconds to import; a test keeps them equal)
 ADHOC_DEFAULTS = "seasonal_naive, prophet, auto_ets, theta, mstl"
-"""`jobs.forecast_file.ADHOC_CANDIDATES` by name, for the help (that module is seconds to import; a test keeps the
-two the same)."""
 DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
 
 
@@ -91,21 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
     )
 
-    config = commands.add_parser("config", help="dataset configs")
-    check = config.add_subparsers(dest="config_command", required=True).add_parser(
-        "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
-    )
-    check.add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
-    check.add_argument(
-        "--sample",
-        type=Path,
-        help="an export file: check its columns and first rows through the ingest rules (nothing is written)",
-    )
-    check.add_argument(
-        "--date",
-        type=_date,
-        help="the sample's business date (default: its landing folder's name, else each line's own day)",
-    )
+    add_config_parser(commands, _date)
 
     commands.add_parser(
         "airflow-init",
