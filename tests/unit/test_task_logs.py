@@ -21,7 +21,7 @@ def test_a_summary_reads_as_a_few_lines_with_paths_relative_to_the_data_home(tmp
         "duplicates": {},
         "late_days": [],
         "serving": f"{tmp_path}/serving/synthetic.duckdb",
-        "unexpected_columns": {"sales.csv": ["note" * 40]},
+        "unexpected_columns": {"sales.csv": ["promo_code", "note" * 40]},
     }
     lines = summary_lines("ingest", summary, tmp_path)
     assert lines[:4] == [
@@ -33,7 +33,8 @@ def test_a_summary_reads_as_a_few_lines_with_paths_relative_to_the_data_home(tmp
     assert "  serving: serving/synthetic.duckdb" in lines, "no absolute path"
     assert not any("duplicates" in line or "late days" in line for line in lines), "empty entries left out"
     assert all(len(line) <= WIDTH for line in lines), "nothing cut off at the right"
-    assert not any("{" in line for line in lines), "no dict repr"
+    assert not any("{" in line or "[" in line for line in lines), "no dict or list repr"
+    assert lines[-1].startswith("  unexpected columns: sales.csv promo_code notenote")
 
 
 def test_a_nightly_task_logs_its_business_date_first_and_its_summary_last(caplog, monkeypatch, tmp_path):

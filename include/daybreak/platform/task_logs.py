@@ -34,7 +34,7 @@ def business_date_line(task_id: str, business_date: dt.date) -> str:
 
 
 def _text(value: Any, home: str) -> str:
-    text = str(value)
+    text = " ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     return text.replace(home, "") if home else text
 
 
@@ -45,7 +45,8 @@ def _items(values: list[str], width: int) -> str:
         text = ", ".join(values[:shown]) + more
         if len(text) <= width:
             return text
-    return f"{len(values)} items"
+    more = f" (+{len(values) - 1} more)" if len(values) > 1 else ""
+    return values[0][: max(width - len(more) - 3, 0)] + "..." + more
 
 
 def summary_lines(task_id: str, summary: Any, home: Path | None = None) -> list[str]:
