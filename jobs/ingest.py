@@ -74,6 +74,7 @@ def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None)
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     summaries: list[dict] = []
     listed: dict = {}  # the landing folders listed so far, shared by the nights
+    warned: set[str] = set()  # unmapped columns named so far: one warning per column per load
     with contextlib.ExitStack() as stack:
         connection = None  # opened at the first day that has something to ingest
         batch, batch_bytes = [], 0
@@ -88,7 +89,15 @@ def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None)
                 batch_bytes += sum(d.size for d in found if d.business_date == business_date)
             if batch and (error is not None or batch_bytes >= BATCH_BYTES or position == len(days) - 1):
                 summaries.extend(
-                    ingest_days(connection, settings, config, batch, ingested_at=ingested_at, run_id=run_id)
+                    ingest_days(
+                        connection,
+                        settings,
+                        config,
+                        batch,
+                        ingested_at=ingested_at,
+                        run_id=run_id,
+                        warned_columns=warned,
+                    )
                 )
                 batch, batch_bytes = [], 0
             if error is not None:

@@ -81,3 +81,32 @@ def test_a_write_that_timed_out_is_not_sent_again(monkeypatch):
     with pytest.raises(AirflowApiError, match="no answer"):
         AirflowApi("http://airflow").request("POST", "/api/v2/backfills", {})
     assert calls == ["POST"]
+
+
+def test_the_runs_daybreak_backfills_are_noted_with_their_business_date(monkeypatch):
+    """A backfill of 23-24 Dec: Airflow's run ids read the day after (run_after); the note says the business day."""
+
+    def run(day, note=None):
+        return {
+            "dag_run_id": f"backfill__{day + dt.timedelta(days=1)}T00:00:00+00:00",
+            "data_interval_start": f"{day}T00:00:00Z",
+            "note": note,
+        }
+
+    first, last = dt.date(2024, 12, 23), dt.date(2024, 12, 24)
+    runs = [run(first - dt.timedelta(days=1)), run(first), run(last, note="Business date 2024-12-24")]
+    sent = []
+
+    def request(self, method, path, body=None, *, auth=True):
+        sent.append((method, path, body))
+        return {"dag_runs": runs, "total_entries": len(runs)} if method == "GET" else {}
+
+    monkeypatch.setattr(AirflowApi, "request", request)
+    assert AirflowApi("http://airflow").note_business_dates("daybreak_nightly", first, last) == 1
+    assert sent[1:] == [
+        (
+            "PATCH",
+            "/api/v2/dags/daybreak_nightly/dagRuns/backfill__2024-12-24T00%3A00%3A00%2B00%3A00?update_mask=note",
+            {"note": "Business date 2024-12-23"},
+        )
+    ]

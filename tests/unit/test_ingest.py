@@ -759,3 +759,42 @@ def test_lines_a_killed_ingest_staged_are_removed_when_the_file_lands(settings):
 
     assert not leftover.exists() and target.exists()
     assert _staged_leftovers(settings) == []
+
+
+def with_extra_columns(day: dt.date) -> str:
+    rows = GOOD_ROWS.replace("2024-03-05", day.isoformat()).replace("\n", ",SPRING10,x\n")
+    return HEADER.strip() + ",promo_code,note\n" + rows
+
+
+def test_an_unmapped_column_is_warned_about_once_per_load_however_many_files_have_it(
+    settings, monkeypatch, caplog
+):
+    days = [DAY + dt.timedelta(days=offset) for offset in range(3)]
+    for day in days:
+        land(settings, day, with_extra_columns(day))
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 1)  # each night its own batch: still one warning per column
+    with caplog.at_level(logging.WARNING):
+        summaries = ingest.run_days(days, "history", settings)
+    warnings = [
+        r.getMessage() for r in caplog.records if "is not mapped by the dataset config" in r.getMessage()
+    ]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("column 'promo_code' of 1 file(s) (first ")
+    assert "list it under ignore_columns to drop it" in warnings[0]
+    assert all(s["unexpected_columns"] == {"sales.csv": ["promo_code", "note"]} for s in summaries)
+
+
+def test_ignored_columns_are_dropped_without_a_warning(settings, monkeypatch, caplog):
+    config = dataclasses.replace(load_dataset_config("synthetic"), ignore_columns=("note",))
+    monkeypatch.setattr(ingest, "load_dataset_config", lambda name: config)
+    land(settings, DAY, with_extra_columns(DAY))
+    with caplog.at_level(logging.WARNING):
+        summary = ingest.run(DAY, "run-1", settings)
+    assert summary["unexpected_columns"] == {"sales.csv": ["promo_code"]}
+    assert "'note'" not in caplog.text and "'promo_code'" in caplog.text
+    assert [json.loads(v) for v in lake_rows(settings)["extra_values"]] == [{"promo_code": "SPRING10"}] * 3
+
+
+def test_a_column_the_mapping_reads_cannot_be_ignored():
+    with pytest.raises(ValueError, match=r"ignore_columns lists \['qty'\], which the mapping reads"):
+        dataclasses.replace(load_dataset_config("synthetic"), ignore_columns=("qty",))

@@ -90,7 +90,8 @@ class DatasetConfig:
         description="Canonical column -> the export's column holding it. Canonical columns: order_id, "
         "ordered_at, customer_id, product_id, product_name, location, quantity, unit_price; ordered_at, "
         "product_id, location, quantity and unit_price are required (here, in constants or in derived). "
-        "Export columns not mapped are kept in the lake's extra_values.",
+        "Export columns not mapped are kept in the lake's extra_values, with one warning per column and load "
+        "(unless listed in ignore_columns).",
     )
     constants: dict[CanonicalColumn, str | float] = Field(
         default_factory=dict,
@@ -101,6 +102,11 @@ class DatasetConfig:
         default_factory=dict,
         description="Canonical column -> how it is computed from the export's columns (an expression or a "
         "template).",
+    )
+    ignore_columns: tuple[str, ...] = Field(
+        (),
+        description="Export columns neither mapped nor kept: dropped at ingest, without the warning an unmapped "
+        "column gets (an export's internal ids, free-text notes).",
     )
     validation: Validation = Field(default_factory=Validation, description="The dataset's own row rules.")
     classification: LineClassification = Field(
@@ -135,6 +141,8 @@ class DatasetConfig:
     @model_validator(mode="after")
     def _consistent(self):
         _mapping_is_canonical(self.columns, self.constants, self.derived)
+        if read := [c for c in self.ignore_columns if c in self.export_columns]:
+            raise ValueError(f"ignore_columns lists {read}, which the mapping reads")
         if self.source["kind"] == "file" and not (
             self.source.get("path_env") or self.source.get("default_path")
         ):

@@ -41,7 +41,8 @@ WHITESPACE = (
 class IngestError(RuntimeError):
     """The export cannot be ingested; the message names the path, the date and what is wrong.
 
-    Retried by the nightly DAG: an open day's export that has not landed yet may land before the next try.
+    Retried by the nightly DAG unless it is one of the permanent kinds below (a refused file, a missing export):
+    an error reading a file that is still being written may pass on the next try.
     """
 
 
@@ -52,6 +53,17 @@ class RefusedExportError(PermanentError, IngestError):
     remedy = (
         "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
         "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+    )
+
+
+class MissingExportError(PermanentError, IngestError):
+    """An open business day has no export of its own. The nightly DAG runs only days within the landed range
+    (`daybreak.platform.schedule`), so a later day's export has already landed: this day's is a gap, not late, and
+    a retry minutes later finds the same gap, so the night fails at once."""
+
+    remedy = (
+        "land the day's export in its landing folder, or, if the shop was closed that day, add the day to the "
+        "dataset config's calendar.closed_dates (a closed day needs no export); then clear the task"
     )
 
 
@@ -102,7 +114,7 @@ class RawFile:
 
 
 def check_columns(
-    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date
+    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date | None
 ) -> None:
     """Refuse an export that lacks a column the config reads, mapped or in a derived column.
 
@@ -114,8 +126,9 @@ def check_columns(
     if missing:
         shown = list(columns[:MAX_COLUMNS_SHOWN]) + (["..."] if len(columns) > MAX_COLUMNS_SHOWN else [])
         raise IngestError(
-            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
+            f"{source_file}: missing required column(s) {missing}"
+            + (f" for business date {business_date} " if business_date else " ")
+            + f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
         )
 
 
@@ -142,7 +155,8 @@ def to_canonical(
     Returns:
         the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
         every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
-        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
+        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text), except the
+        config's `ignore_columns`, which are dropped.
 
     Raises:
         IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
@@ -200,7 +214,8 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
         business_date = pd.Series(np.repeat(np.array([f.business_date for f in files], dtype=object), counts))
         source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
     read = set(config.export_columns)
-    unexpected = tuple(c for c in raw.columns if c not in read)
+    ignored = set(config.ignore_columns)
+    unexpected = tuple(c for c in raw.columns if c not in read and c not in ignored)
     stripped = {source: _strip(raw, files, source) for source in config.export_columns}
     text = {canonical: stripped[source] for canonical, source in config.columns.items()}
     for canonical, rule in config.derived.items():

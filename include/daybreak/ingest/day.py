@@ -44,6 +44,7 @@ def ingest_days(
     *,
     ingested_at: dt.datetime,
     run_id: str,
+    warned_columns: set[str] | None = None,
 ) -> list[dict]:
     """Ingest nights in order: land each one's new files, account for every delivery, and summarise each day.
 
@@ -51,6 +52,10 @@ def ingest_days(
     nights' new files are prepared first, together (`prepare`: read, mapped, pseudonymised and staged, across the
     cores), and the nights share one link-store update and one accounting transaction, because those cost per
     call far more than per line (one night is a list of one). No line reaches the lake before its link is stored.
+
+    Args:
+        warned_columns: the unmapped columns a warning has already named in this load (updated): each column is
+            named once per load, however many files have it.
 
     Returns:
         one summary per night (`jobs.ingest.run`'s).
@@ -81,6 +86,7 @@ def ingest_days(
             store,
             ingested_at=ingested_at,
             run_id=run_id,
+            warned_columns=set() if warned_columns is None else warned_columns,
         )
     finally:
         for new in prepared.values():  # what was not landed: duplicates, nights after a refusal
@@ -100,6 +106,7 @@ def _land_nights(
     *,
     ingested_at: dt.datetime,
     run_id: str,
+    warned_columns: set[str],
 ) -> list[dict]:
     """`ingest_days` once the new files are prepared."""
     planned: list[tuple[dt.date, Plan]] = []
@@ -130,12 +137,7 @@ def _land_nights(
                 new.preamble_lines + 1,
                 new.preamble_lines,
             )
-        if new.result.unexpected_columns:
-            log.warning(
-                "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
-                new.delivery.path,
-                list(new.result.unexpected_columns),
-            )
+    _warn_unmapped(landing, warned_columns)
     if store is not None:  # opened when there was anything new, so for every file landing
         changed = [store.add(new.links, new.delivery.business_date) for new in landing]
         if any(changed):
@@ -156,7 +158,7 @@ def _land_nights(
     if any(new.staged is not None for new in landing):
         lake.ensure_raw_view(connection, settings)
     for summary in summaries:
-        log.info("ingested %s", summary)
+        log.debug("ingested %s", summary)  # the task logs it readably (platform.task_logs)
     if refused is not None:
         business_date, refusal = refused
         d = refusal.delivery
@@ -251,6 +253,26 @@ def _summary(
             n.result.source_file: n.preamble_lines for n in night.new_files if n.preamble_lines
         },
     }
+
+
+def _warn_unmapped(landing: list, warned_columns: set[str]) -> None:
+    """One warning per export column the config does not map, naming how many files have it and the first one;
+    a column named earlier in the load (`warned_columns`) is not named again."""
+    files: dict[str, list] = {}
+    for new in landing:
+        for column in new.result.unexpected_columns:
+            files.setdefault(column, []).append(new.delivery.path)
+    for column, paths in files.items():
+        if column in warned_columns:
+            continue
+        warned_columns.add(column)
+        log.warning(
+            "column %r of %d file(s) (first %s) is not mapped by the dataset config: its values are kept in the "
+            "lake's extra_values; list it under ignore_columns to drop it",
+            column,
+            len(paths),
+            paths[0],
+        )
 
 
 def _check_day_has_lines(

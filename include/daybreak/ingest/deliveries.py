@@ -16,7 +16,14 @@ import pandas as pd
 
 from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.ingest import lake
-from daybreak.ingest.canonical import LOADED_COLUMNS, FileResult, IngestError, RawFile, check_columns
+from daybreak.ingest.canonical import (
+    LOADED_COLUMNS,
+    FileResult,
+    IngestError,
+    MissingExportError,
+    RawFile,
+    check_columns,
+)
 from daybreak.ingest.exports.reader import read_export
 from daybreak.ingest.exports.rows import Export, ExportReadError
 
@@ -67,7 +74,7 @@ def missing_export(settings: Settings, config: DatasetConfig, business_date: dt.
     ):
         return None
     day_dir = settings.landing_dir / business_date.isoformat()
-    return IngestError(
+    return MissingExportError(
         f"no export for business date {business_date}: expected file(s) matching {day_dir / config.landing_glob}"
     )
 

@@ -29,6 +29,18 @@ class AirflowApiError(RuntimeError):
     """Airflow answered with an error, or did not finish in time."""
 
 
+def business_date_of(run: dict) -> dt.date | None:
+    """The business day a run (as the REST API lists it) processes: the day its data interval starts on; its
+    logical date and run id read the next day for a scheduled or manual run."""
+    start = run.get("data_interval_start")
+    return dt.date.fromisoformat(start[:10]) if start else None
+
+
+def run_note(business_date: dt.date) -> str:
+    """The note Daybreak gives the runs it creates: the UI shows it on the run, where no column shows the day."""
+    return f"Business date {business_date}"
+
+
 @dataclasses.dataclass
 class AirflowApi:
     """A logged-in client of one api-server (`base_url` like `http://127.0.0.1:8080`)."""
@@ -112,10 +124,8 @@ class AirflowApi:
         reprocess: str = "failed",
     ) -> dict:
         """Create a backfill of the business days `first`..`last` (logical dates = interval starts); `reprocess`
-        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`).
-
-        On SQLite Airflow answers 503 ("Database is locked") when the scheduler holds the database at that moment;
-        the backfill was then not created, so asking again a few times is safe (PostgreSQL never answers so).
+        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`). Asked again while
+        SQLite is locked (`_unless_locked`).
         """
         body = {
             "dag_id": dag_id,
@@ -126,14 +136,33 @@ class AirflowApi:
             "reprocess_behavior": reprocess,
             "max_active_runs": max_active_runs,
         }
+        return self._unless_locked("POST", "/api/v2/backfills", body)
+
+    def note_business_dates(self, dag_id: str, first: dt.date, last: dt.date) -> int:
+        """Note each run of the business days `first`..`last` with its business date (`run_note`), which the UI
+        shows on the run; returns how many runs it noted (a run already noted so is left alone)."""
+        noted = 0
+        for run in self.dag_runs(dag_id):
+            day = business_date_of(run)
+            if day is None or not first <= day <= last or run.get("note") == run_note(day):
+                continue
+            path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run['dag_run_id'], safe='')}"
+            self._unless_locked("PATCH", f"{path}?update_mask=note", {"note": run_note(day)})
+            noted += 1
+        return noted
+
+    def _unless_locked(self, method: str, path: str, body: dict) -> Any:
+        """`request`, asked again when SQLite was locked: Airflow answers 503 ("Database is locked") when the
+        scheduler holds the database at that moment and changed nothing, so asking again a few times is safe
+        (PostgreSQL never answers so)."""
         for attempt in range(1, LOCKED_ATTEMPTS + 1):
             try:
-                return self.request("POST", "/api/v2/backfills", body)
+                return self.request(method, path, body)
             except AirflowApiError as error:
                 if "HTTP 503" not in str(error) or attempt == LOCKED_ATTEMPTS:
                     raise
                 log.info(
-                    "Airflow's database was locked creating the backfill (attempt %d); asking again", attempt
+                    "Airflow's database was locked (%s %s, attempt %d); asking again", method, path, attempt
                 )
                 time.sleep(2 * attempt)
         raise AssertionError("unreachable")
