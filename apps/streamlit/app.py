@@ -58,7 +58,8 @@ def sidebar_identity() -> None:
     st.sidebar.caption(f"Viewing as **{who}**, role **{user.role}**")
 
 
-st.set_page_config(page_title="Daybreak", page_icon=":material/wb_twilight:", layout="wide")
+# the browser tab's icon is a file of the app: a Material icon or an emoji would be fetched from Google's servers
+st.set_page_config(page_title="Daybreak", page_icon=APP_DIR / "static" / "favicon.svg", layout="wide")
 st.sidebar.markdown("### :material/wb_twilight: Daybreak")
 try:
     sidebar_identity()

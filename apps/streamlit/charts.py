@@ -36,6 +36,7 @@ GOOD, BAD = "#2e7d32", "#c62828"  # improved / worsened, up / down, passed / fai
 TYPES = {"Q": "quantitative", "T": "temporal", "N": "nominal", "O": "ordinal"}
 
 Spec = dict[str, Any]
+FULL_LABELS = {part: {"labelLimit": 0} for part in ("axis", "legend", "header")}  # 0: no limit
 
 
 def field(shorthand: str, **properties: Any) -> Spec:
@@ -51,7 +52,11 @@ def scale(colors: Mapping[str, str]) -> Spec:
 
 def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch") -> None:
     """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
-    the spec reads: every cell travels to the browser."""
+    the spec reads: every cell travels to the browser. Axis, legend and header labels are never cut off (Vega
+    truncates them at 160 to 180 pixels by default: "Location United ..."); a spec's own `config` still wins."""
+    spec = {**spec, "config": FULL_LABELS | spec.get("config", {})}
+    if isinstance(spec.get("height"), dict):  # a height by step: fit the width only, or Vega-Lite warns
+        spec.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
     st.vega_lite_chart(data, spec, width=width)
 
 
@@ -78,11 +83,7 @@ def forecast_chart(
     origin = grain.shift(rows["period"].min(), -1) if not rows.empty else pd.Timestamp(as_of_date)
     as_of = pd.DataFrame({"date": [origin], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]})
 
-    color = field(
-        "layer:N",
-        scale=scale(colors),
-        legend={"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"},
-    )
+    legend = {"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"}
     x = field(
         "date:T",
         title=None,
@@ -90,12 +91,10 @@ def forecast_chart(
     )
 
     def tagged(layer: str, mark: Spec, **encoding: Any) -> Spec:
-        """A layer of the series frame whose colour (and legend entry) is `layer`."""
-        return {
-            "transform": [{"calculate": f"'{layer}'", "as": "layer"}],
-            "mark": mark,
-            "encoding": {"x": x, "color": color, **encoding},
-        }
+        """A layer of the series frame whose colour (and legend entry) is `layer`: a constant `datum` of the
+        colour scale, which Vega carries as a value, never as expression text (a label's quote cannot break it)."""
+        color = {"datum": layer, "type": "nominal", "scale": scale(colors), "legend": legend}
+        return {"mark": mark, "encoding": {"x": x, "color": color, **encoding}}
 
     y_axis = {"format": "~s", "labelColor": MUTED, "titleColor": MUTED, "gridColor": GRID}
     layers = [
