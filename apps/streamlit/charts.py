@@ -54,10 +54,7 @@ def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch"
     """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
     the spec reads: every cell travels to the browser. Axis, legend and header labels are never cut off (Vega
     truncates them at 160 to 180 pixels by default: "Location United ..."); a spec's own `config` still wins."""
-    spec = {**spec, "config": FULL_LABELS | spec.get("config", {})}
-    if isinstance(spec.get("height"), dict):  # a height by step: fit the width only, or Vega-Lite warns
-        spec.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
-    st.vega_lite_chart(data, spec, width=width)
+    st.vega_lite_chart(data, {**spec, "config": FULL_LABELS | spec.get("config", {})}, width=width)
 
 
 def forecast_chart(

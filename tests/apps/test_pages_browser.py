@@ -22,7 +22,8 @@ ERROR_TEXT = ("Traceback", "Error:", "Exception", "Page not found")
 TIMEOUT_MS = 30_000
 # url path -> (h1, charts the full fixture draws)
 PAGES = {
-    "": ("Overview", 2),  # the default page lives at the root
+    "": ("Overview", 2),  # the root leads to the Overview
+    "overview": ("Overview", 2),
     "forecast": ("Forecast explorer", 4),
     "segments": ("Segments", 4),
     "model-health": ("Model health", 4),
@@ -142,4 +143,22 @@ def test_an_overridden_series_draws_the_models_forecast_beside_the_planners_with
     legend = chart.locator("svg .role-legend").first.text_content()
     assert "Model's forecast (before override)" in legend, legend
     assert chart.locator("svg .mark-line path").count() >= 3, "actual, forecast and the model's forecast"
+    assert not problems, "\n".join(problems)
+
+
+def test_every_page_has_its_url_and_a_viewer_opening_review_gets_the_role_message(
+    page, start_app, full_home, act_as
+):
+    act_as("viewer")
+    problems = console_problems(page)
+    url = start_app(full_home)
+    visit(page, url, "")
+    page.wait_for_url(f"{url}/overview")
+    assert_healthy(page, "Overview", 2)
+
+    visit(page, url, "review")
+    page.get_by_text("Reviewing and overriding forecasts: not for your role").wait_for()
+    assert "Page not found" not in page.locator("body").inner_text()
+    menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Forecast explorer" in menu and "Review" not in menu, menu
     assert not problems, "\n".join(problems)

@@ -165,7 +165,9 @@ def _movers(last_day: dt.date) -> None:
                 charts.field("change_text:N", title="Change"),
             ],
         },
-        "height": {"step": 34},  # the plot grows with the bars; the axis title never squeezes them
+        # the plot grows with the bars (a fixed height per bar: a height by `step` is dropped, with a warning,
+        # by the chart theme's autosize)
+        "height": 34 * len(movers),
     }
     charts.draw(spec, movers[["series", "change", "direction", "current", "previous", "change_text"]])
 

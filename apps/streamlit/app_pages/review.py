@@ -29,6 +29,7 @@ from daybreak.nights import overrides
 
 REQUIRED_TABLES = (Relation.FORECASTS,)
 DEFAULT_DAYS = 7
+REVOKED_NOTICE = "review_revoked_notice"  # session state carrying a revoke's confirmation into the rerun
 STATUS_COLORS = {"pending": charts.ACCENT, "applied": charts.GOOD, "revoked": "#90a4ae"}
 
 
@@ -104,6 +105,8 @@ def _add_form(series_ids: list[str], as_of: dt.date) -> None:
 
 def _log() -> None:
     st.subheader("Overrides")
+    if notice := st.session_state.pop(REVOKED_NOTICE, None):
+        st.success(notice, icon=":material/undo:")
     log = planner_overrides.override_log()
     if log.empty:
         st.caption("No override has been recorded yet.")
@@ -179,7 +182,11 @@ def _log() -> None:
         except overrides.OverrideError as error:
             st.error(f"Not revoked: {error}.")
             return
-        st.success(f"Revoked **{override_id}**; the next nightly run stops applying it.")
+        # the log above was drawn before the revoke: run the page again so it reads "revoked", and say so there
+        st.session_state[REVOKED_NOTICE] = (
+            f"Revoked **{override_id}**; the next nightly run stops applying it."
+        )
+        st.rerun()
 
 
 render()
