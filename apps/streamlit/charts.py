@@ -16,6 +16,8 @@ import formatting as fmt
 import pandas as pd
 import streamlit as st
 
+from daybreak.core import spreadsheet
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -55,6 +57,13 @@ def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch"
     the spec reads: every cell travels to the browser. Axis, legend and header labels are never cut off (Vega
     truncates them at 160 to 180 pixels by default: "Location United ..."); a spec's own `config` still wins."""
     st.vega_lite_chart(data, {**spec, "config": FULL_LABELS | spec.get("config", {})}, width=width)
+
+
+def table(frame: pd.DataFrame, **options: Any) -> None:
+    """The dashboards' one way to show a table (`st.dataframe`, `options` passed on). Its toolbar downloads it as a
+    CSV that a spreadsheet opens, so text a spreadsheet would run as a formula (a planner's reason, a source file's
+    raw values: `=HYPERLINK(...)`) is escaped as Daybreak's own CSV files escape it (`daybreak.core.spreadsheet`)."""
+    st.dataframe(spreadsheet.escape_formulas(frame), **options)
 
 
 def forecast_chart(

@@ -8,6 +8,7 @@ Layout only, as the page: the numbers come from the page (a version's rows, the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import charts
 import formatting as fmt
@@ -17,6 +18,29 @@ from data import forecast
 from grain import Grain
 
 from daybreak.core import spreadsheet
+
+VALUE_COLUMNS = (
+    "yhat",
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
+    "yhat_statistical",
+)
+CSV_COLUMNS = (
+    "series_id",
+    "as_of_date",
+    "target_date",
+    "target_time",
+    "horizon_step",
+    *VALUE_COLUMNS,
+    "override_id",
+    "target",
+    "frequency",
+    "model",
+    "model_version",
+    "run_id",
+)
 
 
 def kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain, target: str) -> None:
@@ -122,8 +146,8 @@ def detail_table(
     title_column.subheader("Forecast detail")
     download_column.download_button(
         "Download CSV",
-        spreadsheet.to_csv(rows.drop(columns="period")),
-        file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
+        forecast_csv(rows, series_id, as_of_date, grain),
+        file_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", f"forecast_{series_id}_{as_of_date.isoformat()}.csv"),
         mime="text/csv",
         icon=":material/download:",
         width="stretch",
@@ -160,6 +184,21 @@ def detail_table(
     with st.container(height=318, border=False):
         st.markdown("\n".join(lines))
     st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
+
+
+def forecast_csv(rows: pd.DataFrame, series_id: str, as_of_date: dt.date, grain: Grain) -> str:
+    """A forecast version as a CSV for people: which series and night, then per period the date (and an hourly
+    row's hour), the forecast and its bounds, then the model's value, the override and the model; money rounded to
+    cents and other measures to 4 decimals, formulas escaped (`daybreak.core.spreadsheet`)."""
+    frame = rows.assign(
+        series_id=series_id,
+        as_of_date=as_of_date.isoformat(),
+        target_date=rows["target_date"].map(dt.date.isoformat),
+        target_time=rows["period"].dt.strftime("%Y-%m-%d %H:%M"),
+    )
+    columns = [column for column in CSV_COLUMNS if column != "target_time" or grain.frequency == "hourly"]
+    decimals = 2 if rows["target"].eq("revenue").all() else 4
+    return spreadsheet.to_csv(frame[columns].round(dict.fromkeys(VALUE_COLUMNS, decimals)))
 
 
 def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:

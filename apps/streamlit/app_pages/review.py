@@ -119,8 +119,7 @@ def _log() -> None:
             "start": pd.to_datetime(log["start_date"].astype(str)),
             "end": pd.to_datetime(log["end_date"].astype(str)) + pd.Timedelta(days=1),
             "change": [
-                f"{amount:+g}%" if kind == "percent" else f"= {amount:,.0f}/day"
-                for kind, amount in zip(log["kind"], log["amount"], strict=True)
+                _change(kind, amount) for kind, amount in zip(log["kind"], log["amount"], strict=True)
             ],
             "reason": log["reason"].astype(str),
             "author": log["author"].astype(str),
@@ -161,7 +160,7 @@ def _log() -> None:
         "height": 34 * len(frame) + 50,
     }
     charts.draw(spec, frame)
-    st.dataframe(
+    charts.table(
         frame.drop(columns=["start", "end"]).assign(
             first=log["start_date"].astype(str).to_numpy(), last=log["end_date"].astype(str).to_numpy()
         ),
@@ -187,6 +186,13 @@ def _log() -> None:
             f"Revoked **{override_id}**; the next nightly run stops applying it."
         )
         st.rerun()
+
+
+def _change(kind: str, amount: float) -> str:
+    """`up 8%`, `down 5%`, `7,000 a day`: words, which a spreadsheet never reads as a formula as it would `+8%`."""
+    if kind == "percent":
+        return f"{'up' if amount >= 0 else 'down'} {abs(amount):g}%"
+    return f"{amount:,.0f} a day"
 
 
 render()
