@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import formatting as fmt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -72,7 +73,7 @@ def forecast_chart(
     """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the last period the
     forecast knew, and a hover rule whose tooltip reads every value of the period. `history` is indexed by period
     and `rows` (`data.series.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
-    overridden = "override_id" in rows and rows["override_id"].notna().any()
+    overridden = moved_by_overrides(rows)
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
     forecast = rows.rename(columns={"period": "date"})[
@@ -182,6 +183,17 @@ def forecast_chart(
         "height": 420,
         "layer": layers,
     }
+
+
+def moved_by_overrides(rows: pd.DataFrame) -> bool:
+    """Whether planners' overrides moved a forecast version (`data.series.forecast` rows): its own (`override_id`),
+    or its parts' (a total re-summed from its overridden locations keeps the model's value in `yhat_statistical`)."""
+    if "yhat_statistical" not in rows or rows.empty:
+        return False
+    model = rows["yhat_statistical"].fillna(rows["yhat"])
+    return bool(
+        rows["override_id"].notna().any() or not np.allclose(rows["yhat"], model, rtol=1e-9, atol=1e-6)
+    )
 
 
 def number_text(values: pd.Series) -> pd.Series:

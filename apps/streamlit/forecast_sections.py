@@ -14,7 +14,7 @@ import charts
 import formatting as fmt
 import pandas as pd
 import streamlit as st
-from data import forecast
+from data import forecast, series
 from grain import Grain
 
 from daybreak.core import spreadsheet
@@ -113,6 +113,24 @@ def kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain
         delta_arrow="off",
         help=f"Version {selected['model_version']}, written by run {selected['run_id']}.",
         border=True,
+    )
+
+
+def contained_overrides(series_id: str, as_of_date: dt.date) -> None:
+    """Which of the series' parts (locations of the total, ...) a planner overrode in this forecast, and on which
+    days: the series moved with them, though no override names it."""
+    parts = series.overridden_parts(series_id, as_of_date)
+    if parts.empty:
+        return
+    which = "; ".join(
+        f"**{fmt.series_label(part)}** ({fmt.day_ranges(days)})"
+        for part, days in parts.groupby("series_id")["target_date"]
+    )
+    st.info(
+        f"**This forecast includes planners' overrides of {fmt.plural(parts['series_id'].nunique(), 'part')}:** "
+        f"{which}. On those days it is the sum of its parts' final forecasts, so it moved with them; the dashed "
+        "line is the model's forecast before the overrides. Who changed them and why: the Review page.",
+        icon=":material/edit_note:",
     )
 
 

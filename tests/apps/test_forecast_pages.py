@@ -87,3 +87,22 @@ def test_the_app_shows_a_table_only_through_the_helper_that_escapes_it():
         and any(call in path.read_text() for call in ("st.dataframe(", "st.table("))
     ]
     assert not direct, f"show tables with charts.table, which escapes formulas: {direct}"
+
+
+def test_the_total_says_which_locations_and_days_planners_overrode(monkeypatch, override_home):
+    """The night re-sums the total from its overridden location: the total moved, though no override names it."""
+    overview = run_page(monkeypatch, override_home, "overview.py")
+    explorer = run_page(monkeypatch, override_home, "forecast.py")
+
+    for app in (overview, explorer):
+        note = next(info.value for info in app.info if "overrides of 1 part" in info.value)
+        assert """**Location Dunn's "Corner"** (2–4 Jul)""" in note
+    chart = explorer.get("vega_lite_chart")[0].proto.spec
+    assert "Model's forecast (before override)" in chart, "the model's total is drawn beside the final one"
+
+
+def test_a_forecast_no_override_moved_says_nothing_of_overrides(monkeypatch, full_home):
+    explorer = run_page(monkeypatch, full_home, "forecast.py")  # the total on 30 Jun: nothing overridden
+
+    assert "override" not in texts(explorer)
+    assert "Model's forecast (before override)" not in explorer.get("vega_lite_chart")[0].proto.spec

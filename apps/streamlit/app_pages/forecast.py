@@ -94,6 +94,7 @@ def render() -> None:
             "dashed line is the model's, kept beside it. Who changed it and why: the Review page.",
             icon=":material/edit_note:",
         )
+    forecast_sections.contained_overrides(series_id, as_of_date)
     with st.container(border=True):
         st.markdown(f"**{adjective.capitalize()} {fmt.target_label(target).lower()}: actual and forecast**")
         charts.draw(

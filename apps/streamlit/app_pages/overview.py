@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
+import forecast_sections
 import formatting as fmt
 import guards
 import pandas as pd
@@ -47,6 +48,7 @@ def render() -> None:
     grain = Grain.of(rows)
     _kpis(history, last_day, grain)
     days = HISTORY_DAYS[grain.frequency]
+    forecast_sections.contained_overrides("total", as_of)
     with st.container(border=True):
         st.markdown(
             f"**The business's {grain.frequency} {fmt.target_label(_target(rows)).lower()}: last {days} days "

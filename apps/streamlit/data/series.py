@@ -102,6 +102,30 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     return serving.as_dates(frame, "target_date")
 
 
+def overridden_parts(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
+    """The days a planner overrode one of the series a version of `series_id` sums, which moved it with them (the
+    night re-sums a parent from its children's final forecasts): `series_id, target_date, override_id`, one row per
+    overridden day. A series' parts are those whose keys include all of its own: every other series for `total`,
+    `location=DE|product_id=23` for `location=DE`."""
+    frame = serving.read(
+        """
+        select distinct series_id, target_date, override_id
+        from {FORECASTS}
+        where as_of_date = ? and override_id is not null and series_id <> ?
+        order by series_id, target_date
+        """,
+        (as_of_date, series_id),
+    )
+    keys = _keys(series_id)
+    parts = frame["series_id"].map(lambda part: keys <= _keys(part)).astype(bool)
+    return serving.as_dates(frame.loc[parts].copy(), "target_date")
+
+
+def _keys(series_id: str) -> set[str]:
+    """`location=DE|product_id=23` -> {"location=DE", "product_id=23"}; none for `total`."""
+    return set() if series_id == "total" else set(series_id.split("|"))
+
+
 def actuals(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Daily actuals of one series from `start` to `end`, both inclusive: `sales_date, units, revenue`."""
     frame = serving.read(
