@@ -67,12 +67,32 @@ def table(frame: pd.DataFrame, **options: Any) -> None:
     st.dataframe(spreadsheet.escape_formulas(frame), **options)
 
 
+def day_ticks(first: dt.date | pd.Timestamp, last: dt.date | pd.Timestamp) -> Spec:
+    """A time axis's ticks for days from `first` to `last`: whole days, weeks or months, never hours (Vega ticks a
+    few days' span every 12 hours, labelled "12 PM")."""
+    days = (pd.Timestamp(last) - pd.Timestamp(first)).days
+    if days <= 14:
+        return {"interval": "day", "step": 1 if days <= 10 else 2}
+    return {"interval": "week" if days <= 120 else "month"}
+
+
+def day_axis(dates: pd.Series, **properties: Any) -> Spec:
+    """A time axis for a column of days: `1 Jul`, ticking whole days (`day_ticks`)."""
+    return {"format": "%-d %b", "tickCount": day_ticks(dates.min(), dates.max()), **properties}
+
+
 def forecast_chart(
-    history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str, grain: Grain
+    history: pd.Series,
+    rows: pd.DataFrame,
+    as_of_date: dt.date,
+    target: str,
+    grain: Grain,
+    currency: str | None = None,
 ) -> Spec:
     """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the last period the
-    forecast knew, and a hover rule whose tooltip reads every value of the period. `history` is indexed by period
-    and `rows` (`data.series.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
+    forecast knew, and a hover rule whose tooltip reads every value of the period (a closed day's forecast says
+    so). `history` is indexed by period and `rows` (`data.series.forecast`) have theirs, both at `grain`; a money
+    axis names `currency`. The data travels in the spec (`datasets`)."""
     overridden = moved_by_overrides(rows)
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
@@ -84,6 +104,9 @@ def forecast_chart(
     frame["date"] = pd.to_datetime(frame["date"])  # datetime64 is read as local time, ISO dates as UTC
     frame["actual_text"] = number_text(frame["actual"])
     frame["yhat_text"] = number_text(frame["yhat"])
+    if "is_closed" in rows:
+        closed = pd.to_datetime(rows.loc[rows["is_closed"].astype(bool), "period"])
+        frame.loc[frame["date"].isin(closed), "yhat_text"] += " · closed"
     frame["band_80"] = number_text(frame["yhat_lower_80"]) + " – " + number_text(frame["yhat_upper_80"])
     frame["band_95"] = number_text(frame["yhat_lower_95"]) + " – " + number_text(frame["yhat_upper_95"])
     frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
@@ -91,10 +114,13 @@ def forecast_chart(
     as_of = pd.DataFrame({"date": [origin], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]})
 
     legend = {"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"}
+    ticks = 8 if grain.frequency == "hourly" else day_ticks(frame["date"].min(), frame["date"].max())
+    if grain.frequency == "monthly":
+        ticks = {"interval": "month"}
     x = field(
         "date:T",
         title=None,
-        axis={"format": grain.axis_format, "grid": False, "labelColor": MUTED, "tickCount": 8},
+        axis={"format": grain.axis_format, "grid": False, "labelColor": MUTED, "tickCount": ticks},
     )
 
     def tagged(layer: str, mark: Spec, **encoding: Any) -> Spec:
@@ -108,7 +134,9 @@ def forecast_chart(
         tagged(
             BAND_95,
             {"type": "area"},
-            y=field("yhat_lower_95:Q", title=f"{fmt.target_label(target)} per {grain.noun}", axis=y_axis),
+            y=field(
+                "yhat_lower_95:Q", title=f"{fmt.target_label(target, currency)} per {grain.noun}", axis=y_axis
+            ),
             y2={"field": "yhat_upper_95"},
         ),
         tagged(BAND_80, {"type": "area"}, y=field("yhat_lower_80:Q"), y2={"field": "yhat_upper_80"}),

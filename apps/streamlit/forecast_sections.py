@@ -1,5 +1,6 @@
-"""The Forecast explorer's sections around its main chart: the KPIs above it, and below it the forecast's detail
-table, its decomposition, how it moved across nights and its accuracy by horizon.
+"""The Forecast explorer's sections around its main chart (its key figures are in `forecast_kpis`): the overrides
+of the series' parts, and below the chart the forecast's detail table and CSV, its decomposition, how it moved
+across nights and its accuracy by horizon.
 
 Layout only, as the page: the numbers come from the page (a version's rows, the actuals) and from
 `data.forecast`, the wording from `formatting`.
@@ -43,79 +44,6 @@ CSV_COLUMNS = (
 )
 
 
-def kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain, target: str) -> None:
-    """The last few periods before the forecast against a year earlier, the forecast's total against the same
-    number of periods before it, its error so far, and the model; windows count the forecast's periods."""
-    horizon = len(rows)
-    origin = grain.shift(rows["period"].min(), -1)  # the last period the forecast knew
-    recent_first = grain.shift(origin, 1 - grain.recent)
-    recent = _window_sum(sales, recent_first, origin, grain)
-    year_ago = _window_sum(sales, recent_first - grain.year, origin - grain.year, grain)
-    before = _window_sum(sales, grain.shift(origin, 1 - horizon), origin, grain)
-    forecast_total = float(rows["yhat"].sum())
-    matched = rows.join(sales.rename("actual"), on="period", how="inner")
-
-    label = fmt.target_label(target)
-    recent_column, forecast_column, error_column, model_column = st.columns(4)
-    compared = recent is not None and year_ago is not None
-    recent_column.metric(
-        f"{label}, last {grain.count(grain.recent)}",
-        fmt.compact(recent),
-        delta=fmt.percent_change(recent, year_ago) if compared else "no year-ago data",
-        delta_color="normal" if compared else "off",
-        delta_arrow="auto" if compared else "off",
-        delta_description="vs last year" if compared else None,
-        help=f"Actual {label.lower()} from {grain.label(recent_first)} to {grain.label(origin)}, compared with "
-        f"the same {grain.noun}s a year earlier when that history exists.",
-        border=True,
-    )
-    forecast_column.metric(
-        f"Forecast, next {grain.count(horizon)}",
-        fmt.compact(forecast_total),
-        delta=fmt.percent_change(forecast_total, before) if before is not None else "no prior actuals",
-        delta_color="normal" if before is not None else "off",
-        delta_arrow="auto" if before is not None else "off",
-        delta_description=f"vs last {grain.count(horizon)}" if before is not None else None,
-        help=f"Sum of the {grain.frequency} forecasts from {grain.label(rows['period'].min())} to "
-        f"{grain.label(rows['period'].max())}, compared with the actuals of the {grain.count(horizon)} before.",
-        border=True,
-    )
-    if matched.empty:
-        error_column.metric(
-            "Forecast error so far",
-            "—",
-            delta="awaiting actuals",
-            delta_color="off",
-            delta_arrow="off",
-            help=f"Weighted absolute percentage error (WAPE) of the {grain.noun}s that have actuals. None yet.",
-            border=True,
-        )
-    else:
-        volume = matched["actual"].abs().sum()
-        wape = (matched["actual"] - matched["yhat"]).abs().sum() / volume if volume else None
-        inside = matched["actual"].between(matched["yhat_lower_80"], matched["yhat_upper_80"]).mean()
-        error_column.metric(
-            f"Forecast error, first {grain.count(len(matched))}",
-            f"{wape:.1%}" if wape is not None else "—",
-            delta=f"{inside:.0%} within 80% band",
-            delta_color="off",
-            delta_arrow="off",
-            help="Weighted absolute percentage error (WAPE): total absolute miss over total actual, for the "
-            f"{len(matched)} of {horizon} forecast {grain.noun}s that already have actuals; and the share of "
-            "them whose actual fell inside the 80% interval.",
-            border=True,
-        )
-    model_column.metric(
-        "Model",
-        selected["model"],
-        delta=selected["model_version"],
-        delta_color="off",
-        delta_arrow="off",
-        help=f"Version {selected['model_version']}, written by run {selected['run_id']}.",
-        border=True,
-    )
-
-
 def contained_overrides(series_id: str, as_of_date: dt.date) -> None:
     """Which of the series' parts (locations of the total, ...) a planner overrode in this forecast, and on which
     days: the series moved with them, though no override names it."""
@@ -134,16 +62,18 @@ def contained_overrides(series_id: str, as_of_date: dt.date) -> None:
     )
 
 
-def _window_sum(values: pd.Series, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> float | None:
-    """The sum over the periods `first`..`last`, or None unless every period of the window has an actual."""
-    window = values[(values.index >= first) & (values.index <= last)]
-    return float(window.sum()) if len(window) == len(grain.span(first, last)) else None
-
-
 def detail_table(
-    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, grain: Grain, target: str
+    rows: pd.DataFrame,
+    sales: pd.Series,
+    series_id: str,
+    as_of_date: dt.date,
+    grain: Grain,
+    target: str,
+    currency: str | None,
 ) -> None:
-    """The forecast's rows beside the actuals, one Markdown table, with the rows as a CSV download."""
+    """The forecast's rows beside the actuals, one Markdown table, with the rows as a CSV download; a day the shop
+    is closed says so beside its forecast of 0."""
+    closed = rows["is_closed"].to_numpy(dtype=bool)
     table = rows.join(sales.rename("actual"), on="period")
     table["versus"] = (table["actual"] - table["yhat"]) / table["yhat"]
     columns = [
@@ -177,7 +107,7 @@ def detail_table(
     headers = {
         "period": "Week ending" if grain.frequency == "weekly" else grain.noun.capitalize(),
         "horizon_step": f"{grain.noun.capitalize()}s ahead",
-        "yhat": f"{charts.FORECAST} {fmt.target_label(target).lower()}",
+        "yhat": fmt.in_currency(f"{charts.FORECAST} {fmt.target_label(target).lower()}", target, currency),
         "yhat_statistical": "Model's forecast",
         "yhat_lower_80": "80% low",
         "yhat_upper_80": "80% high",
@@ -194,6 +124,7 @@ def detail_table(
             "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
         }
     )
+    cells["yhat"] = cells["yhat"].where(~closed, cells["yhat"] + " · closed")
     lines = [
         "| " + " | ".join(headers[column] for column in columns) + " |",
         "|:--|" + "--:|" * (len(columns) - 1),
@@ -245,7 +176,12 @@ def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
         "spec": {
             "mark": "bar",
             "encoding": {
-                "x": charts.field("period:T", title=None),
+                "x": charts.field(
+                    "period:T",
+                    title=None,
+                    axis={"format": grain.axis_format}
+                    | ({} if grain.frequency == "hourly" else {"tickCount": charts.day_ticks(*_span(parts))}),
+                ),
                 "y": charts.field("value:Q", title=None),
                 "color": charts.field("component:N", title="Component"),
                 "tooltip": [
@@ -260,6 +196,10 @@ def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
         "resolve": {"scale": {"y": "independent"}},
     }
     charts.draw(spec, parts[["period", "component", "value", "mode"]])
+
+
+def _span(parts: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return parts["period"].min(), parts["period"].max()
 
 
 def revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
@@ -281,7 +221,7 @@ def revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
         f"The forecast total for {window}, as made on each night that covered all of it, with its 80% interval."
     )
     moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
-    x = charts.field("as_of_date:T", title="Forecast made on")
+    x = charts.field("as_of_date:T", title="Forecast made on", axis=charts.day_axis(moves["as_of_date"]))
     spec = {
         "layer": [
             {
@@ -335,7 +275,11 @@ def accuracy(series_id: str, grain: Grain) -> None:
     spec = {
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": charts.field("horizon_step:Q", title=f"{grain.noun.capitalize()}s ahead"),
+            "x": charts.field(
+                "horizon_step:Q",
+                title=f"{grain.noun.capitalize()}s ahead",
+                axis={"tickMinStep": 1, "format": "d"},  # whole periods ahead, never 1.2
+            ),
             "y": charts.field("value:Q", title="WAPE", axis={"format": "%"}),
             "color": charts.field(
                 "forecast:N",

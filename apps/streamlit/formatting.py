@@ -24,8 +24,14 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def target_label(target: str) -> str:
-    return TARGET_LABELS.get(target, target.capitalize())
+def target_label(target: str, currency: str | None = None) -> str:
+    """`Units`, `Revenue`, or `Revenue (EUR)` when the dataset names its currency (`dataset_settings.currency`)."""
+    return in_currency(TARGET_LABELS.get(target, target.capitalize()), target, currency)
+
+
+def in_currency(text: str, target: str, currency: str | None) -> str:
+    """`text (EUR)` when the measure is money and the currency is known; else `text`."""
+    return f"{text} ({currency})" if target == "revenue" and currency else text
 
 
 def compact(value: float | None) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
+import dataset_settings
+import forecast_kpis
 import forecast_sections
 import formatting as fmt
 import guards
@@ -84,7 +86,8 @@ def render() -> None:
         f"{fmt.series_label(series_id)} · {adjective} {fmt.target_label(target).lower()} · "
         f"forecast made on {fmt.day(as_of_date)} for the next {grain.count(horizon)}"
     )
-    forecast_sections.kpis(sales, rows, selected, grain, target)
+    currency = dataset_settings.currency()
+    forecast_kpis.kpis(sales, rows, selected, grain, target, currency)
     if rows["override_id"].notna().any():
         overridden = rows[rows["override_id"].notna()]
         st.info(
@@ -98,9 +101,11 @@ def render() -> None:
     with st.container(border=True):
         st.markdown(f"**{adjective.capitalize()} {fmt.target_label(target).lower()}: actual and forecast**")
         charts.draw(
-            charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target, grain)
+            charts.forecast_chart(
+                sales[sales.index >= window_start], rows, as_of_date, target, grain, currency
+            )
         )
-    forecast_sections.detail_table(rows, sales, series_id, as_of_date, grain, target)
+    forecast_sections.detail_table(rows, sales, series_id, as_of_date, grain, target, currency)
     forecast_sections.components(series_id, as_of_date, grain)
     forecast_sections.revisions(series_id, rows, grain)
     forecast_sections.accuracy(series_id, grain)

@@ -138,7 +138,9 @@ def _log() -> None:
     spec = {
         "mark": {"type": "bar", "cornerRadius": 3, "height": 18},
         "encoding": {
-            "x": charts.field("start:T", title=None),
+            "x": charts.field(
+                "start:T", title=None, axis=charts.day_axis(pd.concat([frame["start"], frame["end"]]))
+            ),
             "x2": {"field": "end"},
             "y": charts.field("override_id:N", title=None),
             "color": charts.field(
