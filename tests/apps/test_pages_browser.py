@@ -52,6 +52,7 @@ def assert_healthy(page, title: str, charts: int) -> None:
 
 
 def test_every_page_renders_its_charts_without_an_exception(page, start_app, full_home, tmp_path: Path):
+    problems = console_problems(page)
     url = start_app(full_home)
     for path, (title, charts) in PAGES.items():
         visit(page, url, path)
@@ -63,6 +64,7 @@ def test_every_page_renders_its_charts_without_an_exception(page, start_app, ful
         for folder in filter(None, (tmp_path, SCREENSHOTS)):
             Path(folder).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(folder) / f"{path or 'overview'}.png"), full_page=True)
+    assert not problems, "\n".join(problems)
 
 
 def test_pages_read_in_a_loop_while_publish_swaps_the_serving_file(
