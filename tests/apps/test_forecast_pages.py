@@ -203,6 +203,8 @@ def test_a_long_model_name_is_written_out_below_its_family(monkeypatch, full_hom
 
     model = next(metric for metric in app.metric if metric.label == "Model")
     assert model.value == "prophet"
+    versions = next(box for box in app.selectbox if box.label == "Forecast made on")
+    assert versions.options[0] == "Sun 30 Jun 2024 · prophet"
     assert "seasonality_mode=additive, transform=none · prophet-1.1.6@2024-06-30" in texts(app)
 
 

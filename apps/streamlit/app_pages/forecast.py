@@ -47,7 +47,8 @@ def render() -> None:
             "Forecast made on",
             versions.index.tolist(),
             index=0,
-            format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model']}",
+            # the model's family: its full name (`prophet(seasonality_mode=additive,...)`) is cut off here
+            format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model'].partition('(')[0]}",
             help="Each nightly run forecasts from that night's data; older versions stay for comparison.",
         )
     selected = versions.loc[as_of_date]
