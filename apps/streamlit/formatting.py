@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 
 TARGET_LABELS = {"units": "Units", "revenue": "Revenue"}
 KEY_LABELS = {"location": "Location", "product_id": "Product"}
@@ -18,8 +19,19 @@ def series_label(series_id: str) -> str:
     return " · ".join(f"{KEY_LABELS.get(key, key)} {value}" for key, _, value in parts)
 
 
-def target_label(target: str) -> str:
-    return TARGET_LABELS.get(target, target.capitalize())
+def plural(n: int, noun: str) -> str:
+    """`1 part`, `3 parts`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def target_label(target: str, currency: str | None = None) -> str:
+    """`Units`, `Revenue`, or `Revenue (EUR)` when the dataset names its currency (`dataset_settings.currency`)."""
+    return in_currency(TARGET_LABELS.get(target, target.capitalize()), target, currency)
+
+
+def in_currency(text: str, target: str, currency: str | None) -> str:
+    """`text (EUR)` when the measure is money and the currency is known; else `text`."""
+    return f"{text} ({currency})" if target == "revenue" and currency else text
 
 
 def compact(value: float | None) -> str:
@@ -49,3 +61,23 @@ def day(value: dt.date) -> str:
 def short_day(value: dt.date) -> str:
     """30 Jun."""
     return value.strftime("%d %b").lstrip("0")
+
+
+def day_ranges(days: Iterable[dt.date]) -> str:
+    """Days as runs of consecutive days: `30 Jun–2 Jul, 5 Jul, 8–9 Jul`."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(_day_range(run[0], run[-1]) for run in runs)
+
+
+def _day_range(first: dt.date, last: dt.date) -> str:
+    """`5 Jul`, `2–4 Jul`, `30 Jun–2 Jul`."""
+    if first == last:
+        return short_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{short_day(last)}"
+    return f"{short_day(first)}–{short_day(last)}"

@@ -265,8 +265,8 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
     [
         (
             SHOP_YAML + "segmentaton: {enabled: true}\n",
-            "unknown key `segmentaton`; allowed: name, description, source, landing, columns, constants, derived, "
-            "ignore_columns, validation, classification, calendar, series, segmentation, drift, monitoring, "
+            "unknown key `segmentaton`; allowed: name, description, currency, source, landing, columns, constants, "
+            "derived, ignore_columns, validation, classification, calendar, series, segmentation, drift, monitoring, "
             "retraining, simulation, forecasting",
         ),
         (

@@ -55,7 +55,7 @@ def _champions() -> None:
     scores = model_health.backtest_scores()
     if scores.empty:
         st.caption("No backtest has been published yet; champions are listed once candidates are scored.")
-        st.dataframe(versions, hide_index=True, width="stretch")
+        charts.table(versions, hide_index=True, width="stretch")
         return
     night = scores["as_of_date"].iloc[0]
     series = list(dict.fromkeys(scores["series_id"]))

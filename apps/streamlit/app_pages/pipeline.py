@@ -137,7 +137,7 @@ def _quarantine() -> None:
         return
     rules = sorted(set(counts["rule"]))
     rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
-    st.dataframe(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
+    charts.table(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
 
 
 def _dbt() -> None:
@@ -164,7 +164,7 @@ def _dbt() -> None:
     charts.draw(spec, summary)
     failing = tests[~tests["status"].isin(["pass", "success"])]
     if not failing.empty:
-        st.dataframe(failing[["name", "status", "message"]], hide_index=True, width="stretch")
+        charts.table(failing[["name", "status", "message"]], hide_index=True, width="stretch")
 
 
 render()

@@ -80,6 +80,12 @@ class DatasetConfig:
         "named by it.",
     )
     description: str = Field("", description="One line saying what the data is.")
+    currency: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{3}$",
+        description="The ISO 4217 code of the currency the prices are in (`EUR`, `GBP`, `USD`): the dashboards "
+        "show it with every money figure. Unset: money is shown as plain numbers.",
+    )
     source: Source = Field(
         default_factory=lambda: {"kind": "simulator"},
         description="Where the transactions come from for `daybreak simulate`.",
