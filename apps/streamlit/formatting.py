@@ -49,3 +49,36 @@ def day(value: dt.date) -> str:
 def short_day(value: dt.date) -> str:
     """30 Jun."""
     return value.strftime("%d %b").lstrip("0")
+
+
+# the monitored columns in a reader's words: the segments' customer features and the drift job's sales-line columns
+COLUMN_LABELS = {
+    "recency_days": "Days since last purchase",
+    "frequency": "Orders",
+    "monetary": "Net spend",
+    "tenure_days": "Days as a customer",
+    "avg_basket_value": "Average basket value",
+    "return_rate": "Return rate",
+    "product_variety": "Products bought",
+    "avg_days_between_orders": "Days between orders",
+    "quantity": "Quantity per line",
+    "unit_price": "Unit price",
+    "location": "Location",
+    "has_customer": "Known customer",
+    "segment_mix": "Segment mix",
+}
+
+
+def column_label(name: str) -> str:
+    """`avg_basket_value` -> "Average basket value"; a column not listed is spelled out from its name."""
+    return COLUMN_LABELS.get(name) or TARGET_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def drift_feature_label(feature: str) -> str:
+    """A drift metric's `<model kind> <scope>: <feature>` as words: `forecast inputs: location=Germany:revenue`
+    -> "Forecast inputs · Location Germany · Revenue"; `segmentation inputs: recency_days` -> "Segmentation
+    inputs · Days since last purchase"."""
+    kind, _, name = feature.partition(": ")
+    series, _, column = name.rpartition(":")
+    parts = [kind.capitalize(), *([series_label(series)] if series else []), column_label(column)]
+    return " · ".join(parts)

@@ -93,3 +93,28 @@ def test_pages_read_in_a_loop_while_publish_swaps_the_serving_file(
         stop.set()
         publisher.join(timeout=10)
     assert len(swaps) > 5, "the serving file was replaced while the pages were read"
+
+
+def watch_console(page) -> list[str]:
+    """Collect what the page logs that means a broken page: every console error and every warning Vega prints
+    (its logger prefixes them "WARN": an empty chart's "Infinite extent for field ..." is one)."""
+    problems: list[str] = []
+
+    def record(message) -> None:
+        if message.type == "error" or (message.type == "warning" and message.text.startswith("WARN")):
+            problems.append(f"{message.type}: {message.text}")
+
+    page.on("console", record)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    return problems
+
+
+def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, full_home):
+    """Every page of a daily dataset with an override, as a reader sees it: the browser's console stays clean."""
+    problems = watch_console(page)
+    url = start_app(full_home)
+    for path, (title, charts) in PAGES.items():
+        visit(page, url, path)
+        assert_healthy(page, title, charts)
+        page.wait_for_timeout(600)  # Vega warns while it lays out, after the svg is in the page
+        assert not problems, f"/{path}: {problems}"

@@ -67,8 +67,13 @@ def _champions() -> None:
         else "no champion yet"
     )
     st.caption(
-        f"{fmt.series_label(series_id)}: {champion_text}. Mean backtest MASE of every candidate on the last "
-        f"retraining night, {fmt.day(night)} (lower is better; below 1 beats the seasonal naive in-sample)."
+        f"{fmt.series_label(series_id)}: {champion_text}. Each bar is a candidate's average error over the "
+        f"backtests of the last retraining night, {fmt.day(night)}, divided by the typical miss of copying last "
+        "season in the history (each period forecast as the one a season before: for daily sales, the same "
+        "weekday a week earlier). That is MASE: 1 means errors as large as that copy's. Forecasting weeks ahead is "
+        "harder than the copy's miss from one period to the next, so scores above 1 are usual and do not mean "
+        "the models fail: compare each bar with the grey **seasonal naive** bar, the same copy forecasting the "
+        "same days. Shorter is better; a bar shorter than it beats copying last season."
     )
     frame = scores[scores["series_id"] == series_id].copy()
     frame["pick"] = frame["selected"].map(lambda chosen: "challenger" if chosen else "candidate")
@@ -77,7 +82,7 @@ def _champions() -> None:
     spec = {
         "mark": "bar",
         "encoding": {
-            "y": charts.field("candidate:N", sort="x", title=None),
+            "y": charts.field("candidate:N", sort="x", title=None, axis={"labelLimit": 0}),
             "x": charts.field("mase:Q", title="MASE"),
             "color": charts.field("pick:N", title=None, scale=charts.scale(PICK_COLORS)),
             "tooltip": [
@@ -191,7 +196,11 @@ def _drift() -> None:
     features = model_health.drift_metrics()
     if not features.empty:
         features["as_of_date"] = pd.to_datetime(features["as_of_date"])
-        st.caption("The features nearest their drift threshold: each night's distance over its threshold.")
+        features["feature"] = features["feature"].map(fmt.drift_feature_label)
+        st.caption(
+            "The models' features nearest their drift threshold: each night's distance from the data the champion "
+            "was trained on, over the feature's threshold (at 1 or more the feature has drifted)."
+        )
         spec = {
             "layer": [
                 {
@@ -199,7 +208,12 @@ def _drift() -> None:
                     "encoding": {
                         "x": charts.field("as_of_date:T", title=None),
                         "y": charts.field("relative:Q", title="Distance / threshold"),
-                        "color": charts.field("feature:N", title=None),
+                        "color": charts.field(
+                            "feature:N",
+                            title=None,
+                            # below the plot in two columns, each name whole: they are long
+                            legend={"orient": "bottom", "columns": 2, "labelLimit": 0},
+                        ),
                         "tooltip": [
                             charts.field(name)
                             for name in (
