@@ -58,7 +58,8 @@ def sidebar_identity() -> None:
     st.sidebar.caption(f"Viewing as **{who}**, role **{user.role}**")
 
 
-st.set_page_config(page_title="Daybreak", page_icon=":material/wb_twilight:", layout="wide")
+# the favicon is a file of the app's own: a material icon's is fetched from Google's font server at every visit
+st.set_page_config(page_title="Daybreak", page_icon=str(APP_DIR / "daybreak.svg"), layout="wide")
 st.sidebar.markdown("### :material/wb_twilight: Daybreak")
 try:
     sidebar_identity()

@@ -3,7 +3,9 @@ while the nightly publish swaps the serving file underneath them."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -95,22 +97,52 @@ def test_pages_read_in_a_loop_while_publish_swaps_the_serving_file(
     assert len(swaps) > 5, "the serving file was replaced while the pages were read"
 
 
+# Streamlit draws a chart twice: once from its spec alone, then with its data. Vega warns "Infinite extent" on every
+# chart's empty first pass, so that warning says nothing; a chart that stays empty is caught by what it drew instead
+# (`assert_drawn`). And on a page's own URL Streamlit first looks for its server under that path (`/pipeline/_stcore/
+# health`): the two 404s are how it finds that it is served from the root.
+STREAMLIT_NOISE = ("WARN Infinite extent for field",)
+BASE_PATH_PROBES = re.compile(r"/_stcore/(health|host-config)$")
+# per chart: how many marks it drew, and the largest width-and-height any bar or cell reached (0 without any)
+DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg')].map(svg => {
+    const boxes = [...svg.querySelectorAll('.mark-rect path')].map(p => p.getBBox());
+    const marks = svg.querySelectorAll(
+        '.mark-rect path, .mark-line path, .mark-area path, .mark-symbol path, .mark-rule line, .mark-text text');
+    return [marks.length, boxes.length, Math.max(0, ...boxes.map(b => Math.min(b.width, b.height)))];
+})"""
+
+
 def watch_console(page) -> list[str]:
     """Collect what the page logs that means a broken page: every console error and every warning Vega prints
-    (its logger prefixes them "WARN": an empty chart's "Infinite extent for field ..." is one)."""
+    (its logger prefixes them "WARN"), but Streamlit's own noise (`STREAMLIT_NOISE`, `BASE_PATH_PROBES`)."""
     problems: list[str] = []
 
     def record(message) -> None:
-        if message.type == "error" or (message.type == "warning" and message.text.startswith("WARN")):
-            problems.append(f"{message.type}: {message.text}")
+        if message.type == "error" and not BASE_PATH_PROBES.search(message.location.get("url", "")):
+            problems.append(f"error: {message.text} ({message.location.get('url')})")
+        elif (
+            message.type == "warning"
+            and message.text.startswith("WARN")
+            and not message.text.startswith(STREAMLIT_NOISE)
+        ):
+            problems.append(f"warning: {message.text}")
 
     page.on("console", record)
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
     return problems
 
 
+def assert_drawn(page, path: str) -> None:
+    """Every chart drew marks, and a chart of bars or cells drew one at least 2 px wide and high (a bar chart
+    squeezed into its axes draws hairlines: the dbt test results once drew one 0.25 px high)."""
+    for index, (marks, cells, largest) in enumerate(page.evaluate(DRAWN)):
+        assert marks > 0, f"/{path}: chart {index} drew nothing"
+        assert not cells or largest >= 2, f"/{path}: chart {index}'s bars are hairlines ({largest:.2f} px)"
+
+
 def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, full_home):
-    """Every page of a daily dataset with an override, as a reader sees it: the browser's console stays clean."""
+    """Every page of a daily dataset with an override, as a reader sees it: the browser's console stays clean and
+    every chart draws."""
     problems = watch_console(page)
     url = start_app(full_home)
     for path, (title, charts) in PAGES.items():
@@ -118,3 +150,20 @@ def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, full_ho
         assert_healthy(page, title, charts)
         page.wait_for_timeout(600)  # Vega warns while it lays out, after the svg is in the page
         assert not problems, f"/{path}: {problems}"
+        assert_drawn(page, path)
+
+
+def test_the_dbt_test_results_draw_a_bar_when_every_test_passed(page, start_app, full_home, tmp_path):
+    """One status, one bar: a chart of one row once drew it as a hairline under an axis to 180."""
+    home = tmp_path / "home"
+    shutil.copytree(full_home, home)
+    results = [
+        {"unique_id": f"test.daybreak.check_{n}", "status": "pass", "execution_time": 0.1, "message": None}
+        for n in range(180)
+    ]
+    (home / "dbt" / "synthetic" / "target" / "run_results.json").write_text(json.dumps({"results": results}))
+    url = start_app(home)
+    visit(page, url, "pipeline")
+    assert_healthy(page, "Pipeline", 3)
+    page.wait_for_timeout(600)
+    assert_drawn(page, "pipeline")

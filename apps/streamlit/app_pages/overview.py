@@ -199,7 +199,7 @@ def _movers(last_day: dt.date) -> None:
                 charts.field("change_text:N", title="Change"),
             ],
         },
-        "height": {"step": 34},  # the plot grows with the bars; the axis title never squeezes them
+        **charts.rows(len(movers)),  # the plot grows with the bars; the axis title never squeezes them
     }
     charts.draw(spec, movers[["series", "change", "direction", "current", "previous", "change_text"]])
 

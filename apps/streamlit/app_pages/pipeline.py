@@ -160,7 +160,7 @@ def _dbt() -> None:
             "color": charts.field("status:N", scale=charts.scale(STATUS_COLORS), legend=None),
             "tooltip": [charts.field("status:N"), charts.field("tests:Q")],
         },
-        "height": 40 * len(summary) + 30,
+        **charts.rows(len(summary)),
     }
     charts.draw(spec, summary)
     failing = tests[~tests["status"].isin(["pass", "success"])]

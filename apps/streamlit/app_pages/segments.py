@@ -104,7 +104,7 @@ def _profiles(sizes: pd.DataFrame) -> None:
                 charts.field("mean_vs_population:Q", title="× average", format=".2f"),
             ],
         },
-        "height": 40 * profile["feature"].nunique() + 40,
+        **charts.rows(profile["feature"].nunique(), step=40),
     }
     charts.draw(spec, profile[["feature", "segment_name", "mean_vs_population", "mean", "population_mean"]])
 
