@@ -22,7 +22,9 @@ def dataset(chart, name: str):
     return frame(next(d.data.data for d in chart.proto.datasets if d.name == name))
 
 
-def test_the_profile_heat_map_names_each_feature_in_words_and_its_legend_reads_plainly(monkeypatch, full_home):
+def test_the_profile_heat_map_names_each_feature_in_words_and_its_legend_reads_plainly(
+    monkeypatch, full_home
+):
     app = run_page(monkeypatch, full_home, "segments.py")
 
     chart = chart_with(app, "mean_vs_population")

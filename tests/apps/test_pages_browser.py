@@ -3,6 +3,7 @@ while the nightly publish swaps the serving file underneath them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from daybreak.core.environment import read
+from tests.apps.conftest import AS_OF_DATES, LAST_ACTUAL, SERIES
 
 pytestmark = pytest.mark.integration
 
@@ -140,14 +142,81 @@ def assert_drawn(page, path: str) -> None:
         assert not cells or largest >= 2, f"/{path}: chart {index}'s bars are hairlines ({largest:.2f} px)"
 
 
-def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, full_home):
-    """Every page of a daily dataset with an override, as a reader sees it: the browser's console stays clean and
-    every chart draws."""
+# a period's revenue in the weekly and hourly fixtures: the daily fixture's level spread over the period
+GRAINS = {"weekly": (dt.timedelta(weeks=1), 8, 7.0), "hourly": (dt.timedelta(hours=1), 48, 1 / 24)}
+
+
+def regrained_home(full_home: Path, folder: Path, frequency: str) -> Path:
+    """The full fixture's data home with its forecasts at another grain (`GRAINS`): weeks ending on Sunday, or
+    hours with the hourly mart the pages read their actuals from. No override and no components: those are the
+    daily fixture's."""
+    import duckdb
+
+    home = folder / f"{frequency}_home"
+    shutil.copytree(full_home, home)
+    step, steps, share = GRAINS[frequency]
+    with duckdb.connect(str(home / "serving" / "synthetic.duckdb")) as connection:
+        connection.execute("delete from predictions.forecasts")
+        connection.execute("delete from predictions.forecast_components")
+        for as_of_date in AS_OF_DATES:
+            # the first period after the night: the Sunday after it, or its next day's first hour
+            days = ((6 - as_of_date.weekday()) or 7) if frequency == "weekly" else 1
+            first = dt.datetime.combine(as_of_date + dt.timedelta(days=days), dt.time())
+            for series_id, (_, mean) in SERIES.items():
+                for number in range(1, steps + 1):
+                    period = first + step * (number - 1)
+                    yhat = mean * share * (1 + 0.1 * (number % 5) / 5)
+                    connection.execute(
+                        "insert into predictions.forecasts (as_of_date, series_id, target, target_date, target_time, "
+                        "horizon_step, yhat, yhat_lower_80, yhat_upper_80, yhat_lower_95, yhat_upper_95, model, "
+                        "model_version, run_id, frequency) values (?, ?, 'revenue', ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "'auto_ets', 'v1', 'fixture', ?)",
+                        [
+                            as_of_date,
+                            series_id,
+                            period.date(),
+                            period if frequency == "hourly" else None,
+                            number,
+                            yhat,
+                            0.9 * yhat,
+                            1.1 * yhat,
+                            0.8 * yhat,
+                            1.2 * yhat,
+                            frequency,
+                        ],
+                    )
+        if frequency == "hourly":  # each day's revenue spread evenly over its hours
+            connection.execute(
+                """
+                create table marts.features_series_hourly as
+                select series_id, sales_date, sales_date::timestamp + hour * interval 1 hour as sales_hour,
+                    units / 24 as units, revenue / 24 as revenue
+                from marts.fct_daily_sales, range(24) as hours(hour)
+                where sales_date > ?::date - 30
+                """,
+                [LAST_ACTUAL],
+            )
+    return home
+
+
+@pytest.fixture(params=["daily", "weekly", "hourly"])
+def dataset_home(request, full_home: Path, tmp_path: Path) -> tuple[str, Path]:
+    """A data home per grain a dataset may forecast at: the full daily fixture (with a planner's override), and the
+    same at weekly and at hourly grain."""
+    if request.param == "daily":
+        return "daily", full_home
+    return request.param, regrained_home(full_home, tmp_path, request.param)
+
+
+def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, dataset_home):
+    """Every page, as a reader sees it: the browser's console stays clean and every chart draws (the daily
+    fixture draws every chart of `PAGES`; the other grains at least one a page, having no components)."""
+    frequency, home = dataset_home
     problems = watch_console(page)
-    url = start_app(full_home)
+    url = start_app(home)
     for path, (title, charts) in PAGES.items():
         visit(page, url, path)
-        assert_healthy(page, title, charts)
+        assert_healthy(page, title, charts if frequency == "daily" else 1)
         page.wait_for_timeout(600)  # Vega warns while it lays out, after the svg is in the page
         assert not problems, f"/{path}: {problems}"
         assert_drawn(page, path)
