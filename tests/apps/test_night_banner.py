@@ -131,9 +131,19 @@ def test_the_overview_says_a_night_is_running_retrying_or_failed_and_for_which_d
     assert "GET /api/v2/dags/daybreak_nightly/dagRuns/backfill__2024-07-02/taskInstances" in airflow.asked
 
 
-def test_a_finished_night_airflow_reports_is_last_nights_completed_run(monkeypatch, home, airflow):
-    airflow.runs = [run("backfill__2024-07-01", "success", PUBLISHED)]
-    airflow.tasks = [{"task_id": "publish", "state": "success"}]
+@pytest.mark.parametrize(
+    ("runs", "tasks"),
+    [
+        ([run("backfill__2024-07-01", "success", PUBLISHED)], [{"task_id": "publish", "state": "success"}]),
+        # a run past the schedule's end: Airflow creates it without tasks and it ends "success" having done nothing
+        ([run("manual__2024-07-02", "success", NEXT), run("backfill__2024-07-01", "success", PUBLISHED)], []),
+    ],
+)
+def test_a_finished_night_airflow_reports_is_last_nights_completed_run(
+    monkeypatch, home, airflow, runs, tasks
+):
+    airflow.runs = runs
+    airflow.tasks = tasks
 
     app = run_page(monkeypatch, home, "overview.py")
 

@@ -1,5 +1,6 @@
 """Overview: what an executive reads at breakfast. Last week's and month's sales against forecast and last year,
-the business's forecast for the horizon, the biggest movers, and whether last night's run completed.
+the business's forecast for the horizon, the biggest movers, and whether last night's run completed or a night is
+running, retrying or failed, and for which business date (`data.nights`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
     else whether exports wait for a night, else the newest published night's own completeness."""
     numbers = f"The numbers below are as of **{fmt.day(as_of)}**, the newest night published"
     night = nights.airflow_night()
-    if night is not None and (night.state != "success" or night.business_date > as_of):
+    if night is not None and night.state != "success":
         day, tasks = fmt.day(night.business_date), ", ".join(night.tasks)
         if night.state in ("queued", "running"):
             now = f" (now: {tasks})" if tasks else ""
