@@ -138,10 +138,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         result = status(settings)
     elif args.command == "docs":
-        from jobs.transform import generate_docs
+        from jobs.docs import run_command
 
-        index = generate_docs(args.date, settings)
-        result = {"index": str(index), "serve": f"dbt docs serve --target-path {index.parent} --port 8081"}
+        if (result := run_command(args, settings)) is None:  # served until stopped
+            return 0
     elif args.command == "freshness":
         from jobs.transform import check_freshness
 

@@ -82,9 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--until", type=_date, required=True)
 
     docs = commands.add_parser(
-        "docs", help="generate dbt's documentation site for the marts (dbt docs generate)"
+        "docs", help="generate dbt's documentation site for the marts; --serve also serves it (jobs/docs.py)"
     )
-    docs.add_argument("--date", type=_date, required=True, help="run date the models are compiled for")
+    docs.add_argument(
+        "--date",
+        type=_date,
+        help="run date the models are compiled for (default: the newest published night)",
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the site and print its address")
+    docs.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
 
     commands.add_parser(
         "freshness",

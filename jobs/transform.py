@@ -64,8 +64,11 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
 THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_USER")
 
 
-def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this settings' warehouse and target folder."""
+def dbt_command(
+    settings: Settings, args: list[str], target_dir: Path | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for this settings' warehouse and target folder (`target_dir`, by
+    default the nights' `settings.dbt_target_dir`)."""
     executable = Path(sys.executable).with_name("dbt")
     command = [
         str(executable),
@@ -75,7 +78,7 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
         "--profiles-dir",
         str(settings.dbt_project_dir),
         "--target-path",
-        str(settings.dbt_target_dir),
+        str(target_dir or settings.dbt_target_dir),
         "--log-path",
         str(settings.dbt_target_dir.parent / "logs"),
         "--target",
@@ -93,7 +96,12 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
 
 
 def invoke_dbt(
-    settings: Settings, args: list[str], business_date: dt.date, *, wait_seconds: float = LOCK_WAIT_SECONDS
+    settings: Settings,
+    args: list[str],
+    business_date: dt.date,
+    *,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    target_dir: Path | None = None,
 ) -> str:
     """Run one dbt command, waiting for the warehouse like every other writer; returns dbt's output.
 
@@ -106,18 +114,18 @@ def invoke_dbt(
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
     if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, target_dir)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
         wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, target_dir)
 
     return retry_while_locked(attempt, wait_seconds=wait_seconds)
 
 
-def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
-    command, env = dbt_command(settings, args)
+def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target_dir: Path | None) -> str:
+    command, env = dbt_command(settings, args, target_dir)
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
@@ -134,18 +142,6 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str
             f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
         )
     return output
-
-
-def generate_docs(business_date: dt.date, settings: Settings | None = None) -> Path:
-    """`dbt docs generate` against the warehouse: the static site lands in the dbt target folder.
-
-    Serve it with `dbt docs serve --target-path <that folder>` or open its index.html (docs/analyst-guide.md).
-    """
-    settings = settings or get_settings()
-    config = load_dataset_config(settings.dataset)
-    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
-    invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(variables)], business_date)
-    return settings.dbt_target_dir / "index.html"
 
 
 def run(

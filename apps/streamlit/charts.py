@@ -53,6 +53,18 @@ def scale(colors: Mapping[str, str]) -> Spec:
     return {"domain": list(colors), "range": list(colors.values())}
 
 
+FIT_WIDTH: Spec = {"type": "fit-x", "contains": "padding"}
+"""A chart's `autosize` that fits its width to the page and leaves its `height` to the plot alone. Streamlit's
+default fits the whole chart, axes, titles and legends included, into the height, which squeezes the plot of a
+chart with few rows or a legend below it (a one-row bar chart becomes a hairline)."""
+
+
+def rows(count: int, step: int = 34) -> Spec:
+    """The size of a chart of `count` rows (one per category): `step` pixels a row, the width fitted. (A height in
+    Vega-Lite's own steps would make Vega warn that it drops Streamlit's fitting.)"""
+    return {"height": step * count, "autosize": FIT_WIDTH}
+
+
 def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch") -> None:
     """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
     the spec reads: every cell travels to the browser. Axis, legend and header labels are never cut off (Vega

@@ -81,3 +81,36 @@ def _day_range(first: dt.date, last: dt.date) -> str:
     if (first.year, first.month) == (last.year, last.month):
         return f"{first.day}–{short_day(last)}"
     return f"{short_day(first)}–{short_day(last)}"
+
+
+# the monitored columns in a reader's words: the segments' customer features and the drift job's sales-line columns
+COLUMN_LABELS = {
+    "recency_days": "Days since last purchase",
+    "frequency": "Orders",
+    "monetary": "Net spend",
+    "tenure_days": "Days as a customer",
+    "avg_basket_value": "Average basket value",
+    "return_rate": "Return rate",
+    "product_variety": "Products bought",
+    "avg_days_between_orders": "Days between orders",
+    "quantity": "Quantity per line",
+    "unit_price": "Unit price",
+    "location": "Location",
+    "has_customer": "Known customer",
+    "segment_mix": "Segment mix",
+}
+
+
+def column_label(name: str) -> str:
+    """`avg_basket_value` -> "Average basket value"; a column not listed is spelled out from its name."""
+    return COLUMN_LABELS.get(name) or TARGET_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def drift_feature_label(feature: str) -> str:
+    """A drift metric's `<model kind> <scope>: <feature>` as words: `forecast inputs: location=Germany:revenue`
+    -> "Forecast inputs · Location Germany · Revenue"; `segmentation inputs: recency_days` -> "Segmentation
+    inputs · Days since last purchase"."""
+    kind, _, name = feature.partition(": ")
+    series, _, column = name.rpartition(":")
+    parts = [kind.capitalize(), *([series_label(series)] if series else []), column_label(column)]
+    return " · ".join(parts)

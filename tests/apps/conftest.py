@@ -462,7 +462,7 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     [day, f"sales_{day}.csv", f"sha{offset}", row + 1, QUARANTINE_RULES[row % 2], run],
                 )
             connection.execute(
-                "insert into monitoring.drift_summary values (?, ?, ?, ?, ?, 8, ?, ?, ?, ?, ?)",
+                "insert into monitoring.drift_summary values (?, ?, ?, ?, ?, 8, ?, ?, ?, ?, ?, ?)",
                 [
                     day,
                     day - dt.timedelta(days=56),
@@ -470,6 +470,7 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     day - dt.timedelta(days=27),
                     day,
                     offset % 3,
+                    ", ".join(("quantity", "unit_price")[: offset % 3]),
                     (offset % 3) / 8,
                     offset % 3 == 2,
                     str(drift_report) if drift_report and offset == 0 else None,

@@ -1,5 +1,6 @@
 """Overview: what an executive reads at breakfast. Last week's and month's sales against forecast and last year,
-the business's forecast for the horizon, the biggest movers, and whether last night's run completed.
+the business's forecast for the horizon, the biggest movers, and whether last night's run completed or a night is
+running, retrying or failed, and for which business date (`data.nights`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
-from data import overview, series
+from data import nights, overview, series
 from data.relations import Relation
 from grain import Grain
 
@@ -68,8 +69,42 @@ def _target(rows: pd.DataFrame) -> str:
 
 
 def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
-    nights = overview.night_status()
-    latest = nights.iloc[0] if not nights.empty else None
+    """Whether the numbers are last night's: what Airflow says of the night it is on (running, retrying, failed),
+    else whether exports wait for a night, else the newest published night's own completeness."""
+    numbers = f"The numbers below are as of **{fmt.day(as_of)}**, the newest night published"
+    night = nights.airflow_night()
+    if night is not None and night.state != "success":
+        day, tasks = fmt.day(night.business_date), ", ".join(night.tasks)
+        if night.state in ("queued", "running"):
+            now = f" (now: {tasks})" if tasks else ""
+            st.info(
+                f"A night is {night.state} for business date **{day}**{now}. {numbers}; they update when it "
+                "publishes.",
+                icon=":material/pending:",
+            )
+        elif night.state == "retrying":
+            st.warning(
+                f"The night for business date **{day}** is retrying: {tasks} failed and will run again. {numbers}.",
+                icon=":material/refresh:",
+            )
+        else:
+            failed = f" at {tasks}" if tasks else ""
+            st.error(
+                f"The night for business date **{day}** failed{failed}. {numbers}. Its task log in the Airflow UI "
+                "says what to do; the Pipeline page shows what it ingested.",
+                icon=":material/error:",
+            )
+        return
+    if night is None and (waiting := nights.landed_after(as_of)):
+        days = fmt.day(waiting[0]) + (f" to {fmt.day(waiting[-1])}" if len(waiting) > 1 else "")
+        st.warning(
+            f"Exports have landed for business date {days}, but no night has published them yet: one is queued, "
+            f"running or failed (Airflow could not be asked; its UI says which). {numbers}.",
+            icon=":material/warning:",
+        )
+        return
+    status = overview.night_status()
+    latest = status.iloc[0] if not status.empty else None
     complete = as_of >= last_day and latest is not None and latest["forecast_series"] > 0
     detail = ""
     if latest is not None:
@@ -175,10 +210,7 @@ def _movers(last_day: dt.date, currency: str | None) -> None:
                 charts.field("change_text:N", title="Change"),
             ],
         },
-        # the plot grows with the bars: a height per bar, for the plot alone (`fit-x`), so the axis never squeezes
-        # them (a height by `step` is dropped, with a warning, by the chart theme's autosize)
-        "height": 34 * len(movers),
-        "autosize": {"type": "fit-x", "contains": "padding"},
+        **charts.rows(len(movers)),  # the plot grows with the bars; the axis title never squeezes them
     }
     charts.draw(spec, movers[["series", "change", "direction", "current", "previous", "change_text"]])
 

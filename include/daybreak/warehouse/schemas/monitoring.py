@@ -111,6 +111,11 @@ DRIFT_SUMMARY = Table(
         column("current_end", "DATE", "Last day of the current window (the as-of date)."),
         column("n_columns", "INTEGER", "Columns compared (0 when a window was empty)."),
         column("n_drifted_columns", "INTEGER", "Columns that drifted."),
+        column(
+            "drifted_columns",
+            "VARCHAR",
+            "The columns that drifted, comma-separated (empty when none did; null when nothing was compared).",
+        ),
         column("share_drifted", "DOUBLE", "n_drifted_columns / n_columns; null when nothing was compared."),
         column("dataset_drift", "BOOLEAN", "Whether the share crossed Evidently's dataset drift threshold."),
         column("report_path", "VARCHAR", "The Evidently HTML report; null when nothing was compared."),
