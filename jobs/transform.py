@@ -84,6 +84,7 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DAYBREAK_HOME": str(settings.home),  # where relative paths in the warehouse (the lake's) are read from
         # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
         **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -18,6 +18,7 @@ import pytest
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest import canonical, lake, preparation, quarantine_rules
+from daybreak.warehouse.connection import connect
 from jobs import ingest
 
 DAY = dt.date(2024, 3, 5)
@@ -43,7 +44,7 @@ def land(settings: Settings, day: dt.date, text: str, name: str = "sales.csv") -
 
 
 def warehouse_rows(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:  # reads the lake from the data home
         return connection.execute(sql).fetchall()
 
 
@@ -634,6 +635,10 @@ def test_each_rule_is_data_in_one_place():
         "unit_price_not_finite",
         "product_id_missing",
         "location_missing",
+        "order_id_control_character",
+        "customer_id_control_character",
+        "product_id_control_character",
+        "location_control_character",
     ]
 
 

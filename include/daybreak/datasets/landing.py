@@ -130,6 +130,15 @@ class Landing:
         description="Each night also picks up files that arrived late for this many earlier days (see "
         "docs/architecture.md, 'Late files, duplicates and rebuilds').",
     )
+    corrections: Literal["add", "replace"] = Field(
+        "add",
+        description="What a new file for a business day that already has files does (docs/operations.md, "
+        "'Corrections'). `add`: it holds more of the day's lines, and adds them (a source that splits a day "
+        "into several files). `replace`: every file is the whole day, so a new one replaces the files of its "
+        "day that landed before it (on an earlier night, or, seen the same night, sorting before it by name): "
+        "their lines leave the lake, their accounting rows become `replaced`, and the day is rebuilt. A file "
+        "whose bytes repeat a landed one is a duplicate either way.",
+    )
     retention_days: int | None = Field(
         None,
         ge=1,

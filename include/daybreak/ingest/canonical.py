@@ -202,7 +202,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     read = set(config.export_columns)
     unexpected = tuple(c for c in raw.columns if c not in read)
     stripped = {source: _strip(raw, files, source) for source in config.export_columns}
-    text = {canonical: stripped[source] for canonical, source in config.columns.items()}
+    text = {canonical: stripped[source] for canonical, source in config.mapped_columns.items()}
     for canonical, rule in config.derived.items():
         if rule.template is not None:
             text[canonical] = fill_template(rule.template, stripped)

@@ -142,14 +142,20 @@ def keep_landed_copy(source: str, target: Path) -> None:
 def ensure_raw_view(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read.
 
-    The view reads the lake's files when queried, so a new file needs no new view: it is only (re)created when
-    missing or pointing at another lake folder."""
-    lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
+    The view names the lake by its path relative to the data home (`lake/<dataset>/sales_lines/*/*.parquet`),
+    which every connection to the warehouse reads from (`daybreak.warehouse.connection.connect`), so a data home
+    moved or restored elsewhere reads its own lake. It reads the lake's files when queried, so a new file needs no
+    new view: it is only (re)created when missing or naming another lake folder (a warehouse from before the
+    relative path named its lake by an absolute one, which is read until this replaces it)."""
+    lake_glob = (settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").relative_to(settings.home).as_posix()
+    lake_glob = lake_glob.replace("'", "''")
     existing = connection.execute(
         "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'sales_lines'"
     ).fetchall()
-    if existing and f"'{lake_glob}'" in existing[0][0]:
+    if existing and f"read_parquet('{lake_glob}'" in existing[0][0]:
         return
+    if not any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
+        return  # nothing landed yet: a view over no file cannot be created
     connection.execute("create schema if not exists raw")
     # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
     connection.execute(

@@ -8,15 +8,53 @@ An export's times decide each line's business day, and a business day is the sho
   else keeps its wall-clock time as written (the offset dropped). Offsets may differ from row to row: a file that
   spans a daylight-saving change has two, and a system that logs in UTC writes `Z` beside local times.
 
+Without a `timestamp_format`, a numeric date such as `03/04/2024` is read month-first unless a value of the column
+settles that it is day-first (`25/03/2024`); `date_order` tells the ingest when no value settles it, so that it
+refuses the file rather than guess (`daybreak.ingest.deliveries`).
+
 Used for the ingest's `ordered_at`, a replayed source file's dates and an ad-hoc series file's timestamps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 
 import pandas as pd
+
+# a date written with numbers only, day and month in either order: `03/04/2024`, `3.4.24`, `03-04-2024 09:15`
+NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{4}|\d{2})(?!\d)")
+DAY_FIRST, MONTH_FIRST, AMBIGUOUS = "day-first", "month-first", "ambiguous"
+SAMPLE = 1000
+
+
+def date_order(text: pd.Series) -> tuple[str | None, str | None]:
+    """Whether the numeric dates among `text` are day-first or month-first, and an example value.
+
+    Returns:
+        (`DAY_FIRST` or `MONTH_FIRST`, None) when a value can only be read one way (a first number above 12, or a
+        second one); (`AMBIGUOUS`, a value that reads two ways) when no value settles it, or values settle it
+        both ways; (None, None) when there are no numeric dates, or every one reads the same either way
+        (`05/05/2024`).
+    """
+    if (
+        pd.api.types.is_datetime64_any_dtype(text)
+        or not text.iloc[:SAMPLE].astype(str).str.match(NUMERIC_DATE).any()
+    ):
+        return None, None  # ISO dates (most files): told by their first values, without reading every value
+    heads = pd.Series(text.astype(str).str.slice(0, 12).unique())
+    parts = heads.str.extract(NUMERIC_DATE).dropna()
+    if parts.empty:
+        return None, None
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first != month_first:
+        return (DAY_FIRST if day_first else MONTH_FIRST), None
+    two_ways = heads[parts.index[first != second]]
+    if two_ways.empty:
+        return None, None
+    return AMBIGUOUS, str(two_ways.iloc[0]).strip()
 
 
 def parse_timestamps(
@@ -46,18 +84,22 @@ def _parse(text: pd.Series, timestamp_format: str | None) -> pd.Series:
     if timestamp_format:
         attempts = [{"format": timestamp_format, "errors": "coerce"}]
     else:
-        attempts = [{}, {"format": "mixed", "errors": "coerce"}]
+        day_first = date_order(text)[0] == DAY_FIRST
+        attempts = [{"dayfirst": day_first}, {"format": "mixed", "errors": "coerce", "dayfirst": day_first}]
     for options in attempts:
         try:
             return pd.to_datetime(text, **options)
         except (ValueError, TypeError, OverflowError):  # not one format, or offsets pandas will not mix
             continue
-    return pd.Series([_parse_one(value, timestamp_format) for value in text], index=text.index, dtype=object)
+    day_first = attempts[-1].get("dayfirst", False)
+    return pd.Series(
+        [_parse_one(value, timestamp_format, day_first) for value in text], index=text.index, dtype=object
+    )
 
 
-def _parse_one(value: object, timestamp_format: str | None) -> pd.Timestamp:
+def _parse_one(value: object, timestamp_format: str | None, day_first: bool) -> pd.Timestamp:
     try:
-        return pd.to_datetime(value, format=timestamp_format or "mixed")
+        return pd.to_datetime(value, format=timestamp_format or "mixed", dayfirst=day_first)
     except (ValueError, TypeError, OverflowError):
         return pd.NaT
 
