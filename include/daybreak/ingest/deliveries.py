@@ -37,6 +37,7 @@ class Delivery:
     path: str
     name: str
     size: int
+    modified: float = 0.0  # when the file was written (POSIX seconds): the order of a day's corrections
 
 
 def deliveries(
@@ -58,7 +59,7 @@ def deliveries(
     for day in days:
         if day not in listed:
             listed[day] = [
-                Delivery(day, str(path), posixpath.basename(str(path)), lake.size_of(path))
+                Delivery(day, str(path), posixpath.basename(str(path)), *lake.size_and_time_of(path))
                 for path in lake.find_exports(settings, config, day)
             ]
     return [delivery for day in days for delivery in listed[day]]

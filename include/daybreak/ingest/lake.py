@@ -65,11 +65,17 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def size_of(path: str | Path) -> int:
+def size_and_time_of(path: str | Path) -> tuple[int, float]:
+    """A file's size, and when it was last written (POSIX seconds; 0 where the storage does not say): a delivery's
+    time, which orders corrections of one day found by the same night (`night_plan.corrections_of`)."""
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(str(path))
-    return int(fs.size(root))
+    try:
+        modified = fs.modified(root).timestamp()
+    except (NotImplementedError, AttributeError, KeyError, OSError):
+        modified = 0.0
+    return int(fs.size(root)), modified
 
 
 def lake_schema():

@@ -198,12 +198,13 @@ CORRECTIONS = {"add": "adds to", "replace": "replaces"}
 
 def corrections_of(manifest: Manifest, new_files: list[Prepared], corrections: str) -> list[Replacement]:
     """The loaded files that the night's new files replace: with `replace`, every file of a new file's day that
-    landed before it (on an earlier night, or earlier this night: files are found in name order). With `add`
+    landed before it: on an earlier night, or, found by the same night (a replay of the landing folders, or a
+    correction that came with its original), written before it (then sorting before it by name). With `add`
     none; a new file for a day that had files before the night is then logged, as it may be a correction meant
     to replace them."""
     current = {day: dict(files) for day, files in manifest.day_files.items()}
     replaced = []
-    for new in new_files:
+    for new in sorted(new_files, key=lambda n: (n.delivery.modified, n.delivery.name)):
         d = new.delivery
         day = current.setdefault(d.business_date, {})
         by = f"{d.business_date.isoformat()}/{d.name}"
