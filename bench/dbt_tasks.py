@@ -120,7 +120,12 @@ def cosmos_dag(night: dt.date, dbt_vars: dict, invocation: str):
             ),
             # a test on several models runs in its own task, after all of them
             render_config=RenderConfig(should_detach_multiple_parents_tests=True),
-            operator_args={"env": {"DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path)}},
+            operator_args={
+                "env": {
+                    "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+                    "DAYBREAK_HOME": str(settings.home),  # the raw view reads the lake relative to it
+                }
+            },
         )
         calendar() >> dbt_models >> mark_rebuilt()
 
@@ -151,6 +156,7 @@ def run_variant(variant: str, night: dt.date, dbt_vars: dict, invocation: str) -
     from daybreak.platform.airflow_env import logical_date_for
 
     os.environ["DAYBREAK_WAREHOUSE_PATH"] = str(get_settings().warehouse_path)
+    os.environ["DAYBREAK_HOME"] = str(get_settings().home)
     logging.getLogger().setLevel(logging.WARNING)
 
     def build():

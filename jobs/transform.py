@@ -56,6 +56,7 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "series_frequency": config.series.frequency,
         "series_week_ends_on": config.series.week_ends_on,
         "return_order_prefix": classification.return_order_prefix,
+        "negative_quantities": classification.negative_quantities,
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }

@@ -89,7 +89,9 @@ def test_the_rebuilt_marts_equal_a_full_refresh(late_night, tmp_path):
     settings, _, _ = late_night
     copy = Settings(home=tmp_path / "copy", dataset="synthetic")
     copy.warehouse_path.parent.mkdir(parents=True)
-    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)  # its raw view reads the same lake
+    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)
+    copy.lake_dir.parent.mkdir(parents=True)
+    copy.lake_dir.symlink_to(settings.lake_dir)  # its raw view reads the lake of its own data home
     transform.run(NIGHT, "full", copy, full_refresh=True)
     assert checksums(copy) == checksums(settings)
 

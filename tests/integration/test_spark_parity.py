@@ -56,6 +56,7 @@ def duckdb_warehouse(home, tmp_path_factory):
     """Both nights built by dbt-duckdb in a copy of the home's warehouse."""
     warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
     shutil.copyfile(Settings(home=home).warehouse_path, warehouse)
+    (warehouse.parent / "lake").symlink_to(home / "lake")  # its folder is its data home for `dbt`
     for night, rebuild in NIGHTS:
         with duckdb.connect(str(warehouse)) as connection:
             write_calendar_days(connection, BusinessCalendar(), dt.date.fromisoformat(night), "test")

@@ -291,6 +291,14 @@ class LineClassification:
         description="Orders whose id starts with this are cancellations/returns (Online Retail's `C`); a "
         "negative quantity outside such an order is a stock adjustment. Unset: every negative line is a return.",
     )
+    negative_quantities: Literal["by_order", "by_price", "all_returns"] = Field(
+        "by_order",
+        description="What a negative quantity outside a return order is (a line in a return order is a return; "
+        "with no return_order_prefix every order is one). `by_order`: a stock adjustment (damaged, lost, found "
+        "stock), which leaves product revenue. `by_price`: a stock adjustment at price 0, a return (keeping its "
+        "revenue) at any other price. `all_returns`: a return. fct_sales_lines.line_kind_rule names the rule "
+        "that classified each line.",
+    )
     non_product_codes: dict[str, str] = Field(
         default_factory=dict,
         description="product_id -> category (postage, fee, ...) of codes that are not goods.",
