@@ -54,7 +54,8 @@ def date_order(text: pd.Series) -> tuple[str | None, str | None]:
     two_ways = heads[parts.index[first != second]]
     if two_ways.empty:
         return None, None
-    return AMBIGUOUS, str(two_ways.iloc[0]).strip()
+    example = text[text.astype(str).str.startswith(two_ways.iloc[0])].iloc[0]
+    return AMBIGUOUS, str(example).strip()
 
 
 def parse_timestamps(
