@@ -287,3 +287,51 @@ def test_dbt_finding_the_warehouse_locked_waits_without_its_failure_output(setti
     ]
     assert not any("Encountered an error" in m or "Runtime Error" in m for m in messages)
     assert "dbt | Completed successfully" in messages
+
+
+def test_a_column_renamed_mid_history_is_read_by_either_name(tmp_path, monkeypatch):
+    # given a config that names the location column both ways, and a day exported under each name
+    config = load_dataset_config(BAD_EXPORTS / "renamed_column.yml")
+    monkeypatch.setattr(ingest, "load_dataset_config", lambda name: config)
+    loaded = {}
+    for name in ("good.csv", "renamed_column.csv"):
+        settings = Settings(home=tmp_path / name, dataset="synthetic")
+        shutil.copy(BAD_EXPORTS / name, land(settings, DAY, "", name=name))
+        assert ingest.run(DAY, "run", settings)["unexpected_columns"] == {}
+        loaded[name] = lake_rows(settings).drop(columns=["source_file", "file_sha256"])
+    # then both load the same lines, the location read from whichever name the file has
+    assert loaded["renamed_column.csv"]["location"].tolist() == [
+        "United Kingdom",
+        "United Kingdom",
+        "France",
+        "Germany",
+    ]
+    assert loaded["renamed_column.csv"].equals(loaded["good.csv"])
+
+
+def test_a_file_of_mixed_encodings_loads_its_names_intact_and_records_the_lines_read_otherwise(
+    settings, caplog
+):
+    shutil.copy(BAD_EXPORTS / "mixed_encodings.csv", land(settings, DAY, "", name="mixed_encodings.csv"))
+    with caplog.at_level(logging.WARNING):
+        summary = ingest.run(DAY, "run", settings)
+    assert lake_rows(settings)["product_name"].tolist() == ["Café", "Crème brûlée dish", "Ærøskøbing mug"]
+    assert summary["encodings"] == {"mixed_encodings.csv": "utf-8, cp1252 on line(s) 3"}
+    assert warehouse_rows(settings, "select encoding from monitoring.ingest_runs") == [
+        ("utf-8, cp1252 on line(s) 3",)
+    ]
+    assert "is not valid UTF-8; read as utf-8, cp1252 on line(s) 3" in caplog.text
+
+
+def test_a_control_character_in_an_id_is_quarantined_with_what_it_is(settings):
+    shutil.copy(
+        BAD_EXPORTS / "control_characters.csv", land(settings, DAY, "", name="control_characters.csv")
+    )
+    ingest.run(DAY, "run", settings)
+    assert warehouse_rows(
+        settings, "select source_row, rule, detail from monitoring.quarantine order by 1"
+    ) == [
+        (2, "customer_id_control_character", "customer_id holds the control character '\\x00'"),
+        (3, "product_id_control_character", "product_id holds the control character '\\x1b'"),
+    ]
+    assert not any("\x00" in str(value) for value in lake_rows(settings)["customer_id"])

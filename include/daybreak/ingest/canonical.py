@@ -46,12 +46,14 @@ class IngestError(RuntimeError):
 
 
 class RefusedExportError(PermanentError, IngestError):
-    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed):
-    the same file is refused on every try, so the night fails at once."""
+    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed,
+    dates that read two ways, no valid line on an open day): the same file is refused on every try, so the night
+    fails at once."""
 
     remedy = (
         "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
-        "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+        "new name, and the dataset's landing.corrections says whether it adds to the day or replaces it: "
+        "docs/operations.md, 'Corrections'), then clear the task"
     )
 
 

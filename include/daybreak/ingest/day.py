@@ -7,7 +7,9 @@ accounted for (`daybreak.ingest.accounting`). A file found late, for a day alrea
 day's partition and asks for its day and every later one to be rebuilt (`monitoring.rebuild_requests`).
 
 A file that cannot be ingested (unreadable, empty on an open day, changed after it landed) is accounted as
-`refused` with the reason, and then `RefusedExportError` stops the night (an `IngestError` a retry cannot fix).
+`refused` with the reason, and then `RefusedExportError` stops the night (an `IngestError` a retry cannot fix); so
+does an open day whose files have no valid line. Under `landing.corrections: replace` a new file for a day replaces
+the day's earlier files: their lake files are removed and their accounting rows become `replaced`.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def ingest_days(
         one summary per night (`jobs.ingest.run`'s).
 
     Raises:
-        RefusedExportError: the first night with a refused file (accounted as `refused` first).
-        IngestError: on an open day, no valid line; the nights before it have landed.
+        RefusedExportError: the first night with a refused file (accounted as `refused` first), or with an open
+            day whose files have no valid line; the nights before it have landed.
+        IngestError: an open day whose only files are duplicates; the nights before it have landed.
     """
     landed = accounting.landed_manifest(connection)
     manifest = Manifest.of(landed)

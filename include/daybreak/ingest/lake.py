@@ -3,8 +3,9 @@
 * the file's bytes, exactly as they arrived: `lake/<dataset>/landed/business_date=<D>/<sha256>/<name>` (read-only);
 * its valid lines: `lake/<dataset>/sales_lines/business_date=<D>/<sha256>.parquet`, one Parquet file per landed
   file, named by the landed file's checksum, written once, atomically (staged, then renamed), with one fixed
-  schema;
-* `raw.sales_lines`, the warehouse's view over those Parquet files, which dbt's `raw` source reads.
+  schema, and removed only when a later delivery replaces its file (`landing.corrections: replace`);
+* `raw.sales_lines`, the warehouse's view over those Parquet files, by their path relative to the data home, which
+  dbt's `raw` source reads.
 """
 
 from __future__ import annotations

@@ -92,7 +92,9 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
                     bool
                 )
             ),
-            _value_is(column, "holds a control character"),
+            # the character, not the value: a customer id stays out of the detail (the raw values keep it)
+            lambda lines, c=column: f"{c} holds the control character "
+            + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr),
         )
         for column in ID_COLUMNS
     ),
