@@ -83,7 +83,10 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
             "classification.negative_quantities: Input should be 'by_order', 'by_price' or 'all_returns'",
         ),
         ({"columns": {**MINIMAL["columns"], "location": []}}, "columns.location: a list of distinct names"),
-        ({"columns": {**MINIMAL["columns"], "location": ["a", "a"]}}, "columns.location: a list of distinct names"),
+        (
+            {"columns": {**MINIMAL["columns"], "location": ["a", "a"]}},
+            "columns.location: a list of distinct names",
+        ),
     ],
 )
 def test_broken_configs_are_refused(change, message):
@@ -92,7 +95,9 @@ def test_broken_configs_are_refused(change, message):
 
 
 def test_a_column_may_have_several_names_and_is_read_by_its_first():
-    config = parse_dataset_config({**MINIMAL, "columns": {**MINIMAL["columns"], "location": ["country", "Country"]}})
+    config = parse_dataset_config(
+        {**MINIMAL, "columns": {**MINIMAL["columns"], "location": ["country", "Country"]}}
+    )
     assert config.mapped_columns["location"] == "country"
     assert config.other_names == {"country": ("Country",)}
     assert "country" in config.export_columns and "Country" not in config.export_columns

@@ -69,7 +69,7 @@ def test_csv_falls_back_to_latin1_and_records_it(memory):
 def test_a_file_mixing_utf8_and_cp1252_lines_is_read_line_by_line_and_records_it(memory):
     # given UTF-8 lines beside cp1252 ones, and JSON lines written the same way
     data = (
-        "invoice_no,description\n".encode()
+        b"invoice_no,description\n"
         + "1,Café\n".encode()
         + "2,Crème brûlée\n".encode("cp1252")
         + "3,Ærø\n".encode()

@@ -305,7 +305,8 @@ BAD_EXPORT_OUTCOMES = {
     "negative_not_return.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
     "mixed_encodings.csv": Outcome(loaded_rows=(1, 2, 3)),
     "control_characters.csv": Outcome(
-        loaded_rows=(1, 4), quarantined=((2, "customer_id_control_character"), (3, "product_id_control_character"))
+        loaded_rows=(1, 4),
+        quarantined=((2, "customer_id_control_character"), (3, "product_id_control_character")),
     ),
     "decimal_comma.csv": Outcome(
         loaded_rows=(1, 2, 4), quarantined=((3, "unit_price_not_numeric"),), config="decimal_comma.yml"

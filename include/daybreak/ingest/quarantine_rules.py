@@ -93,8 +93,10 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
                 )
             ),
             # the character, not the value: a customer id stays out of the detail (the raw values keep it)
-            lambda lines, c=column: f"{c} holds the control character "
-            + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr),
+            lambda lines, c=column: (
+                f"{c} holds the control character "
+                + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr)
+            ),
         )
         for column in ID_COLUMNS
     ),
