@@ -335,3 +335,17 @@ def test_a_control_character_in_an_id_is_quarantined_with_what_it_is(settings):
         (3, "product_id_control_character", "product_id holds the control character '\\x1b'"),
     ]
     assert not any("\x00" in str(value) for value in lake_rows(settings)["customer_id"])
+
+
+def test_retention_removes_a_replaced_files_landed_copy_too(settings, monkeypatch):
+    from daybreak.nights.retention import expired_files
+
+    use_corrections(monkeypatch, "replace")
+    original = land(settings, DAY, HEADER + GOOD_ROWS, name="sales.csv")
+    ingest.run(DAY, "night-1", settings)
+    land(settings, DAY, HEADER + CORRECTED, name="sales-corrected.csv")
+    ingest.run(DAY, "night-1-again", settings)
+    with connect(settings.warehouse_path) as connection:
+        expired = expired_files(connection, settings, DAY + dt.timedelta(days=30), 7)
+    assert original in expired
+    assert lake.landed_copy(settings, DAY, lake.sha256_of(original), "sales.csv") in expired
