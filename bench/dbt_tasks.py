@@ -293,14 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(base)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-    import duckdb
 
     from daybreak.core.settings import Settings, get_settings
     from daybreak.datasets import load_dataset_config
     from daybreak.ingest.accounting import rebuild_from
     from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.platform.airflow_env import airflow_environment, prepare_metadata
-    from daybreak.warehouse.connection import table_checksums
+    from daybreak.warehouse.connection import connect, table_checksums
     from jobs import ingest
     from jobs.pipeline import load_history
     from jobs.transform import dbt_vars
@@ -339,9 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             if result is None:
                 return 1
             runs[variant].append(result)
-            with duckdb.connect(
-                str(Settings(home=home, dataset="synthetic").warehouse_path), read_only=True
-            ) as c:
+            with connect(Settings(home=home, dataset="synthetic").warehouse_path, read_only=True) as c:
                 checksums[variant].append({"exact": table_checksums(c), "rounded": rounded_checksums(c)})
     results = {
         variant: {key: statistics.median(run[key] for run in runs[variant]) for key in MEDIAN_KEYS}

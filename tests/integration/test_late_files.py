@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from daybreak.core.settings import Settings
-from daybreak.warehouse.connection import table_checksums
+from daybreak.warehouse.connection import connect, table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ REBUILT_MARTS = ("marts.fct_sales_lines", "marts.fct_daily_sales", "marts.featur
 
 
 def checksums(settings: Settings, tables=REBUILT_MARTS) -> dict:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:
         every = table_checksums(connection)
     return {table: every[table] for table in tables}
 
