@@ -349,3 +349,18 @@ def test_retention_removes_a_replaced_files_landed_copy_too(settings, monkeypatc
         expired = expired_files(connection, settings, DAY + dt.timedelta(days=30), 7)
     assert original in expired
     assert lake.landed_copy(settings, DAY, lake.sha256_of(original), "sales.csv") in expired
+
+
+def test_day_first_exports_loaded_together_are_each_read_as_their_day_settles(settings):
+    # given two days exported day-first, whose dates no value settles (days 5 and 6 of March), loaded in one batch
+    days = [DAY, NEXT]
+    for day in days:
+        rows = GOOD_ROWS.replace("2024-03-05 ", day.strftime("%d/%m/%Y "))
+        land(settings, day, HEADER + rows)
+
+    summaries = ingest.run_days(days, "bulk", settings)
+
+    # then every row of each is read day-first, on its day
+    assert [s["rows_loaded"] for s in summaries] == [3, 3]
+    for day in days:
+        assert {t.date() for t in lake_rows(settings, day)["ordered_at"]} == {day}

@@ -293,9 +293,11 @@ BAD_EXPORT_OUTCOMES = {
     "corrected_redelivery.csv": Outcome(
         loaded_rows=(1, 2, 3, 4), replaces="good.csv", replaced_rows=4, config="corrected_redelivery.yml"
     ),
-    "day_first_dates.csv": Outcome(
-        error=r"day_first_dates\.csv for business date 2024-03-05: its dates \('invoice_ts', e\.g\. '05/03/2024"
-        r".*read both as day/month and as month/day.*set landing\.timestamp_format"
+    "day_first_dates.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "ambiguous_dates.csv": Outcome(
+        error=r"ambiguous_dates\.csv for business date 2024-03-05: its dates \('invoice_ts', e\.g\. "
+        r"'05/03/2024 09:15:00'\) read both as day/month and as month/day, and neither the file's values nor its "
+        r"business date settle which; set landing\.timestamp_format"
     ),
     "all_quarantined.csv": Outcome(
         error=r"2024-03-05 .* hold no valid line, and the shop was open: all_quarantined\.csv: all 4 row\(s\) "
@@ -460,6 +462,7 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
         "preamble.csv",
         "excel_sep.csv",
         "json_array.jsonl",
+        "day_first_dates.csv",
     ):
         fmt = name.rsplit(".", 1)[1]
         settings = Settings(home=tmp_path / name, dataset="synthetic")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -88,3 +90,16 @@ def test_numeric_dates_are_read_day_first_when_a_value_settles_it():
 )
 def test_date_order_says_when_no_value_settles_day_or_month_first(values, order):
     assert date_order(pd.Series(values, dtype=object)) == order
+
+
+def test_the_business_date_settles_the_order_when_no_value_does():
+    # 03/04/2024 in the export of 3 April is day-first; in the export of 4 March month-first
+    april = pd.Series(["03/04/2024 09:15", "03/04/2024 10:00", "03/04/24 11:00"], dtype=object)
+    assert date_order(april, dt.date(2024, 4, 3)) == (DAY_FIRST, None)
+    assert date_order(april, dt.date(2024, 3, 4)) == (MONTH_FIRST, None)
+    # on neither day, or half the rows on it either way, nothing settles it
+    assert date_order(april, dt.date(2024, 5, 1)) == (AMBIGUOUS, "03/04/2024 09:15")
+    halves = pd.Series(["05/03/2024", "03/05/2024"], dtype=object)
+    assert date_order(halves, dt.date(2024, 3, 5)) == (AMBIGUOUS, "05/03/2024")
+    # and what the day settles is how the file is read
+    assert parsed(["03/04/2024 09:15"], day_first=True) == ["2024-04-03 09:15:00"]

@@ -109,8 +109,10 @@ class Landing:
         None,
         description="strftime format of the `ordered_at` column, e.g. `%Y%m%d` or `%d/%m/%Y %H:%M`; a value "
         "that does not match is quarantined as `ordered_at_unparseable`. Default: any date or time (one "
-        "format inferred for the whole column when it fits every value, else each value read on its own). "
-        "Also used when a source file is replayed.",
+        "format inferred for the whole column when it fits every value, else each value read on its own); "
+        "numeric dates (`03/04/2024`) day-first or month-first as a value that reads one way only settles it, "
+        "else as puts the rows on the export's business date, else the file is refused. Also used when a "
+        "source file is replayed.",
     )
     timezone: str | None = Field(
         None,

@@ -97,6 +97,7 @@ class RawFile:
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
+    day_first: bool | None = None  # numeric dates day-first, as the file settles it (`timestamps.date_order`)
 
     @property
     def rows_in(self) -> int:
@@ -165,9 +166,9 @@ def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[F
     for file in files:
         check_columns(list(file.raw.columns), config, file.source_file, file.business_date)
     results: list[FileResult | None] = [None] * len(files)
-    groups: dict[tuple[str, ...], list[int]] = {}
+    groups: dict[tuple, list[int]] = {}  # by columns and date order
     for position, file in enumerate(files):
-        groups.setdefault(tuple(file.raw.columns), []).append(position)
+        groups.setdefault((*file.raw.columns, file.day_first), []).append(position)
     for positions in groups.values():
         for position, result in zip(
             positions, _map_files([files[p] for p in positions], config), strict=True
@@ -224,7 +225,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
     lines["ordered_at"] = parse_timestamps(
-        ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+        ordered_at_text, config.landing.timestamp_format, config.landing.timezone, files[0].day_first
     )
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:

@@ -22,7 +22,7 @@ from daybreak.ingest import lake
 from daybreak.ingest.canonical import LOADED_COLUMNS, FileResult, IngestError, RawFile, check_columns
 from daybreak.ingest.exports.reader import read_export
 from daybreak.ingest.exports.rows import Export, ExportReadError
-from daybreak.ingest.timestamps import AMBIGUOUS, date_order
+from daybreak.ingest.timestamps import AMBIGUOUS, DAY_FIRST, date_order
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
@@ -103,10 +103,10 @@ def read_delivery(delivery: Delivery, config: DatasetConfig) -> tuple[RawFile | 
     if renamed:
         export = _first_names(export, config)
     check_columns(list(export.rows.columns), config, delivery.name, delivery.business_date)
-    _check_date_order(export, config, delivery)
     rows = RawFile(
-        export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed, export.table
-    )
+        export.rows, delivery.name, delivery.business_date, export.rows.index, export.malformed, export.table,
+        _day_first(export, config, delivery),
+    )  # fmt: skip
     return rows, export
 
 
@@ -126,18 +126,22 @@ def _first_names(export: Export, config: DatasetConfig) -> Export:
     return dataclasses.replace(export, rows=export.rows.rename(columns=names), table=table)
 
 
-def _check_date_order(export: Export, config: DatasetConfig, delivery: Delivery) -> None:
-    """Refuse a file whose `ordered_at` holds numeric dates that read both day-first and month-first when no
-    `landing.timestamp_format` says which (`timestamps.date_order`)."""
+def _day_first(export: Export, config: DatasetConfig, delivery: Delivery) -> bool | None:
+    """Whether the file's numeric `ordered_at` dates are day-first, as its values or its business date settle it
+    (`timestamps.date_order`); None when it has none, or a `landing.timestamp_format` says how to read them.
+
+    Raises:
+        IngestError: nothing settles it: the file is refused, naming an example and the key that settles it.
+    """
     source = config.mapped_columns.get("ordered_at")
     if config.landing.timestamp_format or source is None or source not in export.rows.columns:
-        return
-    order, example = date_order(export.rows[source])
+        return None
+    order, example = date_order(export.rows[source], delivery.business_date)
     if order != AMBIGUOUS:
-        return
+        return None if order is None else order == DAY_FIRST
     raise IngestError(
         f"export {delivery.path} for business date {delivery.business_date}: its dates ({source!r}, e.g. "
-        f"{example!r}) read both as day/month and as month/day, and no value in the file settles which; set "
-        "landing.timestamp_format in the dataset config (e.g. '%d/%m/%Y %H:%M' for day-first, "
-        "'%m/%d/%Y %H:%M' for month-first)"
+        f"{example!r}) read both as day/month and as month/day, and neither the file's values nor its business "
+        "date settle which; set landing.timestamp_format in the dataset config (e.g. '%d/%m/%Y %H:%M' for "
+        "day-first, '%m/%d/%Y %H:%M' for month-first)"
     )
