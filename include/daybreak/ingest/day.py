@@ -143,14 +143,7 @@ def _land_nights(
         changed = [store.add(new.links, new.delivery.business_date) for new in landing]
         if any(changed):
             store.save()
-    replaced = [gone for _, night in planned for gone in night.replaced]
-    gone_now = {(gone.business_date, gone.name) for gone in replaced}
-    for new in landing:
-        d = new.delivery
-        lake.keep_landed_copy(d.path, lake.landed_copy(settings, d.business_date, new.checksum, d.name))
-        if new.staged is not None and (d.business_date, d.name) not in gone_now:
-            os.replace(new.staged, lake.lake_file(settings, d.business_date, new.checksum))
-    _remove_replaced_lines(settings, replaced, landing)
+    _move_into_lake(settings, landing, [gone for _, night in planned for gone in night.replaced])
     records, summaries = [], []
     totals: dict[dt.date, dict[str, int]] = {}
     _add_loaded(totals, landed.to_dict("records"))
@@ -177,18 +170,23 @@ def _land_nights(
     return summaries
 
 
-def _remove_replaced_lines(settings: Settings, replaced: list[Replacement], landing: list[Prepared]) -> None:
-    """Take the lines of replaced files out of the lake (their landed copies stay): the lake file of each,
-    unless a file landing tonight and not replaced has the same bytes for the same day, and so that lake file."""
-    gone_now = {(gone.business_date, gone.name) for gone in replaced}
-    kept = {
-        (new.delivery.business_date, new.checksum)
-        for new in landing
-        if (new.delivery.business_date, new.delivery.name) not in gone_now
-    }
-    for gone in replaced:
-        if (gone.business_date, gone.file_sha256) not in kept:
-            lake.lake_file(settings, gone.business_date, gone.file_sha256).unlink(missing_ok=True)
+def _move_into_lake(settings: Settings, landing: list[Prepared], replaced: list[Replacement]) -> None:
+    """Keep each landing file's bytes, move its staged lines into the lake, and take the lines of the files the
+    nights replaced out of it (their landed copies stay). A file replaced the night it lands never enters the lake;
+    a replaced file's lake file stays when a file landing tonight has the same bytes for the same day."""
+    gone = {(g.business_date, g.name) for g in replaced}
+    kept = set()
+    for new in landing:
+        d = new.delivery
+        lake.keep_landed_copy(d.path, lake.landed_copy(settings, d.business_date, new.checksum, d.name))
+        if (d.business_date, d.name) in gone:
+            continue  # its staged file is removed with the others not landed
+        kept.add((d.business_date, new.checksum))
+        if new.staged is not None:
+            os.replace(new.staged, lake.lake_file(settings, d.business_date, new.checksum))
+    for g in replaced:
+        if (g.business_date, g.file_sha256) not in kept:
+            lake.lake_file(settings, g.business_date, g.file_sha256).unlink(missing_ok=True)
 
 
 def _add_loaded(
