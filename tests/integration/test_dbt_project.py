@@ -130,9 +130,9 @@ def new_warehouse(path: Path, lake: Path, calendar: BusinessCalendar | None = No
     given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lake_settings(lake).warehouse_path, path)
-    # its folder is its data home (`dbt`), where its raw view reads the lake
+    # its folder is its data home (here and in `dbt`), where its raw view reads the lake
     (path.parent / "lake").symlink_to(lake.parent)
-    with duckdb.connect(str(path)) as connection:
+    with duckdb.connect(str(path), config={"file_search_path": str(path.parent)}) as connection:
         write_calendar_days(
             connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT), "test"
         )
