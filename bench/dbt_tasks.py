@@ -293,7 +293,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(base)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-
     from daybreak.core.settings import Settings, get_settings
     from daybreak.datasets import load_dataset_config
     from daybreak.ingest.accounting import rebuild_from
