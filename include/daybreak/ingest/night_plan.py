@@ -202,11 +202,11 @@ def corrections_of(manifest: Manifest, new_files: list[Prepared], corrections: s
     correction that came with its original), written before it (then sorting before it by name). With `add`
     none; a new file for a day that had files before the night is then logged, as it may be a correction meant
     to replace them."""
-    current = {day: dict(files) for day, files in manifest.day_files.items()}
+    current: dict[dt.date, dict[str, tuple[str, int]]] = {}  # the files of the days the night touches
     replaced = []
     for new in sorted(new_files, key=lambda n: (n.delivery.modified, n.delivery.name)):
         d = new.delivery
-        day = current.setdefault(d.business_date, {})
+        day = current.setdefault(d.business_date, dict(manifest.day_files.get(d.business_date, {})))
         by = f"{d.business_date.isoformat()}/{d.name}"
         if corrections == "replace":
             replaced += [
