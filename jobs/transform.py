@@ -56,6 +56,7 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "series_frequency": config.series.frequency,
         "series_week_ends_on": config.series.week_ends_on,
         "return_order_prefix": classification.return_order_prefix,
+        "negative_quantities": classification.negative_quantities,
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }
@@ -87,6 +88,9 @@ def dbt_command(
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DAYBREAK_HOME": str(
+            settings.home
+        ),  # where relative paths in the warehouse (the lake's) are read from
         # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
         **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -121,7 +125,9 @@ def invoke_dbt(
         wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
         return _run_dbt(settings, args, business_date, target_dir)
 
-    return retry_while_locked(attempt, wait_seconds=wait_seconds)
+    return retry_while_locked(
+        attempt, wait_seconds=wait_seconds, waiting_for=f"the warehouse {settings.warehouse_path}"
+    )
 
 
 def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target_dir: Path | None) -> str:
@@ -129,6 +135,11 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
+    if process.returncode != 0 and is_lock_conflict(output):
+        # another process took the file after `wait_for_warehouse`: a wait, which `retry_while_locked` logs in one
+        # line, not dbt's failure output
+        conflict = next(line for line in [*output.splitlines(), output] if is_lock_conflict(line))
+        raise TransformError(f"dbt {args[0]} found the warehouse locked: {conflict.strip()}")
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:

@@ -53,11 +53,9 @@ IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path
 
 
 def checksums(path: Path) -> dict:
-    import duckdb
+    from daybreak.warehouse.connection import connect, table_checksums
 
-    from daybreak.warehouse.connection import table_checksums
-
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with connect(path, read_only=True) as connection:  # the raw view reads the lake relative to the data home
         return table_checksums(connection, ignore_columns=IGNORED)
 
 

@@ -91,9 +91,11 @@ class DatasetConfig:
         description="Where the transactions come from for `daybreak simulate`.",
     )
     landing: Landing = Field(default_factory=Landing, description="How the nightly export files arrive.")
-    columns: dict[CanonicalColumn, str] = Field(
+    columns: dict[CanonicalColumn, str | tuple[str, ...]] = Field(
         default_factory=dict,
-        description="Canonical column -> the export's column holding it. Canonical columns: order_id, "
+        description="Canonical column -> the export's column holding it, or a list of the names it has had "
+        "(`location: [country, Country]`, for a column renamed in the middle of the history): each file is read "
+        "with the first of them it has (a file with none lacks the column). Canonical columns: order_id, "
         "ordered_at, customer_id, product_id, product_name, location, quantity, unit_price; ordered_at, "
         "product_id, location, quantity and unit_price are required (here, in constants or in derived). "
         "Export columns not mapped are kept in the lake's extra_values, with one warning per column and load "
@@ -143,6 +145,16 @@ class DatasetConfig:
             if isinstance((value or {}).get(column), bool):
                 raise ValueError(f"constants.{column} must be a number, got {value[column]!r}")
         return {k: v if k in NUMERIC_COLUMNS else str(v) for k, v in (value or {}).items()}
+
+    @field_validator("columns")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for canonical, names in value.items():
+            if isinstance(names, tuple) and (not names or len(set(names)) != len(names)):
+                raise ValueError(
+                    f"columns.{canonical}: a list of distinct names, at least one, got {list(names)}"
+                )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -207,9 +219,23 @@ class DatasetConfig:
         return str(path if path.is_absolute() else (PROJECT_ROOT / path).resolve())
 
     @property
+    def mapped_columns(self) -> dict[str, str]:
+        """Canonical column -> the export column it is read from: the first of its names (`columns`); a file that
+        has another of them has it renamed to the first when it is read (`other_names`)."""
+        return {c: names if isinstance(names, str) else names[0] for c, names in self.columns.items()}
+
+    @property
+    def other_names(self) -> dict[str, tuple[str, ...]]:
+        """A mapped export column's first name -> its other names, in order, for the columns given several."""
+        return {
+            names[0]: names[1:] for names in self.columns.values() if not isinstance(names, str) and names[1:]
+        }
+
+    @property
     def export_columns(self) -> tuple[str, ...]:
-        """Every export column the mapping reads (mapped and read by derived columns), in order."""
-        read = [*self.columns.values()]
+        """Every export column the mapping reads (mapped, by its first name, and read by derived columns), in
+        order."""
+        read = [*self.mapped_columns.values()]
         for rule in self.derived.values():
             read.extend(rule.columns)
         return tuple(dict.fromkeys(read))

@@ -47,12 +47,14 @@ class IngestError(RuntimeError):
 
 
 class RefusedExportError(PermanentError, IngestError):
-    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed):
-    the same file is refused on every try, so the night fails at once."""
+    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed,
+    dates that read two ways, no valid line on an open day): the same file is refused on every try, so the night
+    fails at once."""
 
     remedy = (
         "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
-        "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+        "new name, and the dataset's landing.corrections says whether it adds to the day or replaces it: "
+        "docs/operations.md, 'Corrections'), then clear the task"
     )
 
 
@@ -107,6 +109,7 @@ class RawFile:
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
+    day_first: bool | None = None  # numeric dates day-first, as the file settles it (`timestamps.date_order`)
 
     @property
     def rows_in(self) -> int:
@@ -177,9 +180,9 @@ def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[F
     for file in files:
         check_columns(list(file.raw.columns), config, file.source_file, file.business_date)
     results: list[FileResult | None] = [None] * len(files)
-    groups: dict[tuple[str, ...], list[int]] = {}
+    groups: dict[tuple, list[int]] = {}  # by columns and date order
     for position, file in enumerate(files):
-        groups.setdefault(tuple(file.raw.columns), []).append(position)
+        groups.setdefault((*file.raw.columns, file.day_first), []).append(position)
     for positions in groups.values():
         for position, result in zip(
             positions, _map_files([files[p] for p in positions], config), strict=True
@@ -217,7 +220,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     ignored = set(config.ignore_columns)
     unexpected = tuple(c for c in raw.columns if c not in read and c not in ignored)
     stripped = {source: _strip(raw, files, source) for source in config.export_columns}
-    text = {canonical: stripped[source] for canonical, source in config.columns.items()}
+    text = {canonical: stripped[source] for canonical, source in config.mapped_columns.items()}
     for canonical, rule in config.derived.items():
         if rule.template is not None:
             text[canonical] = fill_template(rule.template, stripped)
@@ -237,7 +240,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
     lines["ordered_at"] = parse_timestamps(
-        ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+        ordered_at_text, config.landing.timestamp_format, config.landing.timezone, files[0].day_first
     )
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
