@@ -1,8 +1,8 @@
 """`make demo`: from nothing to a running Daybreak on embedded defaults.
 
 Steps, each timed and each reusing what a previous demo left: simulate the synthetic shop's exports, bulk-load the
-history up to seven nights before the end, start `airflow standalone` (scheduler, dag-processor, triggerer and
-api-server, on 127.0.0.1), and run the last seven nights as a backfill created through Airflow's REST API: the
+history up to seven nights before the end, start Airflow (scheduler, dag-processor, triggerer and api-server, on
+127.0.0.1: `daybreak.platform.serving.start_airflow`), and run the last seven nights as a backfill created through Airflow's REST API: the
 scheduler runs them one after another, and the UI lists them as backfill runs with their true durations. Then the
 Streamlit app joins the running Airflow until interrupted (with SERVE=0 Airflow stops instead). The DAG is
 unpaused for the backfill; its schedule ends on the last landed day (`daybreak.platform.schedule`), so no run for today
@@ -27,7 +27,7 @@ from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation import simulate_dataset
 from daybreak.platform.airflow_api import AirflowApi
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
-from daybreak.platform.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
+from daybreak.platform.serving import airflow_url, serve_forever, start_airflow, stop, wait_for_password
 from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect
@@ -75,7 +75,7 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
 
     env = airflow_environment(settings)  # after the keys: Airflow's tasks inherit them
     timed("airflow_prepare", prepare_metadata, env)
-    airflow = start_standalone(settings, env)
+    airflow = start_airflow(settings, env)
     try:
         password = timed("airflow_start", wait_for_password, settings, airflow)
         api = AirflowApi.login(airflow_url(env), "admin", password)
