@@ -3,7 +3,9 @@
 The step runs after ingest and before transform, so the night's marts, features and models are built from data
 that no longer holds an erased customer: it carries out the erasure requests made before the night's business
 date, and removes the landed files past the dataset's `landing.retention_days`, with an audit row for each thing
-it did in `monitoring.privacy_audit`.
+it did in `monitoring.privacy_audit`. After an erasure it compacts the warehouse into a fresh file
+(`daybreak.warehouse.compaction`), so the customer is gone from its bytes and from the serving copy the night's
+publish makes of it.
 """
 
 from __future__ import annotations

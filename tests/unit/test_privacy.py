@@ -254,3 +254,32 @@ def test_what_daybreak_writes_under_the_data_home_is_its_users_only(tmp_path, mo
     assert exposed == []
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert f"umask {PRIVATE_UMASK:03o} && exec" in dockerfile, "the image's processes use the same mask"
+
+
+def test_the_quarantine_loses_the_customer_as_a_whole_field_only(tmp_path):
+    from daybreak.nights.erasure import _scrub_quarantine
+    from daybreak.warehouse import tables
+    from daybreak.warehouse.connection import connect
+    from daybreak.warehouse.schemas.monitoring import QUARANTINE
+
+    code = pseudonym("17016", b"k")
+    raw = {
+        1: json.dumps({"line_number": 3, "raw_text": "8817016,2024-03-05 10:00:00,17016.0,SKU-X"}),
+        2: json.dumps({"customer_ref": code, "qty": "two"}),
+        3: json.dumps({"line_number": 9, "raw_text": "170161,2024-03-05 11:00:00,170160,SKU-Y"}),
+    }
+    with connect(tmp_path / "w.duckdb") as connection:
+        tables.ensure(connection, QUARANTINE)
+        for row, values in raw.items():
+            connection.execute(
+                "insert into monitoring.quarantine (business_date, source_file, file_sha256, source_row, rule, "
+                "raw_values) values (?, 's.csv', 'abc', ?, 'r', ?)",
+                [DAY, row, values],
+            )
+        assert _scrub_quarantine(connection, code, "17016") == [("unlink_lines", "monitoring.quarantine", 2)]
+        kept = dict(connection.execute("select source_row, raw_values from monitoring.quarantine").fetchall())
+    assert json.loads(kept[1])["raw_text"] == "8817016,2024-03-05 10:00:00,,SKU-X", (
+        "the invoice 8817016 stays"
+    )
+    assert json.loads(kept[2]) == {"customer_ref": None, "qty": "two"}
+    assert kept[3] == raw[3], "another customer's row is untouched"

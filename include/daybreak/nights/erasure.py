@@ -18,6 +18,9 @@ night that fails half-way finishes the job when it is rerun):
    scrubbed;
 5. the link is removed from the link store, then the request is marked done and its pseudonym dropped from the
    log. Each step writes an audit row to `monitoring.privacy_audit`, which never holds the id or pseudonym.
+
+The rows deleted from the warehouse stay in its freed blocks until the job compacts it (`jobs.privacy`,
+`carried_out_on`).
 """
 
 from __future__ import annotations
