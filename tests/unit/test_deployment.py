@@ -124,9 +124,9 @@ def test_the_shipped_roles_file_grants_nothing_beyond_the_aggregates():
 
 def test_only_the_proxy_can_reach_streamlit_and_it_proves_itself_with_a_secret():
     # Streamlit is on one network, internal, which only nginx shares with it
-    assert COMPOSE["networks"]["dashboards"]["internal"] is True
-    assert COMPOSE["services"]["streamlit"]["networks"] == ["dashboards"]
-    on_it = {name for name, s in COMPOSE["services"].items() if "dashboards" in s.get("networks", [])}
+    assert COMPOSE["networks"]["dashboards-backend"]["internal"] is True
+    assert COMPOSE["services"]["streamlit"]["networks"] == ["dashboards-backend"]
+    on_it = {name for name, s in COMPOSE["services"].items() if "dashboards-backend" in s.get("networks", [])}
     assert on_it == {"streamlit", "dashboards"}
     # nginx adds the secret from the file airflow-init writes; Streamlit reads it from the environment (.env)
     nginx = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()

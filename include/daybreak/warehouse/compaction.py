@@ -38,7 +38,7 @@ def compact(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Path:
             # ATTACH takes no parameters: the path is quoted as a SQL string, the names as identifiers
             connection.execute(f"attach {_literal(staging)} as {ALIAS}")
             try:
-                connection.execute(f'copy from database "{database}" to {ALIAS}')
+                connection.execute(f"copy from database {_identifier(database)} to {ALIAS}")
             finally:
                 connection.execute(f"detach {ALIAS}")
             _fsync(staging)
@@ -52,6 +52,10 @@ def compact(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Path:
 
 def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _fsync(path: Path) -> None:
