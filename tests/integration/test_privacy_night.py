@@ -2,9 +2,10 @@
 
 Given a small synthetic shop built night by night, segmented and published, its customers numbered as Online
 Retail numbers them (`17042.0`), when a customer's erasure is requested through the CLI and the next night runs
-(its export holding a malformed line that names the customer, and delivered twice), then no table (every column as
-text), no Parquet file, no retained landed file or duplicate delivery and no other file under DAYBREAK_HOME holds
-the customer's source id or pseudonym, down to the raw bytes of the warehouse and the serving copy; the day's
+(its export holding a malformed line that names the customer, and delivered twice; a report and a log naming
+them), then no table (every column as text), no Parquet file, no retained landed file or duplicate delivery and no
+other file under DAYBREAK_HOME holds the customer's source id or pseudonym, down to the raw bytes of the warehouse
+and the serving copy, while numbers that only begin with the id stay as they were; the day's
 revenue still reconciles with ingest to the cent (dbt's tests in the transform, and here), the audit says what was
 done without naming the customer, and a rerun of the night changes nothing. The same nights remove the landed
 files past `landing.retention_days`, once.
@@ -106,6 +107,17 @@ def erased(tmp_path_factory):
         with export.open("a", encoding="utf-8") as file:
             file.write(f"999999,{NIGHT} 10:00:00,{customer}.0,SKU-X\n")
         shutil.copyfile(export, export.with_name(f"sales_{NIGHT}_resent.csv"))
+        # a report and a log that name the customer, beside numbers that only begin with its id
+        report, log = (
+            settings.reports_dir / "customers" / f"{FIRST_NIGHT}.html",
+            settings.home / "logs" / "night.log",
+        )
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(
+            f"<td>{pseudonym(customer, key)}</td><td>{customer}.0</td><td>mediumvioletred:{customer}173</td>"
+        )
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"looked up customer {customer} (order {customer}42)\n")
         assert cli.main(["privacy", "lookup", "--customer", customer]) == 0
         assert cli.main(["privacy", "erase", "--customer", customer, "--reason", "data subject request"]) == 0
         ingest.run(NIGHT, f"night-{NIGHT}", settings)
@@ -178,6 +190,15 @@ def test_nothing_under_the_data_home_holds_the_erased_customer(erased):
         re.compile(needles[1].encode()),
     ]
     assert files_holding(settings.home, as_bytes) == []
+
+
+def test_reports_and_logs_lose_the_customer_and_keep_the_numbers_that_only_begin_with_its_id(erased):
+    settings, customer, *_ = erased
+    report = settings.reports_dir / "customers" / f"{FIRST_NIGHT}.html"
+    assert report.read_text() == f"<td>[erased]</td><td>[erased]</td><td>mediumvioletred:{customer}173</td>"
+    assert (
+        settings.home / "logs" / "night.log"
+    ).read_text() == f"looked up customer [erased] (order {customer}42)\n"
 
 
 def test_the_bytes_search_finds_what_an_erasure_left(tmp_path):
