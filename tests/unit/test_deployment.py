@@ -150,3 +150,21 @@ def test_the_proxy_secret_is_checked_and_written_as_one_nginx_line(tmp_path):
         check_environment(env | {"DAYBREAK_PROXY_SECRET": "a" * 40 + '"; proxy_pass http://evil'})
     check_environment(env | {"DAYBREAK_PROXY_SECRET": "A-b_" * 10})
     assert proxy_secret_line("A-b_" * 10) == f'proxy_set_header X-Daybreak-Proxy-Secret "{"A-b_" * 10}";\n'
+
+
+def test_init_writes_the_proxy_secret_line_nginx_includes_owner_readable_only(tmp_path, monkeypatch):
+    from daybreak.platform import deployment
+
+    monkeypatch.setattr(deployment, "prepare_metadata", lambda env: None)
+    secret = "s3cret-" + "x" * 30
+    env = {name: "x" for name in deployment.REQUIRED} | {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "secrets/airflow-passwords.json"),
+        "DASHBOARD_HTPASSWD_FILE": str(tmp_path / "secrets/dashboards.htpasswd"),
+        "DASHBOARD_PROXY_FILE": str(tmp_path / "secrets/dashboards-proxy.conf"),
+        "DAYBREAK_PROXY_SECRET": secret,
+    }
+    written = deployment.init_deployment(env)
+    proxy = tmp_path / "secrets/dashboards-proxy.conf"
+    assert written["dashboard_proxy"] == str(proxy)
+    assert proxy.read_text() == f'proxy_set_header X-Daybreak-Proxy-Secret "{secret}";\n'
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "secrets").iterdir()} == {0o600}
