@@ -35,3 +35,6 @@ RUN uv sync --frozen --no-dev \
 
 USER daybreak
 VOLUME ["/data"]
+# every process of the image creates files its own user's only: 0600 files, 0700 folders under /data
+# (daybreak.core.files.PRIVATE_UMASK; a `daybreak` command sets it itself, Airflow's and Streamlit's commands here)
+ENTRYPOINT ["/bin/sh", "-c", "umask 077 && exec \"$@\"", "daybreak-entrypoint"]

@@ -34,7 +34,7 @@ from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation import simulate_dataset
 from daybreak.platform.airflow_api import AirflowApi
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
-from daybreak.platform.serving import airflow_url, start_standalone, stop, wait_for_password
+from daybreak.platform.serving import airflow_url, start_airflow, stop, wait_for_password
 from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.warehouse.connection import connect, table_checksums
 from jobs.pipeline import landed_days, load_history, run_night
@@ -88,7 +88,7 @@ def nights_on_the_scheduler(
         port = probe.getsockname()[1]
     env = airflow_environment(settings, base={**os.environ, "AIRFLOW__API__PORT": str(port)})
     prepare_metadata(env)
-    airflow = start_standalone(settings, env)
+    airflow = start_airflow(settings, env)
     try:
         api = AirflowApi.login(airflow_url(env), "admin", wait_for_password(settings, airflow))
         api.wait_for_dag(DAG_ID)

@@ -68,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DAYBREAK_HOME"] = args.home
     if args.dataset:
         os.environ["DAYBREAK_DATASET"] = args.dataset
+    from daybreak.core.files import private_files
     from daybreak.core.roles import PermissionDenied
 
     try:
-        return dispatch(args)
+        with private_files():
+            return dispatch(args)
     except PermissionDenied as error:
         if args.debug:
             raise

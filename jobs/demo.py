@@ -1,8 +1,8 @@
 """`make demo`: from nothing to a running Daybreak on embedded defaults.
 
 Steps, each timed and each reusing what a previous demo left: simulate the synthetic shop's exports, bulk-load the
-history up to seven nights before the end, start `airflow standalone` (scheduler, dag-processor, triggerer and
-api-server, on 127.0.0.1), and run the last seven nights as a backfill created through Airflow's REST API: the
+history up to seven nights before the end, start Airflow (scheduler, dag-processor, triggerer and api-server, on
+127.0.0.1: `daybreak.platform.serving.start_airflow`), and run the last seven nights as a backfill created through Airflow's REST API: the
 scheduler runs them one after another, and the UI lists them as backfill runs with their true durations. Then the
 Streamlit app joins the running Airflow until interrupted (with SERVE=0 Airflow stops instead). The DAG is
 unpaused for the backfill; its schedule ends on the last landed day (`daybreak.platform.schedule`), so no run for today
@@ -33,7 +33,7 @@ from daybreak.platform.serving import (
     choose_api_port,
     demo_lock,
     serve_forever,
-    start_standalone,
+    start_airflow,
     stop,
     wait_for_password,
 )
@@ -93,7 +93,7 @@ def _run_demo(settings: Settings, port: int, *, nights: int, serve: bool) -> int
     # after the keys: Airflow's tasks inherit them
     env = airflow_environment(settings, {**os.environ, "AIRFLOW__API__PORT": str(port)})
     timed("airflow_prepare", prepare_metadata, env)
-    airflow = start_standalone(settings, env)
+    airflow = start_airflow(settings, env)
     try:
         password = timed("airflow_start", wait_for_password, settings, airflow)
         api = AirflowApi.login(airflow_url(env), "admin", password)

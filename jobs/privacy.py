@@ -3,7 +3,9 @@
 The step runs after ingest and before transform, so the night's marts, features and models are built from data
 that no longer holds an erased customer: it carries out the erasure requests made before the night's business
 date, and removes the landed files past the dataset's `landing.retention_days`, with an audit row for each thing
-it did in `monitoring.privacy_audit`.
+it did in `monitoring.privacy_audit`. After an erasure it compacts the warehouse into a fresh file
+(`daybreak.warehouse.compaction`), so the customer is gone from its bytes and from the serving copy the night's
+publish makes of it.
 """
 
 from __future__ import annotations
@@ -16,23 +18,31 @@ from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import load_dataset_config
 from daybreak.nights import erasure, overrides, retention
 from daybreak.privacy.links import lookup
+from daybreak.warehouse.compaction import compact
 from daybreak.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 
 
 def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -> dict:
-    """Carry out the pending erasure requests and the retention of landed files for `business_date`."""
+    """Carry out the pending erasure requests and the retention of landed files for `business_date`.
+
+    A night that carried out a request (this run, or an earlier run of the same night that failed before the
+    end) then compacts the warehouse, so the erased customer is gone from its bytes, not only from its tables;
+    the night's publish copies the compacted file."""
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
     requests = erasure.pending(settings, business_date)
-    if not requests and config.retention_days is None:
-        return {"erasures": [], "landed_files_removed": 0}
+    if not requests and config.retention_days is None and not erasure.carried_out_on(settings, business_date):
+        return {"erasures": [], "landed_files_removed": 0, "warehouse_compacted": False}
     with connect(settings.warehouse_path) as connection:
         erased = erasure.carry_out(connection, settings, config, business_date, run_id)
         removed = retention.remove_expired(connection, settings, business_date, config.retention_days, run_id)
         erasure.write_audit(connection, removed)
-    summary = {"erasures": erased, "landed_files_removed": len(removed)}
+    compacted = bool(erasure.carried_out_on(settings, business_date))
+    if compacted:
+        compact(settings.warehouse_path)
+    summary = {"erasures": erased, "landed_files_removed": len(removed), "warehouse_compacted": compacted}
     log.debug("privacy %s: %s", business_date, summary)  # the task logs it readably (platform.task_logs)
     return summary
 

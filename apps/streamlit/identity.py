@@ -9,11 +9,15 @@ to hide what the role cannot use.
 Who is viewing (`current_user`): the OIDC login when `[auth]` is configured in `.streamlit/secrets.toml`; else,
 behind the production reverse proxy (`DAYBREAK_USER_HEADER` set), the user the proxy authenticated, from that
 request header; else, a local single-user app, `DAYBREAK_USER` or the operating-system user. The roles file gives
-the role; anyone it does not list is a viewer.
+the role; anyone it does not list is a viewer. Any client can send a header, so with `DAYBREAK_PROXY_SECRET` set
+(docker-compose.yml sets it) the user header counts only on a request that also carries that secret in
+`X-Daybreak-Proxy-Secret`, which the proxy adds and a client reaching Streamlit some other way cannot know: such
+a client is nobody, a viewer.
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +25,7 @@ import streamlit as st
 
 from daybreak.core import roles
 from daybreak.core.roles import Permission
-from daybreak.core.settings import get_settings
+from daybreak.core.settings import PROXY_SECRET_HEADER, get_settings, proxy_secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,13 +71,22 @@ def current_user() -> User:
         name = (st.user.get("email") or st.user.get("name")) if st.user.get("is_logged_in", False) else None
         source = "login"
     elif settings.user_header:
-        name = _request_headers().get(settings.user_header) or None
+        headers = _request_headers()
+        name = (headers.get(settings.user_header) or None) if _through_the_proxy(headers) else None
         source = "proxy"
     else:
         name, source = roles.local_user(settings), "local"
     if not name:
         return User(None, "anonymous", roles.LEAST)
     return User(str(name), source, roles.role_of(str(name), settings.roles_path))
+
+
+def _through_the_proxy(headers: Mapping[str, str]) -> bool:
+    """Whether the request carries the proxy's secret (compared in constant time); True when none is set."""
+    expected = proxy_secret()
+    if expected is None:
+        return True
+    return hmac.compare_digest(headers.get(PROXY_SECRET_HEADER, "").encode(), expected.encode())
 
 
 def can(permission: Permission) -> bool:

@@ -164,6 +164,8 @@ def start_airflow(settings: Settings, metadata_url: str | None):
         "AIRFLOW_ADMIN_PASSWORD": password,
         "DASHBOARD_PASSWORD": secrets.token_urlsafe(12),
         "DASHBOARD_HTPASSWD_FILE": str(secrets_dir / "dashboards.htpasswd"),
+        "DAYBREAK_PROXY_SECRET": secrets.token_urlsafe(32),
+        "DASHBOARD_PROXY_FILE": str(secrets_dir / "dashboards-proxy.conf"),
     }
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     daybreak = str(Path(sys.executable).with_name("daybreak"))

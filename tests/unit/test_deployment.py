@@ -120,3 +120,51 @@ def test_the_shipped_roles_file_grants_nothing_beyond_the_aggregates():
     from daybreak.core.roles import Role, assignments
 
     assert set(assignments(PROJECT_ROOT / "deploy" / "roles.yml").values()) == {Role.VIEWER}
+
+
+def test_only_the_proxy_can_reach_streamlit_and_it_proves_itself_with_a_secret():
+    # Streamlit is on one network, internal, which only nginx shares with it
+    assert COMPOSE["networks"]["dashboards-backend"]["internal"] is True
+    assert COMPOSE["services"]["streamlit"]["networks"] == ["dashboards-backend"]
+    on_it = {name for name, s in COMPOSE["services"].items() if "dashboards-backend" in s.get("networks", [])}
+    assert on_it == {"streamlit", "dashboards"}
+    # nginx adds the secret from the file airflow-init writes; Streamlit reads it from the environment (.env)
+    nginx = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
+    init = COMPOSE["services"]["airflow-init"]["environment"]
+    assert f"include {init['DASHBOARD_PROXY_FILE']};" in nginx
+    required = "${DAYBREAK_PROXY_SECRET:?set DAYBREAK_PROXY_SECRET in .env (see .env.example)}"
+    assert init["DAYBREAK_PROXY_SECRET"] == required
+    assert COMPOSE["services"]["streamlit"]["environment"]["DAYBREAK_PROXY_SECRET"] == required
+    assert "DAYBREAK_PROXY_SECRET" not in COMPOSE["x-daybreak"]["environment"], (
+        "Airflow's services need not know it"
+    )
+
+
+def test_the_proxy_secret_is_checked_and_written_as_one_nginx_line(tmp_path):
+    from daybreak.platform.deployment import REQUIRED, proxy_secret_line
+
+    env = {name: "x" for name in REQUIRED} | {"DAYBREAK_PROXY_SECRET": "short"}
+    with pytest.raises(MissingSecretError, match="DAYBREAK_PROXY_SECRET must be at least 32"):
+        check_environment(env)
+    with pytest.raises(MissingSecretError, match="DAYBREAK_PROXY_SECRET must be"):
+        check_environment(env | {"DAYBREAK_PROXY_SECRET": "a" * 40 + '"; proxy_pass http://evil'})
+    check_environment(env | {"DAYBREAK_PROXY_SECRET": "A-b_" * 10})
+    assert proxy_secret_line("A-b_" * 10) == f'proxy_set_header X-Daybreak-Proxy-Secret "{"A-b_" * 10}";\n'
+
+
+def test_init_writes_the_proxy_secret_line_nginx_includes_owner_readable_only(tmp_path, monkeypatch):
+    from daybreak.platform import deployment
+
+    monkeypatch.setattr(deployment, "prepare_metadata", lambda env: None)
+    secret = "s3cret-" + "x" * 30
+    env = {name: "x" for name in deployment.REQUIRED} | {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "secrets/airflow-passwords.json"),
+        "DASHBOARD_HTPASSWD_FILE": str(tmp_path / "secrets/dashboards.htpasswd"),
+        "DASHBOARD_PROXY_FILE": str(tmp_path / "secrets/dashboards-proxy.conf"),
+        "DAYBREAK_PROXY_SECRET": secret,
+    }
+    written = deployment.init_deployment(env)
+    proxy = tmp_path / "secrets/dashboards-proxy.conf"
+    assert written["dashboard_proxy"] == str(proxy)
+    assert proxy.read_text() == f'proxy_set_header X-Daybreak-Proxy-Secret "{secret}";\n'
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "secrets").iterdir()} == {0o600}

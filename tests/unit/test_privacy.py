@@ -188,3 +188,98 @@ def test_the_cli_records_a_request_for_a_linked_customer_only(tmp_path, monkeypa
     monkeypatch.delenv("DAYBREAK_LINK_STORE_KEY")
     assert cli.main(["privacy", "lookup", "--customer", "C0001"]) == 2
     assert capsys.readouterr().err.strip().startswith("daybreak privacy: DAYBREAK_LINK_STORE_KEY is not set")
+
+
+def test_the_text_scrub_replaces_whole_values_only(tmp_path):
+    from daybreak.nights.scrub import scrub_text
+
+    report = tmp_path / "report.html"
+    report.write_text(
+        "<td>mediumvioletred:13047173</td><td>mediumvioletred:13047</td> 113047 13047.5 0.13047 "
+        '{"customer": "13047.0", "other": 130470} customer 13047, c_0f3a9 c_0f3a9b'
+    )
+    assert scrub_text(report, ["13047", "c_0f3a9"]) == 4
+    assert report.read_text() == (
+        "<td>mediumvioletred:13047173</td><td>mediumvioletred:[erased]</td> 113047 13047.5 0.13047 "
+        '{"customer": "[erased]", "other": 130470} customer [erased], [erased] c_0f3a9b'
+    )
+    untouched = tmp_path / "other.log"
+    untouched.write_text("invoice 130471 of 2024-03-05\n")
+    before = untouched.stat().st_mtime_ns
+    assert scrub_text(untouched, ["13047"]) == 0
+    assert untouched.stat().st_mtime_ns == before, (
+        "a file holding the id only inside longer numbers stays as is"
+    )
+
+
+def test_what_daybreak_writes_under_the_data_home_is_its_users_only(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from daybreak.core.files import PRIVATE_UMASK
+    from tests.conftest import CAST, PROJECT_ROOT, write_roles_file
+
+    # Given a day's export, delivered world-readable as a source system may
+    home = tmp_path / "home"
+    folder = home / "landing" / "synthetic" / "2024-03-05"
+    folder.mkdir(parents=True)
+    (folder / "sales.csv").write_text(
+        "invoice_no,invoice_ts,customer_ref,sku,description,country,qty,unit_price\n"
+        "1,2024-03-05 09:00:00,17850.0,SKU-1,Mug,UK,1,2.50\n"
+    )
+    env = {
+        **os.environ,
+        "DAYBREAK_HOME": str(home),
+        "DAYBREAK_DATASET": "synthetic",
+        "DAYBREAK_ROLES_FILE": str(write_roles_file(tmp_path / "roles.yml")),
+        "DAYBREAK_USER": CAST["admin"],
+    }
+    daybreak = [sys.executable, "-c", "import sys; from jobs.cli import main; sys.exit(main())"]
+
+    # When daybreak ingests it, records an erasure and runs the privacy step (which compacts the warehouse)
+    for command in (
+        ["ingest", "--date", "2024-03-05"],
+        ["privacy", "erase", "--customer", "17850", "--reason", "asked"],
+        ["privacy", "run", "--date", "2024-03-06"],
+    ):
+        done = subprocess.run(daybreak + command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    # Then every file and folder it made is its user's only (the delivered export keeps its own mode)
+    made = [p for p in home.rglob("*") if "landing" not in p.relative_to(home).parts]
+    assert {"warehouse", "lake", "privacy"} <= {p.relative_to(home).parts[0] for p in made}
+    exposed = [f"{p.relative_to(home)} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in made
+               if stat.S_IMODE(p.stat().st_mode) & PRIVATE_UMASK]  # fmt: skip
+    assert exposed == []
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert f"umask {PRIVATE_UMASK:03o} && exec" in dockerfile, "the image's processes use the same mask"
+
+
+def test_the_quarantine_loses_the_customer_as_a_whole_field_only(tmp_path):
+    from daybreak.nights.erasure import _scrub_quarantine
+    from daybreak.warehouse import tables
+    from daybreak.warehouse.connection import connect
+    from daybreak.warehouse.schemas.monitoring import QUARANTINE
+
+    code = pseudonym("17016", b"k")
+    raw = {
+        1: json.dumps({"line_number": 3, "raw_text": "8817016,2024-03-05 10:00:00,17016.0,SKU-X"}),
+        2: json.dumps({"customer_ref": code, "qty": "two"}),
+        3: json.dumps({"line_number": 9, "raw_text": "170161,2024-03-05 11:00:00,170160,SKU-Y"}),
+    }
+    with connect(tmp_path / "w.duckdb") as connection:
+        tables.ensure(connection, QUARANTINE)
+        for row, values in raw.items():
+            connection.execute(
+                "insert into monitoring.quarantine (business_date, source_file, file_sha256, source_row, rule, "
+                "raw_values) values (?, 's.csv', 'abc', ?, 'r', ?)",
+                [DAY, row, values],
+            )
+        assert _scrub_quarantine(connection, code, "17016") == [("unlink_lines", "monitoring.quarantine", 2)]
+        kept = dict(connection.execute("select source_row, raw_values from monitoring.quarantine").fetchall())
+    assert json.loads(kept[1])["raw_text"] == "8817016,2024-03-05 10:00:00,,SKU-X", (
+        "the invoice 8817016 stays"
+    )
+    assert json.loads(kept[2]) == {"customer_ref": None, "qty": "two"}
+    assert kept[3] == raw[3], "another customer's row is untouched"

@@ -7,12 +7,14 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import time
 
 import duckdb
 import pandas as pd
 import pytest
 
 from daybreak.core.files import temporary_sibling
+from daybreak.warehouse.compaction import compact
 from daybreak.warehouse.connection import connect, retry_while_locked, table_checksums
 from daybreak.warehouse.declaration import Column, Table
 from daybreak.warehouse.publish import NotSelfContainedError, publish, remove_stale_temporaries
@@ -306,3 +308,62 @@ def test_connect_waits_for_another_process_to_let_the_file_go(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_compaction_leaves_no_deleted_row_in_the_bytes_and_every_table_as_it_was(tmp_path):
+    # Given a warehouse from which a row was deleted: DuckDB keeps its bytes in freed blocks, VACUUM or not
+    path = tmp_path / "w.duckdb"
+    with connect(path) as connection:
+        connection.execute("create schema marts")
+        connection.execute("create table marts.lines (id varchar primary key, revenue double)")
+        connection.execute("insert into marts.lines select 'line-' || i, i from range(3000) t(i)")
+        connection.execute("insert into marts.lines values ('c_erasedcustomer00001', 1.5)")
+        connection.execute("create view marts.big as select * from marts.lines where revenue > 10")
+        connection.execute("create macro marts.double_it(x) as 2 * x")
+        connection.execute("checkpoint")
+        connection.execute("delete from marts.lines where id = 'c_erasedcustomer00001'")
+        connection.execute("checkpoint")
+        connection.execute("vacuum")
+        before = table_checksums(connection)
+    assert b"c_erasedcustomer00001" in path.read_bytes()
+
+    # When it is compacted
+    compact(path)
+
+    # Then the bytes are gone, the tables, views and macros are as they were, and nothing is left beside it
+    assert b"c_erasedcustomer00001" not in path.read_bytes()
+    with duckdb.connect(str(path), read_only=True) as reader:
+        assert table_checksums(reader) == before
+        assert reader.execute("select marts.double_it(count(*)) from marts.big").fetchone() == (2 * 2989,)
+    assert [p.name for p in tmp_path.iterdir()] == ["w.duckdb"]
+
+
+def test_a_writer_waiting_during_compaction_writes_to_the_new_file(tmp_path, monkeypatch):
+    from daybreak.warehouse import compaction
+
+    path = tmp_path / "w.duckdb"
+    with connect(path) as connection:
+        connection.execute("create table t as select 1 as n")
+    writer = None
+    flush = compaction._fsync
+
+    def start_writer_while_locked(target):
+        # the copy is written, the lock still held: a writer starts and waits for the lock
+        nonlocal writer
+        if writer is None:
+            writer = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from daybreak.warehouse.connection import connect\n"
+                 "print('waiting', flush=True)\n"
+                 "with connect(__import__('pathlib').Path(sys.argv[1]), wait_seconds=30) as c:\n"
+                 "    c.execute('insert into t values (2)')", str(path)],
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert writer.stdout.readline().strip() == "waiting"
+            time.sleep(1)  # its first attempts meet the lock
+        flush(target)
+
+    monkeypatch.setattr(compaction, "_fsync", start_writer_while_locked)
+    compact(path)
+    assert writer.wait(timeout=60) == 0
+    with duckdb.connect(str(path), read_only=True) as reader:
+        assert reader.execute("select list(n order by n) from t").fetchone() == ([1, 2],)

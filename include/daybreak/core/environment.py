@@ -130,6 +130,13 @@ _DECLARED = (
             "The key of the keyed hash that replaces every customer id at ingest.",
         ),
         ("DAYBREAK_LINK_STORE_KEY", None, "The Fernet key that encrypts the customer link store."),
+        (
+            "DAYBREAK_PROXY_SECRET",
+            None,
+            "Behind the reverse proxy (`DAYBREAK_USER_HEADER`): a secret the proxy sends in "
+            "`X-Daybreak-Proxy-Secret`; when set, the user header counts only on a request that carries it, so a "
+            "client reaching Streamlit directly is nobody. Letters, digits, `-` and `_`, at least 32.",
+        ),
     ),
     *_declare(
         "Alerts",

@@ -15,6 +15,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+PRIVATE_UMASK = 0o077
+"""The file-creation mask Daybreak runs under: what it creates under the data home (the warehouse, the serving
+copy, the lake, reports, logs, the erasure log) is its own user's only, files 0600 and folders 0700. The data
+is customer-level and pseudonymised: another account on the machine has no business reading it."""
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Run the block under `PRIVATE_UMASK` (every `daybreak` command does, and so the processes it starts: the
+    demo's Airflow and Streamlit); the mask before is restored after."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
 
 def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(staging)` for a temporary sibling of `target`, then rename it over `target`.

@@ -308,3 +308,14 @@ def pseudonym_key() -> bytes:
 def link_store_key() -> bytes:
     """The Fernet key that encrypts the link store (pseudonym -> source customer id)."""
     return secret(LINK_STORE_KEY, "the Fernet key of the customer link store").encode()
+
+
+PROXY_SECRET = "DAYBREAK_PROXY_SECRET"
+PROXY_SECRET_HEADER = "X-Daybreak-Proxy-Secret"
+"""The request header the dashboards' reverse proxy sends `DAYBREAK_PROXY_SECRET` in (deploy/nginx.conf)."""
+
+
+def proxy_secret() -> str | None:
+    """The secret that proves a request came through the dashboards' reverse proxy; None: not configured, and the
+    user header is taken from whoever reaches the app (`apps/streamlit/identity.py`)."""
+    return read(PROXY_SECRET) or None

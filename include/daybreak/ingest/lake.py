@@ -132,7 +132,8 @@ def stage_lake_file(target: Path, lines: pd.DataFrame, source_file: str) -> Path
 
 
 def keep_landed_copy(source: str, target: Path) -> None:
-    """Copy the landed file's bytes into the lake (read-only), unless an earlier run already did."""
+    """Copy the landed file's bytes into the lake (read-only, its owner's only), unless an earlier run already
+    did."""
     import fsspec
 
     if target.exists():
@@ -141,7 +142,7 @@ def keep_landed_copy(source: str, target: Path) -> None:
     def copy(path: Path) -> None:
         with fsspec.open(source, "rb") as reader, open(path, "wb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
-        path.chmod(0o444)
+        path.chmod(0o400)
 
     write_atomic(target, copy)
 

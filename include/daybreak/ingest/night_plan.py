@@ -142,7 +142,8 @@ def plan(
             of its day that came before it (`corrections_of`).
 
     A delivery whose bytes changed after it landed is refused, unless an erasure rewrote it: then it equals its
-    landed copy, rewritten the same way (`daybreak.nights.erasure`)."""
+    landed copy (a duplicate: the copy of the file it duplicates), rewritten the same way
+    (`daybreak.nights.erasure`)."""
     recorded = manifest.recorded
     first_delivery = dict(manifest.first_delivery)
     result = Plan(
@@ -156,7 +157,7 @@ def plan(
         if key in recorded:
             checksum = lake.sha256_of(delivery.path)
             if recorded[key][0] != checksum and not _scrubbed_alike(
-                settings, delivery, recorded[key][0], checksum
+                settings, delivery, recorded[key][0], checksum, first_delivery
             ):
                 result.refusal = Refusal(
                     delivery,
@@ -224,8 +225,19 @@ def corrections_of(manifest: Manifest, new_files: list[Prepared], corrections: s
     return replaced
 
 
-def _scrubbed_alike(settings: Settings | None, delivery: Delivery, landed_sha: str, checksum: str) -> bool:
+def _scrubbed_alike(
+    settings: Settings | None,
+    delivery: Delivery,
+    landed_sha: str,
+    checksum: str,
+    first_delivery: dict[str, str],
+) -> bool:
+    """Whether the delivery equals its landed copy, or (a duplicate, which has none) the landed copy of the file
+    it duplicates: an erasure rewrites them all the same way."""
     if settings is None:
         return False
-    copy = lake.landed_copy(settings, delivery.business_date, landed_sha, delivery.name)
-    return copy.exists() and lake.sha256_of(copy) == checksum
+    copies = [lake.landed_copy(settings, delivery.business_date, landed_sha, delivery.name)]
+    if landed_sha in first_delivery:
+        day, name = first_delivery[landed_sha].split("/", 1)
+        copies.append(lake.landed_copy(settings, dt.date.fromisoformat(day), landed_sha, name))
+    return any(copy.exists() and lake.sha256_of(copy) == checksum for copy in copies)

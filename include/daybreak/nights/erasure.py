@@ -7,8 +7,8 @@ newest published night when it was made, so the night for business date D carrie
 D (a rerun or backfill of an earlier night does not). Carrying one out, in this order (each step idempotent, so a
 night that fails half-way finishes the job when it is rerun):
 
-1. the retained landed files that held the customer (the lake's landed copy and the landing folder's export) are
-   rewritten with the id's fields blank;
+1. the retained landed files that held the customer (the lake's landed copy and the landing folder's export, and
+   any delivery of the same bytes recorded as a `duplicate`) are rewritten with the id's fields blank;
 2. the lake's Parquet lines of the customer keep their revenue but lose their customer id (set to null), and
    so do the warehouse's line-level marts (`LINE_TABLES`);
 3. every other warehouse table with a `customer_id` column (features, segments, transitions, dimensions) loses
@@ -18,6 +18,9 @@ night that fails half-way finishes the job when it is rerun):
    scrubbed;
 5. the link is removed from the link store, then the request is marked done and its pseudonym dropped from the
    log. Each step writes an audit row to `monitoring.privacy_audit`, which never holds the id or pseudonym.
+
+The rows deleted from the warehouse stay in its freed blocks until the job compacts it (`jobs.privacy`,
+`carried_out_on`).
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ import pandas as pd
 
 from daybreak.core.files import dumps, locked, write_text_atomic
 from daybreak.core.settings import pseudonym_key
-from daybreak.ingest import lake
+from daybreak.ingest import accounting, lake
 from daybreak.nights import scrub
 from daybreak.privacy.links import LinkStore
 from daybreak.privacy.pseudonyms import pseudonym
 from daybreak.warehouse import tables
+from daybreak.warehouse.schemas.monitoring import INGEST_RUNS, QUARANTINE
 from daybreak.warehouse.schemas.monitoring import PRIVACY_AUDIT as AUDIT
-from daybreak.warehouse.schemas.monitoring import QUARANTINE
 
 if TYPE_CHECKING:
     import duckdb
@@ -114,6 +117,11 @@ def pending(settings: Settings, business_date: dt.date) -> list[dict]:
     ]
 
 
+def carried_out_on(settings: Settings, business_date: dt.date) -> list[dict]:
+    """The requests the night for `business_date` carried out (its warehouse is compacted afterwards)."""
+    return [r for r in read_requests(settings) if r["processed_on"] == business_date.isoformat()]
+
+
 def carry_out(
     connection: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -150,7 +158,7 @@ def carry_out(
                 [code],
             ).fetchall()[0][0]
             audit.append(("delete_rows", table, count))
-        audit.extend(_scrub_quarantine(connection, [code, source_id]))
+        audit.extend(_scrub_quarantine(connection, code, source_id))
         for path in sorted(settings.home.rglob("*.parquet")):
             if _skipped(settings, path):
                 continue
@@ -217,19 +225,31 @@ def _customer_tables(connection) -> list[str]:
     return [name for (name,) in found if name not in LINE_TABLES]
 
 
-def _scrub_quarantine(connection, needles: list[str | None]) -> list[tuple[str, str, int]]:
-    """Clear the id in quarantined rows' raw values: a pseudonymised field becomes null, a malformed row's raw
-    text loses the id."""
+def _scrub_quarantine(connection, code: str, source_id: str | None) -> list[tuple[str, str, int]]:
+    """Clear the customer from quarantined rows' raw values: its pseudonymised field becomes null, and a
+    malformed row's raw text loses the id where it is a whole field (`scrub.field_pattern`: erasing 13047 leaves
+    130471 and 13047.5 alone)."""
     if not tables.exists(connection, QUARANTINE.qualified):
         return []
-    count = 0
-    for needle in filter(None, needles):
-        count += connection.execute(
-            f"update {QUARANTINE.qualified} set raw_values = replace(replace(raw_values, ?, 'null'), ?, '') "  # noqa: S608
-            "where contains(raw_values, ?)",
-            [json.dumps(needle), needle, needle],
-        ).fetchall()[0][0]
-    return [("unlink_lines", QUARANTINE.qualified, count)]
+    rows = connection.execute(
+        f"select business_date, file_sha256, source_row, raw_values from {QUARANTINE.qualified} "  # noqa: S608
+        "where contains(raw_values, ?) or contains(raw_values, ?)",
+        [code, source_id or code],
+    ).fetchall()
+    changed = []
+    for day, checksum, row, raw in rows:
+        text = raw.replace(json.dumps(code), "null")
+        if source_id:
+            text = scrub.field_pattern(source_id).sub("", text)
+        if text != raw:
+            changed.append((text, day, checksum, row))
+    if changed:
+        connection.executemany(
+            f"update {QUARANTINE.qualified} set raw_values = ? "  # noqa: S608
+            "where business_date = ? and file_sha256 = ? and source_row = ?",
+            changed,
+        )
+    return [("unlink_lines", QUARANTINE.qualified, len(changed))]
 
 
 def _landed_files(connection, settings: Settings, files, needles: list[str]) -> list[Path]:
@@ -245,6 +265,7 @@ def _landed_files(connection, settings: Settings, files, needles: list[str]) -> 
                     [needle],
                 ).fetchall()
             )
+    keys |= _duplicates_of(connection, keys)
     paths = []
     for day, source in sorted(keys):
         paths.extend(
@@ -254,6 +275,20 @@ def _landed_files(connection, settings: Settings, files, needles: list[str]) -> 
         if landing.exists():
             paths.append(landing)
     return [p for p in paths if p.exists()]
+
+
+def _duplicates_of(connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The deliveries recorded as `duplicate` of the given landed files (the same bytes under another name or
+    day): they hold the customer too, and stay in the landing folder although they were never loaded."""
+    if not keys or not tables.exists(connection, INGEST_RUNS.qualified):
+        return set()
+    found = connection.execute(
+        f"select distinct d.business_date::varchar, d.source_file from {INGEST_RUNS.qualified} d "  # noqa: S608
+        f"join {INGEST_RUNS.qualified} l using (file_sha256) "
+        "where d.status = ? and list_contains(?, l.business_date::varchar || '/' || l.source_file)",
+        [accounting.STATUS_DUPLICATE, [f"{day}/{source}" for day, source in keys]],
+    ).fetchall()
+    return set(found)
 
 
 def _mark_done(settings: Settings, request_id: str, business_date: dt.date) -> None:

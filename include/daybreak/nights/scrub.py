@@ -101,17 +101,27 @@ def scrub_parquet_rows(path: Path, column: str, value: str, *, delete: bool) -> 
     return int(count)
 
 
+def value_pattern(value: str) -> re.Pattern[str]:
+    """`value` as a whole value in free text (a report, a log): not inside a longer word or number, a float's
+    `.0` suffix included. Erasing `13047` leaves `13047173`, `113047` and `13047.5` alone, but takes
+    `customer 13047`, `mediumvioletred:13047` and `"13047.0"`."""
+    escaped = re.escape(value)
+    return re.compile(rf"(?<![0-9A-Za-z])(?<!\d\.){escaped}(?:\.0+)?(?![0-9A-Za-z])(?!\.\d)")
+
+
 def scrub_text(path: Path, needles: list[str]) -> int:
-    """Replace every occurrence of the needles in a text file (a report, a log) with `[erased]`."""
+    """Replace every whole-value occurrence of the needles (`value_pattern`) in a text file (a report, a log)
+    with `[erased]`; returns the replacements."""
     data = path.read_bytes()
     if not any(needle.encode() in data for needle in needles):
         return 0
     text, encoding = decode(data)
     count = 0
     for needle in needles:
-        count += text.count(needle)
-        text = text.replace(needle, ERASED)
-    _rewrite(path, text.encode(encoding))
+        text, found = value_pattern(needle).subn(ERASED, text)
+        count += found
+    if count:
+        _rewrite(path, text.encode(encoding))
     return count
 
 

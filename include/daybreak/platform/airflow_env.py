@@ -35,7 +35,7 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
             # localhost only unless told otherwise (the demo's UI is not for the network)
             "AIRFLOW__API__HOST": env.get("AIRFLOW__API__HOST", "127.0.0.1"),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-            # `airflow standalone` starts its components by command name: find them in this environment first
+            # Airflow's components start other commands by name: find them in this environment first
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": env.get(
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
@@ -78,7 +78,8 @@ def prepare_metadata(env: dict[str, str]) -> None:
 
 
 def generated_password(settings: Settings, user: str = "admin") -> str | None:
-    """The password `airflow standalone` generated for `user`, its file made readable by its owner only."""
+    """The password the api-server generated for `user` on its first start (the simple auth manager's), its file
+    made readable by its owner only."""
     path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     if not path.exists():
         return None

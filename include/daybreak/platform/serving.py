@@ -1,9 +1,10 @@
-"""Run the Airflow UI (`airflow standalone`) and the Streamlit dashboards for the demo, each in its own process group.
+"""Run Airflow (its UI and the components that run the nights) and the Streamlit dashboards for the demo, each in its
+own process group.
 
 Both bind to 127.0.0.1 unless `AIRFLOW__API__HOST` / `DAYBREAK_STREAMLIT_ADDRESS` say otherwise: the demo is for
-this machine, and its Airflow has a generated admin password only. `airflow standalone` starts the scheduler,
-dag-processor, triggerer and api-server as children, which outlive a signal to its own PID alone: it is started in a
-new session and stopped by signalling the whole group.
+this machine, and its Airflow has a generated admin password only. Airflow's components are started as
+`airflow standalone` starts them, but without their log servers (`AIRFLOW_COMPONENTS`), in one new process group
+that `stop` signals whole.
 
 The demo talks only to the Airflow it started. Before starting, `choose_api_port` decides its port: the default
 8080 when free, else a free port (printed with the URL); a port the environment asked for (`AIRFLOW__API__PORT`) is
@@ -116,27 +117,47 @@ def airflow_url(env: dict[str, str]) -> str:
     return f"http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']}"
 
 
-def start_standalone(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
-    """`airflow standalone` (scheduler, dag-processor, triggerer, api-server) in its own process group."""
+AIRFLOW_COMPONENTS = (
+    ("scheduler", "--skip-serve-logs"),
+    ("triggerer", "--skip-serve-logs"),
+    ("dag-processor",),
+    ("api-server",),
+)
+"""What `airflow standalone` runs, less the scheduler's and the triggerer's log servers: they listen on every
+interface (ports 8793 and 8794; no Airflow setting names their address) so that an api-server on another machine
+can fetch a task's log, while here every component writes and reads the one log folder."""
+AIRFLOW_LOG = "airflow.log"
+
+
+def start_airflow(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    """Airflow's components (`AIRFLOW_COMPONENTS`) in one new process group, led by the first, whose process is
+    returned; their output goes to `DAYBREAK_HOME/logs/airflow.log`."""
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [airflow_bin(), "standalone"],
-        env=env,
-        start_new_session=True,
-        stdout=(logs / "airflow-standalone.log").open("a"),
-        stderr=subprocess.STDOUT,
+    output = (logs / AIRFLOW_LOG).open("a")
+    leader, *others = AIRFLOW_COMPONENTS
+    # a new group in this session (a new session would keep the others out of it): Ctrl-C in the terminal
+    # reaches the foreground group, the demo's, which stops this one with `stop`
+    process = subprocess.Popen(
+        [airflow_bin(), *leader], env=env, process_group=0, stdout=output, stderr=subprocess.STDOUT
     )
+    for command in others:
+        subprocess.Popen(
+            [airflow_bin(), *command],
+            env=env,
+            process_group=process.pid,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return process
 
 
 def wait_for_password(settings: Settings, process: subprocess.Popen, seconds: float = 180) -> str:
-    """The admin password standalone's api-server generates on its first start (file mode 0600)."""
+    """The admin password the api-server generates on its first start (file mode 0600)."""
     deadline = time.monotonic() + seconds
     while (password := generated_password(settings)) is None:
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"airflow standalone wrote no admin password: see {settings.home / 'logs/airflow-standalone.log'}"
-            )
+            raise RuntimeError(f"Airflow wrote no admin password: see {settings.home / 'logs' / AIRFLOW_LOG}")
         time.sleep(1)
     return password
 
@@ -166,18 +187,29 @@ def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    """TERM each process group, then KILL what is still running after 30 s."""
+    """TERM each process's group (its leader may be gone, the group's other members not), wait up to 30 s for
+    them, reaping the ones this process started, then KILL what is left."""
     for process in processes:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
     for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        while _reap_one(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        while _reap_one(process.pid, block=True):
+            pass
+        process.poll()
+
+
+def _reap_one(group: int, *, block: bool = False) -> bool:
+    """Collect one exited child of this process in `group`; whether any child in it is left to wait for."""
+    try:
+        os.waitpid(-group, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def serve_forever(settings: Settings, env: dict[str, str], airflow: subprocess.Popen, password: str) -> int:
