@@ -1,6 +1,6 @@
 {#- Every line with its revenue and what kind of line it is (see the line_kind description):
-    non-product codes first (postage is postage whatever its sign), then returns, stock adjustments, free items
-    and sales. -#}
+    non-product codes first (postage is postage whatever its sign), then returns (an aggregated row's negative
+    total among them), stock adjustments, free items and sales. -#}
 with sales_lines as (
 
     select * from {{ ref('stg_raw__sales_lines') }}
@@ -20,7 +20,7 @@ priced as (
         location,
         quantity,
         unit_price,
-        quantity * unit_price as revenue,
+        revenue,
         {{ non_product_category('product_id') }} as non_product_category
     from sales_lines
 
@@ -32,6 +32,8 @@ classified as (
         *,
         case
             when non_product_category is not null then 'non_product'
+            -- an aggregated row (no unit price) whose total is negative: refunds exceeded sales that period
+            when unit_price is null and (revenue < 0 or quantity < 0) then 'return'
             when quantity < 0 and {{ is_return_order('order_id') }} then 'return'
             when quantity < 0 then 'stock_adjustment'
             when unit_price = 0 then 'free_item'
