@@ -170,3 +170,12 @@ def test_series_keys_may_be_empty_the_total_is_every_datasets():
     config = parse_dataset_config({**WEEKLY, "series": {"keys": []}})
     assert config.series.keys == ()
     assert dataclasses.replace(config, currency="GBP").currency == "GBP"
+
+
+def test_the_docs_recipe_shows_the_example_config_as_it_is():
+    doc = (PROJECT_ROOT / "docs" / "bring-your-own-data.md").read_text(encoding="utf-8")
+    recipe = doc[doc.index("## Already-aggregated exports") :]
+    shown = recipe[
+        recipe.index("```yaml\n") + len("```yaml\n") : recipe.index("```\n", recipe.index("```yaml\n") + 8)
+    ]
+    assert shown == (EXAMPLES / "weekly_sales.yml").read_text(encoding="utf-8")
