@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from daybreak.core.settings import PROJECT_ROOT
 from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dataset_config
 from daybreak.ingest.canonical import row_revenue, to_canonical
 from daybreak.ingest.quarantine_rules import QUARANTINE_RULES, rules_for
+from daybreak.nights import drift
 
 EXAMPLES = PROJECT_ROOT / "tests" / "data" / "aggregated"
 FRIDAY = dt.date(2024, 1, 5)
@@ -179,3 +181,26 @@ def test_the_docs_recipe_shows_the_example_config_as_it_is():
         recipe.index("```yaml\n") + len("```yaml\n") : recipe.index("```\n", recipe.index("```yaml\n") + 8)
     ]
     assert shown == (EXAMPLES / "weekly_sales.yml").read_text(encoding="utf-8")
+
+
+def test_drift_compares_the_columns_an_aggregated_dataset_has(tmp_path):
+    """Its lines have no unit price nor units: Evidently refuses an empty column, so drift leaves them out."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    days = pd.date_range("2024-01-01", "2024-02-04", freq="D")
+    lines = pd.DataFrame(
+        {
+            "line_id": [f"l{i}" for i in range(2 * len(days))],
+            "business_date": list(days.date) * 2,
+            "quantity": [None] * (2 * len(days)),
+            "unit_price": [None] * (2 * len(days)),
+            "revenue": [100.0 + i % 9 for i in range(2 * len(days))],
+            "location": ["1", "2"] * len(days),
+            "customer_id": [None] * (2 * len(days)),
+        }
+    ).astype({"quantity": "float64", "unit_price": "float64", "customer_id": "object"})
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create schema marts")
+        connection.register("lines", lines)
+        connection.execute("create table marts.fct_sales_lines as select * from lines")
+    result, snapshot = drift.compare(warehouse, dt.date(2024, 2, 4), reference_days=28, current_days=7)
+    assert snapshot is not None and result["current_rows"] == 14
