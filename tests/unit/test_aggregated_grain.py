@@ -15,6 +15,7 @@ from daybreak.datasets import DatasetConfigError, load_dataset_config, parse_dat
 from daybreak.ingest.canonical import row_revenue, to_canonical
 from daybreak.ingest.quarantine_rules import QUARANTINE_RULES, rules_for
 from daybreak.nights import drift
+from daybreak.nights.monitoring import findings, quality
 
 EXAMPLES = PROJECT_ROOT / "tests" / "data" / "aggregated"
 FRIDAY = dt.date(2024, 1, 5)
@@ -183,24 +184,49 @@ def test_the_docs_recipe_shows_the_example_config_as_it_is():
     assert shown == (EXAMPLES / "weekly_sales.yml").read_text(encoding="utf-8")
 
 
-def test_drift_compares_the_columns_an_aggregated_dataset_has(tmp_path):
-    """Its lines have no unit price nor units: Evidently refuses an empty column, so drift leaves them out."""
+@pytest.fixture
+def aggregated_warehouse(tmp_path):
+    """A warehouse whose fct_sales_lines are an aggregated export's: no unit price, no units, no customers."""
     warehouse = tmp_path / "warehouse.duckdb"
     days = pd.date_range("2024-01-01", "2024-02-04", freq="D")
+    n = 2 * len(days)
     lines = pd.DataFrame(
         {
-            "line_id": [f"l{i}" for i in range(2 * len(days))],
+            "line_id": [f"l{i}" for i in range(n)],
             "business_date": list(days.date) * 2,
-            "quantity": [None] * (2 * len(days)),
-            "unit_price": [None] * (2 * len(days)),
-            "revenue": [100.0 + i % 9 for i in range(2 * len(days))],
+            "quantity": [None] * n,
+            "unit_price": [None] * n,
+            "revenue": [100.0 + i % 9 for i in range(n)],
             "location": ["1", "2"] * len(days),
-            "customer_id": [None] * (2 * len(days)),
+            "product_id": ["all"] * n,
+            "customer_id": [None] * n,
         }
     ).astype({"quantity": "float64", "unit_price": "float64", "customer_id": "object"})
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("create schema marts")
         connection.register("lines", lines)
         connection.execute("create table marts.fct_sales_lines as select * from lines")
-    result, snapshot = drift.compare(warehouse, dt.date(2024, 2, 4), reference_days=28, current_days=7)
+    return warehouse
+
+
+def test_drift_compares_the_columns_an_aggregated_dataset_has(aggregated_warehouse):
+    """Its lines have no unit price nor units: Evidently refuses an empty column, so drift leaves them out."""
+    result, snapshot = drift.compare(
+        aggregated_warehouse, dt.date(2024, 2, 4), reference_days=28, current_days=7
+    )
     assert snapshot is not None and result["current_rows"] == 14
+
+
+def test_data_quality_finds_nothing_missing_from_columns_the_dataset_never_has(aggregated_warehouse):
+    night = findings.Night()
+    with duckdb.connect(str(aggregated_warehouse), read_only=True) as connection:
+        quality.day_quality(
+            connection,
+            load_dataset_config(EXAMPLES / "weekly_sales.yml"),
+            dt.date(2024, 2, 4),
+            dt.datetime(2024, 2, 5),
+            night,
+        )
+    missing = night.quality[night.quality["check_name"] == "missing_share"]
+    assert sorted(missing["column_name"]) == ["location", "product_id", "revenue"]
+    assert night.quality["passed"].all()
