@@ -52,7 +52,6 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "rebuild_from": rebuild_from.isoformat() if rebuild_from else None,
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
-        "series_include_total": config.series.include_total,
         "series_frequency": config.series.frequency,
         "series_week_ends_on": config.series.week_ends_on,
         "return_order_prefix": classification.return_order_prefix,

@@ -1,12 +1,11 @@
 {#- Which forecast series exist, from the vars the nightly job builds out of the dataset config:
-    series_keys (list of location/product_id), series_include (key -> values the keyed series are limited to)
-    and series_include_total (add the all-locations series "total"). -#}
+    series_keys (list of location/product_id; [] for the total only) and series_include (key -> values the keyed
+    series are limited to). Every dataset has the all-locations series "total" besides its keyed series. -#}
 
 {% macro series_config() -%}
     {%- set allowed = ['location', 'product_id'] -%}
     {%- set keys = var('series_keys') or [] -%}
     {%- set include = var('series_include') or {} -%}
-    {%- set include_total = var('series_include_total') -%}
     {%- if keys is string or keys is mapping or keys is not iterable -%}
         {{ exceptions.raise_compiler_error("var series_keys must be a list such as ['location'], got " ~ keys) }}
     {%- endif -%}
@@ -27,13 +26,7 @@
             {{ exceptions.raise_compiler_error("var series_include." ~ key ~ " must be a list, got " ~ values) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if include_total is not boolean -%}
-        {{ exceptions.raise_compiler_error("var series_include_total must be true or false, got " ~ include_total) }}
-    {%- endif -%}
-    {%- if not keys and not include_total -%}
-        {{ exceptions.raise_compiler_error("vars series_keys and series_include_total: no series at all") }}
-    {%- endif -%}
-    {{ return({'keys': keys, 'include': include, 'include_total': include_total}) }}
+    {{ return({'keys': keys, 'include': include}) }}
 {%- endmacro %}
 
 

@@ -1,7 +1,5 @@
 {#- Every day's revenue in fct_daily_sales equals the revenue of its product sales and returns, to the cent: the
-    total series against all of them, or, without a total series, the keyed series together against the lines
-    they are built from. -#}
-{%- set series = series_config() -%}
+    total series, which every dataset has, against all of them. -#}
 
 with daily_sales as (
 
@@ -10,7 +8,7 @@ with daily_sales as (
         sum(revenue) as revenue
     from {{ ref('fct_daily_sales') }}
     where sales_date <= {{ run_date() }}
-        and {{ "series_id = 'total'" if series['include_total'] else "series_id <> 'total'" }}
+        and series_id = 'total'
     group by sales_date
 
 ),
@@ -23,7 +21,6 @@ line_sales as (
     from {{ ref('fct_sales_lines') }}
     where business_date <= {{ run_date() }}
         and is_product_sale
-        and {{ 'true' if series['include_total'] else series_include_filter() }}
     group by business_date
 
 ),

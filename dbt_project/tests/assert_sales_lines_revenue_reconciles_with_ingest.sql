@@ -23,7 +23,7 @@ raw_lake as (
 
     select
         business_date,
-        sum(quantity * unit_price) as revenue
+        sum(revenue) as revenue
     from {{ ref('stg_raw__sales_lines') }}
     {%- if first_day %}
     where business_date >= {{ first_day }}

@@ -35,7 +35,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 NIGHTS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 LAST_NIGHT = NIGHTS[-1]
-SERIES_VARS = {"series_keys": ["location"], "series_include": {}, "series_include_total": True}
+SERIES_VARS = {"series_keys": ["location"], "series_include": {}}
 FACT_TABLES = ("marts.fct_sales_lines", "marts.fct_daily_sales")
 DIMENSION_TABLES = ("marts.dim_customers", "marts.dim_products", "marts.dim_calendar")
 MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", "marts.features_series_daily")
@@ -479,17 +479,18 @@ def test_series_come_from_the_vars(lake, tmp_path):
     series = {
         "series_keys": ["location", "product_id"],
         "series_include": {"location": ["Germany", "France", "Cote d'Ivoire"]},
-        "series_include_total": False,
     }
-    build(warehouse, LAST_NIGHT, series=series)  # includes the revenue reconciliation over the keyed series
+    build(warehouse, LAST_NIGHT, series=series)  # includes the revenue reconciliation over the total
     sales = daily_sales(warehouse)
     assert sorted(sales["series_id"].unique()) == [
         "location=France|product_id=p1",
         "location=Germany|product_id=p1",
         "location=Germany|product_id=p2",
+        "total",  # every dataset has one, over every line, whatever the keyed series include
     ]
     assert (sales.groupby("series_id")["sales_date"].count() == len(NIGHTS)).all()
-    assert sales[["location", "product_id"]].notna().all().all()
+    keyed = sales[sales["series_id"] != "total"]
+    assert keyed[["location", "product_id"]].notna().all().all()
 
 
 def test_a_run_without_run_date_is_refused(lake, tmp_path):

@@ -66,15 +66,23 @@ def test_the_worked_example_runs_a_history_and_a_night_from_outside_the_reposito
             "select rule, detail from monitoring.quarantine where business_date = '2024-03-31' order by source_row"
         ).fetchall()
         forecasts = connection.execute(
-            "select count(*), count(distinct series_id), min(target_date) from predictions.forecasts "
-            "where as_of_date = '2024-03-31'"
+            "select series_id, count(*), min(target_date) from predictions.forecasts "
+            "where as_of_date = '2024-03-31' group by series_id order by series_id"
+        ).fetchall()
+        one_location_and_total = connection.execute(
+            "select count(*), count(*) filter (where online.revenue = total.revenue) from marts.fct_daily_sales online "
+            "join marts.fct_daily_sales total using (sales_date) "
+            "where online.series_id = 'location=online' and total.series_id = 'total'"
         ).fetchone()
     assert rows_in == loaded + quarantined == rows_in_file
     assert rules == [
         ("unit_price_not_derivable", "unit_price = amount / units gives inf"),
         ("unit_price_below_min", "unit_price '-5.0' is below the minimum 0"),
     ]
-    assert forecasts[0] == 28 and forecasts[1] == 1 and str(forecasts[2]).startswith("2024-04-01")
+    # one location, and the total every dataset has, which the Overview reads: equal to it on every day
+    assert [(series, count) for series, count, _ in forecasts] == [("location=online", 28), ("total", 28)]
+    assert all(str(first).startswith("2024-04-01") for *_, first in forecasts)
+    assert one_location_and_total == (91, 91)
 
 
 def test_a_path_that_is_no_yaml_file_is_refused_in_one_line(tmp_path):

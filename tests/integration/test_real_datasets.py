@@ -114,7 +114,7 @@ def test_store_item_runs_a_night_with_segmentation_skipped(dataset_home, shared_
         "where as_of_date = ?",
         [dt.date(2017, 12, 31)],
     )
-    assert forecasts == [(6, 6 * 28, "units")]
+    assert forecasts == [(7, 7 * 28, "units")]  # six store-items and the total
     # every declared table exists from the first ingest (dbt's source tests read them); this one stays empty
     assert rows(settings, "select count(*) from predictions.customer_segments") == [(0,)], (
         "store_item has no customers: segmentation is skipped, not written"

@@ -57,11 +57,11 @@ def test_every_row_is_loaded_and_every_series_is_daily(built):
         ).fetchone() == (913_000, 913_000, 0, 1_826)
         assert connection.execute(
             "select count(distinct series_id), count(*), min(sales_date), max(sales_date) from marts.fct_daily_sales"
-        ).fetchone() == (500, 913_000, FIRST_DAY, LAST_DAY)
+        ).fetchone() == (501, 501 * 1_826, FIRST_DAY, LAST_DAY)  # 500 store-items and the total
         assert connection.execute(
             "select count(*) from marts.features_series_daily where sales_date = ? and units_lag_28 is not null",
             [LAST_DAY],
-        ).fetchone() == (500,)
+        ).fetchone() == (501,)
         assert connection.execute(
             "select line_kind, count(*) from marts.fct_sales_lines group by 1"
         ).fetchall() == [("sale", 913_000)]

@@ -27,7 +27,7 @@ def test_three_datasets_ship():
     assert available_datasets() == ["online_retail", "store_item", "synthetic"]
     retail = load_dataset_config("online_retail")
     assert retail.series.include["location"][0] == "United Kingdom"
-    assert retail.series.include_total and retail.segmentation_enabled
+    assert retail.segmentation_enabled
     store_item = load_dataset_config("store_item")
     assert store_item.series.keys == ("location", "product_id")
     assert not store_item.segmentation_enabled
@@ -60,7 +60,7 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
         ({"series": {"keys": ["colour"]}}, r"series\.keys\.0: Input should be 'location' or 'product_id'"),
         ({"series": {"keys": ["location"], "target": "profit"}}, "series.target"),
         ({"series": {"keys": ["location"], "frequency": "yearly"}}, "series.frequency"),
-        ({"series": {"keys": []}}, "series: needs keys, include_total, or both"),
+        ({"series": {"keys": [], "include_total": False}}, "unknown key `series.include_total`"),
         ({"validation": {"ranges": {"location": {"min": 0}}}}, "validation.ranges.location: Input should be"),
         (
             {"validation": {"ranges": {"quantity": {"low": 0}}}},
@@ -286,9 +286,9 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
     [
         (
             SHOP_YAML + "segmentaton: {enabled: true}\n",
-            "unknown key `segmentaton`; allowed: name, description, currency, source, landing, columns, constants, "
-            "derived, ignore_columns, validation, classification, calendar, series, segmentation, drift, monitoring, "
-            "retraining, simulation, forecasting",
+            "unknown key `segmentaton`; allowed: name, description, currency, source, landing, grain, columns, "
+            "constants, derived, ignore_columns, validation, classification, calendar, series, segmentation, drift, "
+            "monitoring, retraining, simulation, forecasting",
         ),
         (
             SHOP_YAML + "segmentation: {enabled: true, retrain_wekday: 2}\n",
@@ -299,7 +299,7 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
         (
             SHOP_YAML.replace("keys:", "key:"),
             "unknown key `series.key`; allowed in series: keys, target, frequency, horizon, week_ends_on, include, "
-            "include_total, holidays_country",
+            "holidays_country",
         ),
         (
             SHOP_YAML + "landing: {delimiter: ab}\n",

@@ -18,8 +18,9 @@ CanonicalColumn = Literal[
     "location",
     "quantity",
     "unit_price",
+    "revenue",
 ]
-NumericColumn = Literal["quantity", "unit_price"]
+NumericColumn = Literal["quantity", "unit_price", "revenue"]
 TextColumn = Literal["order_id", "customer_id", "product_id", "product_name", "location"]
 SeriesKey = Literal["location", "product_id"]
 Target = Literal["units", "revenue"]
@@ -27,6 +28,10 @@ Schedule = Literal["daily", "weekly", "monthly"]
 Algorithm = Literal["kmeans", "gmm"]
 CANONICAL_COLUMNS = get_args(CanonicalColumn)
 REQUIRED_COLUMNS = ("ordered_at", "product_id", "location", "quantity", "unit_price")
+Grain = Literal["lines", "aggregated"]
+MEASURES = {"lines": ("quantity", "unit_price"), "aggregated": ("revenue",)}
+"""The numeric columns each grain requires: a sales line's units and unit price, an aggregated row's revenue (its
+units, `quantity`, optional)."""
 NUMERIC_COLUMNS = get_args(NumericColumn)
 TEXT_RULE_COLUMNS = get_args(TextColumn)
 TARGETS = get_args(Target)

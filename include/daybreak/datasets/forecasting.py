@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from daybreak.core.vocabulary import (
     DEFAULT_FREQUENCY,
@@ -47,7 +47,10 @@ class SeriesSpec:
     """Which forecast series a dataset has and what is forecast for them."""
 
     keys: tuple[SeriesKey, ...] = Field(
-        (), description="Canonical columns a series is per: [location], [product_id] or both."
+        (),
+        description="Canonical columns a series is per: [location], [product_id] or both. Every dataset also has "
+        "the series `total` over everything (with one location, the total equals it); [] forecasts the total "
+        "only.",
     )
     target: Target = Field("revenue", description="What is forecast.")
     frequency: Frequency = Field(
@@ -64,7 +67,6 @@ class SeriesSpec:
     include: dict[SeriesKey, tuple[str, ...]] = Field(
         default_factory=dict, description="Key -> the only values forecast (e.g. the five largest countries)."
     )
-    include_total: bool = Field(False, description="Also forecast the total over everything.")
     holidays_country: str | None = Field(
         None, description="ISO country code whose public holidays the models and the calendar mart use."
     )
@@ -73,12 +75,6 @@ class SeriesSpec:
     @classmethod
     def _as_text(cls, value):
         return {k: [str(v) for v in vs] for k, vs in (value or {}).items()}
-
-    @model_validator(mode="after")
-    def _something(self):
-        if not self.keys and not self.include_total:
-            raise ValueError("needs keys, include_total, or both")
-        return self
 
 
 def parse_candidates(raw) -> tuple[CandidateSpec, ...]:

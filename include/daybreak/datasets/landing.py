@@ -239,7 +239,7 @@ class Validation:
     that breaks one is quarantined under the rule's name, with a detail saying what is wrong."""
 
     ranges: dict[NumericColumn, Range] = Field(
-        default_factory=dict, description="quantity, unit_price -> {min, max}."
+        default_factory=dict, description="quantity, unit_price, revenue -> {min, max}."
     )
     allowed_values: dict[TextColumn, tuple[str, ...]] = Field(
         default_factory=dict, description="A text column -> the values it may take (`<column>_not_allowed`)."
@@ -253,6 +253,12 @@ class Validation:
         "keep",
         description="`quarantine`: a line identical in every field to an earlier line of the same file is "
         "quarantined as `duplicate_line` (the detail names the row it repeats).",
+    )
+    negative_totals: Literal["refund", "quarantine"] = Field(
+        "refund",
+        description="`grain: aggregated` only: what a row whose revenue (or units) is negative is, e.g. a week "
+        "in which a department's refunds exceeded its sales. `refund`: loaded as a return (line_kind `return`), "
+        "so it nets against the series' revenue; `quarantine`: quarantined as `negative_total`.",
     )
 
     @field_validator("allowed_values", mode="before")

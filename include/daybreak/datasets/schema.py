@@ -20,9 +20,10 @@ from daybreak.core.environment import read_named
 from daybreak.core.settings import PROJECT_ROOT, SAFE_NAME, DatasetConfigError
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
+    MEASURES,
     NUMERIC_COLUMNS,
-    REQUIRED_COLUMNS,
     CanonicalColumn,
+    Grain,
     section,
 )
 from daybreak.datasets.forecasting import (
@@ -47,7 +48,7 @@ from daybreak.datasets.monitoring import (
 )
 
 
-def _mapping_is_canonical(columns: dict, constants: dict, derived: dict) -> None:
+def _mapping_is_canonical(columns: dict, constants: dict, derived: dict, grain: str) -> None:
     sources = {"columns": columns, "constants": constants, "derived": derived}
     for canonical in CANONICAL_COLUMNS:
         in_ = [name for name, section in sources.items() if canonical in section]
@@ -65,8 +66,16 @@ def _mapping_is_canonical(columns: dict, constants: dict, derived: dict) -> None
             raise ValueError(f"derived.{column} is text: give a template, not an expression")
     if "ordered_at" in constants:
         raise ValueError("ordered_at cannot be a constant: it dates every row")
-    if missing := [c for c in REQUIRED_COLUMNS if not any(c in s for s in sources.values())]:
+    required = ("ordered_at", "product_id", "location", *MEASURES[grain])
+    if missing := [c for c in required if not any(c in s for s in sources.values())]:
         raise ValueError(f"required canonical columns not mapped (columns, constants or derived): {missing}")
+    if grain == "lines" and any("revenue" in s for s in sources.values()):
+        raise ValueError(
+            "revenue is mapped, but a sales line's revenue is quantity * unit_price: map unit_price (derived: "
+            "{expression: amount / units}), or set grain: aggregated when each row is already a total"
+        )
+    if grain == "aggregated" and any("unit_price" in s for s in sources.values()):
+        raise ValueError("grain aggregated: a row is a total and has no unit_price; map its revenue instead")
 
 
 @section
@@ -91,20 +100,29 @@ class DatasetConfig:
         description="Where the transactions come from for `daybreak simulate`.",
     )
     landing: Landing = Field(default_factory=Landing, description="How the nightly export files arrive.")
+    grain: Grain = Field(
+        "lines",
+        description="What one export row is. `lines`: a sales line, whose revenue is quantity * unit_price. "
+        "`aggregated`: a total already summed by the source (a store-department's week, a day's revenue): it maps "
+        "`revenue` and, when the export has them, its units as `quantity` (without them the marts' units are "
+        "null and the dashboards show none); it has no unit_price, no customers to segment, and its negative "
+        "totals follow `validation.negative_totals`. A row belongs to the day of its `ordered_at`.",
+    )
     columns: dict[CanonicalColumn, str | tuple[str, ...]] = Field(
         default_factory=dict,
         description="Canonical column -> the export's column holding it, or a list of the names it has had "
         "(`location: [country, Country]`, for a column renamed in the middle of the history): each file is read "
         "with the first of them it has (a file with none lacks the column). Canonical columns: order_id, "
-        "ordered_at, customer_id, product_id, product_name, location, quantity, unit_price; ordered_at, "
-        "product_id, location, quantity and unit_price are required (here, in constants or in derived). "
-        "Export columns not mapped are kept in the lake's extra_values, with one warning per column and load "
-        "(unless listed in ignore_columns).",
+        "ordered_at, customer_id, product_id, product_name, location, quantity, unit_price, revenue; ordered_at, "
+        "product_id, location, quantity and unit_price are required (here, in constants or in derived), or "
+        "with `grain: aggregated` ordered_at, product_id, location and revenue. Export columns not mapped are "
+        "kept in the lake's extra_values, with one warning per column and load (unless listed in ignore_columns).",
     )
     constants: dict[CanonicalColumn, str | float] = Field(
         default_factory=dict,
         description="Canonical column -> a fixed value for every line, for what the export lacks (a single "
-        "shop's location, a price of 1.0 when only units are known). Numbers for quantity and unit_price.",
+        "shop's location, a price of 1.0 when only units are known). Numbers for quantity, unit_price and "
+        "revenue.",
     )
     derived: dict[CanonicalColumn, Derived] = Field(
         default_factory=dict,
@@ -158,9 +176,10 @@ class DatasetConfig:
 
     @model_validator(mode="after")
     def _consistent(self):
-        _mapping_is_canonical(self.columns, self.constants, self.derived)
+        _mapping_is_canonical(self.columns, self.constants, self.derived, self.grain)
         if read := [c for c in self.ignore_columns if c in self.export_columns]:
             raise ValueError(f"ignore_columns lists {read}, which the mapping reads")
+        self._grain_fits()
         if self.source["kind"] == "file" and not (
             self.source.get("path_env") or self.source.get("default_path")
         ):
@@ -168,6 +187,37 @@ class DatasetConfig:
         if self.source.get("delimiter") is not None:  # `tab` read as the tab character, like landing's
             self.source["delimiter"] = _delimiter(self.source["delimiter"])
         return self
+
+    def _grain_fits(self) -> None:
+        """What an aggregated export cannot give: customers, hours, or units it does not have."""
+        if self.grain == "lines":
+            if self.validation.negative_totals != "refund":
+                raise ValueError("validation.negative_totals applies to grain: aggregated only")
+            return
+        if self.segmentation.enabled:
+            raise ValueError(
+                "grain aggregated: rows are totals, not customers' purchases; segmentation cannot apply"
+            )
+        if self.series.frequency == "hourly":
+            raise ValueError(
+                "grain aggregated: rows carry no time of day; forecast daily, weekly or monthly series"
+            )
+        if self.series.target == "units" and "quantity" not in self.measures:
+            raise ValueError("series.target units: this aggregated export has no units (map quantity)")
+
+    @property
+    def aggregated(self) -> bool:
+        """Whether each row is a total (`grain: aggregated`) rather than a sales line."""
+        return self.grain == "aggregated"
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """The numeric canonical columns the export gives (mapped, constant or derived), in canonical order: a
+        line's quantity and unit_price; an aggregated row's revenue and, when it has them, its units."""
+        given = {*self.columns, *self.constants, *self.derived}
+        return tuple(
+            c for c in NUMERIC_COLUMNS if c in MEASURES[self.grain] or (self.aggregated and c in given)
+        )
 
     @property
     def landing_format(self) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from daybreak.ingest.canonical import row_revenue
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect, transaction
 from daybreak.warehouse.schemas.monitoring import INGEST_RUNS as RUNS
@@ -89,7 +90,7 @@ def file_row(
         "rows_quarantined": len(quarantined),
         "rows_replaced": 0,
         "revenue_in": result.revenue_in if result is not None else 0.0,
-        "revenue_loaded": float((loaded["quantity"] * loaded["unit_price"]).sum()) if len(loaded) else 0.0,
+        "revenue_loaded": float(row_revenue(loaded).sum()) if len(loaded) else 0.0,
         "revenue_quarantined": float(quarantined["revenue"].sum()) if len(quarantined) else 0.0,
         "revenue_replaced": 0.0,
         "encoding": encoding,

@@ -157,8 +157,8 @@ def to_canonical(
 
     Returns:
         the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
-        every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
-        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text), except the
+        every row whose revenue (`row_revenue`) is a finite number (loaded or not). Columns the config does not map
+        are listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text), except the
         config's `ignore_columns`, which are dropped.
 
     Raises:
@@ -244,7 +244,9 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     )
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
-        if column in text:
+        if column not in config.measures:  # an aggregated row has no unit price, and may have no units
+            lines[column] = np.nan
+        elif column in text:
             lines[column], lines[f"_{column}_is_number"] = parse_numbers_with(
                 text[column], config.landing.decimal_separator
             )
@@ -275,7 +277,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
             rule.loc[hit] = each.name
             detail.loc[hit] = pd.Series(each.describe(lines.loc[hit]), index=lines.index[hit]).astype(str)
 
-    revenue = lines["quantity"] * lines["unit_price"]
+    revenue = row_revenue(lines)
     revenue = revenue.where(np.isfinite(revenue))
     lines["source_file"] = source_file
     lines["source_row"] = source_row
@@ -320,8 +322,7 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     quarantined_bounds = np.searchsorted(quarantined["part"].to_numpy(), np.arange(len(files) + 1))
     quarantined = quarantined.drop(columns="part")
     loaded = lines.loc[~bad, list(LOADED_COLUMNS)].reset_index(drop=True)
-    loaded["quantity"] = loaded["quantity"].astype("float64")
-    loaded["unit_price"] = loaded["unit_price"].astype("float64")
+    loaded = loaded.astype({column: "float64" for column in NUMERIC_COLUMNS})
     loaded_bounds = np.searchsorted(part[~bad.to_numpy()], np.arange(len(files) + 1))
     results = []
     for position, file in enumerate(files):
@@ -341,6 +342,12 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
             )
         )
     return results
+
+
+def row_revenue(lines: pd.DataFrame) -> pd.Series:
+    """Each row's revenue: a sales line's quantity * unit_price, an aggregated row's (it has no unit price) own
+    `revenue`. Read from the rows alone, so the accounting of loaded lines needs no config."""
+    return (lines["quantity"] * lines["unit_price"]).where(lines["unit_price"].notna(), lines["revenue"])
 
 
 def _strip(raw: pd.DataFrame, files: Sequence[RawFile], column: str) -> pd.Series:

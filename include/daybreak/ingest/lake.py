@@ -83,8 +83,9 @@ def lake_schema():
     """The lake's column types, fixed so every partition reads alike: a day whose customer ids are all missing
     still has a string column, and timestamps are microseconds, which Spark and DuckDB both read.
 
-    `extra_values` (JSON text of the export's unmapped columns, null when there are none) came later: lake files
-    landed before it lack the column, so readers union by name."""
+    `extra_values` (JSON text of the export's unmapped columns, null when there are none) and `revenue` (an
+    aggregated row's total; null on sales lines, whose revenue is quantity * unit_price) came later: lake files
+    landed before them lack the columns, so readers union by name."""
     import pyarrow as pa
 
     return pa.schema(
@@ -97,6 +98,7 @@ def lake_schema():
             ("location", pa.string()),
             ("quantity", pa.float64()),
             ("unit_price", pa.float64()),
+            ("revenue", pa.float64()),
             ("source_file", pa.string()),
             ("source_row", pa.int64()),
             ("file_sha256", pa.string()),

@@ -85,7 +85,7 @@ def prepare_files(
         if len(result.loaded):
             target = lake.lake_file(settings, delivery.business_date, checksum)
             staged = lake.stage_lake_file(target, result.loaded.assign(file_sha256=checksum), delivery.name)
-        accounted = dataclasses.replace(result, loaded=result.loaded[["quantity", "unit_price"]])
+        accounted = dataclasses.replace(result, loaded=result.loaded[["quantity", "unit_price", "revenue"]])
         encoding, preamble = (export.encoding, export.preamble_lines) if export else (None, 0)
         prepared.append(
             Prepared(delivery, checksum, accounted, encoding, links, staged, preamble_lines=preamble)

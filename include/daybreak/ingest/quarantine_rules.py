@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak.datasets import DatasetConfig
+from daybreak.datasets.fields import MEASURES
 from daybreak.ingest.number_parsing import per_distinct
 
 REQUIRED_VALUES = ("product_id", "location")
@@ -39,74 +40,95 @@ def _value_is(column: str, what: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda lines: column + " " + lines[f"_{column}_text"].map(repr) + f" {what}"
 
 
-# The built-in rules, in the order they are checked: a line is quarantined under the first rule it breaks.
-# `malformed_row` (daybreak.ingest.exports.rows) comes before all of them: a row that cannot be split into
+def _number_rules(column: str) -> tuple[Rule, ...]:
+    """A numeric column's rules: its text is a number, and the number is finite."""
+    return (
+        Rule(
+            f"{column}_not_numeric",
+            lambda lines, day: ~lines[f"_{column}_is_number"],
+            _value_is(column, "is no number"),
+        ),
+        Rule(
+            f"{column}_not_finite",
+            lambda lines, day: ~np.isfinite(lines[column]),
+            _value_is(column, "is not finite"),
+        ),
+    )
+
+
+def builtin_rules(measures: tuple[str, ...]) -> tuple[Rule, ...]:
+    """The built-in rules of rows with these numeric columns (`DatasetConfig.measures`: a sales line's quantity
+    and unit_price, an aggregated row's revenue and perhaps units), in the order they are checked."""
+    return (
+        Rule(
+            "ordered_at_unparseable",
+            lambda lines, day: lines["ordered_at"].isna(),
+            _value_is("ordered_at", "is not a timestamp"),
+        ),
+        Rule(
+            "ordered_at_not_on_business_date",
+            lambda lines, day: lines["ordered_at"].dt.date != day,
+            lambda lines: (
+                "ordered_at " + lines["_ordered_at_text"].map(repr) + " is not on the business date"
+            ),
+        ),
+        *(rule for column in measures for rule in _number_rules(column)),
+        *(
+            Rule(
+                f"{column}_missing",
+                lambda lines, day, c=column: lines[c].isna(),
+                lambda lines, c=column: f"no {c}",
+            )
+            for column in REQUIRED_VALUES
+        ),
+        *(
+            Rule(
+                f"{column}_control_character",
+                lambda lines, day, c=column: (
+                    lines[c].notna()
+                    & per_distinct(
+                        lines[c].fillna(""), lambda text: text.str.contains(CONTROL_CHARACTER)
+                    ).astype(bool)
+                ),
+                # the character, not the value: a customer id stays out of the detail (the raw values keep it)
+                lambda lines, c=column: (
+                    f"{c} holds the control character "
+                    + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr)
+                ),
+            )
+            for column in ID_COLUMNS
+        ),
+    )
+
+
+# The built-in rules of a sales line, in the order they are checked: a line is quarantined under the first rule it
+# breaks. `malformed_row` (daybreak.ingest.exports.rows) comes before all of them: a row that cannot be split into
 # fields never reaches these checks. The dataset config's `validation:` rules (ranges, allowed values, patterns, duplicate lines) come
 # after them (`rules_for`). Zero prices and negative quantities are real (free samples, returns, adjustments) and
 # pass the built-in rules; the warehouse classifies them (`classification.negative_quantities`).
-QUARANTINE_RULES: tuple[Rule, ...] = (
-    Rule(
-        "ordered_at_unparseable",
-        lambda lines, day: lines["ordered_at"].isna(),
-        _value_is("ordered_at", "is not a timestamp"),
-    ),
-    Rule(
-        "ordered_at_not_on_business_date",
-        lambda lines, day: lines["ordered_at"].dt.date != day,
-        lambda lines: "ordered_at " + lines["_ordered_at_text"].map(repr) + " is not on the business date",
-    ),
-    Rule(
-        "quantity_not_numeric",
-        lambda lines, day: ~lines["_quantity_is_number"],
-        _value_is("quantity", "is no number"),
-    ),
-    Rule(
-        "quantity_not_finite",
-        lambda lines, day: ~np.isfinite(lines["quantity"]),
-        _value_is("quantity", "is not finite"),
-    ),
-    Rule(
-        "unit_price_not_numeric",
-        lambda lines, day: ~lines["_unit_price_is_number"],
-        _value_is("unit_price", "is no number"),
-    ),
-    Rule(
-        "unit_price_not_finite",
-        lambda lines, day: ~np.isfinite(lines["unit_price"]),
-        _value_is("unit_price", "is not finite"),
-    ),
-    *(
-        Rule(
-            f"{column}_missing",
-            lambda lines, day, c=column: lines[c].isna(),
-            lambda lines, c=column: f"no {c}",
-        )
-        for column in REQUIRED_VALUES
-    ),
-    *(
-        Rule(
-            f"{column}_control_character",
-            lambda lines, day, c=column: (
-                lines[c].notna()
-                & per_distinct(lines[c].fillna(""), lambda text: text.str.contains(CONTROL_CHARACTER)).astype(
-                    bool
-                )
-            ),
-            # the character, not the value: a customer id stays out of the detail (the raw values keep it)
-            lambda lines, c=column: (
-                f"{c} holds the control character "
-                + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr)
-            ),
-        )
-        for column in ID_COLUMNS
-    ),
+QUARANTINE_RULES: tuple[Rule, ...] = builtin_rules(MEASURES["lines"])
+
+
+def _negative(lines: pd.DataFrame) -> list[str]:
+    named = ["revenue" if revenue < 0 else "quantity" for revenue in lines["revenue"]]
+    return [
+        f"{column} {lines.at[row, f'_{column}_text']!r} is negative (validation.negative_totals: quarantine)"
+        for row, column in zip(lines.index, named, strict=True)
+    ]
+
+
+NEGATIVE_TOTAL = Rule(
+    "negative_total", lambda lines, day: (lines["revenue"] < 0) | (lines["quantity"] < 0), _negative
 )
+"""An aggregated row whose revenue or units are negative, when the config quarantines them rather than loading them
+as refunds (`validation.negative_totals`)."""
 
 
 def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
     """The dataset's rules in the order they are checked: a derived column that cannot be computed
-    (`<column>_not_derivable`) first, then the built-in rules, then the config's `validation:` rules (ranges,
-    allowed values, patterns, duplicate lines)."""
+    (`<column>_not_derivable`) first, then the built-in rules (`builtin_rules` of the config's measures), an
+    aggregated row's `negative_total` when the config quarantines those, then the config's `validation:` rules
+    (ranges, allowed values, patterns, duplicate lines)."""
     validation = config.validation
     rules = [
         Rule(
@@ -117,7 +139,9 @@ def rules_for(config: DatasetConfig) -> tuple[Rule, ...]:
         for column, rule in config.derived.items()
         if rule.expression is not None
     ]
-    rules.extend(QUARANTINE_RULES)
+    rules.extend(builtin_rules(config.measures))
+    if config.aggregated and config.validation.negative_totals == "quarantine":
+        rules.append(NEGATIVE_TOTAL)
     for column, bounds in validation.ranges.items():
         low, high = bounds.min, bounds.max
         if low is not None:

@@ -74,6 +74,11 @@ def compare(
         warehouse_path, bounds["reference_start"], bounds["reference_end"]
     )
     current, current_rows = read_window(warehouse_path, bounds["current_start"], bounds["current_end"])
+    # an aggregated export's rows carry no unit price, and perhaps no units: a column neither window has is not
+    # a column of this dataset, and has nothing to compare
+    carried = [c for c in reference.columns if reference[c].notna().any() or current[c].notna().any()]
+    if len(reference) and len(current):
+        reference, current = reference[carried], current[carried]
     summary, snapshot = drift_summary(
         reference, current, timestamp=dt.datetime.combine(business_date, dt.time())
     )

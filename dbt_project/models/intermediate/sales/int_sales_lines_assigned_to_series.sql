@@ -1,6 +1,7 @@
 {#- Each product sale or return once per series it counts towards: its keyed series (when series_keys is set and
-    the line passes series_include) and the "total" series (when series_include_total). Postage, fees, stock
-    adjustments and free items are not demand, so no series counts them. -#}
+    the line passes series_include) and the "total" series, which every dataset has (with one location it equals
+    that location's series). Postage, fees, stock adjustments and free items are not demand, so no series counts
+    them. -#}
 {%- set series = series_config() -%}
 
 with sales_lines as (
@@ -26,7 +27,6 @@ lines_in_keyed_series as (
 
 ),
 {% endif %}
-{% if series['include_total'] %}
 lines_in_total_series as (
 
     select
@@ -41,18 +41,14 @@ lines_in_total_series as (
     from sales_lines
 
 ),
-{% endif %}
+
 lines_in_series as (
 
     {% if series['keys'] -%}
     select * from lines_in_keyed_series
-    {%- endif %}
-    {% if series['keys'] and series['include_total'] -%}
     union all
-    {%- endif %}
-    {% if series['include_total'] -%}
+    {% endif -%}
     select * from lines_in_total_series
-    {%- endif %}
 
 )
 

@@ -1,6 +1,6 @@
 {#- Every line with its revenue, what kind of line it is (see the line_kind description) and the rule that said so
-    (line_kind_rule): non-product codes first (postage is postage whatever its sign), then returns, stock
-    adjustments, free items and sales. -#}
+    (line_kind_rule): non-product codes first (postage is postage whatever its sign), then returns (an aggregated
+    row's negative total among them), stock adjustments, free items and sales. -#}
 with sales_lines as (
 
     select * from {{ ref('stg_raw__sales_lines') }}
@@ -20,7 +20,7 @@ priced as (
         location,
         quantity,
         unit_price,
-        quantity * unit_price as revenue,
+        revenue,
         {{ non_product_category('product_id') }} as non_product_category
     from sales_lines
 
@@ -35,6 +35,9 @@ ruled as (
         *,
         case
             when non_product_category is not null then 'non_product_code'
+            -- an aggregated row (no unit price) is a total: negative when refunds exceeded sales that period
+            when unit_price is null and (revenue < 0 or quantity < 0) then 'aggregated_negative_total'
+            when unit_price is null then 'aggregated_total'
             when quantity < 0 and {{ is_return_order('order_id') }} then 'return_order'
             {%- if negative == 'all_returns' %}
             when quantity < 0 then 'negative_quantity_is_return'
@@ -57,6 +60,8 @@ classified as (
         *,
         case line_kind_rule
             when 'non_product_code' then 'non_product'
+            when 'aggregated_negative_total' then 'return'
+            when 'aggregated_total' then 'sale'
             when 'return_order' then 'return'
             when 'negative_quantity_is_return' then 'return'
             when 'negative_quantity_at_a_price' then 'return'

@@ -28,12 +28,12 @@ series_daily_totals as (
 
 series_sale_days as (
 
-    select series_id, location, product_id, sales_date from series_daily_totals
+    select series_id, location, product_id, sales_date, units from series_daily_totals
     {% if is_incremental() -%}
     union all
     -- earlier nights filled every series from its first sale on, so the table itself knows which series exist
     -- and since when, without reading the whole lake again
-    select series_id, location, product_id, sales_date from {{ this }}
+    select series_id, location, product_id, sales_date, units from {{ this }}
     where sales_date < {{ rebuild_from() }}
     {%- endif %}
 
@@ -45,7 +45,9 @@ series_first_sales as (
         series_id,
         location,
         product_id,
-        min(sales_date) as first_sale_date
+        min(sales_date) as first_sale_date,
+        -- a series whose lines carry no units (an aggregated export of revenue only) has none on any day
+        count(units) > 0 as has_units
     from series_sale_days
     group by series_id, location, product_id
 
@@ -76,6 +78,7 @@ series_days as (
         series_first_sales.series_id,
         series_first_sales.location,
         series_first_sales.product_id,
+        series_first_sales.has_units,
         calendar.sales_date
     from series_first_sales
     inner join calendar
@@ -90,7 +93,7 @@ zero_filled as (
         series_days.location,
         series_days.product_id,
         series_days.sales_date,
-        coalesce(series_daily_totals.units, 0) as units,
+        case when series_days.has_units then coalesce(series_daily_totals.units, 0) end as units,
         coalesce(series_daily_totals.revenue, 0) as revenue,
         coalesce(series_daily_totals.lines, 0) as lines,
         coalesce(series_daily_totals.orders, 0) as orders

@@ -74,11 +74,12 @@ features as (
         {%- endfor %}
         {%- for measure in measures %}
         {%- for window in windows %}
-        (
+        -- null for a series without the measure (units of a revenue-only export), whose every day lacks it
+        case when previous_days.{{ measure }} is not null then (
             {%- for k in range(1, window + 1) %}
             coalesce(previous_days.{{ measure }}_prev_{{ k }}, 0){{ ' +' if not loop.last }}
             {%- endfor %}
-        ) / nullif(previous_days.prior_days_{{ window }}, 0) as {{ measure }}_mean_{{ window }},
+        ) / nullif(previous_days.prior_days_{{ window }}, 0) end as {{ measure }}_mean_{{ window }},
         {%- endfor %}
         {%- endfor %}
         calendar.day_of_week,

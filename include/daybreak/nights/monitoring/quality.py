@@ -29,6 +29,11 @@ def day_quality(connection, config, business_date, timestamp, night: findings.Ni
     end = business_date - dt.timedelta(days=1)
     day = connection.execute(QUALITY_SQL, [business_date, business_date, QUALITY_SAMPLE]).df()
     reference = connection.execute(QUALITY_SQL, [start, end, QUALITY_SAMPLE]).df()
+    # a column neither the day nor the days before have is not one of this dataset's (an aggregated export's unit
+    # price, its units when it has none, the customer of a shop without customers): nothing is missing from it
+    if len(day):
+        carried = [c for c in day.columns if day[c].notna().any() or reference[c].notna().any()]
+        day, reference = day[carried], reference[carried]
     known = {
         column: {
             row[0]
@@ -43,15 +48,16 @@ def day_quality(connection, config, business_date, timestamp, night: findings.Ni
         day,
         reference,
         known,
-        range_columns=RANGE_COLUMNS,
+        range_columns=tuple(c for c in RANGE_COLUMNS if c in day.columns),
         max_missing_share=config.monitoring.max_missing_share,
         max_out_of_range_share=config.monitoring.max_out_of_range_share,
     )
     night.quality = found.assign(reference_start=start, reference_end=end)
     meta = {"model_version": "none (the day's data)", "reference_window": f"{start}..{end}"}
+    texts = {"customer_id": "object"} if "customer_id" in day.columns else {}
     snapshot = data_summary_report(
-        day.astype({"customer_id": "object"}),
-        reference.astype({"customer_id": "object"}),
+        day.astype(texts),
+        reference.astype(texts),
         timestamp=timestamp,
         metadata=meta,
     )

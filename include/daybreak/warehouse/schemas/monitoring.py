@@ -43,7 +43,8 @@ INGEST_RUNS = Table(
         column(
             "revenue_in",
             "DOUBLE",
-            "quantity * unit_price over the file's rows whose two numbers are finite.",
+            "Revenue (quantity * unit_price; an aggregated row's own revenue) over the file's rows where it is "
+            "a finite number.",
         ),
         column("revenue_loaded", "DOUBLE", "The same over the loaded rows."),
         column("revenue_quarantined", "DOUBLE", "The same over the quarantined rows."),
@@ -85,7 +86,11 @@ QUARANTINE = Table(
         column("rule", "VARCHAR", "The first rule the row broke."),
         column("detail", "VARCHAR", "What is wrong, in words."),
         column("raw_values", "VARCHAR", "JSON text of the row as it arrived."),
-        column("revenue", "DOUBLE", "quantity * unit_price when both are finite numbers, else 0."),
+        column(
+            "revenue",
+            "DOUBLE",
+            "quantity * unit_price (an aggregated row's revenue) when it is a finite number.",
+        ),
         RUN_ID,
     ),
     ("business_date", "file_sha256", "source_row"),
