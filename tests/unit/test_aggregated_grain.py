@@ -117,6 +117,10 @@ def test_the_rules_follow_the_grain():
         "revenue_not_finite",
         "product_id_missing",
         "location_missing",
+        "order_id_control_character",
+        "customer_id_control_character",
+        "product_id_control_character",
+        "location_control_character",
         "negative_total",
     ]
     ranged = parse_dataset_config({**WEEKLY, "validation": {"ranges": {"revenue": {"max": 1000}}}})
