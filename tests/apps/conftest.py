@@ -457,7 +457,9 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     run,
                 ],
             )
-            if offset == 0:  # the day's first delivery, replaced by the file above (`landing.corrections: replace`)
+            if (
+                offset == 0
+            ):  # the day's first delivery, replaced by the file above (`landing.corrections: replace`)
                 connection.execute(
                     "insert into monitoring.ingest_runs (business_date, source_file, file_sha256, status, rows_in, "
                     "rows_loaded, rows_quarantined, rows_replaced, revenue_in, revenue_loaded, revenue_quarantined, "
