@@ -1,8 +1,8 @@
 {#- Revenue is never lost or made up between the landed files and the marts: for every business day up to the run
     date, the revenue of fct_sales_lines equals the revenue ingest read from that day's files minus the revenue
     it quarantined (monitoring.ingest_runs), and equals the raw lake's, to the cent. Duplicate deliveries carry
-    no revenue. Days landed before ingest recorded revenue (revenue_in null) have nothing to check against and
-    are left out. A night checks the days it built (from rebuild_from() on), so its cost does not grow with the
+    no revenue, and a file a correction replaced (status replaced) none any more: its lines left the lake. Days
+    landed before ingest recorded revenue (revenue_in null) have nothing to check against and are left out. A night checks the days it built (from rebuild_from() on), so its cost does not grow with the
     history; a --full-refresh build checks every day. -#}
 {%- set first_day = none if flags.FULL_REFRESH else rebuild_from() -%}
 with landed as (

@@ -324,6 +324,7 @@ SEGMENTS = {1: "Loyal big spenders", 2: "Occasional buyers", 3: "Lapsed"}
 SEGMENT_NIGHTS = (dt.date(2024, 6, 2), dt.date(2024, 6, 16), LAST_ACTUAL)
 CUSTOMERS = [f"C{number:04d}" for number in range(60)]
 QUARANTINE_RULES = ("negative_price", "unknown_product")
+REPLACED_FILE = f"sales_{LAST_ACTUAL}_first.csv"  # the last day's first delivery, replaced by a correction
 
 
 def _segment_of(customer: int, night: int) -> int:
@@ -456,6 +457,16 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     run,
                 ],
             )
+            if (
+                offset == 0
+            ):  # the day's first delivery, replaced by the file above (`landing.corrections: replace`)
+                connection.execute(
+                    "insert into monitoring.ingest_runs (business_date, source_file, file_sha256, status, rows_in, "
+                    "rows_loaded, rows_quarantined, rows_replaced, revenue_in, revenue_loaded, revenue_quarantined, "
+                    "revenue_replaced, replaced_by, replaced_by_run_date, run_id) "
+                    "values (?, ?, 'sha_replaced', 'replaced', 390, 0, 0, 390, 50700.0, 0, 0, 50700.0, ?, ?, ?)",
+                    [day, REPLACED_FILE, f"{day}/sales_{day}.csv", day, run],
+                )
             for row in range(quarantined):
                 connection.execute(
                     "insert into monitoring.quarantine values (?, ?, ?, ?, ?, 'bad row', '{}', 10.0, ?)",

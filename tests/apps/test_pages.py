@@ -83,6 +83,7 @@ def test_overview_says_the_date_the_numbers_are_as_of_and_that_last_night_comple
     banner = app.success[0].value
     assert "Numbers as of **Sun 30 Jun 2024**" in banner
     assert "Last night's run completed" in banner
+    assert "1 replaced by a later delivery (390 row(s) replaced)" in banner
     labels = [metric.label for metric in app.metric]
     assert labels == [
         "Revenue, last 7 days",

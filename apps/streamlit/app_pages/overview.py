@@ -108,9 +108,16 @@ def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
     complete = as_of >= last_day and latest is not None and latest["forecast_series"] > 0
     detail = ""
     if latest is not None:
+        replaced = (
+            f"{int(latest['files_replaced'])} replaced by a later delivery ({int(latest['rows_replaced']):,} "
+            "row(s) replaced), "
+            if latest["files_replaced"]
+            else ""
+        )
         detail = (
             f" {int(latest['forecast_series'])} series forecast; {int(latest['files_loaded'])} file(s) loaded, "
-            f"{int(latest['files_refused'])} refused, {int(latest['rows_quarantined'])} row(s) quarantined."
+            f"{replaced}{int(latest['files_refused'])} refused, {int(latest['rows_quarantined'])} row(s) "
+            "quarantined."
         )
     if complete and (latest is None or latest["files_refused"] == 0):
         st.success(

@@ -1,5 +1,6 @@
-"""Pipeline: did the nights account for every row and every euro? Rows and revenue in, loaded and quarantined
-per night, quarantine by rule with the rows behind it, dbt's test results, and links to Airflow and dbt docs.
+"""Pipeline: did the nights account for every row and every euro? Rows and revenue in, loaded, quarantined and
+replaced (by a later delivery for the day, `landing.corrections: replace`) per night, quarantine by rule with the
+rows behind it, which file replaced which, dbt's test results, and links to Airflow and dbt docs.
 The quarantined rows themselves hold the export's raw values, customer included, so only roles with the
 `customers` permission see them (`daybreak.core.roles`); the counts are for everyone.
 """
@@ -25,6 +26,8 @@ STATUS_COLORS = {
     "fail": charts.BAD,
     "skipped": "#90a4ae",
 }
+# where a night's rows and revenue went: rows in = loaded + quarantined + replaced
+KINDS = {"loaded": charts.INK, "quarantined": charts.BAD, "replaced": charts.MUTED}
 
 
 def render() -> None:
@@ -42,6 +45,7 @@ def render() -> None:
     else:
         _accounting(accounting)
     _quarantine()
+    _corrections()
     _dbt()
 
 
@@ -63,7 +67,7 @@ def _accounting(accounting: pd.DataFrame) -> None:
     frame["business_date"] = pd.to_datetime(frame["business_date"])
     long = frame.melt(
         id_vars=["business_date"],
-        value_vars=["rows_loaded", "rows_quarantined", "revenue_loaded", "revenue_quarantined"],
+        value_vars=[f"{measure}_{kind}" for measure in ("rows", "revenue") for kind in KINDS],
         var_name="column",
         value_name="n",
     )
@@ -80,7 +84,7 @@ def _accounting(accounting: pd.DataFrame) -> None:
                 "y": charts.field("n:Q", title=title, axis={"format": "~s"}),
                 "color": charts.field(
                     "kind:N",
-                    scale=charts.scale({"loaded": charts.INK, "quarantined": charts.BAD}),
+                    scale=charts.scale(KINDS),
                     title=None,
                 ),
                 "tooltip": [
@@ -102,9 +106,12 @@ def _accounting(accounting: pd.DataFrame) -> None:
     latest = accounting.iloc[0]
     st.caption(
         f"{fmt.day(latest['business_date'])}: {int(latest['files_loaded'])} file(s) loaded, "
-        f"{int(latest['files_duplicate'])} duplicate, {int(latest['files_refused'])} refused; "
-        f"{int(latest['rows_in']):,} rows in = {int(latest['rows_loaded']):,} loaded + "
-        f"{int(latest['rows_quarantined']):,} quarantined."
+        f"{int(latest['files_replaced'])} replaced by a later delivery, {int(latest['files_duplicate'])} "
+        f"duplicate, {int(latest['files_refused'])} refused; {int(latest['rows_in']):,} rows in = "
+        f"{int(latest['rows_loaded']):,} loaded + {int(latest['rows_quarantined']):,} quarantined + "
+        f"{int(latest['rows_replaced']):,} replaced; revenue in {latest['revenue_in']:,.2f} = "
+        f"{latest['revenue_loaded']:,.2f} loaded + {latest['revenue_quarantined']:,.2f} quarantined + "
+        f"{latest['revenue_replaced']:,.2f} replaced."
     )
 
 
@@ -139,6 +146,22 @@ def _quarantine() -> None:
     rules = sorted(set(counts["rule"]))
     rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
     charts.table(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
+
+
+def _corrections() -> None:
+    st.subheader("Corrections: files replaced by a later delivery")
+    replaced = pipeline.replaced_files()
+    if replaced.empty:
+        st.caption(
+            "No file has been replaced: a later delivery for a day replaces the day's earlier files only under "
+            "the dataset's `landing.corrections: replace` (docs/operations.md, Corrections)."
+        )
+        return
+    st.caption(
+        "Each replaced file's loaded rows and revenue left the lake when the delivery named in `replaced_by` "
+        "(<date>/<file>) replaced it on the night `replaced_by_run_date`; its quarantined rows stay counted."
+    )
+    charts.table(replaced, hide_index=True, width="stretch")
 
 
 def _dbt() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import series, serving
+from . import pipeline, series, serving
 from .relations import Relation
 
 if TYPE_CHECKING:
@@ -27,16 +27,18 @@ def last_sales_date() -> dt.date | None:
 
 
 def night_status() -> pd.DataFrame:
-    """The published nights' completeness, newest first: per business date, files landed/refused and whether
-    forecasts were written for it (a night that forecast reached its end: forecasting is its last model step).
+    """The published nights' completeness, newest first: per business date, files landed/refused/replaced by a
+    later delivery (and the rows these had loaded) and whether forecasts were written for it (a night that
+    forecast reached its end: forecasting is its last model step).
 
-    Columns: `business_date, files_loaded, files_refused, rows_quarantined, forecast_series`.
+    Columns: `business_date, files_loaded, files_refused, rows_quarantined, files_replaced, rows_replaced,
+    forecast_series`.
     """
     if serving.missing_tables(Relation.INGEST_RUNS):
         frame = serving.read(
             """
             select as_of_date as business_date, 0 as files_loaded, 0 as files_refused, 0 as rows_quarantined,
-                count(distinct series_id) as forecast_series
+                0 as files_replaced, 0 as rows_replaced, count(distinct series_id) as forecast_series
             from {FORECASTS} group by as_of_date order by as_of_date desc limit 14
             """
         )
@@ -47,7 +49,9 @@ def night_status() -> pd.DataFrame:
             select business_date,
                 count(*) filter (where status = 'loaded') as files_loaded,
                 count(*) filter (where status = 'refused') as files_refused,
-                coalesce(sum(rows_quarantined), 0) as rows_quarantined
+                coalesce(sum(rows_quarantined), 0) as rows_quarantined,
+                count(*) filter (where status = 'replaced') as files_replaced,
+                coalesce(sum({rows_replaced}), 0) as rows_replaced
             from {INGEST_RUNS} group by business_date
         ), forecasts as (
             select as_of_date as business_date, count(distinct series_id) as forecast_series
@@ -55,11 +59,13 @@ def night_status() -> pd.DataFrame:
         )
         select coalesce(runs.business_date, forecasts.business_date) as business_date,
             coalesce(files_loaded, 0) as files_loaded, coalesce(files_refused, 0) as files_refused,
-            coalesce(rows_quarantined, 0) as rows_quarantined, coalesce(forecast_series, 0) as forecast_series
+            coalesce(rows_quarantined, 0) as rows_quarantined, coalesce(files_replaced, 0) as files_replaced,
+            coalesce(rows_replaced, 0) as rows_replaced, coalesce(forecast_series, 0) as forecast_series
         from runs full join forecasts using (business_date)
         order by business_date desc
         limit 14
-        """
+        """,
+        **pipeline.replaced_columns(),
     )
     return serving.as_dates(frame, "business_date")
 
