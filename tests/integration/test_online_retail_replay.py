@@ -58,7 +58,7 @@ def test_every_row_of_the_file_is_accounted_for(replayed, source):
         replayed,
         """
         select count(*), sum(rows_in), sum(rows_loaded), sum(rows_quarantined),
-            count(*) filter (where rows_in <> rows_loaded + rows_quarantined)
+            count(*) filter (where rows_in <> rows_loaded + rows_quarantined + rows_replaced)
         from monitoring.ingest_runs
         """,
     )[0]
