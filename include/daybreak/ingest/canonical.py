@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,9 @@ class RawFile:
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
+    # each row's earlier identical row of the file (NA where none), when it is known beyond `raw`: a batch of a
+    # file read in batches (`daybreak.ingest.streaming`), whose repeats may be of rows in earlier batches
+    duplicate_of: Any = None
 
     @property
     def rows_in(self) -> int:
@@ -151,11 +154,19 @@ def to_canonical(
     return to_canonical_many([RawFile(raw, source_file, business_date, source_rows, malformed)], config)[0]
 
 
-def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+def to_canonical_many(
+    files: Sequence[RawFile],
+    config: DatasetConfig,
+    parse_ordered_at: Callable[[pd.Series], pd.Series] | None = None,
+) -> list[FileResult]:
     """`to_canonical` of several files, each file's result exactly what `to_canonical` gives it alone.
 
     Files with the same columns are checked together, in one pass of every rule: the rules cost far more per
     call than per row, so the bulk history load maps its many small daily files in a few passes.
+
+    Args:
+        parse_ordered_at: `ordered_at`'s text to naive local times, in place of `parse_timestamps` with the
+            config's format and zone: a batch of a file read in batches is parsed as the whole file would be.
 
     Raises:
         IngestError: the first file that lacks a column the config reads.
@@ -168,13 +179,15 @@ def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[F
         groups.setdefault(tuple(file.raw.columns), []).append(position)
     for positions in groups.values():
         for position, result in zip(
-            positions, _map_files([files[p] for p in positions], config), strict=True
+            positions, _map_files([files[p] for p in positions], config, parse_ordered_at), strict=True
         ):
             results[position] = result
     return results
 
 
-def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+def _map_files(
+    files: Sequence[RawFile], config: DatasetConfig, parse_ordered_at: Callable[[pd.Series], pd.Series] | None
+) -> list[FileResult]:
     """Map files with the same columns in one pass; row `i` of the concatenation belongs to file `part[i]`."""
     counts = [len(file.raw) for file in files]
     bounds = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
@@ -221,9 +234,12 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     )
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
-    lines["ordered_at"] = parse_timestamps(
-        ordered_at_text, config.landing.timestamp_format, config.landing.timezone
-    )
+    if parse_ordered_at is None:
+        lines["ordered_at"] = parse_timestamps(
+            ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+        )
+    else:
+        lines["ordered_at"] = parse_ordered_at(ordered_at_text)
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
         if column in text:
@@ -245,7 +261,12 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     for column in TEXT_COLUMNS:
         lines[f"_{column}_text"] = lines[column].fillna("")
     if config.validation.quarantine_duplicate_lines:
-        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row, part)
+        known = [file.duplicate_of for file in files]
+        lines["_duplicate_of_row"] = (
+            _first_row_of_duplicates(raw, source_row, part)
+            if any(first is None for first in known)
+            else pd.Series(pd.array(np.concatenate(known), dtype="Int64"), index=raw.index)
+        )
 
     rule = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series(None, index=raw.index, dtype=object)
