@@ -131,8 +131,9 @@ def test_every_corpus_file_prepared_in_batches_ends_as_prepared_whole(name, tmp_
 
 
 def test_repeats_and_times_across_batches_end_as_the_whole_file(tmp_path, monkeypatch):
-    # given a file whose repeated lines are far apart, whose rows break every kind of rule, and whose times turn
-    # from one format to another after many rows (the whole file is then read value by value)
+    # given a file whose repeated lines are far apart and whose rows break every kind of rule; and the same rows
+    # with day-first times after a first time that says so (13/03), as they are, or with one time in another
+    # format at the end: the whole file is then read value by value, month first, so its 05/03 is 3 May
     config = load_dataset_config("synthetic")
     _use_config(
         monkeypatch,
@@ -145,7 +146,9 @@ def test_repeats_and_times_across_batches_end_as_the_whole_file(tmp_path, monkey
         f"{['France', 'Spain', ''][k % 3]},{['2', '-1', 'x', '20000'][k // 3 % 4]},{['3.50', '0', 'nan'][k // 12 % 3]}\n"
         for k in (i % 120 for i in range(600))
     ]
-    switched = [row.replace("2024-03-05 ", "05/03/2024 ") for row in rows[:50]]
+    day_first = [rows[1].replace("2024-03-05 ", "13/03/2024 ")] + [
+        r.replace("2024-03-05 ", "05/03/2024 ") for r in rows
+    ]
 
     def land_rows(lines: list[str]):
         def land(settings: Settings) -> None:
@@ -155,15 +158,18 @@ def test_repeats_and_times_across_batches_end_as_the_whole_file(tmp_path, monkey
 
         return land
 
-    for lines in (rows, rows + switched):
-        home = tmp_path / str(len(lines))
+    loaded = []
+    for case, lines in enumerate((rows, day_first, [*day_first, rows[0]])):
         expected, streamed, mapped = _both_ways(
-            home, monkeypatch, land_rows(lines), lambda s: ingest.run(DAY, "run-1", s), batch_bytes=2048
+            tmp_path / str(case), monkeypatch, land_rows(lines), lambda s: ingest.run(DAY, "run-1", s), 2048
         )
         assert streamed == expected
         assert len(mapped) > 10
-        rules = {value for row in expected["quarantine"] for value in row}
-        assert {"duplicate_line", "quantity_not_numeric", "location_missing"} <= rules
+        if case == 0:
+            rules = {value for row in expected["quarantine"] for value in row}
+            assert {"duplicate_line", "quantity_not_numeric", "location_missing"} <= rules
+        loaded.append(expected["summary"]["rows_loaded"])
+    assert loaded[0] == loaded[1] > loaded[2] == 1, "the day-first times load only when no time is otherwise"
 
 
 def test_a_file_arrow_rejects_late_is_read_whole(tmp_path, monkeypatch):
