@@ -86,7 +86,6 @@ def _both_ways(tmp_path: Path, monkeypatch, land, run, batch_bytes: int) -> tupl
             kept.extend(mapped)
         return streamed
 
-    monkeypatch.setattr(streaming, "STREAM_BYTES", 0)
     monkeypatch.setattr(streaming, "BATCH_BYTES", batch_bytes)
     monkeypatch.setattr(
         streaming,

@@ -11,7 +11,7 @@ whole file's, row for row: the two things the mapping decides over a whole file 
   first value's format (`_OrderedAt`), and a batch it does not fit starts the file again, every value on its own.
 
 A file the batch reader cannot read exactly as the whole-file reader (`exports.batches.NotStreamable`) is left to
-the whole-file path, as is any file under `STREAM_BYTES`, where one pass over several files is faster.
+the whole-file path, as is any file of at most `BATCH_BYTES`, whose whole-file pass may be shared with other files.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from daybreak.datasets import DatasetConfig
     from daybreak.ingest.deliveries import Delivery
 
-# a CSV delivery of at least this many bytes is prepared in batches of about BATCH_BYTES of the file each: a
-# batch's rows as Python strings and their canonical lines take about twenty times its bytes
-STREAM_BYTES = 64 << 20
+# a CSV delivery larger than this many bytes is prepared in batches of about as many bytes of the file each: a
+# batch's rows as Python strings and their canonical lines take about twenty-five times its bytes, so a file read
+# whole or a batch stays under half a gigabyte
 BATCH_BYTES = 16 << 20
 _HASH_KEYS = ("daybreak-rows-01", "daybreak-rows-02")  # two keys: a 128-bit hash per row
 
@@ -67,7 +67,7 @@ def prepare_streamed(
     Raises:
         IngestError: the file lacks a column the config reads.
     """
-    if config.landing_format != "csv" or delivery.size < STREAM_BYTES:
+    if config.landing_format != "csv" or delivery.size <= BATCH_BYTES:
         return None
     try:
         try:
@@ -92,7 +92,7 @@ def _prepare_batches(
     repeats = _Repeats() if config.validation.quarantine_duplicate_lines else None
     ordered_at = _OrderedAt(config, each_value)
     staged = None
-    accounted, quarantined, links = [], [], {}
+    quantity, unit_price, revenue, quarantined, links = [], [], [], [], {}
     rows_in, unexpected = 0, ()
     batches = export.batches()
     try:
@@ -113,7 +113,9 @@ def _prepare_batches(
                     target = lake.lake_file(settings, delivery.business_date, checksum)
                     staged = lake.StagedLakeFile(target, delivery.name)
                 staged.write(result.loaded.assign(file_sha256=checksum))
-            accounted.append(result.loaded[["source_row", "quantity", "unit_price"]])
+            quantity.append(result.loaded["quantity"].to_numpy())
+            unit_price.append(result.loaded["unit_price"].to_numpy())
+            revenue.append(_revenue(result))
             quarantined.append(result.quarantined)
             rows_in += result.rows_in
             unexpected = result.unexpected_columns
@@ -125,31 +127,42 @@ def _prepare_batches(
         batches.close()  # the file is closed now, not when the generator is collected
     if rows_in == 0:
         raise NotStreamable("no rows")  # an empty file: the whole-file path says whether that is an error
-    loaded = pd.concat(accounted, ignore_index=True)
     quarantined = [frame for frame in quarantined if len(frame)] or quarantined[:1]
     result = FileResult(
         delivery.name,
         checksum,
         rows_in,
-        loaded[["quantity", "unit_price"]],
+        pd.DataFrame({"quantity": _joined(quantity), "unit_price": _joined(unit_price)}),
         pd.concat(quarantined, ignore_index=True),
         unexpected,
-        revenue_in=_revenue_in(loaded, quarantined),
+        # summed as the whole-file mapping sums it, over the same values in the same order: the same to the bit
+        revenue_in=float(pd.Series(_joined(revenue)).sum()),
     )
     return Streamed(result, links, None if staged is None else staged.close(), export.preamble_lines)
 
 
-def _revenue_in(loaded: pd.DataFrame, quarantined: list[pd.DataFrame]) -> float:
-    """The file's revenue over every row whose quantity and price are finite, summed in row order as the
-    whole-file mapping sums it, so the figure is the same to the last bit."""
-    revenue = loaded["quantity"] * loaded["unit_price"]
-    rows = pd.concat(
-        [
-            pd.Series(revenue.where(np.isfinite(revenue)).to_numpy(), index=loaded["source_row"].to_numpy()),
-            *(pd.Series(q["revenue"].to_numpy(), index=q["source_row"].to_numpy()) for q in quarantined),
-        ]
+def _revenue(result: FileResult) -> np.ndarray:
+    """A batch's revenue per row in row order (NaN where quantity times price is not finite), which the
+    whole-file mapping sums for `revenue_in`: its loaded rows' and its quarantined rows' put back in order."""
+    loaded = result.loaded["quantity"] * result.loaded["unit_price"]
+    rows = np.concatenate(
+        [result.loaded["source_row"].to_numpy(), result.quarantined["source_row"].to_numpy()]
     )
-    return float(rows.sort_index(kind="stable").reset_index(drop=True).astype("float64").sum())
+    values = np.concatenate(
+        [loaded.where(np.isfinite(loaded)).to_numpy(), result.quarantined["revenue"].to_numpy()]
+    )
+    return values[np.argsort(rows, kind="stable")].astype("float64")
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts as one float64 array, each part let go once it is copied (the file's arrays are its largest)."""
+    joined = np.empty(sum(len(part) for part in parts), dtype="float64")
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        joined[at : at + len(part)] = part
+        at += len(part)
+    return joined
 
 
 class _OrderedAt:
