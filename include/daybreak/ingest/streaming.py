@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from daybreak.ingest.deliveries import Delivery
 
 # a CSV delivery larger than this many bytes is prepared in batches of about as many bytes of the file each: a
-# batch's rows as Python strings and their canonical lines take about twenty-five times its bytes, so a file read
-# whole or a batch stays under half a gigabyte
-BATCH_BYTES = 16 << 20
+# batch's rows as Python strings, their canonical lines and Arrow's read-ahead take about 35 times its bytes at
+# their peak, so a batch (or a file read whole) stays near 300 MB (bench/ingest_memory.py)
+BATCH_BYTES = 8 << 20
 _HASH_KEYS = ("daybreak-rows-01", "daybreak-rows-02")  # two keys: a 128-bit hash per row
 
 
