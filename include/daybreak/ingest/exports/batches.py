@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from daybreak.core.vocabulary import WHITESPACE_DELIMITER
-from daybreak.ingest.exports.decoding import GZIP_MAGIC, NOT_TEXT, sniff_delimiter
+from daybreak.ingest.exports.decoding import GZIP_MAGIC, NOT_TEXT, SNIFF_CHARS, sniff_delimiter
 from daybreak.ingest.exports.delimited import unique_names
 from daybreak.ingest.exports.preamble import PREAMBLE_BYTES, without_preamble
 
@@ -65,7 +65,12 @@ class BatchedExport:
                     record_batch = self.reader.read_next_batch()
                 except StopIteration:
                     return
-                except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+                except (
+                    pa.ArrowInvalid,
+                    UnicodeDecodeError,
+                    OSError,
+                    EOFError,
+                ) as error:  # a bad row, a bad gzip
                     raise NotStreamable(str(error)) from error
                 if record_batch.num_rows == 0:
                     continue
@@ -102,11 +107,17 @@ def open_batches(
         stream = _uncompressed(handle)
         head = stream.read(PREAMBLE_BYTES)
         whole = len(head) < PREAMBLE_BYTES
-        if not whole and b"\n" in head:
+        if not whole:
+            if b"\n" not in head:
+                raise NotStreamable("a first line longer than the bytes looked at")
             cut = head.rindex(b"\n") + 1  # whole lines only: the first bytes are decoded on their own
             head, stream = head[:cut], _joined(head[cut:], stream)
         head, preamble, delimiter = _header_part(head, delimiter, header_columns)
         text = head.decode("utf-8")
+        if not whole and len(text) <= SNIFF_CHARS:
+            raise NotStreamable(
+                "too few characters to sniff the delimiter from as the whole-file reader does"
+            )
         first_line = text[: text.find("\n")].rstrip("\r") if "\n" in text else text
         if not first_line or '"' in first_line or "\r" in first_line:
             raise NotStreamable("a blank or quoted header line, or old Mac line ends")
@@ -149,10 +160,13 @@ def _header_part(
         if head.startswith(magic):
             raise NotStreamable("not text")
     codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # UnicodeDecodeError: not UTF-8
+    look_for_preamble = bool(header_columns) or head.startswith(
+        b"sep="
+    )  # as read_export, before the mark goes
     if head.startswith(_BOM):
         head = head[len(_BOM) :]
     preamble = 0
-    if header_columns or head.startswith(b"sep="):
+    if look_for_preamble:
         head, preamble, hinted = without_preamble(head, delimiter, header_columns)
         delimiter = delimiter or hinted
     return head, preamble, delimiter
