@@ -88,7 +88,6 @@ def _prepare_batches(
     each_value: bool,
 ) -> Streamed:
     export = open_batches(delivery.path, config.landing.delimiter, config.export_columns, BATCH_BYTES)
-    check_columns(export.columns, config, delivery.name, delivery.business_date)
     repeats = _Repeats() if config.validation.quarantine_duplicate_lines else None
     ordered_at = _OrderedAt(config, each_value)
     staged = None
@@ -96,6 +95,7 @@ def _prepare_batches(
     rows_in, unexpected = 0, ()
     batches = export.batches()
     try:
+        check_columns(export.columns, config, delivery.name, delivery.business_date)
         for batch in batches:
             raw = RawFile(
                 batch.rows,
@@ -124,7 +124,8 @@ def _prepare_batches(
             staged.discard()
         raise
     finally:
-        batches.close()  # the file is closed now, not when the generator is collected
+        batches.close()
+        export.handle.close()  # now, also when no batch was read, not when the generator is collected
     if rows_in == 0:
         raise NotStreamable("no rows")  # an empty file: the whole-file path says whether that is an error
     quarantined = [frame for frame in quarantined if len(frame)] or quarantined[:1]
