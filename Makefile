@@ -7,6 +7,8 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 SERVE ?= 1
 PYTEST_ARGS ?=
+# the suite's workers (pytest-xdist): one per core; WORKERS=0 runs it in this one process
+WORKERS ?= auto
 export DAYBREAK_HOME ?= $(CURDIR)/.daybreak
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -38,13 +40,13 @@ demo: env
 test: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 check: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not integration" -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "dbt_tasks": "bench.dbt_tasks",
     "engines": "bench.engines",
     "task_imports": "bench.task_imports",
+    "night_parts": "bench.night_parts",
 }
 
 

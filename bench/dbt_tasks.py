@@ -120,7 +120,12 @@ def cosmos_dag(night: dt.date, dbt_vars: dict, invocation: str):
             ),
             # a test on several models runs in its own task, after all of them
             render_config=RenderConfig(should_detach_multiple_parents_tests=True),
-            operator_args={"env": {"DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path)}},
+            operator_args={
+                "env": {
+                    "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+                    "DAYBREAK_HOME": str(settings.home),  # the raw view reads the lake relative to it
+                }
+            },
         )
         calendar() >> dbt_models >> mark_rebuilt()
 
@@ -151,6 +156,7 @@ def run_variant(variant: str, night: dt.date, dbt_vars: dict, invocation: str) -
     from daybreak.platform.airflow_env import logical_date_for
 
     os.environ["DAYBREAK_WAREHOUSE_PATH"] = str(get_settings().warehouse_path)
+    os.environ["DAYBREAK_HOME"] = str(get_settings().home)
     logging.getLogger().setLevel(logging.WARNING)
 
     def build():
@@ -287,14 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DAYBREAK_HOME"] = str(base)
     os.environ["DAYBREAK_DATASET"] = "synthetic"
 
-    import duckdb
-
     from daybreak.core.settings import Settings, get_settings
     from daybreak.datasets import load_dataset_config
     from daybreak.ingest.accounting import rebuild_from
     from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from daybreak.platform.airflow_env import airflow_environment, prepare_metadata
-    from daybreak.warehouse.connection import table_checksums
+    from daybreak.warehouse.connection import connect, table_checksums
     from jobs import ingest
     from jobs.pipeline import load_history
     from jobs.transform import dbt_vars
@@ -333,9 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             if result is None:
                 return 1
             runs[variant].append(result)
-            with duckdb.connect(
-                str(Settings(home=home, dataset="synthetic").warehouse_path), read_only=True
-            ) as c:
+            with connect(Settings(home=home, dataset="synthetic").warehouse_path, read_only=True) as c:
                 checksums[variant].append({"exact": table_checksums(c), "rounded": rounded_checksums(c)})
     results = {
         variant: {key: statistics.median(run[key] for run in runs[variant]) for key in MEDIAN_KEYS}

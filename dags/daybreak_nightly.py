@@ -9,8 +9,9 @@ The schedule follows the data (`daybreak.platform.schedule`): it starts on the f
 and ends two days past the last one, so unpausing a DAG whose data ended in the past starts nothing. A run for a day
 outside the landed data fails at `ingest`, saying so. Every task retries, except on an error no retry can fix (a day
 outside the landed data, a refused dataset config or export, a settings value Daybreak cannot use, a failed night
-before): `fails_at_once` (`daybreak.platform.task_failures`) fails the task at once, its log ending in a few lines
-that say what happened and what to do.
+before, an open day without an export): `night_step` (`daybreak.platform.task_logs`) fails the task at once, its
+log ending in a few lines that say what happened and what to do. Each task's log starts with its business date and
+ends with what it did, in a few lines.
 A failed task (after its retries) and, when `DAYBREAK_NIGHT_DEADLINE_HOURS` is set, a night not finished that
 long after it was queued raise an alert through `daybreak.platform.alerts.send` (log, email, webhook).
 Every task writes the warehouse, so every task takes the one slot of the `daybreak_warehouse` pool: parallel runs
@@ -43,8 +44,9 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from daybreak.platform.airflow_env import WRITER_POOL
 from daybreak.platform.alerts import night_deadline, on_task_failure
-from daybreak.platform.schedule import dag_bounds, dag_end
-from daybreak.platform.task_failures import fails_at_once
+from daybreak.platform.schedule import dag_bounds, dag_end, schedule_note
+from daybreak.platform.task_failures import say_what_to_do
+from daybreak.platform.task_logs import night_step
 
 SERVING_WAREHOUSE = Asset(name="daybreak_serving_warehouse")
 
@@ -54,7 +56,9 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(hours=2),
-    "on_failure_callback": on_task_failure,
+    # the alert, then the failure's explanation as the log's last lines
+    "on_failure_callback": [on_task_failure, say_what_to_do],
+    "show_return_value_in_logs": False,  # `night_step` logs the summary as readable lines instead
     "pool": WRITER_POOL,
 }
 
@@ -73,18 +77,18 @@ BOUNDS = dag_bounds()
     deadline=night_deadline(),
     default_args=DEFAULT_ARGS,
     tags=["daybreak", "nightly"],
-    doc_md=__doc__,
+    doc_md=f"**{schedule_note(BOUNDS)}**\n{__doc__}",  # first: why no run follows an unpause
 )
 def daybreak_nightly():
     @task.sensor(poke_interval=20, timeout=6 * 3600, mode="reschedule", pool="default_pool")
-    @fails_at_once
+    @night_step
     def previous_night(ti=None):
         from daybreak.platform.schedule import previous_night_finished
 
         return previous_night_finished(ti.get_previous_dagrun())
 
     @task
-    @fails_at_once
+    @night_step
     def ingest(data_interval_start=None, run_id=None):
         from daybreak.core.settings import get_settings
         from daybreak.platform.schedule import check_business_date
@@ -94,42 +98,42 @@ def daybreak_nightly():
         return run(data_interval_start.date(), run_id)
 
     @task
-    @fails_at_once
+    @night_step
     def privacy(data_interval_start=None, run_id=None):
         from jobs.privacy import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
-    @fails_at_once
+    @night_step
     def transform(data_interval_start=None, run_id=None):
         from jobs.transform import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
-    @fails_at_once
+    @night_step
     def forecast(data_interval_start=None, run_id=None):
         from jobs.forecast import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
-    @fails_at_once
+    @night_step
     def segment(data_interval_start=None, run_id=None):
         from jobs.segment import run
 
         return run(data_interval_start.date(), run_id)
 
     @task
-    @fails_at_once
+    @night_step
     def drift(data_interval_start=None, run_id=None):
         from jobs.drift import run
 
         return run(data_interval_start.date(), run_id)
 
     @task.branch
-    @fails_at_once
+    @night_step
     def retrain_decision(data_interval_start=None):
         from jobs.retrain import retrain_branch
 
@@ -137,14 +141,14 @@ def daybreak_nightly():
         return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
 
     @task
-    @fails_at_once
+    @night_step
     def retrain(data_interval_start=None):
         from jobs.retrain import retrain_triggered
 
         return retrain_triggered(data_interval_start.date())
 
     @task(outlets=[SERVING_WAREHOUSE])
-    @fails_at_once
+    @night_step
     def publish(data_interval_start=None, run_id=None):
         from jobs.publish import run
 

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 
+from jobs.cli_config import check_config
 from jobs.cli_parser import build_parser
 from jobs.pipeline import STEPS
 
@@ -27,10 +28,10 @@ EXIT_REFUSED = 3
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input (a config, a file, a date, a registry request): each says in one line what
-    is wrong and where, so the command prints that line instead of a traceback."""
+    is wrong and where, so the command prints that line instead of a traceback. Every `PermanentError` (an error
+    a person must fix, `daybreak.core.failures`) is one of them."""
+    from daybreak.core.failures import PermanentError
     from daybreak.core.roles import RolesFileError
-    from daybreak.core.settings import SettingsError
-    from daybreak.datasets import DatasetConfigError
     from daybreak.ingest.canonical import IngestError
     from daybreak.ingest.exports.rows import ExportReadError
     from daybreak.ingest.series_file import InputFileError
@@ -43,16 +44,15 @@ def user_errors() -> tuple[type[Exception], ...]:
 
     return (
         CandidateError,
-        DatasetConfigError,
         ErasureError,
         ExportReadError,
         IngestError,
         InputFileError,
         LinkStoreError,
         OverrideError,
+        PermanentError,
         RegistryError,
         RolesFileError,
-        SettingsError,
         TransformError,
     )
 
@@ -90,7 +90,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from daybreak.core.settings import get_settings
 
     if args.command == "config":
-        return check_config(args.file)
+        return check_config(args.file, args.sample, args.date)
     settings = get_settings()
     roles.authorize_command(args.command, getattr(args, "action", None), settings)
     if args.command == "simulate":
@@ -133,11 +133,15 @@ def dispatch(args: argparse.Namespace) -> int:
         from jobs.pipeline import load_history
 
         result = load_history(args.until, settings)
-    elif args.command == "docs":
-        from jobs.transform import generate_docs
+    elif args.command == "status":
+        from daybreak.platform.schedule import status
 
-        index = generate_docs(args.date, settings)
-        result = {"index": str(index), "serve": f"dbt docs serve --target-path {index.parent} --port 8081"}
+        result = status(settings)
+    elif args.command == "docs":
+        from jobs.docs import run_command
+
+        if (result := run_command(args, settings)) is None:  # served until stopped
+            return 0
     elif args.command == "freshness":
         from jobs.transform import check_freshness
 
@@ -155,19 +159,6 @@ def dispatch(args: argparse.Namespace) -> int:
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(args.command)
     print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def check_config(file: str) -> int:
-    """`daybreak config check FILE`: one line, OK with the dataset's name or what is wrong (exit 2)."""
-    from daybreak.datasets import DatasetConfigError, load_dataset_config
-
-    try:
-        config = load_dataset_config(file)
-    except DatasetConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(f"OK {config.name}: {file}")
     return 0
 
 

@@ -7,8 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 from daybreak.core.environment import VARIABLES
+from jobs.cli_config import add_config_parser
 from jobs.pipeline import STEPS
 
+# jobs.forecast_file.ADHOC_CANDIDATES by name, for --help (that module takes seconds to import; a test keeps them equal)
+ADHOC_DEFAULTS = "seasonal_naive, prophet, auto_ets, theta, mstl"
 DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
 
 
@@ -71,23 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     night.add_argument("--date", type=_date, required=True)
     night.add_argument("--run-id")
 
+    commands.add_parser(
+        "status", help="the landed exports, the nights the schedule runs, and why no later run is scheduled"
+    )
+
     history = commands.add_parser("load-history", help="initial bulk load of every landed day up to a date")
     history.add_argument("--until", type=_date, required=True)
 
     docs = commands.add_parser(
-        "docs", help="generate dbt's documentation site for the marts (dbt docs generate)"
+        "docs", help="generate dbt's documentation site for the marts; --serve also serves it (jobs/docs.py)"
     )
-    docs.add_argument("--date", type=_date, required=True, help="run date the models are compiled for")
+    docs.add_argument(
+        "--date",
+        type=_date,
+        help="run date the models are compiled for (default: the newest published night)",
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the site and print its address")
+    docs.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
 
     commands.add_parser(
         "freshness",
         help="dbt source freshness: warn when ingest landed nothing for 26 h, fail after 50 h (wall clock)",
     )
 
-    config = commands.add_parser("config", help="dataset configs")
-    config.add_subparsers(dest="config_command", required=True).add_parser(
-        "check", help="check a dataset YAML against the schema (docs/config-reference.md); exit 2 if broken"
-    ).add_argument("file", help="a dataset YAML's path, or a shipped dataset's name")
+    add_config_parser(commands, _date)
 
     commands.add_parser(
         "airflow-init",
@@ -111,11 +121,14 @@ def _forecast_options(command: argparse.ArgumentParser) -> None:
     )
     adhoc = command.add_argument_group("forecast a file instead (no warehouse, no registry)")
     adhoc.add_argument("--input", type=Path, help="long-format CSV or Parquet: columns id, timestamp, value")
+    for role in ("id", "timestamp", "value"):
+        adhoc.add_argument(f"--{role}-column", help=f"the input's column holding the {role} (default {role})")
     adhoc.add_argument("--output", type=Path, help="where to write the forecasts (.csv or .parquet)")
     adhoc.add_argument("--freq", default="D", help="H, D, W or M (default D)")
     adhoc.add_argument("--horizon", type=int, default=28, help="periods to forecast (default 28)")
     adhoc.add_argument(
-        "--candidates", help="comma-separated models to compete (default: naive, prophet, ets, theta)"
+        "--candidates",
+        help=f"comma-separated models to compete, by their names in docs/model-families.md (default: {ADHOC_DEFAULTS})",
     )
 
 

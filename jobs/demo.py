@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 
 from daybreak.core import roles
@@ -25,9 +26,17 @@ from daybreak.core.files import write_json
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation import simulate_dataset
-from daybreak.platform.airflow_api import AirflowApi
+from daybreak.platform.airflow_api import AirflowApi, business_date_of
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
-from daybreak.platform.serving import airflow_url, serve_forever, start_standalone, stop, wait_for_password
+from daybreak.platform.serving import (
+    airflow_url,
+    choose_api_port,
+    demo_lock,
+    serve_forever,
+    start_standalone,
+    stop,
+    wait_for_password,
+)
 from daybreak.privacy.local_keys import ensure_local_keys
 from daybreak.warehouse import tables
 from daybreak.warehouse.connection import connect
@@ -52,6 +61,14 @@ def history_loaded(settings: Settings, until: dt.date) -> bool:
 
 
 def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
+    """The demo, refused at once when another demo of this data home runs or its Airflow port is taken."""
+    with demo_lock(settings):
+        port, said = choose_api_port(dict(os.environ))
+        print(f"    {said}", flush=True)
+        return _run_demo(settings, port, nights=nights, serve=serve)
+
+
+def _run_demo(settings: Settings, port: int, *, nights: int, serve: bool) -> int:
     timings: dict[str, float] = {}
     config = load_dataset_config(settings.dataset)
 
@@ -73,7 +90,8 @@ def run_demo(settings: Settings, *, nights: int = 7, serve: bool = True) -> int:
     else:
         timed("load_history", load_history, history_end, settings)
 
-    env = airflow_environment(settings)  # after the keys: Airflow's tasks inherit them
+    # after the keys: Airflow's tasks inherit them
+    env = airflow_environment(settings, {**os.environ, "AIRFLOW__API__PORT": str(port)})
     timed("airflow_prepare", prepare_metadata, env)
     airflow = start_standalone(settings, env)
     try:
@@ -117,7 +135,7 @@ def run_seconds(run: dict) -> float:
 
 def backfill_nights(api: AirflowApi, first: dt.date, last: dt.date) -> list[dict]:
     """Backfill the nights `first`..`last` through the scheduler and wait for them; nights an earlier demo ran
-    successfully are not run again."""
+    successfully are not run again. Each run is noted with its business date, which no column of the UI shows."""
     done = {
         run["logical_date"][:10]
         for run in api.dag_runs(DAG_ID)
@@ -127,7 +145,9 @@ def backfill_nights(api: AirflowApi, first: dt.date, last: dt.date) -> list[dict
     if all(day.isoformat() in done for day in wanted):
         print(f"    nights {first}..{last} already ran successfully in Airflow", flush=True)
         return []
-    runs = api.wait_for_backfill(api.backfill(DAG_ID, first, last))
+    backfill = api.backfill(DAG_ID, first, last)
+    api.note_business_dates(DAG_ID, first, last)  # the UI shows the note on each run
+    runs = api.wait_for_backfill(backfill)
     for run in sorted(runs, key=lambda run: run["logical_date"]):
-        print(f"    night {run['logical_date'][:10]}: {run['state']} in {run_seconds(run)} s", flush=True)
+        print(f"    night {business_date_of(run)}: {run['state']} in {run_seconds(run)} s", flush=True)
     return runs

@@ -163,7 +163,7 @@ def run(
         "fit_seconds": round(float(np.sum([r.seconds for r in results])), 2),
         "reconciliation": _chosen(frames[night.RECONCILIATION_TABLE]),
     }
-    log.info("forecast %s: %s", business_date, {k: v for k, v in summary.items() if k != "models"})
+    log.debug("forecast %s: %s", business_date, summary)  # the task logs it readably (platform.task_logs)
     return summary
 
 

@@ -37,7 +37,10 @@ def run_command(args: argparse.Namespace) -> dict:
     if not (args.input and args.output):
         raise SystemExit("daybreak forecast: --input and --output go together")
     candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
-    return forecast_file(args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates)
+    columns = {"id": args.id_column, "timestamp": args.timestamp_column, "value": args.value_column}
+    return forecast_file(
+        args.input, args.output, freq=args.freq, horizon=args.horizon, candidates=candidates, columns=columns
+    )
 
 
 def forecast_file(
@@ -47,11 +50,16 @@ def forecast_file(
     freq: str,
     horizon: int,
     candidates: list[str] | None = None,
+    columns: dict[str, str] | None = None,
     folds: int = 2,
     seed: int | None = None,
     max_workers: int | None = None,
 ) -> dict:
     """Forecast every series of `input_path` and write `output_path` (CSV, or Parquet by extension).
+
+    A file whose values are all 0 or more (units, revenue) is forecast like the nightly job's non-negative
+    targets: no point or bound below zero (`SeriesContext.non_negative`, the one rule); a file with a negative
+    value (a margin, a change) is not clipped.
 
     Output columns: `id, timestamp, horizon_step, yhat, yhat_lower_80, yhat_upper_80, yhat_lower_95,
     yhat_upper_95, model, fallback_reason` (empty unless the series fell back to the baseline, and why).
@@ -63,7 +71,7 @@ def forecast_file(
         InputFileError: the file or the horizon breaks a rule (nothing is fitted or written).
     """
     check_horizon(horizon)
-    frame, pandas_freq = read_series_file(input_path, freq)
+    frame, pandas_freq = read_series_file(input_path, freq, columns)
     check_horizon_dates(frame, pandas_freq, horizon)
     options = ForecastOptions(
         candidates=parse_candidates(candidates or list(ADHOC_CANDIDATES)),
@@ -71,7 +79,11 @@ def forecast_file(
         folds=folds,
         ensemble_top=0,
     )
-    context = SeriesContext(freq=pandas_freq, seed=DEFAULT_SEED if seed is None else seed)
+    context = SeriesContext(
+        freq=pandas_freq,
+        seed=DEFAULT_SEED if seed is None else seed,
+        non_negative=bool((frame["y"].dropna() >= 0).all()),
+    )
     forecasts, selections = forecast_frame(
         frame, freq=pandas_freq, options=options, context=context, max_workers=max_workers
     )
@@ -91,6 +103,7 @@ def forecast_file(
         "rows_written": int(len(out)),
         "frequency": pandas_freq,
         "horizon": horizon,
+        "non_negative": context.non_negative,
         "models": {k: int(v) for k, v in selections["scoring_model"].value_counts().sort_index().items()},
         "fallbacks": fallbacks.to_dict(),
     }

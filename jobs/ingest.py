@@ -14,7 +14,9 @@ rules, and for each file:
 Files are identified by their SHA-256, so the same file delivered twice (under another name, or into another
 day's folder) loads once: the second delivery gets an accounting row with status `duplicate`, naming the first.
 A rerun finds its files already landed (same name, same checksum) and changes nothing, so a night is idempotent.
-A landed file is never replaced: a file that changed under a landed name is refused.
+A landed file never changes: a file that changed under a landed name is refused. A correction comes under a new
+name, and the dataset's `landing.corrections` says whether it adds to its day's files or replaces them
+(docs/operations.md, "Corrections").
 
 Late files: each night also looks `landing.late_files_lookback_days` days back for files that were not there
 when those days were ingested. Such a file lands in its own day's partition like any other, and its accounting
@@ -49,8 +51,8 @@ def run(business_date: dt.date, run_id: str, settings: Settings | None = None) -
     """Ingest business day `business_date`, and any file that arrived late for the days before it.
 
     Returns:
-        a summary of the day: its files and rows (rows_in = rows_loaded + rows_quarantined), what this run newly
-        landed, duplicates it skipped, and `late_days`: the days late files landed in, whose marts (and every
+        a summary of the day: its files and rows (rows_in = rows_loaded + rows_quarantined + rows_replaced), what
+        this run newly landed, duplicates it skipped, files it replaced, and `late_days`: the days late files landed in, whose marts (and every
         later day's) the next transform rebuilds (monitoring.rebuild_requests).
 
     Raises:
@@ -74,6 +76,7 @@ def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None)
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     summaries: list[dict] = []
     listed: dict = {}  # the landing folders listed so far, shared by the nights
+    warned: set[str] = set()  # unmapped columns named so far: one warning per column per load
     with contextlib.ExitStack() as stack:
         connection = None  # opened at the first day that has something to ingest
         batch, batch_bytes = [], 0
@@ -88,7 +91,15 @@ def run_days(days: list[dt.date], run_id: str, settings: Settings | None = None)
                 batch_bytes += sum(d.size for d in found if d.business_date == business_date)
             if batch and (error is not None or batch_bytes >= BATCH_BYTES or position == len(days) - 1):
                 summaries.extend(
-                    ingest_days(connection, settings, config, batch, ingested_at=ingested_at, run_id=run_id)
+                    ingest_days(
+                        connection,
+                        settings,
+                        config,
+                        batch,
+                        ingested_at=ingested_at,
+                        run_id=run_id,
+                        warned_columns=warned,
+                    )
                 )
                 batch, batch_bytes = [], 0
             if error is not None:

@@ -40,6 +40,7 @@ def run_night(
     """Run every step of the nightly pipeline for one business date, in order; returns each step's summary."""
     settings = settings or get_settings()
     run_id = run_id or f"cli__{business_date.isoformat()}"
+    log.info("%s", schedule.schedule_note(schedule.landed_bounds(settings)))
     results = {}
     for name in STEPS:
         started = time.perf_counter()
@@ -53,13 +54,22 @@ def load_history(
     until: dt.date, settings: Settings | None = None, run_id: str | None = None
 ) -> dict[str, dict]:
     """Initial load: ingest every landed day up to `until`, apply the privacy step as of `until`, full-refresh
-    the marts, score `until`, publish."""
+    the marts, score `until`, publish.
+
+    Raises:
+        DatasetConfigError: the dataset's config is refused (checked before anything else).
+        OutsideDataError: nothing has landed up to `until`.
+    """
     settings = settings or get_settings()
     run_id = run_id or f"history__{until.isoformat()}"
+    # here, not at the top: the command line imports this module for STEPS, and the schema costs seconds to import
+    from daybreak.datasets import load_dataset_config
+
+    load_dataset_config(settings.dataset)  # a broken config (a `name:` other than its file's) says so first
     days = [day for day in landed_days(settings) if day <= until]
     if not days:
-        raise RuntimeError(
-            f"nothing landed in {settings.landing_dir} up to {until}; run `daybreak simulate` first"
+        raise schedule.OutsideDataError(
+            f"nothing landed in {settings.landing_dir} up to {until}; land exports there or run `daybreak simulate`"
         )
     from jobs import ingest, privacy, transform
 

@@ -56,6 +56,7 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
         "series_frequency": config.series.frequency,
         "series_week_ends_on": config.series.week_ends_on,
         "return_order_prefix": classification.return_order_prefix,
+        "negative_quantities": classification.negative_quantities,
         "non_product_codes": dict(classification.non_product_codes),
         "non_product_patterns": [list(pair) for pair in classification.non_product_patterns],
     }
@@ -64,8 +65,11 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
 THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_USER")
 
 
-def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this settings' warehouse and target folder."""
+def dbt_command(
+    settings: Settings, args: list[str], target_dir: Path | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for this settings' warehouse and target folder (`target_dir`, by
+    default the nights' `settings.dbt_target_dir`)."""
     executable = Path(sys.executable).with_name("dbt")
     command = [
         str(executable),
@@ -75,7 +79,7 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
         "--profiles-dir",
         str(settings.dbt_project_dir),
         "--target-path",
-        str(settings.dbt_target_dir),
+        str(target_dir or settings.dbt_target_dir),
         "--log-path",
         str(settings.dbt_target_dir.parent / "logs"),
         "--target",
@@ -84,6 +88,9 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DAYBREAK_HOME": str(
+            settings.home
+        ),  # where relative paths in the warehouse (the lake's) are read from
         # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
         **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -93,7 +100,12 @@ def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[st
 
 
 def invoke_dbt(
-    settings: Settings, args: list[str], business_date: dt.date, *, wait_seconds: float = LOCK_WAIT_SECONDS
+    settings: Settings,
+    args: list[str],
+    business_date: dt.date,
+    *,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    target_dir: Path | None = None,
 ) -> str:
     """Run one dbt command, waiting for the warehouse like every other writer; returns dbt's output.
 
@@ -106,21 +118,28 @@ def invoke_dbt(
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
     if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, target_dir)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
         wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, target_dir)
 
-    return retry_while_locked(attempt, wait_seconds=wait_seconds)
+    return retry_while_locked(
+        attempt, wait_seconds=wait_seconds, waiting_for=f"the warehouse {settings.warehouse_path}"
+    )
 
 
-def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
-    command, env = dbt_command(settings, args)
+def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target_dir: Path | None) -> str:
+    command, env = dbt_command(settings, args, target_dir)
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
+    if process.returncode != 0 and is_lock_conflict(output):
+        # another process took the file after `wait_for_warehouse`: a wait, which `retry_while_locked` logs in one
+        # line, not dbt's failure output
+        conflict = next(line for line in [*output.splitlines(), output] if is_lock_conflict(line))
+        raise TransformError(f"dbt {args[0]} found the warehouse locked: {conflict.strip()}")
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:
@@ -134,18 +153,6 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str
             f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
         )
     return output
-
-
-def generate_docs(business_date: dt.date, settings: Settings | None = None) -> Path:
-    """`dbt docs generate` against the warehouse: the static site lands in the dbt target folder.
-
-    Serve it with `dbt docs serve --target-path <that folder>` or open its index.html (docs/analyst-guide.md).
-    """
-    settings = settings or get_settings()
-    config = load_dataset_config(settings.dataset)
-    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
-    invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(variables)], business_date)
-    return settings.dbt_target_dir / "index.html"
 
 
 def run(

@@ -13,8 +13,11 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import formatting as fmt
+import numpy as np
 import pandas as pd
 import streamlit as st
+
+from daybreak.core import spreadsheet
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,6 +39,7 @@ GOOD, BAD = "#2e7d32", "#c62828"  # improved / worsened, up / down, passed / fai
 TYPES = {"Q": "quantitative", "T": "temporal", "N": "nominal", "O": "ordinal"}
 
 Spec = dict[str, Any]
+FULL_LABELS = {part: {"labelLimit": 0} for part in ("axis", "legend", "header")}  # 0: no limit
 
 
 def field(shorthand: str, **properties: Any) -> Spec:
@@ -49,19 +53,59 @@ def scale(colors: Mapping[str, str]) -> Spec:
     return {"domain": list(colors), "range": list(colors.values())}
 
 
+FIT_WIDTH: Spec = {"type": "fit-x", "contains": "padding"}
+"""A chart's `autosize` that fits its width to the page and leaves its `height` to the plot alone. Streamlit's
+default fits the whole chart, axes, titles and legends included, into the height, which squeezes the plot of a
+chart with few rows or a legend below it (a one-row bar chart becomes a hairline)."""
+
+
+def rows(count: int, step: int = 34) -> Spec:
+    """The size of a chart of `count` rows (one per category): `step` pixels a row, the width fitted. (A height in
+    Vega-Lite's own steps would make Vega warn that it drops Streamlit's fitting.)"""
+    return {"height": step * count, "autosize": FIT_WIDTH}
+
+
 def draw(spec: Spec, data: pd.DataFrame | None = None, *, width: str = "stretch") -> None:
     """Draw a spec (with `data`, or the spec's own `datasets`) in Streamlit's chart theme. Send only the columns
-    the spec reads: every cell travels to the browser."""
-    st.vega_lite_chart(data, spec, width=width)
+    the spec reads: every cell travels to the browser. Axis, legend and header labels are never cut off (Vega
+    truncates them at 160 to 180 pixels by default: "Location United ..."); a spec's own `config` still wins."""
+    st.vega_lite_chart(data, {**spec, "config": FULL_LABELS | spec.get("config", {})}, width=width)
+
+
+def table(frame: pd.DataFrame, **options: Any) -> None:
+    """The dashboards' one way to show a table (`st.dataframe`, `options` passed on). Its toolbar downloads it as a
+    CSV that a spreadsheet opens, so text a spreadsheet would run as a formula (a planner's reason, a source file's
+    raw values: `=HYPERLINK(...)`) is escaped as Daybreak's own CSV files escape it (`daybreak.core.spreadsheet`)."""
+    st.dataframe(spreadsheet.escape_formulas(frame), **options)
+
+
+def day_ticks(first: dt.date | pd.Timestamp, last: dt.date | pd.Timestamp) -> Spec:
+    """A time axis's ticks for days from `first` to `last`: whole days, weeks or months, never hours (Vega ticks a
+    few days' span every 12 hours, labelled "12 PM")."""
+    days = (pd.Timestamp(last) - pd.Timestamp(first)).days
+    if days <= 14:
+        return {"interval": "day", "step": 1 if days <= 10 else 2}
+    return {"interval": "week" if days <= 120 else "month"}
+
+
+def day_axis(dates: pd.Series, **properties: Any) -> Spec:
+    """A time axis for a column of days: `1 Jul`, ticking whole days (`day_ticks`)."""
+    return {"format": "%-d %b", "tickCount": day_ticks(dates.min(), dates.max()), **properties}
 
 
 def forecast_chart(
-    history: pd.Series, rows: pd.DataFrame, as_of_date: dt.date, target: str, grain: Grain
+    history: pd.Series,
+    rows: pd.DataFrame,
+    as_of_date: dt.date,
+    target: str,
+    grain: Grain,
+    currency: str | None = None,
 ) -> Spec:
     """Actuals as a line, the forecast as a line over its 80% and 95% bands, a rule at the last period the
-    forecast knew, and a hover rule whose tooltip reads every value of the period. `history` is indexed by period
-    and `rows` (`data.series.forecast`) have theirs, both at `grain`. The data travels in the spec (`datasets`)."""
-    overridden = "override_id" in rows and rows["override_id"].notna().any()
+    forecast knew, and a hover rule whose tooltip reads every value of the period (a closed day's forecast says
+    so). `history` is indexed by period and `rows` (`data.series.forecast`) have theirs, both at `grain`; a money
+    axis names `currency`. The data travels in the spec (`datasets`)."""
+    overridden = moved_by_overrides(rows)
     colors = COLORS | ({STATISTICAL: STATISTICAL_COLOR} if overridden else {})
     actual = history.rename("actual").rename_axis("date").reset_index()
     forecast = rows.rename(columns={"period": "date"})[
@@ -72,37 +116,39 @@ def forecast_chart(
     frame["date"] = pd.to_datetime(frame["date"])  # datetime64 is read as local time, ISO dates as UTC
     frame["actual_text"] = number_text(frame["actual"])
     frame["yhat_text"] = number_text(frame["yhat"])
+    if "is_closed" in rows:
+        closed = pd.to_datetime(rows.loc[rows["is_closed"].astype(bool), "period"])
+        frame.loc[frame["date"].isin(closed), "yhat_text"] += " · closed"
     frame["band_80"] = number_text(frame["yhat_lower_80"]) + " – " + number_text(frame["yhat_upper_80"])
     frame["band_95"] = number_text(frame["yhat_lower_95"]) + " – " + number_text(frame["yhat_upper_95"])
     frame.loc[frame["yhat"].isna(), ["band_80", "band_95"]] = "—"
     origin = grain.shift(rows["period"].min(), -1) if not rows.empty else pd.Timestamp(as_of_date)
     as_of = pd.DataFrame({"date": [origin], "text": [f"Forecast made {fmt.short_day(as_of_date)}"]})
 
-    color = field(
-        "layer:N",
-        scale=scale(colors),
-        legend={"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"},
-    )
+    legend = {"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square"}
+    ticks = 8 if grain.frequency == "hourly" else day_ticks(frame["date"].min(), frame["date"].max())
+    if grain.frequency == "monthly":
+        ticks = {"interval": "month"}
     x = field(
         "date:T",
         title=None,
-        axis={"format": grain.axis_format, "grid": False, "labelColor": MUTED, "tickCount": 8},
+        axis={"format": grain.axis_format, "grid": False, "labelColor": MUTED, "tickCount": ticks},
     )
 
     def tagged(layer: str, mark: Spec, **encoding: Any) -> Spec:
-        """A layer of the series frame whose colour (and legend entry) is `layer`."""
-        return {
-            "transform": [{"calculate": f"'{layer}'", "as": "layer"}],
-            "mark": mark,
-            "encoding": {"x": x, "color": color, **encoding},
-        }
+        """A layer of the series frame whose colour (and legend entry) is `layer`: a constant `datum` of the
+        colour scale, which Vega carries as a value, never as expression text (a label's quote cannot break it)."""
+        color = {"datum": layer, "type": "nominal", "scale": scale(colors), "legend": legend}
+        return {"mark": mark, "encoding": {"x": x, "color": color, **encoding}}
 
     y_axis = {"format": "~s", "labelColor": MUTED, "titleColor": MUTED, "gridColor": GRID}
     layers = [
         tagged(
             BAND_95,
             {"type": "area"},
-            y=field("yhat_lower_95:Q", title=f"{fmt.target_label(target)} per {grain.noun}", axis=y_axis),
+            y=field(
+                "yhat_lower_95:Q", title=f"{fmt.target_label(target, currency)} per {grain.noun}", axis=y_axis
+            ),
             y2={"field": "yhat_upper_95"},
         ),
         tagged(BAND_80, {"type": "area"}, y=field("yhat_lower_80:Q"), y2={"field": "yhat_upper_80"}),
@@ -177,6 +223,17 @@ def forecast_chart(
         "height": 420,
         "layer": layers,
     }
+
+
+def moved_by_overrides(rows: pd.DataFrame) -> bool:
+    """Whether planners' overrides moved a forecast version (`data.series.forecast` rows): its own (`override_id`),
+    or its parts' (a total re-summed from its overridden locations keeps the model's value in `yhat_statistical`)."""
+    if "yhat_statistical" not in rows or rows.empty:
+        return False
+    model = rows["yhat_statistical"].fillna(rows["yhat"])
+    return bool(
+        rows["override_id"].notna().any() or not np.allclose(rows["yhat"], model, rtol=1e-9, atol=1e-6)
+    )
 
 
 def number_text(values: pd.Series) -> pd.Series:

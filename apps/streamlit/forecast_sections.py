@@ -1,5 +1,6 @@
-"""The Forecast explorer's sections around its main chart: the KPIs above it, and below it the forecast's detail
-table, its decomposition, how it moved across nights and its accuracy by horizon.
+"""The Forecast explorer's sections around its main chart (its key figures are in `forecast_kpis`): the overrides
+of the series' parts, and below the chart the forecast's detail table and CSV, its decomposition, how it moved
+across nights and its accuracy by horizon.
 
 Layout only, as the page: the numbers come from the page (a version's rows, the actuals) and from
 `data.forecast`, the wording from `formatting`.
@@ -8,100 +9,71 @@ Layout only, as the page: the numbers come from the page (a version's rows, the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import charts
 import formatting as fmt
 import pandas as pd
 import streamlit as st
-from data import forecast
+from data import forecast, series
 from grain import Grain
 
 from daybreak.core import spreadsheet
 
+VALUE_COLUMNS = (
+    "yhat",
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
+    "yhat_statistical",
+)
+CSV_COLUMNS = (
+    "series_id",
+    "as_of_date",
+    "target_date",
+    "target_time",
+    "horizon_step",
+    *VALUE_COLUMNS,
+    "override_id",
+    "target",
+    "frequency",
+    "model",
+    "model_version",
+    "run_id",
+)
 
-def kpis(sales: pd.Series, rows: pd.DataFrame, selected: pd.Series, grain: Grain, target: str) -> None:
-    """The last few periods before the forecast against a year earlier, the forecast's total against the same
-    number of periods before it, its error so far, and the model; windows count the forecast's periods."""
-    horizon = len(rows)
-    origin = grain.shift(rows["period"].min(), -1)  # the last period the forecast knew
-    recent_first = grain.shift(origin, 1 - grain.recent)
-    recent = _window_sum(sales, recent_first, origin, grain)
-    year_ago = _window_sum(sales, recent_first - grain.year, origin - grain.year, grain)
-    before = _window_sum(sales, grain.shift(origin, 1 - horizon), origin, grain)
-    forecast_total = float(rows["yhat"].sum())
-    matched = rows.join(sales.rename("actual"), on="period", how="inner")
 
-    label = fmt.target_label(target)
-    recent_column, forecast_column, error_column, model_column = st.columns(4)
-    compared = recent is not None and year_ago is not None
-    recent_column.metric(
-        f"{label}, last {grain.count(grain.recent)}",
-        fmt.compact(recent),
-        delta=fmt.percent_change(recent, year_ago) if compared else "no year-ago data",
-        delta_color="normal" if compared else "off",
-        delta_arrow="auto" if compared else "off",
-        delta_description="vs last year" if compared else None,
-        help=f"Actual {label.lower()} from {grain.label(recent_first)} to {grain.label(origin)}, compared with "
-        f"the same {grain.noun}s a year earlier when that history exists.",
-        border=True,
+def contained_overrides(series_id: str, as_of_date: dt.date) -> None:
+    """Which of the series' parts (locations of the total, ...) a planner overrode in this forecast, and on which
+    days: the series moved with them, though no override names it."""
+    parts = series.overridden_parts(series_id, as_of_date)
+    if parts.empty:
+        return
+    which = "; ".join(
+        f"**{fmt.series_label(part)}** ({fmt.day_ranges(days)})"
+        for part, days in parts.groupby("series_id")["target_date"]
     )
-    forecast_column.metric(
-        f"Forecast, next {grain.count(horizon)}",
-        fmt.compact(forecast_total),
-        delta=fmt.percent_change(forecast_total, before) if before is not None else "no prior actuals",
-        delta_color="normal" if before is not None else "off",
-        delta_arrow="auto" if before is not None else "off",
-        delta_description=f"vs last {grain.count(horizon)}" if before is not None else None,
-        help=f"Sum of the {grain.frequency} forecasts from {grain.label(rows['period'].min())} to "
-        f"{grain.label(rows['period'].max())}, compared with the actuals of the {grain.count(horizon)} before.",
-        border=True,
+    st.info(
+        f"**This forecast includes planners' overrides of {fmt.plural(parts['series_id'].nunique(), 'part')}:** "
+        f"{which}. On those days it is the sum of its parts' final forecasts, so it moved with them; the dashed "
+        "line is the model's forecast before the overrides. Who changed them and why: the Review page.",
+        icon=":material/edit_note:",
     )
-    if matched.empty:
-        error_column.metric(
-            "Forecast error so far",
-            "—",
-            delta="awaiting actuals",
-            delta_color="off",
-            delta_arrow="off",
-            help=f"Weighted absolute percentage error (WAPE) of the {grain.noun}s that have actuals. None yet.",
-            border=True,
-        )
-    else:
-        volume = matched["actual"].abs().sum()
-        wape = (matched["actual"] - matched["yhat"]).abs().sum() / volume if volume else None
-        inside = matched["actual"].between(matched["yhat_lower_80"], matched["yhat_upper_80"]).mean()
-        error_column.metric(
-            f"Forecast error, first {grain.count(len(matched))}",
-            f"{wape:.1%}" if wape is not None else "—",
-            delta=f"{inside:.0%} within 80% band",
-            delta_color="off",
-            delta_arrow="off",
-            help="Weighted absolute percentage error (WAPE): total absolute miss over total actual, for the "
-            f"{len(matched)} of {horizon} forecast {grain.noun}s that already have actuals; and the share of "
-            "them whose actual fell inside the 80% interval.",
-            border=True,
-        )
-    model_column.metric(
-        "Model",
-        selected["model"],
-        delta=selected["model_version"],
-        delta_color="off",
-        delta_arrow="off",
-        help=f"Version {selected['model_version']}, written by run {selected['run_id']}.",
-        border=True,
-    )
-
-
-def _window_sum(values: pd.Series, first: pd.Timestamp, last: pd.Timestamp, grain: Grain) -> float | None:
-    """The sum over the periods `first`..`last`, or None unless every period of the window has an actual."""
-    window = values[(values.index >= first) & (values.index <= last)]
-    return float(window.sum()) if len(window) == len(grain.span(first, last)) else None
 
 
 def detail_table(
-    rows: pd.DataFrame, sales: pd.Series, series_id: str, as_of_date: dt.date, grain: Grain, target: str
+    rows: pd.DataFrame,
+    sales: pd.Series,
+    series_id: str,
+    as_of_date: dt.date,
+    grain: Grain,
+    target: str,
+    currency: str | None,
 ) -> None:
-    """The forecast's rows beside the actuals, one Markdown table, with the rows as a CSV download."""
+    """The forecast's rows beside the actuals, one Markdown table, with the rows as a CSV download; a day the shop
+    is closed says so beside its forecast of 0."""
+    closed = rows["is_closed"].to_numpy(dtype=bool)
     table = rows.join(sales.rename("actual"), on="period")
     table["versus"] = (table["actual"] - table["yhat"]) / table["yhat"]
     columns = [
@@ -122,8 +94,8 @@ def detail_table(
     title_column.subheader("Forecast detail")
     download_column.download_button(
         "Download CSV",
-        spreadsheet.to_csv(rows.drop(columns="period")),
-        file_name=f"forecast_{series_id}_{as_of_date.isoformat()}.csv".replace("|", "_").replace("=", "-"),
+        forecast_csv(rows, series_id, as_of_date, grain),
+        file_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", f"forecast_{series_id}_{as_of_date.isoformat()}.csv"),
         mime="text/csv",
         icon=":material/download:",
         width="stretch",
@@ -135,7 +107,7 @@ def detail_table(
     headers = {
         "period": "Week ending" if grain.frequency == "weekly" else grain.noun.capitalize(),
         "horizon_step": f"{grain.noun.capitalize()}s ahead",
-        "yhat": f"{charts.FORECAST} {fmt.target_label(target).lower()}",
+        "yhat": fmt.in_currency(f"{charts.FORECAST} {fmt.target_label(target).lower()}", target, currency),
         "yhat_statistical": "Model's forecast",
         "yhat_lower_80": "80% low",
         "yhat_upper_80": "80% high",
@@ -152,6 +124,7 @@ def detail_table(
             "versus": table["versus"].map("{:+.1%}".format).where(table["versus"].notna(), "—"),
         }
     )
+    cells["yhat"] = cells["yhat"].where(~closed, cells["yhat"] + " · closed")
     lines = [
         "| " + " | ".join(headers[column] for column in columns) + " |",
         "|:--|" + "--:|" * (len(columns) - 1),
@@ -160,6 +133,21 @@ def detail_table(
     with st.container(height=318, border=False):
         st.markdown("\n".join(lines))
     st.caption("Actual vs forecast: how far the actual came in above (+) or below (-) the forecast.")
+
+
+def forecast_csv(rows: pd.DataFrame, series_id: str, as_of_date: dt.date, grain: Grain) -> str:
+    """A forecast version as a CSV for people: which series and night, then per period the date (and an hourly
+    row's hour), the forecast and its bounds, then the model's value, the override and the model; money rounded to
+    cents and other measures to 4 decimals, formulas escaped (`daybreak.core.spreadsheet`)."""
+    frame = rows.assign(
+        series_id=series_id,
+        as_of_date=as_of_date.isoformat(),
+        target_date=rows["target_date"].map(dt.date.isoformat),
+        target_time=rows["period"].dt.strftime("%Y-%m-%d %H:%M"),
+    )
+    columns = [column for column in CSV_COLUMNS if column != "target_time" or grain.frequency == "hourly"]
+    decimals = 2 if rows["target"].eq("revenue").all() else 4
+    return spreadsheet.to_csv(frame[columns].round(dict.fromkeys(VALUE_COLUMNS, decimals)))
 
 
 def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
@@ -188,7 +176,12 @@ def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
         "spec": {
             "mark": "bar",
             "encoding": {
-                "x": charts.field("period:T", title=None),
+                "x": charts.field(
+                    "period:T",
+                    title=None,
+                    axis={"format": grain.axis_format}
+                    | ({} if grain.frequency == "hourly" else {"tickCount": charts.day_ticks(*_span(parts))}),
+                ),
                 "y": charts.field("value:Q", title=None),
                 "color": charts.field("component:N", title="Component"),
                 "tooltip": [
@@ -203,6 +196,10 @@ def components(series_id: str, as_of_date: dt.date, grain: Grain) -> None:
         "resolve": {"scale": {"y": "independent"}},
     }
     charts.draw(spec, parts[["period", "component", "value", "mode"]])
+
+
+def _span(parts: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return parts["period"].min(), parts["period"].max()
 
 
 def revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
@@ -224,7 +221,7 @@ def revisions(series_id: str, rows: pd.DataFrame, grain: Grain) -> None:
         f"The forecast total for {window}, as made on each night that covered all of it, with its 80% interval."
     )
     moves["as_of_date"] = pd.to_datetime(moves["as_of_date"])
-    x = charts.field("as_of_date:T", title="Forecast made on")
+    x = charts.field("as_of_date:T", title="Forecast made on", axis=charts.day_axis(moves["as_of_date"]))
     spec = {
         "layer": [
             {
@@ -278,7 +275,11 @@ def accuracy(series_id: str, grain: Grain) -> None:
     spec = {
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": charts.field("horizon_step:Q", title=f"{grain.noun.capitalize()}s ahead"),
+            "x": charts.field(
+                "horizon_step:Q",
+                title=f"{grain.noun.capitalize()}s ahead",
+                axis={"tickMinStep": 1, "format": "d"},  # whole periods ahead, never 1.2
+            ),
             "y": charts.field("value:Q", title="WAPE", axis={"format": "%"}),
             "color": charts.field(
                 "forecast:N",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 
 TARGET_LABELS = {"units": "Units", "revenue": "Revenue"}
 KEY_LABELS = {"location": "Location", "product_id": "Product"}
@@ -18,8 +19,19 @@ def series_label(series_id: str) -> str:
     return " · ".join(f"{KEY_LABELS.get(key, key)} {value}" for key, _, value in parts)
 
 
-def target_label(target: str) -> str:
-    return TARGET_LABELS.get(target, target.capitalize())
+def plural(n: int, noun: str) -> str:
+    """`1 part`, `3 parts`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def target_label(target: str, currency: str | None = None) -> str:
+    """`Units`, `Revenue`, or `Revenue (EUR)` when the dataset names its currency (`dataset_settings.currency`)."""
+    return in_currency(TARGET_LABELS.get(target, target.capitalize()), target, currency)
+
+
+def in_currency(text: str, target: str, currency: str | None) -> str:
+    """`text (EUR)` when the measure is money and the currency is known; else `text`."""
+    return f"{text} ({currency})" if target == "revenue" and currency else text
 
 
 def compact(value: float | None) -> str:
@@ -49,3 +61,56 @@ def day(value: dt.date) -> str:
 def short_day(value: dt.date) -> str:
     """30 Jun."""
     return value.strftime("%d %b").lstrip("0")
+
+
+def day_ranges(days: Iterable[dt.date]) -> str:
+    """Days as runs of consecutive days: `30 Jun–2 Jul, 5 Jul, 8–9 Jul`."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(_day_range(run[0], run[-1]) for run in runs)
+
+
+def _day_range(first: dt.date, last: dt.date) -> str:
+    """`5 Jul`, `2–4 Jul`, `30 Jun–2 Jul`."""
+    if first == last:
+        return short_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{short_day(last)}"
+    return f"{short_day(first)}–{short_day(last)}"
+
+
+# the monitored columns in a reader's words: the segments' customer features and the drift job's sales-line columns
+COLUMN_LABELS = {
+    "recency_days": "Days since last purchase",
+    "frequency": "Orders",
+    "monetary": "Net spend",
+    "tenure_days": "Days as a customer",
+    "avg_basket_value": "Average basket value",
+    "return_rate": "Return rate",
+    "product_variety": "Products bought",
+    "avg_days_between_orders": "Days between orders",
+    "quantity": "Quantity per line",
+    "unit_price": "Unit price",
+    "location": "Location",
+    "has_customer": "Known customer",
+    "segment_mix": "Segment mix",
+}
+
+
+def column_label(name: str) -> str:
+    """`avg_basket_value` -> "Average basket value"; a column not listed is spelled out from its name."""
+    return COLUMN_LABELS.get(name) or TARGET_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def drift_feature_label(feature: str) -> str:
+    """A drift metric's `<model kind> <scope>: <feature>` as words: `forecast inputs: location=Germany:revenue`
+    -> "Forecast inputs · Location Germany · Revenue"; `segmentation inputs: recency_days` -> "Segmentation
+    inputs · Days since last purchase"."""
+    kind, _, name = feature.partition(": ")
+    series, _, column = name.rpartition(":")
+    parts = [kind.capitalize(), *([series_label(series)] if series else []), column_label(column)]
+    return " · ".join(parts)

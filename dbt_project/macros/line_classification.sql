@@ -1,6 +1,8 @@
 {#- How a sales line is classified (int_sales_lines_classified), from the dataset config's `classification:`
     section, passed by the transform job as vars:
       return_order_prefix   orders whose id starts with it are returns; null = every negative line is a return
+      negative_quantities   a negative line outside a return order: by_order (a stock adjustment), by_price (a
+                            stock adjustment at price 0, else a return) or all_returns
       non_product_codes     {product_id: category} for codes that are not goods (postage, fees, ...)
       non_product_patterns  [[regular expression, category], ...] matched against the whole product_id
     The values are configuration, not user input; they are still quoted as SQL string literals. -#}

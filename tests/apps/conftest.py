@@ -462,7 +462,7 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     [day, f"sales_{day}.csv", f"sha{offset}", row + 1, QUARANTINE_RULES[row % 2], run],
                 )
             connection.execute(
-                "insert into monitoring.drift_summary values (?, ?, ?, ?, ?, 8, ?, ?, ?, ?, ?)",
+                "insert into monitoring.drift_summary values (?, ?, ?, ?, ?, 8, ?, ?, ?, ?, ?, ?)",
                 [
                     day,
                     day - dt.timedelta(days=56),
@@ -470,6 +470,7 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
                     day - dt.timedelta(days=27),
                     day,
                     offset % 3,
+                    ", ".join(("quantity", "unit_price")[: offset % 3]),
                     (offset % 3) / 8,
                     offset % 3 == 2,
                     str(drift_report) if drift_report and offset == 0 else None,
@@ -604,4 +605,90 @@ def full_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     (target / "run_results.json").write_text(json.dumps({"results": results}))
     write_override_log(home)
+    return home
+
+
+# a location whose name quotes and apostrophises, overridden on the newest night: the total then moves with it
+QUOTED_LOCATION = 'location=Dunn\'s "Corner"'
+LOCATION_OVERRIDE = OVERRIDE | {
+    "override_id": "ov-fedcba987654",
+    "series_id": QUOTED_LOCATION,
+    "start_date": dt.date(2024, 7, 2),
+    "end_date": dt.date(2024, 7, 4),
+    "kind": "value",
+    "amount": 100.0,
+    "reason": '=HYPERLINK("http://example.com", "closing sale")',
+    "author": "pat",
+}
+
+
+def add_location_override(path: Path, home: Path) -> Path:
+    """A location (a copy of Germany's sales and forecasts) named with an apostrophe and quotes, overridden to
+    100 a day for 2-4 Jul by the newest night, and the total re-summed on those days as the night does
+    (`daybreak.nights.forecast_outputs.apply_overrides`); the override is in the planners' log and the audit."""
+    import json
+
+    import duckdb
+
+    override = LOCATION_OVERRIDE
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "insert into marts.fct_daily_sales select * replace (?::varchar as series_id, ? as location) "
+            "from marts.fct_daily_sales where series_id = 'location=Germany'",
+            [QUOTED_LOCATION, QUOTED_LOCATION.partition("=")[2]],
+        )
+        connection.execute(
+            "insert into predictions.forecasts select * replace (?::varchar as series_id) "
+            "from predictions.forecasts where series_id = 'location=Germany'",
+            [QUOTED_LOCATION],
+        )
+        connection.execute(
+            "insert into predictions.forecast_components select * replace (?::varchar as series_id) "
+            "from predictions.forecast_components where series_id = 'location=Germany'",
+            [QUOTED_LOCATION],
+        )
+        window = [LAST_ACTUAL, override["start_date"], override["end_date"]]
+        shift = connection.execute(
+            "select target_date, ? - yhat from predictions.forecasts "
+            "where series_id = ? and as_of_date = ? and target_date between ? and ?",
+            [override["amount"], QUOTED_LOCATION, *window],
+        ).fetchall()
+        bounds = ("yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+        connection.execute(
+            "update predictions.forecasts set "
+            + "".join(f"{bound} = greatest({bound} + $amount - yhat, 0), " for bound in bounds)
+            + "yhat = $amount, override_id = $id "
+            "where series_id = $series and as_of_date = $night and target_date between $first and $last",
+            dict(zip(("night", "first", "last"), window, strict=True))
+            | {"amount": override["amount"], "id": override["override_id"], "series": QUOTED_LOCATION},
+        )
+        for day, change in shift:
+            connection.execute(
+                "update predictions.forecasts set yhat = yhat + ?, yhat_lower_80 = yhat_lower_80 + ?, "
+                "yhat_upper_80 = yhat_upper_80 + ?, yhat_lower_95 = yhat_lower_95 + ?, "
+                "yhat_upper_95 = yhat_upper_95 + ? "
+                "where series_id = 'total' and as_of_date = ? and target_date = ?",
+                [change] * 5 + [LAST_ACTUAL, day],
+            )
+        connection.execute(
+            "insert into planning.overrides by name select ? as override_id, ? as series_id, ? as start_date, "
+            "? as end_date, ? as kind, ? as amount, ? as reason, ? as author, timestamp '2024-06-30 09:00' as "
+            "created_at, 'active' as status",
+            [override[key] for key in OVERRIDE],
+        )
+    record = {"event": "add", **override, "created_at": "2024-06-30T09:00:00"}
+    record |= {"start_date": override["start_date"].isoformat(), "end_date": override["end_date"].isoformat()}
+    with (home / "overrides" / "synthetic.jsonl").open("a") as log:
+        log.write(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def override_home(full_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full home, plus a quoted location overridden by the newest night (`add_location_override`)."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("daybreak_override_home") / "home"
+    shutil.copytree(full_home, home)
+    add_location_override(home / "serving" / "synthetic.duckdb", home)
     return home

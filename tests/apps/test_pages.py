@@ -183,6 +183,22 @@ def test_review_records_an_override_in_the_log_outside_the_warehouse(monkeypatch
     assert statuses == {"ov-0123456789ab": "applied", added["override_id"]: "pending"}
 
 
+def test_review_lists_an_override_as_revoked_as_soon_as_it_is_revoked(monkeypatch, full_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(full_home, home)
+    app = run_page(monkeypatch, home, "review.py")
+    assert app.dataframe[0].value["status"].tolist() == ["applied"]
+
+    app.selectbox(key="revoke_id").set_value("ov-0123456789ab")
+    app.text_input(key="revoke_reason").set_value("promotion cancelled")
+    app.button[1].click().run()
+
+    assert not app.exception
+    assert "Revoked **ov-0123456789ab**" in app.success[0].value
+    assert app.dataframe[0].value["status"].tolist() == ["revoked"]
+    assert not [box for box in app.selectbox if box.key == "revoke_id"], "nothing is left to revoke"
+
+
 def test_review_refuses_an_override_without_a_reason(monkeypatch, full_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(full_home, home)
@@ -207,8 +223,11 @@ def test_with_oidc_configured_the_sidebar_offers_the_login_and_a_signed_in_user_
     assert not app.exception
     assert [button.label for button in app.sidebar.button] == ["Log in"]
     assert "Viewing as **not signed in**, role **viewer**" in texts(app)
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("app_pages/review.py")
+    app.switch_page(
+        "app_pages/review.py"
+    ).run()  # by its URL: the page asks to sign in, never "Page not found"
+    assert "**Sign in** (in the sidebar) to see reviewing and overriding forecasts" in texts(app)
+    assert not app.main.button and not charts(app)
     app.switch_page("app_pages/segments.py").run()
     assert "**Sign in** (in the sidebar) to see one customer's history" in texts(app)
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from daybreak.core.roles import PermissionDenied
@@ -43,16 +44,27 @@ def start(monkeypatch: pytest.MonkeyPatch, home: Path) -> AppTest:
     return app
 
 
-def navigation(app: AppTest) -> set[str]:
-    """The pages the app's navigation lists for this run's user."""
-    listed = set()
-    for page in PAGES:
-        try:
-            app.switch_page(f"app_pages/{page}")
-        except ValueError:
-            continue
-        listed.add(page)
-    return listed
+@pytest.fixture
+def menus(monkeypatch: pytest.MonkeyPatch) -> list[list[st.Page]]:
+    """The pages each run hands to `st.navigation`, recorded."""
+    runs: list[list[st.Page]] = []
+    navigate = st.navigation
+
+    def recording(pages, **options):
+        runs.append(list(pages))
+        return navigate(pages, **options)
+
+    monkeypatch.setattr(st, "navigation", recording)
+    return runs
+
+
+def navigation(menus: list[list[st.Page]]) -> set[str]:
+    """The pages the menu of the last run lists (a hidden page is registered, reachable by its URL, not listed)."""
+    return {
+        Path(str(page._page)).name
+        for page in menus[-1]
+        if page.visibility == "visible" and isinstance(page._page, Path)
+    }
 
 
 def infos(app: AppTest) -> str:
@@ -64,13 +76,15 @@ def has_widget(app: AppTest, key: str) -> bool:
 
 
 @pytest.mark.parametrize("role", EXPECTED)
-def test_each_role_sees_its_pages_and_its_sections(monkeypatch, full_home, act_as, role):
+def test_each_role_sees_its_pages_and_its_sections(monkeypatch, full_home, act_as, menus, role):
     user = act_as(role)
     pages, sees_customers = EXPECTED[role]
     app = start(monkeypatch, full_home)
 
     assert not app.exception
-    assert navigation(app) == pages
+    assert navigation(menus) == pages
+    for page in PAGES:  # every page is registered for every role: its URL never says "Page not found"
+        app.switch_page(f"app_pages/{page}")
     assert f"Viewing as **{user}**, role **{role}**" in "\n".join(c.value for c in app.sidebar.caption)
     for page, (key, refusal) in CUSTOMER_SECTIONS.items():
         app.switch_page(f"app_pages/{page}").run()
@@ -121,6 +135,20 @@ def test_the_review_page_reached_by_a_role_that_may_not_override_says_so(
     assert "Reviewing and overriding forecasts: not for your role" in infos(page)
     assert "**planner** or **admin** have" in infos(page)
     assert not page.button and not page.get("vega_lite_chart")
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_a_role_that_may_not_override_opening_the_review_url_gets_the_role_message(
+    monkeypatch, full_home, act_as, role
+):
+    act_as(role)
+    app = start(monkeypatch, full_home)
+    app.switch_page("app_pages/review.py").run()
+
+    assert not app.exception
+    assert [title.value for title in app.title] == ["Review forecasts"]
+    assert "Reviewing and overriding forecasts: not for your role" in infos(app)
+    assert not app.main.button and not app.get("vega_lite_chart")
 
 
 @pytest.mark.parametrize("role", EXPECTED)

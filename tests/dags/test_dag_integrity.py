@@ -52,7 +52,8 @@ def test_the_schedule_spans_the_landed_exports(tmp_path):
     import sys
 
     code = (
-        "import runpy; d = runpy.run_path('dags/daybreak_nightly.py')['nightly']; "
+        "import logging, runpy; logging.basicConfig(level=logging.INFO); d = runpy.run_path('dags/daybreak_nightly.py')['nightly']; "
+        "print(d.doc_md.splitlines()[0]); "
         "print(d.start_date and d.start_date.date(), d.end_date and d.end_date.date(), type(d.timetable).__name__)"
     )
 
@@ -66,13 +67,23 @@ def test_the_schedule_spans_the_landed_exports(tmp_path):
             text=True,
             check=True,
         )
-        return result.stdout.strip().splitlines()[-1]
+        doc, dates = result.stdout.strip().splitlines()[-2:]
+        return dates, doc, result.stdout + result.stderr
 
-    assert parse(tmp_path / "empty") == "None None CronDataIntervalTimetable"
+    dates, doc, _ = parse(tmp_path / "empty")
+    assert dates == "None None CronDataIntervalTimetable"
+    assert doc.startswith(
+        "**No export has landed yet, so the schedule has no dates and unpausing starts no run"
+    )
     for day in ("2023-01-01", "2024-12-31", "2024-06-01"):
         (tmp_path / "home/landing/synthetic" / day).mkdir(parents=True)
     # two days past the last export: a manual run (logical date D+1) for the day after the data reaches ingest
-    assert parse(tmp_path / "home") == "2023-01-01 2025-01-02 CronDataIntervalTimetable"
+    dates, doc, log = parse(tmp_path / "home")
+    assert dates == "2023-01-01 2025-01-02 CronDataIntervalTimetable"
+    # the DAG's doc starts with, and the dag-processor's log says, why an unpaused DAG starts no later run
+    said = "Exports have landed for 2023-01-01..2024-12-31: the schedule runs those business days and ends on 2025-01-02"
+    assert doc.startswith(f"**{said}") and "no later run is scheduled" in doc
+    assert said in log
 
 
 def test_nightly_wiring():

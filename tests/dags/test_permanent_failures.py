@@ -45,6 +45,8 @@ def run(day: dt.date):
     [
         (LAST + dt.timedelta(days=1), "duckdb", "OutsideDataError", "What to do: run nights only for"),
         (LAST, "no_such_engine", "SettingsError", "What to do: set the variable"),
+        # a day within the landed range whose folder holds no export: a gap no retry fills
+        (LAST, "duckdb", "MissingExportError", "What to do: land the day's export"),
     ],
 )
 def test_an_error_no_retry_can_fix_fails_the_night_in_one_try(
@@ -61,3 +63,7 @@ def test_an_error_no_retry_can_fix_fails_the_night_in_one_try(
     said = (log.out + log.err).splitlines()
     assert any(f"{error}: a retry cannot fix this" in line for line in said)
     assert any(line.startswith(remedy) for line in said)
+    # and they are the task's last words, below Airflow's stack trace
+    traced = max(i for i, line in enumerate(said) if "Task failed with exception" in line)
+    assert any(f"{error}: a retry cannot fix this" in line for line in said[traced + 1 :])
+    assert any(line.startswith(remedy) or f"] {remedy}" in line for line in said[traced + 1 :])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 
 from daybreak.core.settings import get_settings
-from daybreak.warehouse.connection import table_checksums
+from daybreak.warehouse.connection import connect, table_checksums
 
 START, HISTORY_END, END = dt.date(2024, 1, 1), dt.date(2024, 3, 28), dt.date(2024, 3, 31)
 NIGHTS = [dt.date(2024, 3, 29), dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
@@ -37,7 +36,7 @@ def run_night(day: dt.date, *, retries: int | None = None):
 
 
 def checksums(path) -> dict:
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with connect(path, read_only=True) as connection:  # the raw view reads the lake relative to the data home
         return table_checksums(connection)
 
 

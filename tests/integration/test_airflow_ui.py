@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import free_port, stop_process_group
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 
 @pytest.fixture

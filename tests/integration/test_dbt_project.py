@@ -43,8 +43,8 @@ MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", 
 CONTRACT = {
     "marts.fct_sales_lines": [
         "line_id", "business_date", "order_id", "ordered_at", "customer_id", "product_id", "product_name",
-        "location", "quantity", "unit_price", "revenue", "line_kind", "non_product_category", "is_return",
-        "is_product_sale", "returned_order_id", "returned_line_id",
+        "location", "quantity", "unit_price", "revenue", "line_kind", "line_kind_rule", "non_product_category",
+        "is_return", "is_product_sale", "returned_order_id", "returned_line_id",
     ],
     "marts.fct_daily_sales": [
         "series_id", "location", "product_id", "sales_date", "units", "revenue", "lines", "orders",
@@ -130,10 +130,19 @@ def new_warehouse(path: Path, lake: Path, calendar: BusinessCalendar | None = No
     given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lake_settings(lake).warehouse_path, path)
-    with duckdb.connect(str(path)) as connection:
+    # its folder is its data home (here and in `dbt`), where its raw view reads the lake
+    (path.parent / "lake").symlink_to(lake.parent)
+    with duckdb.connect(str(path), config={"file_search_path": str(path.parent)}) as connection:
         write_calendar_days(
             connection, calendar or BusinessCalendar(), dt.date.fromisoformat(LAST_NIGHT), "test"
         )
+    return path
+
+
+def copy_warehouse(source: Path, path: Path) -> Path:
+    """A copy of a warehouse `new_warehouse` made, reading the same lake from its own folder."""
+    shutil.copy(source, path)
+    (path.parent / "lake").symlink_to((source.parent / "lake").resolve())
     return path
 
 
@@ -166,7 +175,13 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
         "--log-path", str(work / "logs"),
         "--vars", json.dumps(dbt_vars),
     ]  # fmt: skip
-    env = {**os.environ, "DAYBREAK_WAREHOUSE_PATH": str(warehouse), "DBT_USE_COLORS": "false"}
+    # the warehouse's folder is its data home, where the raw view finds the lake (`new_warehouse`)
+    env = {
+        **os.environ,
+        "DAYBREAK_WAREHOUSE_PATH": str(warehouse),
+        "DAYBREAK_HOME": str(warehouse.parent),
+        "DBT_USE_COLORS": "false",
+    }
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
     return DbtRun(
@@ -245,7 +260,7 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
         assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
         assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
-        assert sum(node.startswith("unit_test.") for node in statuses) == 6
+        assert sum(node.startswith("unit_test.") for node in statuses) == 8
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 
@@ -432,16 +447,14 @@ def test_a_forecast_past_a_quarter_finds_its_closed_days_and_holidays_in_dim_cal
 
 
 def test_rerunning_a_night_changes_nothing(nightly, tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(nightly[0], warehouse)
+    warehouse = copy_warehouse(nightly[0], tmp_path / "warehouse.duckdb")
     before = {table: rows(warehouse, table) for table in MART_TABLES}
     build(warehouse, LAST_NIGHT)
     assert {table: rows(warehouse, table) for table in MART_TABLES} == before
 
 
 def test_a_lost_cent_fails_the_revenue_reconciliation(nightly, tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(nightly[0], warehouse)
+    warehouse = copy_warehouse(nightly[0], tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute(
             "update marts.fct_sales_lines set revenue = revenue - 0.01 "

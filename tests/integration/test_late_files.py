@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from daybreak.core.settings import Settings
-from daybreak.warehouse.connection import table_checksums
+from daybreak.warehouse.connection import connect, table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ REBUILT_MARTS = ("marts.fct_sales_lines", "marts.fct_daily_sales", "marts.featur
 
 
 def checksums(settings: Settings, tables=REBUILT_MARTS) -> dict:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:
         every = table_checksums(connection)
     return {table: every[table] for table in tables}
 
@@ -89,7 +89,9 @@ def test_the_rebuilt_marts_equal_a_full_refresh(late_night, tmp_path):
     settings, _, _ = late_night
     copy = Settings(home=tmp_path / "copy", dataset="synthetic")
     copy.warehouse_path.parent.mkdir(parents=True)
-    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)  # its raw view reads the same lake
+    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)
+    copy.lake_dir.parent.mkdir(parents=True)
+    copy.lake_dir.symlink_to(settings.lake_dir)  # its raw view reads the lake of its own data home
     transform.run(NIGHT, "full", copy, full_refresh=True)
     assert checksums(copy) == checksums(settings)
 

@@ -18,7 +18,7 @@ from daybreak.ingest.simulation.shifts import Shifts
 from daybreak.ingest.simulation.synthetic import simulate_synthetic
 from daybreak.warehouse.connection import connect
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 START = dt.date(2024, 2, 1)
 SHIFT_DAY = dt.date(2024, 4, 17)  # a Wednesday: not the weekly retrain night (Sunday)

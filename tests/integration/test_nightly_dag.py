@@ -153,7 +153,7 @@ def test_the_warehouse_after_the_nights_holds_every_declared_table_with_its_colu
 def test_dbt_docs_describe_every_mart(nightly):
     import json
 
-    from jobs.transform import generate_docs
+    from jobs.docs import generate_docs
 
     settings, _ = nightly
     index = generate_docs(END, settings)

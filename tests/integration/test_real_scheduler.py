@@ -1,16 +1,16 @@
 """Daybreak on Airflow's real scheduler: scheduler, dag-processor and api-server as separate processes, on SQLite
-and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 7-night backfill created through
-the REST API while the scheduler runs tonight's scheduled night, and a warehouse equal, table by table, to eight
+and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 3-night backfill created through
+the REST API while the scheduler runs tonight's scheduled night, and a warehouse equal, table by table, to four
 sequential `daybreak night` runs.
 
 The shop's data ends yesterday (by the wall clock: the scheduler decides what "tonight" is from it), so unpausing
-the DAG makes the scheduler start a scheduled run for yesterday's business day beside the backfill of the seven
+the DAG makes the scheduler start a scheduled run for yesterday's business day beside the backfill of the three
 days before it (Airflow limits a backfill's runs and the other runs separately). That night's first task waits
 for the run before it, so the nights still run in order. On PostgreSQL, a second backfill overlapping the first is
 refused while the first runs (Airflow allows one running backfill per DAG, so overlapping backfills cannot
 double-write); started again once the first is done, it reruns its three nights, and the warehouse is unchanged.
 A run of this test that spans midnight UTC would see the scheduler start the next night too, whose export never
-lands: it would fail; the test takes about ten minutes.
+lands: it would fail; the test takes about five minutes.
 
 One small synthetic shop and its history load are shared: each case copies the loaded data home. The backfill
 runs nights one after another (its max_active_runs is 1) and every writing task takes the one-slot writer pool,
@@ -37,14 +37,14 @@ from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment
 from tests.conftest import free_port, require, stop_process_group
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 END = dt.datetime.now(dt.UTC).date() - dt.timedelta(
     days=1
 )  # the scheduler's "tonight" is yesterday's business day
 START = END - dt.timedelta(days=59)
 SCHEDULED_NIGHT = END
-NIGHTS = [END - dt.timedelta(days=offset) for offset in range(7, 0, -1)]  # the backfill's
+NIGHTS = [END - dt.timedelta(days=offset) for offset in range(3, 0, -1)]  # the backfill's
 PG_USER = "daybreak-pg"
 BACKENDS = ("sqlite", "postgres")
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
@@ -53,17 +53,15 @@ IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path
 
 
 def checksums(path: Path) -> dict:
-    import duckdb
+    from daybreak.warehouse.connection import connect, table_checksums
 
-    from daybreak.warehouse.connection import table_checksums
-
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with connect(path, read_only=True) as connection:  # the raw view reads the lake relative to the data home
         return table_checksums(connection, ignore_columns=IGNORED)
 
 
 @pytest.fixture(scope="module")
 def loaded_home(tmp_path_factory) -> Path:
-    """A small synthetic shop, its history loaded up to the night before the seven."""
+    """A small synthetic shop, its history loaded up to the night before the three."""
     from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history
 
@@ -83,7 +81,7 @@ def copy_home(loaded_home: Path, name: str) -> Settings:
 
 
 def sequential_nights(loaded_home: Path) -> dict:
-    """Table checksums after the eight sequential `daybreak night` runs."""
+    """Table checksums after the four sequential `daybreak night` runs."""
     from jobs.pipeline import run_night
 
     settings = copy_home(loaded_home, "sequential")

@@ -19,7 +19,7 @@ import pytest
 
 from daybreak.core.settings import get_settings, pseudonym_key
 from daybreak.privacy.pseudonyms import pseudonym
-from daybreak.warehouse.connection import table_checksums
+from daybreak.warehouse.connection import connect, table_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -160,10 +160,10 @@ def test_rerunning_the_retrain_night_changes_nothing(shop, monkeypatch):
     from jobs import segment
 
     settings, _, second = shop
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:
         before = table_checksums(connection)
     again = segment.run(RETRAIN_NIGHT, "night-2-rerun", settings)
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:
         after = table_checksums(connection)
     assert after == before
     assert again["training"]["decision"].startswith("already decided")

@@ -24,7 +24,7 @@ from daybreak.warehouse.connection import connect
 from tests.integration.test_dbt_project import MART_TABLES
 from tests.integration.test_spark_models import PREDICTIONS, RELATIVE, table_rows
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 START, HISTORY_END, NIGHT = dt.date(2024, 1, 1), dt.date(2024, 3, 30), dt.date(2024, 3, 31)
 MARTS = (*MART_TABLES, "marts.fct_forecast_health")

@@ -32,7 +32,7 @@ from daybreak.warehouse.connection import connect
 from jobs import transform
 from tests.integration.test_dbt_project import MART_TABLES, SERIES_VARS, dbt, land_and_ingest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 NIGHTS = [("2024-03-01", None), ("2024-03-03", "2024-03-02")]
 COMPARED = (*MART_TABLES, "marts.fct_forecast_health")
@@ -56,8 +56,9 @@ def duckdb_warehouse(home, tmp_path_factory):
     """Both nights built by dbt-duckdb in a copy of the home's warehouse."""
     warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
     shutil.copyfile(Settings(home=home).warehouse_path, warehouse)
+    (warehouse.parent / "lake").symlink_to(home / "lake")  # its folder is its data home for `dbt`
     for night, rebuild in NIGHTS:
-        with duckdb.connect(str(warehouse)) as connection:
+        with duckdb.connect(str(warehouse), config={"file_search_path": str(warehouse.parent)}) as connection:
             write_calendar_days(connection, BusinessCalendar(), dt.date.fromisoformat(night), "test")
         run = dbt(warehouse, "run", run_date=night, series={**SERIES_VARS, "rebuild_from": rebuild})
         assert run.success, run.output[-5000:]

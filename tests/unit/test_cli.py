@@ -4,6 +4,7 @@ A command the acting user's role does not allow: one line naming the user, role 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -158,3 +159,46 @@ def test_only_an_admin_may_look_a_customer_up_or_request_an_erasure(home, act_as
     assert (
         COMMAND_PERMISSIONS.get(("privacy", "run")) is None
     )  # the nightly step carries out what admins requested
+
+
+def test_load_history_with_nothing_landed_is_one_line(home, capsys):
+    assert main(["load-history", "--until", DAY]) == 2
+    line = one_line_error(capsys)
+    assert line.startswith(
+        f"daybreak load-history: nothing landed in {home / 'landing' / 'synthetic'} up to {DAY}"
+    )
+
+
+def test_load_history_says_a_config_name_differs_from_its_file_before_looking_for_exports(
+    home, tmp_path, capsys
+):
+    from daybreak.datasets import dataset_path
+
+    mine = tmp_path / "my_shop.yml"
+    mine.write_text(dataset_path("synthetic").read_text().replace("name: synthetic", "name: shop", 1))
+    assert main(["--dataset", str(mine), "load-history", "--until", DAY]) == 2
+    line = one_line_error(capsys)
+    assert line == (
+        f"daybreak load-history: {mine}: name 'shop' differs from the file's name 'my_shop'; they must be the same"
+    )
+
+
+def test_status_says_which_nights_the_schedule_runs_and_why_no_later_run_starts(home, capsys):
+    for day in ("2024-12-30", "2024-12-31"):
+        (home / "landing" / "synthetic" / day).mkdir(parents=True)
+    assert main(["status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["landed"] == "2024-12-30..2024-12-31" and status["schedule_ends"] == "2025-01-02"
+    assert status["note"].startswith(
+        "Exports have landed for 2024-12-30..2024-12-31: the schedule runs those"
+    )
+    assert "two days after the last export, so no later run is scheduled" in status["note"]
+
+
+def test_a_night_from_the_command_line_logs_what_the_schedule_covers_first(home, caplog):
+    (home / "landing" / "synthetic" / DAY).mkdir(parents=True)
+    caplog.set_level(logging.INFO)
+    assert main(["night", "--date", DAY]) == 2  # the day's folder is empty: no export
+    assert (
+        caplog.records[0].getMessage().startswith(f"Exports have landed for {DAY}..{DAY}: the schedule runs")
+    )

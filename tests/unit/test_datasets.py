@@ -77,11 +77,32 @@ def test_source_location_from_env_or_override(monkeypatch, tmp_path):
             "validation.duplicate_lines: Input should be 'keep' or 'quarantine'",
         ),
         ({"landing": {"late_files_lookback_days": -1}}, "late_files_lookback_days"),
+        ({"landing": {"corrections": "merge"}}, "landing.corrections: Input should be 'add' or 'replace'"),
+        (
+            {"classification": {"negative_quantities": "never"}},
+            "classification.negative_quantities: Input should be 'by_order', 'by_price' or 'all_returns'",
+        ),
+        ({"columns": {**MINIMAL["columns"], "location": []}}, "columns.location: a list of distinct names"),
+        (
+            {"columns": {**MINIMAL["columns"], "location": ["a", "a"]}},
+            "columns.location: a list of distinct names",
+        ),
     ],
 )
 def test_broken_configs_are_refused(change, message):
     with pytest.raises(DatasetConfigError, match=message):
         parse_dataset_config({**MINIMAL, **change})
+
+
+def test_a_column_may_have_several_names_and_is_read_by_its_first():
+    config = parse_dataset_config(
+        {**MINIMAL, "columns": {**MINIMAL["columns"], "location": ["country", "Country"]}}
+    )
+    assert config.mapped_columns["location"] == "country"
+    assert config.other_names == {"country": ("Country",)}
+    assert "country" in config.export_columns and "Country" not in config.export_columns
+    assert parse_dataset_config(MINIMAL).other_names == {}
+    assert (config.landing.corrections, config.classification.negative_quantities) == ("add", "by_order")
 
 
 def test_unknown_dataset_lists_the_known_ones():
@@ -265,9 +286,9 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
     [
         (
             SHOP_YAML + "segmentaton: {enabled: true}\n",
-            "unknown key `segmentaton`; allowed: name, description, source, landing, columns, constants, derived, "
-            "validation, classification, calendar, series, segmentation, drift, monitoring, retraining, simulation, "
-            "forecasting",
+            "unknown key `segmentaton`; allowed: name, description, currency, source, landing, columns, constants, "
+            "derived, ignore_columns, validation, classification, calendar, series, segmentation, drift, monitoring, "
+            "retraining, simulation, forecasting",
         ),
         (
             SHOP_YAML + "segmentation: {enabled: true, retrain_wekday: 2}\n",

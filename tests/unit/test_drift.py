@@ -31,7 +31,13 @@ def test_same_distribution_does_not_drift():
         _lines(2000, seed=1), _lines(500, seed=2), timestamp=dt.datetime(2024, 3, 1)
     )
 
-    assert summary == {"n_columns": 5, "n_drifted_columns": 0, "share_drifted": 0.0, "dataset_drift": False}
+    assert summary == {
+        "n_columns": 5,
+        "n_drifted_columns": 0,
+        "share_drifted": 0.0,
+        "dataset_drift": False,
+        "drifted_columns": "",
+    }
     assert snapshot is not None
 
 
@@ -46,6 +52,7 @@ def test_shifted_prices_and_quantities_drift():
         summary["n_drifted_columns"] == 3
     )  # quantity, unit_price and revenue; location and has_customer hold
     assert summary["share_drifted"] == pytest.approx(0.6)
+    assert summary["drifted_columns"] == "quantity, revenue, unit_price", "it says which columns drifted"
     assert summary["dataset_drift"] is True
     html = snapshot.get_html_str(as_iframe=False)
     assert "<html" in html.lower() and len(html) > 1000
@@ -60,6 +67,7 @@ def test_flags_are_compared_as_categories_and_the_result_is_repeatable():
 
     assert first == again
     assert first["n_drifted_columns"] == 1 and first["dataset_drift"] is False
+    assert first["drifted_columns"] == "has_customer"
 
 
 @pytest.mark.parametrize("empty", ["reference", "current"])
@@ -77,6 +85,7 @@ def test_an_empty_window_gives_the_empty_summary_and_no_report(empty):
             "n_drifted_columns": 0,
             "share_drifted": None,
             "dataset_drift": False,
+            "drifted_columns": None,
         }
     )
     assert snapshot is None

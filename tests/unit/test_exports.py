@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from daybreak.ingest.exports.decoding import decode
 from daybreak.ingest.exports.listing import list_exports
 from daybreak.ingest.exports.reader import read_export
 from daybreak.ingest.exports.rows import ExportReadError, MalformedRow
@@ -63,6 +64,26 @@ def test_csv_falls_back_to_latin1_and_records_it(memory):
     assert read_export(put(memory, "u.csv", text.encode("utf-8")), "csv").encoding == "utf-8"
     export = read_export(put(memory, "l.csv", text.encode("latin-1")), "csv")
     assert (export.encoding, export.rows["description"].tolist()) == ("cp1252", ["Café"])
+
+
+def test_a_file_mixing_utf8_and_cp1252_lines_is_read_line_by_line_and_records_it(memory):
+    # given UTF-8 lines beside cp1252 ones, and JSON lines written the same way
+    data = (
+        b"invoice_no,description\n"
+        + "1,Café\n".encode()
+        + "2,Crème brûlée\n".encode("cp1252")
+        + "3,Ærø\n".encode()
+        + "4,Señor\n".encode("cp1252")
+    )
+    export = read_export(put(memory, "m.csv", data), "csv")
+    assert export.rows["description"].tolist() == ["Café", "Crème brûlée", "Ærø", "Señor"]
+    assert export.encoding == "utf-8, cp1252 on line(s) 3, 5"
+    jsonl = '{"d": "Café"}\n'.encode() + '{"d": "Crème"}\n'.encode("cp1252")
+    export = read_export(put(memory, "m.jsonl", jsonl), "jsonl")
+    assert (export.rows["d"].tolist(), export.encoding) == (["Café", "Crème"], "utf-8, cp1252 on line(s) 2")
+    # and text in one encoding is still read as that encoding, and written back by what decode says
+    assert decode("Crème\n".encode("cp1252")) == ("Crème\n", "cp1252")
+    assert decode(data)[0].encode(decode(data)[1]).decode("utf-8").splitlines()[2] == "2,Crème brûlée"
 
 
 def test_utf8_byte_order_mark_is_not_part_of_the_first_column(memory):

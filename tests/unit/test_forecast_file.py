@@ -273,3 +273,57 @@ def test_an_hourly_series_gets_mstl_with_a_daily_and_a_weekly_period(tmp_path, c
     assert "mstl" in ADHOC_CANDIDATES  # the default candidates have it
     assert code == 0
     assert '"mstl(season_lengths=[24,168])": 1' in capsys.readouterr().out
+
+
+def _revenue_file(path, id_name="store", ds_name="date", value_name="revenue"):
+    """A noisy daily revenue near zero, its own column names: a wide interval would reach below zero."""
+    stamps = pd.date_range("2024-01-01", periods=70, freq="D")
+    values = np.random.default_rng(3).gamma(0.6, 20.0, len(stamps))
+    pd.DataFrame({id_name: "shop", ds_name: stamps, value_name: values, "value": -1}).to_csv(
+        path, index=False
+    )
+
+
+def test_a_file_of_revenue_with_its_own_column_names_gets_no_bound_below_zero(tmp_path, capsys):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    _revenue_file(source)
+    code = main(
+        ["forecast", "--input", str(source), "--output", str(target), "--horizon", "14", "--candidates", FAST]
+        + ["--id-column", "store", "--timestamp-column", "date", "--value-column", "revenue"]
+    )
+    assert code == 0, capsys.readouterr().err
+    out = pd.read_csv(target)
+    assert set(out["id"]) == {"shop"}, "the mapped id column, not a column that happens to be called value"
+    assert out["yhat_lower_95"].min() == 0.0, "clipped at zero like the nightly forecasts, not negative"
+    assert (out[["yhat", "yhat_lower_80", "yhat_upper_80", "yhat_upper_95"]] >= 0).all().all()
+
+
+def test_a_file_with_negative_values_is_not_clipped(tmp_path, capsys):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    stamps = pd.date_range("2024-01-01", periods=70, freq="D")
+    values = np.random.default_rng(3).normal(0.0, 10.0, len(stamps))
+    pd.DataFrame({"id": "margin", "timestamp": stamps, "value": values}).to_csv(source, index=False)
+    assert main(["forecast", "--input", str(source), "--output", str(target), "--candidates", FAST]) == 0
+    assert pd.read_csv(target)["yhat_lower_95"].min() < 0
+
+
+def test_a_column_named_otherwise_is_refused_naming_the_options(tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    _revenue_file(source)
+    code = main(
+        ["forecast", "--input", str(source), "--output", str(tmp_path / "o.csv"), "--id-column", "shop"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "required columns ['shop', 'timestamp'] not found" in err
+    assert err.endswith("name the file's own with --id-column, --timestamp-column and --value-column")
+
+
+def test_the_help_names_the_default_candidates_as_the_registry_does():
+    from daybreak.models.forecasting.registry import FAMILIES
+    from jobs.cli_parser import ADHOC_DEFAULTS
+    from jobs.forecast_file import ADHOC_CANDIDATES
+
+    names = [c if isinstance(c, str) else c["model"] for c in ADHOC_CANDIDATES]
+    assert ADHOC_DEFAULTS.split(", ") == names
+    assert all(name in FAMILIES for name in names), "each default is a name --candidates accepts"

@@ -11,13 +11,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
+from daybreak.core.failures import PermanentError
 from daybreak.core.settings import Settings
 from daybreak.datasets import load_dataset_config
 from daybreak.ingest import canonical, lake, preparation, quarantine_rules
+from daybreak.warehouse.connection import connect
 from jobs import ingest
 
 DAY = dt.date(2024, 3, 5)
@@ -43,7 +44,7 @@ def land(settings: Settings, day: dt.date, text: str, name: str = "sales.csv") -
 
 
 def warehouse_rows(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings.warehouse_path, read_only=True) as connection:  # reads the lake from the data home
         return connection.execute(sql).fetchall()
 
 
@@ -228,6 +229,10 @@ class Outcome:
     beside: str | None = None
     # read with this corpus config instead of the synthetic dataset's
     config: str | None = None
+    # a corpus file landed and ingested on a night before this one arrives for the same day, which this one
+    # replaces (`landing.corrections: replace`): its rows are counted as replaced
+    replaces: str | None = None
+    replaced_rows: int = 0
 
 
 BAD_EXPORT_OUTCOMES = {
@@ -284,6 +289,26 @@ BAD_EXPORT_OUTCOMES = {
     ),
     "unclosed_quote.csv": Outcome(
         loaded_rows=(1, 3, 4), quarantined=((2, "malformed_row"),), malformed_lines=(3,)
+    ),
+    "corrected_redelivery.csv": Outcome(
+        loaded_rows=(1, 2, 3, 4), replaces="good.csv", replaced_rows=4, config="corrected_redelivery.yml"
+    ),
+    "day_first_dates.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "ambiguous_dates.csv": Outcome(
+        error=r"ambiguous_dates\.csv for business date 2024-03-05: its dates \('invoice_ts', e\.g\. "
+        r"'05/03/2024 09:15:00'\) read both as day/month and as month/day, and neither the file's values nor its "
+        r"business date settle which; set landing\.timestamp_format"
+    ),
+    "all_quarantined.csv": Outcome(
+        error=r"2024-03-05 .* hold no valid line, and the shop was open: all_quarantined\.csv: all 4 row\(s\) "
+        r"quarantined: ordered_at_not_on_business_date \(4\); row 1: ordered_at '2024-03-04 09:15:00'"
+    ),
+    "renamed_column.csv": Outcome(loaded_rows=(1, 2, 3, 4), config="renamed_column.yml"),
+    "negative_not_return.csv": Outcome(loaded_rows=(1, 2, 3, 4)),
+    "mixed_encodings.csv": Outcome(loaded_rows=(1, 2, 3)),
+    "control_characters.csv": Outcome(
+        loaded_rows=(1, 4),
+        quarantined=((2, "customer_id_control_character"), (3, "product_id_control_character")),
     ),
     "decimal_comma.csv": Outcome(
         loaded_rows=(1, 2, 4), quarantined=((3, "unit_price_not_numeric"),), config="decimal_comma.yml"
@@ -345,31 +370,46 @@ def test_bad_export_outcome(name, settings, monkeypatch):
         use_config(monkeypatch, name.rsplit(".", 1)[1], quarantine_duplicate_lines=True)
     folder = settings.landing_dir / DAY.isoformat()
     folder.mkdir(parents=True)
+    if expected.replaces:  # delivered and ingested first, on an earlier night
+        shutil.copy(BAD_EXPORTS / expected.replaces, folder / expected.replaces)
+        ingest.run(DAY, "run-0", settings)
     shutil.copy(BAD_EXPORTS / name, folder / name)
     if expected.beside:
         shutil.copy(BAD_EXPORTS / expected.beside, folder / expected.beside)
 
     # when it is ingested
     if expected.error:
-        with pytest.raises(ingest.IngestError, match=expected.error):
+        with pytest.raises(ingest.IngestError, match=expected.error) as error:
             ingest.run(DAY, "run-1", settings)
+        assert isinstance(error.value, PermanentError), "the same file fails the same way on every try"
         assert not lake.partition_dir(settings, DAY).exists(), "a failed day writes nothing"
+        assert_accounting_balances(settings)
         return
     summary = ingest.run(DAY, "run-1", settings)
 
     # then exactly the documented rows load, the rest are quarantined under their rule, and every row is counted
-    rows_in = len(expected.loaded_rows) + len(expected.quarantined)
-    assert (summary["rows_in"], summary["rows_loaded"], summary["rows_quarantined"]) == (
-        rows_in,
+    file_rows_in = len(expected.loaded_rows) + len(expected.quarantined)
+    assert (
+        summary["rows_in"], summary["rows_loaded"], summary["rows_quarantined"], summary["rows_replaced"]
+    ) == (
+        file_rows_in + expected.replaced_rows,
         len(expected.loaded_rows),
         len(expected.quarantined),
-    )
+        expected.replaced_rows,
+    )  # fmt: skip
+    assert_accounting_balances(settings)
     loaded_file = min(name, expected.beside or name)  # files are read in name order
     assert warehouse_rows(
         settings,
         "select source_file, rows_in, rows_loaded, rows_quarantined from monitoring.ingest_runs "
         "where status = 'loaded'",
-    ) == [(loaded_file, rows_in, len(expected.loaded_rows), len(expected.quarantined))]
+    ) == [(loaded_file, file_rows_in, len(expected.loaded_rows), len(expected.quarantined))]
+    if expected.replaces:
+        assert warehouse_rows(
+            settings,
+            "select source_file, status, rows_replaced, replaced_by from monitoring.ingest_runs "
+            "where status = 'replaced'",
+        ) == [(expected.replaces, "replaced", expected.replaced_rows, f"{DAY}/{name}")]
     if expected.beside:  # the file sorted second is the duplicate delivery: recorded, not loaded
         assert warehouse_rows(
             settings,
@@ -388,6 +428,26 @@ def test_bad_export_outcome(name, settings, monkeypatch):
     )
 
 
+def assert_accounting_balances(settings: Settings) -> None:
+    """Every accounted file: rows in = loaded + quarantined + replaced, and the same for revenue (to the cent)."""
+    if not settings.warehouse_path.exists():
+        return
+    unbalanced = warehouse_rows(
+        settings,
+        "select source_file, status from monitoring.ingest_runs "
+        "where rows_in <> rows_loaded + rows_quarantined + rows_replaced "
+        "or abs(revenue_in - revenue_loaded - revenue_quarantined - revenue_replaced) >= 0.005",
+    )
+    assert unbalanced == []
+    lines = warehouse_rows(
+        settings,
+        "select count(*) from monitoring.quarantine q join monitoring.ingest_runs r using (business_date, file_sha256)"
+        " where r.status in ('loaded', 'replaced') group by r.source_file, r.rows_quarantined "
+        "having count(*) <> r.rows_quarantined",
+    )
+    assert lines == [], "each file's quarantined rows are in monitoring.quarantine"
+
+
 def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
     # and from the same CSV as Excel's UTF-16 "Unicode text", gzip-compressed, with a padded header, below a
     # report's title lines or below Excel's sep= line; and from the JSON lines as one JSON array
@@ -402,6 +462,7 @@ def test_the_same_lines_load_from_csv_parquet_and_jsonl(tmp_path, monkeypatch):
         "preamble.csv",
         "excel_sep.csv",
         "json_array.jsonl",
+        "day_first_dates.csv",
     ):
         fmt = name.rsplit(".", 1)[1]
         settings = Settings(home=tmp_path / name, dataset="synthetic")
@@ -634,6 +695,10 @@ def test_each_rule_is_data_in_one_place():
         "unit_price_not_finite",
         "product_id_missing",
         "location_missing",
+        "order_id_control_character",
+        "customer_id_control_character",
+        "product_id_control_character",
+        "location_control_character",
     ]
 
 
@@ -759,3 +824,42 @@ def test_lines_a_killed_ingest_staged_are_removed_when_the_file_lands(settings):
 
     assert not leftover.exists() and target.exists()
     assert _staged_leftovers(settings) == []
+
+
+def with_extra_columns(day: dt.date) -> str:
+    rows = GOOD_ROWS.replace("2024-03-05", day.isoformat()).replace("\n", ",SPRING10,x\n")
+    return HEADER.strip() + ",promo_code,note\n" + rows
+
+
+def test_an_unmapped_column_is_warned_about_once_per_load_however_many_files_have_it(
+    settings, monkeypatch, caplog
+):
+    days = [DAY + dt.timedelta(days=offset) for offset in range(3)]
+    for day in days:
+        land(settings, day, with_extra_columns(day))
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 1)  # each night its own batch: still one warning per column
+    with caplog.at_level(logging.WARNING):
+        summaries = ingest.run_days(days, "history", settings)
+    warnings = [
+        r.getMessage() for r in caplog.records if "is not mapped by the dataset config" in r.getMessage()
+    ]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("column 'promo_code' of 1 file(s) (first ")
+    assert "list it under ignore_columns to drop it" in warnings[0]
+    assert all(s["unexpected_columns"] == {"sales.csv": ["promo_code", "note"]} for s in summaries)
+
+
+def test_ignored_columns_are_dropped_without_a_warning(settings, monkeypatch, caplog):
+    config = dataclasses.replace(load_dataset_config("synthetic"), ignore_columns=("note",))
+    monkeypatch.setattr(ingest, "load_dataset_config", lambda name: config)
+    land(settings, DAY, with_extra_columns(DAY))
+    with caplog.at_level(logging.WARNING):
+        summary = ingest.run(DAY, "run-1", settings)
+    assert summary["unexpected_columns"] == {"sales.csv": ["promo_code"]}
+    assert "'note'" not in caplog.text and "'promo_code'" in caplog.text
+    assert [json.loads(v) for v in lake_rows(settings)["extra_values"]] == [{"promo_code": "SPRING10"}] * 3
+
+
+def test_a_column_the_mapping_reads_cannot_be_ignored():
+    with pytest.raises(ValueError, match=r"ignore_columns lists \['qty'\], which the mapping reads"):
+        dataclasses.replace(load_dataset_config("synthetic"), ignore_columns=("qty",))

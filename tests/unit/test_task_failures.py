@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from daybreak.core.failures import PermanentError
 from daybreak.core.settings import DatasetConfigError, SettingsError
-from daybreak.ingest.canonical import IngestError, RefusedExportError
+from daybreak.ingest.canonical import IngestError, MissingExportError, RefusedExportError
 from daybreak.platform.schedule import Bounds, OutsideDataError, PreviousNightFailed
 from daybreak.platform.task_failures import WIDTH, explain, fails_at_once
 
@@ -21,6 +21,7 @@ def test_the_errors_no_retry_can_fix_are_permanent_and_keep_their_builtin_base()
         (DatasetConfigError, ValueError),
         (OutsideDataError, ValueError),
         (RefusedExportError, IngestError),
+        (MissingExportError, IngestError),
         (PreviousNightFailed, RuntimeError),
     ]:
         assert issubclass(error, PermanentError) and issubclass(error, base), error

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
-from daybreak.ingest.timestamps import parse_timestamps
+from daybreak.ingest.timestamps import AMBIGUOUS, DAY_FIRST, MONTH_FIRST, date_order, parse_timestamps
 
 
 def parsed(values, *args, **kwargs) -> list[str]:
@@ -66,3 +68,38 @@ def test_typed_times_are_only_made_local():
 @pytest.mark.parametrize("timezone", [None, "UTC"])
 def test_nothing_but_missing_values(timezone):
     assert parsed(["", ""], timezone=timezone) == ["NaT", "NaT"]
+
+
+def test_numeric_dates_are_read_day_first_when_a_value_settles_it():
+    # 03/04/2024 is 3 April in a file whose other dates can only be day-first, whatever the order of the values
+    assert parsed(["03/04/2024 09:15", "25/03/2024 10:00"]) == ["2024-04-03 09:15:00", "2024-03-25 10:00:00"]
+    assert parsed(["25/03/2024", "03/04/2024"]) == ["2024-03-25 00:00:00", "2024-04-03 00:00:00"]
+    assert parsed(["03/04/2024", "03/25/2024"]) == ["2024-03-04 00:00:00", "2024-03-25 00:00:00"]
+
+
+@pytest.mark.parametrize(
+    ("values", "order"),
+    [
+        (["05/03/2024 09:15", "05/03/2024 10:00"], (AMBIGUOUS, "05/03/2024 09:15")),
+        (["25.03.2024", "03.04.2024"], (DAY_FIRST, None)),
+        (["3-25-24", "4-1-24"], (MONTH_FIRST, None)),
+        (["13/03/2024", "03/13/2024"], (AMBIGUOUS, "13/03/2024")),  # settled both ways: no one reading
+        (["05/05/2024 09:00"], (None, None)),  # the same date either way
+        (["2024-03-05 09:15:00", ""], (None, None)),
+    ],
+)
+def test_date_order_says_when_no_value_settles_day_or_month_first(values, order):
+    assert date_order(pd.Series(values, dtype=object)) == order
+
+
+def test_the_business_date_settles_the_order_when_no_value_does():
+    # 03/04/2024 in the export of 3 April is day-first; in the export of 4 March month-first
+    april = pd.Series(["03/04/2024 09:15", "03/04/2024 10:00", "03/04/24 11:00"], dtype=object)
+    assert date_order(april, dt.date(2024, 4, 3)) == (DAY_FIRST, None)
+    assert date_order(april, dt.date(2024, 3, 4)) == (MONTH_FIRST, None)
+    # on neither day, or half the rows on it either way, nothing settles it
+    assert date_order(april, dt.date(2024, 5, 1)) == (AMBIGUOUS, "03/04/2024 09:15")
+    halves = pd.Series(["05/03/2024", "03/05/2024"], dtype=object)
+    assert date_order(halves, dt.date(2024, 3, 5)) == (AMBIGUOUS, "05/03/2024")
+    # and what the day settles is how the file is read
+    assert parsed(["03/04/2024 09:15"], day_first=True) == ["2024-04-03 09:15:00"]

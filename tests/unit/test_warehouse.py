@@ -4,6 +4,7 @@ copy that leaves no temporary file behind."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 
@@ -75,6 +76,32 @@ def test_publish_swaps_in_a_complete_copy(tmp_path):
     with duckdb.connect(str(serving), read_only=True) as reader:
         assert reader.execute("select count(*) from predictions.t").fetchone() == (2,)
     assert [p.name for p in serving.parent.iterdir()] == ["w.duckdb"], "no temporary file is left behind"
+
+
+def test_publish_flushes_the_copy_before_the_swap_and_the_folder_after_it(tmp_path, monkeypatch):
+    # a rename survives a power cut only once the copy's bytes and then the folder's entry are on disk
+    warehouse, serving = tmp_path / "w.duckdb", tmp_path / "serving" / "w.duckdb"
+    with connect(warehouse) as connection:
+        replace_partition(connection, T, frame(D1, [1]), key_column="as_of_date", key_value=D1)
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def flushed(descriptor):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        fsync(descriptor)
+
+    def renamed(source, target):
+        events.append(("replace", str(source), str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", flushed)
+    monkeypatch.setattr(os, "replace", renamed)
+    publish(warehouse, serving)
+
+    staging = str(temporary_sibling(serving))
+    swap = events.index(("replace", staging, str(serving)))
+    assert ("fsync", staging) in events[:swap], "the copy is on disk before the serving name points at it"
+    assert ("fsync", str(serving.parent)) in events[swap + 1 :], "and the rename is on disk after it"
 
 
 def test_checksums_ignore_lineage_but_see_content(tmp_path):
@@ -264,16 +291,18 @@ def test_retry_while_locked_waits_out_a_lock_and_nothing_else():
 def test_connect_waits_for_another_process_to_let_the_file_go(tmp_path):
     path = tmp_path / "w.duckdb"
     duckdb.connect(str(path)).close()
+    letting_go = tmp_path / "letting-go"  # written by the holder just before it closes the file
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print(1, flush=True); "
-         "time.sleep(2)", str(path)],
+        [sys.executable, "-c", "import sys, time, pathlib, duckdb; c = duckdb.connect(sys.argv[1]); "
+         "print(1, flush=True); time.sleep(2); pathlib.Path(sys.argv[2]).touch(); c.close(); time.sleep(30)",
+         str(path), str(letting_go)],
         stdout=subprocess.PIPE,
     )  # fmt: skip
     holder.stdout.readline()
     try:
         with connect(path, wait_seconds=30) as connection:
             assert connection.execute("select 1").fetchone() == (1,)
-        assert holder.poll() is not None, "connect returned only after the holder let go"
+        assert letting_go.exists(), "connect returned only after the holder let go"
     finally:
         holder.kill()
         holder.wait()

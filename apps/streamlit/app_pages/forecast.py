@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
+import dataset_settings
+import forecast_kpis
 import forecast_sections
 import formatting as fmt
 import guards
@@ -45,7 +47,8 @@ def render() -> None:
             "Forecast made on",
             versions.index.tolist(),
             index=0,
-            format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model']}",
+            # the model's family: its full name (`prophet(seasonality_mode=additive,...)`) is cut off here
+            format_func=lambda day: f"{fmt.day(day)} · {versions.loc[day, 'model'].partition('(')[0]}",
             help="Each nightly run forecasts from that night's data; older versions stay for comparison.",
         )
     selected = versions.loc[as_of_date]
@@ -84,7 +87,8 @@ def render() -> None:
         f"{fmt.series_label(series_id)} · {adjective} {fmt.target_label(target).lower()} · "
         f"forecast made on {fmt.day(as_of_date)} for the next {grain.count(horizon)}"
     )
-    forecast_sections.kpis(sales, rows, selected, grain, target)
+    currency = dataset_settings.currency()
+    forecast_kpis.kpis(sales, rows, selected, grain, target, currency)
     if rows["override_id"].notna().any():
         overridden = rows[rows["override_id"].notna()]
         st.info(
@@ -94,12 +98,15 @@ def render() -> None:
             "dashed line is the model's, kept beside it. Who changed it and why: the Review page.",
             icon=":material/edit_note:",
         )
+    forecast_sections.contained_overrides(series_id, as_of_date)
     with st.container(border=True):
         st.markdown(f"**{adjective.capitalize()} {fmt.target_label(target).lower()}: actual and forecast**")
         charts.draw(
-            charts.forecast_chart(sales[sales.index >= window_start], rows, as_of_date, target, grain)
+            charts.forecast_chart(
+                sales[sales.index >= window_start], rows, as_of_date, target, grain, currency
+            )
         )
-    forecast_sections.detail_table(rows, sales, series_id, as_of_date, grain, target)
+    forecast_sections.detail_table(rows, sales, series_id, as_of_date, grain, target, currency)
     forecast_sections.components(series_id, as_of_date, grain)
     forecast_sections.revisions(series_id, rows, grain)
     forecast_sections.accuracy(series_id, grain)

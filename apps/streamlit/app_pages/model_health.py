@@ -55,7 +55,7 @@ def _champions() -> None:
     scores = model_health.backtest_scores()
     if scores.empty:
         st.caption("No backtest has been published yet; champions are listed once candidates are scored.")
-        st.dataframe(versions, hide_index=True, width="stretch")
+        charts.table(versions, hide_index=True, width="stretch")
         return
     night = scores["as_of_date"].iloc[0]
     series = list(dict.fromkeys(scores["series_id"]))
@@ -67,8 +67,13 @@ def _champions() -> None:
         else "no champion yet"
     )
     st.caption(
-        f"{fmt.series_label(series_id)}: {champion_text}. Mean backtest MASE of every candidate on the last "
-        f"retraining night, {fmt.day(night)} (lower is better; below 1 beats the seasonal naive in-sample)."
+        f"{fmt.series_label(series_id)}: {champion_text}. Each bar is a candidate's average error over the "
+        f"backtests of the last retraining night, {fmt.day(night)}, divided by the typical miss of copying last "
+        "season in the history (each period forecast as the one a season before: for daily sales, the same "
+        "weekday a week earlier). That is MASE: 1 means errors as large as that copy's. Forecasting weeks ahead is "
+        "harder than the copy's miss from one period to the next, so scores above 1 are usual and do not mean "
+        "the models fail: compare each bar with the grey **seasonal naive** bar, the same copy forecasting the "
+        "same days. Shorter is better; a bar shorter than it beats copying last season."
     )
     frame = scores[scores["series_id"] == series_id].copy()
     frame["pick"] = frame["selected"].map(lambda chosen: "challenger" if chosen else "candidate")
@@ -77,7 +82,7 @@ def _champions() -> None:
     spec = {
         "mark": "bar",
         "encoding": {
-            "y": charts.field("candidate:N", sort="x", title=None),
+            "y": charts.field("candidate:N", sort="x", title=None, axis={"labelLimit": 0}),
             "x": charts.field("mase:Q", title="MASE"),
             "color": charts.field("pick:N", title=None, scale=charts.scale(PICK_COLORS)),
             "tooltip": [
@@ -88,7 +93,7 @@ def _champions() -> None:
                 charts.field("coverage_80:Q", format=".0%"),
             ],
         },
-        "height": 36 * len(frame) + 40,
+        **charts.rows(len(frame)),
     }
     charts.draw(spec, frame[["candidate", "mase", "pick", "role", "smape", "coverage_80"]])
 
@@ -115,7 +120,7 @@ def _events() -> None:
                 for name in ("logical_date:T", "model:N", "action:N", "version:N", "reason:N", "actor:N")
             ],
         },
-        "height": 48 * events["model"].nunique() + 50,
+        **charts.rows(events["model"].nunique(), step=48),
     }
     charts.draw(spec, events[["logical_date", "model", "action", "version", "reason", "actor"]])
 
@@ -155,9 +160,67 @@ def _value_added() -> None:
                 charts.field("statistical_abs_error:Q", format=",.0f"),
             ],
         },
-        "height": 40 * len(grouped) + 40,
+        **charts.rows(len(grouped)),
     }
     charts.draw(spec, grouped)
+
+
+def _drift_share(summary: pd.DataFrame) -> None:
+    """Each night's share of the sales lines' columns that drifted and, below it, which ones: a row per column
+    that drifted on any night, a mark on each night it did."""
+    frame = summary.copy()
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    names = frame["drifted_columns"].fillna("").str.split(", ")
+    frame["columns_text"] = names.map(lambda row: ", ".join(fmt.column_label(n) for n in row if n) or "none")
+    # nights published before the names were recorded (their count says some drifted)
+    frame.loc[frame["drifted_columns"].isna() & (frame["n_drifted_columns"] > 0), "columns_text"] = (
+        "not recorded"
+    )
+    drifted = frame[["as_of_date"]].assign(column=names).explode("column")
+    drifted = drifted[drifted["column"].fillna("") != ""].assign(
+        column=lambda f: f["column"].map(fmt.column_label)
+    )
+    st.caption(
+        "Each night the drift job compares the recent sales lines with an earlier reference window, column by "
+        "column: the line is the share of the columns whose values moved, the red marks below it name them."
+    )
+    x = charts.field("as_of_date:T", title=None, axis={"format": "%-d %b"})
+    share = {
+        "data": {"name": "nights"},
+        "mark": {"type": "line", "point": True, "color": charts.INK},
+        "encoding": {
+            "x": x,
+            "y": charts.field("share_drifted:Q", title="Share of columns drifted", axis={"format": "%"}),
+            "tooltip": [
+                charts.field("as_of_date:T", title="Night"),
+                charts.field("share_drifted:Q", title="Share drifted", format=".0%"),
+                charts.field("columns_text:N", title="Columns drifted"),
+                charts.field("n_columns:Q", title="Columns compared"),
+            ],
+        },
+        "height": 160,
+    }
+    which = {
+        "data": {"name": "drifted"},
+        "mark": {"type": "square", "size": 110, "color": charts.BAD},
+        "encoding": {
+            "x": x,
+            "y": charts.field("column:N", title=None, axis={"labelLimit": 0}),
+            "tooltip": [
+                charts.field("as_of_date:T", title="Night"),
+                charts.field("column:N", title="Drifted"),
+            ],
+        },
+        "height": 26 * max(drifted["column"].nunique(), 1),
+    }
+    columns = ["as_of_date", "share_drifted", "columns_text", "n_columns"]
+    charts.draw(
+        {
+            "datasets": {"nights": frame[columns], "drifted": drifted},
+            "vconcat": [share, which] if not drifted.empty else [share],
+            "resolve": {"scale": {"x": "shared"}},
+        }
+    )
 
 
 def _drift() -> None:
@@ -171,27 +234,15 @@ def _drift() -> None:
     if summary.empty:
         st.caption("No night has been compared yet: drift needs a reference window of history first.")
         return
-    frame = summary.copy()
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    spec = {
-        "mark": {"type": "line", "point": True, "color": charts.INK},
-        "encoding": {
-            "x": charts.field("as_of_date:T", title=None),
-            "y": charts.field("share_drifted:Q", title="Share of columns drifted", axis={"format": "%"}),
-            "tooltip": [
-                charts.field(name)
-                for name in ("as_of_date:T", "n_drifted_columns:Q", "n_columns:Q", "dataset_drift:N")
-            ],
-        },
-        "height": 200,
-    }
-    charts.draw(
-        spec, frame[["as_of_date", "share_drifted", "n_drifted_columns", "n_columns", "dataset_drift"]]
-    )
+    _drift_share(summary)
     features = model_health.drift_metrics()
     if not features.empty:
         features["as_of_date"] = pd.to_datetime(features["as_of_date"])
-        st.caption("The features nearest their drift threshold: each night's distance over its threshold.")
+        features["feature"] = features["feature"].map(fmt.drift_feature_label)
+        st.caption(
+            "The models' features nearest their drift threshold: each night's distance from the data the champion "
+            "was trained on, over the feature's threshold (at 1 or more the feature has drifted)."
+        )
         spec = {
             "layer": [
                 {
@@ -199,7 +250,12 @@ def _drift() -> None:
                     "encoding": {
                         "x": charts.field("as_of_date:T", title=None),
                         "y": charts.field("relative:Q", title="Distance / threshold"),
-                        "color": charts.field("feature:N", title=None),
+                        "color": charts.field(
+                            "feature:N",
+                            title=None,
+                            # below the plot in two columns, each name whole: they are long
+                            legend={"orient": "bottom", "columns": 2, "labelLimit": 0},
+                        ),
                         "tooltip": [
                             charts.field(name)
                             for name in (
@@ -218,6 +274,7 @@ def _drift() -> None:
                 },
             ],
             "height": 240,
+            "autosize": charts.FIT_WIDTH,  # the plot keeps its height above the long legend
         }
         charts.draw(
             spec, features[["as_of_date", "feature", "statistic", "threshold", "drifted", "relative"]]

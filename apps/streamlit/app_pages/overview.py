@@ -1,5 +1,6 @@
 """Overview: what an executive reads at breakfast. Last week's and month's sales against forecast and last year,
-the business's forecast for the horizon, the biggest movers, and whether last night's run completed.
+the business's forecast for the horizon, the biggest movers, and whether last night's run completed or a night is
+running, retrying or failed, and for which business date (`data.nights`).
 """
 
 from __future__ import annotations
@@ -7,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 
 import charts
+import dataset_settings
+import forecast_kpis
+import forecast_sections
 import formatting as fmt
 import guards
 import pandas as pd
 import streamlit as st
-from data import overview, series
+from data import nights, overview, series
 from data.relations import Relation
 from grain import Grain
 
@@ -45,8 +49,10 @@ def render() -> None:
         return
     rows = series.forecast("total", as_of)
     grain = Grain.of(rows)
-    _kpis(history, last_day, grain)
+    currency = dataset_settings.currency()
+    _kpis(history, last_day, grain, currency)
     days = HISTORY_DAYS[grain.frequency]
+    forecast_sections.contained_overrides("total", as_of)
     with st.container(border=True):
         st.markdown(
             f"**The business's {grain.frequency} {fmt.target_label(_target(rows)).lower()}: last {days} days "
@@ -54,8 +60,8 @@ def render() -> None:
         )
         first_day = last_day - dt.timedelta(days=days - 1)
         recent = series.period_actuals("total", first_day, last_day, grain).set_index("period")[_target(rows)]
-        charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows), grain))
-    _movers(last_day)
+        charts.draw(charts.forecast_chart(recent, rows, as_of, _target(rows), grain, currency))
+    _movers(last_day, currency)
 
 
 def _target(rows: pd.DataFrame) -> str:
@@ -63,8 +69,42 @@ def _target(rows: pd.DataFrame) -> str:
 
 
 def _night_banner(as_of: dt.date, last_day: dt.date) -> None:
-    nights = overview.night_status()
-    latest = nights.iloc[0] if not nights.empty else None
+    """Whether the numbers are last night's: what Airflow says of the night it is on (running, retrying, failed),
+    else whether exports wait for a night, else the newest published night's own completeness."""
+    numbers = f"The numbers below are as of **{fmt.day(as_of)}**, the newest night published"
+    night = nights.airflow_night()
+    if night is not None and night.state != "success":
+        day, tasks = fmt.day(night.business_date), ", ".join(night.tasks)
+        if night.state in ("queued", "running"):
+            now = f" (now: {tasks})" if tasks else ""
+            st.info(
+                f"A night is {night.state} for business date **{day}**{now}. {numbers}; they update when it "
+                "publishes.",
+                icon=":material/pending:",
+            )
+        elif night.state == "retrying":
+            st.warning(
+                f"The night for business date **{day}** is retrying: {tasks} failed and will run again. {numbers}.",
+                icon=":material/refresh:",
+            )
+        else:
+            failed = f" at {tasks}" if tasks else ""
+            st.error(
+                f"The night for business date **{day}** failed{failed}. {numbers}. Its task log in the Airflow UI "
+                "says what to do; the Pipeline page shows what it ingested.",
+                icon=":material/error:",
+            )
+        return
+    if night is None and (waiting := nights.landed_after(as_of)):
+        days = fmt.day(waiting[0]) + (f" to {fmt.day(waiting[-1])}" if len(waiting) > 1 else "")
+        st.warning(
+            f"Exports have landed for business date {days}, but no night has published them yet: one is queued, "
+            f"running or failed (Airflow could not be asked; its UI says which). {numbers}.",
+            icon=":material/warning:",
+        )
+        return
+    status = overview.night_status()
+    latest = status.iloc[0] if not status.empty else None
     complete = as_of >= last_day and latest is not None and latest["forecast_series"] > 0
     detail = ""
     if latest is not None:
@@ -104,7 +144,7 @@ def _forecast_for(first: dt.date, last: dt.date, grain: Grain) -> float | None:
     return float(newest["yhat"].sum()) if len(newest) == expected else None
 
 
-def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain) -> None:
+def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain, currency: str | None) -> None:
     columns = st.columns(2 * len(WINDOWS))
     forecast_target = series.list_forecast_versions("total")
     target = forecast_target["target"].iloc[0] if not forecast_target.empty else "revenue"
@@ -117,27 +157,30 @@ def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain) -> None:
             forecast = _forecast_for(first, last_day, grain) if measure == target else None
             versus_forecast = fmt.percent_change(current, forecast) if current is not None else None
             versus_year = fmt.percent_change(current, year_ago) if current is not None else None
-            columns[index].metric(
-                f"{fmt.target_label(measure)}, last {days} days",
-                fmt.compact(current),
-                delta=f"{versus_year} vs last year" if versus_year else "no year-ago data",
-                delta_color="normal" if versus_year else "off",
-                delta_arrow="auto" if versus_year else "off",
-                help=f"{fmt.day(first)} to {fmt.day(last_day)}. Against forecast: "
-                + (
-                    f"{versus_forecast} ({fmt.compact(forecast)} forecast)"
-                    if versus_forecast
-                    else "no forecast covered every day of the window"
+            with forecast_kpis.card(columns[index]):  # the forecast's comparison inside the card
+                st.metric(
+                    f"{fmt.target_label(measure, currency)}, last {days} days",
+                    fmt.compact(current),
+                    delta=f"{versus_year} vs last year" if versus_year else "no year-ago data",
+                    delta_color="normal" if versus_year else "off",
+                    delta_arrow="auto" if versus_year else "off",
+                    help=f"{fmt.day(first)} to {fmt.day(last_day)}. Against forecast: "
+                    + (
+                        f"{versus_forecast} ({fmt.compact(forecast)} forecast)"
+                        if versus_forecast
+                        else "no forecast covered every day of the window"
+                    )
+                    + ". Against the same weekdays 52 weeks earlier when that history exists.",
                 )
-                + ". Against the same weekdays 52 weeks earlier when that history exists.",
-                border=True,
-            )
-            if versus_forecast:
-                columns[index].caption(f"{versus_forecast} vs forecast")
+                if versus_forecast:
+                    st.caption(
+                        f"Actual {versus_forecast} vs forecast: {fmt.compact(forecast)} was forecast for these "
+                        "days, each the night before"
+                    )
             index += 1
 
 
-def _movers(last_day: dt.date) -> None:
+def _movers(last_day: dt.date, currency: str | None) -> None:
     movers = overview.movers(last_day)
     st.subheader("Biggest movers")
     if movers.empty:
@@ -153,7 +196,9 @@ def _movers(last_day: dt.date) -> None:
         "encoding": {
             "y": charts.field("series:N", sort="-x", title=None, scale={"paddingInner": 0.25}),
             "x": charts.field(
-                "change:Q", title="Revenue, last 7 days minus the 7 before", axis={"format": "~s"}
+                "change:Q",
+                title=f"{fmt.target_label('revenue', currency)}, last 7 days minus the 7 before",
+                axis={"format": "~s"},
             ),
             "color": charts.field(
                 "direction:N", scale=charts.scale({"up": charts.GOOD, "down": charts.BAD}), legend=None
@@ -165,7 +210,7 @@ def _movers(last_day: dt.date) -> None:
                 charts.field("change_text:N", title="Change"),
             ],
         },
-        "height": {"step": 34},  # the plot grows with the bars; the axis title never squeezes them
+        **charts.rows(len(movers)),  # the plot grows with the bars; the axis title never squeezes them
     }
     charts.draw(spec, movers[["series", "change", "direction", "current", "previous", "change_text"]])
 

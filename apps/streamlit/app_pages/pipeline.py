@@ -48,12 +48,13 @@ def render() -> None:
 def _links() -> None:
     left, right = st.columns(2)
     left.link_button("Airflow UI", artefacts.airflow_url(), icon=":material/open_in_new:", width="stretch")
-    docs = artefacts.dbt_docs_path()
-    right.caption(
-        f"dbt docs: `{docs}` (open it, or run `dbt docs serve`)."
-        if docs
-        else "dbt docs: run `dbt docs generate` in dbt_project/ with this data home to build them."
-    )
+    if docs := artefacts.dbt_docs_url():
+        right.link_button("dbt docs", docs, icon=":material/open_in_new:", width="stretch")
+    else:
+        right.caption(
+            "dbt docs (every model, column and test, and the lineage) are not being served: run "
+            "`.venv/bin/daybreak docs --serve` and its link appears here."
+        )
 
 
 def _accounting(accounting: pd.DataFrame) -> None:
@@ -137,7 +138,7 @@ def _quarantine() -> None:
         return
     rules = sorted(set(counts["rule"]))
     rule = st.selectbox("Show the rows that broke", rules, key="quarantine_rule")
-    st.dataframe(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
+    charts.table(pipeline.quarantine_rows(rule), hide_index=True, width="stretch", height=260)
 
 
 def _dbt() -> None:
@@ -150,21 +151,21 @@ def _dbt() -> None:
             "transform runs `dbt build`."
         )
         return
-    summary = tests.groupby("status", as_index=False).size()
+    summary = tests.groupby("status").size().reset_index(name="tests")
     spec = {
         "mark": "bar",
         "encoding": {
-            "x": charts.field("size:Q", title="Tests"),
+            "x": charts.field("tests:Q", title="Tests"),
             "y": charts.field("status:N", title=None),
             "color": charts.field("status:N", scale=charts.scale(STATUS_COLORS), legend=None),
-            "tooltip": [charts.field("status:N"), charts.field("size:Q")],
+            "tooltip": [charts.field("status:N"), charts.field("tests:Q")],
         },
-        "height": 40 * len(summary) + 30,
+        **charts.rows(len(summary)),
     }
     charts.draw(spec, summary)
     failing = tests[~tests["status"].isin(["pass", "success"])]
     if not failing.empty:
-        st.dataframe(failing[["name", "status", "message"]], hide_index=True, width="stretch")
+        charts.table(failing[["name", "status", "message"]], hide_index=True, width="stretch")
 
 
 render()

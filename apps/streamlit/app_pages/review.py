@@ -29,6 +29,7 @@ from daybreak.nights import overrides
 
 REQUIRED_TABLES = (Relation.FORECASTS,)
 DEFAULT_DAYS = 7
+REVOKED_NOTICE = "review_revoked_notice"  # session state carrying a revoke's confirmation into the rerun
 STATUS_COLORS = {"pending": charts.ACCENT, "applied": charts.GOOD, "revoked": "#90a4ae"}
 
 
@@ -104,6 +105,8 @@ def _add_form(series_ids: list[str], as_of: dt.date) -> None:
 
 def _log() -> None:
     st.subheader("Overrides")
+    if notice := st.session_state.pop(REVOKED_NOTICE, None):
+        st.success(notice, icon=":material/undo:")
     log = planner_overrides.override_log()
     if log.empty:
         st.caption("No override has been recorded yet.")
@@ -116,8 +119,7 @@ def _log() -> None:
             "start": pd.to_datetime(log["start_date"].astype(str)),
             "end": pd.to_datetime(log["end_date"].astype(str)) + pd.Timedelta(days=1),
             "change": [
-                f"{amount:+g}%" if kind == "percent" else f"= {amount:,.0f}/day"
-                for kind, amount in zip(log["kind"], log["amount"], strict=True)
+                _change(kind, amount) for kind, amount in zip(log["kind"], log["amount"], strict=True)
             ],
             "reason": log["reason"].astype(str),
             "author": log["author"].astype(str),
@@ -136,7 +138,9 @@ def _log() -> None:
     spec = {
         "mark": {"type": "bar", "cornerRadius": 3, "height": 18},
         "encoding": {
-            "x": charts.field("start:T", title=None),
+            "x": charts.field(
+                "start:T", title=None, axis=charts.day_axis(pd.concat([frame["start"], frame["end"]]))
+            ),
             "x2": {"field": "end"},
             "y": charts.field("override_id:N", title=None),
             "color": charts.field(
@@ -158,7 +162,7 @@ def _log() -> None:
         "height": 34 * len(frame) + 50,
     }
     charts.draw(spec, frame)
-    st.dataframe(
+    charts.table(
         frame.drop(columns=["start", "end"]).assign(
             first=log["start_date"].astype(str).to_numpy(), last=log["end_date"].astype(str).to_numpy()
         ),
@@ -179,7 +183,18 @@ def _log() -> None:
         except overrides.OverrideError as error:
             st.error(f"Not revoked: {error}.")
             return
-        st.success(f"Revoked **{override_id}**; the next nightly run stops applying it.")
+        # the log above was drawn before the revoke: run the page again so it reads "revoked", and say so there
+        st.session_state[REVOKED_NOTICE] = (
+            f"Revoked **{override_id}**; the next nightly run stops applying it."
+        )
+        st.rerun()
+
+
+def _change(kind: str, amount: float) -> str:
+    """`up 8%`, `down 5%`, `7,000 a day`: words, which a spreadsheet never reads as a formula as it would `+8%`."""
+    if kind == "percent":
+        return f"{'up' if amount >= 0 else 'down'} {abs(amount):g}%"
+    return f"{amount:,.0f} a day"
 
 
 render()

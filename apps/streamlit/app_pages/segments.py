@@ -83,23 +83,28 @@ def _profiles(sizes: pd.DataFrame) -> None:
         "Each feature's segment mean as a multiple of the mean over all customers: above 1 means the segment has "
         "more of it than the average customer."
     )
+    profile = profile.assign(feature=profile["feature"].map(fmt.column_label))
     spec = {
         "mark": "rect",
         "encoding": {
-            "x": charts.field("feature:N", title=None, axis={"labelAngle": 0, "orient": "top"}),
-            "y": charts.field("segment_name:N", title=None),
+            # the features' names are the long labels: down the side, where they are read whole
+            "y": charts.field("feature:N", title=None, axis={"labelLimit": 0}),
+            "x": charts.field("segment_name:N", title=None, axis={"labelAngle": 0, "orient": "top"}),
             "color": charts.field(
-                "mean_vs_population:Q", title="× average", scale={"scheme": "blueorange", "domainMid": 1}
+                "mean_vs_population:Q",
+                title="× average",
+                scale={"scheme": "blueorange", "domainMid": 1},
+                legend={"format": ".1~f"},
             ),
             "tooltip": [
-                charts.field("segment_name:N"),
-                charts.field("feature:N"),
-                charts.field("mean:Q", format=",.2f"),
-                charts.field("population_mean:Q", format=",.2f"),
-                charts.field("mean_vs_population:Q", format=".2f"),
+                charts.field("segment_name:N", title="Segment"),
+                charts.field("feature:N", title="Feature"),
+                charts.field("mean:Q", title="Segment mean", format=",.2f"),
+                charts.field("population_mean:Q", title="Mean of all customers", format=",.2f"),
+                charts.field("mean_vs_population:Q", title="× average", format=".2f"),
             ],
         },
-        "height": 40 * profile["segment_name"].nunique() + 40,
+        **charts.rows(profile["feature"].nunique(), step=40),
     }
     charts.draw(spec, profile[["feature", "segment_name", "mean_vs_population", "mean", "population_mean"]])
 

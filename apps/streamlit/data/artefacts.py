@@ -4,6 +4,7 @@ docs, the Evidently reports) and where the Airflow UI is, all from the settings 
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import identity
@@ -49,10 +50,15 @@ def dbt_results() -> pd.DataFrame:
     )
 
 
-def dbt_docs_path() -> Path | None:
-    """dbt's generated docs (`dbt docs generate`) in the data home's dbt target, when they exist."""
-    path = get_settings().dbt_target_dir / "index.html"
-    return path if path.exists() else None
+def dbt_docs_url() -> str | None:
+    """Where `daybreak docs --serve` serves dbt's docs site, when it is serving and answers (a server killed
+    without tidying up leaves its record behind: asking tells the two apart)."""
+    try:
+        url = json.loads(get_settings().dbt_docs_served_path.read_text())["url"]
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - the address our own command recorded
+            return url
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
 
 
 def airflow_url() -> str:

@@ -81,10 +81,11 @@ def model_events(limit: int = 200) -> pd.DataFrame:
 
 def drift_summary() -> pd.DataFrame:
     """The nightly drift of the sales lines: `as_of_date, share_drifted, n_drifted_columns, n_columns,
-    dataset_drift, report_path`, oldest first."""
+    drifted_columns` (comma-separated names), `dataset_drift, report_path`, oldest first."""
     frame = serving.read(
         """
-        select as_of_date, share_drifted, n_drifted_columns, n_columns, dataset_drift, report_path
+        select as_of_date, share_drifted, n_drifted_columns, n_columns, drifted_columns, dataset_drift,
+            report_path
         from {DRIFT_SUMMARY}
         order by as_of_date
         """

@@ -24,6 +24,7 @@ class Relation(StrEnum):
 
     # dbt's models
     DAILY_SALES = "marts.fct_daily_sales"
+    CALENDAR = "marts.dim_calendar"
     HOURLY_SALES = "marts.features_series_hourly"
     FORECASTS = "predictions.forecast_versions"
     FORECAST_ACCURACY = "predictions.forecast_accuracy"

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from . import serving
+from .relations import Relation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +70,8 @@ def latest_night() -> dt.date | None:
 
 def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
     """The forecast rows one version holds for one series, by period; `yhat` is the final forecast,
-    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none).
+    `yhat_statistical` the model's and `override_id` the planner's override that changed it (null: none);
+    `is_closed` whether the shop is closed on the row's day (`closed_days`), when every forecast is 0.
 
     `period` is the period forecast, at the grain `frequency` names (`grain.Grain`): the hour of an hourly series
     (`target_time`), else `target_date`.
@@ -99,7 +101,44 @@ def forecast(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
         (series_id, as_of_date),
         period=PERIOD,
     )
-    return serving.as_dates(frame, "target_date")
+    frame = serving.as_dates(frame, "target_date")
+    closed = closed_days(frame["target_date"].min(), frame["target_date"].max()) if len(frame) else set()
+    return frame.assign(is_closed=frame["target_date"].isin(closed))
+
+
+def closed_days(start: dt.date, end: dt.date) -> set[dt.date]:
+    """The days from `start` to `end` the shop is closed (`marts.dim_calendar`, from the config's `calendar:`);
+    none in a file published before the calendar mart existed."""
+    if serving.missing_tables(Relation.CALENDAR):
+        return set()
+    frame = serving.read(
+        "select date_day from {CALENDAR} where is_closed and date_day between ? and ?", (start, end)
+    )
+    return set(serving.as_dates(frame, "date_day")["date_day"])
+
+
+def overridden_parts(series_id: str, as_of_date: dt.date) -> pd.DataFrame:
+    """The days a planner overrode one of the series a version of `series_id` sums, which moved it with them (the
+    night re-sums a parent from its children's final forecasts): `series_id, target_date, override_id`, one row per
+    overridden day. A series' parts are those whose keys include all of its own: every other series for `total`,
+    `location=DE|product_id=23` for `location=DE`."""
+    frame = serving.read(
+        """
+        select distinct series_id, target_date, override_id
+        from {FORECASTS}
+        where as_of_date = ? and override_id is not null and series_id <> ?
+        order by series_id, target_date
+        """,
+        (as_of_date, series_id),
+    )
+    keys = _keys(series_id)
+    parts = frame["series_id"].map(lambda part: keys <= _keys(part)).astype(bool)
+    return serving.as_dates(frame.loc[parts].copy(), "target_date")
+
+
+def _keys(series_id: str) -> set[str]:
+    """`location=DE|product_id=23` -> {"location=DE", "product_id=23"}; none for `total`."""
+    return set() if series_id == "total" else set(series_id.split("|"))
 
 
 def actuals(series_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:

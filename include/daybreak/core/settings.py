@@ -159,6 +159,18 @@ class Settings:
         """dbt's compiled output, kept per dataset under the data home so parallel datasets never collide."""
         return self.home / "dbt" / self.dataset_name / "target"
 
+    @property
+    def dbt_docs_dir(self) -> Path:
+        """dbt's documentation site (`daybreak docs`): its own target folder, so generating the docs never
+        replaces the night's `run_results.json` in `dbt_target_dir` that the Pipeline page reports."""
+        return self.home / "dbt" / self.dataset_name / "docs"
+
+    @property
+    def dbt_docs_served_path(self) -> Path:
+        """Where `daybreak docs --serve` records the address it serves the site at, while it runs: the Pipeline
+        page links to it."""
+        return self.dbt_docs_dir / "served.json"
+
 
 def available_datasets() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yml"))

@@ -109,8 +109,10 @@ class Landing:
         None,
         description="strftime format of the `ordered_at` column, e.g. `%Y%m%d` or `%d/%m/%Y %H:%M`; a value "
         "that does not match is quarantined as `ordered_at_unparseable`. Default: any date or time (one "
-        "format inferred for the whole column when it fits every value, else each value read on its own). "
-        "Also used when a source file is replayed.",
+        "format inferred for the whole column when it fits every value, else each value read on its own); "
+        "numeric dates (`03/04/2024`) day-first or month-first as a value that reads one way only settles it, "
+        "else as puts the rows on the export's business date, else the file is refused. Also used when a "
+        "source file is replayed.",
     )
     timezone: str | None = Field(
         None,
@@ -129,6 +131,15 @@ class Landing:
         ge=0,
         description="Each night also picks up files that arrived late for this many earlier days (see "
         "docs/architecture.md, 'Late files, duplicates and rebuilds').",
+    )
+    corrections: Literal["add", "replace"] = Field(
+        "add",
+        description="What a new file for a business day that already has files does (docs/operations.md, "
+        "'Corrections'). `add`: it holds more of the day's lines, and adds them (a source that splits a day "
+        "into several files). `replace`: every file is the whole day, so a new one replaces the files of its "
+        "day that landed before it (on an earlier night, or, seen the same night, sorting before it by name): "
+        "their lines leave the lake, their accounting rows become `replaced`, and the day is rebuilt. A file "
+        "whose bytes repeat a landed one is a duplicate either way.",
     )
     retention_days: int | None = Field(
         None,
@@ -281,6 +292,14 @@ class LineClassification:
         None,
         description="Orders whose id starts with this are cancellations/returns (Online Retail's `C`); a "
         "negative quantity outside such an order is a stock adjustment. Unset: every negative line is a return.",
+    )
+    negative_quantities: Literal["by_order", "by_price", "all_returns"] = Field(
+        "by_order",
+        description="What a negative quantity outside a return order is (a line in a return order is a return; "
+        "with no return_order_prefix every order is one). `by_order`: a stock adjustment (damaged, lost, found "
+        "stock), which leaves product revenue. `by_price`: a stock adjustment at price 0, a return (keeping its "
+        "revenue) at any other price. `all_returns`: a return. fct_sales_lines.line_kind_rule names the rule "
+        "that classified each line.",
     )
     non_product_codes: dict[str, str] = Field(
         default_factory=dict,

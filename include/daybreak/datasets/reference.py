@@ -29,7 +29,8 @@ Generated from `include/daybreak/datasets/schema.py` by `python -m daybreak.data
 hand (a unit test fails when this page and the schema disagree). A dataset config is one YAML file: a shipped one
 in `include/daybreak/datasets/`, or your own anywhere (`DAYBREAK_DATASET=/data/shop.yml`; see
 [bring-your-own-data.md](bring-your-own-data.md)). Every section refuses keys it does not define, naming the file,
-the key path and the allowed keys; check a file with `daybreak config check FILE`.
+the key path and the allowed keys; check a file with `daybreak config check FILE` (and its mapping against an
+export with `--sample EXPORT`).
 """
 
 

@@ -80,17 +80,26 @@ class DatasetConfig:
         "named by it.",
     )
     description: str = Field("", description="One line saying what the data is.")
+    currency: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{3}$",
+        description="The ISO 4217 code of the currency the prices are in (`EUR`, `GBP`, `USD`): the dashboards "
+        "show it with every money figure. Unset: money is shown as plain numbers.",
+    )
     source: Source = Field(
         default_factory=lambda: {"kind": "simulator"},
         description="Where the transactions come from for `daybreak simulate`.",
     )
     landing: Landing = Field(default_factory=Landing, description="How the nightly export files arrive.")
-    columns: dict[CanonicalColumn, str] = Field(
+    columns: dict[CanonicalColumn, str | tuple[str, ...]] = Field(
         default_factory=dict,
-        description="Canonical column -> the export's column holding it. Canonical columns: order_id, "
+        description="Canonical column -> the export's column holding it, or a list of the names it has had "
+        "(`location: [country, Country]`, for a column renamed in the middle of the history): each file is read "
+        "with the first of them it has (a file with none lacks the column). Canonical columns: order_id, "
         "ordered_at, customer_id, product_id, product_name, location, quantity, unit_price; ordered_at, "
         "product_id, location, quantity and unit_price are required (here, in constants or in derived). "
-        "Export columns not mapped are kept in the lake's extra_values.",
+        "Export columns not mapped are kept in the lake's extra_values, with one warning per column and load "
+        "(unless listed in ignore_columns).",
     )
     constants: dict[CanonicalColumn, str | float] = Field(
         default_factory=dict,
@@ -101,6 +110,11 @@ class DatasetConfig:
         default_factory=dict,
         description="Canonical column -> how it is computed from the export's columns (an expression or a "
         "template).",
+    )
+    ignore_columns: tuple[str, ...] = Field(
+        (),
+        description="Export columns neither mapped nor kept: dropped at ingest, without the warning an unmapped "
+        "column gets (an export's internal ids, free-text notes).",
     )
     validation: Validation = Field(default_factory=Validation, description="The dataset's own row rules.")
     classification: LineClassification = Field(
@@ -132,9 +146,21 @@ class DatasetConfig:
                 raise ValueError(f"constants.{column} must be a number, got {value[column]!r}")
         return {k: v if k in NUMERIC_COLUMNS else str(v) for k, v in (value or {}).items()}
 
+    @field_validator("columns")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for canonical, names in value.items():
+            if isinstance(names, tuple) and (not names or len(set(names)) != len(names)):
+                raise ValueError(
+                    f"columns.{canonical}: a list of distinct names, at least one, got {list(names)}"
+                )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self):
         _mapping_is_canonical(self.columns, self.constants, self.derived)
+        if read := [c for c in self.ignore_columns if c in self.export_columns]:
+            raise ValueError(f"ignore_columns lists {read}, which the mapping reads")
         if self.source["kind"] == "file" and not (
             self.source.get("path_env") or self.source.get("default_path")
         ):
@@ -193,9 +219,23 @@ class DatasetConfig:
         return str(path if path.is_absolute() else (PROJECT_ROOT / path).resolve())
 
     @property
+    def mapped_columns(self) -> dict[str, str]:
+        """Canonical column -> the export column it is read from: the first of its names (`columns`); a file that
+        has another of them has it renamed to the first when it is read (`other_names`)."""
+        return {c: names if isinstance(names, str) else names[0] for c, names in self.columns.items()}
+
+    @property
+    def other_names(self) -> dict[str, tuple[str, ...]]:
+        """A mapped export column's first name -> its other names, in order, for the columns given several."""
+        return {
+            names[0]: names[1:] for names in self.columns.values() if not isinstance(names, str) and names[1:]
+        }
+
+    @property
     def export_columns(self) -> tuple[str, ...]:
-        """Every export column the mapping reads (mapped and read by derived columns), in order."""
-        read = [*self.columns.values()]
+        """Every export column the mapping reads (mapped, by its first name, and read by derived columns), in
+        order."""
+        read = [*self.mapped_columns.values()]
         for rule in self.derived.values():
             read.extend(rule.columns)
         return tuple(dict.fromkeys(read))

@@ -1,16 +1,19 @@
 """Ingest's accounting in `monitoring`: one row per delivered file, its quarantined rows, and rebuild requests.
 
 Every file ingest sees gets one `monitoring.ingest_runs` row: `loaded` (rows_in = rows_loaded + rows_quarantined,
-and the same for revenue, which the warehouse's reconciliation test checks to the cent), `duplicate` (its bytes
-landed before; 0 rows) or `refused` (unreadable, empty on an open day, changed after it landed; with the reason),
-so a refused file leaves a trace even though the night fails. The shapes are `daybreak.warehouse.tables`'.
+and the same for revenue, which the warehouse's reconciliation test checks to the cent), `replaced` (loaded, then
+replaced by a later delivery for its day, `landing.corrections: replace`: its loaded rows and revenue move to
+rows_replaced and revenue_replaced, so rows_in = rows_loaded + rows_quarantined + rows_replaced holds for every
+row), `duplicate` (its bytes landed before; 0 rows) or `refused` (unreadable, empty on an open day, changed after it
+landed; with the reason), so a refused file leaves a trace even though the night fails. The shapes are
+`daybreak.warehouse.tables`'.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -30,8 +33,10 @@ if TYPE_CHECKING:
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate"
 STATUS_REFUSED = "refused"
-# a day's counts in a night's summary: its loaded files and their rows, over every night that landed one
-DAY_TOTALS = ("files", "rows_in", "rows_loaded", "rows_quarantined")
+STATUS_REPLACED = "replaced"
+# a day's counts in a night's summary: its loaded files and the rows of its loaded and replaced files, over every
+# night that landed one
+DAY_TOTALS = ("files", "rows_in", "rows_loaded", "rows_quarantined", "rows_replaced")
 
 
 def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -45,7 +50,8 @@ def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
 def landed_manifest(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every file already landed (loaded or duplicate) per `monitoring.ingest_runs`; refused files never landed."""
     frame = connection.execute(
-        "select business_date, source_file, file_sha256, file_bytes, status, rows_in, rows_loaded, rows_quarantined "  # noqa: S608 - a declared name
+        "select business_date, source_file, file_sha256, file_bytes, status, rows_in, rows_loaded, rows_quarantined, "  # noqa: S608 - a declared name
+        "rows_replaced "
         f"from {RUNS.qualified} where status <> ?",
         [STATUS_REFUSED],
     ).df()
@@ -81,14 +87,18 @@ def file_row(
         "rows_in": result.rows_in if result is not None else 0,
         "rows_loaded": len(loaded),
         "rows_quarantined": len(quarantined),
+        "rows_replaced": 0,
         "revenue_in": result.revenue_in if result is not None else 0.0,
         "revenue_loaded": float((loaded["quantity"] * loaded["unit_price"]).sum()) if len(loaded) else 0.0,
         "revenue_quarantined": float(quarantined["revenue"].sum()) if len(quarantined) else 0.0,
+        "revenue_replaced": 0.0,
         "encoding": encoding,
         "unexpected_columns": json.dumps(list(result.unexpected_columns))
         if result is not None and result.unexpected_columns
         else None,
         "reason": reason,
+        "replaced_by": None,
+        "replaced_by_run_date": None,
     }
 
 
@@ -117,12 +127,14 @@ def record(
 
 @dataclass(frozen=True)
 class Night:
-    """One night's accounting rows (`record`'s arguments), for `record_nights`."""
+    """One night's accounting rows (`record`'s arguments), for `record_nights`, and the loaded files it replaced
+    (`business_date`, `source_file`, `file_sha256`, `replaced_by`)."""
 
     run_date: dt.date
     rows: list[dict]
     quarantined: list[pd.DataFrame]
     requests: list[dict]
+    replaced: list[dict] = field(default_factory=list)
 
 
 def record_nights(
@@ -178,9 +190,31 @@ def record_nights(
                 )
             for table, name in ((RUNS, "_accounting"), (QUARANTINE, "_quarantine"), (REBUILDS, "_requests")):
                 connection.execute(f"insert into {table.qualified} by name select * from {name}")  # noqa: S608
+            replaced = [
+                [
+                    gone["replaced_by"],
+                    night.run_date,
+                    gone["business_date"],
+                    gone["source_file"],
+                    gone["file_sha256"],
+                ]
+                for night in nights
+                for gone in night.replaced
+            ]
+            if replaced:
+                connection.executemany(REPLACE_SQL, replaced)
     finally:
         for name in frames:
             connection.unregister(name)
+
+
+# a loaded file replaced by a later delivery: its loaded rows and revenue become replaced ones
+REPLACE_SQL = f"""
+update {RUNS.qualified}
+set status = '{STATUS_REPLACED}', replaced_by = ?, replaced_by_run_date = ?,
+    rows_replaced = rows_loaded, rows_loaded = 0, revenue_replaced = revenue_loaded, revenue_loaded = 0
+where business_date = ? and source_file = ? and file_sha256 = ? and status = '{STATUS_LOADED}'
+"""  # noqa: S608 - a declared name and constants
 
 
 PENDING_REBUILDS_SQL = f"""

@@ -41,17 +41,31 @@ WHITESPACE = (
 class IngestError(RuntimeError):
     """The export cannot be ingested; the message names the path, the date and what is wrong.
 
-    Retried by the nightly DAG: an open day's export that has not landed yet may land before the next try.
+    Retried by the nightly DAG unless it is one of the permanent kinds below (a refused file, a missing export):
+    an error reading a file that is still being written may pass on the next try.
     """
 
 
 class RefusedExportError(PermanentError, IngestError):
-    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed):
-    the same file is refused on every try, so the night fails at once."""
+    """A delivered file was refused (unreadable, lacking a column, empty on an open day, changed after it landed,
+    dates that read two ways, no valid line on an open day): the same file is refused on every try, so the night
+    fails at once."""
 
     remedy = (
         "replace the refused file with a corrected one (a correction to a file that already landed comes under a "
-        "new name: docs/architecture.md, 'Late files, duplicates and rebuilds'), then clear the task"
+        "new name, and the dataset's landing.corrections says whether it adds to the day or replaces it: "
+        "docs/operations.md, 'Corrections'), then clear the task"
+    )
+
+
+class MissingExportError(PermanentError, IngestError):
+    """An open business day has no export of its own. The nightly DAG runs only days within the landed range
+    (`daybreak.platform.schedule`), so a later day's export has already landed: this day's is a gap, not late, and
+    a retry minutes later finds the same gap, so the night fails at once."""
+
+    remedy = (
+        "land the day's export in its landing folder, or, if the shop was closed that day, add the day to the "
+        "dataset config's calendar.closed_dates (a closed day needs no export); then clear the task"
     )
 
 
@@ -95,6 +109,7 @@ class RawFile:
     source_rows: Sequence[int] | None = None
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
+    day_first: bool | None = None  # numeric dates day-first, as the file settles it (`timestamps.date_order`)
     # each row's earlier identical row of the file (NA where none), when it is known beyond `raw`: a batch of a
     # file read in batches (`daybreak.ingest.streaming`), whose repeats may be of rows in earlier batches
     duplicate_of: Any = None
@@ -105,7 +120,7 @@ class RawFile:
 
 
 def check_columns(
-    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date
+    columns: Sequence[str], config: DatasetConfig, source_file: str, business_date: dt.date | None
 ) -> None:
     """Refuse an export that lacks a column the config reads, mapped or in a derived column.
 
@@ -117,8 +132,9 @@ def check_columns(
     if missing:
         shown = list(columns[:MAX_COLUMNS_SHOWN]) + (["..."] if len(columns) > MAX_COLUMNS_SHOWN else [])
         raise IngestError(
-            f"{source_file}: missing required column(s) {missing} for business date {business_date} "
-            f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
+            f"{source_file}: missing required column(s) {missing}"
+            + (f" for business date {business_date} " if business_date else " ")
+            + f"(dataset {config.name!r} reads {list(config.export_columns)}; the file has {shown})"
         )
 
 
@@ -145,7 +161,8 @@ def to_canonical(
     Returns:
         the file's result; `rows_in` counts the well-formed and the malformed rows, `revenue_in` is the revenue of
         every row whose quantity and price are finite numbers (loaded or not). Columns the config does not map are
-        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text).
+        listed in `unexpected_columns` and their values kept per line in `extra_values` (JSON text), except the
+        config's `ignore_columns`, which are dropped.
 
     Raises:
         IngestError: the export lacks a column the config reads, mapped or in a derived column (names the file
@@ -174,9 +191,9 @@ def to_canonical_many(
     for file in files:
         check_columns(list(file.raw.columns), config, file.source_file, file.business_date)
     results: list[FileResult | None] = [None] * len(files)
-    groups: dict[tuple[str, ...], list[int]] = {}
+    groups: dict[tuple, list[int]] = {}  # by columns and date order
     for position, file in enumerate(files):
-        groups.setdefault(tuple(file.raw.columns), []).append(position)
+        groups.setdefault((*file.raw.columns, file.day_first), []).append(position)
     for positions in groups.values():
         for position, result in zip(
             positions, _map_files([files[p] for p in positions], config, parse_ordered_at), strict=True
@@ -213,9 +230,10 @@ def _map_files(
         business_date = pd.Series(np.repeat(np.array([f.business_date for f in files], dtype=object), counts))
         source_file = pd.Series(np.repeat(np.array([f.source_file for f in files], dtype=object), counts))
     read = set(config.export_columns)
-    unexpected = tuple(c for c in raw.columns if c not in read)
+    ignored = set(config.ignore_columns)
+    unexpected = tuple(c for c in raw.columns if c not in read and c not in ignored)
     stripped = {source: _strip(raw, files, source) for source in config.export_columns}
-    text = {canonical: stripped[source] for canonical, source in config.columns.items()}
+    text = {canonical: stripped[source] for canonical, source in config.mapped_columns.items()}
     for canonical, rule in config.derived.items():
         if rule.template is not None:
             text[canonical] = fill_template(rule.template, stripped)
@@ -236,7 +254,7 @@ def _map_files(
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
     if parse_ordered_at is None:
         lines["ordered_at"] = parse_timestamps(
-            ordered_at_text, config.landing.timestamp_format, config.landing.timezone
+            ordered_at_text, config.landing.timestamp_format, config.landing.timezone, files[0].day_first
         )
     else:
         lines["ordered_at"] = parse_ordered_at(ordered_at_text)

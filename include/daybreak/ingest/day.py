@@ -7,7 +7,9 @@ accounted for (`daybreak.ingest.accounting`). A file found late, for a day alrea
 day's partition and asks for its day and every later one to be rebuilt (`monitoring.rebuild_requests`).
 
 A file that cannot be ingested (unreadable, empty on an open day, changed after it landed) is accounted as
-`refused` with the reason, and then `RefusedExportError` stops the night (an `IngestError` a retry cannot fix).
+`refused` with the reason, and then `RefusedExportError` stops the night (an `IngestError` a retry cannot fix); so
+does an open day whose files have no valid line. Under `landing.corrections: replace` a new file for a day replaces
+the day's earlier files: their lake files are removed and their accounting rows become `replaced`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.ingest import accounting, lake
 from daybreak.ingest.canonical import IngestError, RefusedExportError
 from daybreak.ingest.deliveries import Delivery
-from daybreak.ingest.night_plan import Manifest, Plan, Refusal, plan
+from daybreak.ingest.night_plan import Manifest, Plan, Refusal, Replacement, plan
 from daybreak.ingest.preparation import Prepared, prepare
 from daybreak.privacy.links import LinkStore
 
@@ -44,6 +46,7 @@ def ingest_days(
     *,
     ingested_at: dt.datetime,
     run_id: str,
+    warned_columns: set[str] | None = None,
 ) -> list[dict]:
     """Ingest nights in order: land each one's new files, account for every delivery, and summarise each day.
 
@@ -52,12 +55,17 @@ def ingest_days(
     cores), and the nights share one link-store update and one accounting transaction, because those cost per
     call far more than per line (one night is a list of one). No line reaches the lake before its link is stored.
 
+    Args:
+        warned_columns: the unmapped columns a warning has already named in this load (updated): each column is
+            named once per load, however many files have it.
+
     Returns:
         one summary per night (`jobs.ingest.run`'s).
 
     Raises:
-        RefusedExportError: the first night with a refused file (accounted as `refused` first).
-        IngestError: on an open day, no valid line; the nights before it have landed.
+        RefusedExportError: the first night with a refused file (accounted as `refused` first), or with an open
+            day whose files have no valid line; the nights before it have landed.
+        IngestError: an open day whose only files are duplicates; the nights before it have landed.
     """
     landed = accounting.landed_manifest(connection)
     manifest = Manifest.of(landed)
@@ -81,6 +89,7 @@ def ingest_days(
             store,
             ingested_at=ingested_at,
             run_id=run_id,
+            warned_columns=set() if warned_columns is None else warned_columns,
         )
     finally:
         for new in prepared.values():  # what was not landed: duplicates, nights after a refusal
@@ -100,12 +109,13 @@ def _land_nights(
     *,
     ingested_at: dt.datetime,
     run_id: str,
+    warned_columns: set[str],
 ) -> list[dict]:
     """`ingest_days` once the new files are prepared."""
     planned: list[tuple[dt.date, Plan]] = []
     refused: tuple[dt.date, Refusal] | None = None
     for business_date, found in nights:
-        night = plan(manifest, found, prepared, business_date, settings)
+        night = plan(manifest, found, prepared, business_date, settings, config.landing.corrections)
         if night.refusal is not None:
             refused = (business_date, night.refusal)
             break
@@ -130,33 +140,23 @@ def _land_nights(
                 new.preamble_lines + 1,
                 new.preamble_lines,
             )
-        if new.result.unexpected_columns:
-            log.warning(
-                "%s has column(s) %s the dataset config does not map; kept in the lake's extra_values",
-                new.delivery.path,
-                list(new.result.unexpected_columns),
-            )
+    _warn_unmapped(landing, warned_columns)
     if store is not None:  # opened when there was anything new, so for every file landing
         changed = [store.add(new.links, new.delivery.business_date) for new in landing]
         if any(changed):
             store.save()
-    for new in landing:
-        d = new.delivery
-        lake.keep_landed_copy(d.path, lake.landed_copy(settings, d.business_date, new.checksum, d.name))
-        if new.staged is not None:
-            os.replace(new.staged, lake.lake_file(settings, d.business_date, new.checksum))
+    _move_into_lake(settings, landing, [gone for _, night in planned for gone in night.replaced])
     records, summaries = [], []
     totals: dict[dt.date, dict[str, int]] = {}
     _add_loaded(totals, landed.to_dict("records"))
     for business_date, night in planned:
         records.append(_night_record(night, business_date))
-        _add_loaded(totals, records[-1].rows)
+        _add_loaded(totals, records[-1].rows, night.replaced)
         summaries.append(_summary(config, business_date, night, totals))
     accounting.record_nights(connection, records, ingested_at=ingested_at, run_id=run_id)
-    if any(new.staged is not None for new in landing):
-        lake.ensure_raw_view(connection, settings)
+    lake.ensure_raw_view(connection, settings)  # also where a night lands nothing: a moved data home's view
     for summary in summaries:
-        log.info("ingested %s", summary)
+        log.debug("ingested %s", summary)  # the task logs it readably (platform.task_logs)
     if refused is not None:
         business_date, refusal = refused
         d = refusal.delivery
@@ -172,15 +172,42 @@ def _land_nights(
     return summaries
 
 
-def _add_loaded(totals: dict[dt.date, dict[str, int]], rows: list[dict]) -> None:
-    """Add the loaded files among accounting rows to each day's counts (`accounting.DAY_TOTALS`), which a night's
-    summary reports over every night that landed a file of that day."""
+def _move_into_lake(settings: Settings, landing: list[Prepared], replaced: list[Replacement]) -> None:
+    """Keep each landing file's bytes, move its staged lines into the lake, and take the lines of the files the
+    nights replaced out of it (their landed copies stay). A file replaced the night it lands never enters the lake;
+    a replaced file's lake file stays when a file landing tonight has the same bytes for the same day."""
+    gone = {(g.business_date, g.name) for g in replaced}
+    kept = set()
+    for new in landing:
+        d = new.delivery
+        lake.keep_landed_copy(d.path, lake.landed_copy(settings, d.business_date, new.checksum, d.name))
+        if (d.business_date, d.name) in gone:
+            continue  # its staged file is removed with the others not landed
+        kept.add((d.business_date, new.checksum))
+        if new.staged is not None:
+            os.replace(new.staged, lake.lake_file(settings, d.business_date, new.checksum))
+    for g in replaced:
+        if (g.business_date, g.file_sha256) not in kept:
+            lake.lake_file(settings, g.business_date, g.file_sha256).unlink(missing_ok=True)
+
+
+def _add_loaded(
+    totals: dict[dt.date, dict[str, int]], rows: list[dict], replaced: list[Replacement] = ()
+) -> None:
+    """Add the loaded (and replaced) files among accounting rows to each day's counts (`accounting.DAY_TOTALS`),
+    which a night's summary reports over every night that landed a file of that day; then move the rows of the
+    files a night replaced from loaded to replaced."""
     for row in rows:
-        if row["status"] == accounting.STATUS_LOADED:
+        if row["status"] in (accounting.STATUS_LOADED, accounting.STATUS_REPLACED):
             day = totals.setdefault(row["business_date"], dict.fromkeys(accounting.DAY_TOTALS, 0))
-            day["files"] += 1
-            for count in ("rows_in", "rows_loaded", "rows_quarantined"):
-                day[count] += int(row[count])
+            day["files"] += row["status"] == accounting.STATUS_LOADED
+            for count in ("rows_in", "rows_loaded", "rows_quarantined", "rows_replaced"):
+                day[count] += int(row.get(count) or 0)
+    for gone in replaced:
+        day = totals[gone.business_date]
+        day["files"] -= 1
+        day["rows_loaded"] -= gone.rows_loaded
+        day["rows_replaced"] += gone.rows_loaded
 
 
 def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
@@ -217,7 +244,16 @@ def _night_record(night: Plan, business_date: dt.date) -> accounting.Night:
         {"business_date": d.business_date, "source_file": d.name, "file_sha256": c}
         for d, c in _late_files(night, business_date)
     ]
-    return accounting.Night(business_date, rows, quarantined, requests)
+    replaced = [
+        {
+            "business_date": g.business_date,
+            "source_file": g.name,
+            "file_sha256": g.file_sha256,
+            "replaced_by": g.replaced_by,
+        }
+        for g in night.replaced
+    ]
+    return accounting.Night(business_date, rows, quarantined, requests, replaced)
 
 
 def _late_files(night: Plan, business_date: dt.date) -> list[tuple[Delivery, str]]:
@@ -239,6 +275,7 @@ def _summary(
         "open_day": BusinessCalendar.from_config(config).is_open(business_date),
         "new_files": [f"{n.delivery.business_date.isoformat()}/{n.delivery.name}" for n in night.new_files],
         "duplicates": {f"{d.business_date.isoformat()}/{d.name}": o for d, _, o in night.duplicates},
+        "replaced": {f"{g.business_date.isoformat()}/{g.name}": g.replaced_by for g in night.replaced},
         # days whose marts (and the marts of every day after them) must be rebuilt: monitoring.rebuild_requests
         "late_days": [day.isoformat() for day in sorted({d.business_date for d, _ in late})],
         "unexpected_columns": {
@@ -253,20 +290,71 @@ def _summary(
     }
 
 
+def _warn_unmapped(landing: list, warned_columns: set[str]) -> None:
+    """One warning per export column the config does not map, naming how many files have it and the first one;
+    a column named earlier in the load (`warned_columns`) is not named again."""
+    files: dict[str, list] = {}
+    for new in landing:
+        for column in new.result.unexpected_columns:
+            files.setdefault(column, []).append(new.delivery.path)
+    for column, paths in files.items():
+        if column in warned_columns:
+            continue
+        warned_columns.add(column)
+        log.warning(
+            "column %r of %d file(s) (first %s) is not mapped by the dataset config: its values are kept in the "
+            "lake's extra_values; list it under ignore_columns to drop it",
+            column,
+            len(paths),
+            paths[0],
+        )
+
+
 def _check_day_has_lines(
     settings: Settings, config: DatasetConfig, business_date: dt.date, night: Plan
 ) -> None:
-    """An open day must end the night with at least one valid line landed (tonight or before)."""
-    if not BusinessCalendar.from_config(config).is_open(business_date):
-        return
-    own_new = [n.result for n in night.new_files if n.delivery.business_date == business_date]
-    if night.day_landed_before or any(len(r.loaded) for r in own_new):
-        return
-    day_dir = settings.landing_dir / business_date.isoformat()
-    own_duplicates = [original for d, _, original in night.duplicates if d.business_date == business_date]
-    if own_duplicates and not own_new:
-        raise IngestError(
-            f"exports for business date {business_date} in {day_dir} are only duplicates of files already "
-            f"landed ({', '.join(own_duplicates)}): the day's own export is missing"
-        )
-    raise IngestError(f"exports for business date {business_date} in {day_dir} hold no valid line")
+    """An open day must end the night with at least one valid line landed (tonight or before): the night's own
+    day, and each earlier day a file landing tonight belongs to (a late file, a correction).
+
+    Raises:
+        RefusedExportError: the day's new files have no valid line (every row quarantined), naming each file and
+            the rules that quarantined its rows: the same files fail the same way on every try, and on every
+            later night that finds them.
+        IngestError: the night's own day has only duplicates of files landed before.
+    """
+    calendar = BusinessCalendar.from_config(config)
+    new_by_day: dict[dt.date, list[Prepared]] = {}
+    for new in night.new_files:
+        new_by_day.setdefault(new.delivery.business_date, []).append(new)
+    for day in sorted({business_date, *new_by_day}):
+        own_new = new_by_day.get(day, [])
+        if (
+            not calendar.is_open(day)
+            or day in night.days_with_lines
+            or any(len(n.result.loaded) for n in own_new)
+            or (not own_new and night.day_landed_before)
+        ):
+            continue
+        day_dir = settings.landing_dir / day.isoformat()
+        if own_new:
+            raise RefusedExportError(
+                f"exports for business date {day} in {day_dir} hold no valid line, and the shop was open: "
+                + "; ".join(_quarantined_whole(n) for n in own_new)
+            )
+        own_duplicates = [original for d, _, original in night.duplicates if d.business_date == day]
+        if own_duplicates:
+            raise IngestError(
+                f"exports for business date {day} in {day_dir} are only duplicates of files already "
+                f"landed ({', '.join(own_duplicates)}): the day's own export is missing"
+            )
+        raise IngestError(f"exports for business date {day} in {day_dir} hold no valid line")
+
+
+def _quarantined_whole(new: Prepared) -> str:
+    """`<file>: all N rows quarantined: <rule> (n), ...; row R: <detail>`: what set a whole file aside."""
+    quarantined = new.result.quarantined
+    rules = quarantined["rule"].value_counts(sort=True)
+    first = quarantined.iloc[0] if len(quarantined) else None
+    example = f"; row {first['source_row']}: {first['detail']}" if first is not None else ""
+    counts = ", ".join(f"{rule} ({count})" for rule, count in rules.items())
+    return f"{new.delivery.name}: all {new.result.rows_in} row(s) quarantined: {counts}{example}"

@@ -3,8 +3,9 @@
 * the file's bytes, exactly as they arrived: `lake/<dataset>/landed/business_date=<D>/<sha256>/<name>` (read-only);
 * its valid lines: `lake/<dataset>/sales_lines/business_date=<D>/<sha256>.parquet`, one Parquet file per landed
   file, named by the landed file's checksum, written once, atomically (staged, then renamed), with one fixed
-  schema;
-* `raw.sales_lines`, the warehouse's view over those Parquet files, which dbt's `raw` source reads.
+  schema, and removed only when a later delivery replaces its file (`landing.corrections: replace`);
+* `raw.sales_lines`, the warehouse's view over those Parquet files, by their path relative to the data home, which
+  dbt's `raw` source reads.
 """
 
 from __future__ import annotations
@@ -65,11 +66,17 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def size_of(path: str | Path) -> int:
+def size_and_time_of(path: str | Path) -> tuple[int, float]:
+    """A file's size, and when it was last written (POSIX seconds; 0 where the storage does not say): a delivery's
+    time, which orders corrections of one day found by the same night (`night_plan.corrections_of`)."""
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(str(path))
-    return int(fs.size(root))
+    try:
+        modified = fs.modified(root).timestamp()
+    except (NotImplementedError, AttributeError, KeyError, OSError):
+        modified = 0.0
+    return int(fs.size(root)), modified
 
 
 def lake_schema():
@@ -172,14 +179,20 @@ def keep_landed_copy(source: str, target: Path) -> None:
 def ensure_raw_view(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Create `raw.sales_lines`, the warehouse's view of the lake, for dbt's source to read.
 
-    The view reads the lake's files when queried, so a new file needs no new view: it is only (re)created when
-    missing or pointing at another lake folder."""
-    lake_glob = str(settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").replace("'", "''")
+    The view names the lake by its path relative to the data home (`lake/<dataset>/sales_lines/*/*.parquet`),
+    which every connection to the warehouse reads from (`daybreak.warehouse.connection.connect`), so a data home
+    moved or restored elsewhere reads its own lake. It reads the lake's files when queried, so a new file needs no
+    new view: it is only (re)created when missing or naming another lake folder (a warehouse from before the
+    relative path named its lake by an absolute one, which is read until this replaces it)."""
+    lake_glob = (settings.lake_dir / LAKE_TABLE / "*" / "*.parquet").relative_to(settings.home).as_posix()
+    lake_glob = lake_glob.replace("'", "''")
     existing = connection.execute(
         "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'sales_lines'"
     ).fetchall()
-    if existing and f"'{lake_glob}'" in existing[0][0]:
+    if existing and f"read_parquet('{lake_glob}'" in existing[0][0]:
         return
+    if not any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
+        return  # nothing landed yet: a view over no file cannot be created
     connection.execute("create schema if not exists raw")
     # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
     connection.execute(

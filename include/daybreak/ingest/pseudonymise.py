@@ -36,7 +36,7 @@ def pseudonymise(result: FileResult, config: DatasetConfig, key: bytes) -> tuple
     if len(loaded):
         loaded = loaded.assign(customer_id=ids.map(links))
     quarantined = result.quarantined
-    column = config.columns.get("customer_id")
+    column = config.mapped_columns.get("customer_id")
     if column and len(quarantined) and "raw_values" in quarantined.columns:
         values = [json.loads(text) for text in quarantined["raw_values"]]
         for row in values:

@@ -18,6 +18,10 @@ from daybreak.datasets import DatasetConfig
 from daybreak.ingest.number_parsing import per_distinct
 
 REQUIRED_VALUES = ("product_id", "location")
+# the columns that identify (an order, a customer, a product, a series), where a control character (a NUL, an
+# escape) is an export fault and would make two spellings of one id: such a line is quarantined, not loaded
+ID_COLUMNS = ("order_id", "customer_id", "product_id", "location")
+CONTROL_CHARACTER = r"[\x00-\x1f\x7f]"
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def _value_is(column: str, what: str) -> Callable[[pd.DataFrame], pd.Series]:
 # `malformed_row` (daybreak.ingest.exports.rows) comes before all of them: a row that cannot be split into
 # fields never reaches these checks. The dataset config's `validation:` rules (ranges, allowed values, patterns, duplicate lines) come
 # after them (`rules_for`). Zero prices and negative quantities are real (free samples, returns, adjustments) and
-# pass the built-in rules; the warehouse classifies them.
+# pass the built-in rules; the warehouse classifies them (`classification.negative_quantities`).
 QUARANTINE_RULES: tuple[Rule, ...] = (
     Rule(
         "ordered_at_unparseable",
@@ -78,6 +82,23 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
             lambda lines, c=column: f"no {c}",
         )
         for column in REQUIRED_VALUES
+    ),
+    *(
+        Rule(
+            f"{column}_control_character",
+            lambda lines, day, c=column: (
+                lines[c].notna()
+                & per_distinct(lines[c].fillna(""), lambda text: text.str.contains(CONTROL_CHARACTER)).astype(
+                    bool
+                )
+            ),
+            # the character, not the value: a customer id stays out of the detail (the raw values keep it)
+            lambda lines, c=column: (
+                f"{c} holds the control character "
+                + lines[c].str.extract(f"({CONTROL_CHARACTER})", expand=False).map(repr)
+            ),
+        )
+        for column in ID_COLUMNS
     ),
 )
 

@@ -1,7 +1,7 @@
 """The rules an ad-hoc file of series must pass before `daybreak forecast --input` fits anything.
 
 The input has one row per series and period: columns `id`, `timestamp`, `value` (CSV, or Parquet by extension;
-other columns are ignored). Series may have different lengths and start dates; each is forecast `horizon` periods
+other columns are ignored), or the file's own names for them (`columns`: `--id-column` and so on). Series may have different lengths and start dates; each is forecast `horizon` periods
 past its own last timestamp. A file that breaks a rule is refused before anything is fitted, with an error that
 names the file, the row (the line number in a CSV, header = line 1) and the rule.
 """
@@ -68,8 +68,13 @@ def check_horizon_dates(frame: pd.DataFrame, pandas_freq: str, horizon: int) -> 
         ) from None
 
 
-def read_series_file(path: Path, freq: str) -> tuple[pd.DataFrame, str]:
+def read_series_file(
+    path: Path, freq: str, columns: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, str]:
     """Read and check a long-format file; returns (`series_id, ds, y` frame, the pandas frequency of its grid).
+
+    Args:
+        columns: the file's column for each of `id`, `timestamp` and `value` that is named otherwise.
 
     Raises:
         InputFileError: missing columns, an unparseable timestamp, a non-numeric value, a duplicate timestamp
@@ -92,11 +97,14 @@ def read_series_file(path: Path, freq: str) -> tuple[pd.DataFrame, str]:
         raise InputFileError(
             f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'}: {error}"
         ) from None
-    missing = [c for c in REQUIRED if c not in raw.columns]
+    names = {role: (columns or {}).get(role) or role for role in REQUIRED}
+    missing = [names[role] for role in REQUIRED if names[role] not in raw.columns]
     if missing:
         raise InputFileError(
-            f"{path}: rule missing_column: required columns {missing} not found (columns: {list(raw.columns)})"
+            f"{path}: rule missing_column: required columns {missing} not found (columns: {list(raw.columns)}); "
+            "name the file's own with --id-column, --timestamp-column and --value-column"
         )
+    raw = raw.loc[:, [names[role] for role in REQUIRED]].set_axis(list(REQUIRED), axis=1)
     if raw.empty:
         raise InputFileError(f"{path}: rule empty_file: no data rows")
     # CSV: data row i is line i + 2 (the header is line 1); Parquet: 1-based row number

@@ -30,7 +30,7 @@ from daybreak.ingest import lake
 from daybreak.ingest.canonical import FileResult, RawFile, check_columns, to_canonical_many
 from daybreak.ingest.exports.batches import NotStreamable, open_batches
 from daybreak.ingest.pseudonymise import pseudonymise
-from daybreak.ingest.timestamps import parse_timestamps
+from daybreak.ingest.timestamps import NUMERIC_DATE, SAMPLE, parse_timestamps
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
@@ -87,7 +87,14 @@ def _prepare_batches(
     *,
     each_value: bool,
 ) -> Streamed:
-    export = open_batches(delivery.path, config.landing.delimiter, config.export_columns, BATCH_BYTES)
+    header = tuple(c for c in config.export_columns if c not in config.other_names)  # as read_delivery
+    export = open_batches(delivery.path, config.landing.delimiter, header, BATCH_BYTES)
+    if any(
+        first not in export.columns and any(other in export.columns for other in others)
+        for first, others in config.other_names.items()
+    ):
+        export.handle.close()
+        raise NotStreamable("a column under another of its names: read_delivery renames it")
     repeats = _Repeats() if config.validation.quarantine_duplicate_lines else None
     ordered_at = _OrderedAt(config, each_value)
     staged = None
@@ -179,11 +186,17 @@ class _OrderedAt:
         self.timezone = config.landing.timezone
         self.each_value = each_value
         self.first: str | None = None  # the file's first non-missing value
-        self.kind: str | None = (
-            None  # "naive" or "aware" (with offsets), which must not change between batches
-        )
+        self.kind: str | None = None  # "naive" or "aware" (with offsets): the same in every batch
+        self.looked_at = 0  # of the file's first values, where numeric dates are looked for
 
     def __call__(self, text: pd.Series) -> pd.Series:
+        if self.timestamp_format is None and self.looked_at < SAMPLE:
+            # the whole-file path settles the date order of numeric dates (`date_order`) over every value; a file
+            # whose first values are ISO dates needs no order, and those are the files read in batches
+            head = text.iloc[: SAMPLE - self.looked_at].astype(str)
+            self.looked_at += len(head)
+            if head.str.match(NUMERIC_DATE).any():
+                raise NotStreamable("numeric dates, whose order the whole file settles")
         if self.timestamp_format is not None or self.each_value:
             return parse_timestamps(text, self.timestamp_format or "mixed", self.timezone)
         if self.first is None:

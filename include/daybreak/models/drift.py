@@ -21,7 +21,13 @@ DRIFT_SHARE = 0.5
 
 def empty_summary() -> dict[str, Any]:
     """The summary of a comparison that could not run because a window holds no rows."""
-    return {"n_columns": 0, "n_drifted_columns": 0, "share_drifted": None, "dataset_drift": False}
+    return {
+        "n_columns": 0,
+        "n_drifted_columns": 0,
+        "share_drifted": None,
+        "dataset_drift": False,
+        "drifted_columns": None,
+    }
 
 
 def drift_summary(
@@ -43,8 +49,9 @@ def drift_summary(
         drift_share: share of drifted columns from which `dataset_drift` is true.
 
     Returns:
-        the summary (`n_columns, n_drifted_columns, share_drifted, dataset_drift`) and the Evidently snapshot (for
-        HTML); when either window has no rows, `empty_summary()` and None, since there is nothing to compare.
+        the summary (`n_columns, n_drifted_columns, share_drifted, dataset_drift`, and `drifted_columns`: the names
+        of the columns that drifted, comma-separated, empty when none did) and the Evidently snapshot (for HTML);
+        when either window has no rows, `empty_summary()` and None, since there is nothing to compare.
     """
     if list(reference.columns) != list(current.columns):
         raise ValueError(
@@ -74,6 +81,7 @@ def drift_summary(
             "n_drifted_columns": n_drifted,
             "share_drifted": share,
             "dataset_drift": bool(share >= drift_share),
+            "drifted_columns": ", ".join(sorted(_drifted_columns(snapshot))),
         },
         snapshot,
     )
@@ -84,6 +92,20 @@ def _drifted_columns_count(snapshot: Snapshot) -> dict[str, float]:
         if metric["config"]["type"].endswith(":DriftedColumnsCount"):
             return metric["value"]
     raise RuntimeError("the Evidently report holds no DriftedColumnsCount metric")
+
+
+def _drifted_columns(snapshot: Snapshot) -> list[str]:
+    """The columns whose own test found drift: a p-value below its threshold, or a distance at or above it (the
+    rule Evidently counts them by in `DriftedColumnsCount`)."""
+    drifted = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if config["type"].endswith(":ValueDrift"):
+            p_value = "p_value" in config["method"]
+            value, threshold = float(metric["value"]), float(config["threshold"])
+            if (value < threshold) if p_value else (value >= threshold):
+                drifted.append(config["column"])
+    return drifted
 
 
 NUMERIC_TEST, CATEGORY_TEST = "wasserstein", "jensenshannon"

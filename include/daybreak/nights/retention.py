@@ -1,8 +1,8 @@
 """Retention of landed files: the raw exports are kept `landing.retention_days`, their accounting forever.
 
 The night for business date D (never the wall clock, so a rerun or backfill removes the same files) removes every
-accounted file (loaded or duplicate in `monitoring.ingest_runs`) of a business day before D - retention_days: the
-landing folder's export and the lake's landed copy. Their checksums, row counts and revenue stay in
+accounted file (loaded, replaced or duplicate in `monitoring.ingest_runs`) of a business day before
+D - retention_days: the landing folder's export and the lake's landed copy. Their checksums, row counts and revenue stay in
 `monitoring.ingest_runs`, and their valid lines (pseudonymised) in the Parquet lake; the day's folder stays, empty,
 so the schedule still knows the day landed. Each removed file gets a `monitoring.privacy_audit` row; a rerun finds
 nothing left to remove and writes none.
@@ -35,8 +35,8 @@ def expired_files(
     cutoff = business_date - dt.timedelta(days=retention_days)
     rows = connection.execute(
         f"select distinct business_date, source_file, file_sha256 from {INGEST_RUNS.qualified} "  # noqa: S608
-        "where business_date < ? and status in (?, ?) order by all",
-        [cutoff, accounting.STATUS_LOADED, accounting.STATUS_DUPLICATE],
+        "where business_date < ? and status in (?, ?, ?) order by all",
+        [cutoff, accounting.STATUS_LOADED, accounting.STATUS_DUPLICATE, accounting.STATUS_REPLACED],
     ).fetchall()
     paths = []
     for day, source, checksum in rows:

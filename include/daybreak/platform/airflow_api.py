@@ -21,10 +21,24 @@ log = logging.getLogger(__name__)
 
 FINISHED = {"success", "failed"}
 LOCKED_ATTEMPTS = 5
+SLOW_READ_ATTEMPTS = 3
+PAGE = 100  # the api-server's default maximum page size
 
 
 class AirflowApiError(RuntimeError):
     """Airflow answered with an error, or did not finish in time."""
+
+
+def business_date_of(run: dict) -> dt.date | None:
+    """The business day a run (as the REST API lists it) processes: the day its data interval starts on; its
+    logical date and run id read the next day for a scheduled or manual run."""
+    start = run.get("data_interval_start")
+    return dt.date.fromisoformat(start[:10]) if start else None
+
+
+def run_note(business_date: dt.date) -> str:
+    """The note Daybreak gives the runs it creates: the UI shows it on the run, where no column shows the day."""
+    return f"Business date {business_date}"
 
 
 @dataclasses.dataclass
@@ -61,14 +75,28 @@ class AirflowApi:
             headers=headers,
             method=method,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the configured Airflow
-                text = response.read().decode()
-        except urllib.error.HTTPError as error:
-            raise AirflowApiError(
-                f"{method} {path}: HTTP {error.code} {error.read().decode()[:500]}"
-            ) from error
-        return json.loads(text) if text else None
+        # a read is asked again when the api-server is too busy to answer in time (a loaded machine during a
+        # long backfill); a write is not, since it may have been carried out
+        attempts = SLOW_READ_ATTEMPTS if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the configured Airflow
+                    text = response.read().decode()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as error:
+                raise AirflowApiError(
+                    f"{method} {path}: HTTP {error.code} {error.read().decode()[:500]}"
+                ) from error
+            except (TimeoutError, urllib.error.URLError) as error:
+                timed_out = isinstance(error, TimeoutError) or isinstance(error.reason, TimeoutError)
+                if not timed_out:
+                    raise
+                if attempt == attempts:
+                    raise AirflowApiError(
+                        f"{method} {path}: no answer from {self.base_url} ({error})"
+                    ) from error
+                log.info("%s %s: no answer in time (%s); asking again", method, path, error)
+                time.sleep(5)
 
     def wait_for_dag(self, dag_id: str, seconds: float = 180) -> dict:
         """The DAG's details once the dag-processor has parsed it."""
@@ -96,10 +124,8 @@ class AirflowApi:
         reprocess: str = "failed",
     ) -> dict:
         """Create a backfill of the business days `first`..`last` (logical dates = interval starts); `reprocess`
-        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`).
-
-        On SQLite Airflow answers 503 ("Database is locked") when the scheduler holds the database at that moment;
-        the backfill was then not created, so asking again a few times is safe (PostgreSQL never answers so).
+        is Airflow's choice for days that already have a run (`none`, `failed` or `completed`). Asked again while
+        SQLite is locked (`_unless_locked`).
         """
         body = {
             "dag_id": dag_id,
@@ -110,14 +136,33 @@ class AirflowApi:
             "reprocess_behavior": reprocess,
             "max_active_runs": max_active_runs,
         }
+        return self._unless_locked("POST", "/api/v2/backfills", body)
+
+    def note_business_dates(self, dag_id: str, first: dt.date, last: dt.date) -> int:
+        """Note each run of the business days `first`..`last` with its business date (`run_note`), which the UI
+        shows on the run; returns how many runs it noted (a run already noted so is left alone)."""
+        noted = 0
+        for run in self.dag_runs(dag_id):
+            day = business_date_of(run)
+            if day is None or not first <= day <= last or run.get("note") == run_note(day):
+                continue
+            path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run['dag_run_id'], safe='')}"
+            self._unless_locked("PATCH", f"{path}?update_mask=note", {"note": run_note(day)})
+            noted += 1
+        return noted
+
+    def _unless_locked(self, method: str, path: str, body: dict) -> Any:
+        """`request`, asked again when SQLite was locked: Airflow answers 503 ("Database is locked") when the
+        scheduler holds the database at that moment and changed nothing, so asking again a few times is safe
+        (PostgreSQL never answers so)."""
         for attempt in range(1, LOCKED_ATTEMPTS + 1):
             try:
-                return self.request("POST", "/api/v2/backfills", body)
+                return self.request(method, path, body)
             except AirflowApiError as error:
                 if "HTTP 503" not in str(error) or attempt == LOCKED_ATTEMPTS:
                     raise
                 log.info(
-                    "Airflow's database was locked creating the backfill (attempt %d); asking again", attempt
+                    "Airflow's database was locked (%s %s, attempt %d); asking again", method, path, attempt
                 )
                 time.sleep(2 * attempt)
         raise AssertionError("unreachable")
@@ -134,8 +179,22 @@ class AirflowApi:
             time.sleep(5)
 
     def dag_runs(self, dag_id: str) -> list[dict]:
-        answer = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=logical_date")
-        return answer["dag_runs"]
+        """Every run of the DAG, oldest first: page by page, since a year's backfill is more than one page."""
+        runs: list[dict] = []
+        while True:
+            answer = self.request(
+                "GET", f"/api/v2/dags/{dag_id}/dagRuns?limit={PAGE}&offset={len(runs)}&order_by=logical_date"
+            )
+            runs += answer["dag_runs"]
+            if not answer["dag_runs"] or len(runs) >= answer["total_entries"]:
+                return runs
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        """The run's task instances, with their start, end, duration and try number."""
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances?limit={PAGE}"
+        )
+        return self.request("GET", path)["task_instances"]
 
     def wait_for_backfill(self, backfill: dict, seconds: float = 3600) -> list[dict]:
         """Wait until a backfill (as `backfill` returned it) is complete; its runs, each with its state."""

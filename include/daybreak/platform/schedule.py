@@ -3,7 +3,7 @@
 Daybreak's unit of work is a business day's export in `landing/<dataset>/<YYYY-MM-DD>/`. The nightly DAG's
 schedule is bounded by what has landed: its `start_date` is the first landed day and its `end_date` two days past
 the last one (`dag_end`), re-read each time Airflow parses the DAG. A production source that keeps landing exports
-keeps moving the end forward, so its nightly runs go on (a run whose export is late fails at `ingest`, retries, and
+keeps moving the end forward, so its nightly runs go on (a run whose export is late fails at `ingest` at once, and
 alerts); a source whose data ended in the past (the demo's synthetic shop ends on 2024-12-31) gets no run when the
 DAG is unpaused, instead of a run for today that can only fail. The cadence is daily because exports are: a closed day's run ingests
 its empty (or missing) export and scores nothing new. A run for a day outside the landed range (a manual trigger,
@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from pathlib import Path
 
 from daybreak.core.failures import PermanentError
 from daybreak.core.settings import Settings, unchecked_settings
+
+log = logging.getLogger(__name__)
 
 
 def landed_days(landing_dir: Path) -> list[dt.date]:
@@ -101,13 +104,43 @@ def landed_bounds(settings: Settings) -> Bounds | None:
 
 def dag_bounds() -> Bounds | None:
     """`landed_bounds` for the DAG file at parse time, from the unchecked settings (the tasks check the dataset
-    and the engine when they run)."""
-    return landed_bounds(unchecked_settings())
+    and the engine when they run); logs `schedule_note` in the dag-processor's log."""
+    bounds = landed_bounds(unchecked_settings())
+    log.info("%s", schedule_note(bounds))
+    return bounds
 
 
 def dag_end(bounds: Bounds) -> dt.date:
     """The DAG's `end_date` for these bounds (see the module's docstring for the two days)."""
     return bounds.last + dt.timedelta(days=2)
+
+
+def schedule_note(bounds: Bounds | None) -> str:
+    """One line for an operator who unpaused the DAG and sees no run: which nights the schedule runs and why no
+    later one starts. The DAG's doc, the dag-processor's log and `daybreak status` say it."""
+    if bounds is None:
+        return (
+            "No export has landed yet, so the schedule has no dates and unpausing starts no run: land exports "
+            "(or run `daybreak simulate`) first."
+        )
+    return (
+        f"Exports have landed for {bounds.first}..{bounds.last}: the schedule runs those business days and ends "
+        f"on {dag_end(bounds)}, two days after the last export, so no later run is scheduled (by design: a night "
+        "needs its export). Backfill landed days to run them; a newly landed export moves the end."
+    )
+
+
+def status(settings: Settings) -> dict:
+    """`daybreak status`: what the schedule covers for the settings' dataset, and why no later run is scheduled."""
+    bounds = landed_bounds(settings)
+    return {
+        "dataset": settings.dataset_name,
+        "landing": str(settings.landing_dir),
+        "landed": f"{bounds.first}..{bounds.last}" if bounds else None,
+        "days_landed": len(landed_days(settings.landing_dir)),
+        "schedule_ends": dag_end(bounds).isoformat() if bounds else None,
+        "note": schedule_note(bounds),
+    }
 
 
 def check_business_date(business_date: dt.date, settings: Settings) -> None:

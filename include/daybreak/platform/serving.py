@@ -4,20 +4,28 @@ Both bind to 127.0.0.1 unless `AIRFLOW__API__HOST` / `DAYBREAK_STREAMLIT_ADDRESS
 this machine, and its Airflow has a generated admin password only. `airflow standalone` starts the scheduler,
 dag-processor, triggerer and api-server as children, which outlive a signal to its own PID alone: it is started in a
 new session and stopped by signalling the whole group.
+
+The demo talks only to the Airflow it started. Before starting, `choose_api_port` decides its port: the default
+8080 when free, else a free port (printed with the URL); a port the environment asked for (`AIRFLOW__API__PORT`) is
+used as given or refused when taken. `demo_lock` refuses a second demo on the same data home, whose Airflow would
+share the first one's metadata database.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from daybreak.core.environment import read
+from daybreak.core.environment import VARIABLES, read
+from daybreak.core.failures import PermanentError
 from daybreak.core.settings import PROJECT_ROOT, Settings
 from daybreak.platform.airflow_env import airflow_bin, generated_password
 
@@ -33,6 +41,75 @@ def wait_for(url: str, seconds: float) -> bool:
         except OSError:
             time.sleep(1)
     return False
+
+
+class DemoRefused(PermanentError, RuntimeError):
+    """The demo cannot start its own Airflow here: its port is taken, or a demo of this data home is running."""
+
+    remedy = "stop the other server or demo, or set AIRFLOW__API__PORT to a free port"
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on `host`:`port` (binding it succeeds; the socket is closed at once)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def any_free_port(host: str) -> int:
+    """A port the system has free on `host` now (it picks one for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def choose_api_port(env: dict[str, str], *, is_free=port_is_free, free_port=any_free_port) -> tuple[int, str]:
+    """The port the demo's Airflow api-server listens on, and a line saying why.
+
+    The default port when it is free, else a free one; a port `env` names in `AIRFLOW__API__PORT` exactly
+    (the user asked for it), or a refusal when it is taken: never a port another server answers on.
+
+    Raises:
+        DemoRefused: `AIRFLOW__API__PORT` names a port something already listens on.
+    """
+    host = env.get("AIRFLOW__API__HOST", "127.0.0.1")
+    if requested := env.get("AIRFLOW__API__PORT"):
+        if not is_free(host, int(requested)):
+            raise DemoRefused(
+                f"port {requested} (AIRFLOW__API__PORT) on {host} is taken by another server; the demo talks only "
+                "to the Airflow it starts: stop that server or set AIRFLOW__API__PORT to a free port"
+            )
+        return int(requested), f"Airflow will listen on http://{host}:{requested}"
+    default = int(VARIABLES["AIRFLOW__API__PORT"].default)
+    if is_free(host, default):
+        return default, f"Airflow will listen on http://{host}:{default}"
+    port = free_port(host)
+    return (
+        port,
+        f"port {default} is taken (another Airflow?): this demo's Airflow listens on http://{host}:{port}",
+    )
+
+
+@contextlib.contextmanager
+def demo_lock(settings: Settings):
+    """Hold the data home's demo lock while the demo runs (the system releases it when the process ends).
+
+    Raises:
+        DemoRefused: another demo of this data home holds it.
+    """
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with (settings.home / "demo.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoRefused(
+                f"a demo of data home {settings.home} is already running (its Airflow and dashboards are up): "
+                "use it, or stop it (Ctrl-C in its terminal) first"
+            ) from None
+        yield
 
 
 def airflow_url(env: dict[str, str]) -> str:

@@ -7,6 +7,9 @@ the same way on every try, so `fails_at_once` turns it into Airflow's `AirflowFa
 without retries. Its message replaces the library's stack trace (which says nothing a person can act on) with a
 few lines no wider than a log viewer: what failed, the error's own message, and its remedy. Any other error is
 re-raised untouched and retried as before.
+
+Airflow logs the failure's stack trace after the task's own lines, then runs the failure callbacks:
+`say_what_to_do`, the DAG's last failure callback, repeats the few lines there, so they are the log's last lines.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ log = logging.getLogger(__name__)
 
 WIDTH = 100  # characters per line: Airflow's log view does not wrap, so a longer line is cut off at the right
 Task = TypeVar("Task", bound=Callable)
+
+
+class ExplainedFailure(AirflowFailException):
+    """A permanent error turned into a task failure without retries; its message is `explain`'s lines."""
 
 
 def explain(error: PermanentError) -> str:
@@ -54,6 +61,14 @@ def fails_at_once(function: Task) -> Task:
             message = explain(error)
             for line in message.splitlines():  # one record per line: each reads whole in the log view
                 log.error("%s", line)
-            raise AirflowFailException(message) from None
+            raise ExplainedFailure(message) from None
 
     return task_body  # type: ignore[return-value]
+
+
+def say_what_to_do(context: dict) -> None:
+    """A failure callback: repeat an explained failure's lines at the end of the task's log, below the trace."""
+    error = context.get("exception")
+    if isinstance(error, ExplainedFailure):
+        for line in str(error).splitlines():
+            log.error("%s", line)

@@ -1,7 +1,8 @@
 """Opening the DuckDB warehouse: one writer at a time, transactions, parameterised reads, checksums.
 
 DuckDB lets one process open a file for writing; a job that finds it locked waits and retries (with backoff)
-instead of failing the night. Writing declared tables is `daybreak.warehouse.writes`; the read-only serving copy
+instead of failing the night, saying once what it waits for. Every connection reads relative file paths (the
+lake's, in `raw.sales_lines`) from the data home, so a data home moved elsewhere reads its own files. Writing declared tables is `daybreak.warehouse.writes`; the read-only serving copy
 is `daybreak.warehouse.publish`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,27 +29,59 @@ LOCK_WAIT_SECONDS = 600.0
 T = TypeVar("T")
 
 
+def data_home_of(path: Path) -> Path:
+    """The data home of a warehouse file, `<home>/warehouse/<dataset>.duckdb` or its serving copy
+    `<home>/serving/<dataset>.duckdb` (`daybreak.core.settings.Settings`): where relative paths inside it are read
+    from."""
+    return path.absolute().parent.parent
+
+
 def is_lock_conflict(error: Exception | str) -> bool:
     """Whether `error` (or a program's output) says another process holds the DuckDB file's lock."""
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
 
 
-def retry_while_locked(attempt: Callable[[], T], *, wait_seconds: float = LOCK_WAIT_SECONDS) -> T:
+def retry_while_locked(
+    attempt: Callable[[], T], *, wait_seconds: float = LOCK_WAIT_SECONDS, waiting_for: str = "a file"
+) -> T:
     """`attempt()`, called again with backoff while it fails on another process's lock, for up to `wait_seconds`.
 
     The one waiting policy of every writer: the Python jobs through `connect`, dbt through the transform job.
+    Waiting is not failing: it is logged once, in one line naming `waiting_for` and the lock's holder, without the
+    lock error's traceback, and again when the wait ends.
     """
     deadline = time.monotonic() + wait_seconds
     delay = 0.1
+    waited = None
     while True:
         try:
-            return attempt()
+            result = attempt()
         except Exception as error:
             if not is_lock_conflict(error) or time.monotonic() > deadline:
                 raise
+            if waited is None:
+                waited = time.monotonic()
+                log.info(
+                    "waiting for %s: %s; trying again for up to %.0f s",
+                    waiting_for, lock_holder(error), wait_seconds,
+                )  # fmt: skip
+        else:
+            if waited is not None:
+                log.info("%s is free after %.1f s of waiting", waiting_for, time.monotonic() - waited)
+            return result
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
+
+
+def lock_holder(error: Exception | str) -> str:
+    """Who holds the lock, as DuckDB says it (`Conflicting lock is held in <program> (PID <n>)`), in a phrase."""
+    found = re.search(r"lock is held in (.+?) \(PID (\d+)\)", str(error))
+    return (
+        f"{found.group(1)} (process {found.group(2)}) holds its lock"
+        if found
+        else "another process holds its lock"
+    )
 
 
 @contextlib.contextmanager
@@ -64,8 +98,11 @@ def connect(
 
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    config = {"file_search_path": str(data_home_of(path))}
     connection = retry_while_locked(
-        lambda: duckdb.connect(str(path), read_only=read_only), wait_seconds=wait_seconds
+        lambda: duckdb.connect(str(path), read_only=read_only, config=config),
+        wait_seconds=wait_seconds,
+        waiting_for=f"the warehouse {path}",
     )
     try:
         yield connection

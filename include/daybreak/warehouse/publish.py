@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from daybreak.core.files import temporary_sibling
-from daybreak.warehouse.connection import connect
+from daybreak.warehouse.connection import connect, data_home_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def publish(
     Spark built: `daybreak.nights.spark.file_view_schemas`). The copy is checked with file access disabled before it is
     swapped in.
 
+    The copy and then its folder are flushed to disk (fsync) around the rename, so the swap survives a power cut
+    as it survives a kill: after one, the serving name holds the old copy or the whole new one.
+
     The temporary copy is removed on every exit path; one that a killed publish left behind (its process gone)
     is removed by the next publish.
 
@@ -57,7 +60,11 @@ def publish(
             shutil.copyfile(warehouse_path, staging)
             _materialise_file_views(staging, file_view_schemas)
         _check_self_contained(staging, file_view_schemas)
+        _fsync(staging)  # the copy's bytes on disk before the rename points the serving name at them
         os.replace(staging, serving_path)
+        _fsync(
+            serving_path.parent
+        )  # and the rename itself: a power cut then leaves the old copy or the new one
     finally:
         for leftover in staging.parent.glob(glob.escape(staging.name) + "*"):
             _remove(leftover)
@@ -80,6 +87,15 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     return removed
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (a rename in it), to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -100,7 +116,8 @@ def _remove(path: Path) -> None:
 def _materialise_file_views(path: Path, schemas: Sequence[str]) -> None:
     """Replace each view of `schemas` in the copy at `path` by a table of the rows it reads now."""
 
-    with duckdb.connect(str(path)) as connection:
+    # the views read the lake by its path relative to the data home, as every connection does (`connect`)
+    with duckdb.connect(str(path), config={"file_search_path": str(data_home_of(path))}) as connection:
         views = connection.execute(
             "select schema_name, view_name from duckdb_views() "
             "where not internal and database_name = current_database() and list_contains(?, schema_name) "

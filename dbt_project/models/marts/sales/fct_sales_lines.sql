@@ -158,6 +158,7 @@ final as (
         sales_lines.unit_price,
         sales_lines.revenue,
         sales_lines.line_kind,
+        sales_lines.line_kind_rule,
         sales_lines.non_product_category,
         sales_lines.is_return,
         sales_lines.is_product_sale,

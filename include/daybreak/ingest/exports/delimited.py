@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from daybreak.core.vocabulary import WHITESPACE_DELIMITER
-from daybreak.ingest.exports.decoding import decode, sniff_delimiter
+from daybreak.ingest.exports.decoding import decoded, sniff_delimiter
 from daybreak.ingest.exports.rows import Export, MalformedRow
 
 # a whitespace-separated field: "quoted" (a doubled quote inside is one quote) or a run of non-blank characters
@@ -29,10 +29,10 @@ def read_delimited(data: bytes, delimiter: str | None) -> Export:
     """A delimited file's rows: by Arrow when it can read them all, else by the careful (or whitespace) reader."""
     if delimiter != WHITESPACE_DELIMITER and (fast := read_with_arrow(data, delimiter)) is not None:
         return fast
-    text, encoding = decode(data)
+    text = decoded(data)
     if delimiter == WHITESPACE_DELIMITER:
-        return read_whitespace(text, encoding)
-    return read_carefully(text, encoding, delimiter)
+        return read_whitespace(text.text, text.label)
+    return read_carefully(text.text, text.label, delimiter)
 
 
 def read_with_arrow(data: bytes, delimiter: str | None) -> Export | None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import fsspec
 
 from daybreak.core.vocabulary import FORMATS
-from daybreak.ingest.exports.decoding import NOT_TEXT, decode, uncompressed
+from daybreak.ingest.exports.decoding import NOT_TEXT, decoded, uncompressed
 from daybreak.ingest.exports.delimited import read_delimited
 from daybreak.ingest.exports.json_lines import read_jsonl
 from daybreak.ingest.exports.parquet import read_parquet
@@ -55,7 +55,8 @@ def read_export(
         if data.startswith(magic):
             raise ExportReadError(f"{path_or_url}: {what}, not {fmt} text")
     if fmt != "csv":
-        return read_jsonl(*decode(data))
+        text = decoded(data)
+        return read_jsonl(text.text, text.label)
     preamble = 0
     if header_columns or data.startswith(b"sep="):
         data, preamble, hinted = without_preamble(data, delimiter, header_columns)

@@ -104,7 +104,7 @@ def _dating_text(frame: pd.DataFrame, config: DatasetConfig, location: str, type
             f"(the file has {', '.join(map(str, frame.columns))})"
         )
     if "ordered_at" in config.columns:
-        column = frame[config.columns["ordered_at"]]
+        column = frame[config.mapped_columns["ordered_at"]]
         return _as_text(column) if typed and not pd.api.types.is_datetime64_any_dtype(column) else column
     template = config.derived["ordered_at"].template
     parts = {c: (_as_text(frame[c]) if typed else frame[c]) for c in template_columns(template)}

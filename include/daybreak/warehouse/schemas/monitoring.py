@@ -13,9 +13,9 @@ _SHA = key("file_sha256", "VARCHAR", "The landed file's SHA-256; identifies the 
 INGEST_RUNS = Table(
     "monitoring",
     "ingest_runs",
-    "One row per landed export file (loaded), per repeated delivery of one (duplicate, 0 rows) and per file "
-    "refused (refused, with the reason); rows_in = rows_loaded + rows_quarantined and revenue_in = "
-    "revenue_loaded + revenue_quarantined.",
+    "One row per landed export file (loaded, or replaced by a later delivery for its day), per repeated delivery "
+    "of one (duplicate, 0 rows) and per file refused (refused, with the reason); rows_in = rows_loaded + "
+    "rows_quarantined + rows_replaced and revenue_in = revenue_loaded + revenue_quarantined + revenue_replaced.",
     (
         _BUSINESS_DATE,
         _SOURCE_FILE,
@@ -25,8 +25,9 @@ INGEST_RUNS = Table(
         column(
             "status",
             "VARCHAR",
-            "loaded, duplicate (its bytes landed before) or refused; files recorded before statuses were are "
-            "loaded.",
+            "loaded, replaced (loaded, then replaced by a later delivery for its day under the dataset's "
+            "`landing.corrections: replace`), duplicate (its bytes landed before) or refused; files recorded "
+            "before statuses were are loaded.",
             backfill="'loaded'",
         ),
         column("duplicate_of", "VARCHAR", "For a duplicate: <date>/<file> of the first delivery."),
@@ -34,12 +35,19 @@ INGEST_RUNS = Table(
         column("rows_loaded", "BIGINT", "Rows that reached the lake."),
         column("rows_quarantined", "BIGINT", "Rows in monitoring.quarantine."),
         column(
+            "rows_replaced",
+            "BIGINT",
+            "For a replaced file: the rows it had loaded, which left the lake when a later delivery replaced it.",
+            backfill="0",
+        ),
+        column(
             "revenue_in",
             "DOUBLE",
             "quantity * unit_price over the file's rows whose two numbers are finite.",
         ),
         column("revenue_loaded", "DOUBLE", "The same over the loaded rows."),
         column("revenue_quarantined", "DOUBLE", "The same over the quarantined rows."),
+        column("revenue_replaced", "DOUBLE", "The same over the replaced rows.", backfill="0"),
         column("encoding", "VARCHAR", "The file's text encoding when it was not UTF-8."),
         column("unexpected_columns", "VARCHAR", "JSON list of the export's columns the config does not map."),
         column(
@@ -55,6 +63,10 @@ INGEST_RUNS = Table(
             "Wall-clock time (UTC) the file landed; for freshness checks only.",
         ),
         column("reason", "VARCHAR", "For a refused file: why, in one line."),
+        column(
+            "replaced_by", "VARCHAR", "For a replaced file: <date>/<file> of the delivery that replaced it."
+        ),
+        column("replaced_by_run_date", "DATE", "For a replaced file: the night that replaced it."),
         RUN_ID,
     ),
     ("business_date", "source_file", "file_sha256"),
@@ -111,6 +123,11 @@ DRIFT_SUMMARY = Table(
         column("current_end", "DATE", "Last day of the current window (the as-of date)."),
         column("n_columns", "INTEGER", "Columns compared (0 when a window was empty)."),
         column("n_drifted_columns", "INTEGER", "Columns that drifted."),
+        column(
+            "drifted_columns",
+            "VARCHAR",
+            "The columns that drifted, comma-separated (empty when none did; null when nothing was compared).",
+        ),
         column("share_drifted", "DOUBLE", "n_drifted_columns / n_columns; null when nothing was compared."),
         column("dataset_drift", "BOOLEAN", "Whether the share crossed Evidently's dataset drift threshold."),
         column("report_path", "VARCHAR", "The Evidently HTML report; null when nothing was compared."),
