@@ -16,6 +16,7 @@ BENCHMARKS = {
     "pseudonyms": "bench.pseudonyms",
     "segmentation": "bench.segmentation",
     "throughput": "bench.throughput",
+    "ingest_memory": "bench.ingest_memory",
     "forecast_store_item": "bench.forecast_store_item",
     "forecast_hourly": "bench.forecast_hourly",
     "forecast_scale": "bench.forecast_scale",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,9 @@ class RawFile:
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
     day_first: bool | None = None  # numeric dates day-first, as the file settles it (`timestamps.date_order`)
+    # each row's earlier identical row of the file (NA where none), when it is known beyond `raw`: a batch of a
+    # file read in batches (`daybreak.ingest.streaming`), whose repeats may be of rows in earlier batches
+    duplicate_of: Any = None
 
     @property
     def rows_in(self) -> int:
@@ -168,11 +171,19 @@ def to_canonical(
     return to_canonical_many([RawFile(raw, source_file, business_date, source_rows, malformed)], config)[0]
 
 
-def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+def to_canonical_many(
+    files: Sequence[RawFile],
+    config: DatasetConfig,
+    parse_ordered_at: Callable[[pd.Series], pd.Series] | None = None,
+) -> list[FileResult]:
     """`to_canonical` of several files, each file's result exactly what `to_canonical` gives it alone.
 
     Files with the same columns are checked together, in one pass of every rule: the rules cost far more per
     call than per row, so the bulk history load maps its many small daily files in a few passes.
+
+    Args:
+        parse_ordered_at: `ordered_at`'s text to naive local times, in place of `parse_timestamps` with the
+            config's format and zone: a batch of a file read in batches is parsed as the whole file would be.
 
     Raises:
         IngestError: the first file that lacks a column the config reads.
@@ -185,13 +196,15 @@ def to_canonical_many(files: Sequence[RawFile], config: DatasetConfig) -> list[F
         groups.setdefault((*file.raw.columns, file.day_first), []).append(position)
     for positions in groups.values():
         for position, result in zip(
-            positions, _map_files([files[p] for p in positions], config), strict=True
+            positions, _map_files([files[p] for p in positions], config, parse_ordered_at), strict=True
         ):
             results[position] = result
     return results
 
 
-def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResult]:
+def _map_files(
+    files: Sequence[RawFile], config: DatasetConfig, parse_ordered_at: Callable[[pd.Series], pd.Series] | None
+) -> list[FileResult]:
     """Map files with the same columns in one pass; row `i` of the concatenation belongs to file `part[i]`."""
     counts = [len(file.raw) for file in files]
     bounds = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
@@ -239,9 +252,12 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     )
 
     ordered_at_text = text.get("ordered_at", pd.Series("", index=raw.index))
-    lines["ordered_at"] = parse_timestamps(
-        ordered_at_text, config.landing.timestamp_format, config.landing.timezone, files[0].day_first
-    )
+    if parse_ordered_at is None:
+        lines["ordered_at"] = parse_timestamps(
+            ordered_at_text, config.landing.timestamp_format, config.landing.timezone, files[0].day_first
+        )
+    else:
+        lines["ordered_at"] = parse_ordered_at(ordered_at_text)
     lines["_ordered_at_text"] = ordered_at_text
     for column in NUMERIC_COLUMNS:
         if column not in config.measures:  # an aggregated row has no unit price, and may have no units
@@ -265,7 +281,12 @@ def _map_files(files: Sequence[RawFile], config: DatasetConfig) -> list[FileResu
     for column in TEXT_COLUMNS:
         lines[f"_{column}_text"] = lines[column].fillna("")
     if config.validation.quarantine_duplicate_lines:
-        lines["_duplicate_of_row"] = _first_row_of_duplicates(raw, source_row, part)
+        known = [file.duplicate_of for file in files]
+        lines["_duplicate_of_row"] = (
+            _first_row_of_duplicates(raw, source_row, part)
+            if any(first is None for first in known)
+            else pd.Series(pd.array(np.concatenate(known), dtype="Int64"), index=raw.index)
+        )
 
     rule = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series(None, index=raw.index, dtype=object)

@@ -116,21 +116,51 @@ def stage_lake_file(target: Path, lines: pd.DataFrame, source_file: str) -> Path
 
     Returns:
         the staged file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    writer = StagedLakeFile(target, source_file)
+    writer.write(lines)
+    return writer.close()
 
-    schema = lake_schema()
-    # one thread: the columns are mostly Python strings, converted under the GIL, and pyarrow would start and
-    # join a thread pool for every file (about 2 ms each, 731 times in a two-year history)
-    table = pa.Table.from_pandas(
-        lines[schema.names], schema=schema, preserve_index=False, safe=False, nthreads=1
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)  # what a killed ingest staged for the same file
-    staged = temporary_sibling(target)
-    staged = staged.with_name(f"{staged.name}-{hashlib.sha256(source_file.encode()).hexdigest()[:12]}")
-    pq.write_table(table, staged, compression="zstd")
-    return staged
+
+class StagedLakeFile:
+    """A landed file's staged lake file written a batch of lines at a time (`stage_lake_file` writes one batch):
+    a file read in batches (`daybreak.ingest.streaming`) never holds all its lines at once."""
+
+    def __init__(self, target: Path, source_file: str) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)  # what a killed ingest staged for the same file
+        staged = temporary_sibling(target)
+        self.staged = staged.with_name(
+            f"{staged.name}-{hashlib.sha256(source_file.encode()).hexdigest()[:12]}"
+        )
+        self.schema = lake_schema()
+        self._writer = (
+            None  # opened by the first batch, with its schema's pandas metadata, as pq.write_table does
+        )
+
+    def write(self, lines: pd.DataFrame) -> None:
+        """Append lines (the lake's columns, any order) to the staged file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # one thread: the columns are mostly Python strings, converted under the GIL, and pyarrow would start and
+        # join a thread pool for every file (about 2 ms each, 731 times in a two-year history)
+        table = pa.Table.from_pandas(
+            lines[self.schema.names], schema=self.schema, preserve_index=False, safe=False, nthreads=1
+        )
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.staged, table.schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def close(self) -> Path:
+        """Finish the staged file (at least one batch was written); returns its path."""
+        self._writer.close()
+        return self.staged
+
+    def discard(self) -> None:
+        """Close and remove the staged file (a file whose reading was abandoned)."""
+        if self._writer is not None:
+            self._writer.close()
+        self.staged.unlink(missing_ok=True)
 
 
 def keep_landed_copy(source: str, target: Path) -> None:

@@ -22,6 +22,7 @@ from daybreak.ingest import lake
 from daybreak.ingest.canonical import FileResult, IngestError, RawFile, to_canonical_many
 from daybreak.ingest.deliveries import Delivery, read_delivery
 from daybreak.ingest.pseudonymise import pseudonymise
+from daybreak.ingest.streaming import Streamed, prepare_streamed
 
 if TYPE_CHECKING:
     from daybreak.core.settings import Settings
@@ -72,6 +73,10 @@ def prepare_files(
             prepared.append(Prepared(delivery, checksum, None))
             continue
         try:
+            streamed = prepare_streamed(settings, config, key, delivery, checksum)
+            if streamed is not None:
+                prepared.append(_accounted(delivery, checksum, streamed))
+                continue
             read, export = read_delivery(delivery, config)
         except IngestError as error:
             prepared.append(Prepared(delivery, checksum, None, error=str(error)))
@@ -91,6 +96,19 @@ def prepare_files(
             Prepared(delivery, checksum, accounted, encoding, links, staged, preamble_lines=preamble)
         )
     return prepared
+
+
+def _accounted(delivery: Delivery, checksum: str, streamed: Streamed) -> Prepared:
+    """A delivery prepared in batches (its lines staged already, `result.loaded` only the accounted columns)."""
+    return Prepared(
+        delivery,
+        checksum,
+        streamed.result,
+        "utf-8",
+        streamed.links,
+        streamed.staged,
+        preamble_lines=streamed.preamble_lines,
+    )
 
 
 def prepare(
