@@ -27,7 +27,7 @@ import pandas as pd
 from pandas._libs.tslib import first_non_null  # the test pandas' own format inference uses: see _OrderedAt
 
 from daybreak.ingest import lake
-from daybreak.ingest.canonical import FileResult, RawFile, check_columns, to_canonical_many
+from daybreak.ingest.canonical import FileResult, RawFile, check_columns, row_revenue, to_canonical_many
 from daybreak.ingest.exports.batches import NotStreamable, open_batches
 from daybreak.ingest.pseudonymise import pseudonymise
 from daybreak.ingest.timestamps import NUMERIC_DATE, SAMPLE, parse_timestamps
@@ -98,7 +98,7 @@ def _prepare_batches(
     repeats = _Repeats() if config.validation.quarantine_duplicate_lines else None
     ordered_at = _OrderedAt(config, each_value)
     staged = None
-    quantity, unit_price, revenue, quarantined, links = [], [], [], [], {}
+    quantity, unit_price, line_revenue, revenue, quarantined, links = [], [], [], [], [], {}
     rows_in, unexpected = 0, ()
     batches = export.batches()
     try:
@@ -122,6 +122,7 @@ def _prepare_batches(
                 staged.write(result.loaded.assign(file_sha256=checksum))
             quantity.append(result.loaded["quantity"].to_numpy())
             unit_price.append(result.loaded["unit_price"].to_numpy())
+            line_revenue.append(result.loaded["revenue"].to_numpy())
             revenue.append(_revenue(result))
             quarantined.append(result.quarantined)
             rows_in += result.rows_in
@@ -140,7 +141,13 @@ def _prepare_batches(
         delivery.name,
         checksum,
         rows_in,
-        pd.DataFrame({"quantity": _joined(quantity), "unit_price": _joined(unit_price)}),
+        pd.DataFrame(
+            {
+                "quantity": _joined(quantity),
+                "unit_price": _joined(unit_price),
+                "revenue": _joined(line_revenue),
+            }
+        ),
         pd.concat(quarantined, ignore_index=True),
         unexpected,
         # summed as the whole-file mapping sums it, over the same values in the same order: the same to the bit
@@ -150,9 +157,9 @@ def _prepare_batches(
 
 
 def _revenue(result: FileResult) -> np.ndarray:
-    """A batch's revenue per row in row order (NaN where quantity times price is not finite), which the
-    whole-file mapping sums for `revenue_in`: its loaded rows' and its quarantined rows' put back in order."""
-    loaded = result.loaded["quantity"] * result.loaded["unit_price"]
+    """A batch's revenue per row in row order (NaN where `row_revenue` is not finite), which the whole-file
+    mapping sums for `revenue_in`: its loaded rows' and its quarantined rows' put back in order."""
+    loaded = row_revenue(result.loaded)
     rows = np.concatenate(
         [result.loaded["source_row"].to_numpy(), result.quarantined["source_row"].to_numpy()]
     )
