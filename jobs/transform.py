@@ -3,7 +3,8 @@
 dbt runs as a subprocess of the same environment so that each invocation starts clean (dbt keeps global state
 between in-process invocations) and its log streams into the task log. It waits for the warehouse like the Python
 jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another process has open. The dataset config becomes dbt vars, so the
-SQL never needs to know which dataset it is building.
+SQL never needs to know which dataset it is building. The night's date is in the environment, not a var, so dbt
+reuses the previous night's parse instead of re-parsing the whole project (dbt_project/macros/run_date.sql).
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
 Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
@@ -45,11 +46,10 @@ class TransformError(RuntimeError):
     """dbt build failed; the message carries dbt's own summary of what failed."""
 
 
-def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.date | None = None) -> dict:
+def dbt_vars(config: DatasetConfig) -> dict:
+    """The dataset config as dbt vars: the same every night, so dbt's partial parsing survives from night to night."""
     classification = config.classification
     return {
-        "run_date": business_date.isoformat(),
-        "rebuild_from": rebuild_from.isoformat() if rebuild_from else None,
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
         "series_include_total": config.series.include_total,
@@ -64,38 +64,42 @@ def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.dat
 THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_USER")
 
 
-def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this settings' warehouse and target folder."""
+def dbt_command(
+    settings: Settings, args: list[str], run_date: dt.date | None = None, stale_from: dt.date | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for this settings' warehouse and target folder, and for the night's
+    date and first day to rebuild (None = the run date), always set so that a value in our environment never leaks."""
     executable = Path(sys.executable).with_name("dbt")
-    command = [
-        str(executable),
-        *args,
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(settings.dbt_target_dir),
-        "--log-path",
-        str(settings.dbt_target_dir.parent / "logs"),
-        "--target",
-        settings.dbt_target,
-    ]
+    options = {
+        "--project-dir": settings.dbt_project_dir,
+        "--profiles-dir": settings.dbt_project_dir,
+        "--target-path": settings.dbt_target_dir,
+        "--log-path": settings.dbt_target_dir.parent / "logs",
+        "--target": settings.dbt_target,
+    }
+    command = [str(executable), *args, *(str(part) for option in options.items() for part in option)]
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
         # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
         **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAYBREAK_RUN_DATE": run_date.isoformat() if run_date else "",
+        "DAYBREAK_REBUILD_FROM": stale_from.isoformat() if stale_from else "",
         **spark.dbt_env(settings),
     }
     return command, env
 
 
 def invoke_dbt(
-    settings: Settings, args: list[str], business_date: dt.date, *, wait_seconds: float = LOCK_WAIT_SECONDS
+    settings: Settings,
+    args: list[str],
+    business_date: dt.date,
+    *,
+    stale_from: dt.date | None = None,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> str:
-    """Run one dbt command, waiting for the warehouse like every other writer; returns dbt's output.
+    """Run dbt for the night of `business_date` (rebuilding from `stale_from`), waiting for the warehouse.
 
     dbt-duckdb opens the file itself and fails at once while another process has it open, even read-only. So
     the job first waits for the file through `connect` (the Python jobs' waiting policy), then runs dbt; if
@@ -106,33 +110,28 @@ def invoke_dbt(
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
     if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, stale_from)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
         wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
-        return _run_dbt(settings, args, business_date)
+        return _run_dbt(settings, args, business_date, stale_from)
 
     return retry_while_locked(attempt, wait_seconds=wait_seconds)
 
 
-def _run_dbt(settings: Settings, args: list[str], business_date: dt.date) -> str:
-    command, env = dbt_command(settings, args)
+def _run_dbt(settings: Settings, args: list[str], day: dt.date, stale_from: dt.date | None = None) -> str:
+    command, env = dbt_command(settings, args, day, stale_from)
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:
-        failures = [
-            line
-            for line in output.splitlines()
-            if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)
-        ]
-        tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
-        raise TransformError(
-            f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
-        )
+        lines = output.splitlines()
+        failures = [line for line in lines if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)]
+        tail = "\n".join(failures or lines[-20:])[-4000:]
+        raise TransformError(f"dbt {args[0]} for run_date {day} failed (exit {process.returncode}):\n{tail}")
     return output
 
 
@@ -143,7 +142,7 @@ def generate_docs(business_date: dt.date, settings: Settings | None = None) -> P
     """
     settings = settings or get_settings()
     config = load_dataset_config(settings.dataset)
-    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
+    variables = {**dbt_vars(config), **spark.dbt_vars(settings)}
     invoke_dbt(settings, ["docs", "generate", "--vars", json.dumps(variables)], business_date)
     return settings.dbt_target_dir / "index.html"
 
@@ -163,11 +162,10 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
-    variables = {**dbt_vars(config, business_date, stale_from), **spark.dbt_vars(settings)}
-    args = ["build", "--vars", json.dumps(variables)]
-    if full_refresh:
-        args.append("--full-refresh")
-    invoke_dbt(settings, args, business_date)
+    args = ["build", "--vars", json.dumps({**dbt_vars(config), **spark.dbt_vars(settings)})]
+    # a full refresh also tests whole tables, not only the night's partitions (dbt_project/macros/test_scope.sql)
+    args += ["--full-refresh"] if full_refresh else []
+    invoke_dbt(settings, args, business_date, stale_from=stale_from)
     if spark.publish_marts(settings):  # on Spark, the jobs after this one read the marts it built
         build_duckdb_views(settings, business_date, stale_from)
     mark_rebuilt(settings, business_date)
@@ -184,9 +182,8 @@ def build_duckdb_views(settings: Settings, business_date: dt.date, stale_from: d
     """After a Spark build: dbt-duckdb builds the views DuckDB's readers need besides the published marts
     (`spark.DUCKDB_VIEWS`), in the DuckDB warehouse."""
     config = load_dataset_config(settings.dataset)
-    variables = json.dumps(dbt_vars(config, business_date, stale_from))
-    on_duckdb = dataclasses.replace(settings, engine="duckdb")
-    invoke_dbt(on_duckdb, ["run", "--select", spark.DUCKDB_VIEWS, "--vars", variables], business_date)
+    args = ["run", "--select", spark.DUCKDB_VIEWS, "--vars", json.dumps(dbt_vars(config))]
+    invoke_dbt(dataclasses.replace(settings, engine="duckdb"), args, business_date, stale_from=stale_from)
 
 
 def check_freshness(settings: Settings | None = None) -> str:

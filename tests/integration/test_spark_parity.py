@@ -84,13 +84,10 @@ def spark_session(home):
             business_date = dt.date.fromisoformat(night)
             with connect(settings.warehouse_path) as connection:
                 write_calendar_days(connection, BusinessCalendar(), business_date, "test")
-            variables = {
-                "run_date": night,
-                "rebuild_from": rebuild,
-                **SERIES_VARS,
-                "spark_sources": spark.export_sources(settings),
-            }
-            command, env = transform.dbt_command(settings, ["run", "--vars", json.dumps(variables)])
+            variables = {**SERIES_VARS, "spark_sources": spark.export_sources(settings)}
+            stale_from = dt.date.fromisoformat(rebuild) if rebuild else None
+            args = ["run", "--vars", json.dumps(variables)]
+            command, env = transform.dbt_command(settings, args, business_date, stale_from)
             os.environ.update(env)
             result = runner.invoke(command[1:])
             assert result.success, f"dbt run on Spark for {night} failed: {result.exception}"

@@ -45,7 +45,7 @@ def settings(tmp_path) -> Settings:
 
 def build_args() -> list[str]:
     config = load_dataset_config("synthetic")
-    return ["build", "--vars", json.dumps(transform.dbt_vars(config, DAYS[-1]))]
+    return ["build", "--vars", json.dumps(transform.dbt_vars(config))]
 
 
 def hold_open(path, seconds: float) -> subprocess.Popen:
