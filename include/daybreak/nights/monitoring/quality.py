@@ -49,11 +49,11 @@ def day_quality(connection, config, business_date, timestamp, night: findings.Ni
     )
     night.quality = found.assign(reference_start=start, reference_end=end)
     meta = {"model_version": "none (the day's data)", "reference_window": f"{start}..{end}"}
-    snapshot = data_summary_report(
+    report = data_summary_report(
         day.astype({"customer_id": "object"}),
         reference.astype({"customer_id": "object"}),
         timestamp=timestamp,
         metadata=meta,
     )
-    if snapshot is not None:
-        night.reports["data_quality"] = (snapshot, meta)
+    if report is not None:
+        night.reports["data_quality"] = (report, meta)
