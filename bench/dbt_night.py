@@ -1,4 +1,4 @@
-"""A demo night's transform in process, this checkout against a baseline checkout, alternating in one run.
+"""A demo night's transform and drift in process, this checkout against a baseline checkout, alternating in one run.
 
 The default synthetic shop is simulated and its history loaded up to three days before its last day, once (a
 base data home). Each variant then runs on a fresh copy of it, in its own process with its checkout first on the
@@ -6,7 +6,8 @@ path: ingest and transform of two nights in a row. The first night warms dbt's s
 warehouse path, which dbt counts as a new profile and re-parses for); the second is the figure, as every night of
 a real deployment after its first: `jobs.transform.run`'s wall time, and from dbt's own log and run_results.json
 dbt's start, its parse (from the adapter's registration to "Found ... models"), the models, data tests and unit
-tests (summed execution times) and whether dbt re-parsed, and why. Variants, `--repeats` times each, alternating:
+tests (summed execution times) and whether dbt re-parsed, and why; then the night's monitoring step,
+`jobs.drift.run`'s wall time (the first night's run imported what it needs). Variants, `--repeats` times each, alternating:
   baseline  the `--baseline` checkout (e.g. `git worktree add /tmp/base <previous commit>`);
   current   this checkout;
   threads   this checkout with dbt's `--threads 4`: dbt-duckdb opens the file once per process and gives each
@@ -66,7 +67,7 @@ def child(home: Path, last: dt.date, threads: int | None) -> dict:
     import time
 
     from daybreak.core.settings import get_settings
-    from jobs import ingest, transform
+    from jobs import drift, ingest, transform
 
     if threads:
         command = transform.dbt_command
@@ -88,10 +89,15 @@ def child(home: Path, last: dt.date, threads: int | None) -> dict:
         log_text = log_file.read_bytes()[log_start:].decode(errors="replace")
         run_results = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
         figures |= dbt_figures(log_text, run_results)
+        started = time.perf_counter()
+        drift.run(night, f"bench__{night}", settings)
+        figures["drift"] = time.perf_counter() - started
+    figures["transform_and_drift"] = figures["transform"] + figures["drift"]
     return figures
 
 
 MEDIAN_KEYS = (
+    "transform_and_drift",
     "transform",
     "dbt_command",
     "dbt_start",
@@ -100,6 +106,7 @@ MEDIAN_KEYS = (
     "models",
     "data_tests",
     "unit_tests",
+    "drift",
 )
 
 
@@ -172,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[variant].append(json.loads(lines[-1][len("RESULT ") :]))
             warehouse = Settings(home=home, dataset="synthetic").warehouse_path
             with duckdb.connect(str(warehouse), read_only=True) as connection:
-                checksums[variant] = rounded_checksums(connection)
+                checksums[variant] = rounded_checksums(connection, home=str(home))
 
     medians = {v: {k: statistics.median(run[k] for run in runs[v]) for k in MEDIAN_KEYS} for v in VARIANTS}
     print(

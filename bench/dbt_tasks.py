@@ -412,11 +412,13 @@ def _differing(first: dict, second: dict) -> list[str]:
 ROUND_DIGITS = 6
 
 
-def rounded_checksums(connection, digits: int = ROUND_DIGITS) -> dict:
+def rounded_checksums(connection, digits: int = ROUND_DIGITS, home: str | None = None) -> dict:
     """`table_checksums` with every floating-point column rounded to `digits` decimals.
 
     DuckDB sums doubles on several threads in an order that varies between runs, so a sum over many rows can
     differ in its last bits between two identical builds; rounding tells such noise from a real difference.
+    With `home`, text columns have that data home's folder taken out (a report's path names it), so two homes
+    that wrote the same compare equal.
     """
     relations = connection.execute(
         """
@@ -431,7 +433,11 @@ def rounded_checksums(connection, digits: int = ROUND_DIGITS) -> dict:
     checksums = {}
     for schema, table, columns, types in relations:
         kept = [
-            f'round("{column}", {digits})' if kind in ("DOUBLE", "FLOAT") else f'"{column}"'
+            f'round("{column}", {digits})'
+            if kind in ("DOUBLE", "FLOAT")
+            else f"replace(\"{column}\", '{home}', '')"
+            if home and kind == "VARCHAR"
+            else f'"{column}"'
             for column, kind in zip(columns, types, strict=True)
             if column not in ("run_id", "ingested_at")
         ]

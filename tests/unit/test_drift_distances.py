@@ -34,12 +34,23 @@ CASES = {
         pd.DataFrame({"units": RNG.integers(1, 5, 40).astype(float)}),
     ),
     "series padded with nulls (one column a series)": (
-        pd.DataFrame({"s1:revenue": RNG.poisson(40, 56).astype(float), "s2:revenue": [np.nan] * 28 + list(RNG.poisson(9, 28).astype(float))}),  # noqa: E501
-        pd.DataFrame({"s1:revenue": RNG.poisson(55, 14).astype(float), "s2:revenue": RNG.poisson(9, 14).astype(float)}),  # noqa: E501
+        pd.DataFrame(
+            {
+                "s1:revenue": RNG.poisson(40, 56).astype(float),
+                "s2:revenue": [np.nan] * 28 + list(RNG.poisson(9, 28).astype(float)),
+            }
+        ),  # noqa: E501
+        pd.DataFrame(
+            {"s1:revenue": RNG.poisson(55, 14).astype(float), "s2:revenue": RNG.poisson(9, 14).astype(float)}
+        ),  # noqa: E501
     ),
     "the segment mix": (
-        pd.DataFrame({"segment_name": RNG.choice(["loyal", "new", "lapsed", "big"], 1000, p=[0.4, 0.3, 0.2, 0.1])}),
-        pd.DataFrame({"segment_name": RNG.choice(["loyal", "new", "lapsed", "big"], 1100, p=[0.3, 0.3, 0.3, 0.1])}),
+        pd.DataFrame(
+            {"segment_name": RNG.choice(["loyal", "new", "lapsed", "big"], 1000, p=[0.4, 0.3, 0.2, 0.1])}
+        ),
+        pd.DataFrame(
+            {"segment_name": RNG.choice(["loyal", "new", "lapsed", "big"], 1100, p=[0.3, 0.3, 0.3, 0.1])}
+        ),
     ),
 }
 

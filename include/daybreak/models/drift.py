@@ -359,6 +359,4 @@ def data_summary_report(
         return None
     numerical, categorical = split_columns(day)
     day, reference = _significant(day, reference, numerical)
-    return ReportInputs(
-        "summary", reference, day, tuple(numerical), tuple(categorical), timestamp, metadata
-    )
+    return ReportInputs("summary", reference, day, tuple(numerical), tuple(categorical), timestamp, metadata)
