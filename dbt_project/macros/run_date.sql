@@ -6,6 +6,7 @@
     executes (`execute`), never while parsing, so dbt's partial parsing records no dependency on it and reuses
     the previous night's parse; while parsing, the macro renders a placeholder date no query ever sees. -#}
 {% macro run_date() -%}
+    {%- if execute -%}{{ refuse_date_vars() }}{%- endif -%}
     {%- set value = env_var('DAYBREAK_RUN_DATE', '') if execute else '1970-01-01' -%}
     {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
         {{ exceptions.raise_compiler_error(
@@ -29,4 +30,16 @@
         {%- endif -%}
         cast('{{ value }}' as date)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The dates were dbt vars before they moved to the environment. A caller still passing them as `--vars` would
+    build other dates than it asked for, without a word (dbt ignores a var no model reads): refuse it instead. -#}
+{% macro refuse_date_vars() -%}
+    {%- for name, variable in [('run_date', 'DAYBREAK_RUN_DATE'), ('rebuild_from', 'DAYBREAK_REBUILD_FROM')] -%}
+        {%- if var(name, none) is not none -%}
+            {{ exceptions.raise_compiler_error(
+                "the var " ~ name ~ " is no longer read: set the environment variable " ~ variable ~ " instead"
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}

@@ -147,8 +147,15 @@ class DbtRun:
     log: str  # this invocation's part of dbt.log (debug level)
 
 
-def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None = None) -> DbtRun:
-    """Run real dbt against `warehouse` the way the transform job does, in its own process.
+def dbt(
+    warehouse: Path,
+    *args: str,
+    run_date: str | None,
+    series: dict | None = None,
+    rebuild_from: str | None = None,
+) -> DbtRun:
+    """Run real dbt against `warehouse` the way the transform job does, in its own process: for the night of
+    `run_date`, rebuilding from `rebuild_from` (None: the run date only).
 
     A subprocess, not dbtRunner: dbt-duckdb keeps the last database open in the calling process, and this test
     opens the warehouse between dbt runs.
@@ -172,7 +179,7 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
         "DAYBREAK_WAREHOUSE_PATH": str(warehouse),
         "DBT_USE_COLORS": "false",
         "DAYBREAK_RUN_DATE": run_date or "",
-        "DAYBREAK_REBUILD_FROM": "",
+        "DAYBREAK_REBUILD_FROM": rebuild_from or "",
     }
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
@@ -519,6 +526,19 @@ def test_a_run_without_run_date_is_refused(lake, tmp_path):
     run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=None)
     assert not run.success
     assert "run_date must be a date 'YYYY-MM-DD'" in run.output
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"), [("run_date", "DAYBREAK_RUN_DATE"), ("rebuild_from", "DAYBREAK_REBUILD_FROM")]
+)
+def test_a_date_passed_as_the_var_it_once_was_is_refused(lake, tmp_path, name, variable):
+    """A caller passing `--vars {"rebuild_from": ...}` would otherwise build the run date alone, silently (as the
+    Spark parity test's DuckDB side once did)."""
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
+    series = {**SERIES_VARS, name: "2024-03-02"}
+    run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=LAST_NIGHT, series=series)
+    assert not run.success
+    assert f"the var {name} is no longer read: set the environment variable {variable} instead" in run.output
 
 
 def test_an_hourly_dataset_gets_an_hourly_features_mart_built_night_by_night(lake, tmp_path):
