@@ -1,7 +1,10 @@
-"""Data drift between a reference window and a current window, with Evidently 0.7's DataDriftPreset.
+"""Data drift between a reference window and a current window, and the checks' Evidently 0.7 reports.
 
-Evidently picks a test per column (Wasserstein distance for numbers, Jensen-Shannon for categories at these sample
-sizes) and flags the dataset as drifted when at least `drift_share` of its columns drifted.
+The sales lines' summary (`drift_summary`) is Evidently's DataDriftPreset: Evidently picks a test per column
+(Wasserstein distance for numbers, Jensen-Shannon for categories at these sample sizes) and flags the dataset as
+drifted when at least `drift_share` of its columns drifted; its report is the night's one HTML page. The models'
+checks (`feature_drift`) need only each column's distance, computed directly (`daybreak.models.drift_distances`,
+the numbers Evidently's report of the same inputs shows); their reports are rendered when asked for (`render`).
 """
 
 from __future__ import annotations
