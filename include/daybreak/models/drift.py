@@ -230,6 +230,7 @@ def _finite(values: pd.Series) -> pd.Series:
 def render(inputs: ReportInputs) -> Snapshot:
     """Run the check's Evidently report (its tests and thresholds, or the data summary) on its inputs: on demand,
     for the HTML, since the night's rows do not need it."""
+    # Evidently takes seconds to import: only a process that renders a report pays for it
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
