@@ -21,6 +21,7 @@ BENCHMARKS = {
     "forecast_hourly": "bench.forecast_hourly",
     "forecast_scale": "bench.forecast_scale",
     "dbt_tasks": "bench.dbt_tasks",
+    "dbt_night": "bench.dbt_night",
     "engines": "bench.engines",
     "task_imports": "bench.task_imports",
     "night_parts": "bench.night_parts",

@@ -6,11 +6,10 @@ nights 2024-12-24 (open) and 2024-12-25 (Christmas, closed: no lines) and prepar
 
 - the whole step, `jobs.drift.run`, in this process (Evidently already imported) and in a fresh process (as an
   Airflow task runs it, the import included);
-- its parts: importing Evidently, each check's Evidently `Report.run` (which computes the statistics and also
+- its parts: importing Evidently, each Evidently `Report.run` in the step (which computes the statistics and also
   builds every chart of the report), the HTML strings and files, and the warehouse and reference reads;
-- the statistics alone: the same per-column tests Evidently's reports run (its registered Wasserstein and
-  Jensen-Shannon implementations, called directly, no report), checked equal to the report's values. This is what
-  the rows of `monitoring.drift_metrics` need; the rest is the reports.
+- the models' checks' reports rendered on demand (`monitoring.write_reports`), which the step no longer runs: its
+  rows come from the distance tests directly (`daybreak.models.drift_distances`).
 
 Ratios are to the whole step in process.
 
@@ -87,18 +86,17 @@ def parts(day: dt.date) -> dict[str, float | list[float]]:
     html = 0.0
     if snapshot is not None:
         html += timed(snapshot.get_html_str, as_iframe=False)[0]
-    for snap, meta in night.reports.values():
-        html += timed(monitoring.report_html, snap, meta)[0]
     checks = whole_compare + whole_nightly
     with connect(settings.warehouse_path, read_only=True) as connection:
         reading = timed(read_references, connection, day)[0]
+    on_demand = timed(monitoring.write_reports, settings, config, day)[0]
     return {
         "Evidently Report.run (every check)": sum(runs),
         "reports run": runs,
         "the rest of the checks (reads, samples, rows)": checks - sum(runs),
         "of which the champions' references (rows and samples)": reading,
         "HTML strings": html,
-        "statistics alone (no report)": statistics_alone(night, settings, config, day),
+        "the checks' reports on demand (write_reports, not in the step)": on_demand,
     }
 
 
@@ -113,31 +111,6 @@ def read_references(connection, day: dt.date) -> None:
         references.load(connection, segment.MODEL_KIND, {segment.MODEL_ID: champion["version"]})
     champions = registry.champions(connection, forecast.MODEL_KIND, as_of=as_of)
     references.load(connection, forecast.MODEL_KIND, {k: v["version"] for k, v in champions.items()})
-
-
-def statistics_alone(night, settings, config, day: dt.date) -> float:
-    """Seconds to recompute the night's per-column drift values with Evidently's own tests, no report; checked
-    equal (to 9 decimals, as stored) to the reports' values."""
-    from evidently.legacy.calculations.stattests import get_stattest
-
-    seconds = 0.0
-    for snapshot, _ in night.reports.values():
-        for metric in snapshot.dict()["metrics"]:
-            config_ = metric["config"]
-            if not config_["type"].endswith(":ValueDrift"):
-                continue
-            # the report keeps its inputs; the timing covers only the test itself
-            column = config_["column"]
-            current = snapshot.context._input_data[0].as_dataframe()[column].dropna()
-            reference = snapshot.context._input_data[1].as_dataframe()[column].dropna()
-            kind = snapshot.context._input_data[0].column(column).type
-            started = time.perf_counter()
-            test = get_stattest(reference, current, kind, config_["method"])
-            value = test(reference, current, kind, config_["threshold"]).drift_score
-            seconds += time.perf_counter() - started
-            if round(float(value), 9) != round(float(metric["value"]), 9):
-                raise AssertionError(f"{column}: {value} != {metric['value']}")
-    return seconds
 
 
 def fresh_process(day: dt.date) -> float:

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def generate_docs(business_date: dt.date, settings: Settings) -> Path:
     """`dbt docs generate` against the warehouse, compiled for `business_date`; the site's index.html."""
     config = load_dataset_config(settings.dataset)
-    variables = {**dbt_vars(config, business_date), **spark.dbt_vars(settings)}
+    variables = {**dbt_vars(config), **spark.dbt_vars(settings)}
     args = ["docs", "generate", "--vars", json.dumps(variables)]
     invoke_dbt(settings, args, business_date, target_dir=settings.dbt_docs_dir)
     return settings.dbt_docs_dir / "index.html"

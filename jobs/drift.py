@@ -74,10 +74,11 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
     """
     with connect(settings.warehouse_path, read_only=True) as connection:
         night = monitoring.nightly(connection, config, business_date)
-    folder = settings.reports_dir / "monitoring" / business_date.isoformat()
+    # a report rendered after an earlier run of this date shows that run's numbers: it is rendered again when asked
+    for stale in monitoring.report_path(settings, business_date, "any").parent.glob("*.html"):
+        stale.unlink()
     reports = []
-    for name, (snapshot, meta) in sorted(night.reports.items()):
-        path = write_text_atomic(folder / f"{name}.html", monitoring.report_html(snapshot, meta))
+    for name, (_, meta) in sorted(night.reports.items()):
         start, _, end = meta["reference_window"].partition("..")
         reports.append(
             {
@@ -86,7 +87,8 @@ def monitor(business_date: dt.date, run_id: str, settings: Settings, config) -> 
                 "model_version": meta["model_version"],
                 "reference_start": start,
                 "reference_end": end,
-                "path": str(path),
+                # written when asked for (monitoring.write_reports): the rows above need no report
+                "path": str(monitoring.report_path(settings, business_date, name)),
             }
         )
     for text in night.alerts:

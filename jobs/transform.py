@@ -1,9 +1,7 @@
 """Run the dbt project for one business date: staging views, then marts incremental on that date.
 
-dbt runs as a subprocess of the same environment so that each invocation starts clean (dbt keeps global state
-between in-process invocations) and its log streams into the task log. It waits for the warehouse like the Python
-jobs do (`invoke_dbt`), since dbt-duckdb itself fails at once on a file another process has open. The dataset config becomes dbt vars, so the
-SQL never needs to know which dataset it is building.
+dbt runs as a subprocess, so each invocation starts clean, and waits for the warehouse as the Python jobs do
+(`invoke_dbt`): dbt-duckdb fails at once on a file another process has open. The dataset config becomes dbt vars.
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
 Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
@@ -45,11 +43,10 @@ class TransformError(RuntimeError):
     """dbt build failed; the message carries dbt's own summary of what failed."""
 
 
-def dbt_vars(config: DatasetConfig, business_date: dt.date, rebuild_from: dt.date | None = None) -> dict:
+def dbt_vars(config: DatasetConfig) -> dict:
+    """The dataset config as dbt vars: the same every night, so dbt's partial parsing survives from night to night."""
     classification = config.classification
     return {
-        "run_date": business_date.isoformat(),
-        "rebuild_from": rebuild_from.isoformat() if rebuild_from else None,
         "series_keys": list(config.series.keys),
         "series_include": {key: list(values) for key, values in config.series.include.items()},
         "series_frequency": config.series.frequency,
@@ -65,34 +62,33 @@ THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_U
 
 
 def dbt_command(
-    settings: Settings, args: list[str], target_dir: Path | None = None
+    settings: Settings,
+    args: list[str],
+    run_date: dt.date | None = None,
+    stale_from: dt.date | None = None,
+    target_dir: Path | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this settings' warehouse and target folder (`target_dir`, by
-    default the nights' `settings.dbt_target_dir`)."""
+    """dbt's command line and environment: the night's date and first day to rebuild (None: the run date) go in
+    the environment, not as vars, so dbt's partial parsing survives from night to night; always set, never leaked."""
     executable = Path(sys.executable).with_name("dbt")
-    command = [
-        str(executable),
-        *args,
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(target_dir or settings.dbt_target_dir),
-        "--log-path",
-        str(settings.dbt_target_dir.parent / "logs"),
-        "--target",
-        settings.dbt_target,
-    ]
+    options = {
+        "--project-dir": settings.dbt_project_dir,
+        "--profiles-dir": settings.dbt_project_dir,
+        "--target-path": target_dir or settings.dbt_target_dir,
+        "--log-path": settings.dbt_target_dir.parent / "logs",
+        "--target": settings.dbt_target,
+    }
+    command = [str(executable), *args, *(str(part) for option in options.items() for part in option)]
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
-        "DAYBREAK_HOME": str(
-            settings.home
-        ),  # where relative paths in the warehouse (the lake's) are read from
+        # where relative paths in the warehouse (the lake's) are read from
+        "DAYBREAK_HOME": str(settings.home),
         # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
         **{name: read(name) or "" for name in THRIFT_SERVER},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAYBREAK_RUN_DATE": run_date.isoformat() if run_date else "",
+        "DAYBREAK_REBUILD_FROM": stale_from.isoformat() if stale_from else "",
         **spark.dbt_env(settings),
     }
     return command, env
@@ -103,10 +99,12 @@ def invoke_dbt(
     args: list[str],
     business_date: dt.date,
     *,
+    stale_from: dt.date | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
     target_dir: Path | None = None,
 ) -> str:
-    """Run one dbt command, waiting for the warehouse like every other writer; returns dbt's output.
+    """Run dbt for the night of `business_date` (rebuilding from `stale_from`), waiting for the warehouse like
+    every other writer; returns dbt's output.
 
     dbt-duckdb opens the file itself and fails at once while another process has it open, even read-only. So
     the job first waits for the file through `connect` (the Python jobs' waiting policy), then runs dbt; if
@@ -116,21 +114,22 @@ def invoke_dbt(
     Raises:
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
+    command, env = dbt_command(settings, args, business_date, stale_from, target_dir)
     if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
-        return _run_dbt(settings, args, business_date, target_dir)
+        return _run_dbt(command, env, business_date)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
         wait_for_warehouse(settings.warehouse_path, max(deadline - time.monotonic(), 0.0))
-        return _run_dbt(settings, args, business_date, target_dir)
+        return _run_dbt(command, env, business_date)
 
     return retry_while_locked(
         attempt, wait_seconds=wait_seconds, waiting_for=f"the warehouse {settings.warehouse_path}"
     )
 
 
-def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target_dir: Path | None) -> str:
-    command, env = dbt_command(settings, args, target_dir)
+def _run_dbt(command: list[str], env: dict[str, str], business_date: dt.date) -> str:
+    step = command[1]  # build, run, docs, source
     log.info("running %s", " ".join(command))
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
@@ -138,18 +137,15 @@ def _run_dbt(settings: Settings, args: list[str], business_date: dt.date, target
         # another process took the file after `wait_for_warehouse`: a wait, which `retry_while_locked` logs in one
         # line, not dbt's failure output
         conflict = next(line for line in [*output.splitlines(), output] if is_lock_conflict(line))
-        raise TransformError(f"dbt {args[0]} found the warehouse locked: {conflict.strip()}")
+        raise TransformError(f"dbt {step} found the warehouse locked: {conflict.strip()}")
     for line in output.splitlines():
         log.info("dbt | %s", line)
     if process.returncode != 0:
-        failures = [
-            line
-            for line in output.splitlines()
-            if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)
-        ]
-        tail = "\n".join(failures or output.splitlines()[-20:])[-4000:]
+        lines = output.splitlines()
+        failures = [line for line in lines if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)]
+        tail = "\n".join(failures or lines[-20:])[-4000:]
         raise TransformError(
-            f"dbt {args[0]} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
+            f"dbt {step} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
         )
     return output
 
@@ -169,11 +165,10 @@ def run(
         log.info("late files made %s and later stale: rebuilding the marts from %s", stale_from, stale_from)
     with connect(settings.warehouse_path) as connection:
         write_calendar_days(connection, BusinessCalendar.from_config(config), business_date, run_id)
-    variables = {**dbt_vars(config, business_date, stale_from), **spark.dbt_vars(settings)}
-    args = ["build", "--vars", json.dumps(variables)]
-    if full_refresh:
-        args.append("--full-refresh")
-    invoke_dbt(settings, args, business_date)
+    args = ["build", "--vars", json.dumps({**dbt_vars(config), **spark.dbt_vars(settings)})]
+    # a full refresh also tests whole tables, not only the night's partitions (dbt_project/macros/test_scope.sql)
+    args += ["--full-refresh"] if full_refresh else []
+    invoke_dbt(settings, args, business_date, stale_from=stale_from)
     if spark.publish_marts(settings):  # on Spark, the jobs after this one read the marts it built
         build_duckdb_views(settings, business_date, stale_from)
     mark_rebuilt(settings, business_date)
@@ -190,9 +185,8 @@ def build_duckdb_views(settings: Settings, business_date: dt.date, stale_from: d
     """After a Spark build: dbt-duckdb builds the views DuckDB's readers need besides the published marts
     (`spark.DUCKDB_VIEWS`), in the DuckDB warehouse."""
     config = load_dataset_config(settings.dataset)
-    variables = json.dumps(dbt_vars(config, business_date, stale_from))
-    on_duckdb = dataclasses.replace(settings, engine="duckdb")
-    invoke_dbt(on_duckdb, ["run", "--select", spark.DUCKDB_VIEWS, "--vars", variables], business_date)
+    args = ["run", "--select", spark.DUCKDB_VIEWS, "--vars", json.dumps(dbt_vars(config))]
+    invoke_dbt(dataclasses.replace(settings, engine="duckdb"), args, business_date, stale_from=stale_from)
 
 
 def check_freshness(settings: Settings | None = None) -> str:

@@ -153,20 +153,28 @@ class DbtRun:
     success: bool
     output: str
     statuses: dict[str, str]
+    log: str  # this invocation's part of dbt.log (debug level)
 
 
-def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None = None) -> DbtRun:
-    """Run real dbt against `warehouse` the way the transform job does, in its own process.
+def dbt(
+    warehouse: Path,
+    *args: str,
+    run_date: str | None,
+    series: dict | None = None,
+    rebuild_from: str | None = None,
+) -> DbtRun:
+    """Run real dbt against `warehouse` the way the transform job does, in its own process: for the night of
+    `run_date`, rebuilding from `rebuild_from` (None: the run date only).
 
     A subprocess, not dbtRunner: dbt-duckdb keeps the last database open in the calling process, and this test
     opens the warehouse between dbt runs.
     """
     dbt_vars = dict(series or SERIES_VARS)
-    if run_date is not None:
-        dbt_vars["run_date"] = run_date
     work = warehouse.parent / "dbt"
     run_results = work / "target" / "run_results.json"
     run_results.unlink(missing_ok=True)
+    log_file = work / "logs" / "dbt.log"
+    log_start = log_file.stat().st_size if log_file.exists() else 0
     command = [
         str(DBT), *args,
         "--project-dir", str(DBT_PROJECT_DIR),
@@ -181,12 +189,15 @@ def dbt(warehouse: Path, *args: str, run_date: str | None, series: dict | None =
         "DAYBREAK_WAREHOUSE_PATH": str(warehouse),
         "DAYBREAK_HOME": str(warehouse.parent),
         "DBT_USE_COLORS": "false",
+        "DAYBREAK_RUN_DATE": run_date or "",
+        "DAYBREAK_REBUILD_FROM": rebuild_from or "",
     }
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
     return DbtRun(
         success=process.returncode == 0,
         output=process.stdout + process.stderr,
+        log=log_file.read_bytes()[log_start:].decode(errors="replace") if log_file.exists() else "",
         # the project's on-run-start hook (Spark's source views; nothing on DuckDB) is no node of the project
         statuses={
             r["unique_id"]: r["status"] for r in results if not r["unique_id"].startswith("operation.")
@@ -493,11 +504,50 @@ def test_series_come_from_the_vars(lake, tmp_path):
     assert keyed[["location", "product_id"]].notna().all().all()
 
 
+def test_later_nights_reuse_the_first_nights_parse(nightly):
+    """The night's date reaches dbt in the environment, not as a var, so a new date keeps dbt's partial parsing."""
+    _, results = nightly
+    for night in NIGHTS[1:]:
+        assert "Unable to do partial parsing" not in results[night].output, night
+        assert "Partial parsing enabled" in results[night].log, night
+
+
+def test_a_nights_data_tests_check_its_partitions_and_a_full_refresh_the_whole_table(nightly, tmp_path):
+    # given: a snapshot of an earlier night spoiled (features_customer_asof keeps its snapshots on a full refresh)
+    warehouse = copy_warehouse(nightly[0], tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update marts.features_customer_asof set recency_days = null where as_of_date = ?", [NIGHTS[0]]
+        )
+    select = ["--select", "features_customer_asof"]
+    # when the last night runs again, its tests check the night's snapshot only
+    night = dbt(warehouse, "build", *select, run_date=LAST_NIGHT)
+    assert night.success, night.output[-5000:]
+    # when a full refresh runs, they check the whole table and find the spoiled snapshot
+    rebuild = dbt(warehouse, "build", "--full-refresh", *select, run_date=LAST_NIGHT)
+    assert not rebuild.success
+    failed = {node.split(".")[2] for node, status in rebuild.statuses.items() if status == "fail"}
+    assert failed == {"not_null_features_customer_asof_recency_days"}
+
+
 def test_a_run_without_run_date_is_refused(lake, tmp_path):
     warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
     run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=None)
     assert not run.success
     assert "run_date must be a date 'YYYY-MM-DD'" in run.output
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"), [("run_date", "DAYBREAK_RUN_DATE"), ("rebuild_from", "DAYBREAK_REBUILD_FROM")]
+)
+def test_a_date_passed_as_the_var_it_once_was_is_refused(lake, tmp_path, name, variable):
+    """A caller passing `--vars {"rebuild_from": ...}` would otherwise build the run date alone, silently (as the
+    Spark parity test's DuckDB side once did)."""
+    warehouse = new_warehouse(tmp_path / "warehouse.duckdb", lake)
+    series = {**SERIES_VARS, name: "2024-03-02"}
+    run = dbt(warehouse, "run", "--select", "stg_raw__sales_lines", run_date=LAST_NIGHT, series=series)
+    assert not run.success
+    assert f"the var {name} is no longer read: set the environment variable {variable} instead" in run.output
 
 
 def test_an_hourly_dataset_gets_an_hourly_features_mart_built_night_by_night(lake, tmp_path):

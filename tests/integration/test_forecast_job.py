@@ -86,7 +86,7 @@ def _build_prediction_views(settings: Settings, night: dt.date) -> None:
     from jobs.transform import dbt_vars, invoke_dbt
 
     selection = ["stg_predictions__forecasts", "forecasts_latest", "forecast_accuracy"]
-    variables = json.dumps(dbt_vars(load_dataset_config("synthetic"), night))
+    variables = json.dumps(dbt_vars(load_dataset_config("synthetic")))
     invoke_dbt(settings, ["run", "--select", *selection, "--vars", variables], night)
 
 
@@ -512,7 +512,7 @@ def test_a_weekly_dataset_forecasts_its_friday_weeks_only_on_the_night_that_clos
     pd.testing.assert_frame_equal(again.drop(columns="run_id"), forecasts.drop(columns="run_id"))
 
     # dbt scores the week ending Friday 29 March against the Saturday-to-Friday sales, as the job summed them
-    variables = json.dumps(dbt_vars(weekly_on_fridays, friday))
+    variables = json.dumps(dbt_vars(weekly_on_fridays))
     invoke_dbt(
         settings,
         [

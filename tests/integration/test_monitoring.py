@@ -8,14 +8,18 @@ should, the forecast job retrains and the registry records why, and one alert na
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
+from pathlib import Path
 
 import pytest
 import yaml
 
 from daybreak.core.settings import Settings, dataset_path
+from daybreak.datasets import load_dataset_config
 from daybreak.ingest.simulation.shifts import Shifts
 from daybreak.ingest.simulation.synthetic import simulate_synthetic
+from daybreak.nights import monitoring
 from daybreak.warehouse.connection import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.long]
@@ -109,6 +113,14 @@ def test_a_shift_is_flagged_on_its_first_night_retrained_recorded_and_alerted(sc
     assert rows[0] > 0 and rows[0] == rows[1] == rows[2], "every metric row names its version and window"
     assert {"forecast_inputs", "segmentation_inputs", "data_quality"} <= {r[0] for r in reports}
     assert all(r[1] and r[2] for r in reports if r[0] != "data_quality")
+    # the night ran no Evidently report; asked for, each listed report is rendered (Evidently, for real) where the
+    # row says, naming the version it compared with
+    written = monitoring.write_reports(settings, load_dataset_config(settings.dataset), SHIFT_DAY)
+    assert {name: str(path) for name, path in written.items()} == {r[0]: r[3] for r in reports}
+    for report, version, _, path in reports:
+        page = Path(path).read_text(encoding="utf-8")
+        # Evidently's dashboard script draws its metrics into `root_metric_*` elements
+        assert "root_metric_" in page and f"model version: {html.escape(version)}" in page, report
     alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
     mine = [text for text in alerts if f": {kind} drift since {SHIFT_DAY}" in text]
     assert len(mine) == 1 and named in mine[0] and "Action: retraining" in mine[0]
@@ -118,7 +130,6 @@ def test_a_stationary_shop_raises_at_most_one_false_drift_alarm_in_30_nights(tmp
     """The monitoring and forecast jobs run on 30 consecutive as-of dates of one loaded warehouse (the champions
     and their references of the history load; each night's forecasts are what the next night's surprise check
     compares with), with the default monitoring windows and thresholds: at most one drift alert (one event)."""
-    from daybreak.datasets import load_dataset_config
     from jobs import forecast, ingest, transform
     from jobs.drift import monitor
     from jobs.pipeline import load_history

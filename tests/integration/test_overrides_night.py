@@ -47,7 +47,7 @@ def build_views(settings, night: dt.date) -> None:
         "forecast_accuracy",
         "forecast_value_added",
     ]
-    variables = json.dumps(dbt_vars(load_dataset_config("synthetic"), night))
+    variables = json.dumps(dbt_vars(load_dataset_config("synthetic")))
     invoke_dbt(settings, ["run", "--select", *selection, "--vars", variables], night)
 
 

@@ -60,7 +60,7 @@ def duckdb_warehouse(home, tmp_path_factory):
     for night, rebuild in NIGHTS:
         with duckdb.connect(str(warehouse), config={"file_search_path": str(warehouse.parent)}) as connection:
             write_calendar_days(connection, BusinessCalendar(), dt.date.fromisoformat(night), "test")
-        run = dbt(warehouse, "run", run_date=night, series={**SERIES_VARS, "rebuild_from": rebuild})
+        run = dbt(warehouse, "run", run_date=night, rebuild_from=rebuild)
         assert run.success, run.output[-5000:]
     return warehouse
 
@@ -85,13 +85,10 @@ def spark_session(home):
             business_date = dt.date.fromisoformat(night)
             with connect(settings.warehouse_path) as connection:
                 write_calendar_days(connection, BusinessCalendar(), business_date, "test")
-            variables = {
-                "run_date": night,
-                "rebuild_from": rebuild,
-                **SERIES_VARS,
-                "spark_sources": spark.export_sources(settings),
-            }
-            command, env = transform.dbt_command(settings, ["run", "--vars", json.dumps(variables)])
+            variables = {**SERIES_VARS, "spark_sources": spark.export_sources(settings)}
+            stale_from = dt.date.fromisoformat(rebuild) if rebuild else None
+            args = ["run", "--vars", json.dumps(variables)]
+            command, env = transform.dbt_command(settings, args, business_date, stale_from)
             os.environ.update(env)
             result = runner.invoke(command[1:])
             assert result.success, f"dbt run on Spark for {night} failed: {result.exception}"

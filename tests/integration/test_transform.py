@@ -45,7 +45,7 @@ def settings(tmp_path) -> Settings:
 
 def build_args() -> list[str]:
     config = load_dataset_config("synthetic")
-    return ["build", "--vars", json.dumps(transform.dbt_vars(config, DAYS[-1]))]
+    return ["build", "--vars", json.dumps(transform.dbt_vars(config))]
 
 
 def hold_open(path, seconds: float) -> subprocess.Popen:
@@ -70,11 +70,13 @@ def test_transform_waits_while_another_process_has_the_warehouse_open(settings):
     spill = settings.warehouse_path.with_name(settings.warehouse_path.name + ".tmp")
     spill.mkdir()
     (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"left by a killed process")
-    holder = hold_open(settings.warehouse_path, 120)
+    # held until released below: dbt's start and first parse take over two minutes on a loaded 2-core machine, and
+    # a holder gone by then let dbt build instead of meeting the lock
+    holder = hold_open(settings.warehouse_path, 900)
     try:
         # dbt alone fails at once on the held file: the situation transform must wait out
         with pytest.raises(transform.TransformError, match="Could not set lock on file"):
-            transform._run_dbt(settings, build_args(), DAYS[-1])
+            transform._run_dbt(*transform.dbt_command(settings, build_args(), DAYS[-1]), DAYS[-1])
         assert holder.poll() is None, "the holder still has the file open"
 
         release = threading.Timer(HOLD_SECONDS, holder.terminate)

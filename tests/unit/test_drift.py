@@ -99,7 +99,7 @@ def test_windows_with_different_columns_are_refused():
 def test_a_flat_column_with_floating_point_noise_is_compared_as_the_constant_it_is():
     """A flat forecast after reconciliation's matrix product: 1.0 and 1.0000000000000002. numpy's histogram, under
     Evidently, refuses such a column ("Too many bins for data range"); the night must not fail on it."""
-    from daybreak.models.drift import feature_drift
+    from daybreak.models.drift import feature_drift, render
 
     noisy = pd.DataFrame({"forecast_level": [1.0, np.nextafter(1.0, 2.0)] * 10, "forecast_width": 2.5})
     found, snapshot = feature_drift(
@@ -111,5 +111,6 @@ def test_a_flat_column_with_floating_point_noise_is_compared_as_the_constant_it_
     )
 
     assert snapshot is not None
+    render(snapshot)  # the report, rendered on demand, takes the column too
     assert set(found["feature"]) == {"forecast_level", "forecast_width"}
     assert not found["drifted"].any()

@@ -70,6 +70,32 @@ def test_a_reference_is_stored_once_and_loaded_for_the_champion_version(tmp_path
     assert list(sample["y"]) == [1.0, 2.0], "the first stored sample stands"
 
 
+def test_a_reference_sample_is_read_once_per_process_and_again_after_a_later_store(tmp_path, monkeypatch):
+    connection = duckdb.connect()
+    window, day = (dt.date(2024, 3, 20), dt.date(2024, 4, 16)), dt.date(2024, 4, 16)
+
+    def store(frame):
+        references.store(
+            connection, tmp_path, model_kind="forecast", version="2024-04-16", frame=frame, window=window,
+            rule="all rows", source_rows=len(frame), promoted_on=day, run_id="r",
+        )  # fmt: skip
+
+    reads = []
+    read_parquet = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path: reads.append(path) or read_parquet(path))
+    store(pd.DataFrame({"model_id": ["a"], "y": [1.0]}))
+    versions = {"a": "2024-04-16", "b": "2024-04-16"}
+    first = references.load(connection, "forecast", versions)[1]
+    first["y"] = 0.0  # a caller changing its copy changes no other night's sample
+    second = references.load(connection, "forecast", versions)[1]
+    assert list(second["y"]) == [1.0] and len(reads) == 1, "the second night reads no file"
+
+    store(pd.DataFrame({"model_id": ["b"], "y": [2.0]}))  # a later promotion step of the same version
+    reads.clear()
+    third = references.load(connection, "forecast", versions)[1]
+    assert list(third["model_id"]) == ["a", "b"] and len(reads) == 1, "the grown file is read again"
+
+
 def test_feature_drift_flags_a_shifted_column_and_not_a_stable_one():
     rng = np.random.default_rng(0)
     reference = pd.DataFrame({"level": rng.normal(10, 1, 500), "shop": rng.choice(["a", "b"], 500)})

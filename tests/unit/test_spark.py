@@ -94,7 +94,7 @@ def test_a_spark_transform_publishes_the_marts_then_builds_duckdbs_views(tmp_pat
         spark, "publish_marts", lambda settings: calls.append("publish") or ["marts.dim_calendar"]
     )
     monkeypatch.setattr(
-        transform, "invoke_dbt", lambda settings, args, day: calls.append((settings.engine, *args[:3]))
+        transform, "invoke_dbt", lambda settings, args, day, **_: calls.append((settings.engine, *args[:3]))
     )
 
     transform.run(dt.date(2024, 3, 1), "night", Settings(home=tmp_path, dataset="synthetic", engine="spark"))

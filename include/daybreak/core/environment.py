@@ -174,6 +174,17 @@ _DECLARED = (
     *_declare(
         "Set for dbt",
         ("DAYBREAK_WAREHOUSE_PATH", None, "The DuckDB file dbt-duckdb builds in (the settings' warehouse)."),
+        (
+            "DAYBREAK_RUN_DATE",
+            None,
+            "The night's business date, `YYYY-MM-DD`, for the dbt models (an environment variable rather than a "
+            "dbt var, so dbt keeps its parse from night to night).",
+        ),
+        (
+            "DAYBREAK_REBUILD_FROM",
+            None,
+            "The first day the night's dbt build rebuilds after a late file, `YYYY-MM-DD`; empty: the run date.",
+        ),
         ("DAYBREAK_SPARK_WAREHOUSE_DIR", None, "The Spark session's warehouse folder (the marts' Parquet)."),
         ("DAYBREAK_SPARK_METASTORE_DIR", None, "The Spark session's embedded Derby metastore."),
         ("DAYBREAK_SPARK_SHUFFLE_PARTITIONS", None, "The Spark session's shuffle partitions."),

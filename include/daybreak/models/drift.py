@@ -1,16 +1,22 @@
-"""Data drift between a reference window and a current window, with Evidently 0.7's DataDriftPreset.
+"""Data drift between a reference window and a current window, and the checks' Evidently 0.7 reports.
 
-Evidently picks a test per column (Wasserstein distance for numbers, Jensen-Shannon for categories at these sample
-sizes) and flags the dataset as drifted when at least `drift_share` of its columns drifted.
+The sales lines' summary (`drift_summary`) is Evidently's DataDriftPreset: Evidently picks a test per column
+(Wasserstein distance for numbers, Jensen-Shannon for categories at these sample sizes) and flags the dataset as
+drifted when at least `drift_share` of its columns drifted; its report is the night's one HTML page. The models'
+checks (`feature_drift`) need only each column's distance, computed directly (`daybreak.models.drift_distances`,
+the numbers Evidently's report of the same inputs shows); their reports are rendered when asked for (`render`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from daybreak.models.drift_distances import column_distance
 
 if TYPE_CHECKING:
     from evidently.core.report import Snapshot
@@ -151,6 +157,22 @@ def _significant(
     return reference, current
 
 
+@dataclass(frozen=True)
+class ReportInputs:
+    """What one check's Evidently report is made of, kept so that the report is rendered only when asked for
+    (`render`): a night's rows need the distances alone (`feature_drift`), not the report's charts."""
+
+    preset: str  # "drift" (DataDriftPreset with the check's tests and thresholds) or "summary" (DataSummaryPreset)
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    numerical: tuple[str, ...]
+    categorical: tuple[str, ...]
+    timestamp: dt.datetime | None
+    metadata: dict[str, str]
+    numeric_threshold: float | None = None
+    categorical_threshold: float | None = None
+
+
 def feature_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -159,9 +181,10 @@ def feature_drift(
     categorical_threshold: float,
     timestamp: dt.datetime | None = None,
     metadata: dict[str, str] | None = None,
-) -> tuple[pd.DataFrame, Snapshot | None]:
-    """Each column's drift from the reference, by Evidently's Wasserstein (numbers, in reference standard
-    deviations) or Jensen-Shannon (categories) distance against a fixed threshold.
+) -> tuple[pd.DataFrame, ReportInputs | None]:
+    """Each column's drift from the reference: the Wasserstein (numbers, in reference standard deviations) or
+    Jensen-Shannon (categories) distance against a fixed threshold, the numbers Evidently's DataDriftPreset with
+    these tests reports (`daybreak.models.drift_distances`), without building the report.
 
     Args:
         reference: the model's reference sample; the same columns as `current`.
@@ -172,60 +195,84 @@ def feature_drift(
         metadata: written into the report (model kind, version, reference window), so the HTML names them.
 
     Returns:
-        one row per column (`feature, test, statistic, threshold, drifted, reference_rows, current_rows`) and the
-        snapshot; no rows and None when either side has no rows or there are no columns.
+        one row per column (`feature, test, statistic, threshold, drifted, reference_rows, current_rows`) and what
+        its Evidently report is made of (`render`); no rows and None when either side has no rows or there are
+        no columns.
     """
     columns = ["feature", "test", "statistic", "threshold", "drifted", "reference_rows", "current_rows"]
     if list(reference.columns) != list(current.columns):
         raise ValueError(
             f"reference columns {list(reference.columns)} differ from current {list(current.columns)}"
         )
-    usable = [c for c in current.columns if reference[c].notna().any() and current[c].notna().any()]
+    usable = [c for c in current.columns if _finite(reference[c]).any() and _finite(current[c]).any()]
     if reference.empty or current.empty or not usable:
         return pd.DataFrame(columns=columns), None
-
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
     reference, current = reference[usable], current[usable]
     numerical, categorical = split_columns(pd.concat([reference.head(1), current.head(1)]))
     reference, current = _significant(reference, current, numerical)
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    snapshot = Report(
-        [
-            DataDriftPreset(
-                num_method=NUMERIC_TEST,
-                cat_method=CATEGORY_TEST,
-                num_threshold=numeric_threshold,
-                cat_threshold=categorical_threshold,
-            )
-        ],
-        metadata=metadata or {},
-    ).run(
-        Dataset.from_pandas(current.reset_index(drop=True), data_definition=definition),
-        Dataset.from_pandas(reference.reset_index(drop=True), data_definition=definition),
-        timestamp=timestamp,
-    )
     rows = []
-    for metric in snapshot.dict()["metrics"]:
-        config = metric["config"]
-        if not config["type"].endswith(":ValueDrift"):
-            continue
-        column = config["column"]
+    for column in usable:
+        numeric = column in numerical
+        test, value = column_distance(reference[column], current[column], numeric=numeric)
+        threshold = float(numeric_threshold if numeric else categorical_threshold)
         # rounded: the distance sums in the rows' order, so the last bits could differ between identical nights
-        statistic = round(float(metric["value"]), 9)
+        statistic = round(value, 9)
         rows.append(
             {
                 "feature": column,
-                "test": config["method"],
+                "test": test,
                 "statistic": statistic,
-                "threshold": float(config["threshold"]),
-                "drifted": bool(statistic >= float(config["threshold"])),
+                "threshold": threshold,
+                "drifted": bool(statistic >= threshold),
                 "reference_rows": int(reference[column].notna().sum()),
                 "current_rows": int(current[column].notna().sum()),
             }
         )
-    return pd.DataFrame(rows, columns=columns), snapshot
+    inputs = ReportInputs(
+        "drift",
+        reference,
+        current,
+        tuple(numerical),
+        tuple(categorical),
+        timestamp,
+        metadata or {},
+        numeric_threshold,
+        categorical_threshold,
+    )
+    return pd.DataFrame(rows, columns=columns), inputs
+
+
+def _finite(values: pd.Series) -> pd.Series:
+    """Which values a distance uses: not missing and, for numbers, not infinite (as Evidently drops them)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.notna() & ~np.isinf(values.astype("float64"))
+    return values.notna()
+
+
+def render(inputs: ReportInputs) -> Snapshot:
+    """Run the check's Evidently report (its tests and thresholds, or the data summary) on its inputs: on demand,
+    for the HTML, since the night's rows do not need it."""
+    # Evidently takes seconds to import: only a process that renders a report pays for it
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset, DataSummaryPreset
+
+    if inputs.preset == "drift":
+        preset = DataDriftPreset(
+            num_method=NUMERIC_TEST,
+            cat_method=CATEGORY_TEST,
+            num_threshold=inputs.numeric_threshold,
+            cat_threshold=inputs.categorical_threshold,
+        )
+    else:
+        preset = DataSummaryPreset()
+    definition = DataDefinition(
+        numerical_columns=list(inputs.numerical), categorical_columns=list(inputs.categorical)
+    )
+    return Report([preset], metadata=inputs.metadata).run(
+        Dataset.from_pandas(inputs.current.reset_index(drop=True), data_definition=definition),
+        Dataset.from_pandas(inputs.reference.reset_index(drop=True), data_definition=definition),
+        timestamp=inputs.timestamp,
+    )
 
 
 SURPRISE_TEST = "forecast_z"
@@ -331,18 +378,11 @@ def data_quality(
 
 def data_summary_report(
     day: pd.DataFrame, reference: pd.DataFrame, *, timestamp: dt.datetime, metadata: dict[str, str]
-) -> Snapshot | None:
-    """Evidently's DataSummaryPreset of the day against the reference window (missing values, ranges, values)."""
+) -> ReportInputs | None:
+    """Evidently's DataSummaryPreset of the day against the reference window (missing values, ranges, values), to
+    `render` when asked for; None when a side has no rows."""
     if day.empty or reference.empty:
         return None
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataSummaryPreset
-
     numerical, categorical = split_columns(day)
     day, reference = _significant(day, reference, numerical)
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    return Report([DataSummaryPreset()], metadata=metadata).run(
-        Dataset.from_pandas(day.reset_index(drop=True), data_definition=definition),
-        Dataset.from_pandas(reference.reset_index(drop=True), data_definition=definition),
-        timestamp=timestamp,
-    )
+    return ReportInputs("summary", reference, day, tuple(numerical), tuple(categorical), timestamp, metadata)

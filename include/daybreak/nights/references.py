@@ -142,6 +142,23 @@ def load(
         rows[column] = pd.to_datetime(rows[column]).dt.date
     samples = []
     for path, group in rows.groupby("path", sort=True):
-        sample_frame = pd.read_parquet(path)
+        sample_frame = read_sample(Path(path))
         samples.append(sample_frame[sample_frame["model_id"].isin(set(group["model_id"]))])
     return rows.reset_index(drop=True), (pd.concat(samples, ignore_index=True) if samples else pd.DataFrame())
+
+
+_SAMPLES: dict[tuple[str, int, int], pd.DataFrame] = {}
+"""Reference samples read in this process, by path (one per kind and version), modification time and size."""
+
+
+def read_sample(path: Path) -> pd.DataFrame:
+    """A version's stored sample, read once per process: every night of a backfill run in one process compares with
+    the same champions' samples. Keyed by the file's version path and its modification time and size, so a sample
+    a later promotion step added models to (`store`) is read again. Callers get a copy to change as they like."""
+    status = path.stat()
+    key = (str(path), status.st_mtime_ns, status.st_size)
+    if key not in _SAMPLES:
+        for stale in [k for k in _SAMPLES if k[0] == key[0]]:
+            del _SAMPLES[stale]
+        _SAMPLES[key] = pd.read_parquet(path)
+    return _SAMPLES[key].copy()

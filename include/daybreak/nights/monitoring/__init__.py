@@ -16,9 +16,11 @@ Each finding names the champion version and reference window it compared with (`
 the night itself: the retrain decision per model kind, the alert that starts an event, and the reports' HTML.
 
 `nightly` returns the night's rows of `monitoring.drift_metrics`, `monitoring.data_quality`, `monitoring.reports`
-and `monitoring.retrain_decisions` (every row naming the model version and reference window it compared with), the
-Evidently snapshots to write as HTML, and the alerts to send; `jobs.drift` writes them. The drift tests are pure
-(`daybreak.models.drift`), the policy too (`daybreak.nights.retraining.policy`).
+and `monitoring.retrain_decisions` (every row naming the model version and reference window it compared with), what
+each check's Evidently report is made of, and the alerts to send; `jobs.drift` writes them. The rows need only the
+checks' distances, so the night runs no Evidently report: `write_reports` renders a night's reports when they are
+asked for (an Evidently report and its HTML cost seconds a check, most of a night's monitoring before). The drift
+tests are pure (`daybreak.models.drift`), the policy too (`daybreak.nights.retraining.policy`).
 """
 
 from __future__ import annotations
@@ -27,17 +29,23 @@ import datetime as dt
 import html
 from typing import TYPE_CHECKING
 
+from daybreak.core.files import write_text_atomic
+from daybreak.models.drift import ReportInputs, render
 from daybreak.nights import retraining
 from daybreak.nights.monitoring.findings import Night
 from daybreak.nights.monitoring.inputs import forecast_inputs, segmentation_inputs
 from daybreak.nights.monitoring.predictions import prediction_drift
 from daybreak.nights.monitoring.quality import day_quality
 from daybreak.warehouse import tables
+from daybreak.warehouse.connection import connect
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
     import pandas as pd
 
+    from daybreak.core.settings import Settings
     from daybreak.datasets import DatasetConfig
 
 DECISIONS = retraining.TABLE
@@ -90,11 +98,35 @@ def nightly(connection: duckdb.DuckDBPyConnection, config: DatasetConfig, busine
     return night
 
 
-def report_html(snapshot, meta: dict[str, str]) -> str:
-    """The snapshot's HTML with a heading naming the model kind, version and reference window it compared with
-    (Evidently keeps metadata in the snapshot but does not show it)."""
+def report_path(settings: Settings, business_date: dt.date, name: str) -> Path:
+    """Where night D's report `name` is written: `reports/<dataset>/monitoring/<D>/<name>.html`."""
+    return settings.reports_dir / "monitoring" / business_date.isoformat() / f"{name}.html"
+
+
+def write_reports(
+    settings: Settings, config: DatasetConfig, business_date: dt.date, names: set[str] | None = None
+) -> dict[str, Path]:
+    """Render night D's Evidently reports (those in `names`, or all) and write them where `monitoring.reports`
+    names them. On demand: the night's checks are recomputed from the warehouse (read-only, deterministic), so the
+    reports show the numbers of the night's rows without the night paying for them.
+
+    Returns:
+        report name -> the HTML file written.
+    """
+    with connect(settings.warehouse_path, read_only=True) as connection:
+        night = nightly(connection, config, business_date)
+    return {
+        name: write_text_atomic(report_path(settings, business_date, name), report_html(inputs, meta))
+        for name, (inputs, meta) in sorted(night.reports.items())
+        if names is None or name in names
+    }
+
+
+def report_html(inputs: ReportInputs, meta: dict[str, str]) -> str:
+    """The check's Evidently report (run here) as HTML, with a heading naming the model kind, version and reference
+    window it compared with (Evidently keeps metadata in the snapshot but does not show it)."""
     heading = " | ".join(f"{key.replace('_', ' ')}: {html.escape(str(value))}" for key, value in meta.items())
-    page = snapshot.get_html_str(as_iframe=False)
+    page = render(inputs).get_html_str(as_iframe=False)
     banner = (
         f'<div style="font-family:sans-serif;padding:8px 16px"><b>Daybreak monitoring</b> | {heading}</div>'
     )

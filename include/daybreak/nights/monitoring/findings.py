@@ -14,7 +14,8 @@ import pandas as pd
 
 @dataclass
 class Night:
-    """What one night of monitoring found: rows per table, the reports to write, the alerts to send."""
+    """What one night of monitoring found: rows per table, each report's inputs and metadata (rendered on demand,
+    `daybreak.nights.monitoring.write_reports`), the alerts to send."""
 
     drift: list[pd.DataFrame] = field(default_factory=list)
     quality: pd.DataFrame | None = None

@@ -42,7 +42,7 @@ def segmentation_inputs(
     meta = findings.meta(
         segment.MODEL_KIND, champion["version"], ref["reference_start"], ref["reference_end"]
     )
-    found, snapshot = feature_drift(
+    found, report = feature_drift(
         sample[features].astype(float),
         current[features].astype(float),
         numeric_threshold=config.monitoring.numeric_threshold,
@@ -50,8 +50,8 @@ def segmentation_inputs(
         timestamp=timestamp,
         metadata=meta,
     )
-    if snapshot is not None:
-        night.reports["segmentation_inputs"] = (snapshot, meta)
+    if report is not None:
+        night.reports["segmentation_inputs"] = (report, meta)
     stamped = findings.stamp(
         found, segment.MODEL_KIND, "inputs", champion["version"], ref["reference_start"], ref["reference_end"]
     )
@@ -82,7 +82,7 @@ def forecast_inputs(
     window = (rows["reference_start"].min(), rows["reference_end"].max())
     versions = findings.versions(rows["version"])
     meta = findings.meta(forecast.MODEL_KIND, versions, *window)
-    found, snapshot = feature_drift(
+    found, report = feature_drift(
         reference_wide,
         current_wide,
         numeric_threshold=config.monitoring.series_threshold,
@@ -90,8 +90,8 @@ def forecast_inputs(
         timestamp=timestamp,
         metadata=meta,
     )
-    if snapshot is not None:
-        night.reports["forecast_inputs"] = (snapshot, meta)
+    if report is not None:
+        night.reports["forecast_inputs"] = (report, meta)
     surprise = _surprise(connection, config, business_date, set(rows["model_id"]))
     found = pd.concat([found, surprise], ignore_index=True) if len(surprise) else found
     feature_series = {

@@ -34,7 +34,7 @@ def prediction_drift(connection, business_date, as_of, timestamp, night: finding
         reference = connection.execute(query, [reference_date]).df()
         current = connection.execute(query, [as_of]).df()
         meta = findings.meta(segment.MODEL_KIND, version, reference_date, reference_date)
-        found, snapshot = feature_drift(
+        found, report = feature_drift(
             reference,
             current,
             numeric_threshold=1.0,
@@ -42,8 +42,8 @@ def prediction_drift(connection, business_date, as_of, timestamp, night: finding
             timestamp=timestamp,
             metadata=meta,
         )
-        if snapshot is not None:
-            night.reports["segmentation_predictions"] = (snapshot, meta)
+        if report is not None:
+            night.reports["segmentation_predictions"] = (report, meta)
         if len(found):
             parts.append(
                 findings.stamp(
@@ -98,7 +98,7 @@ def _forecast_predictions(
     used = findings.versions(reference["model_version"])
     window = (reference["as_of_date"].min(), reference["as_of_date"].max())
     meta = findings.meta(forecast.MODEL_KIND, used, *window)
-    found, snapshot = feature_drift(
+    found, report = feature_drift(
         relative(reference),
         relative(current),
         numeric_threshold=PREDICTION_THRESHOLD * 5,
@@ -106,6 +106,6 @@ def _forecast_predictions(
         timestamp=timestamp,
         metadata=meta,
     )
-    if snapshot is not None:
-        night.reports["forecast_predictions"] = (snapshot, meta)
+    if report is not None:
+        night.reports["forecast_predictions"] = (report, meta)
     return findings.stamp(found, forecast.MODEL_KIND, "predictions", used, *window) if len(found) else None

@@ -55,11 +55,11 @@ def day_quality(connection, config, business_date, timestamp, night: findings.Ni
     night.quality = found.assign(reference_start=start, reference_end=end)
     meta = {"model_version": "none (the day's data)", "reference_window": f"{start}..{end}"}
     texts = {"customer_id": "object"} if "customer_id" in day.columns else {}
-    snapshot = data_summary_report(
+    report = data_summary_report(
         day.astype(texts),
         reference.astype(texts),
         timestamp=timestamp,
         metadata=meta,
     )
-    if snapshot is not None:
-        night.reports["data_quality"] = (snapshot, meta)
+    if report is not None:
+        night.reports["data_quality"] = (report, meta)

@@ -227,8 +227,9 @@ DATA_QUALITY = Table(
 REPORTS = Table(
     "monitoring",
     "reports",
-    "The nightly Evidently HTML reports under DAYBREAK_HOME, one row per night and report, for dashboards "
-    "to link; each names the model version and reference window it compared with.",
+    "The night's Evidently HTML reports under DAYBREAK_HOME, one row per night and report, for dashboards "
+    "to link; each names the model version and reference window it compared with. The night writes the rows; "
+    "a report's HTML is rendered when asked for (daybreak.nights.monitoring.write_reports).",
     (
         AS_OF,
         key(
@@ -241,7 +242,7 @@ REPORTS = Table(
         column("model_version", "VARCHAR", "The champion version(s) compared with (comma-separated)."),
         column("reference_start", "DATE", "First day of the reference window."),
         column("reference_end", "DATE", "Last day of the reference window."),
-        column("path", "VARCHAR", "The HTML file."),
+        column("path", "VARCHAR", "Where the HTML file is written when the report is asked for."),
         RUN_ID,
     ),
     ("as_of_date", "report"),
