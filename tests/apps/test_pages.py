@@ -94,6 +94,20 @@ def test_overview_says_the_date_the_numbers_are_as_of_and_that_last_night_comple
     assert app.metric[0].proto.delta.endswith("vs last year")
 
 
+def test_overview_shows_no_units_for_data_without_them(monkeypatch, full_home, tmp_path):
+    """An aggregated export of revenue alone has null units on every day: no units card, rather than zeros."""
+    import duckdb
+
+    home = tmp_path / "home"
+    shutil.copytree(full_home, home)
+    with duckdb.connect(str(home / "serving" / "synthetic.duckdb")) as connection:
+        connection.execute("update marts.fct_daily_sales set units = null")
+    app = run_page(monkeypatch, home, "overview.py")
+
+    assert not app.exception, [e.value for e in app.exception]
+    assert [metric.label for metric in app.metric] == ["Revenue, last 7 days", "Revenue, last 28 days"]
+
+
 def test_overview_compares_the_last_week_with_its_forecast(monkeypatch, full_home):
     app = run_page(monkeypatch, full_home, "overview.py")
 

@@ -152,11 +152,13 @@ def _forecast_for(first: dt.date, last: dt.date, grain: Grain) -> float | None:
 
 
 def _kpis(history: pd.DataFrame, last_day: dt.date, grain: Grain, currency: str | None) -> None:
-    columns = st.columns(2 * len(WINDOWS))
+    # an aggregated export without units (`grain: aggregated`) has null units on every day: no units cards then
+    measures = ("revenue", "units") if history["units"].notna().any() else ("revenue",)
+    columns = st.columns(len(measures) * len(WINDOWS))
     forecast_target = series.list_forecast_versions("total")
     target = forecast_target["target"].iloc[0] if not forecast_target.empty else "revenue"
     index = 0
-    for measure in ("revenue", "units"):
+    for measure in measures:
         for days in WINDOWS:
             first = last_day - dt.timedelta(days=days - 1)
             current = _window(history[measure], first, last_day)
