@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from daybreak.core.environment import read
-from tests.apps.conftest import AS_OF_DATES, LAST_ACTUAL, SERIES
+from tests.apps.conftest import (
+    AS_OF_DATES,
+    LAST_ACTUAL,
+    LOCATION_OVERRIDE,
+    QUOTED_LOCATION,
+    SERIES,
+    add_location_override,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -202,13 +209,36 @@ def regrained_home(full_home: Path, folder: Path, frequency: str) -> Path:
     return home
 
 
-@pytest.fixture(params=["daily", "weekly", "hourly"])
+def overridden_home(home: Path) -> Path:
+    """`home` plus a location named with an apostrophe and quotes, overridden by the newest night
+    (`add_location_override`: 2-4 Jul), and at any grain its first period too, so that a weekly forecast, whose
+    periods end on Sundays, shows the planner's change as well."""
+    import duckdb
+
+    add_location_override(home / "serving" / "synthetic.duckdb", home)
+    with duckdb.connect(str(home / "serving" / "synthetic.duckdb")) as connection:
+        connection.execute(
+            "update predictions.forecasts set yhat = yhat * 1.2, override_id = ? "
+            "where series_id = ? and as_of_date = ? and horizon_step = 1 and override_id is null",
+            [LOCATION_OVERRIDE["override_id"], QUOTED_LOCATION, LAST_ACTUAL],
+        )
+    return home
+
+
+@pytest.fixture(
+    params=[(grain, override) for grain in ("daily", "weekly", "hourly") for override in (False, True)],
+    ids=lambda param: f"{param[0]}{'-overridden' if param[1] else ''}",
+)
 def dataset_home(request, full_home: Path, tmp_path: Path) -> tuple[str, Path]:
-    """A data home per grain a dataset may forecast at: the full daily fixture (with a planner's override), and the
-    same at weekly and at hourly grain."""
-    if request.param == "daily":
-        return "daily", full_home
-    return request.param, regrained_home(full_home, tmp_path, request.param)
+    """A data home per grain a dataset may forecast at, without and with a planner's override of a location whose
+    name has an apostrophe: the full daily fixture, and the same at weekly and at hourly grain."""
+    grain, override = request.param
+    if grain == "daily":
+        home = tmp_path / "daily_home"
+        shutil.copytree(full_home, home)
+    else:
+        home = regrained_home(full_home, tmp_path, grain)
+    return grain, overridden_home(home) if override else home
 
 
 def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, dataset_home):
@@ -223,6 +253,16 @@ def test_no_page_logs_a_console_error_or_a_vega_warning(page, start_app, dataset
         page.wait_for_timeout(600)  # Vega warns while it lays out, after the svg is in the page
         assert not problems, f"/{path}: {problems}"
         assert_drawn(page, path)
+    if QUOTED_LOCATION in home.joinpath("overrides", "synthetic.jsonl").read_text(errors="replace"):
+        # the overridden series itself, its name quoted, in the explorer: the planner's and the model's lines
+        visit(page, url, "forecast")
+        label = 'Location Dunn\'s "Corner"'
+        choose(page, "Series", label)
+        page.get_by_text(label).first.wait_for()
+        assert_healthy(page, "Forecast explorer", 1)
+        page.wait_for_timeout(600)
+        assert not problems, f"/forecast {label}: {problems}"
+        assert_drawn(page, "forecast")
 
 
 def test_the_dbt_test_results_draw_a_bar_when_every_test_passed(page, start_app, full_home, tmp_path):
