@@ -162,7 +162,8 @@ def wait_for_password(settings: Settings, process: subprocess.Popen, seconds: fl
     return password
 
 
-def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+def start_streamlit(settings: Settings, env: dict[str, str], port: int = STREAMLIT_PORT) -> subprocess.Popen:
+    """The dashboards (`streamlit run`) on `port`, in their own process group."""
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
@@ -175,7 +176,7 @@ def start_streamlit(settings: Settings, env: dict[str, str]) -> subprocess.Popen
             "--server.address",
             read("DAYBREAK_STREAMLIT_ADDRESS", env),
             "--server.port",
-            str(STREAMLIT_PORT),
+            str(port),
             "--browser.gatherUsageStats",
             "false",
         ],
