@@ -1,5 +1,5 @@
 """The README's walk ("Your first hour"), as a newcomer does it, in Chromium: sign in to Airflow with the admin
-password `airflow standalone` generated, backfill the two last nights from the DAG's Trigger dialog with its
+password the demo's Airflow generated, backfill the two last nights from the DAG's Trigger dialog with its
 defaults, open every dashboard page, record an override on Review with a reason (listed pending), revoke it
 (listed revoked without a reload). Any console error, on any page, fails it.
 
@@ -25,7 +25,7 @@ from daybreak.platform.airflow_api import AirflowApi, business_date_of
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment, prepare_metadata
 from daybreak.platform.serving import (
     airflow_url,
-    start_standalone,
+    start_airflow,
     start_streamlit,
     wait_for,
     wait_for_password,
@@ -67,18 +67,14 @@ def shop(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="module")
 def servers(shop: Settings):
-    """Airflow (`airflow standalone`) and the dashboards, as the demo serves them, on free ports: the Airflow URL,
+    """Airflow (its components, as `start_airflow` starts them for the demo) and the dashboards, as the demo serves them, on free ports: the Airflow URL,
     its admin password and the dashboards' URL."""
     # the session's Airflow settings (tests/conftest.py) name another home and port: start from none of them
     base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    base |= {
-        "AIRFLOW__API__PORT": str(free_port()),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-    }
+    base["AIRFLOW__API__PORT"] = str(free_port())
     env = airflow_environment(shop, base)
     prepare_metadata(env)
-    processes = [start_standalone(shop, env)]
+    processes = [start_airflow(shop, env)]
     try:
         password = wait_for_password(shop, processes[0], seconds=300)
         streamlit_port = free_port()
