@@ -39,11 +39,8 @@ WHITESPACE = (
 
 
 class IngestError(RuntimeError):
-    """The export cannot be ingested; the message names the path, the date and what is wrong.
-
-    Retried by the nightly DAG unless it is one of the permanent kinds below (a refused file, a missing export):
-    an error reading a file that is still being written may pass on the next try.
-    """
+    """The export cannot be ingested; the message names the path, the date and what is wrong. Retried unless a
+    permanent kind below: a file still being written may read on the next try."""
 
 
 class RefusedExportError(PermanentError, IngestError):
@@ -83,8 +80,7 @@ class FileResult:
 
 
 def _first_row_of_duplicates(raw: pd.DataFrame, source_row: pd.Series, part: np.ndarray) -> pd.Series:
-    """For each row identical in every field to an earlier row of the same file (`part`), that earlier row's
-    number; else NA."""
+    """Each row's earlier row identical in every field, of the same file (`part`), by number; NA where none."""
     if raw.empty or raw.columns.empty:
         return pd.Series(pd.NA, index=raw.index, dtype="Int64")
     key = "file#"
@@ -110,9 +106,7 @@ class RawFile:
     malformed: Sequence[MalformedRow] = ()
     table: Any = None  # `raw` as the Arrow table it was parsed into, when it was (`Export.table`)
     day_first: bool | None = None  # numeric dates day-first, as the file settles it (`timestamps.date_order`)
-    # each row's earlier identical row of the file (NA where none), when it is known beyond `raw`: a batch of a
-    # file read in batches (`daybreak.ingest.streaming`), whose repeats may be of rows in earlier batches
-    duplicate_of: Any = None
+    duplicate_of: Any = None  # earlier repeats, known beyond `raw` in a batch (`daybreak.ingest.streaming`)
 
     @property
     def rows_in(self) -> int:
@@ -366,8 +360,7 @@ def _map_files(
 
 
 def row_revenue(lines: pd.DataFrame) -> pd.Series:
-    """Each row's revenue: a sales line's quantity * unit_price, an aggregated row's (it has no unit price) own
-    `revenue`. Read from the rows alone, so the accounting of loaded lines needs no config."""
+    """A sales line's quantity * unit_price, an aggregated row's own `revenue`: from the rows, with no config."""
     return (lines["quantity"] * lines["unit_price"]).where(lines["unit_price"].notna(), lines["revenue"])
 
 
