@@ -345,7 +345,7 @@ def test_a_writer_waiting_during_compaction_writes_to_the_new_file(tmp_path, mon
     with connect(path) as connection:
         connection.execute("create table t as select 1 as n")
     writer = None
-    flush = compaction._fsync
+    flush = compaction.fsync
 
     def start_writer_while_locked(target):
         # the copy is written, the lock still held: a writer starts and waits for the lock
@@ -362,7 +362,7 @@ def test_a_writer_waiting_during_compaction_writes_to_the_new_file(tmp_path, mon
             time.sleep(1)  # its first attempts meet the lock
         flush(target)
 
-    monkeypatch.setattr(compaction, "_fsync", start_writer_while_locked)
+    monkeypatch.setattr(compaction, "fsync", start_writer_while_locked)
     compact(path)
     assert writer.wait(timeout=60) == 0
     with duckdb.connect(str(path), read_only=True) as reader:

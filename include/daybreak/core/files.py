@@ -48,6 +48,15 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
     return target
 
 
+def fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (a rename in it), to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def temporary_sibling(path: Path) -> Path:
     """A hidden name beside `path` for a copy being written, naming this process, so a leftover of a killed
     process can be told from a live writer's (`warehouse.remove_stale_temporaries`)."""

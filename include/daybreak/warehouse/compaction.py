@@ -13,7 +13,7 @@ import glob
 import os
 from pathlib import Path
 
-from daybreak.core.files import temporary_sibling
+from daybreak.core.files import fsync, temporary_sibling
 from daybreak.warehouse.connection import LOCK_WAIT_SECONDS, connect
 from daybreak.warehouse.publish import remove_stale_temporaries
 
@@ -41,9 +41,9 @@ def compact(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Path:
                 connection.execute(f"copy from database {_identifier(database)} to {ALIAS}")
             finally:
                 connection.execute(f"detach {ALIAS}")
-            _fsync(staging)
+            fsync(staging)
             os.replace(staging, path)
-            _fsync(path.parent)
+            fsync(path.parent)
     finally:
         for leftover in staging.parent.glob(glob.escape(staging.name) + "*"):
             leftover.unlink(missing_ok=True)
@@ -56,11 +56,3 @@ def _literal(path: Path) -> str:
 
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from daybreak.core.files import temporary_sibling
+from daybreak.core.files import fsync, temporary_sibling
 from daybreak.warehouse.connection import connect, data_home_of
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,9 @@ def publish(
             shutil.copyfile(warehouse_path, staging)
             _materialise_file_views(staging, file_view_schemas)
         _check_self_contained(staging, file_view_schemas)
-        _fsync(staging)  # the copy's bytes on disk before the rename points the serving name at them
+        fsync(staging)  # the copy's bytes on disk before the rename points the serving name at them
         os.replace(staging, serving_path)
-        _fsync(
+        fsync(
             serving_path.parent
         )  # and the rename itself: a power cut then leaves the old copy or the new one
     finally:
@@ -85,15 +85,6 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
             _remove(leftover)
             removed.append(leftover)
     return removed
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's data, or a folder's entries (a rename in it), to the disk."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _process_alive(pid: int) -> bool:
