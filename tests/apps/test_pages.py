@@ -316,3 +316,30 @@ def test_a_monthly_forecast_is_shown_beside_monthly_actuals(monkeypatch, tmp_pat
     recent = next(metric for metric in explorer.metric if metric.label == "Revenue, last 3 months")
     assert recent.value == f"{april_to_june / 1e6:.2f}M"
     assert "The business's monthly revenue" in texts(overview)
+
+
+def _time_axes(spec) -> list[dict]:
+    """Every x encoding of a temporal field in a Vega-Lite spec, at any depth (layers, facets)."""
+    found = []
+    if isinstance(spec, dict):
+        x = spec.get("encoding", {}).get("x") if isinstance(spec.get("encoding"), dict) else None
+        if isinstance(x, dict) and x.get("type") == "temporal":
+            found.append(x)
+        for value in spec.values():
+            found += _time_axes(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += _time_axes(value)
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_time_axis_says_its_format_so_no_day_reads_12_pm(monkeypatch, full_home, page):
+    """Vega-Lite's own labels for a temporal axis show noon ("12 PM") between days: every chart with a time axis
+    names its format (once per chart: the layers of a chart share their axis)."""
+    app = run_page(monkeypatch, full_home, page)
+
+    for chart in charts(app):
+        spec = json.loads(chart.proto.spec)
+        axes = _time_axes(spec)
+        assert not axes or any("format" in (axis.get("axis") or {}) for axis in axes), spec.get("title", axes)

@@ -248,7 +248,9 @@ def _drift() -> None:
                 {
                     "mark": {"type": "line", "point": True},
                     "encoding": {
-                        "x": charts.field("as_of_date:T", title=None),
+                        "x": charts.field(
+                            "as_of_date:T", title=None, axis=charts.day_axis(features["as_of_date"])
+                        ),
                         "y": charts.field("relative:Q", title="Distance / threshold"),
                         "color": charts.field(
                             "feature:N",

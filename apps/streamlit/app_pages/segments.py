@@ -56,7 +56,7 @@ def _sizes(sizes: pd.DataFrame) -> None:
         "spec": {
             "mark": "area",
             "encoding": {
-                "x": charts.field("as_of_date:T", title=None),
+                "x": charts.field("as_of_date:T", title=None, axis=charts.day_axis(long["as_of_date"])),
                 "y": charts.field("share:Q", stack="normalize", title=None, axis={"format": "%"}),
                 "color": charts.field("segment_name:N", title="Segment"),
                 "tooltip": [
@@ -167,7 +167,7 @@ def _customer(dates: list) -> None:
     spec = {
         "mark": {"type": "line", "point": True, "interpolate": "step-after"},
         "encoding": {
-            "x": charts.field("as_of_date:T", title=None),
+            "x": charts.field("as_of_date:T", title=None, axis=charts.day_axis(history["as_of_date"])),
             "y": charts.field("segment_name:N", title=None),
             "tooltip": [
                 charts.field("as_of_date:T"),
