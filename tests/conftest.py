@@ -54,18 +54,10 @@ def pytest_configure(config):
     os.environ.setdefault("DAYBREAK_LINK_STORE_KEY", TEST_LINK_STORE_KEY)
 
 
-# Session fixtures that cost minutes: every test using one runs on the same xdist worker, so each is built once.
-SHARED_SESSION_FIXTURES = ("nightly_home",)
-
-
 def pytest_collection_modifyitems(config, items):
-    """Group tests for `pytest -n` (`--dist loadgroup`, the Makefile's): a test module's tests share its module
-    fixtures, so a module runs on one worker, and so do all the users of a costly session fixture. The modules
-    marked `long` start first, so that the workers finish together instead of one waiting on the last long module.
-    """
-    for item in items:
-        shared = [name for name in SHARED_SESSION_FIXTURES if name in item.fixturenames]
-        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))
+    """For `pytest -n` (`--dist loadfile`, the Makefile's; a module's tests share its fixtures, so each module runs
+    on one worker): the modules marked `long` start first, so that the workers finish together instead of one
+    waiting on the last long module."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
