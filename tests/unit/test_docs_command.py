@@ -34,7 +34,7 @@ def test_the_docs_are_generated_into_their_own_folder_not_the_nights_target(sett
     assert args[:2] == ["docs", "generate"]
     assert options["target_dir"] == settings.dbt_docs_dir != settings.dbt_target_dir
     assert index == settings.dbt_docs_dir / "index.html"
-    command, env = dbt_command(settings, args, options["target_dir"])
+    command, env = dbt_command(settings, args, target_dir=options["target_dir"])
     assert command[command.index("--target-path") + 1] == str(settings.dbt_docs_dir)
     assert env["DAYBREAK_WAREHOUSE_PATH"] == str(settings.warehouse_path)
 
