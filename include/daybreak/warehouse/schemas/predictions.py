@@ -1,5 +1,5 @@
 """The tables of schema `predictions`: what the model nights write each night (forecasts, their reconciliation,
-components, backtests and selection; customer segments, their profiles and transitions), one partition per as-of
+components, backtests and selection; customer segments, their profiles and transitions; customer value and its calibration), one partition per as-of
 date."""
 
 from __future__ import annotations
@@ -291,6 +291,66 @@ SEGMENT_TRANSITIONS = Table(
     "as_of_date",
 )
 
+_HORIZON = column(
+    "horizon_days",
+    "INTEGER",
+    "The days ahead the expectations cover (the dataset's customer_value.horizon_days).",
+)
+
+CUSTOMER_VALUE = Table(
+    "predictions",
+    "customer_value",
+    "One row per customer of marts.features_customer_asof on the as-of date, scored by the customer-value "
+    "champion (BG/NBD purchases, Gamma-Gamma spend) as of that date: whether the customer is still active and what "
+    "they will buy over the next horizon_days. Every night is its own version; history kept.",
+    (
+        AS_OF,
+        key("customer_id", "VARCHAR", "The customer (pseudonym); erased customers leave this table too."),
+        _HORIZON,
+        column(
+            "probability_active",
+            "DOUBLE",
+            "Probability the customer is still a customer (alive) on the as-of date.",
+        ),
+        column("expected_purchases", "DOUBLE", "Expected purchases (days with an order) over the horizon."),
+        column("purchases_lower_80", "DOUBLE", "Lower bound of the 80% interval of the purchases."),
+        column("purchases_upper_80", "DOUBLE", "Upper bound of the 80% interval of the purchases."),
+        column(
+            "expected_revenue", "DOUBLE", "Expected revenue over the horizon: purchases times expected spend."
+        ),
+        column("revenue_lower_80", "DOUBLE", "Lower bound of the 80% interval of the revenue."),
+        column("revenue_upper_80", "DOUBLE", "Upper bound of the 80% interval of the revenue."),
+        column("model", "VARCHAR", "The model that scored: bg_nbd+gamma_gamma (or what the registry names)."),
+        _MODEL_VERSION,
+        RUN_ID,
+    ),
+    ("as_of_date", "customer_id"),
+    "as_of_date",
+)
+
+CUSTOMER_VALUE_CALIBRATION = Table(
+    "predictions",
+    "customer_value_calibration",
+    "The calibration check of each customer-value model trained: fitted on the calibration part of the history, "
+    "the mean predicted against the mean actual purchases in the holdout, by the customers' purchases in the "
+    "calibration part. Written on the nights that train.",
+    (
+        AS_OF,
+        key("model_version", "VARCHAR", "The registry version trained (champion or challenger)."),
+        key(
+            "calibration_purchases",
+            "INTEGER",
+            "Repeat purchases in the calibration part (the last bucket: that many or more).",
+        ),
+        column("customers", "BIGINT", "Customers in the bucket."),
+        column("predicted_purchases", "DOUBLE", "Their mean predicted purchases over the holdout."),
+        column("actual_purchases", "DOUBLE", "Their mean actual purchases over the holdout."),
+        RUN_ID,
+    ),
+    ("as_of_date", "model_version", "calibration_purchases"),
+    "as_of_date",
+)
+
 TABLES = (
     FORECASTS,
     FORECAST_RECONCILIATION,
@@ -300,5 +360,7 @@ TABLES = (
     CUSTOMER_SEGMENTS,
     SEGMENT_PROFILES,
     SEGMENT_TRANSITIONS,
+    CUSTOMER_VALUE,
+    CUSTOMER_VALUE_CALIBRATION,
 )
 """In declaration order."""
