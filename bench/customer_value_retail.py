@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         f"repeat purchases: predicted {result.predicted_total:,.0f}, actual {result.actual_total:,.0f}, "
         f"error {100 * result.total_error:+.1f}%"
     )
+    customers = result.customers
+    print(
+        f"baselines' totals: own calibration rate {customers['individual_rate'].sum():,.0f}, "
+        f"mean rate {customers['mean_rate'].sum():,.0f}"
+    )
     print(f"{'per-customer MAE':<36} {'':>8}")
     for label, value in (
         ("model (BG/NBD)", result.mae),

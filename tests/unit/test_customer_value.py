@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 
 import arviz as az
 import joblib
@@ -219,3 +221,10 @@ def test_calibration_table_buckets_by_calibration_purchases_with_an_open_last_bu
         {"calibration_purchases": 2, "customers": 1, "predicted_purchases": 2.0, "actual_purchases": 3.0},
         {"calibration_purchases": 7, "customers": 2, "predicted_purchases": 13.0, "actual_purchases": 12.0},
     ]
+
+
+def test_the_scoring_side_does_not_import_pymc():
+    """Scoring nights and pages import the package; only `fit` may pay PyMC-Marketing's seconds of import."""
+    code = "import sys, daybreak.models.customer_value; print(sorted(m for m in sys.modules if m.startswith('pymc')))"
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert loaded.strip() == "[]"
