@@ -44,8 +44,8 @@ def fit(summary: pd.DataFrame, seed: int = DEFAULT_SEED) -> CustomerValueModel:
         seed: passed to the optimiser; the fit is deterministic either way.
 
     Raises:
-        ValueError: a missing column, an impossible row, or no customer with a repeat purchase of positive value
-            (neither model can be fitted without one).
+        ValueError: a missing column, an impossible row, no customer with a repeat purchase of positive value
+            (neither model can be fitted without one), or a fit that did not reach usable parameters.
     """
     check_summary(summary)
     frame = summary.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
@@ -66,9 +66,18 @@ def fit(summary: pd.DataFrame, seed: int = DEFAULT_SEED) -> CustomerValueModel:
         spend = GammaGammaModel(model_config={p: Prior("HalfFlat") for p in ("p", "q", "v")})
         spend.fit(data=repeat.reset_index(drop=True), method="map", progressbar=False, seed=seed)
         seconds = time.perf_counter() - started
+    purchase_params = BetaGeo(*(_point(purchases, p) for p in ("r", "alpha", "a", "b")))
+    spend_params = GammaGamma(*(_point(spend, p) for p in ("p", "q", "v")))
+    if not all(np.isfinite(v) and v > 0 for v in (*purchase_params, *spend_params)):
+        raise ValueError(f"the fit did not converge: BG/NBD {purchase_params}, Gamma-Gamma {spend_params}")
+    if spend_params.q <= 1:
+        # the population's mean spend is v p / (q - 1): with q <= 1 the fitted spend has no finite mean
+        raise ValueError(
+            f"the spend model has no finite mean (q = {spend_params.q:.3g} <= 1): too few repeat buyers"
+        )
     return CustomerValueModel(
-        purchases=BetaGeo(*(_point(purchases, p) for p in ("r", "alpha", "a", "b"))),
-        spend=GammaGamma(*(_point(spend, p) for p in ("p", "q", "v"))),
+        purchases=purchase_params,
+        spend=spend_params,
         library=f"{LIBRARY} {version(LIBRARY)}",
         customers=len(frame),
         spend_customers=len(repeat),

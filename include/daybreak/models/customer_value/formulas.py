@@ -48,10 +48,17 @@ def probability_alive(params: BetaGeo, x: np.ndarray, t_x: np.ndarray, T: np.nda
 def expected_purchases(
     params: BetaGeo, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float
 ) -> np.ndarray:
-    """E[purchases in (T, T + t]] given the history (eq. 10 of Fader, Hardie & Lee 2005)."""
+    """E[purchases in (T, T + t]] given the history (eq. 10 of Fader, Hardie & Lee 2005).
+
+    The paper's ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z) is rewritten by
+    Euler's transformation as ((alpha + T) / (alpha + T + t))^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z):
+    the same value (to 1e-9 against the library), but finite for heavy buyers over long horizons, where the power
+    underflows and the 2F1 overflows (the "#NUM!" of Fader & Hardie's note 027).
+    """
     r, alpha, a, b = params
-    numerator = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
-        r + x, b + x, a + b + x - 1, t / (alpha + T + t)
+    z = t / (alpha + T + t)
+    numerator = 1 - ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(
+        a + b - 1 - r, a - 1, a + b + x - 1, z
     )
     numerator *= (a + b + x - 1) / (a - 1)
     denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
@@ -85,7 +92,9 @@ def purchase_quantiles(
     shape = r + x
     odds = t / (alpha + T + t)  # the negative binomial's success probability
     b_x = b + x
-    nb = np.exp(shape * np.log1p(-odds))  # NB(0)
+    log_nb = shape * np.log1p(-odds)  # log NB(0): in logs, as a heavy buyer's NB(0) can underflow
+    log_odds = np.log(odds)
+    nb = np.exp(log_nb)
     nb_sf = np.ones(n)  # P(N >= k)
     survive = np.ones(n)  # P(K > k) = E[(1 - p)^k]
     cdf = (1 - alive) + alive * nb  # P(X = 0)
@@ -100,12 +109,13 @@ def purchase_quantiles(
         if done.all():
             break
         keep = ~done
-        rows, shape, odds, b_x, nb, nb_sf, survive, cdf, alive, low_found = (
-            v[keep] for v in (rows, shape, odds, b_x, nb, nb_sf, survive, cdf, alive, low_found)
+        rows, shape, log_odds, b_x, log_nb, nb, nb_sf, survive, cdf, alive, low_found = (
+            v[keep] for v in (rows, shape, log_odds, b_x, log_nb, nb, nb_sf, survive, cdf, alive, low_found)
         )
         # step to k + 1: P(N >= k + 1), NB(k + 1), P(K > k + 1) and P(K = k + 1) = P(K > k) - P(K > k + 1)
         nb_sf = nb_sf - nb
-        nb = nb * (shape + k) / (k + 1) * odds
+        log_nb = log_nb + np.log((shape + k) / (k + 1)) + log_odds
+        nb = np.exp(log_nb)
         survive_next = survive * (b_x + k) / (a + b_x + k)
         cdf = cdf + alive * (nb * survive_next + nb_sf * (survive - survive_next))
         survive = survive_next
@@ -113,8 +123,13 @@ def purchase_quantiles(
 
 
 def expected_spend(params: GammaGamma, x: np.ndarray, mean_spend: np.ndarray) -> np.ndarray:
-    """E[spend per purchase]: the customer's mean repeat spend shrunk towards the population's by their count."""
+    """E[spend per purchase]: the customer's mean repeat spend shrunk towards the population's by their count.
+
+    A customer without repeat purchases, or whose repeat days net to nothing or less (returns), has no spend the
+    model can read (Gamma-Gamma is fitted on positive means only) and gets the population's mean.
+    """
     p, q, v = params
-    weight = p * x / (p * x + q - 1)
+    known = (x > 0) & (mean_spend > 0)
+    weight = np.where(known, p * x / (p * x + q - 1), 0.0)
     population = v * p / (q - 1)
-    return (1 - weight) * population + weight * np.where(x > 0, mean_spend, 0.0)
+    return (1 - weight) * population + weight * np.where(known, mean_spend, 0.0)

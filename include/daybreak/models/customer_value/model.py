@@ -6,7 +6,7 @@ loadable without importing PyMC (scoring is numpy, see `formulas`), whatever ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from daybreak.models.customer_value.formulas import BetaGeo, GammaGamma
 
@@ -25,7 +25,8 @@ class CustomerValueModel:
         customers: customers the purchase model was fitted on.
         spend_customers: customers the spend model was fitted on.
         seed: the seed the fit was given.
-        fit_seconds: the time the two fits took (the library compiles its model on each fit).
+        fit_seconds: the time the two fits took (the library compiles its model on each fit); a measurement,
+            so two fits of the same summary still compare equal.
     """
 
     purchases: BetaGeo
@@ -34,7 +35,7 @@ class CustomerValueModel:
     customers: int
     spend_customers: int
     seed: int
-    fit_seconds: float = 0.0
+    fit_seconds: float = field(default=0.0, compare=False)
 
     @property
     def name(self) -> str:
