@@ -1,5 +1,6 @@
 """The Model health page's queries: the registry's versions and audit log, the backtest scores, the drift of the
-sales lines, and the planners' forecast value added (dbt's view `predictions.forecast_value_added`)."""
+sales lines, the planners' forecast value added (dbt's view `predictions.forecast_value_added`) and the
+customer-value model's calibration check."""
 
 from __future__ import annotations
 
@@ -150,3 +151,32 @@ def forecast_value_added() -> pd.DataFrame:
         order by author, reason
         """
     )
+
+
+def customer_value_calibration() -> pd.DataFrame:
+    """The calibration check of the customer-value version trained last (the latest night that trained; of two
+    versions trained that night, the later): `as_of_date, model_version, calibration_purchases, customers,
+    predicted_purchases, actual_purchases`, by calibration purchases; empty before any version was trained."""
+    columns = {
+        "as_of_date": "object",
+        "model_version": "object",
+        "calibration_purchases": "int64",
+        "customers": "int64",
+        "predicted_purchases": "float64",
+        "actual_purchases": "float64",
+    }
+    if serving.missing_tables(Relation.CUSTOMER_VALUE_CALIBRATION):
+        return serving.empty(columns)
+    frame = serving.read(
+        """
+        with trained as (
+            select as_of_date, model_version from {CUSTOMER_VALUE_CALIBRATION}
+            order by as_of_date desc, model_version desc
+            limit 1
+        )
+        select as_of_date, model_version, calibration_purchases, customers, predicted_purchases, actual_purchases
+        from {CUSTOMER_VALUE_CALIBRATION} join trained using (as_of_date, model_version)
+        order by calibration_purchases
+        """
+    )
+    return serving.as_dates(frame, "as_of_date")[list(columns)]
