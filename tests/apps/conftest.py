@@ -525,8 +525,9 @@ VALUE_VERSIONS = {SEGMENT_NIGHTS[0]: "v1", SEGMENT_NIGHTS[1]: "v2", SEGMENT_NIGH
 
 def value_of(customer: int, night: int) -> tuple[float, float]:
     """A customer's (probability active, expected revenue) on the `night`-th segment night: every fifth customer's
-    probability falls by 0.1 a night, the others' stays; the revenue follows the probability."""
-    probability = 0.95 - 0.01 * (customer % 10) - (0.1 * night if customer % 5 == 0 else 0)
+    probability falls by 0.05 to 0.08 a night, the others' stays; the revenue follows the probability."""
+    fall = 0.05 + 0.01 * (customer % 4) if customer % 5 == 0 else 0.0
+    probability = 0.95 - 0.01 * (customer % 10) - fall * night
     return probability, probability * (50.0 + 10.0 * (customer % 13))
 
 
@@ -555,7 +556,14 @@ def add_customer_value(connection) -> None:
             predicted = 0.3 + 0.45 * purchases
             connection.execute(
                 "insert into predictions.customer_value_calibration values (?, ?, ?, ?, ?, ?, 'scheduled__fixture')",
-                [night, version, purchases, 400 // (purchases + 1), predicted, predicted * (1.1 - 0.04 * purchases)],
+                [
+                    night,
+                    version,
+                    purchases,
+                    400 // (purchases + 1),
+                    predicted,
+                    predicted * (1.1 - 0.04 * purchases),
+                ],
             )
 
 

@@ -103,15 +103,16 @@ def _value() -> None:
     ]
 
     def panel(measure: str, title: str, axis_format: str, **extra: object) -> charts.Spec:
+        """One measure's bars; the segments' names only beside the first panel (`y` shared)."""
         return {
             "mark": "bar",
             "encoding": {
-                "y": y,
+                "y": y if measure.startswith("expected_revenue") else y | {"axis": None},
                 "x": charts.field(measure, title=title, axis={"format": axis_format}, **extra),
                 "color": charts.field("segment_name:N", legend=None),
                 "tooltip": tooltip,
             },
-            "width": 220,
+            "width": 200,
             "height": 34 * len(by_segment),
         }
 
@@ -122,6 +123,7 @@ def _value() -> None:
             panel("mean_probability_active:Q", "Mean probability active", "%", scale={"domain": [0, 1]}),
         ],
         "resolve": {"scale": {"y": "shared"}},
+        "autosize": {"type": "pad", "contains": "padding"},  # fitting works on single views only (Vega warns)
     }
     columns = ["segment_name", "expected_revenue", "customers", "mean_probability_active"]
     charts.draw(spec, by_segment[columns], width="content")
@@ -133,7 +135,9 @@ def _value() -> None:
             "segment_name": "Segment",
             "expected_revenue": st.column_config.NumberColumn(revenue, format="%,.0f"),
             "customers": st.column_config.NumberColumn("Customers", format="%,d"),
-            "mean_probability_active": st.column_config.NumberColumn("Mean probability active", format="percent"),
+            "mean_probability_active": st.column_config.NumberColumn(
+                "Mean probability active", format="percent"
+            ),
             "expected_purchases": st.column_config.NumberColumn("Expected purchases", format="%,.0f"),
         },
     )
@@ -179,7 +183,9 @@ def _slipping(revenue: str) -> None:
             "segment_name": "Segment",
             "revenue_then": st.column_config.NumberColumn(f"{revenue}, {then}", format="%,.0f"),
             "revenue_now": st.column_config.NumberColumn(f"{revenue}, {now}", format="%,.0f"),
-            "probability_then": st.column_config.NumberColumn(f"Probability active, {then}", format="percent"),
+            "probability_then": st.column_config.NumberColumn(
+                f"Probability active, {then}", format="percent"
+            ),
             "probability_now": st.column_config.NumberColumn(f"Probability active, {now}", format="percent"),
         },
     )

@@ -188,7 +188,9 @@ def value_baseline() -> Baseline | None:
     return Baseline(latest, str(row["model_version"]), row["previous_night"].date(), since_retrain=False)
 
 
-def slipping_customers(baseline: Baseline, top_share: float = VALUABLE_SHARE, limit: int = 20) -> pd.DataFrame:
+def slipping_customers(
+    baseline: Baseline, top_share: float = VALUABLE_SHARE, limit: int = 20
+) -> pd.DataFrame:
     """The valuable customers whose probability of being active fell most from `baseline.night` to
     `baseline.latest` (customer-level): valuable meaning in the `top_share` of expected revenue on the earlier
     night. `customer_id, segment_name` (on the latest night), `revenue_then, revenue_now, probability_then,
