@@ -551,6 +551,13 @@ def add_customer_value(connection) -> None:
                 [night, customer, probability, purchases, 0.5 * purchases, 1.5 * purchases]
                 + [revenue, 0.5 * revenue, 1.5 * revenue, version],
             )
+    for version, status in (("v1", "retired"), ("v2", "champion")):
+        connection.execute(
+            "insert into registry.model_versions by name select 'customer_value' as model_kind, 'customers' as "
+            "model_id, ? as version, ? as trained_for_date, 'bg_nbd+gamma_gamma' as model_name, ? as status, "
+            "'scheduled__fixture' as run_id",
+            [version, min(night for night, v in VALUE_VERSIONS.items() if v == version), status],
+        )
     for night, version in list(VALUE_VERSIONS.items())[:2]:
         for purchases in range(7):  # the last bucket: 6 or more
             predicted = 0.3 + 0.45 * purchases

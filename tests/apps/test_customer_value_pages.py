@@ -122,11 +122,41 @@ def test_the_valuable_customers_whose_probability_fell_most_come_first(full):
     assert slipping["segment_name"].notna().all()
 
 
+def test_a_fall_smaller_than_the_least_listed_is_no_customer_slipping_away(full):
+    baseline = full.segments.value_baseline()
+    everyone = full.segments.slipping_customers(baseline, top_share=1.0, min_fall=1e-12, limit=100)
+    large = full.segments.slipping_customers(baseline, top_share=1.0, min_fall=0.065, limit=100)
+
+    assert len(everyone) == len(CUSTOMERS) // 5  # every fifth customer's probability fell
+    assert set(large["customer_id"]) == set(everyone.loc[everyone["fall"] >= 0.065, "customer_id"])
+    assert 0 < len(large) < len(everyone)
+
+
+def test_segments_says_when_no_valuable_customers_probability_fell_enough(monkeypatch, full_home, tmp_path):
+    home = changed_home(
+        full_home,
+        tmp_path,
+        "update predictions.customer_value l set probability_active = e.probability_active - 0.005 "
+        f"from predictions.customer_value e where l.as_of_date = '{LATEST}' "
+        f"and e.as_of_date = '{SEGMENT_NIGHTS[1]}' and e.customer_id = l.customer_id",
+    )
+    app = run_page(monkeypatch, home, "segments.py")
+
+    assert not app.exception
+    assert (
+        "No valuable customer's probability of being active fell by 1% or more between those nights."
+        in captions(app)
+    )
+    assert len(app.dataframe) == 1
+
+
 def test_the_calibration_shown_is_the_version_trained_last(full):
     frame = full.model_health.customer_value_calibration()
     version, night = VALUE_VERSIONS[SEGMENT_NIGHTS[1]], SEGMENT_NIGHTS[1]
 
-    assert frame[["as_of_date", "model_version"]].drop_duplicates().values.tolist() == [[night, version]]
+    assert frame[["as_of_date", "model_version", "status"]].drop_duplicates().values.tolist() == [
+        [night, version, "champion"]
+    ]
     assert frame["calibration_purchases"].tolist() == list(range(7))
     assert frame["predicted_purchases"].iloc[0] == pytest.approx(0.3)
 
@@ -142,6 +172,7 @@ def test_without_the_tables_the_queries_return_nothing_rather_than_fail(
     assert list(data.model_health.customer_value_calibration().columns) == [
         "as_of_date",
         "model_version",
+        "status",
         "calibration_purchases",
         "customers",
         "predicted_purchases",
@@ -236,6 +267,6 @@ def test_model_health_plots_the_calibration_of_the_version_trained_last(monkeypa
 
     assert not app.exception
     assert "Customer value: predicted against actual purchases" in [header.value for header in app.subheader]
-    assert f"Version v2, trained {SEGMENT_NIGHTS[1]:%a %d %b %Y}" in captions(app)
+    assert f"Version v2 (champion now), trained {SEGMENT_NIGHTS[1]:%a %d %b %Y}" in captions(app)
     assert "(the last group: 6 or more)" in captions(app)
     assert len(app.get("vega_lite_chart")) == HEALTH_CHARTS

@@ -111,7 +111,10 @@ def test_customer_value_by_segment_is_for_every_role_and_the_customers_slipping_
     tables = [table.value for table in app.dataframe]
     assert tables[0]["segment_name"].tolist() == ["Loyal big spenders", "Occasional buyers", "Lapsed"]
     pseudonyms = [
-        value for table in tables for value in table.astype(str).to_numpy().ravel() if re.fullmatch(r"C\d{4}", value)
+        value
+        for table in tables
+        for value in table.astype(str).to_numpy().ravel()
+        if re.fullmatch(r"C\d{4}", value)
     ]
     refusal = "The valuable customers slipping away: not for your role"
     if sees_customers:

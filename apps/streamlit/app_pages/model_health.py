@@ -178,9 +178,10 @@ def _calibration() -> None:
             "true`)."
         )
         return
-    last = int(frame["calibration_purchases"].max())
+    last, status = int(frame["calibration_purchases"].max()), frame["status"].iloc[0]
     st.caption(
-        f"Version {frame['model_version'].iloc[0]}, trained {fmt.day(frame['as_of_date'].iloc[0])}, fitted on the "
+        f"Version {frame['model_version'].iloc[0]}{f' ({status} now)' if status else ''}, trained "
+        f"{fmt.day(frame['as_of_date'].iloc[0])}, fitted on the "
         "history up to the start of a holdout and asked how many purchases its customers would make in it. Left: "
         "customers grouped by their repeat purchases before the holdout (the last group: "
         f"{last} or more), the mean purchases the model predicted for each group against those they made. Right: "
@@ -198,7 +199,11 @@ def _calibration() -> None:
     by_group = {
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": charts.field("calibration_purchases:Q", title="Repeat purchases before the holdout"),
+            "x": charts.field(
+                "calibration_purchases:Q",
+                title="Repeat purchases before the holdout",
+                axis={"format": "d", "tickMinStep": 1},
+            ),
             "y": charts.field("purchases:Q", title="Mean purchases in the holdout"),
             "color": charts.field(
                 "line:N", title=None, scale=charts.scale({"Actual": charts.INK, "Predicted": charts.ACCENT})
@@ -213,7 +218,7 @@ def _calibration() -> None:
         "height": 260,
         "autosize": charts.FIT_WIDTH,
     }
-    top = float(frame[["predicted_purchases", "actual_purchases"]].max().max())
+    top = 1.05 * float(frame[["predicted_purchases", "actual_purchases"]].max().max())  # the top point whole
     axis = {"scale": {"domain": [0, top], "padding": 0}}
     against = {
         "datasets": {"groups": frame, "diagonal": pd.DataFrame({"purchases": [0.0, top]})},
@@ -221,7 +226,10 @@ def _calibration() -> None:
             {
                 "data": {"name": "diagonal"},
                 "mark": {"type": "line", "color": charts.MUTED, "strokeDash": [4, 4]},
-                "encoding": {"x": charts.field("purchases:Q", **axis), "y": charts.field("purchases:Q", **axis)},
+                "encoding": {
+                    "x": charts.field("purchases:Q", **axis),
+                    "y": charts.field("purchases:Q", **axis),
+                },
             },
             {
                 "data": {"name": "groups"},

@@ -171,7 +171,10 @@ def _slipping(revenue: str) -> None:
         return
     slipping = segments.slipping_customers(baseline)
     if slipping.empty:
-        st.caption("No valuable customer's probability of being active fell between those nights.")
+        st.caption(
+            f"No valuable customer's probability of being active fell by {segments.MIN_FALL:.0%} or more between "
+            "those nights."
+        )
         return
     then, now = fmt.short_day(baseline.night), fmt.short_day(baseline.latest)
     charts.table(

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 from . import serving
 from .relations import Relation
 
+CUSTOMER_VALUE_KIND = "customer_value"
+"""The registry's `model_kind` of the customer-value model."""
+
 if TYPE_CHECKING:
     import datetime as dt
 
@@ -155,11 +158,13 @@ def forecast_value_added() -> pd.DataFrame:
 
 def customer_value_calibration() -> pd.DataFrame:
     """The calibration check of the customer-value version trained last (the latest night that trained; of two
-    versions trained that night, the later): `as_of_date, model_version, calibration_purchases, customers,
+    versions trained that night, the later): `as_of_date, model_version, status` (its status in the registry now:
+    champion, challenger, retired; None when the registry has no row for it), `calibration_purchases, customers,
     predicted_purchases, actual_purchases`, by calibration purchases; empty before any version was trained."""
     columns = {
         "as_of_date": "object",
         "model_version": "object",
+        "status": "object",
         "calibration_purchases": "int64",
         "customers": "int64",
         "predicted_purchases": "float64",
@@ -174,9 +179,13 @@ def customer_value_calibration() -> pd.DataFrame:
             order by as_of_date desc, model_version desc
             limit 1
         )
-        select as_of_date, model_version, calibration_purchases, customers, predicted_purchases, actual_purchases
-        from {CUSTOMER_VALUE_CALIBRATION} join trained using (as_of_date, model_version)
-        order by calibration_purchases
-        """
+        select c.as_of_date, c.model_version, v.status, c.calibration_purchases, c.customers, c.predicted_purchases,
+            c.actual_purchases
+        from {CUSTOMER_VALUE_CALIBRATION} c
+        join trained using (as_of_date, model_version)
+        left join {MODEL_VERSIONS} v on v.model_kind = ? and v.version = c.model_version
+        order by c.calibration_purchases
+        """,
+        (CUSTOMER_VALUE_KIND,),
     )
     return serving.as_dates(frame, "as_of_date")[list(columns)]

@@ -20,6 +20,9 @@ from .relations import Relation
 
 VALUABLE_SHARE = 0.2
 """The share of customers, by expected revenue on the earlier night, whose fall in probability active is listed."""
+MIN_FALL = 0.01
+"""The least fall in probability active listed (a percentage point): a smaller one is no sign of a customer slipping
+away (on a short history the demo shop's probabilities move by a billionth a night)."""
 
 
 def segment_sizes() -> pd.DataFrame:
@@ -189,11 +192,11 @@ def value_baseline() -> Baseline | None:
 
 
 def slipping_customers(
-    baseline: Baseline, top_share: float = VALUABLE_SHARE, limit: int = 20
+    baseline: Baseline, top_share: float = VALUABLE_SHARE, min_fall: float = MIN_FALL, limit: int = 20
 ) -> pd.DataFrame:
-    """The valuable customers whose probability of being active fell most from `baseline.night` to
-    `baseline.latest` (customer-level): valuable meaning in the `top_share` of expected revenue on the earlier
-    night. `customer_id, segment_name` (on the latest night), `revenue_then, revenue_now, probability_then,
+    """The valuable customers whose probability of being active fell most, by `min_fall` at least, from
+    `baseline.night` to `baseline.latest` (customer-level): valuable meaning in the `top_share` of expected revenue
+    on the earlier night. `customer_id, segment_name` (on the latest night), `revenue_then, revenue_now, probability_then,
     probability_now, fall`, the largest fall first."""
     identity.require(Permission.CUSTOMERS)
     return serving.read(
@@ -212,9 +215,9 @@ def slipping_customers(
         from earlier
         join latest using (customer_id)
         left join {CUSTOMER_SEGMENTS} s on s.as_of_date = ? and s.customer_id = latest.customer_id
-        where earlier.value_rank <= ? and earlier.probability_active > latest.probability_active
+        where earlier.value_rank <= ? and earlier.probability_active - latest.probability_active >= ?
         order by fall desc, revenue_then desc, latest.customer_id
         limit ?
         """,
-        (baseline.night, baseline.latest, baseline.latest, top_share, limit),
+        (baseline.night, baseline.latest, baseline.latest, top_share, min_fall, limit),
     )
