@@ -35,6 +35,7 @@ from daybreak.datasets.fields import (
     TEXT_RULE_COLUMNS,
     is_retrain_day,
 )
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.forecasting import (
     Calendar,
     ForecastingConfig,
@@ -64,6 +65,7 @@ __all__ = [
     "TARGETS",
     "TEXT_RULE_COLUMNS",
     "Calendar",
+    "CustomerValueConfig",
     "DatasetConfig",
     "DatasetConfigError",
     "Derived",

@@ -40,6 +40,7 @@ from daybreak.datasets.landing import (
     Validation,
     _delimiter,
 )
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.monitoring import (
     Drift,
     Monitoring,
@@ -142,6 +143,11 @@ class DatasetConfig:
     series: SeriesSpec = Field(description="The forecast series.")
     segmentation: SegmentationConfig = Field(
         default_factory=SegmentationConfig, description="Customer segmentation (off unless enabled)."
+    )
+    customer_value: CustomerValueConfig = Field(
+        default_factory=CustomerValueConfig,
+        description="Each customer's expected purchases and revenue (off unless enabled; works on aggregated "
+        "rows of a customer's spend too).",
     )
     drift: Drift = Field(default_factory=Drift, description="Drift windows.")
     monitoring: Monitoring = Field(
