@@ -299,7 +299,12 @@ def test_marts_have_the_columns_of_the_contract(nightly):
 
 def test_nightly_increments_equal_a_full_refresh(nightly, full_refresh):
     warehouse, _ = nightly
-    for table in (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_series_daily", "marts.fct_customer_purchase_days"):
+    for table in (
+        *FACT_TABLES,
+        *DIMENSION_TABLES,
+        "marts.features_series_daily",
+        "marts.fct_customer_purchase_days",
+    ):
         assert rows(warehouse, table) == rows(full_refresh, table), table
     for table in SNAPSHOT_TABLES:
         last_snapshot = f"{table} where as_of_date = date '{LAST_NIGHT}'"
