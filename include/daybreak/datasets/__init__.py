@@ -25,6 +25,7 @@ from daybreak.core.settings import (
     dataset_path,
 )
 from daybreak.core.vocabulary import FREQUENCIES
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
     NUMERIC_COLUMNS,
@@ -35,7 +36,6 @@ from daybreak.datasets.fields import (
     TEXT_RULE_COLUMNS,
     is_retrain_day,
 )
-from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.forecasting import (
     Calendar,
     ForecastingConfig,

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from daybreak.core.environment import read_named
 from daybreak.core.settings import PROJECT_ROOT, SAFE_NAME, DatasetConfigError
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
     MEASURES,
@@ -40,7 +41,6 @@ from daybreak.datasets.landing import (
     Validation,
     _delimiter,
 )
-from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.monitoring import (
     Drift,
     Monitoring,
