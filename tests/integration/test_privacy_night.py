@@ -43,13 +43,12 @@ def number_the_customers(landing_dir) -> None:
 
 
 def night(day: dt.date, settings: Settings, *, full_refresh: bool = False) -> dict:
-    from jobs import customer_value, privacy, publish, segment, transform
+    from jobs import privacy, publish, segment, transform
 
     run_id = f"night-{day}"
     done = {"privacy": privacy.run(day, run_id, settings)}
     done["transform"] = transform.run(day, run_id, settings, full_refresh=full_refresh)
     done["segment"] = segment.run(day, run_id, settings)
-    done["customer_value"] = customer_value.run(day, run_id, settings)
     done["publish"] = publish.run(day, run_id, settings)
     return done
 
@@ -57,7 +56,7 @@ def night(day: dt.date, settings: Settings, *, full_refresh: bool = False) -> di
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory):
     from daybreak.ingest.simulation.synthetic import simulate_synthetic
-    from jobs import cli, customer_value, ingest, privacy
+    from jobs import cli, ingest, privacy
 
     home = tmp_path_factory.mktemp("privacy")
     patch = pytest.MonkeyPatch()
@@ -68,13 +67,9 @@ def erased(tmp_path_factory):
     patch.setenv("DAYBREAK_USER", CAST["admin"])
     config = load_dataset_config("synthetic")
     kept = dataclasses.replace(
-        config,
-        landing=dataclasses.replace(config.landing, retention_days=RETENTION_DAYS),
-        # a history of eight weeks: a backtest of two, so the customers are valued from the first night
-        customer_value=dataclasses.replace(config.customer_value, holdout_days=14, min_customers=20),
+        config, landing=dataclasses.replace(config.landing, retention_days=RETENTION_DAYS)
     )
     patch.setattr(privacy, "load_dataset_config", lambda name: kept)
-    patch.setattr(customer_value, "load_dataset_config", lambda name: kept)
     settings = Settings(home=home, dataset="synthetic")
     try:
         simulate_synthetic(
@@ -91,14 +86,13 @@ def erased(tmp_path_factory):
         days = [START + dt.timedelta(days=i) for i in range((FIRST_NIGHT - START).days + 1)]
         ingest.run_days(days, "history", settings)
         first = night(FIRST_NIGHT, settings, full_refresh=True)
-        # the customer: one who buys tonight and bought before (segmented and valued, with lines in earlier files)
+        # the customer: one who buys tonight and bought before (segmented, with lines in earlier files)
         tonight = pd.read_csv(settings.landing_dir / NIGHT.isoformat() / f"sales_{NIGHT}.csv", dtype=str)
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
             segmented = {
                 c
                 for (c,) in connection.execute(
-                    "select customer_id from predictions.customer_segments intersect "
-                    "select customer_id from predictions.customer_value"
+                    "select customer_id from predictions.customer_segments"
                 ).fetchall()
             }
         key = pseudonym_key()
@@ -224,28 +218,6 @@ def test_the_bytes_search_finds_what_an_erasure_left(tmp_path):
     (tmp_path / "c.txt").write_text("17042173 and 117042 are other numbers")
     found = files_holding(tmp_path, [re.compile(rb"(?<![0-9A-Za-z])17042(?![0-9A-Za-z])")])
     assert [f.split()[0] for f in found] == ["a.parquet", "b.csv.gz", "w.duckdb"]
-
-
-def test_the_erased_customer_leaves_customer_value_and_its_marts_while_the_others_stay(erased):
-    settings, customer, first, second, _ = erased
-    code = pseudonym(customer, pseudonym_key())
-    assert first["customer_value"]["rows_written"]["predictions.customer_value"] > 0, "valued before erasure"
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        for table in (
-            "predictions.customer_value",
-            "marts.features_customer_value_asof",
-            "marts.fct_customer_purchase_days",
-            "predictions.customer_value_accuracy",
-        ):
-            held = connection.execute(
-                f"select count(*) from {table} where customer_id = ?", [code]
-            ).fetchone()  # noqa: S608
-            assert held == (0,), table
-        nights = connection.execute(
-            "select as_of_date, count(*) from predictions.customer_value group by 1 order by 1"
-        ).fetchall()
-    assert [day for day, _ in nights] == [FIRST_NIGHT, NIGHT]
-    assert nights[1][1] == second["customer_value"]["customers"]
 
 
 def test_the_lines_stay_unlinked_and_the_revenue_still_reconciles(erased):
