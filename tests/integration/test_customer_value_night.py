@@ -6,7 +6,8 @@ partition of predictions.customer_value (a row per customer of the summary mart)
 first, and Sunday 03-31's schedule) write their calibration rows and register a version gated on the backtest,
 the accuracy view fills with each prediction whose horizon has closed (the purchase days that followed, counted
 here from the sales lines themselves, and the customer's segment that night), and a rerun of a night changes
-nothing. Given an export of nothing but customer, date and amount (`grain: aggregated`), the night predicts
+nothing; a customer whose erasure is requested then leaves customer_value, its marts and the accuracy view with
+the next night (04-01), every as-of date of them. Given an export of nothing but customer, date and amount (`grain: aggregated`), the night predicts
 its customers too.
 """
 
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 START, HISTORY_END = dt.date(2024, 1, 1), dt.date(2024, 3, 27)
 NIGHTS = [HISTORY_END + dt.timedelta(days=i) for i in range(5)]  # 03-27 (the history's) .. 03-31, a Sunday
+AFTER_ERASURE = NIGHTS[-1] + dt.timedelta(days=1)
 HORIZON = 2
 CUSTOMER_VALUE = {"horizon_days": HORIZON, "holdout_days": 21, "min_customers": 20}
 AGGREGATED = PROJECT_ROOT / "tests" / "data" / "aggregated"
@@ -50,7 +52,7 @@ def nights(tmp_path_factory):
     home = tmp_path_factory.mktemp("customer_value")
     settings = Settings(home=home / "home", dataset=shop_config(home))
     simulate_synthetic(
-        settings.landing_dir, start=START, end=NIGHTS[-1], seed=7, customers=150, products=40, locations=3
+        settings.landing_dir, start=START, end=AFTER_ERASURE, seed=7, customers=150, products=40, locations=3
     )
     results = {HISTORY_END: load_history(HISTORY_END, settings)}
     for day in NIGHTS[1:]:
@@ -165,6 +167,51 @@ def test_rerunning_a_night_changes_nothing(nights):
     with connect(settings.warehouse_path, read_only=True) as connection:
         after = table_checksums(connection)
     assert after == before
+
+
+def test_an_erased_customer_leaves_customer_value_its_marts_and_the_accuracy_view(nights):
+    """Last of the shop's tests: it runs one more night, after an erasure request."""
+    from daybreak.nights import erasure
+    from daybreak.privacy.links import LinkStore
+    from jobs.pipeline import run_night
+
+    settings, _ = nights
+    tables = (
+        "predictions.customer_value",
+        "predictions.customer_value_accuracy",
+        "marts.features_customer_value_asof",
+        "marts.fct_customer_purchase_days",
+    )
+    held = "select count(*) as n from {} where customer_id = ?"
+    accuracy = frame(
+        settings, "select customer_id, count(*) as n from predictions.customer_value_accuracy group by 1"
+    )
+    code = accuracy.sort_values(["n", "customer_id"], ascending=[False, True])["customer_id"].iloc[0]
+    assert all(frame(settings, held.format(t), [code])["n"].iloc[0] > 0 for t in tables), "valued before"
+    others = frame(
+        settings, "select count(*) as n from predictions.customer_value where customer_id <> ?", [code]
+    )
+
+    source_id = LinkStore.open(settings).source_id(code)
+    erasure.request(
+        settings,
+        source_id,
+        "data subject request",
+        now=dt.datetime(2024, 4, 1, tzinfo=dt.UTC),
+        as_of=NIGHTS[-1],
+    )
+    done = run_night(AFTER_ERASURE, settings=settings)
+
+    assert done["privacy"]["erasures"], "carried out by the next night"
+    assert {t: int(frame(settings, held.format(t), [code])["n"].iloc[0]) for t in tables} == dict.fromkeys(
+        tables, 0
+    )
+    kept = frame(
+        settings,
+        "select count(*) as n from predictions.customer_value where customer_id <> ? and as_of_date <= ?",
+        [code, NIGHTS[-1]],
+    )
+    assert kept["n"].iloc[0] == others["n"].iloc[0], "the other customers' predictions stay"
 
 
 def test_an_export_of_customers_dates_and_amounts_alone_gets_customer_values(tmp_path):
