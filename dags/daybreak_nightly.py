@@ -25,8 +25,8 @@ export) -> `privacy` carries out the customers' erasure requests made before the
 past the dataset's retention (docs/privacy.md) -> `transform` runs `dbt build` for the day -> `drift` monitors the models' inputs and predictions against
 their champions' references and applies the retraining policy -> `retrain_decision` branches: `retrain` runs when
 the policy retrains a model for drift or degradation, and is skipped otherwise (the reason is in the branch's log
-and return value) -> `forecast` and `segment` score the day (retraining as decided) -> `publish` copies the
-warehouse to the read-only serving file the dashboards open.
+and return value) -> `forecast`, `segment` and `customer_value` score the day (retraining as decided) -> `publish`
+copies the warehouse to the read-only serving file the dashboards open.
 
 Every task writes only its business day's partition or version in one transaction, so a retry, a rerun or a
 backfill converges on the same tables. Task bodies live in `jobs/`; run any of them without Airflow:
@@ -127,6 +127,13 @@ def daybreak_nightly():
 
     @task
     @night_step
+    def customer_value(data_interval_start=None, run_id=None):
+        from jobs.customer_value import run
+
+        return run(data_interval_start.date(), run_id)
+
+    @task
+    @night_step
     def drift(data_interval_start=None, run_id=None):
         from jobs.drift import run
 
@@ -138,7 +145,7 @@ def daybreak_nightly():
         from jobs.retrain import retrain_branch
 
         # the models always follow; `retrain` only when the policy acts (a branch skips what it does not follow)
-        return [*retrain_branch(data_interval_start.date()), "forecast", "segment"]
+        return [*retrain_branch(data_interval_start.date()), "forecast", "segment", "customer_value"]
 
     @task
     @night_step
@@ -158,6 +165,7 @@ def daybreak_nightly():
     models = [
         forecast.override(trigger_rule="none_failed")(),
         segment.override(trigger_rule="none_failed")(),
+        customer_value.override(trigger_rule="none_failed")(),
     ]
     decided >> retrain() >> models
     decided >> models

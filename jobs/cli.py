@@ -113,7 +113,7 @@ def dispatch(args: argparse.Namespace) -> int:
         from jobs.privacy import run_command
 
         result = run_command(args, settings)
-    elif args.command in STEPS:
+    elif (step := args.command.replace("-", "_")) in STEPS:  # `daybreak customer-value`: job customer_value
         if args.date is None:
             raise SystemExit(
                 "daybreak forecast: give --date (the nightly job) or --input and --output (a file)"
@@ -124,9 +124,7 @@ def dispatch(args: argparse.Namespace) -> int:
         if getattr(args, "retrain", False):
             kwargs["retrain"] = True
 
-        result = step_function(args.command)(
-            args.date, args.run_id or f"cli__{args.date}", settings, **kwargs
-        )
+        result = step_function(step)(args.date, args.run_id or f"cli__{args.date}", settings, **kwargs)
     elif args.command == "night":
         from jobs.pipeline import run_night
 

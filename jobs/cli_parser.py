@@ -12,6 +12,8 @@ from jobs.pipeline import STEPS
 
 # jobs.forecast_file.ADHOC_CANDIDATES by name, for --help (that module takes seconds to import; a test keeps them equal)
 ADHOC_DEFAULTS = "seasonal_naive, prophet, auto_ets, theta, mstl"
+# daybreak.warehouse.registry.MODEL_KINDS, by name (that module imports pandas and DuckDB; a test keeps them equal)
+MODEL_KINDS = ("forecast", "segmentation", "customer_value")
 DESCRIPTION = "`daybreak`: every job and the demo from a terminal, the same code the Airflow tasks call."
 
 
@@ -56,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     for step in STEPS:
         if step == "privacy":  # `daybreak privacy run --date`, beside lookup and erase
             continue
-        command = commands.add_parser(step, help=f"run the {step} job for one business date")
+        command = commands.add_parser(
+            step.replace("_", "-"), help=f"run the {step} job for one business date"
+        )
         command.add_argument(
             "--date", type=_date, required=step != "forecast", help="business date (YYYY-MM-DD)"
         )
@@ -136,7 +140,7 @@ def _models_parser(commands) -> None:
     models = commands.add_parser("models", help="the model registry: list versions, promote, roll back")
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="registered versions (and, with --events, the audit log)")
-    listing.add_argument("--kind", choices=("forecast", "segmentation"))
+    listing.add_argument("--kind", choices=MODEL_KINDS)
     listing.add_argument("--model-id")
     listing.add_argument("--events", action="store_true", help="show the audit log instead")
     for name, text in (
@@ -144,7 +148,7 @@ def _models_parser(commands) -> None:
         ("rollback", "restore the previous champion"),
     ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("--kind", choices=("forecast", "segmentation"), required=True)
+        action.add_argument("--kind", choices=MODEL_KINDS, required=True)
         action.add_argument("--model-id", required=True)
         if name == "promote":
             action.add_argument("--version", required=True)

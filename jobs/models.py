@@ -11,9 +11,13 @@ from daybreak.core.settings import Settings
 from daybreak.warehouse import registry, tables
 from daybreak.warehouse.connection import connect
 from daybreak.warehouse.registry import RegistryError
-from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS, FORECASTS
+from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS, CUSTOMER_VALUE, FORECASTS
 
-SCORED_TABLES = {"forecast": FORECASTS.qualified, "segmentation": CUSTOMER_SEGMENTS.qualified}
+SCORED_TABLES = {
+    "forecast": FORECASTS.qualified,
+    "segmentation": CUSTOMER_SEGMENTS.qualified,
+    "customer_value": CUSTOMER_VALUE.qualified,
+}
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> dict:

@@ -17,7 +17,7 @@ from daybreak.platform import schedule
 
 log = logging.getLogger(__name__)
 
-STEPS = ("ingest", "privacy", "transform", "drift", "forecast", "segment", "publish")
+STEPS = ("ingest", "privacy", "transform", "drift", "forecast", "segment", "customer_value", "publish")
 """privacy (erasures, retention) runs before the marts are built; drift (the monitoring) runs before the models:
 its retrain decisions are theirs to act on."""
 

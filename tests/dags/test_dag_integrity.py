@@ -98,15 +98,16 @@ def test_nightly_wiring():
         "privacy": ["transform"],
         "transform": ["drift"],
         "drift": ["retrain_decision"],
-        "retrain_decision": ["forecast", "retrain", "segment"],
-        "retrain": ["forecast", "segment"],
+        "retrain_decision": ["customer_value", "forecast", "retrain", "segment"],
+        "retrain": ["customer_value", "forecast", "segment"],
         "forecast": ["publish"],
         "segment": ["publish"],
+        "customer_value": ["publish"],
         "publish": [],
     }
     tasks = {task.task_id: task for task in nightly.tasks}
     # a skipped retrain must not skip the models: they run on every night that nothing failed
-    assert tasks["forecast"].trigger_rule == tasks["segment"].trigger_rule == "none_failed"
+    assert {tasks[t].trigger_rule for t in ("forecast", "segment", "customer_value")} == {"none_failed"}
     # waiting for the night before must not hold the one writer slot the night before needs
     assert tasks["previous_night"].pool == "default_pool" and tasks["previous_night"].mode == "reschedule"
 

@@ -38,7 +38,8 @@ LAST_NIGHT = NIGHTS[-1]
 SERIES_VARS = {"series_keys": ["location"], "series_include": {}}
 FACT_TABLES = ("marts.fct_sales_lines", "marts.fct_daily_sales")
 DIMENSION_TABLES = ("marts.dim_customers", "marts.dim_products", "marts.dim_calendar")
-MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_customer_asof", "marts.features_series_daily")
+SNAPSHOT_TABLES = ("marts.features_customer_asof", "marts.features_customer_value_asof")
+MART_TABLES = (*FACT_TABLES, *DIMENSION_TABLES, *SNAPSHOT_TABLES, "marts.features_series_daily")
 # docs/architecture.md, "dbt"
 CONTRACT = {
     "marts.fct_sales_lines": [
@@ -56,6 +57,10 @@ CONTRACT = {
     "marts.features_customer_asof": [
         "as_of_date", "customer_id", "recency_days", "frequency", "monetary", "tenure_days", "avg_basket_value",
         "return_rate", "product_variety", "avg_days_between_orders",
+    ],
+    "marts.fct_customer_purchase_days": ["customer_id", "purchase_date", "revenue"],
+    "marts.features_customer_value_asof": [
+        "as_of_date", "customer_id", "frequency", "recency", "T", "monetary_value",
     ],
     "marts.dim_calendar": [
         "date_day", "year", "quarter", "month", "day_of_month", "day_of_week", "is_weekend", "iso_week",
@@ -266,12 +271,15 @@ def test_every_night_builds_every_model_and_passes_every_test(nightly):
             "forecast_versions",
             "forecast_accuracy",
             "forecast_value_added",
+            "stg_predictions__customer_value",
+            "stg_predictions__customer_segments",
+            "customer_value_accuracy",
             *(table.split(".")[1] for table in CONTRACT),
         }
         assert "test.daybreak.assert_daily_sales_revenue_matches_sales_lines" in statuses
         assert "test.daybreak.assert_daily_sales_series_have_no_gaps" in statuses
         assert "test.daybreak.assert_sales_lines_revenue_reconciles_with_ingest" in statuses
-        assert sum(node.startswith("unit_test.") for node in statuses) == 8
+        assert sum(node.startswith("unit_test.") for node in statuses) == 10
         assert sum(node.startswith("test.") for node in statuses) > 30
 
 
@@ -291,10 +299,16 @@ def test_marts_have_the_columns_of_the_contract(nightly):
 
 def test_nightly_increments_equal_a_full_refresh(nightly, full_refresh):
     warehouse, _ = nightly
-    for table in (*FACT_TABLES, *DIMENSION_TABLES, "marts.features_series_daily"):
+    for table in (
+        *FACT_TABLES,
+        *DIMENSION_TABLES,
+        "marts.features_series_daily",
+        "marts.fct_customer_purchase_days",
+    ):
         assert rows(warehouse, table) == rows(full_refresh, table), table
-    last_snapshot = f"marts.features_customer_asof where as_of_date = date '{LAST_NIGHT}'"
-    assert rows(warehouse, last_snapshot) == rows(full_refresh, "marts.features_customer_asof")
+    for table in SNAPSHOT_TABLES:
+        last_snapshot = f"{table} where as_of_date = date '{LAST_NIGHT}'"
+        assert rows(warehouse, last_snapshot) == rows(full_refresh, table), table
 
 
 def test_every_series_is_zero_filled_from_its_first_sale_to_the_run_date(nightly):

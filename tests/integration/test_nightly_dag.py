@@ -128,6 +128,7 @@ def test_a_missing_export_fails_ingest_and_writes_nothing_downstream(nightly):
             "retrain",
             "forecast",
             "segment",
+            "customer_value",
             "publish",
         )
     )

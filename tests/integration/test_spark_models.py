@@ -3,7 +3,8 @@
 Given six short daily series, when `run_all` maps `run_series` over them on Spark (`applyInPandas`, one group per
 series) and in this process, then every series' forecast, components, backtest, folds, selection, challenger and
 scoring state are equal within 1e-9 (relative), in the tasks' order. Given a fitted segmentation, when it scores
-the customers by partitions on Spark (`mapInPandas`) and in this process, then the assignments are equal. And
+the customers by partitions on Spark (`mapInPandas`) and in this process, then the assignments are equal; and so
+are a customer-value model's scores. And
 given the same small warehouse twice, when the forecast and segment jobs run a night on each, one with the Spark
 engine, then every predictions table holds the same rows (floats within 1e-9).
 
@@ -135,6 +136,31 @@ def test_segment_scoring_on_spark_equals_the_local_path(spark):
     pd.testing.assert_frame_equal(distributed, local, check_exact=False, rtol=RELATIVE, atol=0)
     assert distributed["segment_id"].nunique() > 1 and spark_models.partitions(spark, len(customers)) == 8
     assert spark_models.assign_on_spark(model, customers.iloc[:0], 50, spark).empty
+
+
+def test_customer_value_scoring_on_spark_equals_the_local_path(spark):
+    from daybreak.models.customer_value import score
+    from tests.unit.test_customer_value_night import MODEL
+
+    rng = np.random.default_rng(29)
+    age = rng.integers(1, 300, 500).astype(float)
+    recency = np.floor(age * rng.random(500))
+    frequency = np.where(recency > 0, rng.integers(1, 12, 500), 0).astype(float)
+    summary = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(500)],
+            "frequency": frequency,
+            "recency": recency,
+            "T": age,
+            "monetary_value": np.where(frequency > 0, rng.gamma(4.0, 10.0, 500), 0.0),
+        }
+    )
+
+    local = score(MODEL, summary, 90)
+    distributed = spark_models.score_on_spark(MODEL, summary, 90, spark)
+
+    pd.testing.assert_frame_equal(distributed, local, check_exact=False, rtol=RELATIVE, atol=0)
+    assert spark_models.score_on_spark(MODEL, summary.iloc[:0], 90, spark).empty
 
 
 def test_a_night_with_the_spark_engine_writes_the_duckdb_nights_rows(spark, tmp_path, monkeypatch):

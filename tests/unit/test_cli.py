@@ -3,6 +3,7 @@ A command the acting user's role does not allow: one line naming the user, role 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -202,3 +203,19 @@ def test_a_night_from_the_command_line_logs_what_the_schedule_covers_first(home,
     assert (
         caplog.records[0].getMessage().startswith(f"Exports have landed for {DAY}..{DAY}: the schedule runs")
     )
+
+
+def test_the_registry_commands_offer_the_registrys_model_kinds_and_steps_are_named_with_dashes(
+    home, monkeypatch, capsys
+):
+    from daybreak.warehouse.registry import MODEL_KINDS
+    from jobs import pipeline
+    from jobs.cli_parser import MODEL_KINDS as OFFERED
+
+    assert OFFERED == MODEL_KINDS
+    called = []
+    monkeypatch.setattr(
+        pipeline, "step_function", lambda name: lambda *args: called.append((name, *args[:2])) or {}
+    )
+    assert main(["customer-value", "--date", "2024-03-01"]) == 0
+    assert called == [("customer_value", dt.date(2024, 3, 1), "cli__2024-03-01")]

@@ -287,8 +287,8 @@ def test_a_name_other_than_the_files_is_refused(tmp_path):
         (
             SHOP_YAML + "segmentaton: {enabled: true}\n",
             "unknown key `segmentaton`; allowed: name, description, currency, source, landing, grain, columns, "
-            "constants, derived, ignore_columns, validation, classification, calendar, series, segmentation, drift, "
-            "monitoring, retraining, simulation, forecasting",
+            "constants, derived, ignore_columns, validation, classification, calendar, series, segmentation, "
+            "customer_value, drift, monitoring, retraining, simulation, forecasting",
         ),
         (
             SHOP_YAML + "segmentation: {enabled: true, retrain_wekday: 2}\n",

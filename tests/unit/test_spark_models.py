@@ -15,6 +15,9 @@ def test_the_engine_setting_chooses_where_the_work_runs(tmp_path):
     duckdb, spark = Settings(home=tmp_path), Settings(home=tmp_path, engine="spark")
     assert spark_models.map_series(duckdb) is None and spark_models.assign_segments(duckdb) is None
     assert callable(spark_models.map_series(spark)) and callable(spark_models.assign_segments(spark))
+    assert spark_models.score_customer_value(duckdb) is None and callable(
+        spark_models.score_customer_value(spark)
+    )
 
 
 def test_the_package_ships_as_a_zip_of_its_sources(tmp_path):

@@ -25,6 +25,7 @@ from daybreak.core.settings import (
     dataset_path,
 )
 from daybreak.core.vocabulary import FREQUENCIES
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
     NUMERIC_COLUMNS,
@@ -64,6 +65,7 @@ __all__ = [
     "TARGETS",
     "TEXT_RULE_COLUMNS",
     "Calendar",
+    "CustomerValueConfig",
     "DatasetConfig",
     "DatasetConfigError",
     "Derived",

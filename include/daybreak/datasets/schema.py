@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from daybreak.core.environment import read_named
 from daybreak.core.settings import PROJECT_ROOT, SAFE_NAME, DatasetConfigError
+from daybreak.datasets.customer_value import CustomerValueConfig
 from daybreak.datasets.fields import (
     CANONICAL_COLUMNS,
     MEASURES,
@@ -142,6 +143,11 @@ class DatasetConfig:
     series: SeriesSpec = Field(description="The forecast series.")
     segmentation: SegmentationConfig = Field(
         default_factory=SegmentationConfig, description="Customer segmentation (off unless enabled)."
+    )
+    customer_value: CustomerValueConfig = Field(
+        default_factory=CustomerValueConfig,
+        description="Each customer's expected purchases and revenue (off unless enabled; works on aggregated "
+        "rows of a customer's spend too).",
     )
     drift: Drift = Field(default_factory=Drift, description="Drift windows.")
     monitoring: Monitoring = Field(

@@ -11,8 +11,8 @@ night that fails half-way finishes the job when it is rerun):
    any delivery of the same bytes recorded as a `duplicate`) are rewritten with the id's fields blank;
 2. the lake's Parquet lines of the customer keep their revenue but lose their customer id (set to null), and
    so do the warehouse's line-level marts (`LINE_TABLES`);
-3. every other warehouse table with a `customer_id` column (features, segments, transitions, dimensions) loses
-   the customer's rows across all as-of dates, and the quarantine's raw values lose the id;
+3. every other warehouse table with a `customer_id` column (features, segments, transitions, customer values,
+   dimensions) loses the customer's rows across all as-of dates, and the quarantine's raw values lose the id;
 4. every Parquet file under the data home with a `customer_id` column (the monitoring references' samples) loses
    the customer's rows, and every text report or log under the data home that names the pseudonym or the id is
    scrubbed;

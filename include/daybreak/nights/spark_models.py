@@ -13,7 +13,8 @@ Spark, with the same fallback.
 
 Segmentation: `assign_segments` scores the customers with `mapInPandas` over partitions of them, each partition
 through the model's own `SegmentModel.assign`, the local path's function; the assignments come back in the
-customers' order.
+customers' order. Customer value: `score_customer_value` scores the customers' summaries the same way, each
+partition through `daybreak.models.customer_value.score`.
 
 Both use one SparkSession (`session`): the running one when there is one, else a new one on
 `Settings.spark_master`. It uses no catalog (its data is in memory), so it never competes with dbt for the
@@ -35,6 +36,7 @@ import pandas as pd
 
 import daybreak
 from daybreak.core.files import write_atomic
+from daybreak.models.customer_value import SCORE_COLUMNS, SUMMARY_COLUMNS, score
 from daybreak.models.forecasting.series import run_series
 from daybreak.models.forecasting.tasks import SeriesResult, SeriesTask
 from daybreak.models.segmentation import ASSIGNMENT_COLUMNS
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from daybreak.core.settings import Settings
+    from daybreak.models.customer_value import CustomerValueModel
     from daybreak.models.segmentation import SegmentModel
 
 APP_NAME = "daybreak-models"
@@ -54,6 +57,7 @@ PARTITIONS_PER_CORE = 4
 one), so more, smaller partitions than cores keep every core busy to the end."""
 SERIES_SCHEMA = "position long, result binary"
 ASSIGNMENT_SCHEMA = "position long, segment_id int, segment_name string, distance double, probability double"
+VALUE_SCHEMA = ", ".join(f"{c} double" for c in SCORE_COLUMNS if c != "customer_id") + ", position long"
 
 
 def session(settings: Settings) -> SparkSession:
@@ -175,3 +179,45 @@ def assign_on_spark(
     )
     assignments = scored.assign(customer_id=features["customer_id"].to_numpy()[scored["position"]])
     return assignments.loc[:, list(ASSIGNMENT_COLUMNS)].reset_index(drop=True)
+
+
+def score_customer_value(
+    settings: Settings,
+) -> Callable[[CustomerValueModel, pd.DataFrame, int], pd.DataFrame] | None:
+    """The customer-value night's scoring for the engine: on Spark when it is Spark, None (`score` in this
+    process) on DuckDB."""
+    if settings.engine != "spark":
+        return None
+    return lambda model, summary, horizon_days: score_on_spark(
+        model, summary, horizon_days, session(settings)
+    )
+
+
+def score_on_spark(
+    model: CustomerValueModel, summary: pd.DataFrame, horizon_days: int, spark: SparkSession
+) -> pd.DataFrame:
+    """`score` over partitions of the customers on Spark executors; the same frame as `score`.
+
+    Only the summary's numbers travel (with each customer's position); the customer ids are put back on the
+    driver, as `assign_on_spark` does.
+    """
+    if summary.empty:
+        return score(model, summary, horizon_days)
+    numbers = [c for c in SUMMARY_COLUMNS if c != "customer_id"]
+    rows = summary.loc[:, numbers].astype("float64").assign(position=range(len(summary)))
+    schema = ", ".join(f"`{c}` double" for c in numbers) + ", position long"
+    frame = spark.createDataFrame(rows, schema=schema)
+
+    def scored_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            scored = score(model, batch.assign(customer_id=batch["position"]), horizon_days)
+            yield scored.rename(columns={"customer_id": "position"})
+
+    scored = (
+        frame.repartition(partitions(spark, len(summary)))
+        .mapInPandas(scored_batches, schema=VALUE_SCHEMA)
+        .toPandas()
+        .sort_values("position")
+    )
+    result = scored.assign(customer_id=summary["customer_id"].to_numpy()[scored["position"]])
+    return result.loc[:, list(SCORE_COLUMNS)].reset_index(drop=True)

@@ -1,6 +1,7 @@
 """The model registry: which version of each model is the champion, what made every version, and who changed what.
 
-One mechanism for every model kind Daybreak trains (`forecast` per series, `segmentation` for customers). It lives
+One mechanism for every model kind Daybreak trains (`forecast` per series, `segmentation` and `customer_value` for
+customers). It lives
 in the warehouse, schema `registry`, so a version and the predictions it made are published together:
 
 * `registry.model_versions`: one row per (model_kind, model_id, version) with its training window, parameters,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 STATUSES = ("champion", "challenger", "retired")
 ACTIONS = ("register", "promote", "reject", "rollback", "retire")
-MODEL_KINDS = ("forecast", "segmentation")
+MODEL_KINDS = ("forecast", "segmentation", "customer_value")
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
