@@ -245,3 +245,13 @@ def test_the_scoring_side_does_not_import_pymc():
     code = "import sys, daybreak.models.customer_value; print(sorted(m for m in sys.modules if m.startswith('pymc')))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_expected_purchases_stay_finite_where_the_data_shows_no_visible_dropout():
+    """A fit on data without drop-out gives a and b near 1e6 (a customer-only export did): eq. 10 overflows there,
+    so the dropout is taken at its posterior mean, which agrees with eq. 10 where both are finite."""
+    x, t_x, age = np.array([0.0, 1, 5, 30]), np.array([0.0, 50, 200, 300]), np.array([100.0, 300, 365, 365])
+    moderate = expected_purchases(BetaGeo(0.6, 40.0, 200.0, 7000.0), x, t_x, age, 90.0)
+    steep = expected_purchases(BetaGeo(0.6, 40.0, 4e4, 1.4e6), x, t_x, age, 90.0)
+    assert np.isfinite(steep).all()
+    np.testing.assert_allclose(steep, moderate, rtol=5e-3)

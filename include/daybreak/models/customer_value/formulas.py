@@ -57,12 +57,34 @@ def expected_purchases(
     """
     r, alpha, a, b = params
     z = t / (alpha + T + t)
-    numerator = 1 - ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(
-        a + b - 1 - r, a - 1, a + b + x - 1, z
-    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        numerator = 1 - ((alpha + T) / (alpha + T + t)) ** (a - 1) * hyp2f1(
+            a + b - 1 - r, a - 1, a + b + x - 1, z
+        )
     numerator *= (a + b + x - 1) / (a - 1)
     denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
-    return numerator / denominator
+    exact = numerator / denominator
+    unusable = ~np.isfinite(exact)
+    if unusable.any():
+        exact[unusable] = _with_a_sure_dropout(params, x, t_x, T, t)[unusable]
+    return exact
+
+
+def _with_a_sure_dropout(
+    params: BetaGeo, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float
+) -> np.ndarray:
+    """E[purchases in (T, T + t]] with the dropout probability fixed at its posterior mean a / (a + b + x).
+
+    Where a data set shows no visible drop-out, the fit's a and b grow large (1e4 to 1e7) with a / (a + b) steady:
+    Beta(a, b + x) is then all but a point, eq. 10's power underflows and its 2F1 overflows even after Euler's
+    transformation. Given alive, rate lambda and dropout p, the expected purchases are (1 - exp(-lambda p t)) / p;
+    over lambda ~ Gamma(r + x, alpha + T) that is (1 - ((alpha + T) / (alpha + T + p t))^(r + x)) / p, times
+    P(alive). Its error against eq. 10 is of order 1 / (a + b): 1e-5 relative at a + b = 7,000 (the tests).
+    """
+    r, alpha, a, b = params
+    dropout = a / (a + b + x)
+    alive_purchases = -np.expm1((r + x) * np.log((alpha + T) / (alpha + T + dropout * t))) / dropout
+    return probability_alive(params, x, t_x, T) * alive_purchases
 
 
 def purchase_quantiles(
