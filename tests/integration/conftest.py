@@ -12,6 +12,7 @@ from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from daybreak.core.settings import get_settings
@@ -80,6 +81,28 @@ def build_nightly(folder: Path) -> None:
         source.backup(copy)
 
 
+def copy_home(source: Path, home: Path) -> None:
+    """Copy data home `source` to `home` as if it had been built there: the warehouse and serving files record
+    where their files are (the registry's artifacts, the ingested exports, the reports) by absolute path, and a
+    night rerun in the copy records its own; so those paths are moved to `home` too."""
+    shutil.copytree(source, home)
+    for database in (home / "warehouse").glob("*.duckdb"), (home / "serving").glob("*.duckdb"):
+        for path in database:
+            with duckdb.connect(str(path)) as connection:
+                columns = connection.execute(
+                    "select table_schema, table_name, column_name from information_schema.columns "
+                    "join information_schema.tables using (table_catalog, table_schema, table_name) "
+                    "where table_type = 'BASE TABLE' and data_type = 'VARCHAR' "
+                    "and table_catalog = current_database()"
+                ).fetchall()
+                for schema, table, column in columns:
+                    connection.execute(
+                        f'update "{schema}"."{table}" set "{column}" = ? || substr("{column}", ?) '  # noqa: S608
+                        f'where starts_with("{column}", ?)',
+                        [str(home), len(str(source)) + 1, str(source)],
+                    )
+
+
 @pytest.fixture(scope="session")
 def nightly_prepared(tmp_path_factory, airflow_db) -> Path:
     """The synthetic nights (`build_nightly`), built once per test run for every worker; read-only."""
@@ -91,7 +114,7 @@ def nightly_home(nightly_prepared, tmp_path_factory):
     """This module's own copy of the synthetic nights: its settings, and each night's DagRun (state and data
     interval) and task states as Airflow recorded them."""
     home = tmp_path_factory.mktemp("nightly") / "home"
-    shutil.copytree(nightly_prepared / "home", home)
+    copy_home(nightly_prepared / "home", home)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAYBREAK_HOME", str(home))
         patch.setenv("DAYBREAK_DATASET", "synthetic")
