@@ -1,14 +1,14 @@
 """Daybreak on Airflow's real scheduler: scheduler, dag-processor and api-server as separate processes, on SQLite
-and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 2-night backfill created through
-the REST API while the scheduler runs tonight's scheduled night, and a warehouse equal, table by table, to three
+and on PostgreSQL (started here with initdb/pg_ctl as an unprivileged user), a 3-night backfill created through
+the REST API while the scheduler runs tonight's scheduled night, and a warehouse equal, table by table, to four
 sequential `daybreak night` runs.
 
 The shop's data ends yesterday (by the wall clock: the scheduler decides what "tonight" is from it), so unpausing
-the DAG makes the scheduler start a scheduled run for yesterday's business day beside the backfill of the two
+the DAG makes the scheduler start a scheduled run for yesterday's business day beside the backfill of the three
 days before it (Airflow limits a backfill's runs and the other runs separately). That night's first task waits
 for the run before it, so the nights still run in order. On PostgreSQL, a second backfill overlapping the first is
 refused while the first runs (Airflow allows one running backfill per DAG, so overlapping backfills cannot
-double-write); started again once the first is done, it reruns its two nights, and the warehouse is unchanged.
+double-write); started again once the first is done, it reruns its three nights, and the warehouse is unchanged.
 A run of this test that spans midnight UTC would see the scheduler start the next night too, whose export never
 lands: it would fail; the test takes about five minutes.
 
@@ -37,14 +37,14 @@ from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment
 from tests.conftest import free_port, require, stop_process_group
 
-pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=4)]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=5)]
 
 END = dt.datetime.now(dt.UTC).date() - dt.timedelta(
     days=1
 )  # the scheduler's "tonight" is yesterday's business day
 START = END - dt.timedelta(days=59)
 SCHEDULED_NIGHT = END
-NIGHTS = [END - dt.timedelta(days=offset) for offset in range(2, 0, -1)]  # the backfill's
+NIGHTS = [END - dt.timedelta(days=offset) for offset in range(3, 0, -1)]  # the backfill's
 PG_USER = "daybreak-pg"
 BACKENDS = ("sqlite", "postgres")
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
@@ -61,7 +61,7 @@ def checksums(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def loaded_home(tmp_path_factory) -> Path:
-    """A small synthetic shop, its history loaded up to the night before the backfill's two."""
+    """A small synthetic shop, its history loaded up to the night before the three."""
     from daybreak.ingest.simulation.synthetic import simulate_synthetic
     from jobs.pipeline import load_history
 
@@ -81,7 +81,7 @@ def copy_home(loaded_home: Path, name: str) -> Settings:
 
 
 def sequential_nights(loaded_home: Path) -> dict:
-    """Table checksums after the three sequential `daybreak night` runs."""
+    """Table checksums after the four sequential `daybreak night` runs."""
     from jobs.pipeline import run_night
 
     settings = copy_home(loaded_home, "sequential")
@@ -215,7 +215,7 @@ def backfill_on_the_real_scheduler(backend: str, loaded_home: Path) -> Path:
         assert scheduled["data_interval_start"][:10] == SCHEDULED_NIGHT.isoformat()
         if overlapping:
             with pytest.raises(AirflowApiError, match="HTTP 409.*already a running backfill"):
-                api.backfill(DAG_ID, NIGHTS[-1], SCHEDULED_NIGHT, reprocess="completed")
+                api.backfill(DAG_ID, NIGHTS[-2], SCHEDULED_NIGHT, reprocess="completed")
         runs = api.wait_for_backfill(backfill, seconds=1800)
         assert sorted((run["logical_date"][:10], run["state"]) for run in runs) == [
             (day.isoformat(), "success") for day in NIGHTS
@@ -227,10 +227,10 @@ def backfill_on_the_real_scheduler(backend: str, loaded_home: Path) -> Path:
         if overlapping:
             # reprocessing clears the existing runs (the scheduled one becomes the backfill's): each task's second
             # attempt, and no third
-            again = api.backfill(DAG_ID, NIGHTS[-1], SCHEDULED_NIGHT, reprocess="completed")
+            again = api.backfill(DAG_ID, NIGHTS[-2], SCHEDULED_NIGHT, reprocess="completed")
             reruns = api.wait_for_backfill(again, seconds=900)
             assert sorted((run["logical_date"][:10], run["state"]) for run in reruns) == [
-                (day.isoformat(), "success") for day in (NIGHTS[-1], SCHEDULED_NIGHT)
+                (day.isoformat(), "success") for day in (*NIGHTS[-2:], SCHEDULED_NIGHT)
             ]
             assert attempts(settings) == {1, 2}
         assert lock_errors(settings) == []
