@@ -77,7 +77,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callabl
     """A folder `build` fills once per test run, shared by every pytest-xdist worker: the first worker to ask builds
     it under a file lock while the others wait, then all read it. Built in place (a data home records absolute
     paths, so it cannot be built elsewhere and moved); a failed build is removed, so the next asker tries again.
-    Treat it as read-only: a test that writes to a data home copies it first (`shutil.copytree`)."""
+    Treat it as read-only: a test that writes to a data home copies it first (`copy_home` in
+    tests/integration/conftest.py, which also moves the paths the home records to the copy)."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # each worker's basetemp is `popen-gwN` under the run's own folder
