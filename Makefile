@@ -7,8 +7,11 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 SERVE ?= 1
 PYTEST_ARGS ?=
-# the suite's workers (pytest-xdist): one per core; WORKERS=0 runs it in this one process
-WORKERS ?= auto
+# the suite's workers (pytest-xdist): two per core, at most 8 (most integration tests wait on Airflow, dbt, Spark or
+# a browser, so one per core leaves the cores idle); WORKERS=0 runs it in this one process
+WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n > 8 ? 8 : n )))
+# a module's tests share its fixtures, so each module runs on one worker, handed out in tests/conftest.py's order
+DIST := --dist loadfile --no-loadscope-reorder
 export DAYBREAK_HOME ?= $(CURDIR)/.daybreak
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -40,13 +43,13 @@ demo: env
 test: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(WORKERS) $(DIST) $(PYTEST_ARGS)
 
 check: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest -m "not integration" -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not integration" -n $(WORKERS) $(DIST) $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check .

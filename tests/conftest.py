@@ -6,6 +6,7 @@ before any test module imports it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,14 +57,45 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """For `pytest -n` (`--dist loadfile`, the Makefile's; a module's tests share its fixtures, so each module runs
-    on one worker): the modules marked `long` start first, so that the workers finish together instead of one
-    waiting on the last long module."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """For `pytest -n` (the Makefile's `--dist loadfile --no-loadscope-reorder`: a module's tests share its
+    fixtures, so each module runs on one worker, and the modules are handed out in this order): the modules marked
+    `long` start first, the longest first (the marker's `minutes`, as measured), so that the workers finish
+    together instead of one waiting on the last long module."""
+    items.sort(key=lambda item: -expected_minutes(item))
+
+
+def expected_minutes(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return 0 if marker is None else marker.kwargs.get("minutes", 1)
 
 
 def pytest_unconfigure(config):
     shutil.rmtree(_session_dir, ignore_errors=True)
+
+
+def prepared(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per test run, shared by every pytest-xdist worker: the first worker to ask builds
+    it under a file lock while the others wait, then all read it. Built in place (a data home records absolute
+    paths, so it cannot be built elsewhere and moved); a failed build is removed, so the next asker tries again.
+    Treat it as read-only: a test that writes to a data home copies it first (`copy_home` in
+    tests/integration/conftest.py, which also moves the paths the home records to the copy)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # each worker's basetemp is `popen-gwN` under the run's own folder
+    folder = base / "prepared" / name
+    folder.parent.mkdir(exist_ok=True)
+    with (folder.parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                build(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            (folder / ".built").touch()
+    return folder
 
 
 def require(condition: bool, reason: str) -> None:

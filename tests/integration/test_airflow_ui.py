@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,14 +14,18 @@ import pytest
 
 from tests.conftest import free_port, stop_process_group
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
 
 @pytest.fixture
-def airflow_ui(nightly_home, tmp_path):
+def airflow_ui(nightly_prepared, tmp_path):
     port = free_port()
+    # the metadata database that recorded the synthetic nights (built on whichever worker ran them), a copy
+    metadata = tmp_path / "airflow.db"
+    shutil.copyfile(nightly_prepared / "airflow.db", metadata)
     env = {
         **os.environ,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{metadata}",
         "AIRFLOW__API__PORT": str(port),
         # this test looks at the pages, not at logging in: every visitor is admin here only
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",

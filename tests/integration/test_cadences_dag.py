@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 from daybreak.core.settings import PROJECT_ROOT, Settings, dataset_path
 from tests.integration.conftest import run_night
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
 FRIDAY = 4
 THURSDAY = 3

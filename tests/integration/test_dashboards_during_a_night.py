@@ -19,7 +19,7 @@ from tests.apps.conftest import start_app
 from tests.apps.test_pages_browser import ERROR_TEXT, EXCEPTION, PAGES, visit
 from tests.integration.conftest import NIGHTS
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 __all__ = ["start_app"]  # the dashboards' fixture: `streamlit run` against a data home
 
 

@@ -22,7 +22,7 @@ from daybreak.ingest.simulation.synthetic import simulate_synthetic
 from daybreak.nights import monitoring
 from daybreak.warehouse.connection import connect
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=3)]
 
 START = dt.date(2024, 2, 1)
 SHIFT_DAY = dt.date(2024, 4, 17)  # a Wednesday: not the weekly retrain night (Sunday)

@@ -41,7 +41,7 @@ from tests.apps.test_pages_browser import (
 from tests.conftest import free_port, stop_process_group
 from tests.integration.airflow_ui import backfill_from_dialog, log_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=3)]
 
 END = dt.date(2024, 3, 31)  # the last export
 START = END - dt.timedelta(days=59)

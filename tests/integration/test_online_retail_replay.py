@@ -16,7 +16,7 @@ import pytest
 
 from daybreak.core.settings import Settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
 FIRST_DAY, LAST_DAY = dt.date(2010, 12, 1), dt.date(2011, 12, 9)
 

@@ -15,7 +15,7 @@ import pytest
 from daybreak.core.settings import get_settings
 from tests.integration.conftest import run_night
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment
 from tests.conftest import free_port, require, stop_process_group
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=5)]
 
 END = dt.datetime.now(dt.UTC).date() - dt.timedelta(
     days=1

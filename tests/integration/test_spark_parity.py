@@ -32,7 +32,7 @@ from daybreak.warehouse.connection import connect
 from jobs import transform
 from tests.integration.test_dbt_project import MART_TABLES, SERIES_VARS, dbt, land_and_ingest
 
-pytestmark = [pytest.mark.integration, pytest.mark.long]
+pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
 NIGHTS = [("2024-03-01", None), ("2024-03-03", "2024-03-02")]
 COMPARED = (*MART_TABLES, "marts.fct_forecast_health")
