@@ -12,10 +12,12 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     AIRFLOW__CORE__LOAD_EXAMPLES=False
 
 # a headless Java 17 for DAYBREAK_ENGINE=spark (dbt-spark's session and the model nights' executors, local[N]);
-# JAVA_HOME names it the same on every architecture (the settings check refuses Spark without it at start-up)
+# JAVA_HOME names it the same on every architecture (the settings check refuses Spark without it at start-up).
+# g++ for PyTensor, which compiles the customer-value fit (PyMC-Marketing): without it PyTensor falls back to
+# Python and a 100,000-customer fit takes minutes instead of 33 s (docs/benchmarks.md, "Customer value")
 RUN mkdir -p /usr/share/man/man1 \
     && apt-get update \
-    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless g++ \
     && ln -s "/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)" /usr/lib/jvm/java-17 \
     && /usr/lib/jvm/java-17/bin/java -version \
     && rm -rf /var/lib/apt/lists/*

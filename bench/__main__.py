@@ -25,6 +25,8 @@ BENCHMARKS = {
     "engines": "bench.engines",
     "task_imports": "bench.task_imports",
     "night_parts": "bench.night_parts",
+    "customer_value_retail": "bench.customer_value_retail",
+    "customer_value_scale": "bench.customer_value_scale",
 }
 
 

@@ -515,7 +515,63 @@ def add_everything(path: Path, *, drift_report: Path | None = None) -> Path:
             """
         )
         add_override(connection)
+        add_customer_value(connection)
     return path
+
+
+# customer value: version v1 scored the first segment night, v2 (trained on the second) the later two
+VALUE_VERSIONS = {SEGMENT_NIGHTS[0]: "v1", SEGMENT_NIGHTS[1]: "v2", SEGMENT_NIGHTS[2]: "v2"}
+
+
+def value_of(customer: int, night: int) -> tuple[float, float]:
+    """A customer's (probability active, expected revenue) on the `night`-th segment night: every fifth customer's
+    probability falls by 0.05 to 0.08 a night, the others' stays; the revenue follows the probability."""
+    fall = 0.05 + 0.01 * (customer % 4) if customer % 5 == 0 else 0.0
+    probability = 0.95 - 0.01 * (customer % 10) - fall * night
+    return probability, probability * (50.0 + 10.0 * (customer % 13))
+
+
+def add_customer_value(connection) -> None:
+    """`predictions.customer_value` for every segment night and customer (`value_of`), and the calibration check of
+    the two versions, on the nights they were trained."""
+    tables.ensure(
+        connection,
+        tables.table("predictions.customer_value"),
+        tables.table("predictions.customer_value_calibration"),
+    )
+    for night_index, (night, version) in enumerate(VALUE_VERSIONS.items()):
+        for customer_index, customer in enumerate(CUSTOMERS):
+            probability, revenue = value_of(customer_index, night_index)
+            purchases = revenue / 40.0
+            connection.execute(
+                "insert into predictions.customer_value by name select ? as as_of_date, ? as customer_id, "
+                "90 as horizon_days, ? as probability_active, ? as expected_purchases, ? as purchases_lower_80, "
+                "? as purchases_upper_80, ? as expected_revenue, ? as revenue_lower_80, ? as revenue_upper_80, "
+                "'bg_nbd+gamma_gamma' as model, ? as model_version, 'scheduled__fixture' as run_id",
+                [night, customer, probability, purchases, 0.5 * purchases, 1.5 * purchases]
+                + [revenue, 0.5 * revenue, 1.5 * revenue, version],
+            )
+    for version, status in (("v1", "retired"), ("v2", "champion")):
+        connection.execute(
+            "insert into registry.model_versions by name select 'customer_value' as model_kind, 'customers' as "
+            "model_id, ? as version, ? as trained_for_date, 'bg_nbd+gamma_gamma' as model_name, ? as status, "
+            "'scheduled__fixture' as run_id",
+            [version, min(night for night, v in VALUE_VERSIONS.items() if v == version), status],
+        )
+    for night, version in list(VALUE_VERSIONS.items())[:2]:
+        for purchases in range(7):  # the last bucket: 6 or more
+            predicted = 0.3 + 0.45 * purchases
+            connection.execute(
+                "insert into predictions.customer_value_calibration values (?, ?, ?, ?, ?, ?, 'scheduled__fixture')",
+                [
+                    night,
+                    version,
+                    purchases,
+                    400 // (purchases + 1),
+                    predicted,
+                    predicted * (1.1 - 0.04 * purchases),
+                ],
+            )
 
 
 OVERRIDE = {

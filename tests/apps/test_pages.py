@@ -17,8 +17,8 @@ APP = str(Path(__file__).resolve().parents[2] / "apps" / "streamlit" / "app.py")
 PAGES = {
     "overview.py": ("Overview", 2),
     "forecast.py": ("Forecast explorer", 4),
-    "segments.py": ("Segments", 4),
-    "model_health.py": ("Model health", 4),
+    "segments.py": ("Segments", 5),
+    "model_health.py": ("Model health", 7),
     "review.py": ("Review forecasts", 1),
     "pipeline.py": ("Pipeline", 3),
 }

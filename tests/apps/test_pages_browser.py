@@ -35,8 +35,8 @@ PAGES = {
     "": ("Overview", 2),  # the root leads to the Overview
     "overview": ("Overview", 2),
     "forecast": ("Forecast explorer", 4),
-    "segments": ("Segments", 4),
-    "model-health": ("Model health", 4),
+    "segments": ("Segments", 5),
+    "model-health": ("Model health", 7),
     "review": ("Review forecasts", 1),
     "pipeline": ("Pipeline", 3),
 }
@@ -322,4 +322,33 @@ def test_every_page_has_its_url_and_a_viewer_opening_review_gets_the_role_messag
     assert "Page not found" not in page.locator("body").inner_text()
     menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "Forecast explorer" in menu and "Review" not in menu, menu
+    assert not problems, "\n".join(problems)
+
+
+def test_customer_value_by_segment_and_its_calibration_plot_draw_with_no_console_error(
+    page, start_app, full_home
+):
+    """The Segments page's customer value (three panels of bars beside each other) and Model health's calibration
+    plot (the two lines by group, and the groups against the diagonal) in the browser: drawn, and Vega logs
+    nothing."""
+    problems = watch_console(page)
+    url = start_app(full_home)
+    visit(page, url, "segments")
+    page.get_by_text("Valuable customers slipping away").wait_for()
+    assert_healthy(page, "Segments", 5)
+    value = page.locator('[data-testid="stVegaLiteChart"]').nth(1)
+    for title in ("Expected revenue", "Customers", "Mean probability active"):
+        assert title in value.locator("svg").text_content(), title
+    assert value.locator("svg .mark-rect path").count() == 9, "three segments in each of the three panels"
+
+    visit(page, url, "model-health")
+    page.get_by_text("Customer value: predicted against actual purchases").wait_for()
+    assert_healthy(page, "Model health", 7)
+    page.wait_for_timeout(600)
+    lines = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Mean purchases in the holdout")
+    assert lines.locator("svg .mark-line path").count() == 2, "the predicted and the actual line"
+    against = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Actual mean purchases")
+    assert against.locator("svg .mark-line path").count() == 1, "the diagonal"
+    assert against.locator("svg .mark-symbol.role-mark path").count() == 7, "a point per group"
+    assert_drawn(page, "model-health")
     assert not problems, "\n".join(problems)

@@ -6,6 +6,7 @@ role's forbidden reads and writes itself, so no page can bypass the check. The r
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -97,6 +98,34 @@ def test_each_role_sees_its_pages_and_its_sections(monkeypatch, full_home, act_a
             assert "**analyst** or **admin** have" in infos(app)
 
 
+@pytest.mark.parametrize("role", EXPECTED)
+def test_customer_value_by_segment_is_for_every_role_and_the_customers_slipping_away_for_analysts_and_admins(
+    monkeypatch, full_home, act_as, role
+):
+    act_as(role)
+    _, sees_customers = EXPECTED[role]
+    app = start(monkeypatch, full_home)
+    app.switch_page("app_pages/segments.py").run()
+
+    assert not app.exception
+    tables = [table.value for table in app.dataframe]
+    assert tables[0]["segment_name"].tolist() == ["Loyal big spenders", "Occasional buyers", "Lapsed"]
+    pseudonyms = [
+        value
+        for table in tables
+        for value in table.astype(str).to_numpy().ravel()
+        if re.fullmatch(r"C\d{4}", value)
+    ]
+    refusal = "The valuable customers slipping away: not for your role"
+    if sees_customers:
+        assert len(tables) == 2 and tables[1]["customer_id"].tolist() == pseudonyms != []
+        assert refusal not in infos(app)
+    else:
+        assert len(tables) == 1 and pseudonyms == []
+        assert refusal in infos(app)
+        assert "**analyst** or **admin** have" in infos(app)
+
+
 @pytest.mark.parametrize("role", ["planner", "admin"])
 def test_a_role_that_may_override_records_and_revokes_as_itself(
     monkeypatch, full_home, tmp_path, act_as, role
@@ -165,6 +194,9 @@ def test_data_refuses_customer_rows_and_override_writes_to_roles_without_them(
     customer_level = {
         "sample_customers": lambda: app_data.segments.sample_customers(night),
         "customer_history": lambda: app_data.segments.customer_history("C0001"),
+        "slipping_customers": lambda: app_data.segments.slipping_customers(
+            app_data.segments.value_baseline()
+        ),
         "quarantine_rows": lambda: app_data.pipeline.quarantine_rows("negative_price"),
         "report_html": lambda: app_data.artefacts.report_html(
             str(home / "reports" / "synthetic" / "drift" / f"{night}.html")

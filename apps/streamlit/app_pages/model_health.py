@@ -1,5 +1,5 @@
 """Model health: what the models did. Champions and challengers with their backtest scores, the registry's
-promotions, rejections and rollbacks, drift over time, and a night's Evidently drift report (customer-level, as it
+promotions, rejections and rollbacks, the customer-value model's calibration, drift over time, and a night's Evidently drift report (customer-level, as it
 profiles the customer column: only for roles with the `customers` permission, `daybreak.core.roles`).
 """
 
@@ -40,6 +40,7 @@ def render() -> None:
     _champions()
     _events()
     _value_added()
+    _calibration()
     _drift()
 
 
@@ -163,6 +164,97 @@ def _value_added() -> None:
         **charts.rows(len(grouped)),
     }
     charts.draw(spec, grouped)
+
+
+def _calibration() -> None:
+    """The customer-value model's calibration plot: fitted on the calibration part of the history, its mean
+    predicted purchases in the holdout against the actual ones, by the customers' purchases in the calibration."""
+    st.subheader("Customer value: predicted against actual purchases")
+    frame = model_health.customer_value_calibration()
+    if frame.empty:
+        st.caption(
+            "No customer-value model has been trained for this dataset: its calibration check appears here after "
+            "the first night that trains one (the dataset's config turns it on with `customer_value: enabled: "
+            "true`)."
+        )
+        return
+    last, status = int(frame["calibration_purchases"].max()), frame["status"].iloc[0]
+    st.caption(
+        f"Version {frame['model_version'].iloc[0]}{f' ({status} now)' if status else ''}, trained "
+        f"{fmt.day(frame['as_of_date'].iloc[0])}, fitted on the "
+        "history up to the start of a holdout and asked how many purchases its customers would make in it. Left: "
+        "customers grouped by their repeat purchases before the holdout (the last group: "
+        f"{last} or more), the mean purchases the model predicted for each group against those they made. Right: "
+        "the same groups (a point's size: its customers), predicted against actual; on the dashed diagonal the two "
+        "agree. A well-calibrated model keeps its line on the actual one and its points on the diagonal; points "
+        "above it bought more than predicted."
+    )
+    long = frame.melt(
+        id_vars=["calibration_purchases", "customers"],
+        value_vars=["predicted_purchases", "actual_purchases"],
+        var_name="line",
+        value_name="purchases",
+    )
+    long["line"] = long["line"].map({"predicted_purchases": "Predicted", "actual_purchases": "Actual"})
+    by_group = {
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": charts.field(
+                "calibration_purchases:Q",
+                title="Repeat purchases before the holdout",
+                axis={"format": "d", "tickMinStep": 1},
+            ),
+            "y": charts.field("purchases:Q", title="Mean purchases in the holdout"),
+            "color": charts.field(
+                "line:N", title=None, scale=charts.scale({"Actual": charts.INK, "Predicted": charts.ACCENT})
+            ),
+            "tooltip": [
+                charts.field("calibration_purchases:Q", title="Repeat purchases before"),
+                charts.field("line:N", title="Line"),
+                charts.field("purchases:Q", title="Mean purchases", format=".2f"),
+                charts.field("customers:Q", title="Customers", format=","),
+            ],
+        },
+        "height": 260,
+        "autosize": charts.FIT_WIDTH,
+    }
+    top = 1.05 * float(frame[["predicted_purchases", "actual_purchases"]].max().max())  # the top point whole
+    axis = {"scale": {"domain": [0, top], "padding": 0}}
+    against = {
+        "datasets": {"groups": frame, "diagonal": pd.DataFrame({"purchases": [0.0, top]})},
+        "layer": [
+            {
+                "data": {"name": "diagonal"},
+                "mark": {"type": "line", "color": charts.MUTED, "strokeDash": [4, 4]},
+                "encoding": {
+                    "x": charts.field("purchases:Q", **axis),
+                    "y": charts.field("purchases:Q", **axis),
+                },
+            },
+            {
+                "data": {"name": "groups"},
+                "mark": {"type": "point", "filled": True, "color": charts.ACCENT},
+                "encoding": {
+                    "x": charts.field("predicted_purchases:Q", title="Predicted mean purchases", **axis),
+                    "y": charts.field("actual_purchases:Q", title="Actual mean purchases", **axis),
+                    "size": charts.field("customers:Q", legend=None),
+                    "tooltip": [
+                        charts.field("calibration_purchases:Q", title="Repeat purchases before"),
+                        charts.field("predicted_purchases:Q", title="Predicted", format=".2f"),
+                        charts.field("actual_purchases:Q", title="Actual", format=".2f"),
+                        charts.field("customers:Q", title="Customers", format=","),
+                    ],
+                },
+            },
+        ],
+        "height": 260,
+        "autosize": charts.FIT_WIDTH,
+    }
+    left, right = st.columns(2)
+    with left:
+        charts.draw(by_group, long)
+    with right:
+        charts.draw(against)
 
 
 def _drift_share(summary: pd.DataFrame) -> None:

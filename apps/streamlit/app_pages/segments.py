@@ -1,11 +1,13 @@
-"""Segments: how the customer base splits and moves. Sizes and revenue share over time, what distinguishes each
-segment, how many moved between two dates (aggregates, for every role), and one customer's history (customer-level:
+"""Segments: how the customer base splits and moves. Sizes and revenue share over time, what each segment's
+customers are expected to buy (customer value), what distinguishes each segment, how many moved between two dates
+(aggregates, for every role), and the valuable customers slipping away and one customer's history (customer-level:
 only for roles with the `customers` permission, `daybreak.core.roles`).
 """
 
 from __future__ import annotations
 
 import charts
+import dataset_settings
 import formatting as fmt
 import guards
 import pandas as pd
@@ -33,6 +35,7 @@ def render() -> None:
         )
         return
     _sizes(sizes)
+    _value()
     _profiles(sizes)
     _transitions(dates)
     _customer(dates)
@@ -69,6 +72,126 @@ def _sizes(sizes: pd.DataFrame) -> None:
         },
     }
     charts.draw(spec, long, width="content")
+
+
+def _value() -> None:
+    """Expected revenue, customers and mean probability of being active by segment on the latest night the
+    customer-value model scored, then the valuable customers slipping away."""
+    st.subheader("Customer value")
+    by_segment = segments.value_by_segment()
+    if by_segment.empty:
+        st.caption(
+            "No customer value has been published for this dataset. The customer-value job scores every customer "
+            "on the nights it runs when the dataset's config turns it on (`customer_value: enabled: true`); this "
+            "section fills in after such a night."
+        )
+        return
+    night, horizon = by_segment["as_of_date"].iloc[0], int(by_segment["horizon_days"].iloc[0])
+    revenue = fmt.in_currency("Expected revenue", "revenue", dataset_settings.currency())
+    st.caption(
+        f"Scored {fmt.day(night)}: what each segment's customers are expected to spend over the next {horizon} "
+        "days (the customer-value model: BG/NBD for the purchases, Gamma-Gamma for the spend per purchase), how "
+        "many customers the segment has, and their mean probability of still being customers: a segment of many "
+        "customers unlikely to be active is worth less than its size says."
+    )
+    y = charts.field("segment_name:N", title=None, sort=None, axis={"labelLimit": 0})
+    tooltip = [
+        charts.field("segment_name:N", title="Segment"),
+        charts.field("expected_revenue:Q", title=revenue, format=",.0f"),
+        charts.field("customers:Q", title="Customers", format=","),
+        charts.field("mean_probability_active:Q", title="Mean probability active", format=".0%"),
+    ]
+
+    def panel(measure: str, title: str, axis_format: str, **extra: object) -> charts.Spec:
+        """One measure's bars; the segments' names only beside the first panel (`y` shared)."""
+        return {
+            "mark": "bar",
+            "encoding": {
+                "y": y if measure.startswith("expected_revenue") else y | {"axis": None},
+                "x": charts.field(measure, title=title, axis={"format": axis_format}, **extra),
+                "color": charts.field("segment_name:N", legend=None),
+                "tooltip": tooltip,
+            },
+            "width": 200,
+            "height": 34 * len(by_segment),
+        }
+
+    spec = {
+        "hconcat": [
+            panel("expected_revenue:Q", revenue, "~s"),
+            panel("customers:Q", "Customers", "~s"),
+            panel("mean_probability_active:Q", "Mean probability active", "%", scale={"domain": [0, 1]}),
+        ],
+        "resolve": {"scale": {"y": "shared"}},
+        "autosize": {"type": "pad", "contains": "padding"},  # fitting works on single views only (Vega warns)
+    }
+    columns = ["segment_name", "expected_revenue", "customers", "mean_probability_active"]
+    charts.draw(spec, by_segment[columns], width="content")
+    charts.table(
+        by_segment[[*columns, "expected_purchases"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "segment_name": "Segment",
+            "expected_revenue": st.column_config.NumberColumn(revenue, format="%,.0f"),
+            "customers": st.column_config.NumberColumn("Customers", format="%,d"),
+            "mean_probability_active": st.column_config.NumberColumn(
+                "Mean probability active", format="percent"
+            ),
+            "expected_purchases": st.column_config.NumberColumn("Expected purchases", format="%,.0f"),
+        },
+    )
+    _slipping(revenue)
+
+
+def _slipping(revenue: str) -> None:
+    """The valuable customers whose probability of being active fell most since the current model was trained
+    (customer-level)."""
+    st.markdown("**Valuable customers slipping away**")
+    baseline = segments.value_baseline()
+    if baseline is None:
+        st.caption("Customer value has been scored on one night only; a fall needs two.")
+        return
+    if baseline.since_retrain:
+        why = (
+            f"{fmt.day(baseline.night)} is the first night the current model (version {baseline.model_version}) "
+            "scored: one model scored both nights, so a fall says the customer has not bought as it expected."
+        )
+    else:
+        why = (
+            f"The current model (version {baseline.model_version}) was trained on {fmt.day(baseline.latest)} and "
+            f"has scored that night only, so {fmt.day(baseline.night)} is the last night of the version before "
+            "it: a fall may be the new model's reading as well as the customer's."
+        )
+    st.caption(
+        f"The {segments.VALUABLE_SHARE:.0%} of customers with the highest expected revenue on "
+        f"{fmt.day(baseline.night)} whose probability of being active fell most by {fmt.day(baseline.latest)}. {why}"
+    )
+    if not guards.allowed(Permission.CUSTOMERS, "the valuable customers slipping away"):
+        return
+    slipping = segments.slipping_customers(baseline)
+    if slipping.empty:
+        st.caption(
+            f"No valuable customer's probability of being active fell by {segments.MIN_FALL:.0%} or more between "
+            "those nights."
+        )
+        return
+    then, now = fmt.short_day(baseline.night), fmt.short_day(baseline.latest)
+    charts.table(
+        slipping.drop(columns="fall"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "customer_id": "Customer",
+            "segment_name": "Segment",
+            "revenue_then": st.column_config.NumberColumn(f"{revenue}, {then}", format="%,.0f"),
+            "revenue_now": st.column_config.NumberColumn(f"{revenue}, {now}", format="%,.0f"),
+            "probability_then": st.column_config.NumberColumn(
+                f"Probability active, {then}", format="percent"
+            ),
+            "probability_now": st.column_config.NumberColumn(f"Probability active, {now}", format="percent"),
+        },
+    )
 
 
 def _profiles(sizes: pd.DataFrame) -> None:

@@ -1,5 +1,6 @@
 """The Model health page's queries: the registry's versions and audit log, the backtest scores, the drift of the
-sales lines, and the planners' forecast value added (dbt's view `predictions.forecast_value_added`)."""
+sales lines, the planners' forecast value added (dbt's view `predictions.forecast_value_added`) and the
+customer-value model's calibration check."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import TYPE_CHECKING
 
 from . import serving
 from .relations import Relation
+
+CUSTOMER_VALUE_KIND = "customer_value"
+"""The registry's `model_kind` of the customer-value model."""
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -150,3 +154,38 @@ def forecast_value_added() -> pd.DataFrame:
         order by author, reason
         """
     )
+
+
+def customer_value_calibration() -> pd.DataFrame:
+    """The calibration check of the customer-value version trained last (the latest night that trained; of two
+    versions trained that night, the later): `as_of_date, model_version, status` (its status in the registry now:
+    champion, challenger, retired; None when the registry has no row for it), `calibration_purchases, customers,
+    predicted_purchases, actual_purchases`, by calibration purchases; empty before any version was trained."""
+    columns = {
+        "as_of_date": "object",
+        "model_version": "object",
+        "status": "object",
+        "calibration_purchases": "int64",
+        "customers": "int64",
+        "predicted_purchases": "float64",
+        "actual_purchases": "float64",
+    }
+    if serving.missing_tables(Relation.CUSTOMER_VALUE_CALIBRATION):
+        return serving.empty(columns)
+    frame = serving.read(
+        """
+        with trained as (
+            select as_of_date, model_version from {CUSTOMER_VALUE_CALIBRATION}
+            order by as_of_date desc, model_version desc
+            limit 1
+        )
+        select c.as_of_date, c.model_version, v.status, c.calibration_purchases, c.customers, c.predicted_purchases,
+            c.actual_purchases
+        from {CUSTOMER_VALUE_CALIBRATION} c
+        join trained using (as_of_date, model_version)
+        left join {MODEL_VERSIONS} v on v.model_kind = ? and v.version = c.model_version
+        order by c.calibration_purchases
+        """,
+        (CUSTOMER_VALUE_KIND,),
+    )
+    return serving.as_dates(frame, "as_of_date")[list(columns)]

@@ -4,7 +4,8 @@ The pages read dbt's views and marts (`dbt_project/models/marts/`: the schema is
 `dbt_project.yml`, the name the model's file) wherever one exposes what they show: the forecasts through
 `predictions.forecast_versions`, never the table the forecast job writes. What no dbt model exposes is read from
 the table a Python job writes, named by its declaration (`daybreak.warehouse.tables`): the components, segments,
-registry and monitoring tables, and the backtest scores (their staging model leaves out `coverage_80`).
+customer-value, registry and monitoring tables, and the backtest scores (their staging model leaves out
+`coverage_80`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Relation(StrEnum):
     BACKTEST_METRICS = _declared("predictions.backtest_metrics")
     CUSTOMER_SEGMENTS = _declared("predictions.customer_segments")
     SEGMENT_PROFILES = _declared("predictions.segment_profiles")
+    CUSTOMER_VALUE = _declared("predictions.customer_value")
+    CUSTOMER_VALUE_CALIBRATION = _declared("predictions.customer_value_calibration")
     MODEL_VERSIONS = _declared("registry.model_versions")
     MODEL_EVENTS = _declared("registry.model_events")
     INGEST_RUNS = _declared("monitoring.ingest_runs")

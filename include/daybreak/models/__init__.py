@@ -9,6 +9,7 @@ writes the same rows, and picklable, so an engine can run it per series or per p
 * `periods`: a dataset's forecast periods; `hierarchy`, `reconciliation`: coherent forecasts across series.
 * `promotion`: the gate a challenger passes to replace a champion.
 * `segmentation`: RFM-style customer segments from the customer feature mart (k-means).
+* `customer_value`: each customer's probability of being active, purchases and revenue ahead (BG/NBD, Gamma-Gamma).
 * `drift`: data drift of sales lines between a reference and a current window (Evidently).
 """
 
