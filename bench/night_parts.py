@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -58,14 +59,22 @@ def dbt_parts(settings: Settings) -> dict[str, float]:
     return parts
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (dbt's subprocess): steadier than wall time when
+    other work shares the cores."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def nights_in_process(settings: Settings, nights: list[dt.date]) -> dict[dt.date, dict[str, float]]:
     """Each night's parts in process: its steps' times and, inside transform, dbt's."""
     measured = {}
     for day in nights:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         steps = run_night(day, settings=settings)
         parts = {f"step {name}": result["seconds"] for name, result in steps.items()}
         parts["night"] = time.perf_counter() - started
+        parts["cpu"] = cpu_seconds() - cpu
         dbt = dbt_parts(settings)
         parts["dbt start and parse"] = parts["step transform"] - dbt.pop("build")
         parts |= dbt
@@ -124,7 +133,9 @@ def print_parts(title: str, parts: dict[str, float]) -> None:
     print(f"\n{title}: {whole:.2f} s a night (median)")
     print(f"{'part':44} {'seconds':>9} {'x night':>9}")
     for name, seconds in parts.items():
-        if name not in ("night", "state"):
+        if name == "cpu":
+            print(f"{'CPU seconds (this process and dbt)':44} {seconds:9.2f} {seconds / whole:9.3f}")
+        elif name not in ("night", "state"):
             print(f"{name:44} {seconds:9.2f} {seconds / whole:9.3f}")
 
 
@@ -155,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     open_nights = [day for day in nights if day != args.closed_day]
     print_parts("in process", median_parts(measured, open_nights))
     if args.closed_day:
-        closed, opened = measured[args.closed_day]["night"], median_parts(measured, open_nights)["night"]
-        print(f"\nclosed day {args.closed_day}: {closed:.2f} s, {closed / opened:.2f} x an open night")
+        closed, opened = measured[args.closed_day], median_parts(measured, open_nights)
+        print(
+            f"\nclosed day {args.closed_day}: {closed['night']:.2f} s, {closed['night'] / opened['night']:.2f} x an "
+            f"open night; CPU {closed['cpu']:.2f} s, {closed['cpu'] / opened['cpu']:.2f} x"
+        )
     if args.scheduler_nights:
         backfilled = nights[-args.scheduler_nights :]
         os.environ["DAYBREAK_HOME"] = str(on_airflow.home)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
 import pandas as pd
 import pytest
 
-from daybreak.warehouse import dbt_sources, tables
+from daybreak.warehouse import dbt_sources, tables, writes
 from daybreak.warehouse.declaration import Column, Table
 from daybreak.warehouse.tables import TABLES
 
@@ -68,6 +69,31 @@ def test_conform_names_the_table_and_the_column_it_cannot_fill():
     bad = pd.DataFrame({c: [None] for c in T.column_names}).assign(n=["many"])
     with pytest.raises(ValueError, match=r"predictions\.t\.n: values do not cast to INTEGER"):
         T.conform(bad)
+
+
+def test_a_write_refuses_the_rows_the_dbt_source_tests_would_fail():
+    """A night's dbt build no longer tests Python's tables (jobs.transform.NIGHT_ONLY): each write checks its rows."""
+    rows = pd.DataFrame({"as_of_date": [DAY, DAY], "name": ["a", "b"], "n": [1, 2]}).assign(
+        share=None, flag=None, at=None
+    )
+    with duckdb.connect() as connection:
+        connection.execute("create schema predictions")
+        # a column declared not nullable after its table was made: the warehouse's DDL cannot enforce it
+        connection.execute("create table predictions.t (as_of_date date, n integer)")
+        assert writes.replace_partitions(connection, [(T, rows, "as_of_date", DAY)]) == {"predictions.t": 2}
+        with pytest.raises(ValueError, match=r"predictions\.t: the key \['as_of_date', 'name'\] repeats"):
+            writes.replace_partition(
+                connection, T, rows.assign(name="a"), key_column="as_of_date", key_value=DAY
+            )
+        unkeyed = dataclasses.replace(T, partition=None)
+        with pytest.raises(
+            ValueError, match=r"predictions\.t: NULL in not-nullable column\(s\) \['as_of_date'\]"
+        ):
+            writes.replace_table(connection, unkeyed, rows.assign(as_of_date=[DAY, None]))
+        assert connection.execute("select name, n from predictions.t order by name").fetchall() == [
+            ("a", 1),
+            ("b", 2),
+        ]
 
 
 def test_ensure_creates_tables_from_the_declaration_and_adds_columns_older_warehouses_lack():

@@ -27,3 +27,22 @@ def test_the_dbt_vars_are_the_same_every_night(tmp_path):
     variables = transform.dbt_vars(load_dataset_config("synthetic"))
     assert not {"run_date", "rebuild_from"} & set(variables)
     assert variables["series_keys"] == ["location"]
+
+
+def test_a_night_leaves_the_unit_tests_and_the_tests_of_pythons_tables_to_a_full_refresh(
+    tmp_path, monkeypatch
+):
+    """They check the SQL and what Table.check checks as each job writes: not the night's data."""
+    builds = []
+    monkeypatch.setattr(transform, "invoke_dbt", lambda settings, args, *_, **__: builds.append(args))
+    monkeypatch.setattr(transform, "rebuild_from", lambda *_: None)
+    monkeypatch.setattr(transform, "mark_rebuilt", lambda *_: None)
+    settings = Settings(home=tmp_path, dataset="synthetic")
+    settings.warehouse_path.parent.mkdir(parents=True)
+
+    transform.run(dt.date(2024, 3, 3), "night", settings)
+    transform.run(dt.date(2024, 3, 3), "history", settings, full_refresh=True)
+
+    night, history = (" ".join(args) for args in builds)
+    assert "--exclude-resource-type unit_test --exclude source:*,test_type:generic" in night
+    assert "--exclude" not in history and "--full-refresh" in history

@@ -170,6 +170,9 @@ def record_nights(
     )
     if not len(accounting):
         return
+    # checked as written, not re-tested by every night's dbt build (Table.check)
+    for table, frame in ((RUNS, accounting), (QUARANTINE, quarantine), (REBUILDS, rebuilds)):
+        table.check(frame)
     frames = {"_accounting": accounting, "_quarantine": quarantine, "_requests": rebuilds}
     for name, frame in frames.items():
         connection.register(name, frame)

@@ -111,7 +111,7 @@ def store(
             "run_id": run_id,
         }
     )
-    connection.register("new_references", TABLE.conform(rows))
+    connection.register("new_references", TABLE.check(TABLE.conform(rows)))
     try:
         connection.execute(f"insert into {TABLE.qualified} select * from new_references")  # noqa: S608
     finally:

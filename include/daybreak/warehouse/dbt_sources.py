@@ -3,8 +3,9 @@
 `dbt_project/models/sources/_daybreak__sources.yml` and the table list in docs/architecture.md (between its
 `tables:begin` and `tables:end` markers) are generated, never edited: `python -m daybreak.warehouse.dbt_sources` rewrites
 both, and a unit test fails when a committed copy differs from what the declarations give. So `dbt docs` shows predictions, registry and monitoring
-beside the marts with the same descriptions, and `dbt build` tests their keys: `not_null` on every column declared
-not nullable, `unique` on a one-column key, `unique_combination` (tests/generic) on a composite one.
+beside the marts with the same descriptions, and a full refresh's `dbt build` tests their keys: `not_null` on every
+column declared not nullable, `unique` on a one-column key, `unique_combination` (tests/generic) on a composite one
+(a night's build leaves them out: each write checks its rows, `Table.check`).
 """
 
 from __future__ import annotations

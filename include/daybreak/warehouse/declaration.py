@@ -104,6 +104,22 @@ class Table:
             data[column.name] = pd.Series(array, dtype=pd.ArrowDtype(arrow_type))
         return pd.DataFrame(data, columns=list(self.column_names))
 
+    def check(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """`rows` (conformed), refused if a column declared not nullable holds NULL or the key repeats.
+
+        What the generated dbt source tests check on the whole table (`daybreak.warehouse.dbt_sources`), checked
+        on the rows as they are written: a night's build then need not test every night's partitions again
+        (`jobs.transform`), and a bad write fails the job that made it.
+
+        Raises:
+            ValueError: naming the table and the column(s).
+        """
+        if nulls := [c.name for c in self.columns if not c.nullable and rows[c.name].isna().any()]:
+            raise ValueError(f"{self.qualified}: NULL in not-nullable column(s) {nulls}")
+        if len(rows) and rows.duplicated(subset=list(self.key)).any():
+            raise ValueError(f"{self.qualified}: the key {list(self.key)} repeats in the rows written")
+        return rows
+
 
 # DuckDB type -> the pyarrow type constructor (and its arguments) that `conform` casts to
 _ARROW_TYPES = {

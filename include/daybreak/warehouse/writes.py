@@ -52,7 +52,7 @@ def replace_partitions(
     conformed = []
     for table, frame, key_column, key_value in writes:
         declared = _declared(table)
-        rows = declared.conform(frame)
+        rows = declared.check(declared.conform(frame))
         if key_column not in rows.columns:
             raise ValueError(f"{declared.qualified}: declares no column {key_column!r}")
         if len(rows) and (rows[key_column] != key_value).any():
@@ -84,7 +84,7 @@ def replace_table(connection: duckdb.DuckDBPyConnection, table: Table | str, fra
         the rows written.
     """
     declared = _declared(table)
-    rows = declared.conform(frame)
+    rows = declared.check(declared.conform(frame))
     tables.ensure(connection, declared)
     connection.register("_incoming_table", rows)
     try:
