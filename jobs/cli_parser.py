@@ -58,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     for step in STEPS:
         if step == "privacy":  # `daybreak privacy run --date`, beside lookup and erase
             continue
-        command = commands.add_parser(
-            step.replace("_", "-"), help=f"run the {step} job for one business date"
-        )
+        command = commands.add_parser(step.replace("_", "-"), help=f"run the {step} job for a business date")
         command.add_argument(
             "--date", type=_date, required=step != "forecast", help="business date (YYYY-MM-DD)"
         )

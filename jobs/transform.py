@@ -59,11 +59,8 @@ def dbt_vars(config: DatasetConfig) -> dict:
 
 
 NIGHT_ONLY = ["--exclude-resource-type", "unit_test", "--exclude", "source:*,test_type:generic"]
-"""What a night's build leaves to a full refresh (the history load, every rebuild) and CI: the SQL's unit tests,
-which check the code, not the night's data; and the generic tests on the tables Python writes (`not_null`, keys),
-which `Table.check` applies to the rows as each job writes them. Each was a dbt node of its own: 102 of a night's
-212, about half its build."""
-
+"""Left to a full refresh and CI: the SQL's unit tests (they check code, not data) and the generic tests on the tables
+Python writes (`Table.check` applies them to each write); 102 of a night's 212 dbt nodes."""
 THRIFT_SERVER = ("DAYBREAK_SPARK_HOST", "DAYBREAK_SPARK_PORT", "DAYBREAK_SPARK_USER")
 
 
@@ -88,10 +85,8 @@ def dbt_command(
     env = {
         **os.environ,
         "DAYBREAK_WAREHOUSE_PATH": str(settings.warehouse_path),
-        # where relative paths in the warehouse (the lake's) are read from
-        "DAYBREAK_HOME": str(settings.home),
-        # a Thrift server's address as set, else as declared: profiles.yml writes no default of its own
-        **{name: read(name) or "" for name in THRIFT_SERVER},
+        "DAYBREAK_HOME": str(settings.home),  # where relative paths in the warehouse (the lake's) start from
+        **{name: read(name) or "" for name in THRIFT_SERVER},  # as set: profiles.yml has no default
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DAYBREAK_RUN_DATE": run_date.isoformat() if run_date else "",
         "DAYBREAK_REBUILD_FROM": stale_from.isoformat() if stale_from else "",
@@ -140,8 +135,7 @@ def _run_dbt(command: list[str], env: dict[str, str], business_date: dt.date) ->
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     output = process.stdout + process.stderr
     if process.returncode != 0 and is_lock_conflict(output):
-        # another process took the file after `wait_for_warehouse`: a wait, which `retry_while_locked` logs in one
-        # line, not dbt's failure output
+        # another process took the file after `wait_for_warehouse`: a wait (logged in one line), not dbt's failure
         conflict = next(line for line in [*output.splitlines(), output] if is_lock_conflict(line))
         raise TransformError(f"dbt {step} found the warehouse locked: {conflict.strip()}")
     for line in output.splitlines():
