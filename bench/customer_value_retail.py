@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"customers {len(result.customers):,} (spend model on {model.spend_customers:,}), {model.library}")
     print(
         f"BG/NBD r={model.purchases.r:.4g} alpha={model.purchases.alpha:.4g} a={model.purchases.a:.4g} "
-        f"b={model.purchases.b:.4g}; Gamma-Gamma p={model.spend.p:.4g} q={model.spend.q:.4g} v={model.spend.v:.4g}"
+        f"b={model.purchases.b:.4g}; {model.name} spend {model.spend}"
     )
     print(f"holdout days {result.horizon_days}")
     print(

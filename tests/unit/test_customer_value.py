@@ -30,6 +30,7 @@ from daybreak.models.customer_value.backtest import calibration_table
 from daybreak.models.customer_value.formulas import (
     BetaGeo,
     GammaGamma,
+    ObservedSpend,
     expected_purchases,
     expected_spend,
     probability_alive,
@@ -165,6 +166,33 @@ def test_a_customer_whose_repeat_days_net_to_nothing_spends_the_population_mean(
     spend = expected_spend(SPEND, np.array([0.0, 3.0, 3.0, 3.0]), np.array([0.0, -20.0, 0.0, 50.0]))
     np.testing.assert_allclose(spend[:3], population)
     assert population > spend[3] > 50.0
+
+
+def test_observed_spend_keeps_each_repeat_customers_own_mean_and_gives_the_rest_the_median():
+    spend = expected_spend(
+        ObservedSpend(typical=42.0, refused_q=0.8),
+        np.array([0.0, 3.0, 3.0, 1.0]),
+        np.array([0.0, -20.0, 1500.0, 12.5]),
+    )
+    np.testing.assert_array_equal(spend, [42.0, 42.0, 1500.0, 12.5])
+
+
+def test_a_shop_of_retail_and_wholesale_buyers_gets_observed_spend_instead_of_a_refusal(retail_backtest):
+    """Gamma-Gamma fits q <= 1 (no finite mean) when a fifth of the buyers spend 50 times the rest, as the demo's
+    wholesale customers do; the purchases are still BG/NBD and every customer still gets a finite value."""
+    summary = retail_backtest.customers.loc[:, list(SUMMARY_COLUMNS)].copy()
+    wholesale = np.random.default_rng(11).random(len(summary)) < 0.2
+    summary.loc[wholesale, "monetary_value"] *= 50
+    model = fit(summary, seed=5)
+    assert isinstance(model.spend, ObservedSpend) and model.spend.refused_q <= 1
+    assert model.name == "bg_nbd+observed_spend" and model.purchases == retail_backtest.model.purchases
+    repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0), "monetary_value"]
+    assert model.spend.typical == pytest.approx(repeat.median())
+    scored = score(model, summary, 90)
+    assert np.isfinite(scored.drop(columns="customer_id").to_numpy()).all()
+    known = (summary["frequency"] > 0).to_numpy() & (summary["monetary_value"] > 0).to_numpy()
+    per_purchase = scored["expected_revenue"] / scored["expected_purchases"]
+    np.testing.assert_allclose(per_purchase[known], summary.loc[known, "monetary_value"])
 
 
 def test_score_gives_every_customer_a_row_in_order_with_consistent_intervals():

@@ -90,7 +90,8 @@ def _value() -> None:
     revenue = fmt.in_currency("Expected revenue", "revenue", dataset_settings.currency())
     st.caption(
         f"Scored {fmt.day(night)}: what each segment's customers are expected to spend over the next {horizon} "
-        "days (the customer-value model: BG/NBD for the purchases, Gamma-Gamma for the spend per purchase), how "
+        "days (the customer-value model: BG/NBD for the purchases, Gamma-Gamma or each customer's own mean for "
+        "the spend per purchase), how "
         "many customers the segment has, and their mean probability of still being customers: a segment of many "
         "customers unlikely to be active is worth less than its size says."
     )

@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from daybreak.models import DEFAULT_SEED
-from daybreak.models.customer_value.formulas import BetaGeo, GammaGamma
+from daybreak.models.customer_value.formulas import BetaGeo, GammaGamma, ObservedSpend
 from daybreak.models.customer_value.model import CustomerValueModel
 from daybreak.models.customer_value.summary import SUMMARY_COLUMNS
 
 LIBRARY = "pymc-marketing"
+log = logging.getLogger(__name__)
 
 
 def check_summary(summary: pd.DataFrame) -> None:
@@ -45,7 +46,8 @@ def fit(summary: pd.DataFrame, seed: int = DEFAULT_SEED) -> CustomerValueModel:
 
     Raises:
         ValueError: a missing column, an impossible row, no customer with a repeat purchase of positive value
-            (neither model can be fitted without one), or a fit that did not reach usable parameters.
+            (neither model can be fitted without one), or a fit that did not reach usable parameters. A
+            Gamma-Gamma fit without a finite mean (q <= 1) is not an error: the spend becomes `ObservedSpend`.
     """
     check_summary(summary)
     frame = summary.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
@@ -71,10 +73,12 @@ def fit(summary: pd.DataFrame, seed: int = DEFAULT_SEED) -> CustomerValueModel:
     if not all(np.isfinite(v) and v > 0 for v in (*purchase_params, *spend_params)):
         raise ValueError(f"the fit did not converge: BG/NBD {purchase_params}, Gamma-Gamma {spend_params}")
     if spend_params.q <= 1:
-        # the population's mean spend is v p / (q - 1): with q <= 1 the fitted spend has no finite mean
-        raise ValueError(
-            f"the spend model has no finite mean (q = {spend_params.q:.3g} <= 1): too few repeat buyers"
+        log.warning(
+            "Gamma-Gamma has no finite mean spend (q = %.3g <= 1): each customer's own mean spend is used instead",
+            spend_params.q,
         )
+        typical = float(np.median(repeat["monetary_value"].to_numpy()))
+        spend_params = ObservedSpend(typical=typical, refused_q=spend_params.q)
     return CustomerValueModel(
         purchases=purchase_params,
         spend=spend_params,

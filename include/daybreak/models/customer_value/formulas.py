@@ -38,6 +38,23 @@ class GammaGamma(NamedTuple):
     v: float
 
 
+class ObservedSpend(NamedTuple):
+    """The spend per purchase where Gamma-Gamma has no finite mean: each customer's own mean repeat spend.
+
+    Gamma-Gamma's population mean spend is v p / (q - 1): a fit with q <= 1 says the customers' mean spends are
+    too spread (a shop of retail and wholesale buyers, 100 times apart) for its one gamma mixing distribution, and
+    its shrinkage weight p x / (p x + q - 1) is then 1 or more. What is left is the spend each repeat customer has
+    shown, and the median of those for a customer with none (a median, as the mean of such a spread is its tail).
+
+    Attributes:
+        typical: the median mean repeat spend of the customers the spend model was fitted on.
+        refused_q: the q of the refused Gamma-Gamma fit, kept to say why.
+    """
+
+    typical: float
+    refused_q: float
+
+
 def probability_alive(params: BetaGeo, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(alive at T) given x repeat purchases, the last at t_x; 1 for a customer who never came back."""
     r, alpha, a, b = params
@@ -144,14 +161,17 @@ def purchase_quantiles(
     return lower, upper
 
 
-def expected_spend(params: GammaGamma, x: np.ndarray, mean_spend: np.ndarray) -> np.ndarray:
+def expected_spend(params: GammaGamma | ObservedSpend, x: np.ndarray, mean_spend: np.ndarray) -> np.ndarray:
     """E[spend per purchase]: the customer's mean repeat spend shrunk towards the population's by their count.
 
     A customer without repeat purchases, or whose repeat days net to nothing or less (returns), has no spend the
-    model can read (Gamma-Gamma is fitted on positive means only) and gets the population's mean.
+    model can read (Gamma-Gamma is fitted on positive means only) and gets the population's mean. Under
+    `ObservedSpend` nothing is shrunk and the population's value is the median.
     """
-    p, q, v = params
     known = (x > 0) & (mean_spend > 0)
+    if isinstance(params, ObservedSpend):
+        return np.where(known, mean_spend, params.typical)
+    p, q, v = params
     weight = np.where(known, p * x / (p * x + q - 1), 0.0)
     population = v * p / (q - 1)
     return (1 - weight) * population + weight * np.where(known, mean_spend, 0.0)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from daybreak.models.customer_value.formulas import BetaGeo, GammaGamma
+from daybreak.models.customer_value.formulas import BetaGeo, GammaGamma, ObservedSpend
 
 MODEL_NAME = "bg_nbd+gamma_gamma"
 """What `predictions.customer_value.model` says: BG/NBD purchases, Gamma-Gamma spend."""
+OBSERVED_SPEND_NAME = "bg_nbd+observed_spend"
+"""What it says where Gamma-Gamma was refused (`ObservedSpend`): BG/NBD purchases, each customer's own spend."""
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,8 @@ class CustomerValueModel:
 
     Attributes:
         purchases: the BG/NBD maximum a posteriori (flat priors, so the maximum likelihood) parameters, in days.
-        spend: the Gamma-Gamma parameters, fitted on the customers with a repeat purchase of positive value.
+        spend: the Gamma-Gamma parameters, fitted on the customers with a repeat purchase of positive value, or
+            `ObservedSpend` where that fit has no finite mean.
         library: the package that fitted them and its version (`pymc-marketing 0.19.2`).
         customers: customers the purchase model was fitted on.
         spend_customers: customers the spend model was fitted on.
@@ -30,7 +33,7 @@ class CustomerValueModel:
     """
 
     purchases: BetaGeo
-    spend: GammaGamma
+    spend: GammaGamma | ObservedSpend
     library: str
     customers: int
     spend_customers: int
@@ -39,4 +42,4 @@ class CustomerValueModel:
 
     @property
     def name(self) -> str:
-        return MODEL_NAME
+        return OBSERVED_SPEND_NAME if isinstance(self.spend, ObservedSpend) else MODEL_NAME

@@ -320,7 +320,12 @@ CUSTOMER_VALUE = Table(
         ),
         column("revenue_lower_80", "DOUBLE", "Lower bound of the 80% interval of the revenue."),
         column("revenue_upper_80", "DOUBLE", "Upper bound of the 80% interval of the revenue."),
-        column("model", "VARCHAR", "The model that scored: bg_nbd+gamma_gamma (or what the registry names)."),
+        column(
+            "model",
+            "VARCHAR",
+            "The model that scored: bg_nbd+gamma_gamma, or bg_nbd+observed_spend where Gamma-Gamma has no finite mean "
+            "and each customer's own mean spend stands in.",
+        ),
         _MODEL_VERSION,
         RUN_ID,
     ),
