@@ -169,27 +169,16 @@ def train(
         run_id=run_id,
         reason=reason,
     )
-    result = {"reason": reason, "version": version, "mae": round(tested.mae, 4)}
-    latest = registry.latest_decision_date(connection, MODEL_KIND).get(MODEL_ID)
-    if registry.decided(connection, MODEL_KIND, MODEL_ID, version):
-        result["decision"] = "already decided (rerun): the recorded decision stands"
-    elif latest is not None and latest > business_date:
-        result["decision"] = (
-            f"not decided: a backfill before the decision of {latest} leaves that history alone"
-        )
-    else:
-        action = registry.promote if promote else registry.reject
-        action(
-            connection,
-            MODEL_KIND,
-            MODEL_ID,
-            version,
-            reason=why,
-            actor="pipeline",
-            logical_date=business_date,
-            run_id=run_id,
-        )
-        result["decision"] = ("promoted: " if promote else "rejected: ") + why
+    _, decision = registry.decide(
+        connection,
+        MODEL_KIND,
+        MODEL_ID,
+        version,
+        gate=lambda: (promote, why),
+        logical_date=business_date,
+        run_id=run_id,
+    )
+    result = {"reason": reason, "version": version, "mae": round(tested.mae, 4), "decision": decision}
     calibration = tested.calibration.assign(as_of_date=business_date, model_version=version, run_id=run_id)
     return result, CUSTOMER_VALUE_CALIBRATION.conform(calibration)
 

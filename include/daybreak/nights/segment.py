@@ -137,31 +137,19 @@ def train(
         log.warning(
             "segment %s: retrained segments, new %s, vanished %s", business_date, report.new, report.vanished
         )
-    latest = registry.latest_decision_date(connection, MODEL_KIND).get(MODEL_ID)
-    if registry.decided(connection, MODEL_KIND, MODEL_ID, version):
-        result["decision"] = "already decided (rerun): the recorded decision stands"
-    elif latest is not None and latest > business_date:
-        result["decision"] = (
-            f"not decided: a backfill before the decision of {latest} leaves that history alone"
+    promoted, result["decision"] = registry.decide(
+        connection,
+        MODEL_KIND,
+        MODEL_ID,
+        version,
+        gate=lambda: promotion_gate(scores["challenger"], scores.get("champion"), stable, spec),
+        logical_date=business_date,
+        run_id=run_id,
+    )
+    if promoted and monitoring is not None and references_dir is not None:
+        store_reference(
+            connection, references_dir, spec, features, business_date, version, run_id, monitoring
         )
-    else:
-        promote, why = promotion_gate(scores["challenger"], scores.get("champion"), stable, spec)
-        action = registry.promote if promote else registry.reject
-        action(
-            connection,
-            MODEL_KIND,
-            MODEL_ID,
-            version,
-            reason=why,
-            actor="pipeline",
-            logical_date=business_date,
-            run_id=run_id,
-        )
-        result["decision"] = ("promoted: " if promote else "rejected: ") + why
-        if promote and monitoring is not None and references_dir is not None:
-            store_reference(
-                connection, references_dir, spec, features, business_date, version, run_id, monitoring
-            )
     return result
 
 
