@@ -45,16 +45,20 @@ IGNORED = ("run_id", "ingested_at", "source_path", "artifact_path", "report_path
 
 
 def dbt_parts(settings: Settings) -> dict[str, float]:
-    """The last dbt build's node times by layer (the models' folder) and kind, and its whole build time."""
+    """The last dbt build's node times by layer (the models' folder) and kind, and its whole build time.
+
+    A night's build writes no manifest.json (`daybreak.nights.dbt_invocation`): a model's layer is the folder
+    under dbt_project/models that holds its SQL file."""
     results = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
-    nodes = json.loads((settings.dbt_target_dir / "manifest.json").read_text())["nodes"]
+    models = settings.dbt_project_dir / "models"
+    layers = {path.stem: path.relative_to(models).parts[0] for path in models.rglob("*.sql")}
     parts: dict[str, float] = {"build": results["elapsed_time"]}
     for result in results["results"]:
-        node = nodes.get(result["unique_id"], {})
-        if node.get("resource_type") == "model":
-            key = f"dbt models: {Path(node['original_file_path']).parts[1]}"
+        kind, _, name = result["unique_id"].split(".", 2)
+        if kind == "model":
+            key = f"dbt models: {layers.get(name, 'other')}"
         else:
-            key = "dbt data tests" if node.get("resource_type") == "test" else "dbt other nodes"
+            key = "dbt data tests" if kind == "test" else "dbt other nodes"
         parts[key] = parts.get(key, 0.0) + result["execution_time"]
     return parts
 

@@ -1,7 +1,8 @@
 """Run the dbt project for one business date: staging views, then marts incremental on that date.
 
-dbt runs as a subprocess, so each invocation starts clean, and waits for the warehouse as the Python jobs do
-(`invoke_dbt`): dbt-duckdb fails at once on a file another process has open. The dataset config becomes dbt vars.
+dbt runs in this process (`daybreak.nights.dbt_invocation`: its imports paid once, not per night) and waits for
+the warehouse as the Python jobs do (`invoke_dbt`): dbt-duckdb fails at once on a file another process has open.
+The dataset config becomes dbt vars.
 
 `DAYBREAK_ENGINE=spark` builds the same models with dbt-spark (`settings.dbt_target`): the declared tables the
 Python jobs wrote are first exported to Parquet and registered in Spark's catalog, and the mart tables it built are
@@ -16,7 +17,6 @@ import datetime as dt
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +26,7 @@ from daybreak.core.settings import Settings, get_settings
 from daybreak.datasets import DatasetConfig, load_dataset_config
 from daybreak.datasets.calendar import BusinessCalendar
 from daybreak.ingest.accounting import mark_rebuilt, rebuild_from
-from daybreak.nights import spark
+from daybreak.nights import dbt_invocation, spark
 from daybreak.warehouse.calendar_days import write_calendar_days
 from daybreak.warehouse.connection import (
     LOCK_WAIT_SECONDS,
@@ -116,8 +116,8 @@ def invoke_dbt(
         TransformError: dbt failed (with dbt's failures), or the warehouse stayed locked for `wait_seconds`.
     """
     command, env = dbt_command(settings, args, business_date, stale_from, target_dir)
-    if settings.engine == "spark":  # dbt-spark never opens the DuckDB file: nothing to wait for
-        return _run_dbt(command, env, business_date)
+    if settings.engine == "spark":  # no DuckDB file to wait for; the Spark session's JVM stays out of here
+        return _run_dbt(command, env, business_date, in_process=False)
     deadline = time.monotonic() + wait_seconds
 
     def attempt() -> str:
@@ -129,24 +129,24 @@ def invoke_dbt(
     )
 
 
-def _run_dbt(command: list[str], env: dict[str, str], business_date: dt.date) -> str:
+def _run_dbt(command: list[str], env: dict[str, str], day: dt.date, *, in_process: bool = True) -> str:
     step = command[1]  # build, run, docs, source
     log.info("running %s", " ".join(command))
-    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    output = process.stdout + process.stderr
-    if process.returncode != 0 and is_lock_conflict(output):
+    if in_process:  # a build's or run's manifest.json has no reader: only its run_results.json is written
+        succeeded, output = dbt_invocation.run_in_process(command, env, results_only=step in ("build", "run"))
+    else:
+        succeeded, output = dbt_invocation.run_subprocess(command, env)
+    if not succeeded and is_lock_conflict(output):
         # another process took the file after `wait_for_warehouse`: a wait (logged in one line), not dbt's failure
         conflict = next(line for line in [*output.splitlines(), output] if is_lock_conflict(line))
         raise TransformError(f"dbt {step} found the warehouse locked: {conflict.strip()}")
     for line in output.splitlines():
         log.info("dbt | %s", line)
-    if process.returncode != 0:
+    if not succeeded:
         lines = output.splitlines()
         failures = [line for line in lines if "ERROR" in line or "FAIL" in line or is_lock_conflict(line)]
         tail = "\n".join(failures or lines[-20:])[-4000:]
-        raise TransformError(
-            f"dbt {step} for run_date {business_date} failed (exit {process.returncode}):\n{tail}"
-        )
+        raise TransformError(f"dbt {step} for run_date {day} failed:\n{tail}")
     return output
 
 

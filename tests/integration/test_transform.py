@@ -4,13 +4,15 @@ Given a small synthetic shop ingested for three days, when another process holds
 which is enough to make dbt-duckdb fail with "Could not set lock on file") for a few seconds, then transform waits,
 builds once the file is free, and removes the spill folder a killed DuckDB process left beside the file; and when
 the file stays held past the wait, transform gives up naming the lock. The night it builds publishes a serving copy
-that still answers once the lake is gone.
+that still answers once the lake is gone. dbt runs inside the job's process, and lets the file go when it returns:
+another process can write to it at once, and the job's environment is as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 DAYS = [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
 HOLD_SECONDS = 4
+WRITE_CHECKPOINT = "import sys, duckdb; duckdb.connect(sys.argv[1]).execute('checkpoint')"
 
 
 @pytest.fixture
@@ -94,6 +97,25 @@ def test_transform_waits_while_another_process_has_the_warehouse_open(settings):
         last = reader.execute("select max(sales_date) from marts.fct_daily_sales").fetchone()[0]
     assert last == DAYS[-1], "the night was built"
     assert not spill.exists(), "the stale spill folder was removed while transform held the file"
+
+
+def test_dbt_in_this_process_lets_the_warehouse_go_and_leaves_the_environment_as_it_was(
+    settings, monkeypatch
+):
+    monkeypatch.delenv("DAYBREAK_RUN_DATE", raising=False)
+    before = dict(os.environ)
+    transform.run(DAYS[-1], "test", settings)
+
+    assert dict(os.environ) == before
+    writer = subprocess.run(
+        [sys.executable, "-c", WRITE_CHECKPOINT, str(settings.warehouse_path)], capture_output=True, text=True
+    )
+    assert writer.returncode == 0, writer.stderr
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
+    assert {r["status"] for r in results["results"]} <= {"success", "pass", "no-op"} and len(
+        results["results"]
+    ) > 20
+    assert not (settings.dbt_target_dir / "manifest.json").exists(), "a night's build writes no manifest"
 
 
 def test_the_built_night_publishes_a_copy_that_reads_nothing_outside_itself(settings):

@@ -268,11 +268,8 @@ def test_dbt_finding_the_warehouse_locked_waits_without_its_failure_output(setti
         'Runtime Error\n  IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held in '
         "/usr/bin/python3 (PID 4242). See also https://duckdb.org/docs/connect/concurrency\n"
     )
-    answers = [
-        subprocess.CompletedProcess([], 2, stdout="Encountered an error:\n" + locked, stderr=""),
-        subprocess.CompletedProcess([], 0, stdout="Completed successfully\n", stderr=""),
-    ]
-    monkeypatch.setattr(transform.subprocess, "run", lambda *args, **kwargs: answers.pop(0))
+    answers = [(False, "Encountered an error:\n" + locked), (True, "Completed successfully\n")]
+    monkeypatch.setattr(transform.dbt_invocation, "run_in_process", lambda *args, **kwargs: answers.pop(0))
     monkeypatch.setattr(transform.time, "sleep", lambda seconds: None)
 
     with caplog.at_level(logging.INFO):
