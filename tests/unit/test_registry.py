@@ -96,35 +96,6 @@ def test_reject_keeps_the_champion_and_records_why(connection):
     assert registry.decided(connection, "forecast", "total", "v2")
 
 
-def test_decide_asks_the_gate_once_and_leaves_later_history_to_a_backfill(connection):
-    asked = []
-
-    def gate(promote: bool):
-        return lambda: asked.append(promote) or (promote, "gate says so")
-
-    def decide(version: str, day: dt.date, promote: bool = True):
-        return registry.decide(
-            connection,
-            "forecast",
-            "total",
-            version,
-            gate=gate(promote),
-            logical_date=day,
-            run_id=f"r-{version}",
-        )
-
-    _register(connection, "v2", D2)
-    assert decide("v2", D2) == (True, "promoted: gate says so")
-    assert decide("v2", D2, promote=False) == (False, "already decided (rerun): the recorded decision stands")
-    _register(connection, "v1", D1)  # a backfill of an earlier night, after D2's decision
-    promoted, why = decide("v1", D1)
-    assert not promoted and why.startswith("not decided: a backfill before the decision of 2024-03-08")
-    _register(connection, "v3", D3)
-    assert decide("v3", D3, promote=False) == (False, "rejected: gate says so")
-    assert asked == [True, False]
-    assert _statuses(connection) == {"v1": "challenger", "v2": "champion", "v3": "challenger"}
-
-
 def test_rollback_restores_the_previous_champion(connection):
     for version, day in (("v1", D1), ("v2", D2), ("v3", D3)):
         _register(connection, version, day)

@@ -17,6 +17,7 @@ import pandas as pd
 from daybreak.core.files import write_atomic
 from daybreak.models import DEFAULT_SEED
 from daybreak.models.customer_value import SUMMARY_COLUMNS, CustomerValueModel, backtest, fit, score
+from daybreak.nights import decisions
 from daybreak.warehouse import registry
 from daybreak.warehouse.schemas.predictions import CUSTOMER_VALUE, CUSTOMER_VALUE_CALIBRATION
 
@@ -169,7 +170,7 @@ def train(
         run_id=run_id,
         reason=reason,
     )
-    _, decision = registry.decide(
+    _, decision = decisions.decide(
         connection,
         MODEL_KIND,
         MODEL_ID,

@@ -20,7 +20,7 @@ from daybreak.models.segmentation import NAMING_COLUMNS, SegmentModel
 from daybreak.models.segmentation.fitting import fit_segments
 from daybreak.models.segmentation.gate import promotion_gate, silhouettes, stability
 from daybreak.models.segmentation.scoring import profile_segments, segment_transitions
-from daybreak.nights import references
+from daybreak.nights import decisions, references
 from daybreak.warehouse import registry, tables
 from daybreak.warehouse.schemas.predictions import CUSTOMER_SEGMENTS as SEGMENTS
 from daybreak.warehouse.schemas.predictions import SEGMENT_PROFILES as PROFILES
@@ -137,7 +137,7 @@ def train(
         log.warning(
             "segment %s: retrained segments, new %s, vanished %s", business_date, report.new, report.vanished
         )
-    promoted, result["decision"] = registry.decide(
+    promoted, result["decision"] = decisions.decide(
         connection,
         MODEL_KIND,
         MODEL_ID,

@@ -34,8 +34,6 @@ from daybreak.warehouse.connection import transaction
 from daybreak.warehouse.registry_store import EVENTS, VERSIONS, RegistryError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import duckdb
     import pandas as pd
 
@@ -364,43 +362,6 @@ def decided(connection: duckdb.DuckDBPyConnection, model_kind: str, model_id: st
         ).fetchone()[0]
         > 0
     )
-
-
-def decide(
-    connection: duckdb.DuckDBPyConnection,
-    model_kind: str,
-    model_id: str,
-    version: str,
-    *,
-    gate: Callable[[], tuple[bool, str]],
-    logical_date: dt.date,
-    run_id: str,
-) -> tuple[bool, str]:
-    """Record the pipeline's promote-or-reject decision on a version it just registered, once and in history order.
-
-    A rerun of the night finds its decision recorded and keeps it; a backfill of a night before this model's latest
-    decision leaves the champion history after it alone. Only otherwise is `gate` asked (promote?, why).
-
-    Returns:
-        whether the version was promoted now, and what happened in words.
-    """
-    if decided(connection, model_kind, model_id, version):
-        return False, "already decided (rerun): the recorded decision stands"
-    latest = latest_decision_date(connection, model_kind).get(model_id)
-    if latest is not None and latest > logical_date:
-        return False, f"not decided: a backfill before the decision of {latest} leaves that history alone"
-    promoted, why = gate()
-    (promote if promoted else reject)(
-        connection,
-        model_kind,
-        model_id,
-        version,
-        reason=why,
-        actor="pipeline",
-        logical_date=logical_date,
-        run_id=run_id,
-    )
-    return promoted, ("promoted: " if promoted else "rejected: ") + why
 
 
 def _check_kind(model_kind: str) -> None:
