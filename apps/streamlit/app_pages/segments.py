@@ -91,9 +91,8 @@ def _value() -> None:
     st.caption(
         f"Scored {fmt.day(night)}: what each segment's customers are expected to spend over the next {horizon} "
         "days (the customer-value model: BG/NBD for the purchases, Gamma-Gamma or each customer's own mean for "
-        "the spend per purchase), how "
-        "many customers the segment has, and their mean probability of still being customers: a segment of many "
-        "customers unlikely to be active is worth less than its size says."
+        "the spend per purchase), how many customers the segment has, and their mean probability of still being "
+        "customers: a segment of many customers unlikely to be active is worth less than its size says."
     )
     y = charts.field("segment_name:N", title=None, sort=None, axis={"labelLimit": 0})
     tooltip = [

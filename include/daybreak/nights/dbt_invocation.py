@@ -2,8 +2,8 @@
 
 A subprocess pays for a second interpreter and dbt's imports (about 2.3 s on this machine) before the first node,
 and every night of an in-process backfill (`daybreak night` over a range, the history load, the test suite) paid
-them again; `dbtRunner` pays them once per process. Measured on the demo's night: the transform step 7.3 s as a
-subprocess against 4.0 to 4.5 s from the second in-process night on (`docs/benchmarks.md`).
+them again; `dbtRunner` pays them once per process. Measured on the demo's night: the transform step 7.3 s with
+dbt as a subprocess against 4.6 to 5.0 s from the second in-process night on (`docs/benchmarks.md`).
 
 What a subprocess gave for free is done here instead:
 * dbt reads `env_var()` from `os.environ`: the invocation's environment is set for its duration and restored;
@@ -89,4 +89,4 @@ def _close_duckdb() -> None:
     except ImportError:  # dbt-duckdb not installed: nothing of it is open
         return
     DuckDBConnectionManager.close_all_connections()
-    gc.collect()  # the environment closes its database when collected; its cursors refer to it in a cycle
+    gc.collect()  # the dropped environment closes its database when it is collected: now, not some time later

@@ -73,8 +73,8 @@ def session(settings: Settings) -> SparkSession:
         .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # said, not assumed: PySpark's builder keeps the options of every earlier session of the process, and an
-        # in-process dbt-spark session's leaves the Hive catalog there (only a new session reads this one)
+        # set, not assumed: PySpark's builder keeps the options of the process's earlier sessions, and an
+        # in-process dbt-spark session leaves the Hive catalog among them (only a new session reads this)
         .config("spark.sql.catalogImplementation", "in-memory")
     )
     local = settings.spark_master.startswith("local")
