@@ -530,9 +530,9 @@ def test_a_nights_data_tests_check_its_partitions_and_a_full_refresh_the_whole_t
     # given: a snapshot of an earlier night spoiled (features_customer_asof keeps its snapshots on a full refresh)
     warehouse = copy_warehouse(nightly[0], tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(warehouse)) as connection:
-        connection.execute(
+        (spoiled,) = connection.execute(
             "update marts.features_customer_asof set recency_days = null where as_of_date = ?", [NIGHTS[0]]
-        )
+        ).fetchone()
     select = ["--select", "features_customer_asof"]
     # when the last night runs again, its tests check the night's snapshot only
     night = dbt(warehouse, "build", *select, run_date=LAST_NIGHT)
@@ -540,8 +540,15 @@ def test_a_nights_data_tests_check_its_partitions_and_a_full_refresh_the_whole_t
     # when a full refresh runs, they check the whole table and find the spoiled snapshot
     rebuild = dbt(warehouse, "build", "--full-refresh", *select, run_date=LAST_NIGHT)
     assert not rebuild.success
-    failed = {node.split(".")[2] for node, status in rebuild.statuses.items() if status == "fail"}
-    assert failed == {"not_null_features_customer_asof_recency_days"}
+    failed = [node for node, status in rebuild.statuses.items() if status == "fail"]
+    assert len(failed) == 1 and failed[0].split(".")[2].startswith("columns_not_null_features_customer_asof")
+    # and its failing row names the column: the test's compiled query, run on the spoiled warehouse
+    compiled = next(
+        (warehouse.parent / "dbt" / "target" / "compiled").rglob(failed[0].split(".")[2] + ".sql")
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        nulls = connection.execute(compiled.read_text()).fetchall()
+    assert nulls == [("recency_days", spoiled)]
 
 
 def test_a_run_without_run_date_is_refused(lake, tmp_path):

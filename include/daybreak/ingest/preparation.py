@@ -8,7 +8,6 @@ the lake until the night lands it, after the file's links are stored (`daybreak.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import functools
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daybreak.core.settings import pseudonym_key
+from daybreak.core.worker_pool import worker_pool
 from daybreak.ingest import lake
 from daybreak.ingest.canonical import FileResult, IngestError, RawFile, to_canonical_many
 from daybreak.ingest.deliveries import Delivery, read_delivery
@@ -140,6 +140,6 @@ def prepare(
         done = [prepare_files(settings, config, key, landed, chunk) for chunk in chunks]
     else:
         work = functools.partial(prepare_files, settings, config, key, landed)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             done = list(pool.map(work, chunks))
     return {(p.delivery.business_date, p.delivery.name): p for chunk in done for p in chunk}

@@ -8,12 +8,12 @@ which its backtest and final fit then score like any other candidate's.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import os
 
 import pandas as pd
 
+from daybreak.core.worker_pool import worker_pool
 from daybreak.models.forecasting import registry
 from daybreak.models.forecasting.context import regular_history
 from daybreak.models.forecasting.metrics import min_train
@@ -57,7 +57,7 @@ def with_panel_forecasts(tasks: list[SeriesTask], *, max_workers: int | None = N
     if workers < 2:
         outcomes = [_panel_fit(job) for job in jobs]
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             outcomes = list(pool.map(_panel_fit, jobs))
     for (name, end, part, _), (bands, failure) in zip(fits, outcomes, strict=True):
         for i in part:

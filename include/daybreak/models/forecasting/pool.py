@@ -3,11 +3,11 @@ or wherever the caller's `map_series` sends them (Spark's executors)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import importlib
 import os
 from collections.abc import Callable
 
+from daybreak.core.worker_pool import worker_pool
 from daybreak.models.forecasting import registry
 from daybreak.models.forecasting.panel import with_panel_forecasts
 from daybreak.models.forecasting.series import run_series
@@ -42,7 +42,7 @@ def run_all(
     if len(tasks) <= SEQUENTIAL_MAX_SERIES or workers < 2:
         return [run_series(task) for task in tasks]
     _warm_up()  # forked workers inherit the imports instead of each paying
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
+    with worker_pool(workers, initializer=_warm_up) as pool:
         return list(pool.map(run_series, tasks, chunksize=1))
 
 
