@@ -50,10 +50,13 @@ def run_in_process(
     # --quiet: the lines reach the caller through `keep`, not this process's stdout
     args = [*command[1:], "--quiet", *(["--no-write-json"] if results_only else [])]
     with _ONE_AT_A_TIME, _environment(env):
+        # what the process held before dbt ran is not dbt's database: the collection that closes it skips all that
+        gc.freeze()
         try:
             result = dbtRunner(callbacks=[keep]).invoke(args)
         finally:
             _close_duckdb()
+            gc.unfreeze()
     if results_only and hasattr(result.result, "write"):  # a RunExecutionResult: dbt's own writer, atomically
         target = Path(command[command.index("--target-path") + 1]) / "run_results.json"
         write_atomic(target, lambda staging: result.result.write(str(staging)))
