@@ -105,10 +105,9 @@ def nights_on_the_scheduler(
     try:
         api = AirflowApi.login(airflow_url(env), "admin", wait_for_password(settings, airflow))
         api.wait_for_dag(DAG_ID)
+        backfill = api.backfill(DAG_ID, first, last)  # created paused: see `AirflowApi.backfill`
         api.unpause(DAG_ID)
-        runs = api.wait_for_backfill(
-            api.backfill(DAG_ID, first, last), seconds=3600 + 600 * (last - first).days
-        )
+        runs = api.wait_for_backfill(backfill, seconds=3600 + 600 * (last - first).days)
         measured = {}
         for run in runs:
             day = dt.date.fromisoformat(run["logical_date"][:10])
@@ -192,9 +191,12 @@ def main(argv: list[str] | None = None) -> int:
                 connect(settings.warehouse_path, read_only=True) as one,
                 connect(on_airflow.warehouse_path, read_only=True) as other,
             ):
-                same = table_checksums(one, ignore_columns=IGNORED) == table_checksums(
-                    other, ignore_columns=IGNORED
-                )
-            print(f"tables equal to the sequential nights: {same}")
+                ours, theirs = (table_checksums(c, ignore_columns=IGNORED) for c in (one, other))
+            differ = sorted(
+                name for name in ours.keys() | theirs.keys() if ours.get(name) != theirs.get(name)
+            )
+            print(
+                f"tables equal to the sequential nights: {not differ} ({len(ours)} tables; differ: {differ})"
+            )
     print(f"\ndata homes: {root}")
     return 0

@@ -98,9 +98,9 @@ def _run_demo(settings: Settings, port: int, *, nights: int, serve: bool) -> int
         password = timed("airflow_start", wait_for_password, settings, airflow)
         api = AirflowApi.login(airflow_url(env), "admin", password)
         api.wait_for_dag(DAG_ID)
-        api.unpause(DAG_ID)
         first_night = end - dt.timedelta(days=nights - 1)
         runs = timed("airflow_backfill", backfill_nights, api, first_night, end)
+        api.unpause(DAG_ID)
     except BaseException:
         stop([airflow])
         raise
@@ -145,8 +145,9 @@ def backfill_nights(api: AirflowApi, first: dt.date, last: dt.date) -> list[dict
     if all(day.isoformat() in done for day in wanted):
         print(f"    nights {first}..{last} already ran successfully in Airflow", flush=True)
         return []
-    backfill = api.backfill(DAG_ID, first, last)
+    backfill = api.backfill(DAG_ID, first, last)  # created paused: see `AirflowApi.backfill`
     api.note_business_dates(DAG_ID, first, last)  # the UI shows the note on each run
+    api.unpause(DAG_ID)
     runs = api.wait_for_backfill(backfill)
     for run in sorted(runs, key=lambda run: run["logical_date"]):
         print(f"    night {business_date_of(run)}: {run['state']} in {run_seconds(run)} s", flush=True)

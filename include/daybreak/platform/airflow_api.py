@@ -126,6 +126,11 @@ class AirflowApi:
         """Create a backfill of the business days `first`..`last` (logical dates = interval starts); `reprocess`
         is Airflow's choice for days that already have a run (`none`, `failed` or `completed`). Asked again while
         SQLite is locked (`_unless_locked`).
+
+        On SQLite, create it while the DAG is paused and unpause it after: Airflow writes a backfill's runs in
+        several commits and deletes them when a later write finds the database locked, and a scheduler that was
+        already scheduling one of them stops with an error (Airflow 3.3, seen with 30 nights). A paused DAG's runs
+        are left alone until the unpause. PostgreSQL has neither problem.
         """
         body = {
             "dag_id": dag_id,
