@@ -543,11 +543,10 @@ def test_a_nights_data_tests_check_its_partitions_and_a_full_refresh_the_whole_t
     failed = [node for node, status in rebuild.statuses.items() if status == "fail"]
     assert len(failed) == 1 and failed[0].split(".")[2].startswith("columns_not_null_features_customer_asof")
     # and its failing row names the column: the test's compiled query, run on the spoiled warehouse
-    compiled = next(
-        (warehouse.parent / "dbt" / "target" / "compiled").rglob(failed[0].split(".")[2] + ".sql")
-    )
+    results = json.loads((warehouse.parent / "dbt" / "target" / "run_results.json").read_text())["results"]
+    (compiled,) = [result["compiled_code"] for result in results if result["unique_id"] == failed[0]]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        nulls = connection.execute(compiled.read_text()).fetchall()
+        nulls = connection.execute(compiled).fetchall()
     assert nulls == [("recency_days", spoiled)]
 
 

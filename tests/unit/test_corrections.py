@@ -231,6 +231,44 @@ def test_an_absolute_lake_path_of_an_older_warehouse_is_read_then_made_relative(
     assert warehouse_rows(settings, "select count(*) from raw.sales_lines") == [(6,)]
 
 
+def raw_view_sql(settings) -> str:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.execute(
+            "select sql from duckdb_views() where view_name = 'sales_lines'"
+        ).fetchone()[0]
+
+
+def test_a_lake_of_todays_files_is_read_by_position_and_one_with_older_files_by_name(settings, tmp_path):
+    # given a lake whose files all have today's schema
+    land(settings, DAY, HEADER + GOOD_ROWS)
+    ingest.run(DAY, "run", settings)
+    assert "union_by_name" not in raw_view_sql(settings)
+
+    # given a data home restored with a file landed before `revenue` and `extra_values` existed
+    older = Settings(home=tmp_path / "restored", dataset=settings.dataset)
+    shutil.copytree(settings.lake_dir, older.lake_dir)
+    (today,) = lake.partition_dir(older, DAY).glob("*.parquet")
+    earlier = DAY - dt.timedelta(days=1)
+    lake.partition_dir(older, earlier).mkdir()
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"copy (select * exclude (revenue, extra_values) from read_parquet('{today}')) "
+            f"to '{lake.partition_dir(older, earlier)}/older.parquet'"
+        )
+    land(older, NEXT, HEADER + GOOD_ROWS.replace("2024-03-05", "2024-03-06"))
+
+    # when its first night makes the view
+    ingest.run(NEXT, "run", older)
+
+    # then the view unions by name, and reads the older file's rows with nulls where it has no column
+    assert "union_by_name = true" in raw_view_sql(older)
+    with connect(older.warehouse_path, read_only=True) as connection:
+        rows = connection.execute(
+            "select business_date, count(*), count(revenue) from raw.sales_lines group by all order by all"
+        ).fetchall()
+    assert [(day, lines) for day, lines, _ in rows] == [(earlier, 3), (DAY, 3), (NEXT, 3)]
+
+
 def test_a_night_waiting_on_the_warehouse_lock_says_so_in_one_line(settings, caplog):
     # given another process holding the warehouse for a moment
     land(settings, DAY, HEADER + GOOD_ROWS)

@@ -197,8 +197,25 @@ def ensure_raw_view(connection: duckdb.DuckDBPyConnection, settings: Settings) -
     if not any((settings.lake_dir / LAKE_TABLE).glob("*/*.parquet")):
         return  # nothing landed yet: a view over no file cannot be created
     connection.execute("create schema if not exists raw")
+    # union by name only over a lake landed before `lake_schema`'s last columns: it makes every read of the view,
+    # even of one day, open every file's footer first (0.26 s against 0.06 s for a day of the demo's 727 files)
+    by_name = ", union_by_name = true" if has_older_files(connection, lake_glob) else ""
     # a view's definition cannot take bound parameters; the path comes from settings and is quoted above
     connection.execute(
         "create or replace view raw.sales_lines as select * from read_parquet("  # noqa: S608
-        f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}}, union_by_name = true)"
+        f"'{lake_glob}', hive_partitioning = true, hive_types = {{'business_date': DATE}}{by_name})"
     )
+
+
+def has_older_files(connection: duckdb.DuckDBPyConnection, lake_glob: str) -> bool:
+    """Whether any lake file under `lake_glob` has other columns than `lake_schema()` (landed by an older Daybreak,
+    before `revenue` or `extra_values`): the lake writer gives every new file that schema, so a lake without such
+    files reads alike by position."""
+    (older,) = connection.execute(
+        "select count(*) from ("
+        "  select file_name, list_sort(list(name)) as columns from parquet_schema(?)"
+        "  where coalesce(num_children, 0) = 0 group by file_name"
+        ") where columns <> list_sort(?)",
+        [lake_glob.replace("''", "'"), lake_schema().names],
+    ).fetchone()
+    return older > 0

@@ -189,7 +189,10 @@ def start_streamlit(settings: Settings, env: dict[str, str], port: int = STREAML
 
 def stop(processes: list[subprocess.Popen]) -> None:
     """TERM each process's group (its leader may be gone, the group's other members not), wait up to 30 s for
-    them, reaping the ones this process started, then KILL what is left."""
+    them, reaping the ones this process started, then KILL what is left, and return once the group is gone.
+
+    The last wait is for processes this one cannot reap: the scheduler's forkserver starts the executor's workers
+    (`daybreak.platform.task_imports`), and a worker that outlives the forkserver by a moment is reaped by PID 1."""
     for process in processes:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -202,6 +205,23 @@ def stop(processes: list[subprocess.Popen]) -> None:
         while _reap_one(process.pid, block=True):
             pass
         process.poll()
+        gone_by = time.monotonic() + GONE_SECONDS
+        while _group_alive(process.pid) and time.monotonic() < gone_by:
+            time.sleep(0.1)
+
+
+GONE_SECONDS = 10
+"""How long `stop` waits, after its KILL, for the group's processes another process reaps."""
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member of another user: alive
+        return True
+    return True
 
 
 def _reap_one(group: int, *, block: bool = False) -> bool:
