@@ -85,7 +85,8 @@ def lake_schema():
 
     `extra_values` (JSON text of the export's unmapped columns, null when there are none) and `revenue` (an
     aggregated row's total; null on sales lines, whose revenue is quantity * unit_price) came later: lake files
-    landed before them lack the columns, so readers union by name."""
+    landed before them lack the columns, so the view over a lake that has such files unions by name
+    (`ensure_raw_view`)."""
     import pyarrow as pa
 
     return pa.schema(
