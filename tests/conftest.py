@@ -6,6 +6,7 @@ before any test module imports it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -132,15 +133,15 @@ def free_port() -> int:
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
-    """Stop a server started with `start_new_session=True` and all its children: TERM, then KILL."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
+    """Stop a server started with `start_new_session=True` and all its children: TERM, then KILL, including what
+    outlives the leader (Airflow's executor workers are the forkserver's children, not the scheduler's)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
