@@ -5,8 +5,9 @@ mp_start_method = forkserver` and this module in `mp_forkserver_preload` (`airfl
 docker-compose.yml's scheduler), the workers are forked from a server that has imported `TASK_IMPORTS` already, so
 every task starts with them loaded, shared copy-on-write, instead of spending seconds on the same imports each
 time: about 8 CPU seconds for the whole list, most of a small night's task (`python -m bench night_parts
---scheduler-nights N` measures the tasks). Only modules whose import starts no thread, opens no file and reads no
-setting belong here (settings are read lazily, at a task's run); one that is not installed is left out.
+--scheduler-nights N` measures the tasks). Only modules whose import starts no Python thread, opens no file and
+reads no setting belong here (numpy's OpenBLAS threads are remade after a fork; settings are read lazily, at a
+task's run); one that is not installed is left out.
 """
 
 from __future__ import annotations
