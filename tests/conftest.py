@@ -6,11 +6,9 @@ before any test module imports it.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -130,18 +128,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    """Stop a server started with `start_new_session=True` and all its children: TERM, then KILL, including what
-    outlives the leader (Airflow's executor workers are the forkserver's children, not the scheduler's)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

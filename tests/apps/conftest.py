@@ -22,8 +22,9 @@ from types import ModuleType, SimpleNamespace
 import jinja2
 import pytest
 
+from daybreak.platform.serving import stop
 from daybreak.warehouse import tables
-from tests.conftest import free_port, stop_process_group
+from tests.conftest import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = "apps/streamlit/app.py"
@@ -249,7 +250,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
 
     yield start
     for process in processes:
-        stop_process_group(process)
+        stop([process])
 
 
 def app_module(name: str) -> ModuleType:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, stop_process_group
+from daybreak.platform.serving import stop
+from tests.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=2)]
 
@@ -47,11 +48,11 @@ def airflow_ui(nightly_prepared, tmp_path):
                 break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                stop_process_group(process)
+                stop([process])
                 pytest.fail(f"airflow api-server did not come up:\n{log_path.read_text()[-3000:]}")
             time.sleep(1)
     yield url
-    stop_process_group(process)
+    stop([process])
 
 
 def test_ui_lists_the_nightly_dag_with_its_successful_runs(airflow_ui, page, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import stop_process_group
+from daybreak.platform.serving import stop
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_daybreak_docs_serve_opens_a_models_page_and_keeps_the_nights_test_resul
         page.get_by_text("Columns").first.wait_for()  # the model's page, with its columns, not the overview
         assert "sales_date" in page.locator("body").inner_text()
     finally:
-        stop_process_group(process)
+        stop([process])
     output = process.stdout.read()
     assert url in output, output
     assert not settings.dbt_docs_served_path.exists(), "a stopped server leaves no address behind"

@@ -27,6 +27,7 @@ from daybreak.platform.serving import (
     airflow_url,
     start_airflow,
     start_streamlit,
+    stop,
     wait_for,
     wait_for_password,
 )
@@ -38,7 +39,7 @@ from tests.apps.test_pages_browser import (
     visit,
     watch_console,
 )
-from tests.conftest import free_port, stop_process_group
+from tests.conftest import free_port
 from tests.integration.airflow_ui import backfill_from_dialog, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=3)]
@@ -84,7 +85,7 @@ def servers(shop: Settings):
         yield airflow_url(env), password, dashboards
     finally:
         for process in processes:
-            stop_process_group(process)
+            stop([process])
 
 
 def keep(page, name: str, folder: Path) -> None:

@@ -35,7 +35,8 @@ import pytest
 from daybreak.core.settings import Settings
 from daybreak.platform.airflow_api import AirflowApi, AirflowApiError
 from daybreak.platform.airflow_env import DAG_ID, airflow_environment
-from tests.conftest import free_port, require, stop_process_group
+from daybreak.platform.serving import stop
+from tests.conftest import free_port, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.long(minutes=5)]
 
@@ -236,7 +237,7 @@ def backfill_on_the_real_scheduler(backend: str, loaded_home: Path) -> Path:
         assert lock_errors(settings) == []
     finally:
         for process in processes:
-            stop_process_group(process)
+            stop([process])
         if pg_dir:
             stop_postgres(pg_dir)
             shutil.rmtree(pg_dir.parent, ignore_errors=True)
